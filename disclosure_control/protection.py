@@ -1,0 +1,542 @@
+"""Secondary suppression and the audit of a suppression pattern.
+
+A table (or a set of linked tables) is a vector of cell values ``a`` with linear
+relations that an attacker knows: equalities ``E x = 0`` (a margin is the sum of
+its cells) and inequalities ``G x <= 0`` (e.g. a count of distinct units in a
+margin is at most the sum of its cells when units fall in several categories).
+An attacker who sees the published cells and knows the relations and the
+a-priori bounds (cells are non-negative unless they have negative
+contributions) can compute, for every suppressed cell, its feasible interval by
+two linear programs.  A primary (unsafe) cell ``p`` is protected when that
+interval reaches ``a_p + UPL_p`` upwards and ``a_p - LPL_p`` downwards.
+
+Everything here works with deviations ``z = x - a``: the relations become
+``E z = 0`` and ``G z <= h`` with ``h = -G a >= 0``, a published cell has
+``z = 0``, a suppressed cell ``lo <= z <= hi``.
+
+Cells are grouped: all cells in a group are suppressed together (the count and
+the mean of one table position; the same cell appearing in two linked tables).
+
+* :func:`audit` -- the attacker's LPs for every suppressed cell.
+* :func:`heuristic_pattern` -- one cheap LP per primary cell and direction
+  (a fixed-charge network heuristic), for large tables.
+* :func:`exact_pattern` -- the minimum-cost pattern: a MILP on the group
+  decisions with Benders (Fischetti-Salazar) cuts derived from the attacker LP
+  duals, solved to optimality with ``scipy.optimize.milp``.
+* :func:`protect` -- picks the method, repairs numerical near-misses and
+  always finishes with the audit.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+# Relative tolerance when comparing an LP bound with a protection requirement.
+_TOLERANCE = 1e-7
+
+
+@dataclass
+class ProtectionProblem:
+    """The linear model of one table or of several linked tables.
+
+    values:      true cell values ``a`` (length V).
+    lower:       a-priori lower bound of each cell (``-inf`` when unknown).
+    upper:       a-priori upper bound of each cell (``+inf`` when unknown).
+    equalities:  sparse ``E`` with ``E a = 0``.
+    inequalities: sparse ``G`` with ``G a <= 0``.
+    group:       group index of each cell (cells of a group share one decision).
+    group_weight: information loss of suppressing each group.
+    upper_protection / lower_protection: required UPL/LPL (0 for safe cells).
+    fixed:       per group -1 (free), 0 (must be published), 1 (must be suppressed).
+    """
+
+    values: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    equalities: sp.csr_matrix
+    inequalities: sp.csr_matrix
+    group: np.ndarray
+    group_weight: np.ndarray
+    upper_protection: np.ndarray
+    lower_protection: np.ndarray
+    fixed: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.values)
+        self.values = np.asarray(self.values, dtype=float)
+        self.lower = np.asarray(self.lower, dtype=float)
+        self.upper = np.asarray(self.upper, dtype=float)
+        self.equalities = sp.csr_matrix(self.equalities, shape=(self.equalities.shape[0], n))
+        self.inequalities = sp.csr_matrix(self.inequalities, shape=(self.inequalities.shape[0], n))
+        self.group = np.asarray(self.group, dtype=np.int64)
+        self.upper_protection = np.asarray(self.upper_protection, dtype=float)
+        self.lower_protection = np.asarray(self.lower_protection, dtype=float)
+        self.fixed = np.asarray(self.fixed, dtype=np.int8)
+        self.group_weight = np.asarray(self.group_weight, dtype=float)
+        scale = 1.0 + np.abs(self.values).max(initial=0.0)
+        if self.equalities.shape[0] and np.abs(self.equalities @ self.values).max() > 1e-6 * scale:
+            raise ValueError("cell values do not satisfy the table's additive relations")
+        if self.inequalities.shape[0] and (self.inequalities @ self.values).max() > 1e-6 * scale:
+            raise ValueError("cell values do not satisfy the table's inequality relations")
+        # A required lower protection can never exceed the distance to the a-priori bound.
+        self.lower_protection = np.minimum(self.lower_protection, self.values - self.lower)
+
+    @property
+    def n_cells(self) -> int:
+        return len(self.values)
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.group_weight)
+
+    @property
+    def primary(self) -> np.ndarray:
+        return (self.upper_protection > 0) | (self.lower_protection > 0)
+
+    @property
+    def slack(self) -> np.ndarray:
+        """``h = -G a``: how far each inequality is from binding at the true values."""
+        return np.maximum(-(self.inequalities @ self.values), 0.0)
+
+    def cell_mask(self, group_mask: np.ndarray) -> np.ndarray:
+        return np.asarray(group_mask, dtype=bool)[self.group]
+
+
+@dataclass
+class AuditResult:
+    """Feasible intervals of the suppressed cells and whether protection holds."""
+
+    intervals: pd.DataFrame  # cell, value, lower, upper, required_lower, required_upper, protected
+    passed: bool
+    failures: list[str] = field(default_factory=list)
+
+
+class _Component:
+    """The attacker's LP data restricted to one connected set of suppressed cells."""
+
+    def __init__(self, problem: "ProtectionProblem", cells: np.ndarray):
+        self.columns = np.flatnonzero(cells)
+        eq = problem.equalities[:, self.columns]
+        ineq = problem.inequalities[:, self.columns]
+        eq_rows = np.flatnonzero(np.diff(eq.indptr))
+        ineq_rows = np.flatnonzero(np.diff(ineq.indptr))
+        self.eq_rows, self.ineq_rows = eq_rows, ineq_rows
+        self.eq = eq[eq_rows]
+        self.ineq = ineq[ineq_rows]
+        self.slack = problem.slack[ineq_rows]
+        lower, upper, value = problem.lower[self.columns], problem.upper[self.columns], problem.values[self.columns]
+        self.bounds = np.column_stack([
+            np.where(np.isfinite(lower), lower - value, -np.inf),
+            np.where(np.isfinite(upper), upper - value, np.inf),
+        ])
+
+    def solve(self, cell: int, sign: int):
+        """Max of ``sign * z_cell``; returns (optimum or +inf, linprog result, full-length z or None)."""
+        position = np.searchsorted(self.columns, cell)
+        objective = np.zeros(len(self.columns))
+        objective[position] = -float(sign)
+        kwargs = {}
+        if self.eq.shape[0]:
+            kwargs.update(A_eq=self.eq, b_eq=np.zeros(self.eq.shape[0]))
+        if self.ineq.shape[0]:
+            kwargs.update(A_ub=self.ineq, b_ub=self.slack)
+        result = linprog(objective, bounds=self.bounds, method="highs", **kwargs)
+        if result.status == 3:  # unbounded: the cell can move without limit
+            return np.inf, result
+        if result.status != 0:
+            raise RuntimeError(f"attacker LP failed for cell {cell}: {result.message}")
+        return -result.fun, result
+
+
+class _ComponentCache:
+    """Components of one suppression pattern, built lazily and reused."""
+
+    def __init__(self, problem: "ProtectionProblem", suppressed_cells: np.ndarray):
+        self.problem = problem
+        self.label = _components(problem, suppressed_cells)
+        self.cache: dict[int, _Component] = {}
+
+    def of(self, cell: int) -> _Component:
+        key = int(self.label[cell])
+        if key not in self.cache:
+            self.cache[key] = _Component(self.problem, self.label == key)
+        return self.cache[key]
+
+    def reach(self, cell: int, sign: int):
+        component = self.of(cell)
+        optimum, result = component.solve(cell, sign)
+        point = None
+        if result.status == 0:
+            point = np.zeros(self.problem.n_cells)
+            point[component.columns] = result.x
+        return optimum, result, component, point
+
+
+class _Certificates:
+    """Feasible deviation vectors seen so far.
+
+    Any deviation that keeps every relation and bound and moves only
+    suppressed cells is a point of the attacker's feasible set, so if it moves
+    cell p by at least p's protection level, p is protected in that direction
+    without solving an LP for it.
+    """
+
+    def __init__(self, n_cells: int):
+        self.points: list[np.ndarray] = []
+        self.n_cells = n_cells
+
+    def add(self, point: np.ndarray | None) -> None:
+        if point is not None and np.any(point != 0):
+            self.points.append(point)
+
+    def certifies(self, cell: int, sign: int, need: float, suppressed_cells: np.ndarray, tolerance: float) -> bool:
+        if not self.points:
+            return False
+        matrix = np.vstack(self.points)
+        scale = np.abs(matrix).max(axis=1, keepdims=True) + 1.0
+        inside = ~(np.abs(matrix[:, ~suppressed_cells]) > 1e-9 * scale).any(axis=1)
+        if not inside.any():
+            return False
+        return bool((sign * matrix[inside, cell]).max() >= need - tolerance)
+
+
+def _components(problem: ProtectionProblem, suppressed_cells: np.ndarray) -> np.ndarray:
+    """Connected components of the suppressed cells through shared relations.
+
+    Cells in different components cannot influence each other's intervals, so
+    the attacker LPs can be solved per component (much smaller LPs).
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    columns = np.flatnonzero(suppressed_cells)
+    label = np.full(problem.n_cells, -1, dtype=np.int64)
+    if len(columns) == 0:
+        return label
+    incidence = sp.vstack([problem.equalities[:, columns], problem.inequalities[:, columns]]).tocsr()
+    incidence.data = np.ones_like(incidence.data)
+    adjacency = (incidence.T @ incidence).tocsr()
+    _, component = connected_components(adjacency, directed=False)
+    label[columns] = component
+    return label
+
+
+def audit(problem: ProtectionProblem, suppressed_groups: np.ndarray) -> AuditResult:
+    """Two LPs per suppressed cell give its feasible interval; check primaries."""
+    suppressed_cells = problem.cell_mask(suppressed_groups)
+    components = _ComponentCache(problem, suppressed_cells)
+    rows = []
+    failures = []
+    for cell in np.flatnonzero(suppressed_cells):
+        up = components.reach(cell, +1)[0]
+        down = components.reach(cell, -1)[0]
+        value = problem.values[cell]
+        upl, lpl = problem.upper_protection[cell], problem.lower_protection[cell]
+        tolerance = _TOLERANCE * (1.0 + abs(value))
+        protected = bool(up >= upl - tolerance and down >= lpl - tolerance)
+        rows.append((int(cell), value, value - down, value + up, value - lpl, value + upl, protected))
+        if problem.primary[cell] and not protected:
+            failures.append(
+                f"cell {cell}: feasible interval [{value - down:.6g}, {value + up:.6g}] does not cover "
+                f"protection interval [{value - lpl:.6g}, {value + upl:.6g}]"
+            )
+    primary = problem.primary
+    for cell in np.flatnonzero(primary & ~suppressed_cells):
+        failures.append(f"cell {cell}: primary unsafe cell is published")
+    intervals = pd.DataFrame(rows, columns=["cell", "value", "feasible_lower", "feasible_upper",
+                                            "required_lower", "required_upper", "protected"])
+    return AuditResult(intervals=intervals, passed=not failures, failures=failures)
+
+
+def _need(problem: "ProtectionProblem", cell: int, sign: int) -> float:
+    return float(problem.upper_protection[cell] if sign > 0 else problem.lower_protection[cell])
+
+
+def _tolerance(problem: "ProtectionProblem", cell: int) -> float:
+    return _TOLERANCE * (1.0 + abs(problem.values[cell]))
+
+
+def _primary_order(problem: ProtectionProblem) -> np.ndarray:
+    # Largest protection needs first (as tau-Argus does): their paths tend to
+    # protect smaller cells on the way.
+    need = np.maximum(problem.upper_protection, problem.lower_protection)
+    cells = np.flatnonzero(problem.primary)
+    return cells[np.lexsort((cells, -need[cells]))]
+
+
+def heuristic_pattern(problem: ProtectionProblem, initial_groups: np.ndarray | None = None) -> np.ndarray:
+    """Fixed-charge network heuristic.
+
+    For each primary cell and direction one LP finds the cheapest deviation
+    vector that moves the cell by its protection level while keeping every
+    relation, paying the suppression weight per unit of deviation of cells not
+    yet suppressed (already suppressed cells are free).  The cells the deviation
+    uses are suppressed.  Since every such deviation stays feasible when more
+    cells are suppressed, the final pattern protects every primary cell.
+    """
+    suppressed = np.zeros(problem.n_groups, dtype=bool)
+    suppressed |= problem.fixed == 1
+    suppressed |= _primary_groups(problem)
+    if initial_groups is not None:
+        suppressed |= initial_groups
+    may_use = problem.fixed[problem.group] != 0  # cells of groups that may be suppressed
+    n = problem.n_cells
+    columns = np.flatnonzero(may_use)
+    eq = problem.equalities[:, columns]
+    ineq = problem.inequalities[:, columns]
+    a_eq = sp.hstack([eq, -eq]).tocsr() if eq.shape[0] else None
+    a_ub = sp.hstack([ineq, -ineq]).tocsr() if ineq.shape[0] else None
+    slack = problem.slack
+    down_capacity = np.where(np.isfinite(problem.lower), problem.values - problem.lower, np.inf)[columns]
+    up_capacity = np.where(np.isfinite(problem.upper), problem.upper - problem.values, np.inf)[columns]
+    weight = _cell_weights(problem)[columns]
+    position = np.full(n, -1)
+    position[columns] = np.arange(len(columns))
+    for cell in _primary_order(problem):
+        for sign in (+1, -1):
+            need = problem.upper_protection[cell] if sign > 0 else problem.lower_protection[cell]
+            if need <= 0:
+                continue
+            cell_suppressed = suppressed[problem.group[columns]]
+            # A tiny cost on free cells keeps the deviation from wandering.
+            cost = np.where(cell_suppressed, 1e-9 * (1.0 + weight.max(initial=0.0)), weight)
+            objective = np.concatenate([cost, cost])
+            up_bounds = up_capacity.copy()
+            down_bounds = down_capacity.copy()
+            lower_plus = np.zeros(len(columns))
+            lower_minus = np.zeros(len(columns))
+            k = position[cell]
+            if sign > 0:
+                lower_plus[k] = need
+                down_bounds[k] = 0.0
+            else:
+                lower_minus[k] = need
+                up_bounds[k] = 0.0
+            bounds = np.column_stack([
+                np.concatenate([lower_plus, lower_minus]),
+                np.concatenate([up_bounds, down_bounds]),
+            ])
+            kwargs = {}
+            if a_eq is not None:
+                kwargs.update(A_eq=a_eq, b_eq=np.zeros(a_eq.shape[0]))
+            if a_ub is not None:
+                kwargs.update(A_ub=a_ub, b_ub=slack)
+            result = linprog(objective, bounds=bounds, method="highs", **kwargs)
+            if result.status != 0:
+                raise ProtectionImpossible(
+                    f"cell {cell} cannot be protected {'upwards' if sign > 0 else 'downwards'} "
+                    f"by any suppression pattern ({result.message})"
+                )
+            deviation = result.x[: len(columns)] + result.x[len(columns):]
+            scale = max(need, 1e-12)
+            used = columns[deviation > 1e-7 * scale]
+            suppressed[problem.group[used]] = True
+    return suppressed
+
+
+class ProtectionImpossible(RuntimeError):
+    """No suppression pattern can protect a primary cell (e.g. published cells fix it)."""
+
+
+def _primary_groups(problem: ProtectionProblem) -> np.ndarray:
+    groups = np.zeros(problem.n_groups, dtype=bool)
+    groups[problem.group[problem.primary]] = True
+    return groups
+
+
+def _cell_weights(problem: ProtectionProblem) -> np.ndarray:
+    # A group's weight is paid once; spread over its cells for the LP heuristic.
+    sizes = np.bincount(problem.group, minlength=problem.n_groups)
+    return problem.group_weight[problem.group] / sizes[problem.group]
+
+
+def _benders_cut(problem: ProtectionProblem, suppressed_cells, cell, sign, need, result):
+    """Cut ``sum_g coef_g y_g >= rhs`` from the duals of the attacker LP.
+
+    By weak duality, for any multipliers mu (equalities) and nu >= 0
+    (inequalities), ``sign*z_p <= sum_v r_v z_v + nu.h`` with
+    ``r = sign*e_p - E'mu - G'nu``; with ``lo_v y_v <= z_v <= hi_v y_v`` this
+    bounds the attacker's reach by ``sum_v y_v (r_v+ hi_v + r_v- (-lo_v)) + nu.h``.
+    Protection needs that bound to be at least ``need``.
+    """
+    columns = np.flatnonzero(suppressed_cells)
+    r = np.zeros(problem.n_cells)
+    r[cell] = sign
+    nu_h = 0.0
+    if problem.equalities.shape[0]:
+        mu = -np.asarray(result.eqlin.marginals)
+        r -= problem.equalities.T @ mu
+    if problem.inequalities.shape[0]:
+        nu = np.maximum(-np.asarray(result.ineqlin.marginals), 0.0)
+        r -= problem.inequalities.T @ nu
+        nu_h = float(nu @ problem.slack)
+    rhs = need - nu_h
+    up_room = np.where(np.isfinite(problem.upper), problem.upper - problem.values, np.inf)
+    down_room = np.where(np.isfinite(problem.lower), problem.values - problem.lower, np.inf)
+    positive = np.maximum(r, 0.0)
+    negative = np.maximum(-r, 0.0)
+    with np.errstate(invalid="ignore"):
+        coefficient = np.where(positive > 0, positive * up_room, 0.0) + np.where(negative > 0, negative * down_room, 0.0)
+    coefficient = np.where(np.abs(r) < 1e-12, 0.0, coefficient)
+    group_coefficient = np.zeros(problem.n_groups)
+    np.add.at(group_coefficient, problem.group, np.minimum(coefficient, max(rhs, 0.0)))
+    group_coefficient = np.minimum(group_coefficient, max(rhs, 0.0))
+    del columns
+    return group_coefficient, rhs
+
+
+def _relation_cuts(problem: ProtectionProblem) -> tuple[list[np.ndarray], list[float]]:
+    """Initial cuts: a primary cell in an equality with only published cells is
+    exactly known, so each such relation needs one more suppressed group."""
+    coefficients, rhs = [], []
+    eq = problem.equalities.tocsr()
+    for cell in np.flatnonzero(problem.primary):
+        rows = eq[:, cell].nonzero()[0]
+        for row in rows:
+            members = eq.indices[eq.indptr[row]:eq.indptr[row + 1]]
+            other_groups = np.unique(problem.group[members])
+            other_groups = other_groups[other_groups != problem.group[cell]]
+            if len(other_groups) == 0:
+                continue
+            coefficient = np.zeros(problem.n_groups)
+            coefficient[other_groups] = 1.0
+            coefficients.append(coefficient)
+            rhs.append(1.0)
+    return coefficients, rhs
+
+
+@dataclass
+class PatternResult:
+    suppressed_groups: np.ndarray
+    method: str
+    optimal: bool
+    iterations: int = 0
+    note: str = ""
+
+
+def exact_pattern(problem: ProtectionProblem, time_limit: float) -> PatternResult | None:
+    """Minimum-weight protecting pattern by Benders decomposition.
+
+    Master: ``min w.y`` over binary group decisions subject to the cuts found so
+    far.  Separation: for the master's pattern, the attacker LP of every primary
+    cell and direction; an insufficient reach gives a violated cut from its
+    duals.  When no cut is violated the master's optimum protects every primary
+    cell and is the optimum of the full problem.  Returns None on time-out.
+    """
+    start = time.monotonic()
+    n_groups = problem.n_groups
+    lower = np.zeros(n_groups)
+    upper = np.ones(n_groups)
+    lower[problem.fixed == 1] = 1.0
+    upper[problem.fixed == 0] = 0.0
+    lower[_primary_groups(problem)] = 1.0
+    if np.any(lower > upper):
+        raise ProtectionImpossible("a primary cell must stay published (it was published in a linked table)")
+    cut_rows, cut_rhs = _relation_cuts(problem)
+    iterations = 0
+    while True:
+        remaining = time_limit - (time.monotonic() - start)
+        if remaining <= 0:
+            return None
+        constraints = []
+        if cut_rows:
+            constraints.append(LinearConstraint(sp.csr_matrix(np.vstack(cut_rows)), np.array(cut_rhs), np.inf))
+        master = milp(
+            problem.group_weight,
+            integrality=np.ones(n_groups),
+            bounds=Bounds(lower, upper),
+            constraints=constraints,
+            options={"time_limit": remaining, "mip_rel_gap": 1e-9, "disp": False},
+        )
+        iterations += 1
+        if master.status == 1 or master.x is None:  # time limit without a proven optimum
+            return None
+        if master.status != 0:
+            raise ProtectionImpossible(f"no suppression pattern protects every primary cell ({master.message})")
+        suppressed_groups = master.x > 0.5
+        suppressed_cells = problem.cell_mask(suppressed_groups)
+        component = _components(problem, suppressed_cells)
+        new_cuts = 0
+        for cell in _primary_order(problem):
+            for sign in (+1, -1):
+                need = problem.upper_protection[cell] if sign > 0 else problem.lower_protection[cell]
+                if need <= 0:
+                    continue
+                reach, result = _attacker_lp(problem, component == component[cell], cell, sign)
+                if reach >= need - _TOLERANCE * (1.0 + abs(problem.values[cell])):
+                    continue
+                # Duals of the LP over the whole suppressed set of this component.
+                coefficient, rhs = _benders_cut(problem, component == component[cell], cell, sign, need, result)
+                if coefficient @ suppressed_groups < rhs - 1e-9 * (1.0 + abs(rhs)):
+                    cut_rows.append(coefficient)
+                    cut_rhs.append(rhs)
+                    new_cuts += 1
+            if time.monotonic() - start > time_limit:
+                return None
+        if new_cuts == 0:
+            return PatternResult(suppressed_groups, "exact MILP (Benders cuts, scipy.optimize.milp/HiGHS)",
+                                 optimal=True, iterations=iterations)
+
+
+def remove_redundant(problem: ProtectionProblem, suppressed_groups: np.ndarray, time_limit: float) -> np.ndarray:
+    """Try to publish secondary groups again, most costly first, keeping only
+    removals after which every primary cell is still protected."""
+    start = time.monotonic()
+    pattern = suppressed_groups.copy()
+    must = _primary_groups(problem) | (problem.fixed == 1)
+    candidates = np.flatnonzero(pattern & ~must)
+    candidates = candidates[np.argsort(-problem.group_weight[candidates], kind="stable")]
+    primaries = _primary_order(problem)
+    for group in candidates:
+        if time.monotonic() - start > time_limit:
+            break
+        trial = pattern.copy()
+        trial[group] = False
+        cells = problem.cell_mask(trial)
+        component = _components(problem, cells)
+        ok = all(
+            _protected_in_direction(problem, cells, component, cell, sign)
+            for cell in primaries for sign in (+1, -1)
+        )
+        if ok:
+            pattern = trial
+    return pattern
+
+
+def protect(problem: ProtectionProblem, milp_max_cells: int, time_limit: float,
+            cleanup_max_cells: int = 400) -> tuple[PatternResult, AuditResult]:
+    """Choose complementary suppressions and audit the result.
+
+    Exact MILP when the table has at most ``milp_max_cells`` cells (falling back
+    to the heuristic on time-out), the heuristic otherwise.
+    """
+    if not problem.primary.any() and not (problem.fixed == 1).any():
+        pattern = PatternResult(np.zeros(problem.n_groups, dtype=bool), "none needed", optimal=True)
+        return pattern, audit(problem, pattern.suppressed_groups)
+    pattern = None
+    note = ""
+    if problem.n_cells <= milp_max_cells:
+        pattern = exact_pattern(problem, time_limit)
+        if pattern is None:
+            note = f"exact MILP hit its time limit of {time_limit:g} s; heuristic used"
+    else:
+        note = f"table has {problem.n_cells} cells (> milp_max_cells={milp_max_cells}); heuristic used"
+    if pattern is None:
+        groups = heuristic_pattern(problem)
+        if problem.n_cells <= cleanup_max_cells:
+            groups = remove_redundant(problem, groups, time_limit)
+        pattern = PatternResult(groups, "heuristic (LP per primary cell, scipy.optimize.linprog/HiGHS)",
+                                optimal=False, note=note)
+    result = audit(problem, pattern.suppressed_groups)
+    if not result.passed and problem.primary.any():
+        # Numerical near-misses of a pattern: add the heuristic's cells on top.
+        groups = heuristic_pattern(problem, initial_groups=pattern.suppressed_groups)
+        pattern = PatternResult(groups, pattern.method + " + heuristic repair", optimal=False,
+                                iterations=pattern.iterations, note=pattern.note)
+        result = audit(problem, groups)
+    return pattern, result

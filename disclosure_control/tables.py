@@ -1,0 +1,288 @@
+"""Building a table with its margins from unit-level contributions.
+
+A table is the full cross product of the codes of its dimensions, where each
+dimension's codes are a tree: the leaves that occur in the data, the
+intermediate levels of a hierarchy (municipality within region, domain within
+domain group) and the total.  Every cell is computed from the true
+contributions, so the unweighted number of distinct units and the largest
+contributions are known for totals too (a unit present in two cells of a row
+contributes once to the row total).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+
+def natural_key(code: str):
+    """Sort "2" before "10" and text alphabetically; deterministic for mixed codes."""
+    parts = re.split(r"(\d+)", code)
+    return tuple((0, int(p), p) if p.isdigit() else (1, 0, p.lower()) for p in parts if p != "") + ((2, 0, code),)
+
+
+@dataclass
+class Dimension:
+    """One classification: its codes in publication order and the tree over them."""
+
+    name: str
+    codes: list[str]
+    parent: np.ndarray            # index of each code's parent, -1 for the root/leaves without margin
+    is_leaf: np.ndarray
+    total_index: int | None       # index of the total code, None when the dimension has no margin
+    depth: np.ndarray
+
+    @classmethod
+    def build(cls, name: str, observed: Sequence[str], hierarchy: Mapping[str, str] | None,
+              total_label: str, margin: bool) -> "Dimension":
+        observed = sorted(set(observed), key=natural_key)
+        if not margin:
+            if hierarchy:
+                raise ValueError(f"dimension {name!r}: a hierarchy needs margins (margin=False given)")
+            n = len(observed)
+            return cls(name, list(observed), np.full(n, -1), np.ones(n, bool), None, np.zeros(n, int))
+        parent_of: dict[str, str] = {}
+        for child, parent in (hierarchy or {}).items():
+            child, parent = str(child), str(parent)
+            if child == total_label:
+                raise ValueError(f"dimension {name!r}: the total {total_label!r} cannot have a parent")
+            parent_of[child] = parent
+        for code in observed:
+            if code == total_label:
+                raise ValueError(f"dimension {name!r}: data contain the total label {total_label!r} as a code")
+            parent_of.setdefault(code, total_label)
+        # Hierarchy nodes that are nobody's child hang under the total.
+        for parent in list(parent_of.values()):
+            if parent != total_label and parent not in parent_of:
+                parent_of[parent] = total_label
+        children: dict[str, list[str]] = {}
+        for child, parent in parent_of.items():
+            children.setdefault(parent, []).append(child)
+        for child in observed:
+            if child in children:
+                raise ValueError(
+                    f"dimension {name!r}: data code {child!r} is an aggregate in the hierarchy; "
+                    "give data at the lowest level"
+                )
+        # Pre-order: total first, each aggregate followed by its parts.
+        codes: list[str] = []
+        parent_code: list[str | None] = []
+        depth: list[int] = []
+        stack = [(total_label, None, 0)]
+        seen = set()
+        while stack:
+            code, parent, level = stack.pop()
+            if code in seen:
+                raise ValueError(f"dimension {name!r}: hierarchy has a cycle at {code!r}")
+            seen.add(code)
+            codes.append(code)
+            parent_code.append(parent)
+            depth.append(level)
+            for child in sorted(children.get(code, []), key=natural_key, reverse=True):
+                stack.append((child, code, level + 1))
+        index = {c: i for i, c in enumerate(codes)}
+        parent_index = np.array([-1 if p is None else index[p] for p in parent_code])
+        is_leaf = np.array([c not in children for c in codes])
+        return cls(name, codes, parent_index, is_leaf, 0, np.array(depth))
+
+    @property
+    def size(self) -> int:
+        return len(self.codes)
+
+    def ancestors(self) -> tuple[np.ndarray, np.ndarray]:
+        """CSR arrays: for code i, its ancestors (itself first) are
+        ``index[pointer[i]:pointer[i+1]]``."""
+        lists = []
+        for i in range(self.size):  # loops over codes of one dimension, never over rows
+            chain = [i]
+            while self.parent[chain[-1]] >= 0:
+                chain.append(int(self.parent[chain[-1]]))
+            lists.append(chain)
+        pointer = np.concatenate([[0], np.cumsum([len(c) for c in lists])])
+        return pointer, np.concatenate(lists).astype(np.int64)
+
+    def child_lists(self) -> list[tuple[int, np.ndarray]]:
+        out = []
+        for p in range(self.size):
+            kids = np.flatnonzero(self.parent == p)
+            if len(kids):
+                out.append((p, kids))
+        return out
+
+
+@dataclass
+class TableGrid:
+    """The cells of a table and its additive relations."""
+
+    dimensions: list[Dimension]
+    relations: sp.csr_matrix                # rows: sum(children) - total = 0
+    relation_dimension: np.ndarray          # which dimension each relation runs along
+    relation_total: np.ndarray              # the total cell of each relation
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(d.size for d in self.dimensions)
+
+    @property
+    def n_cells(self) -> int:
+        return int(np.prod(self.shape)) if self.dimensions else 1
+
+    @classmethod
+    def build(cls, dimensions: list[Dimension]) -> "TableGrid":
+        shape = tuple(d.size for d in dimensions)
+        rows, cols, vals, rel_dim, rel_total = [], [], [], [], []
+        row_count = 0
+        for axis, dim in enumerate(dimensions):
+            other_shape = shape[:axis] + shape[axis + 1:]
+            others = np.indices(other_shape).reshape(len(other_shape), -1) if other_shape else np.zeros((0, 1), int)
+            n_other = others.shape[1]
+            for parent, kids in dim.child_lists():
+                block_rows = row_count + np.arange(n_other)
+
+                def flat(code_index):
+                    full = np.insert(others, axis, code_index, axis=0) if other_shape else np.array([[code_index]])
+                    return np.ravel_multi_index(tuple(full), shape)
+
+                total_cells = flat(parent)
+                rows.append(block_rows)
+                cols.append(total_cells)
+                vals.append(np.full(n_other, -1.0))
+                for kid in kids:
+                    rows.append(block_rows)
+                    cols.append(flat(kid))
+                    vals.append(np.ones(n_other))
+                rel_dim.append(np.full(n_other, axis))
+                rel_total.append(total_cells)
+                row_count += n_other
+        n = int(np.prod(shape))
+        if row_count:
+            matrix = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                                   shape=(row_count, n))
+            rel_dim_arr = np.concatenate(rel_dim)
+            rel_total_arr = np.concatenate(rel_total)
+        else:
+            matrix = sp.csr_matrix((0, n))
+            rel_dim_arr = np.zeros(0, int)
+            rel_total_arr = np.zeros(0, int)
+        return cls(dimensions, matrix, rel_dim_arr, rel_total_arr)
+
+    def code_frame(self) -> pd.DataFrame:
+        """One row per cell with the code of every dimension, in cell order."""
+        idx = np.indices(self.shape).reshape(len(self.shape), -1)
+        return pd.DataFrame({d.name: np.asarray(d.codes, dtype=object)[idx[i]] for i, d in enumerate(self.dimensions)})
+
+    def is_total_cell(self) -> np.ndarray:
+        """True for cells that are a margin in at least one dimension."""
+        idx = np.indices(self.shape).reshape(len(self.shape), -1)
+        out = np.zeros(self.n_cells, dtype=bool)
+        for i, d in enumerate(self.dimensions):
+            out |= ~d.is_leaf[idx[i]]
+        return out
+
+
+@dataclass
+class CellStatistics:
+    """Per cell: distinct unit counts, value totals and the largest contributions."""
+
+    n_units: dict[str, np.ndarray]                 # unit column -> distinct units per cell
+    sums: dict[str, np.ndarray] = field(default_factory=dict)       # value column -> total
+    top: dict[str, np.ndarray] = field(default_factory=dict)        # value column -> (cells, k) largest
+    n_negative: dict[str, np.ndarray] = field(default_factory=dict)  # value column -> units < 0
+
+
+def leaf_codes(frame: pd.DataFrame, dimensions: Sequence[str]) -> pd.DataFrame:
+    """Dimension columns as text codes; missing values are an error (recode them)."""
+    out = {}
+    for name in dimensions:
+        column = frame[name]
+        if column.isna().any():
+            raise ValueError(
+                f"dimension {name!r} has {int(column.isna().sum())} missing values; "
+                "recode them to an explicit category (e.g. 'onbekend') first"
+            )
+        if pd.api.types.is_float_dtype(column) and (column == np.round(column)).all():
+            column = column.astype(np.int64)
+        out[name] = column.astype(str)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def cell_statistics(frame: pd.DataFrame, grid: TableGrid, dimension_codes: pd.DataFrame,
+                    unit_columns: Sequence[str], value_columns: Sequence[str], top_k: int) -> CellStatistics:
+    """Aggregate unit-level rows into every cell of the grid (leaves and margins).
+
+    Contributions are first summed per (unit, leaf cell), then spread to every
+    ancestor cell and summed again per (unit, cell), so a unit counts once per
+    cell and its contribution to a total is its whole contribution to it.
+    """
+    shape = grid.shape
+    leaf_index = []
+    for dim in grid.dimensions:
+        lookup = pd.Index(dim.codes)
+        leaf_index.append(lookup.get_indexer(dimension_codes[dim.name]))
+    leaf_cell = np.ravel_multi_index(tuple(leaf_index), shape) if shape else np.zeros(len(frame), np.int64)
+
+    # Spread each leaf cell to all its ancestor cells: a small (leaf -> cells) map,
+    # then one vectorised repeat over the rows.
+    unique_leaf, leaf_inverse = np.unique(leaf_cell, return_inverse=True)
+    leaf_multi = np.unravel_index(unique_leaf, shape)
+    # Expand one axis at a time: every (leaf, partial target) pair is repeated once
+    # per ancestor of the leaf's code on that axis.
+    leaf_owner = np.arange(len(unique_leaf))
+    target_cell = np.zeros(len(unique_leaf), dtype=np.int64)
+    for axis, dim in enumerate(grid.dimensions):
+        pointer, ancestors = dim.ancestors()
+        leaf_code_here = leaf_multi[axis][leaf_owner]
+        per_row = pointer[leaf_code_here + 1] - pointer[leaf_code_here]
+        offsets = np.arange(per_row.sum()) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+        ancestor_code = ancestors[np.repeat(pointer[leaf_code_here], per_row) + offsets]
+        stride = int(np.prod(shape[axis + 1:]))
+        target_cell = np.repeat(target_cell, per_row) + ancestor_code * stride
+        leaf_owner = np.repeat(leaf_owner, per_row)
+    order = np.argsort(leaf_owner, kind="stable")
+    leaf_owner, target_cell = leaf_owner[order], target_cell[order]
+    spread_pointer = np.searchsorted(leaf_owner, np.arange(len(unique_leaf) + 1))
+
+    stats = CellStatistics(n_units={})
+    n_cells = grid.n_cells
+    for position, unit in enumerate(unit_columns):
+        unit_code, _ = pd.factorize(frame[unit], sort=False)
+        if (unit_code < 0).any():
+            raise ValueError(f"unit column {unit!r} has missing values")
+        per_leaf = pd.DataFrame({"leaf": leaf_inverse, "unit": unit_code})
+        values = {v: frame[v].to_numpy(dtype=float) for v in value_columns} if position == 0 else {}
+        for v, arr in values.items():
+            if np.isnan(arr).any():
+                raise ValueError(f"value column {v!r} has missing values; fill or drop them explicitly")
+            per_leaf[v] = arr
+        per_leaf = per_leaf.groupby(["leaf", "unit"], sort=True).sum().reset_index()
+        # Spread to ancestor cells.
+        reps = np.diff(spread_pointer)[per_leaf["leaf"].to_numpy()]
+        row_of = np.repeat(np.arange(len(per_leaf)), reps)
+        offsets = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+        cells = target_cell[np.repeat(spread_pointer[per_leaf["leaf"].to_numpy()], reps) + offsets]
+        spread = pd.DataFrame({"cell": cells, "unit": per_leaf["unit"].to_numpy()[row_of]})
+        for v in values:
+            spread[v] = per_leaf[v].to_numpy()[row_of]
+        per_cell_unit = spread.groupby(["cell", "unit"], sort=True).sum().reset_index()
+        stats.n_units[unit] = np.bincount(per_cell_unit["cell"].to_numpy(), minlength=n_cells)
+        for v in values:
+            contribution = per_cell_unit[v].to_numpy()
+            cell = per_cell_unit["cell"].to_numpy()
+            stats.sums[v] = np.bincount(cell, weights=contribution, minlength=n_cells)
+            stats.n_negative[v] = np.bincount(cell, weights=(contribution < 0).astype(float), minlength=n_cells).astype(np.int64)
+            # Largest contributions per cell: sort by cell, then contribution descending.
+            order = np.lexsort((-contribution, cell))
+            sorted_cell = cell[order]
+            sorted_value = contribution[order]
+            first = np.searchsorted(sorted_cell, sorted_cell, side="left")
+            rank = np.arange(len(sorted_cell)) - first
+            keep = rank < top_k
+            top = np.zeros((n_cells, top_k))
+            top[sorted_cell[keep], rank[keep]] = sorted_value[keep]
+            stats.top[v] = top
+    return stats

@@ -1,0 +1,272 @@
+"""The run configuration: one TOML file describes a whole run.
+
+The schema below is the single place where settings are declared, with type, default
+and meaning; the config reference in the README is printed from it
+(``python scripts/run_all.py --config-reference``). Unknown keys and missing required
+keys are errors that name the key and the file. Relative paths are relative to the
+folder of the config file.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from lib.layouts import CBS_DATASETS
+
+BUNDLE_ROOT = Path(__file__).resolve().parents[1]
+REFERENCE_DATA = BUNDLE_ROOT / "lib" / "reference_data"
+REQUIRED = object()
+
+
+class ConfigError(ValueError):
+    """A problem in a run configuration, with a message meant for the user."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    kind: type | tuple[type, ...]
+    default: Any
+    doc: str
+    choices: tuple = ()
+    check: Callable[[Any], str | None] | None = None
+    """Returns an error message for a bad value, or None."""
+
+
+def _year_list(value) -> str | None:
+    if not value or any(not isinstance(y, int) for y in value):
+        return "must be a non-empty list of years"
+    if sorted(value) != list(range(min(value), max(value) + 1)):
+        return "must be consecutive years"
+    return None
+
+
+def _codes(value) -> str | None:
+    if not value or any(not isinstance(c, str) for c in value):
+        return 'must be a non-empty list of municipality codes as text, e.g. ["0344"], or ["NL"]'
+    if "NL" in value and len(value) > 1:
+        return '"NL" (the whole country) cannot be combined with municipality codes'
+    bad = [c for c in value if c != "NL" and not (len(c) == 4 and c.isdigit())]
+    return f"has codes that are not 4 digits: {bad}" if bad else None
+
+
+def _positive(value) -> str | None:
+    return None if value > 0 else "must be positive"
+
+
+SCHEMA: dict[str, tuple[Setting, ...]] = {
+    "run": (
+        Setting("name", str, "run", "Name of the run, shown in the log and in every output's notes."),
+        Setting("route", str, "cbs", "Where the data come from: 'cbs' (CBS Remote Access registers) or "
+                "'municipality' (BRP extract and appendix-2 cost files).", choices=("cbs", "municipality")),
+        Setting("statistics_only", bool, True, "True for a CBS RA run (statistics only): lists of individual "
+                "households are refused. A municipality with a legal basis for selection sets false."),
+        Setting("work_dir", str, "work", "Internal work folder: microdata-level intermediate results, logs, "
+                "rejected rows. Never exported."),
+        Setting("export_dir", str, "export", "Export folder: only aggregated tables that passed disclosure "
+                "control are written here."),
+        Setting("seed", int, 1, "Seed for every random choice of the run (restarts, matching), so a rerun gives "
+                "byte-identical exports."),
+    ),
+    "study": (
+        Setting("area", list, REQUIRED, 'Study area: municipality codes of the reference date\'s year (e.g. '
+                '["0344"]) or ["NL"] for the whole country.', check=_codes),
+        Setting("peildatum", _dt.date, REQUIRED, "Reference date (TOML date, e.g. 2023-12-31): households are "
+                "formed and residence is decided on this date."),
+        Setting("years", list, REQUIRED, "The study years, consecutive (the method uses five).", check=_year_list),
+    ),
+    "households": (
+        Setting("attribution", str, "peildatum", "How persons' costs go to households: 'peildatum' (the "
+                "household at the reference date carries the person's costs of all years, the method's way) or "
+                "'monthly' (a cost goes to the household the person was in that month).",
+                choices=("peildatum", "monthly")),
+        Setting("include_institutional", bool, False, "Include institutional households (TYPHH 8)."),
+    ),
+    "prices": (
+        Setting("price_year", int, REQUIRED, "All amounts are expressed in euros of this year."),
+        Setting("price_tables", list, [str(REFERENCE_DATA / "prices_default.csv")],
+                "Price tables (CSV), later tables override earlier ones for the same source, code and period. "
+                "The default is the bundle's table of documented default prices."),
+        Setting("index", str, str(REFERENCE_DATA / "cpi.csv"), "Price index series (CSV: year,index) used to "
+                "bring amounts to the price year."),
+        Setting("bijstand_from", str, "spells", "Cost of bijstand: 'spells' (months of benefit times the norm "
+                "price) or 'yearly_amounts' (amounts paid, UITKERINGBEDRAGTAB).",
+                choices=("spells", "yearly_amounts")),
+    ),
+    "sources": (
+        Setting("format_preference", list, ["parquet", "sav", "csv"], "When a file exists in several formats, "
+                "the first available in this order is read."),
+        Setting("cbs", dict, {}, "CBS datasets: DATASET = \"path or glob\". For TAB datasets the highest V<n> "
+                "of each year is read, for BUS datasets the newest file."),
+        Setting("municipality", dict, {}, "Municipal route: brp_extract = \"path\", cost_files = [\"globs\"]."),
+    ),
+    "disclosure_control": (),
+}
+FREE_SECTIONS = {"disclosure_control"}
+"""Sections validated by their own package (disclosure_control.DisclosureRules)."""
+
+CBS_REQUIRED_DATASETS = ("GBAPERSOONTAB", "GBAHUISHOUDENSBUS", "GBAADRESOBJECTBUS", "VSLGWBTAB")
+MUNICIPALITY_KEYS = {"brp_extract": str, "cost_files": list}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A validated run configuration."""
+
+    path: Path
+    sha256: str
+    values: dict[str, dict[str, Any]]
+
+    def __getitem__(self, section: str) -> dict[str, Any]:
+        return self.values[section]
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def resolve(self, value: str) -> Path:
+        """A path from the config, relative to the config file's folder unless absolute."""
+        p = Path(value)
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    @property
+    def work_dir(self) -> Path:
+        return self.resolve(self.values["run"]["work_dir"])
+
+    @property
+    def export_dir(self) -> Path:
+        return self.resolve(self.values["run"]["export_dir"])
+
+    @property
+    def years(self) -> list[int]:
+        return list(self.values["study"]["years"])
+
+    @property
+    def peildatum(self) -> _dt.date:
+        return self.values["study"]["peildatum"]
+
+
+def _type_name(kind) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {str: "text", int: "a whole number", float: "a number", bool: "true or false", list: "a list",
+             dict: "a table", _dt.date: "a date (YYYY-MM-DD)"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _check_type(value, kind) -> bool:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        return False
+    if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+        return True
+    if _dt.date in kinds and isinstance(value, _dt.datetime):
+        return False
+    return isinstance(value, kinds)
+
+
+def validate(raw: dict, where: str) -> dict[str, dict[str, Any]]:
+    """Check ``raw`` (parsed TOML) against the schema; return values with defaults filled in."""
+    problems: list[str] = []
+    unknown_sections = sorted(set(raw) - set(SCHEMA))
+    for s in unknown_sections:
+        problems.append(f"unknown section [{s}] (known: {', '.join(sorted(SCHEMA))})")
+    values: dict[str, dict[str, Any]] = {}
+    for section, settings in SCHEMA.items():
+        given = raw.get(section, {})
+        if not isinstance(given, dict):
+            problems.append(f"[{section}] must be a table")
+            continue
+        if section in FREE_SECTIONS:
+            values[section] = dict(given)
+            continue
+        known = {s.key for s in settings}
+        for key in sorted(set(given) - known):
+            problems.append(f"unknown key '{key}' in [{section}] (known: {', '.join(sorted(known))})")
+        out = {}
+        for s in settings:
+            if s.key not in given:
+                if s.default is REQUIRED:
+                    problems.append(f"missing required key '{s.key}' in [{section}]: {s.doc}")
+                    continue
+                out[s.key] = s.default
+                continue
+            value = given[s.key]
+            if not _check_type(value, s.kind):
+                problems.append(f"[{section}] {s.key} = {value!r} must be {_type_name(s.kind)}")
+                continue
+            if s.choices and value not in s.choices:
+                problems.append(f"[{section}] {s.key} = {value!r} must be one of {', '.join(map(repr, s.choices))}")
+                continue
+            if s.check and (msg := s.check(value)):
+                problems.append(f"[{section}] {s.key} {msg}")
+                continue
+            out[s.key] = value
+        values[section] = out
+    if not problems:
+        problems += _cross_checks(values)
+    if problems:
+        raise ConfigError(f"{where}: the configuration has {len(problems)} problem(s):\n  - "
+                          + "\n  - ".join(problems))
+    return values
+
+
+def _cross_checks(values: dict[str, dict[str, Any]]) -> list[str]:
+    problems = []
+    study = values["study"]
+    if study["peildatum"].year not in study["years"]:
+        problems.append(f"[study] peildatum {study['peildatum']} is not in the study years {study['years']}")
+    sources = values["sources"]
+    for key in sorted(set(sources["cbs"]) - set(CBS_DATASETS)):
+        problems.append(f"unknown CBS dataset '{key}' in [sources.cbs] (known: {', '.join(CBS_DATASETS)})")
+    for key, value in sources["cbs"].items():
+        if not isinstance(value, str):
+            problems.append(f"[sources.cbs] {key} must be a path or glob pattern as text")
+    for key in sorted(set(sources["municipality"]) - set(MUNICIPALITY_KEYS)):
+        problems.append(f"unknown key '{key}' in [sources.municipality] (known: {', '.join(MUNICIPALITY_KEYS)})")
+    for key, kind in MUNICIPALITY_KEYS.items():
+        if key in sources["municipality"] and not isinstance(sources["municipality"][key], kind):
+            problems.append(f"[sources.municipality] {key} must be {_type_name(kind)}")
+    if values["run"]["route"] == "cbs":
+        for name in CBS_REQUIRED_DATASETS:
+            if name not in sources["cbs"]:
+                problems.append(f"route 'cbs' needs [sources.cbs] {name} (the household and address registers)")
+    else:
+        for key in MUNICIPALITY_KEYS:
+            if key not in sources["municipality"]:
+                problems.append(f"route 'municipality' needs [sources.municipality] {key}")
+    for fmt in sources["format_preference"]:
+        if fmt not in ("parquet", "sav", "csv"):
+            problems.append(f"[sources] format_preference has unknown format {fmt!r}")
+    return problems
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a run configuration file."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise ConfigError(f"{path}: configuration file not found")
+    data = path.read_bytes()
+    try:
+        raw = tomllib.loads(data.decode("utf-8-sig"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a valid TOML file: {exc}") from None
+    values = validate(raw, str(path))
+    return RunConfig(path=path, sha256=hashlib.sha256(data).hexdigest(), values=values)
+
+
+def config_reference() -> str:
+    """The config reference as Markdown, printed from the schema."""
+    lines = ["| section | key | default | meaning |", "|---|---|---|---|"]
+    for section, settings in SCHEMA.items():
+        for s in settings:
+            default = "required" if s.default is REQUIRED else repr(s.default)
+            if isinstance(s.default, (str, list)) and str(REFERENCE_DATA) in str(s.default):
+                default = "bundle default"
+            lines.append(f"| {section} | {s.key} | {default} | {s.doc} |")
+    lines.append("| disclosure_control | (see disclosure_control/README.md) | | Rule parameters of the "
+                 "disclosure control, validated by that package. |")
+    return "\n".join(lines)
