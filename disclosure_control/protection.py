@@ -269,76 +269,6 @@ def _primary_order(problem: ProtectionProblem) -> np.ndarray:
     return cells[np.lexsort((cells, -need[cells]))]
 
 
-def heuristic_pattern(problem: ProtectionProblem, initial_groups: np.ndarray | None = None) -> np.ndarray:
-    """Fixed-charge network heuristic.
-
-    For each primary cell and direction one LP finds the cheapest deviation
-    vector that moves the cell by its protection level while keeping every
-    relation, paying the suppression weight per unit of deviation of cells not
-    yet suppressed (already suppressed cells are free).  The cells the deviation
-    uses are suppressed.  Since every such deviation stays feasible when more
-    cells are suppressed, the final pattern protects every primary cell.
-    """
-    suppressed = np.zeros(problem.n_groups, dtype=bool)
-    suppressed |= problem.fixed == 1
-    suppressed |= _primary_groups(problem)
-    if initial_groups is not None:
-        suppressed |= initial_groups
-    may_use = problem.fixed[problem.group] != 0  # cells of groups that may be suppressed
-    n = problem.n_cells
-    columns = np.flatnonzero(may_use)
-    eq = problem.equalities[:, columns]
-    ineq = problem.inequalities[:, columns]
-    a_eq = sp.hstack([eq, -eq]).tocsr() if eq.shape[0] else None
-    a_ub = sp.hstack([ineq, -ineq]).tocsr() if ineq.shape[0] else None
-    slack = problem.slack
-    down_capacity = np.where(np.isfinite(problem.lower), problem.values - problem.lower, np.inf)[columns]
-    up_capacity = np.where(np.isfinite(problem.upper), problem.upper - problem.values, np.inf)[columns]
-    weight = _cell_weights(problem)[columns]
-    position = np.full(n, -1)
-    position[columns] = np.arange(len(columns))
-    for cell in _primary_order(problem):
-        for sign in (+1, -1):
-            need = problem.upper_protection[cell] if sign > 0 else problem.lower_protection[cell]
-            if need <= 0:
-                continue
-            cell_suppressed = suppressed[problem.group[columns]]
-            # A tiny cost on free cells keeps the deviation from wandering.
-            cost = np.where(cell_suppressed, 1e-9 * (1.0 + weight.max(initial=0.0)), weight)
-            objective = np.concatenate([cost, cost])
-            up_bounds = up_capacity.copy()
-            down_bounds = down_capacity.copy()
-            lower_plus = np.zeros(len(columns))
-            lower_minus = np.zeros(len(columns))
-            k = position[cell]
-            if sign > 0:
-                lower_plus[k] = need
-                down_bounds[k] = 0.0
-            else:
-                lower_minus[k] = need
-                up_bounds[k] = 0.0
-            bounds = np.column_stack([
-                np.concatenate([lower_plus, lower_minus]),
-                np.concatenate([up_bounds, down_bounds]),
-            ])
-            kwargs = {}
-            if a_eq is not None:
-                kwargs.update(A_eq=a_eq, b_eq=np.zeros(a_eq.shape[0]))
-            if a_ub is not None:
-                kwargs.update(A_ub=a_ub, b_ub=slack)
-            result = linprog(objective, bounds=bounds, method="highs", **kwargs)
-            if result.status != 0:
-                raise ProtectionImpossible(
-                    f"cell {cell} cannot be protected {'upwards' if sign > 0 else 'downwards'} "
-                    f"by any suppression pattern ({result.message})"
-                )
-            deviation = result.x[: len(columns)] + result.x[len(columns):]
-            scale = max(need, 1e-12)
-            used = columns[deviation > 1e-7 * scale]
-            suppressed[problem.group[used]] = True
-    return suppressed
-
-
 class ProtectionImpossible(RuntimeError):
     """No suppression pattern can protect a primary cell (e.g. published cells fix it)."""
 
@@ -355,7 +285,139 @@ def _cell_weights(problem: ProtectionProblem) -> np.ndarray:
     return problem.group_weight[problem.group] / sizes[problem.group]
 
 
-def _benders_cut(problem: ProtectionProblem, suppressed_cells, cell, sign, need, result):
+def _relation_members(problem: ProtectionProblem):
+    """For every primary cell, the groups of the other cells of each equality it is in."""
+    eq = problem.equalities.tocsc()
+    rows_of = {}
+    eq_rows = problem.equalities.tocsr()
+    for cell in np.flatnonzero(problem.primary):  # loops over primary cells, not data rows
+        out = []
+        for row in eq.indices[eq.indptr[cell]:eq.indptr[cell + 1]]:
+            members = eq_rows.indices[eq_rows.indptr[row]:eq_rows.indptr[row + 1]]
+            groups = np.unique(problem.group[members])
+            groups = groups[groups != problem.group[cell]]
+            if len(groups):
+                out.append(groups)
+        rows_of[int(cell)] = out
+    return rows_of
+
+
+def _relation_cuts(problem: ProtectionProblem) -> tuple[list[np.ndarray], list[float]]:
+    """Initial cuts: a primary cell in an equality with only published cells is
+    exactly known, so each such relation needs one more suppressed group."""
+    coefficients, rhs = [], []
+    seen = set()
+    for groups_list in _relation_members(problem).values():
+        for groups in groups_list:
+            signature = groups.tobytes()
+            if signature in seen:
+                continue
+            seen.add(signature)
+            coefficient = np.zeros(problem.n_groups)
+            coefficient[groups] = 1.0
+            coefficients.append(coefficient)
+            rhs.append(1.0)
+    return coefficients, rhs
+
+
+def _fixed_charge_lp(problem, cell, sign, need, suppressed, columns, a_eq, a_ub, up_capacity, down_capacity, weight):
+    """Cheapest deviation moving ``cell`` by ``need`` (suppressed cells free)."""
+    cell_suppressed = suppressed[problem.group[columns]]
+    # A tiny cost on suppressed cells keeps the deviation from wandering.
+    cost = np.where(cell_suppressed, 1e-9 * (1.0 + weight.max(initial=0.0)), weight)
+    objective = np.concatenate([cost, cost])
+    up_bounds = up_capacity.copy()
+    down_bounds = down_capacity.copy()
+    lower_plus = np.zeros(len(columns))
+    lower_minus = np.zeros(len(columns))
+    k = np.searchsorted(columns, cell)
+    if sign > 0:
+        lower_plus[k] = need
+        down_bounds[k] = 0.0
+    else:
+        lower_minus[k] = need
+        up_bounds[k] = 0.0
+    bounds = np.column_stack([np.concatenate([lower_plus, lower_minus]), np.concatenate([up_bounds, down_bounds])])
+    kwargs = {}
+    if a_eq is not None:
+        kwargs.update(A_eq=a_eq, b_eq=np.zeros(a_eq.shape[0]))
+    if a_ub is not None:
+        kwargs.update(A_ub=a_ub, b_ub=problem.slack)
+    result = linprog(objective, bounds=bounds, method="highs", **kwargs)
+    if result.status != 0:
+        raise ProtectionImpossible(
+            f"cell {cell} cannot be protected {'upwards' if sign > 0 else 'downwards'} "
+            f"by any suppression pattern ({result.message})"
+        )
+    deviation = result.x[: len(columns)] - result.x[len(columns):]
+    point = np.zeros(problem.n_cells)
+    point[columns] = deviation
+    return point
+
+
+def heuristic_pattern(problem: ProtectionProblem, initial_groups: np.ndarray | None = None) -> np.ndarray:
+    """Fast pattern for large tables.
+
+    1. Every equality that holds a primary cell and no other suppressed cell
+       gets its cheapest other cell suppressed (a lone suppressed cell in a
+       relation is given away by subtraction).
+    2. Each primary cell and direction is checked with the attacker LP (or by
+       a feasible deviation found earlier that already moves it far enough).
+    3. Where protection is still short, one fixed-charge LP finds the
+       cheapest deviation that moves the cell by its protection level, paying
+       the suppression weight per unit of deviation of cells not yet suppressed;
+       the cells it uses are suppressed.  Every such deviation stays feasible
+       when more cells are suppressed, so the final pattern protects every
+       primary cell.
+    """
+    suppressed = np.zeros(problem.n_groups, dtype=bool)
+    suppressed |= problem.fixed == 1
+    suppressed |= _primary_groups(problem)
+    if initial_groups is not None:
+        suppressed |= initial_groups
+    allowed = problem.fixed != 0
+    order = _primary_order(problem)
+    members = _relation_members(problem)
+    for cell in order:
+        for groups in members[int(cell)]:
+            if suppressed[groups].any():
+                continue
+            candidates = groups[allowed[groups]]
+            if len(candidates):
+                cheapest = candidates[np.argmin(problem.group_weight[candidates])]
+                suppressed[cheapest] = True
+
+    may_use = allowed[problem.group]
+    columns = np.flatnonzero(may_use)
+    eq = problem.equalities[:, columns]
+    ineq = problem.inequalities[:, columns]
+    a_eq = sp.hstack([eq, -eq]).tocsr() if eq.shape[0] else None
+    a_ub = sp.hstack([ineq, -ineq]).tocsr() if ineq.shape[0] else None
+    down_capacity = np.where(np.isfinite(problem.lower), problem.values - problem.lower, np.inf)[columns]
+    up_capacity = np.where(np.isfinite(problem.upper), problem.upper - problem.values, np.inf)[columns]
+    weight = _cell_weights(problem)[columns]
+    certificates = _Certificates(problem.n_cells)
+    for cell in order:
+        for sign in (+1, -1):
+            need = _need(problem, cell, sign)
+            if need <= 0:
+                continue
+            cells = problem.cell_mask(suppressed)
+            if certificates.certifies(cell, sign, need, cells, _tolerance(problem, cell)):
+                continue
+            reach, _, _, point = _ComponentCache(problem, cells).reach(cell, sign)
+            certificates.add(point)
+            if reach >= need - _tolerance(problem, cell):
+                continue
+            point = _fixed_charge_lp(problem, cell, sign, need, suppressed, columns, a_eq, a_ub,
+                                     up_capacity, down_capacity, weight)
+            used = np.abs(point) > 1e-7 * max(need, 1e-12)
+            suppressed[problem.group[used]] = True
+            certificates.add(np.where(used, point, 0.0))
+    return suppressed
+
+
+def _benders_cut(problem: ProtectionProblem, cell, sign, need, result, component: "_Component"):
     """Cut ``sum_g coef_g y_g >= rhs`` from the duals of the attacker LP.
 
     By weak duality, for any multipliers mu (equalities) and nu >= 0
@@ -364,50 +426,29 @@ def _benders_cut(problem: ProtectionProblem, suppressed_cells, cell, sign, need,
     bounds the attacker's reach by ``sum_v y_v (r_v+ hi_v + r_v- (-lo_v)) + nu.h``.
     Protection needs that bound to be at least ``need``.
     """
-    columns = np.flatnonzero(suppressed_cells)
     r = np.zeros(problem.n_cells)
     r[cell] = sign
     nu_h = 0.0
-    if problem.equalities.shape[0]:
-        mu = -np.asarray(result.eqlin.marginals)
+    if component.eq.shape[0]:
+        mu = np.zeros(problem.equalities.shape[0])
+        mu[component.eq_rows] = -np.asarray(result.eqlin.marginals)
         r -= problem.equalities.T @ mu
-    if problem.inequalities.shape[0]:
-        nu = np.maximum(-np.asarray(result.ineqlin.marginals), 0.0)
+    if component.ineq.shape[0]:
+        nu = np.zeros(problem.inequalities.shape[0])
+        nu[component.ineq_rows] = np.maximum(-np.asarray(result.ineqlin.marginals), 0.0)
         r -= problem.inequalities.T @ nu
         nu_h = float(nu @ problem.slack)
     rhs = need - nu_h
     up_room = np.where(np.isfinite(problem.upper), problem.upper - problem.values, np.inf)
     down_room = np.where(np.isfinite(problem.lower), problem.values - problem.lower, np.inf)
-    positive = np.maximum(r, 0.0)
-    negative = np.maximum(-r, 0.0)
+    r = np.where(np.abs(r) < 1e-12, 0.0, r)
     with np.errstate(invalid="ignore"):
-        coefficient = np.where(positive > 0, positive * up_room, 0.0) + np.where(negative > 0, negative * down_room, 0.0)
-    coefficient = np.where(np.abs(r) < 1e-12, 0.0, coefficient)
+        coefficient = (np.where(r > 0, np.maximum(r, 0.0) * up_room, 0.0)
+                       + np.where(r < 0, np.maximum(-r, 0.0) * down_room, 0.0))
+    cap = max(rhs, 0.0)
     group_coefficient = np.zeros(problem.n_groups)
-    np.add.at(group_coefficient, problem.group, np.minimum(coefficient, max(rhs, 0.0)))
-    group_coefficient = np.minimum(group_coefficient, max(rhs, 0.0))
-    del columns
-    return group_coefficient, rhs
-
-
-def _relation_cuts(problem: ProtectionProblem) -> tuple[list[np.ndarray], list[float]]:
-    """Initial cuts: a primary cell in an equality with only published cells is
-    exactly known, so each such relation needs one more suppressed group."""
-    coefficients, rhs = [], []
-    eq = problem.equalities.tocsr()
-    for cell in np.flatnonzero(problem.primary):
-        rows = eq[:, cell].nonzero()[0]
-        for row in rows:
-            members = eq.indices[eq.indptr[row]:eq.indptr[row + 1]]
-            other_groups = np.unique(problem.group[members])
-            other_groups = other_groups[other_groups != problem.group[cell]]
-            if len(other_groups) == 0:
-                continue
-            coefficient = np.zeros(problem.n_groups)
-            coefficient[other_groups] = 1.0
-            coefficients.append(coefficient)
-            rhs.append(1.0)
-    return coefficients, rhs
+    np.add.at(group_coefficient, problem.group, np.minimum(coefficient, cap))
+    return np.minimum(group_coefficient, cap), rhs
 
 
 @dataclass
@@ -439,6 +480,7 @@ def exact_pattern(problem: ProtectionProblem, time_limit: float) -> PatternResul
         raise ProtectionImpossible("a primary cell must stay published (it was published in a linked table)")
     cut_rows, cut_rhs = _relation_cuts(problem)
     iterations = 0
+    certificates = _Certificates(problem.n_cells)
     while True:
         remaining = time_limit - (time.monotonic() - start)
         if remaining <= 0:
@@ -455,23 +497,28 @@ def exact_pattern(problem: ProtectionProblem, time_limit: float) -> PatternResul
         )
         iterations += 1
         if master.status == 1 or master.x is None:  # time limit without a proven optimum
+            if master.status not in (0, 1):
+                raise ProtectionImpossible(f"no suppression pattern protects every primary cell ({master.message})")
             return None
         if master.status != 0:
             raise ProtectionImpossible(f"no suppression pattern protects every primary cell ({master.message})")
         suppressed_groups = master.x > 0.5
         suppressed_cells = problem.cell_mask(suppressed_groups)
-        component = _components(problem, suppressed_cells)
+        components = _ComponentCache(problem, suppressed_cells)
         new_cuts = 0
         for cell in _primary_order(problem):
             for sign in (+1, -1):
-                need = problem.upper_protection[cell] if sign > 0 else problem.lower_protection[cell]
+                need = _need(problem, cell, sign)
                 if need <= 0:
                     continue
-                reach, result = _attacker_lp(problem, component == component[cell], cell, sign)
-                if reach >= need - _TOLERANCE * (1.0 + abs(problem.values[cell])):
+                tolerance = _tolerance(problem, cell)
+                if certificates.certifies(cell, sign, need, suppressed_cells, tolerance):
                     continue
-                # Duals of the LP over the whole suppressed set of this component.
-                coefficient, rhs = _benders_cut(problem, component == component[cell], cell, sign, need, result)
+                reach, result, component, point = components.reach(cell, sign)
+                certificates.add(point)
+                if reach >= need - tolerance:
+                    continue
+                coefficient, rhs = _benders_cut(problem, cell, sign, need, result, component)
                 if coefficient @ suppressed_groups < rhs - 1e-9 * (1.0 + abs(rhs)):
                     cut_rows.append(coefficient)
                     cut_rhs.append(rhs)
@@ -498,10 +545,10 @@ def remove_redundant(problem: ProtectionProblem, suppressed_groups: np.ndarray, 
         trial = pattern.copy()
         trial[group] = False
         cells = problem.cell_mask(trial)
-        component = _components(problem, cells)
+        components = _ComponentCache(problem, cells)
         ok = all(
-            _protected_in_direction(problem, cells, component, cell, sign)
-            for cell in primaries for sign in (+1, -1)
+            components.reach(cell, sign)[0] >= _need(problem, cell, sign) - _tolerance(problem, cell)
+            for cell in primaries for sign in (+1, -1) if _need(problem, cell, sign) > 0
         )
         if ok:
             pattern = trial
@@ -513,7 +560,9 @@ def protect(problem: ProtectionProblem, milp_max_cells: int, time_limit: float,
     """Choose complementary suppressions and audit the result.
 
     Exact MILP when the table has at most ``milp_max_cells`` cells (falling back
-    to the heuristic on time-out), the heuristic otherwise.
+    to the heuristic on time-out), the heuristic otherwise.  The audit is
+    always run on the final pattern; a pattern that fails it is repaired by
+    the heuristic and audited again.
     """
     if not problem.primary.any() and not (problem.fixed == 1).any():
         pattern = PatternResult(np.zeros(problem.n_groups, dtype=bool), "none needed", optimal=True)
@@ -530,8 +579,8 @@ def protect(problem: ProtectionProblem, milp_max_cells: int, time_limit: float,
         groups = heuristic_pattern(problem)
         if problem.n_cells <= cleanup_max_cells:
             groups = remove_redundant(problem, groups, time_limit)
-        pattern = PatternResult(groups, "heuristic (LP per primary cell, scipy.optimize.linprog/HiGHS)",
-                                optimal=False, note=note)
+        pattern = PatternResult(groups, "heuristic (relation cover + LP per primary cell, "
+                                "scipy.optimize.linprog/HiGHS)", optimal=False, note=note)
     result = audit(problem, pattern.suppressed_groups)
     if not result.passed and problem.primary.any():
         # Numerical near-misses of a pattern: add the heuristic's cells on top.
