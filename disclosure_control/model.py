@@ -41,6 +41,7 @@ class Layer:
     lower_protection: np.ndarray
     display: str           # "count", "sum", "mean", "share" or "hidden"
     cost: np.ndarray       # information loss attributed to this layer per position
+    share_of: np.ndarray | None = None  # denominators when displayed as a percentage
 
 
 @dataclass
@@ -59,6 +60,9 @@ class TableModel:
     status: np.ndarray | None = None   # after protection: "safe", "primary", "secondary", "hidden"
     review: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+    # Published text columns that follow the layers and share their suppression
+    # (e.g. confidence of an association rule, a percentile).
+    derived: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_positions(self) -> int:

@@ -112,7 +112,7 @@ class DisclosureRules:
         values: dict[str, Any] = {}
         for name in sorted(set(mapping) & set(fields)):
             value = mapping[name]
-            if name == "rounding_base" and (value == 0 or value == "none") and not isinstance(value, bool):
+            if name == "rounding_base" and (value is None or value == 0 or value == "none") and not isinstance(value, bool):
                 # TOML has no null; 0 or "none" says "no rounding" explicitly.
                 values[name] = None
                 continue

@@ -211,13 +211,15 @@ def leaf_codes(frame: pd.DataFrame, dimensions: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
-def cell_statistics(frame: pd.DataFrame, grid: TableGrid, dimension_codes: pd.DataFrame,
-                    unit_columns: Sequence[str], value_columns: Sequence[str], top_k: int) -> CellStatistics:
-    """Aggregate unit-level rows into every cell of the grid (leaves and margins).
+def spread_contributions(frame: pd.DataFrame, grid: TableGrid, dimension_codes: pd.DataFrame,
+                         unit: str, value_columns: Sequence[str]) -> pd.DataFrame:
+    """One row per (cell, unit) over every cell of the grid (leaves and margins).
 
     Contributions are first summed per (unit, leaf cell), then spread to every
     ancestor cell and summed again per (unit, cell), so a unit counts once per
     cell and its contribution to a total is its whole contribution to it.
+    Columns: ``cell``, ``unit`` (integer code; ``attrs["unit_ids"]`` maps codes
+    back to the ids), one per value column; sorted by cell and unit.
     """
     shape = grid.shape
     leaf_index = []
@@ -225,13 +227,10 @@ def cell_statistics(frame: pd.DataFrame, grid: TableGrid, dimension_codes: pd.Da
         lookup = pd.Index(dim.codes)
         leaf_index.append(lookup.get_indexer(dimension_codes[dim.name]))
     leaf_cell = np.ravel_multi_index(tuple(leaf_index), shape) if shape else np.zeros(len(frame), np.int64)
-
-    # Spread each leaf cell to all its ancestor cells: a small (leaf -> cells) map,
-    # then one vectorised repeat over the rows.
     unique_leaf, leaf_inverse = np.unique(leaf_cell, return_inverse=True)
     leaf_multi = np.unravel_index(unique_leaf, shape)
     # Expand one axis at a time: every (leaf, partial target) pair is repeated once
-    # per ancestor of the leaf's code on that axis.
+    # per ancestor of the leaf's code on that axis (a small map, built once).
     leaf_owner = np.arange(len(unique_leaf))
     target_cell = np.zeros(len(unique_leaf), dtype=np.int64)
     for axis, dim in enumerate(grid.dimensions):
@@ -247,42 +246,67 @@ def cell_statistics(frame: pd.DataFrame, grid: TableGrid, dimension_codes: pd.Da
     leaf_owner, target_cell = leaf_owner[order], target_cell[order]
     spread_pointer = np.searchsorted(leaf_owner, np.arange(len(unique_leaf) + 1))
 
-    stats = CellStatistics(n_units={})
+    unit_code, unit_ids = pd.factorize(frame[unit], sort=False)
+    if (unit_code < 0).any():
+        raise ValueError(f"unit column {unit!r} has missing values")
+    per_leaf = pd.DataFrame({"leaf": leaf_inverse, "unit": unit_code})
+    for v in value_columns:
+        arr = pd.to_numeric(frame[v], errors="raise").to_numpy(dtype=float)
+        if np.isnan(arr).any():
+            raise ValueError(f"value column {v!r} has missing values; fill or drop them explicitly")
+        per_leaf[v] = arr
+    per_leaf = per_leaf.groupby(["leaf", "unit"], sort=True).sum().reset_index()
+    leaf = per_leaf["leaf"].to_numpy()
+    reps = np.diff(spread_pointer)[leaf]
+    row_of = np.repeat(np.arange(len(per_leaf)), reps)
+    offsets = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+    cells = target_cell[np.repeat(spread_pointer[leaf], reps) + offsets]
+    spread = pd.DataFrame({"cell": cells, "unit": per_leaf["unit"].to_numpy()[row_of]})
+    for v in value_columns:
+        spread[v] = per_leaf[v].to_numpy()[row_of]
+    out = spread.groupby(["cell", "unit"], sort=True).sum().reset_index()
+    out.attrs["unit_ids"] = unit_ids
+    return out
+
+
+def top_contributions(cell: np.ndarray, contribution: np.ndarray, n_cells: int, top_k: int) -> np.ndarray:
+    """(n_cells, top_k) largest contributions per cell, zero-padded."""
+    order = np.lexsort((-contribution, cell))
+    sorted_cell = cell[order]
+    sorted_value = contribution[order]
+    first = np.searchsorted(sorted_cell, sorted_cell, side="left")
+    rank = np.arange(len(sorted_cell)) - first
+    keep = rank < top_k
+    top = np.zeros((n_cells, top_k))
+    top[sorted_cell[keep], rank[keep]] = sorted_value[keep]
+    return top
+
+
+def cell_statistics(frame: pd.DataFrame, grid: TableGrid, dimension_codes: pd.DataFrame,
+                    unit_columns: Sequence[str], value_columns: Sequence[str], top_k: int,
+                    keep_units: bool = False) -> tuple[CellStatistics, pd.DataFrame | None]:
+    """Distinct units, totals and largest contributions for every cell.
+
+    The magnitude rules use the contributions of the first unit column (the
+    unit that owns the amounts); every unit column is counted.  With
+    ``keep_units`` the (cell, unit) pairs of the first unit column are returned
+    too (for the differencing check).
+    """
     n_cells = grid.n_cells
+    stats = CellStatistics(n_units={})
+    kept = None
     for position, unit in enumerate(unit_columns):
-        unit_code, _ = pd.factorize(frame[unit], sort=False)
-        if (unit_code < 0).any():
-            raise ValueError(f"unit column {unit!r} has missing values")
-        per_leaf = pd.DataFrame({"leaf": leaf_inverse, "unit": unit_code})
-        values = {v: frame[v].to_numpy(dtype=float) for v in value_columns} if position == 0 else {}
-        for v, arr in values.items():
-            if np.isnan(arr).any():
-                raise ValueError(f"value column {v!r} has missing values; fill or drop them explicitly")
-            per_leaf[v] = arr
-        per_leaf = per_leaf.groupby(["leaf", "unit"], sort=True).sum().reset_index()
-        # Spread to ancestor cells.
-        reps = np.diff(spread_pointer)[per_leaf["leaf"].to_numpy()]
-        row_of = np.repeat(np.arange(len(per_leaf)), reps)
-        offsets = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
-        cells = target_cell[np.repeat(spread_pointer[per_leaf["leaf"].to_numpy()], reps) + offsets]
-        spread = pd.DataFrame({"cell": cells, "unit": per_leaf["unit"].to_numpy()[row_of]})
-        for v in values:
-            spread[v] = per_leaf[v].to_numpy()[row_of]
-        per_cell_unit = spread.groupby(["cell", "unit"], sort=True).sum().reset_index()
-        stats.n_units[unit] = np.bincount(per_cell_unit["cell"].to_numpy(), minlength=n_cells)
+        values = list(value_columns) if position == 0 else []
+        per_cell_unit = spread_contributions(frame, grid, dimension_codes, unit, values)
+        cell = per_cell_unit["cell"].to_numpy()
+        stats.n_units[unit] = np.bincount(cell, minlength=n_cells)
         for v in values:
             contribution = per_cell_unit[v].to_numpy()
-            cell = per_cell_unit["cell"].to_numpy()
             stats.sums[v] = np.bincount(cell, weights=contribution, minlength=n_cells)
-            stats.n_negative[v] = np.bincount(cell, weights=(contribution < 0).astype(float), minlength=n_cells).astype(np.int64)
-            # Largest contributions per cell: sort by cell, then contribution descending.
-            order = np.lexsort((-contribution, cell))
-            sorted_cell = cell[order]
-            sorted_value = contribution[order]
-            first = np.searchsorted(sorted_cell, sorted_cell, side="left")
-            rank = np.arange(len(sorted_cell)) - first
-            keep = rank < top_k
-            top = np.zeros((n_cells, top_k))
-            top[sorted_cell[keep], rank[keep]] = sorted_value[keep]
-            stats.top[v] = top
-    return stats
+            stats.n_negative[v] = np.bincount(cell, weights=(contribution < 0).astype(float),
+                                              minlength=n_cells).astype(np.int64)
+            stats.top[v] = top_contributions(cell, contribution, n_cells, top_k)
+        if position == 0 and keep_units:
+            ids = per_cell_unit.attrs["unit_ids"]
+            kept = pd.DataFrame({"cell": cell, "unit": np.asarray(ids)[per_cell_unit["unit"].to_numpy()]})
+    return stats, kept

@@ -1,0 +1,1131 @@
+"""The one safe writer every pipeline step uses to release a table.
+
+It builds the table from unit-level data, applies the primary rules, chooses
+complementary suppressions jointly with the tables already released in the same
+export (linked tables), audits the pattern with the attacker's LPs, and only
+then writes the protected table, its notes and the manifest to the export
+folder.  Everything the output checker may need, including what is itself
+disclosive (largest contributions, true values of suppressed cells), goes to
+the evidence folder in the work area and never to the export folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from . import __version__
+from . import primary as rules_mod
+from .identifiers import bsn_like_tokens, forbidden_statistic_reason, identifier_name_reason
+from .model import Layer, TableModel, build_problem, grid_model
+from .output import format_number, openpyxl_available, sha256_of, write_csv, write_xlsx
+from .protection import ProtectionImpossible, protect
+from .rules import DisclosureRules
+from .tables import CellStatistics, Dimension, TableGrid, cell_statistics, leaf_codes, top_contributions
+
+MANIFEST_NAME = "disclosure_manifest.json"
+EVIDENCE_SUFFIX = ".evidence.json"
+NOTES_SUFFIX = ".notes.txt"
+_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,80}$")
+_KNOWN_METADATA = ("title", "unit", "population", "period", "notes")
+
+
+@dataclass
+class ReleaseResult:
+    """What happened to one table.
+
+    status: "pass" (released), "review" (released, but the listed cells or
+    differences need a human look), "fail" (nothing written to the export
+    folder; ``reasons`` says why).
+    """
+
+    name: str
+    status: str
+    table: pd.DataFrame | None
+    written: list[Path]
+    evidence: Path
+    reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    primary_suppressed: int = 0
+    secondary_suppressed: int = 0
+    method: str = ""
+    audit: pd.DataFrame | None = None
+
+    @property
+    def released(self) -> bool:
+        return self.status in ("pass", "review")
+
+
+class SafeWriter:
+    """Release protected tables into ``export_dir``, evidence into ``evidence_dir``.
+
+    ``provenance`` records how the run was made: e.g. ``{"script": ...,
+    "config_path": ..., "config_sha256": ...}``.  Use one writer per export
+    folder and run: it remembers what it released so linked tables are
+    suppressed consistently and differencing between them is checked.
+    """
+
+    def __init__(self, export_dir: str | Path, evidence_dir: str | Path, rules: DisclosureRules | None = None,
+                 provenance: Mapping[str, Any] | None = None, replace_existing: bool = False):
+        self.export_dir = Path(export_dir).resolve()
+        self.evidence_dir = Path(evidence_dir).resolve()
+        if self.evidence_dir == self.export_dir or self.export_dir in self.evidence_dir.parents:
+            raise ValueError("the evidence folder must not be inside the export folder (evidence is disclosive)")
+        if self.evidence_dir in self.export_dir.parents:
+            raise ValueError("the export folder must not be inside the evidence folder")
+        self.rules = rules or DisclosureRules()
+        self.provenance = {str(k): _plain(v) for k, v in (provenance or {}).items()}
+        self.export_dir.mkdir(parents=True, exist_ok=True)
+        self.evidence_dir.mkdir(parents=True, exist_ok=True)
+        manifest = self.export_dir / MANIFEST_NAME
+        existing = [p for p in self.export_dir.iterdir()]
+        if existing:
+            if not replace_existing:
+                raise ValueError(
+                    f"export folder {self.export_dir} is not empty; use a new folder per run, or pass "
+                    "replace_existing=True to remove the files of the previous release listed in its manifest"
+                )
+            self._remove_previous(manifest)
+        self._released: list[TableModel] = []
+        self._released_keys: list[set[str]] = []
+        self._unit_sets: dict[tuple[str, str], list[tuple[str, str, np.ndarray]]] = {}
+        self._unit_index: dict[str, pd.Index] = {}
+        self._names: set[str] = set()
+
+    # ------------------------------------------------------------------ tables
+
+    def frequency_table(self, data: pd.DataFrame, *, name: str, unit: str | Sequence[str],
+                        dimensions: Sequence[str], hierarchies: Mapping[str, Mapping] | None = None,
+                        margins: bool | Sequence[str] = True, metadata: Mapping[str, Any] | None = None,
+                        unit_labels: Sequence[str] | None = None) -> ReleaseResult:
+        """Number of distinct units per cell (the first unit column is published;
+        every unit column must reach ``min_units``)."""
+        return self._grid_release(data, name=name, unit=unit, dimensions=dimensions, values=(),
+                                  statistic="count", hierarchies=hierarchies, margins=margins,
+                                  metadata=metadata, unit_labels=unit_labels, show_counts=True)
+
+    def magnitude_table(self, data: pd.DataFrame, *, name: str, unit: str | Sequence[str],
+                        dimensions: Sequence[str], values: str | Sequence[str], statistic: str = "sum",
+                        hierarchies: Mapping[str, Mapping] | None = None, margins: bool | Sequence[str] = True,
+                        show_counts: bool = True, metadata: Mapping[str, Any] | None = None,
+                        unit_labels: Sequence[str] | None = None) -> ReleaseResult:
+        """Sum or mean of value column(s) per cell, with dominance and p%-rule on
+        the contributions of the distinct units (the first unit column)."""
+        if statistic not in ("sum", "mean"):
+            raise ValueError("statistic must be 'sum' or 'mean' (minimum/maximum are never released)")
+        values = [values] if isinstance(values, str) else list(values)
+        if not values:
+            raise ValueError("give at least one value column")
+        return self._grid_release(data, name=name, unit=unit, dimensions=dimensions, values=values,
+                                  statistic=statistic, hierarchies=hierarchies, margins=margins,
+                                  metadata=metadata, unit_labels=unit_labels, show_counts=show_counts)
+
+    def cluster_profiles(self, data: pd.DataFrame, *, name: str, unit: str | Sequence[str], cluster: str,
+                         values: Sequence[str], metadata: Mapping[str, Any] | None = None,
+                         unit_labels: Sequence[str] | None = None) -> ReleaseResult:
+        """Per cluster (and in total): number of units and the mean of each value."""
+        return self.magnitude_table(data, name=name, unit=unit, dimensions=[cluster], values=values,
+                                    statistic="mean", show_counts=True, metadata=metadata,
+                                    unit_labels=unit_labels)
+
+    def aggregated_table(self, table: pd.DataFrame, *, name: str, dimensions: Sequence[str],
+                         count_column: str, value_column: str | None = None, statistic: str = "count",
+                         top_columns: Sequence[str] = (), hierarchies: Mapping[str, Mapping] | None = None,
+                         margins_included: bool = False, unit_label: str = "units",
+                         metadata: Mapping[str, Any] | None = None) -> ReleaseResult:
+        """Release a table that arrives aggregated, with per-cell unit counts and
+        (for sums/means) the largest contributions of each cell in ``top_columns``
+        (largest first, at least two for the p%-rule).
+
+        ``margins_included=False``: margins are computed here, which assumes every
+        unit is in exactly one category of each dimension (then counts, sums and
+        largest contributions of margins follow from the cells).
+        ``margins_included=True``: ``table`` holds the total rows (``total_label``)
+        with their own counts and largest contributions.
+        """
+        result = self._start(name, metadata)
+        if isinstance(result, ReleaseResult):
+            return result
+        metadata = result
+        try:
+            model = self._aggregated_model(table, name, dimensions, count_column, value_column, statistic,
+                                           list(top_columns), hierarchies, margins_included, unit_label, metadata)
+        except ValueError as error:
+            return self._fail(name, metadata, [str(error)])
+        return self._release(model, metadata, kind=f"aggregated {statistic} table")
+
+    def concentration(self, data: pd.DataFrame, *, name: str, unit: str, value: str,
+                      top_shares: Sequence[float] = (0.01, 0.02, 0.05, 0.10, 0.20, 0.50),
+                      segments: str = "top", by: str | None = None,
+                      metadata: Mapping[str, Any] | None = None, unit_label: str | None = None) -> ReleaseResult:
+        """Share of the total held by the top x% of units (``segments="top"``),
+        or by each band between consecutive cut points (``segments="bands"``,
+        Lorenz segments).  Every segment and every band an attacker can derive
+        from published segments is a magnitude cell; cut-off values are never
+        published."""
+        result = self._start(name, metadata)
+        if isinstance(result, ReleaseResult):
+            return result
+        metadata = result
+        try:
+            model, unit_sets = self._concentration_model(data, name, unit, value, top_shares, segments, by,
+                                                         metadata, unit_label)
+        except ValueError as error:
+            return self._fail(name, metadata, [str(error)])
+        return self._release(model, metadata, kind="concentration", unit_sets=unit_sets)
+
+    def association_rules(self, data: pd.DataFrame, *, name: str, unit: str, items: Sequence[str],
+                          rules: Sequence[tuple[Sequence[str], Sequence[str]]],
+                          metadata: Mapping[str, Any] | None = None, unit_label: str | None = None) -> ReleaseResult:
+        """Counts behind association rules between item (domain) indicators.
+
+        ``data`` has one row per unit (or several, combined with "any"), boolean
+        item columns; each rule is (antecedent items, consequent items).  A rule
+        is released with its counts, support, confidence and lift only when the
+        antecedent, the rule and the antecedent-without-consequent all rest on at
+        least ``min_units`` units and its confidence is not (near) 100% or 0%.
+        """
+        result = self._start(name, metadata)
+        if isinstance(result, ReleaseResult):
+            return result
+        metadata = result
+        try:
+            model = self._association_model(data, name, unit, list(items), rules, metadata, unit_label)
+        except ValueError as error:
+            return self._fail(name, metadata, [str(error)])
+        return self._release(model, metadata, kind="association rules")
+
+    def percentiles(self, data: pd.DataFrame, *, name: str, unit: str, value: str,
+                    percentiles: Sequence[float] = (0.5,), dimensions: Sequence[str] = (),
+                    hierarchies: Mapping[str, Mapping] | None = None, margins: bool = True,
+                    metadata: Mapping[str, Any] | None = None, unit_label: str | None = None) -> ReleaseResult:
+        """Medians/percentiles, only when the rules allow them.  Each is the mean
+        of the ``min_units`` unit values around its position, never one unit's
+        value; the number of units per cell is published and protected."""
+        result = self._start(name, metadata)
+        if isinstance(result, ReleaseResult):
+            return result
+        metadata = result
+        if not self.rules.allow_percentiles:
+            return self._fail(name, metadata, ["percentiles are not allowed by the rules (allow_percentiles = false)"])
+        bad = [q for q in percentiles if not 0 < q < 1]
+        if bad:
+            return self._fail(name, metadata, [f"percentiles must lie strictly between 0 and 1 "
+                                               f"(0 and 1 are the minimum and maximum): {bad}"])
+        try:
+            model, unit_sets = self._percentile_model(data, name, unit, value, list(percentiles), list(dimensions),
+                                                      hierarchies, margins, metadata, unit_label)
+        except ValueError as error:
+            return self._fail(name, metadata, [str(error)])
+        return self._release(model, metadata, kind="percentiles", unit_sets=unit_sets)
+
+    def model_table(self, coefficients: pd.DataFrame, *, name: str, residual_df: int, n_observations: int,
+                    metadata: Mapping[str, Any] | None = None, decimals: int = 4) -> ReleaseResult:
+        """Coefficient table of a model: released only with at least
+        ``min_residual_df`` residual degrees of freedom; residuals and
+        predictions are refused."""
+        result = self._start(name, metadata)
+        if isinstance(result, ReleaseResult):
+            return result
+        metadata = result
+        reasons = []
+        if residual_df < self.rules.min_residual_df:
+            reasons.append(f"model has {residual_df} residual degrees of freedom; at least "
+                           f"{self.rules.min_residual_df} are required")
+        if len(coefficients) >= n_observations:
+            reasons.append("a coefficient table with as many rows as observations is unit-level output")
+        for column in coefficients.columns:
+            why = forbidden_statistic_reason(column)
+            if why:
+                reasons.append(f"column {column!r}: {why}")
+        text_columns = [c for c in coefficients.columns if not pd.api.types.is_numeric_dtype(coefficients[c])]
+        for column in text_columns:
+            for value in coefficients[column].astype(str).unique():
+                why = forbidden_statistic_reason(value)
+                if why:
+                    reasons.append(f"row {value!r}: {why}")
+        if reasons:
+            return self._fail(name, metadata, reasons)
+        labels = coefficients[text_columns].astype(str).reset_index(drop=True)
+        derived = {}
+        for column in coefficients.columns:
+            if column in text_columns:
+                continue
+            derived[column] = format_number(coefficients[column].to_numpy(dtype=float), decimals)
+        model = TableModel(
+            name=name, population=str(metadata.get("population", "")), label_columns=list(labels.columns),
+            labels=labels, key_codes=pd.DataFrame(index=labels.index), relations=sp.csr_matrix((0, len(labels))),
+            layers=[], evidence=pd.DataFrame({"rules_failed": [""] * len(labels)}),
+            hidden=np.zeros(len(labels), dtype=bool),
+        )
+        model.derived = derived
+        model.unweighted_n = {"observations": int(n_observations)}
+        model.notes.append(f"Model estimated on {n_observations} observations with {residual_df} residual "
+                           "degrees of freedom; no residuals or predictions are released.")
+        return self._release(model, metadata, kind="model coefficients")
+
+    # --------------------------------------------------------------- builders
+
+    def _grid_release(self, data, *, name, unit, dimensions, values, statistic, hierarchies, margins,
+                      metadata, unit_labels, show_counts) -> ReleaseResult:
+        result = self._start(name, metadata)
+        if isinstance(result, ReleaseResult):
+            return result
+        metadata = result
+        units = [unit] if isinstance(unit, str) else list(unit)
+        labels = list(unit_labels) if unit_labels else [_unit_label(u, i) for i, u in enumerate(units)]
+        dimensions = list(dimensions)
+        reasons = self._input_problems(data, units, dimensions, values)
+        if reasons:
+            return self._fail(name, metadata, reasons)
+        try:
+            codes = leaf_codes(data, dimensions)
+            grid = self._grid(codes, dimensions, hierarchies, margins)
+            stats, kept = cell_statistics(data, grid, codes, units, values, max(2, self.rules.dominance_n),
+                                          keep_units=self.rules.differencing_check)
+            model = grid_model(name, str(metadata.get("population", "")), grid, stats, self.rules, units, labels,
+                               values, statistic, show_counts)
+        except ValueError as error:
+            return self._fail(name, metadata, [str(error)])
+        kind = "frequency table" if statistic == "count" else f"magnitude table ({statistic})"
+        unit_sets = (labels[0], kept) if kept is not None else None
+        return self._release(model, metadata, kind=kind, unit_sets=unit_sets)
+
+    def _grid(self, codes: pd.DataFrame, dimensions, hierarchies, margins) -> TableGrid:
+        hierarchies = hierarchies or {}
+        unknown = sorted(set(hierarchies) - set(dimensions))
+        if unknown:
+            raise ValueError(f"hierarchies given for columns that are not dimensions: {unknown}")
+        with_margin = set(dimensions) if margins is True else set() if margins is False else set(margins)
+        dims = [Dimension.build(d, codes[d].unique().tolist(), hierarchies.get(d), self.rules.total_label,
+                                d in with_margin) for d in dimensions]
+        grid = TableGrid.build(dims)
+        if grid.n_cells > 200_000:
+            raise ValueError(f"table would have {grid.n_cells} cells; split it (at most 200000 cells per table)")
+        return grid
+
+    def _input_problems(self, data: pd.DataFrame, units, dimensions, values) -> list[str]:
+        reasons = []
+        missing = [c for c in list(units) + list(dimensions) + list(values) if c not in data.columns]
+        if missing:
+            return [f"columns not in the data: {missing}"]
+        for unit in units:
+            if unit in dimensions:
+                reasons.append(f"unit column {unit!r} cannot be a dimension (it identifies units)")
+        for column in list(dimensions) + list(values):
+            why = identifier_name_reason(column)
+            if why:
+                reasons.append(f"column {column!r} cannot be released: {why}")
+            why = forbidden_statistic_reason(column)
+            if why:
+                reasons.append(f"column {column!r} cannot be released: {why}")
+        for column in values:
+            if not pd.api.types.is_numeric_dtype(data[column]):
+                reasons.append(f"value column {column!r} is not numeric")
+        return reasons
+
+    def _aggregated_model(self, table, name, dimensions, count_column, value_column, statistic, top_columns,
+                          hierarchies, margins_included, unit_label, metadata) -> TableModel:
+        dimensions = list(dimensions)
+        if statistic not in ("count", "sum", "mean"):
+            raise ValueError("statistic must be 'count', 'sum' or 'mean'")
+        needed = dimensions + [count_column] + ([value_column] if value_column else []) + top_columns
+        missing = [c for c in needed if c not in table.columns]
+        if missing:
+            raise ValueError(f"columns not in the table: {missing}")
+        reasons = self._input_problems(table, [], dimensions, [value_column] if value_column else [])
+        if reasons:
+            raise ValueError("; ".join(reasons))
+        if statistic != "count" and (value_column is None or len(top_columns) < 2):
+            raise ValueError("sums and means need value_column and at least two top_columns "
+                             "(largest contributions) for the dominance and p%-rules")
+        total = self.rules.total_label
+        codes = leaf_codes(table, dimensions)
+        is_total_row = np.zeros(len(table), dtype=bool)
+        for d in dimensions:
+            parents = set(map(str, (hierarchies or {}).get(d, {}).values())) | {total}
+            is_total_row |= codes[d].isin(parents).to_numpy()
+        if margins_included:
+            leaves = codes[~is_total_row]
+        else:
+            if is_total_row.any():
+                raise ValueError("the table has total rows; pass margins_included=True")
+            leaves = codes
+        grid = self._grid(leaves, dimensions, hierarchies, True)
+        shape = grid.shape
+        index = [pd.Index(dim.codes).get_indexer(codes[dim.name]) for dim in grid.dimensions]
+        if any((i < 0).any() for i in index):
+            raise ValueError("table has codes outside the classification")
+        cell = np.ravel_multi_index(tuple(index), shape)
+        if len(np.unique(cell)) != len(cell):
+            raise ValueError("table has duplicate rows for a cell")
+        counts = table[count_column].to_numpy(dtype=float)
+        value = table[value_column].to_numpy(dtype=float) if value_column else None
+        tops = table[top_columns].to_numpy(dtype=float) if top_columns else np.zeros((len(table), 0))
+        k = max(2, self.rules.dominance_n)
+        if tops.shape[1] < k and statistic != "count":
+            raise ValueError(f"dominance with n={self.rules.dominance_n} needs {self.rules.dominance_n} top columns")
+        n_cells = grid.n_cells
+        if margins_included:
+            missing_cells = np.setdiff1d(np.flatnonzero(grid.is_total_cell()), cell)
+            if len(missing_cells):
+                raise ValueError(f"margins_included=True but {len(missing_cells)} total cells are missing")
+            n_units = np.zeros(n_cells)
+            n_units[cell] = counts
+            sums = np.zeros(n_cells)
+            top = np.zeros((n_cells, k))
+            if value is not None:
+                sums[cell] = value
+                top[cell, :min(k, tops.shape[1])] = tops[:, :k]
+        else:
+            # Margins from the cells: spread each leaf row to its ancestors.
+            pseudo = pd.DataFrame({d: codes[d].to_numpy() for d in dimensions})
+            pseudo["_row"] = np.arange(len(table))
+            pseudo["_n"] = counts
+            pseudo["_v"] = value if value is not None else 0.0
+            from .tables import spread_contributions
+            spread = spread_contributions(pseudo, grid, leaves, "_row", ["_n", "_v"])
+            row_of = np.asarray(spread.attrs["unit_ids"])[spread["unit"].to_numpy()]
+            n_units = np.bincount(spread["cell"], weights=spread["_n"], minlength=n_cells)
+            sums = np.bincount(spread["cell"], weights=spread["_v"], minlength=n_cells)
+            top = np.zeros((n_cells, k))
+            if tops.shape[1]:
+                # Largest contributions of a margin are the largest among its cells'.
+                rep_cell = np.repeat(spread["cell"].to_numpy(), tops.shape[1])
+                rep_value = tops[row_of].reshape(-1)
+                top = top_contributions(rep_cell, rep_value, n_cells, k)
+        if (n_units < 0).any() or not np.all(n_units == np.round(n_units)):
+            raise ValueError(f"{count_column!r} must hold whole, non-negative unit counts")
+        stats = CellStatistics(n_units={count_column: n_units.astype(np.int64)})
+        values = []
+        if value_column:
+            values = [value_column]
+            stats.sums[value_column] = sums
+            stats.top[value_column] = top
+            stats.n_negative[value_column] = (top < 0).any(axis=1).astype(np.int64)
+        model_statistic = "count" if statistic == "count" else statistic
+        model = grid_model(name, str(metadata.get("population", "")), grid, stats, self.rules, [count_column],
+                           [unit_label], values, model_statistic, True)
+        model.notes.append("Released from an aggregated table with per-cell unit counts"
+                           + (" and largest contributions." if top_columns else "."))
+        if not margins_included:
+            model.notes.append("Margins were computed from the cells (each unit in one category).")
+        return model
+
+    def _concentration_model(self, data, name, unit, value, top_shares, segments, by, metadata, unit_label):
+        if segments not in ("top", "bands"):
+            raise ValueError("segments must be 'top' (cumulative top x%) or 'bands' (Lorenz segments)")
+        shares = sorted(set(float(x) for x in top_shares))
+        if not shares or shares[0] <= 0 or shares[-1] >= 1:
+            raise ValueError("top_shares must lie strictly between 0 and 1")
+        columns = [unit, value] + ([by] if by else [])
+        reasons = self._input_problems(data, [unit], [by] if by else [], [value])
+        if reasons:
+            raise ValueError("; ".join(reasons))
+        label = unit_label or _unit_label(unit, 0)
+        frame = data[columns].copy()
+        frame["_group"] = leaf_codes(frame, [by])[by] if by else self.rules.total_label
+        per_unit = frame.groupby(["_group", unit], sort=True)[value].sum().reset_index()
+        if by:
+            overall = per_unit.groupby(unit, sort=True)[value].sum().reset_index()
+            overall["_group"] = self.rules.total_label
+            per_unit = pd.concat([overall[["_group", unit, value]], per_unit], ignore_index=True)
+        if (per_unit[value] < 0).any():
+            raise ValueError("concentration needs non-negative amounts per unit (some units have a negative total)")
+        # Rank units within each group by amount, largest first (ties by unit id).
+        per_unit = per_unit.sort_values(["_group", value, unit], ascending=[True, False, True], kind="mergesort")
+        group_codes, group_index = np.unique(per_unit["_group"].to_numpy(dtype=str), return_inverse=True)
+        group_order = sorted(range(len(group_codes)), key=lambda g: (group_codes[g] != self.rules.total_label,))
+        amounts = per_unit[value].to_numpy(dtype=float)
+        unit_ids = per_unit[unit].to_numpy()
+        group_size = np.bincount(group_index, minlength=len(group_codes))
+        group_start = np.concatenate([[0], np.cumsum(group_size)[:-1]])
+        rank = np.arange(len(per_unit)) - group_start[group_index]
+        n_cuts = len(shares)
+        # Segment boundaries per group (number of top units in each cumulative segment).
+        cut_units = np.minimum(np.ceil(np.outer(group_size, shares) - 1e-9).astype(np.int64), group_size[:, None])
+        band_of = (rank[:, None] >= cut_units[group_index]).sum(axis=1)  # 0..n_cuts (n_cuts = rest)
+        k = max(2, self.rules.dominance_n)
+        # Positions per group: cumulative top segments, bands, rest, total.
+        pos_labels, pos_rows = [], []
+        n_per_group = 2 * n_cuts + 2
+        for g in group_order:
+            for j, x in enumerate(shares):
+                pos_labels.append((group_codes[g], f"top {_pct(x)}", "top", j))
+            for j, x in enumerate(shares):
+                low = 0.0 if j == 0 else shares[j - 1]
+                pos_labels.append((group_codes[g], f"{_pct(low)}-{_pct(x)}", "band", j))
+            pos_labels.append((group_codes[g], f"{_pct(shares[-1])}-100%", "band", n_cuts))
+            pos_labels.append((group_codes[g], "all", "total", 0))
+        n_pos = len(pos_labels)
+        position_of_group = {g: i * n_per_group for i, g in enumerate(group_order)}
+        base = np.array([position_of_group[g] for g in range(len(group_codes))])
+        # Unit -> every position it belongs to: its band, the cumulative tops at or
+        # above its band, and the total.
+        band_position = base[group_index] + n_cuts + band_of
+        total_position = base[group_index] + 2 * n_cuts + 1
+        memberships = [band_position, total_position]
+        for j in range(n_cuts):
+            inside = band_of <= j
+            memberships.append(np.where(inside, base[group_index] + j, -1))
+        member_pos = np.concatenate(memberships)
+        member_row = np.tile(np.arange(len(per_unit)), len(memberships))
+        keep = member_pos >= 0
+        member_pos, member_row = member_pos[keep], member_row[keep]
+        contribution = amounts[member_row]
+        n_units = np.bincount(member_pos, minlength=n_pos)
+        sums = np.bincount(member_pos, weights=contribution, minlength=n_pos)
+        top = top_contributions(member_pos, contribution, n_pos, k)
+        # Relations: top_1 = band_1, top_j = top_(j-1) + band_j, total = top_last + rest.
+        rows, cols, vals = [], [], []
+        r = 0
+        for g in group_order:
+            b0 = position_of_group[g]
+            for j in range(n_cuts):
+                top_pos, band_pos = b0 + j, b0 + n_cuts + j
+                members = [band_pos] + ([b0 + j - 1] if j > 0 else [])
+                for m in members:
+                    rows.append(r); cols.append(m); vals.append(1.0)
+                rows.append(r); cols.append(top_pos); vals.append(-1.0)
+                r += 1
+            rows += [r, r, r]
+            cols += [b0 + n_cuts - 1, b0 + 2 * n_cuts, b0 + 2 * n_cuts + 1]
+            vals += [1.0, 1.0, -1.0]
+            r += 1
+        relations = sp.csr_matrix((vals, (rows, cols)), shape=(r, n_pos))
+        stats = CellStatistics(n_units={unit: n_units}, sums={value: sums}, top={value: top},
+                               n_negative={value: np.zeros(n_pos, dtype=np.int64)})
+        labels = pd.DataFrame({
+            (by or "group"): [p[0] for p in pos_labels],
+            "segment": [p[1] for p in pos_labels],
+        })
+        kinds = np.array([p[2] for p in pos_labels])
+        # The concentration table is its own population: its cells never link
+        # with ordinary tables (a "top 1%" is not a classification code).
+        population = f"{metadata.get('population', '')}/concentration:{name}"
+        fake_grid = _Relations(relations)
+        no_group_rules = DisclosureRules(**{**self.rules.as_dict(), "flag_zero_cells": False,
+                                            "flag_full_cells": False})
+        model = grid_model(name, population, fake_grid, stats, no_group_rules, [unit], [label], [value],
+                           "sum", True)
+        model.labels = labels
+        model.label_columns = list(labels.columns)
+        model.key_codes = labels.copy()
+        publish = "top" if segments == "top" else "band"
+        model.hidden = ~((kinds == publish) | (kinds == "total"))
+        group_total = np.repeat(sums[[position_of_group[g] + 2 * n_cuts + 1 for g in group_order]], n_per_group)
+        model.layers[1].display = "share"
+        model.layers[1].column = f"share_of_{value}_pct"
+        model.layers[1].share_of = group_total
+        model.notes.append(
+            "Units are ranked by their total amount; 'top x%' holds the ceil(x * N) units with the largest "
+            "amounts. Cut-off amounts are not published. Shares are percentages of the group total."
+        )
+        unit_sets = None
+        if self.rules.differencing_check:
+            unit_sets = (label, pd.DataFrame({"cell": member_pos, "unit": unit_ids[member_row]}))
+        return model, unit_sets
+
+    def _association_model(self, data, name, unit, items, rules, metadata, unit_label) -> TableModel:
+        reasons = self._input_problems(data, [unit], items, [])
+        if reasons:
+            raise ValueError("; ".join(reasons))
+        for item in items:
+            if not (pd.api.types.is_bool_dtype(data[item]) or set(pd.unique(data[item])) <= {0, 1}):
+                raise ValueError(f"item column {item!r} must be boolean (or 0/1)")
+        per_unit = data[[unit] + items].astype({i: bool for i in items}).groupby(unit, sort=True).any()
+        matrix = per_unit.to_numpy(dtype=bool)
+        index = {item: i for i, item in enumerate(items)}
+        n_total = len(per_unit)
+        ant_counts, both_counts, cons_counts, ant_labels, cons_labels = [], [], [], [], []
+        for antecedent, consequent in rules:  # loops over rules (few), each vectorised over units
+            antecedent, consequent = list(antecedent), list(consequent)
+            unknown = [i for i in antecedent + consequent if i not in index]
+            if unknown:
+                raise ValueError(f"rule uses items that are not item columns: {unknown}")
+            has_a = matrix[:, [index[i] for i in antecedent]].all(axis=1)
+            has_c = matrix[:, [index[i] for i in consequent]].all(axis=1)
+            ant_counts.append(int(has_a.sum()))
+            cons_counts.append(int(has_c.sum()))
+            both_counts.append(int((has_a & has_c).sum()))
+            ant_labels.append(" + ".join(antecedent))
+            cons_labels.append(" + ".join(consequent))
+        n_ant = np.array(ant_counts, dtype=float)
+        n_both = np.array(both_counts, dtype=float)
+        n_cons = np.array(cons_counts, dtype=float)
+        m = self.rules.min_units
+        with np.errstate(divide="ignore", invalid="ignore"):
+            confidence = np.where(n_ant > 0, n_both / n_ant, 0.0)
+        reasons_per_rule = []
+        unsafe = np.zeros(len(rules), dtype=bool)
+        for i in range(len(rules)):
+            why = []
+            if min(n_ant[i], n_both[i], n_cons[i]) < m:
+                why.append(rules_mod.RULE_FREQUENCY)
+            if n_ant[i] - n_both[i] < m or confidence[i] >= self.rules.near_full_share:
+                why.append("group disclosure (near 100% confidence)")
+            if confidence[i] <= 1 - self.rules.near_full_share:
+                why.append("group disclosure (near 0% confidence)")
+            unsafe[i] = bool(why)
+            reasons_per_rule.append(";".join(why))
+        shown_ant = _round_counts(n_ant, self.rules.rounding_base)
+        shown_both = _round_counts(n_both, self.rules.rounding_base)
+        shown_cons = _round_counts(n_cons, self.rules.rounding_base)
+        shown_total = _round_counts(np.array([float(n_total)]), self.rules.rounding_base)[0]
+        # Shares are computed from the published (possibly rounded) counts.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            support = np.where(shown_total > 0, shown_both / shown_total * 100, 0.0)
+            conf = np.where(shown_ant > 0, shown_both / shown_ant * 100, 0.0)
+            lift = np.where((shown_ant > 0) & (shown_cons > 0), (shown_both / shown_ant) / (shown_cons / shown_total), 0.0)
+        label = unit_label or _unit_label(unit, 0)
+        labels = pd.DataFrame({"antecedent": ant_labels, "consequent": cons_labels})
+        n_rules = len(rules)
+        level = rules_mod.count_protection(n_both, self.rules.protection_level)
+        layer = Layer(column=f"n_{label}_rule", statistic="count", source=unit, values=n_both,
+                      lower_bound=np.zeros(n_rules), upper_protection=np.where(unsafe, level, 0.0),
+                      lower_protection=np.where(unsafe, level, 0.0), display="hidden", cost=n_both)
+        model = TableModel(
+            name=name, population=f"{metadata.get('population', '')}/rules:{name}", label_columns=["antecedent", "consequent"],
+            labels=labels, key_codes=labels.copy(), relations=sp.csr_matrix((0, n_rules)), layers=[layer],
+            evidence=pd.DataFrame({f"n_{label}_antecedent": n_ant.astype(int), f"n_{label}_rule": n_both.astype(int),
+                                   f"n_{label}_consequent": n_cons.astype(int),
+                                   "confidence": np.round(confidence, 6), "rules_failed": reasons_per_rule}),
+            hidden=np.zeros(n_rules, dtype=bool),
+        )
+        model.derived = {
+            f"n_{label}_antecedent": np.array([str(int(v)) for v in shown_ant], dtype=object),
+            f"n_{label}_rule": np.array([str(int(v)) for v in shown_both], dtype=object),
+            "support_pct": format_number(support, self.rules.share_decimals),
+            "confidence_pct": format_number(conf, self.rules.share_decimals),
+            "lift": format_number(lift, 2),
+        }
+        model.notes.append(f"Support is a percentage of all {int(shown_total)} {label}; confidence is the "
+                           "percentage of units with the antecedent that also have the consequent.")
+        return model
+
+    def _percentile_model(self, data, name, unit, value, percentiles, dimensions, hierarchies, margins,
+                          metadata, unit_label):
+        reasons = self._input_problems(data, [unit], dimensions, [value])
+        if reasons:
+            raise ValueError("; ".join(reasons))
+        label = unit_label or _unit_label(unit, 0)
+        frame = data[[unit, value] + dimensions].copy()
+        if not dimensions:
+            frame["_all"] = self.rules.total_label + "_"
+            dims = ["_all"]
+            grid = TableGrid.build([Dimension.build("_all", [self.rules.total_label + "_"], None,
+                                                    self.rules.total_label, False)])
+        else:
+            dims = dimensions
+        codes = leaf_codes(frame, dims)
+        if dimensions:
+            grid = self._grid(codes, dims, hierarchies, margins)
+        from .tables import spread_contributions
+        spread = spread_contributions(frame, grid, codes, unit, [value])
+        n_cells = grid.n_cells
+        cell = spread["cell"].to_numpy()
+        amounts = spread[value].to_numpy()
+        order = np.lexsort((amounts, cell))
+        cell, amounts = cell[order], amounts[order]
+        counts = np.bincount(cell, minlength=n_cells)
+        start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        cumulative = np.concatenate([[0.0], np.cumsum(amounts)])
+        m = self.rules.min_units
+        derived, failed = {}, np.zeros(n_cells, dtype=bool)
+        for q in percentiles:
+            # Mean of the m values centred on the position q*(N-1), inside the cell.
+            centre = np.floor(q * (counts - 1) + 0.5).astype(np.int64)
+            first = np.clip(centre - m // 2, 0, np.maximum(counts - m, 0))
+            window_sum = cumulative[start + first + np.minimum(m, counts)] - cumulative[start + first]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                window_mean = np.where(counts >= m, window_sum / m, np.nan)
+            # The window itself must not be dominated by its two largest values.
+            last = start + first + np.minimum(m, counts) - 1
+            largest_two = np.where(counts >= 2, amounts[np.clip(last, 0, None)] + amounts[np.clip(last - 1, 0, None)], 0.0)
+            dominated = (counts >= m) & (window_sum > 0) & (largest_two > self.rules.dominance_k * window_sum)
+            text = format_number(np.nan_to_num(window_mean), self.rules.magnitude_decimals)
+            text = np.where(dominated, self.rules.suppressed_symbol, text)
+            failed |= dominated
+            derived[f"p{_pct(q).rstrip('%')}_{value}"] = text
+        stats = CellStatistics(n_units={unit: counts})
+        rules_no_group = DisclosureRules(**{**self.rules.as_dict(), "flag_full_cells": False})
+        model = grid_model(name, f"{metadata.get('population', '')}", grid, stats, rules_no_group, [unit], [label],
+                           [], "count", True)
+        if not dimensions:
+            model.labels = pd.DataFrame(index=np.arange(1))
+            model.label_columns = []
+            model.key_codes = pd.DataFrame(index=np.arange(1))
+        model.derived = derived
+        model.notes.append(f"Each percentile is the mean of the {m} values around its position in the cell, "
+                           "never one unit's value.")
+        kept = pd.DataFrame({"cell": spread["cell"].to_numpy(),
+                             "unit": np.asarray(spread.attrs["unit_ids"])[spread["unit"].to_numpy()]})
+        return model, ((label, kept) if self.rules.differencing_check else None)
+
+    # ------------------------------------------------------------- releasing
+
+    def _start(self, name: str, metadata) -> dict | ReleaseResult:
+        if not isinstance(name, str) or not _NAME_PATTERN.match(name):
+            raise ValueError(f"table name {name!r} must be letters, digits, '_' or '-' (it becomes a file name)")
+        if name in self._names:
+            raise ValueError(f"table {name!r} was already released by this writer")
+        metadata = {str(k): _plain(v) for k, v in dict(metadata or {}).items()}
+        problems = []
+        text = json.dumps(metadata, ensure_ascii=False, sort_keys=True)
+        found = bsn_like_tokens(pd.Series([text]))
+        if len(found):
+            problems.append(f"metadata contains a nine-digit number that passes the BSN eleven-test: {found['token'].iloc[0]}")
+        if problems:
+            return self._fail(name, metadata, problems)
+        return metadata
+
+    def _related_released(self, model: TableModel) -> list[TableModel]:
+        """Released tables that share cells with the new one, directly or via others."""
+        if not model.layers:
+            return []
+        keys = set(np.concatenate(model.variable_keys()).tolist())
+        chosen = [False] * len(self._released)
+        changed = True
+        while changed:
+            changed = False
+            for i, released_keys in enumerate(self._released_keys):
+                if not chosen[i] and keys & released_keys:
+                    chosen[i] = True
+                    keys |= released_keys
+                    changed = True
+        return [m for m, c in zip(self._released, chosen) if c]
+
+    def _release(self, model: TableModel, metadata: dict, kind: str, unit_sets=None) -> ReleaseResult:
+        rules = self.rules
+        name = model.name
+        reasons: list[str] = []
+        output_columns = model.label_columns + [l.column for l in model.layers if l.display != "hidden"] \
+            + list(getattr(model, "derived", {}).keys())
+        for column in output_columns:
+            for why in (identifier_name_reason(column), forbidden_statistic_reason(column)):
+                if why:
+                    reasons.append(f"output column {column!r}: {why}")
+        if reasons:
+            return self._fail(name, metadata, reasons, model=model)
+
+        linked = self._related_released(model)
+        audit_frame = pd.DataFrame()
+        method, optimal_note = "no secondary suppression needed", ""
+        if model.layers:
+            try:
+                problem_data = build_problem([model], linked)
+            except ValueError as error:
+                return self._fail(name, metadata, [str(error)], model=model)
+            problem = problem_data.problem
+            try:
+                pattern, audit_result = protect(problem, rules.milp_max_cells, rules.milp_time_limit_seconds)
+            except ProtectionImpossible as error:
+                return self._fail(name, metadata, [f"cannot protect the table: {error}"], model=model)
+            method = pattern.method
+            optimal_note = pattern.note
+            groups = problem_data.group_of_position[-1]
+            suppressed = pattern.suppressed_groups[groups]
+            primary = model.primary
+            status = np.where(model.hidden, "hidden",
+                              np.where(primary, "primary", np.where(suppressed, "secondary", "safe")))
+            model.status = status
+            audit_frame = self._audit_frame(model, problem_data, audit_result)
+            problem_record = _problem_record(problem, pattern.suppressed_groups, problem_data.keys)
+            if not audit_result.passed:
+                reasons = ["audit failed: " + f for f in audit_result.failures[:20]]
+                return self._fail(name, metadata, reasons, model=model, audit=audit_frame, problem=problem_record)
+        else:
+            model.status = np.full(model.n_positions, "safe", dtype=object)
+            problem_record = None
+        table = self._published_table(model)
+        numeric_columns = [c for c in table.columns if c not in model.label_columns]
+        found = bsn_like_tokens(pd.Series(table[model.label_columns].astype(str).to_numpy().ravel())) \
+            if model.label_columns else pd.DataFrame()
+        if len(found):
+            return self._fail(name, metadata, [f"a label looks like a BSN (nine digits passing the eleven-test): "
+                                               f"{found['token'].iloc[0]}"], model=model)
+        # A published amount must not look like a nine-digit identifier either.
+        found = bsn_like_tokens(pd.Series(table[numeric_columns].astype(str).to_numpy().ravel())) \
+            if numeric_columns else pd.DataFrame()
+        if len(found):
+            return self._fail(name, metadata, [f"a published value looks like a BSN ({found['token'].iloc[0]}); "
+                                               "use magnitude_decimals >= 1"], model=model)
+        review_cells = np.flatnonzero(model.review & np.isin(model.status, ["primary", "secondary"])) \
+            if model.review is not None else np.array([], int)
+        review_notes = [f"cell {self._cell_text(model, i)}: negative contributions; suppressed, rules need a "
+                        "manual check" for i in review_cells]
+        differencing = self._differencing(model, unit_sets) if unit_sets is not None else []
+        warnings: list[str] = []
+        written, notes_text = self._write(model, table, metadata, kind, numeric_columns, warnings)
+        hashes = {p.name: sha256_of(p) for p in written}
+        status_word = "review" if (review_notes or differencing) else "pass"
+        self._update_manifest(model, table, hashes, status_word, kind)
+        evidence_path = self._write_evidence(model, metadata, kind, status_word, review_notes + differencing,
+                                             audit_frame, problem_record, method, optimal_note, hashes, warnings)
+        self._names.add(name)
+        if model.layers:
+            self._released.append(model)
+            self._released_keys.append(set(np.concatenate(model.variable_keys()).tolist()))
+        if unit_sets is not None:
+            self._remember_units(model, unit_sets)
+        return ReleaseResult(
+            name=name, status=status_word, table=table, written=written, evidence=evidence_path,
+            reasons=review_notes + differencing, warnings=warnings,
+            primary_suppressed=int((model.status == "primary").sum()),
+            secondary_suppressed=int((model.status == "secondary").sum()),
+            method=method, audit=audit_frame,
+        )
+
+    def _published_table(self, model: TableModel) -> pd.DataFrame:
+        rules = self.rules
+        shown = ~model.hidden
+        suppressed = np.isin(model.status, ["primary", "secondary"])
+        out = model.labels.loc[shown].reset_index(drop=True).astype(str)
+        count_values = None
+        for layer in model.layers:
+            if layer.statistic == "count":
+                count_values = layer.values
+        n_primary_unit = model.evidence.iloc[:, 0].to_numpy(dtype=float) if len(model.evidence.columns) else None
+        for layer in model.layers:
+            if layer.display == "hidden":
+                continue
+            if layer.display == "count":
+                text = np.array([str(int(v)) for v in _round_counts(layer.values, rules.rounding_base)], dtype=object)
+            elif layer.display == "sum":
+                text = format_number(layer.values, rules.magnitude_decimals)
+            elif layer.display == "mean":
+                n = count_values if count_values is not None else n_primary_unit
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    mean = np.where(n > 0, layer.values / n, np.nan)
+                text = np.where(np.isnan(mean), ".", format_number(np.nan_to_num(mean), rules.magnitude_decimals))
+            elif layer.display == "share":
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    share = np.where(layer.share_of > 0, layer.values / layer.share_of * 100, 0.0)
+                text = format_number(share, rules.share_decimals)
+            else:
+                raise ValueError(f"unknown display {layer.display!r}")
+            text = np.where(suppressed, rules.suppressed_symbol, text)
+            out[layer.column] = text[shown]
+        for column, text in getattr(model, "derived", {}).items():
+            out[column] = np.where(suppressed, rules.suppressed_symbol, text)[shown]
+        return out
+
+    def _notes(self, model: TableModel, metadata: dict, kind: str) -> str:
+        rules = self.rules
+        lines = [f"Table: {model.name}"]
+        for key in ("title", "unit", "population", "period"):
+            if key in metadata:
+                lines.append(f"{key.capitalize()}: {metadata[key]}")
+        lines.append(f"Kind: {kind}")
+        extra = {k: v for k, v in metadata.items() if k not in _KNOWN_METADATA}
+        for key in sorted(extra):
+            lines.append(f"{key.replace('_', ' ').capitalize()}: {extra[key]}")
+        notes = metadata.get("notes")
+        if notes:
+            lines.append("")
+            lines.extend([notes] if isinstance(notes, str) else [str(n) for n in notes])
+        lines.append("")
+        lines.append(f"'{rules.suppressed_symbol}' = suppressed for statistical disclosure control: the cell rests "
+                     "on too few units, is dominated by one or two units, reveals a group, or was suppressed so "
+                     "that another suppressed cell cannot be recomputed from the totals.")
+        if any(l.display == "mean" for l in model.layers):
+            lines.append("'.' = no units in this cell (a mean is undefined).")
+        if model.label_columns:
+            lines.append(f"'{rules.total_label}' rows and columns are totals over all categories.")
+        if rules.rounding_base and any(l.display == "count" for l in model.layers) or (
+                rules.rounding_base and getattr(model, "derived", None)):
+            lines.append(f"Counts are rounded to multiples of {rules.rounding_base}; percentages are computed from "
+                         "the published counts.")
+        lines.extend(model.notes)
+        lines.append("")
+        lines.append(f"Disclosure control: at least {rules.min_units} units per cell; dominance ({rules.dominance_n}, "
+                     f"{rules.dominance_k:.0%}); p%-rule p = {rules.p_percent:.0%}; secondary suppression audited "
+                     f"with a protection level of {rules.protection_level:.0%}.")
+        lines.append(f"Written by disclosure_control {__version__} (SafeWriter).")
+        return "\n".join(lines) + "\n"
+
+    def _write(self, model, table, metadata, kind, numeric_columns, warnings) -> tuple[list[Path], str]:
+        notes = self._notes(model, metadata, kind)
+        fmt = self.rules.output_format
+        if fmt == "xlsx" and not openpyxl_available():
+            warnings.append("openpyxl is not installed: written as CSV instead of XLSX")
+            fmt = "csv"
+        written = []
+        if fmt == "xlsx":
+            path = self.export_dir / f"{model.name}.xlsx"
+            write_xlsx(table, notes, path, set(numeric_columns))
+        else:
+            path = self.export_dir / f"{model.name}.csv"
+            write_csv(table, path, fmt)
+        written.append(path)
+        notes_path = self.export_dir / f"{model.name}{NOTES_SUFFIX}"
+        notes_path.write_bytes(notes.replace("\n", "\r\n" if fmt == "csv_nl" else "\n").encode("utf-8"))
+        written.append(notes_path)
+        return written, notes
+
+    def _update_manifest(self, model, table, hashes, status, kind) -> None:
+        path = self.export_dir / MANIFEST_NAME
+        manifest = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {
+            "format": 1, "writer": "disclosure_control.SafeWriter", "tables": {}}
+        manifest["writer_version"] = __version__
+        manifest["rules"] = self.rules.as_dict()
+        manifest["rules_sha256"] = self.rules.fingerprint()
+        # Script name and config hash only: nothing here is disclosive.
+        manifest["provenance"] = {k: v for k, v in self.provenance.items() if k in ("script", "config_sha256")}
+        count_columns = [l.column for l in model.layers if l.display == "count"] + \
+            [c for c in getattr(model, "derived", {}) if c.startswith("n_")]
+        manifest["tables"][model.name] = {
+            "kind": kind,
+            "status": status,
+            "audit_passed": True,
+            "files": hashes,
+            "evidence_file": f"{model.name}{EVIDENCE_SUFFIX}",
+            "label_columns": model.label_columns,
+            "count_columns": count_columns,
+            "statistic_columns": [c for c in table.columns if c not in model.label_columns],
+            "rows": int(len(table)),
+            "unweighted_n": _unweighted_n(model),
+            "suppressed_cells": int(np.isin(model.status[~model.hidden], ["primary", "secondary"]).sum()),
+        }
+        path.write_bytes((json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8"))
+
+    def _audit_frame(self, model: TableModel, problem_data, audit_result) -> pd.DataFrame:
+        intervals = audit_result.intervals.set_index("cell")
+        rows = []
+        for layer, variables in zip(model.layers, problem_data.variable_of[-1]):
+            for position in np.flatnonzero(np.isin(model.status, ["primary", "secondary"])):
+                v = variables[position]
+                if v not in intervals.index:
+                    continue
+                record = intervals.loc[v]
+                rows.append({
+                    "position": int(position), "cell": self._cell_text(model, position), "layer": layer.column,
+                    "status": model.status[position], "value": float(record["value"]),
+                    "feasible_lower": float(record["feasible_lower"]), "feasible_upper": float(record["feasible_upper"]),
+                    "required_lower": float(record["required_lower"]), "required_upper": float(record["required_upper"]),
+                    "protected": bool(record["protected"]),
+                })
+        return pd.DataFrame(rows)
+
+    def _cell_text(self, model: TableModel, position: int) -> str:
+        if not model.label_columns:
+            return f"row {position + 1}"
+        row = model.labels.iloc[position]
+        return ", ".join(f"{c}={row[c]}" for c in model.label_columns)
+
+    def _write_evidence(self, model, metadata, kind, status, review, audit_frame, problem_record, method, note,
+                        hashes, warnings) -> Path:
+        cells = model.labels.reset_index(drop=True).copy()
+        cells["status"] = model.status
+        for layer in model.layers:
+            cells[f"true_{layer.column}"] = layer.values
+            cells[f"upl_{layer.column}"] = layer.upper_protection
+            cells[f"lpl_{layer.column}"] = layer.lower_protection
+        for column in model.evidence.columns:
+            cells[column] = model.evidence[column].to_numpy()
+        cells_path = self.evidence_dir / f"{model.name}.cells.csv"
+        cells.to_csv(cells_path, index=False, encoding="utf-8", lineterminator="\n")
+        record = {
+            "table": model.name, "kind": kind, "status": status, "review": review, "warnings": warnings,
+            "metadata": metadata, "provenance": self.provenance, "rules": self.rules.as_dict(),
+            "rules_sha256": self.rules.fingerprint(), "writer_version": __version__,
+            "released_files": hashes, "secondary_method": method, "secondary_note": note,
+            "label_columns": model.label_columns,
+            "cells_file": cells_path.name,
+            "cells": _records(cells),
+            "audit": {"passed": True, "intervals": _records(audit_frame)},
+            "problem": problem_record,
+        }
+        path = self.evidence_dir / f"{model.name}{EVIDENCE_SUFFIX}"
+        path.write_bytes((json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n")
+                         .encode("utf-8"))
+        return path
+
+    def _fail(self, name, metadata, reasons, model: TableModel | None = None, audit: pd.DataFrame | None = None,
+              problem=None) -> ReleaseResult:
+        record = {
+            "table": name, "status": "fail", "reasons": reasons, "metadata": metadata,
+            "provenance": self.provenance, "rules": self.rules.as_dict(), "released_files": {},
+            "audit": {"passed": False, "intervals": _records(audit) if audit is not None else []},
+            "problem": problem,
+        }
+        path = self.evidence_dir / f"{name}{EVIDENCE_SUFFIX}"
+        path.write_bytes((json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n")
+                         .encode("utf-8"))
+        return ReleaseResult(name=name, status="fail", table=None, written=[], evidence=path, reasons=list(reasons),
+                             audit=audit)
+
+    # --------------------------------------------------------- differencing
+
+    def _unit_codes(self, label: str, ids: np.ndarray) -> np.ndarray:
+        seen = pd.Index(pd.unique(ids))
+        index = self._unit_index.get(label)
+        if index is None:
+            index = seen
+        else:
+            new = seen.difference(index, sort=False)
+            if len(new):
+                index = index.append(new)
+        self._unit_index[label] = index
+        return index.get_indexer(ids)
+
+    def _position_keys(self, model: TableModel) -> np.ndarray:
+        keys = model.variable_keys()
+        if not keys:
+            return np.array([""] * model.n_positions, dtype=object)
+        # Drop the population part: the same classification cell of another population.
+        return np.array([k.split("|", 2)[2] for k in keys[0]], dtype=object)
+
+    def _published_unit_sets(self, model, unit_sets):
+        label, pairs = unit_sets
+        codes = self._unit_codes(label, pairs["unit"].to_numpy())
+        cell = pairs["cell"].to_numpy()
+        order = np.lexsort((codes, cell))
+        cell, codes = cell[order], codes[order]
+        bounds = np.searchsorted(cell, np.arange(model.n_positions + 1))
+        published = np.flatnonzero(model.status == "safe")
+        return label, {int(p): codes[bounds[p]:bounds[p + 1]] for p in published}
+
+    def _differencing(self, model: TableModel, unit_sets) -> list[str]:
+        if not self.rules.differencing_check:
+            return []
+        label, sets = self._published_unit_sets(model, unit_sets)
+        keys = self._position_keys(model)
+        findings = []
+        m = self.rules.min_units
+        for position, units in sets.items():  # loops over published cells, not rows
+            for other_table, other_population, other_units in self._unit_sets.get((label, keys[position]), []):
+                if other_population == model.population:
+                    continue
+                common = np.intersect1d(units, other_units, assume_unique=True).size
+                difference = abs(len(units) - len(other_units))
+                if common == min(len(units), len(other_units)) and 0 < difference < m:
+                    findings.append(
+                        f"differencing: cell {self._cell_text(model, position)} differs from the same cell of "
+                        f"table {other_table!r} (population {other_population!r}) by {difference} {label} (< {m})"
+                    )
+        return findings
+
+    def _remember_units(self, model: TableModel, unit_sets) -> None:
+        if not self.rules.differencing_check:
+            return
+        label, sets = self._published_unit_sets(model, unit_sets)
+        keys = self._position_keys(model)
+        for position, units in sets.items():
+            self._unit_sets.setdefault((label, keys[position]), []).append((model.name, model.population, units))
+
+    def _remove_previous(self, manifest_path: Path) -> None:
+        if not manifest_path.exists():
+            raise ValueError(f"export folder {self.export_dir} is not empty and has no {MANIFEST_NAME}; "
+                             "it was not written by the safe writer, refusing to remove anything")
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        listed = {f for entry in manifest.get("tables", {}).values() for f in entry.get("files", {})}
+        for path in self.export_dir.iterdir():
+            if path.name in listed or path.name == MANIFEST_NAME:
+                path.unlink()
+        left = [p.name for p in self.export_dir.iterdir()]
+        if left:
+            raise ValueError(f"export folder holds files the safe writer did not write: {left[:5]}")
+
+
+class _Relations:
+    """Adapter giving a relation matrix the grid interface grid_model uses."""
+
+    def __init__(self, relations: sp.csr_matrix):
+        self.relations = relations
+        coo = relations.tocoo()
+        self.relation_total = np.zeros(relations.shape[0], dtype=np.int64)
+        self.relation_total[coo.row[coo.data < 0]] = coo.col[coo.data < 0]
+        self.dimensions = []
+        self.n_cells = relations.shape[1]
+
+    def code_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(index=np.arange(self.n_cells))
+
+
+def _unweighted_n(model: TableModel) -> dict[str, int]:
+    """Units in the whole table per unit kind (the largest cell is the grand total)."""
+    out = {}
+    for column in model.evidence.columns:
+        if column.startswith("n_") and not column.endswith(("_rule", "_consequent")):
+            out[column[2:]] = int(pd.to_numeric(model.evidence[column]).max()) if len(model.evidence) else 0
+    out.update(getattr(model, "unweighted_n", {}) or {})
+    return out
+
+
+def _round_counts(values: np.ndarray, base: int | None) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    if not base:
+        return values
+    # Conventional rounding, halves up (deterministic on every platform).
+    return np.floor(values / base + 0.5) * base
+
+
+def _pct(x: float) -> str:
+    text = f"{x * 100:.4f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def _unit_label(unit: str, position: int) -> str:
+    squashed = re.sub(r"[^a-z]", "", unit.lower())
+    if "huishoud" in squashed or "household" in squashed:
+        return "households"
+    if "persoon" in squashed or "person" in squashed or "rin" in squashed or "bsn" in squashed:
+        return "persons"
+    return "units" if position == 0 else f"units_{position + 1}"
+
+
+def _plain(value: Any) -> Any:
+    """Metadata and provenance as JSON-safe plain values."""
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, Path):
+        return value.as_posix()
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return _plain(value.item())
+    return str(value)
+
+
+def _records(frame: pd.DataFrame | None) -> list[dict]:
+    if frame is None or frame.empty:
+        return []
+    clean = frame.astype(object).where(pd.notna(frame), None)
+    out = []
+    for row in clean.to_dict(orient="records"):
+        out.append({k: _plain(v) if not (isinstance(v, float) and not math.isfinite(v)) else str(v) for k, v in row.items()})
+    return out
+
+
+def _problem_record(problem, suppressed_groups, keys) -> dict:
+    """Everything needed to re-run the audit from the evidence alone."""
+    def matrix(m):
+        coo = m.tocoo()
+        return {"shape": list(m.shape), "row": coo.row.tolist(), "col": coo.col.tolist(), "data": coo.data.tolist()}
+
+    finite = lambda a: [float(x) if math.isfinite(x) else ("-inf" if x < 0 else "inf") for x in a]  # noqa: E731
+    return {
+        "keys": [str(k) for k in keys],
+        "values": finite(problem.values),
+        "lower": finite(problem.lower),
+        "upper": finite(problem.upper),
+        "upper_protection": finite(problem.upper_protection),
+        "lower_protection": finite(problem.lower_protection),
+        "group": problem.group.tolist(),
+        "suppressed_groups": [bool(x) for x in suppressed_groups],
+        "equalities": matrix(problem.equalities),
+        "inequalities": matrix(problem.inequalities),
+    }
