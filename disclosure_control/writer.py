@@ -1076,7 +1076,7 @@ def _pct(x: float) -> str:
 
 def _unit_label(unit: str, position: int) -> str:
     squashed = re.sub(r"[^a-z]", "", unit.lower())
-    if "huishoud" in squashed or "household" in squashed:
+    if "huishoud" in squashed or "household" in squashed or squashed.startswith("hh"):
         return "households"
     if "persoon" in squashed or "person" in squashed or "rin" in squashed or "bsn" in squashed:
         return "persons"
