@@ -793,7 +793,8 @@ class SafeWriter:
         for layer in model.layers:
             if layer.statistic == "count":
                 count_values = layer.values
-        n_primary_unit = model.evidence.iloc[:, 0].to_numpy(dtype=float) if len(model.evidence.columns) else None
+        n_columns = [c for c in model.evidence.columns if c.startswith("n_")]
+        n_primary_unit = model.evidence[n_columns[0]].to_numpy(dtype=float) if n_columns else None
         for layer in model.layers:
             if layer.display == "hidden":
                 continue

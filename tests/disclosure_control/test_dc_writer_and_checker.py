@@ -1,0 +1,242 @@
+"""Safe writer outputs and the export checker, on small hand-checkable data."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from disclosure_control import DisclosureRules, SafeWriter, check_export
+
+import importlib.util
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "check_export.py"
+
+
+def _data(seed=1, n=600):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "hh": [f"h{i}" for i in range(n)],
+        "region": rng.choice(["north", "east", "south", "west"], n, p=[0.4, 0.3, 0.28, 0.02]),
+        "hhtype": rng.choice(["single", "couple", "family"], n, p=[0.5, 0.3, 0.2]),
+        "cost": np.round(rng.lognormal(7, 1, n), 2),
+    })
+
+
+def _write_all(root: Path, rules=None):
+    writer = SafeWriter(root / "export", root / "evidence", rules or DisclosureRules(flag_zero_cells=False),
+                        provenance={"script": "test", "config_sha256": "0" * 64})
+    data = _data()
+    meta = {"title": "Households", "unit": "household", "population": "all households", "period": "2023",
+            "price_year": 2023, "attribution_mode": "reference date"}
+    first = writer.frequency_table(data, name="households", unit="hh", dimensions=["region", "hhtype"], metadata=meta)
+    second = writer.magnitude_table(data, name="costs", unit="hh", dimensions=["region", "hhtype"], values="cost",
+                                    statistic="mean", metadata=meta)
+    return writer, first, second
+
+
+def test_exports_are_byte_identical_for_the_same_input(tmp_path):
+    _write_all(tmp_path / "a")
+    _write_all(tmp_path / "b")
+    names = sorted(p.name for p in (tmp_path / "a" / "export").iterdir())
+    assert names == ["costs.csv", "costs.notes.txt", "disclosure_manifest.json", "households.csv",
+                     "households.notes.txt"]
+    for name in names:
+        assert (tmp_path / "a" / "export" / name).read_bytes() == (tmp_path / "b" / "export" / name).read_bytes()
+
+
+def test_linked_tables_suppress_shared_cells_alike_and_evidence_stays_out_of_the_export(tmp_path):
+    _, first, second = _write_all(tmp_path)
+    assert first.status == second.status == "pass"
+    a = first.table.set_index(["region", "hhtype"])["n_households"]
+    b = second.table.set_index(["region", "hhtype"])["n_households"]
+    assert (a == b).all()   # the count cells are the same cells in both tables
+    west_small = a[("west", "family")]
+    assert west_small == "x"
+    assert (second.table.set_index(["region", "hhtype"])["mean_cost"] == "x").sum() == (b == "x").sum()
+    export_text = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "export").iterdir())
+    assert "largest" not in export_text and "top2_share" not in export_text
+    assert (tmp_path / "evidence" / "costs.evidence.json").exists()
+    notes = (tmp_path / "export" / "costs.notes.txt").read_text(encoding="utf-8")
+    assert "'x' = suppressed" in notes and "Price year: 2023" in notes and "Attribution mode: reference date" in notes
+
+
+def test_identifier_dimensions_are_never_written(tmp_path):
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence")
+    data = _data().assign(RINPERSOON=lambda d: d["hh"].str[1:].str.zfill(9))
+    for dimension in ("RINPERSOON", "huishoudnr", "Geboortedatum", "BSN"):
+        frame = data.rename(columns={"RINPERSOON": dimension})
+        result = writer.frequency_table(frame, name=f"bad_{dimension}", unit="hh", dimensions=[dimension])
+        assert result.status == "fail" and result.written == []
+        assert any("identifier" in r for r in result.reasons)
+    assert sorted(p.name for p in (tmp_path / "export").iterdir()) == []
+
+
+def test_dutch_excel_dialect_and_rounding(tmp_path):
+    rules = DisclosureRules(output_format="csv_nl", rounding_base=5, flag_zero_cells=False)
+    _, first, second = _write_all(tmp_path, rules)
+    raw = (tmp_path / "export" / "costs.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
+    header, row = raw.decode("utf-8-sig").split("\r\n")[:2]
+    assert header == "region;hhtype;n_households;mean_cost"
+    assert row.split(";")[0] == "Totaal" and "," in row.split(";")[3]
+    counts = first.table["n_households"]
+    assert all(int(c) % 5 == 0 for c in counts if c != "x")
+
+
+def test_xlsx_written_deterministically_or_csv_when_openpyxl_is_missing(tmp_path, monkeypatch):
+    rules = DisclosureRules(output_format="xlsx", flag_zero_cells=False)
+    pytest.importorskip("openpyxl")
+    _write_all(tmp_path / "a", rules)
+    _write_all(tmp_path / "b", rules)
+    assert (tmp_path / "a/export/costs.xlsx").read_bytes() == (tmp_path / "b/export/costs.xlsx").read_bytes()
+    back = pd.read_excel(tmp_path / "a/export/costs.xlsx", sheet_name="table", dtype=str)
+    assert list(back.columns) == ["region", "hhtype", "n_households", "mean_cost"]
+    import disclosure_control.writer as writer_module
+    monkeypatch.setattr(writer_module, "openpyxl_available", lambda: False)
+    _, first, _ = _write_all(tmp_path / "c", rules)
+    assert first.written[0].suffix == ".csv" and "openpyxl is not installed" in first.warnings[0]
+
+
+def test_checker_passes_a_clean_export_and_writes_the_documentation(tmp_path):
+    _write_all(tmp_path)
+    report = check_export(tmp_path / "export", tmp_path / "evidence", tmp_path / "docs")
+    assert report.ok, report.summary()
+    doc = (tmp_path / "docs" / "output_request.md").read_text(encoding="utf-8")
+    assert "### Households (`costs`)" in doc and "unweighted N (whole table) | households: 600" in doc
+    assert "secondary (complementary)" in doc
+
+
+def test_checker_finds_tampering_foreign_files_identifiers_and_small_counts(tmp_path):
+    _write_all(tmp_path)
+    export = tmp_path / "export"
+    (export / "extra.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    households = export / "households.csv"
+    text = households.read_text(encoding="utf-8")
+    # Reveal a suppressed cell and add a BSN-like label (123456782 passes the eleven-test).
+    tampered = text.replace("west,family,x", "west,family,3").replace("north,single", "123456782,single")
+    households.write_text(tampered, encoding="utf-8")
+    # Even with a manifest updated to the new hash, the content checks fire.
+    manifest = json.loads((export / "disclosure_manifest.json").read_text(encoding="utf-8"))
+    from disclosure_control.output import sha256_of
+    manifest["tables"]["households"]["files"]["households.csv"] = sha256_of(households)
+    (export / "disclosure_manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    report = check_export(export, tmp_path / "evidence")
+    rules = {f.rule for f in report.findings}
+    assert {"not-safe-writer", "identifier", "threshold", "evidence"} <= rules
+    assert any(f.file == "extra.csv" for f in report.findings)
+    assert any("123456782" in f.message for f in report.findings)
+    assert any(f.rule == "threshold" and "n_households" in f.cell for f in report.findings)
+
+
+def test_checker_reruns_the_audit_from_the_evidence(tmp_path):
+    _write_all(tmp_path)
+    path = tmp_path / "evidence" / "households.evidence.json"
+    record = json.loads(path.read_text(encoding="utf-8"))
+    # Pretend the secondary suppressions were never made.
+    groups = record["problem"]["suppressed_groups"]
+    primary_groups = {g for g, upl, lpl in zip(record["problem"]["group"], record["problem"]["upper_protection"],
+                                               record["problem"]["lower_protection"]) if upl > 0 or lpl > 0}
+    record["problem"]["suppressed_groups"] = [s and g in primary_groups for g, s in enumerate(groups)]
+    path.write_text(json.dumps(record), encoding="utf-8")
+    report = check_export(tmp_path / "export", tmp_path / "evidence")
+    assert any(f.rule == "audit" and f.file == "households" for f in report.findings)
+
+
+def test_check_export_script_exit_codes(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("check_export_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    _write_all(tmp_path)
+    assert module.main([str(tmp_path / "export"), "--evidence", str(tmp_path / "evidence")]) == 0
+    assert (tmp_path / "export_output_request" / "output_request.md").exists()
+    (tmp_path / "export" / "households.notes.txt").write_text("changed\n", encoding="utf-8")
+    assert module.main([str(tmp_path / "export")]) == 1
+    assert "households.notes.txt: changed" in capsys.readouterr().out
+
+
+def test_differencing_between_populations_is_flagged(tmp_path):
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence", DisclosureRules(flag_zero_cells=False))
+    data = _data()
+    everyone = writer.frequency_table(data, name="all_hh", unit="hh", dimensions=["hhtype"],
+                                      metadata={"population": "all households"})
+    # The same households minus three: differencing the totals reveals three households.
+    subset = data.iloc[3:]
+    result = writer.frequency_table(subset, name="with_costs", unit="hh", dimensions=["hhtype"],
+                                    metadata={"population": "households with costs"})
+    assert everyone.status == "pass"
+    assert result.status == "review"
+    assert any("differencing" in r and "by 3 households" in r for r in result.reasons)
+
+
+def test_model_tables_need_residual_degrees_of_freedom_and_refuse_residuals(tmp_path):
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence")
+    coefficients = pd.DataFrame({"term": ["intercept", "age"], "estimate": [1.5, 0.25], "std_error": [0.1, 0.01]})
+    assert writer.model_table(coefficients, name="m_small", residual_df=9, n_observations=11).status == "fail"
+    ok = writer.model_table(coefficients, name="m_ok", residual_df=120, n_observations=122)
+    assert ok.status == "pass" and ok.table["estimate"].tolist() == ["1.5000", "0.2500"]
+    bad = writer.model_table(coefficients.assign(residual=[0.1, 0.2]), name="m_res", residual_df=120,
+                             n_observations=122)
+    assert bad.status == "fail" and any("residual" in r for r in bad.reasons)
+
+
+def test_percentiles_only_when_allowed_and_as_a_window_mean(tmp_path):
+    data = pd.DataFrame({"hh": [f"h{i}" for i in range(21)], "cost": np.arange(1.0, 22.0)})
+    strict = SafeWriter(tmp_path / "e1", tmp_path / "v1")
+    assert strict.percentiles(data, name="median", unit="hh", value="cost").status == "fail"
+    allowed = SafeWriter(tmp_path / "e2", tmp_path / "v2", DisclosureRules(allow_percentiles=True))
+    result = allowed.percentiles(data, name="median", unit="hh", value="cost")
+    # Median position 10 (0-based) of 21 values 1..21; the 10 values around it are
+    # positions 5..14, i.e. 6..15, mean 10.5 -- not the single value 11.
+    assert result.table["p50_cost"].tolist() == ["10.50"]
+    assert allowed.percentiles(data, name="maximum", unit="hh", value="cost", percentiles=[1.0]).status == "fail"
+
+
+def test_association_rules_group_disclosure(tmp_path):
+    n = 200
+    data = pd.DataFrame({"hh": [f"h{i}" for i in range(n)],
+                         "youth": np.arange(n) < 100,
+                         "debt": (np.arange(n) < 60) | (np.arange(n) >= 150),
+                         "police": np.arange(n) < 98})
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence")
+    result = writer.association_rules(data, name="rules", unit="hh", items=["youth", "debt", "police"],
+                                      rules=[(["youth"], ["debt"]), (["police"], ["youth"])])
+    table = result.table.set_index("antecedent")
+    # youth -> debt: 100 youth, 60 also debt: confidence 60%, support 30%.
+    assert table.loc["youth", "confidence_pct"] == "60.0" and table.loc["youth", "support_pct"] == "30.0"
+    assert table.loc["youth", "n_households_rule"] == "60"
+    # police -> youth: all 98 police households have youth care: 100% confidence.
+    assert table.loc["police", "confidence_pct"] == "x"
+
+
+def test_concentration_top_shares_and_small_segments(tmp_path):
+    # 100 households: one with 1000, the others 10 each (total 1990).
+    data = pd.DataFrame({"hh": [f"h{i}" for i in range(100)], "cost": [1000.0] + [10.0] * 99})
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence")
+    result = writer.concentration(data, name="conc", unit="hh", value="cost", top_shares=[0.1, 0.5])
+    table = result.table.set_index("segment")
+    # top 10% = 10 households: 1000 + 9*10 = 1090, dominated by one (1010/1090 > 90%) -> suppressed;
+    # then top 50% (1490) would give the 10-50% band, and vice versa, so it goes too.
+    assert table.loc["top 10%", "share_of_cost_pct"] == "x"
+    assert table.loc["all", "share_of_cost_pct"] == "100.0"
+    assert "cut" not in " ".join(result.table.columns)
+    balanced = pd.DataFrame({"hh": [f"h{i}" for i in range(100)], "cost": np.arange(1.0, 101.0)})
+    result = SafeWriter(tmp_path / "e2", tmp_path / "v2").concentration(balanced, name="c2", unit="hh",
+                                                                        value="cost", top_shares=[0.2])
+    # Top 20% = values 81..100, sum 1810 of 5050 = 35.8%.
+    assert result.table.set_index("segment").loc["top 20%", "share_of_cost_pct"] == "35.8"
+
+
+def test_aggregated_table_with_unit_counts_and_top_contributions(tmp_path):
+    table = pd.DataFrame({"area": ["a", "b", "c"], "n": [25, 4, 30], "cost": [2500.0, 400.0, 3000.0],
+                          "top1": [300.0, 150.0, 2900.0], "top2": [200.0, 100.0, 20.0]})
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence", DisclosureRules(flag_full_cells=False))
+    result = writer.aggregated_table(table, name="agg", dimensions=["area"], count_column="n", value_column="cost",
+                                     statistic="sum", top_columns=["top1", "top2"], unit_label="households")
+    shown = result.table.set_index("area")["sum_cost"]
+    # b: 4 units -> frequency; c: 2900+20 of 3000 -> dominance; total 5900 = a + b + c.
+    assert shown["b"] == "x" and shown["c"] == "x" and shown["Totaal"] == "5900.00"
+    evidence = pd.read_csv(result.evidence.with_name("agg.cells.csv")).set_index("area")
+    assert evidence.loc["c", "rules_failed"] == "dominance;p-percent"
+    assert evidence.loc["Totaal", "cost_largest"] == 2900.0
