@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from lib.errors import UserFacingError
 from lib.layouts import CBS_DATASETS
 
 BUNDLE_ROOT = Path(__file__).resolve().parents[1]
@@ -22,7 +23,7 @@ REFERENCE_DATA = BUNDLE_ROOT / "lib" / "reference_data"
 REQUIRED = object()
 
 
-class ConfigError(ValueError):
+class ConfigError(UserFacingError):
     """A problem in a run configuration, with a message meant for the user."""
 
 

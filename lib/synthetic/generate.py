@@ -28,10 +28,20 @@ from lib.dates import yyyymmdd_text
 from lib.layouts import CBS_DATASETS
 from lib.synthetic import identifiers as ids
 from lib.synthetic.cbs_files import build_cbs_files
-from lib.synthetic.municipal_files import (DIRT_KINDS, appendix2_frame, brp_extract, provider_files,
-                                           provider_rows, resident_month_costs)
+from lib.synthetic.municipal_files import (
+    DIRT_KINDS,
+    appendix2_frame,
+    brp_extract,
+    provider_files,
+    provider_rows,
+    resident_month_costs,
+)
 from lib.synthetic.population import EVENT_LABELS, OPEN_END, build_population
-from lib.synthetic.problems import PROBLEM_TYPE_LABELS, PROBLEM_TYPES, draw_problem_records
+from lib.synthetic.problems import (
+    PROBLEM_TYPE_LABELS,
+    PROBLEM_TYPES,
+    draw_problem_records,
+)
 from lib.synthetic.spec import GeneratorSpec
 from lib.synthetic.truth import TruthPricer, spread_amounts
 from lib.synthetic.writers import ChunkedTableWriter
@@ -125,7 +135,8 @@ def generate(out_dir: str | Path, spec: GeneratorSpec, progress: Callable[[str],
             municipal_truth.append(pd.DataFrame({"person": p_rows["person"].to_numpy(), "year": p_rows["year"].to_numpy(),
                                                  "domain": provider.truth_domain, "provider": name,
                                                  "amount": p_rows["amount"].to_numpy()}))
-            municipal_truth.append(clipped.assign(domain=provider.truth_domain, provider=name))
+            if len(clipped):
+                municipal_truth.append(clipped.assign(domain=provider.truth_domain, provider=name))
         writers.get("gemeente/brp_extract", formats=("csv",), csv_options={"sep": ";"}).append(
             brp_extract(spec, pop, bsn))
 

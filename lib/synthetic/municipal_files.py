@@ -31,7 +31,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lib.dates import days_from_ymd, month_start, days_in_month, ymd_from_days, yyyymmdd_text
+from lib.dates import (
+    days_from_ymd,
+    days_in_month,
+    month_start,
+    ymd_from_days,
+    yyyymmdd_text,
+)
 from lib.synthetic import identifiers as ids
 from lib.synthetic.population import Population, municipality_at
 from lib.synthetic.spec import MUNICIPALITY_NAMES, GeneratorSpec
@@ -306,7 +312,7 @@ def appendix2_frame(spec: GeneratorSpec, provider: ProviderFile, rows: pd.DataFr
         new["Domein"] = "Onbekend"
         plant("unknown_domain", new, pick + 0.6)
         # A period from 15 November before the study to 14 February of its first year:
-        # 47 of the 92 days lie inside, so 47/92 of the amount counts.
+        # 45 of the 92 days (31 in January, 14 in February) lie inside, so 45/92 of the amount counts.
         k = count(0.001)
         new, pick = copy_of(k)
         amount = np.round(rng.uniform(300, 3000, k), 2)

@@ -20,8 +20,15 @@ import numpy as np
 import pandas as pd
 
 from lib.dates import add_months, days_from_ymd
-from lib.synthetic.population import (DAYS_PER_YEAR, MALE, OPEN_END, ROLE_ADULT, ROLE_CHILD,
-                                      ROLE_OTHER, Population, household_at)
+from lib.synthetic.population import (
+    DAYS_PER_YEAR,
+    MALE,
+    ROLE_ADULT,
+    ROLE_CHILD,
+    ROLE_OTHER,
+    Population,
+    household_at,
+)
 from lib.synthetic.spec import GeneratorSpec
 
 PROBLEM_TYPES = ("geen", "incidenteel", "ouderenzorg", "jeugd_gezin", "armoede_schulden",
@@ -168,7 +175,7 @@ def draw_problem_records(spec: GeneratorSpec, pop: Population, rng: np.random.Ge
     f = _Frame(spec, pop, family_type, rng)
     n_p = f.fam.size
     idx = np.arange(n_p)
-    t0, t_end = spec.period_start, spec.period_end
+    t0 = spec.period_start
     incid_domain = _incidental_domains(pop, family_type, rng)
     ptype = f.ptype
     is_child = f.role == ROLE_CHILD

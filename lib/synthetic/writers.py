@@ -72,8 +72,10 @@ class ChunkedTableWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
         if self._parquet is None:
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            self._parquet_schema = table.schema.remove_metadata()
+            # Declared from the dtypes, not inferred from values: a first chunk without rows
+            # would otherwise fix text columns to the null type.
+            self._parquet_schema = pa.schema([(c, pa.string() if frame[c].dtype == object
+                                               else pa.from_numpy_dtype(frame[c].dtype)) for c in frame.columns])
             self._parquet = pq.ParquetWriter(self.stem.with_suffix(".parquet"), self._parquet_schema)
         table = pa.Table.from_pandas(frame, schema=self._parquet_schema, preserve_index=False)
         self._parquet.write_table(table.replace_schema_metadata(None))

@@ -1,0 +1,144 @@
+"""The steps of a run, in order, and the runner that executes them.
+
+Each step reads the run's config and files of earlier steps in the work folder, and
+writes its own sub-folder ``<work>/<NN>_<step>/`` with a ``step.json`` manifest (what
+it read, what it wrote, row counts, wall time, the config hash). So a step can be rerun
+alone, and every file in the work folder is traceable to the step and config that made
+it. Later capabilities plug in by adding their ``Step`` to ``all_steps``.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from lib.config import RunConfig
+from lib.errors import UserFacingError
+
+LOG = logging.getLogger("mph")
+
+
+@dataclass
+class StepResult:
+    """What a step reports: row counts per output and free-text notes for the log."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    title: str
+    run: Callable[["RunContext"], StepResult]
+    reads: tuple[str, ...]
+    """What the step reads (sources, or earlier steps' folders), for the manifest and README."""
+    writes: tuple[str, ...]
+
+
+@dataclass
+class RunContext:
+    config: RunConfig
+    step: Step
+    number: int
+
+    @property
+    def step_dir(self) -> Path:
+        return step_dir(self.config, self.number, self.step.name)
+
+    def earlier_step_dir(self, name: str) -> Path:
+        number = [s.name for s in all_steps()].index(name) + 1
+        path = step_dir(self.config, number, name)
+        if not (path / "step.json").is_file():
+            raise StepOrderError(f"step '{self.step.name}' needs the output of step '{name}' in {path}; "
+                                 f"run that step first (or run_all.py)")
+        return path
+
+
+class StepOrderError(UserFacingError):
+    """A step was run before the step whose output it needs."""
+
+
+def step_dir(config: RunConfig, number: int, name: str) -> Path:
+    return config.work_dir / f"{number:02d}_{name}"
+
+
+@functools.cache
+def all_steps() -> tuple[Step, ...]:
+    """The pipeline's steps in order (imported here because steps import this module)."""
+    from lib.steps.inventory import STEP as inventory
+    return (inventory,)
+
+
+def setup_logging(config: RunConfig) -> Path:
+    """Log to the console and to ``<work>/logs/run.log`` (appended, one block per run)."""
+    log_dir = config.work_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    path = log_dir / "run.log"
+    LOG.setLevel(logging.INFO)
+    LOG.handlers.clear()
+    fmt = logging.Formatter("%(asctime)s  %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
+    for handler in (logging.StreamHandler(sys.stdout), logging.FileHandler(path, encoding="utf-8")):
+        handler.setFormatter(fmt)
+        LOG.addHandler(handler)
+    LOG.propagate = False
+    return path
+
+
+def _peak_memory_mb() -> float | None:
+    try:
+        import resource
+    except ImportError:          # Windows: no resource module; the log then omits memory
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 if sys.platform != "darwin" else peak / 1024 / 1024
+
+
+def run_steps(config: RunConfig, names: list[str] | None = None) -> dict[str, StepResult]:
+    """Run the named steps (default: all) in pipeline order; log counts and wall time."""
+    steps = all_steps()
+    known = [s.name for s in steps]
+    wanted = known if names is None else names
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        raise StepOrderError(f"unknown step(s) {unknown}; the steps are: {', '.join(known)}")
+    config.work_dir.mkdir(parents=True, exist_ok=True)
+    config.export_dir.mkdir(parents=True, exist_ok=True)
+    log_path = setup_logging(config)
+    LOG.info("=" * 72)
+    LOG.info("run '%s' with %s (sha256 %s)", config["run"]["name"], config.path, config.sha256[:12])
+    LOG.info("work folder %s | export folder %s | log %s", config.work_dir, config.export_dir, log_path)
+    LOG.info("python %s on %s", platform.python_version(), platform.platform())
+    results: dict[str, StepResult] = {}
+    run_start = time.perf_counter()
+    for number, step in enumerate(steps, start=1):
+        if step.name not in wanted:
+            continue
+        ctx = RunContext(config, step, number)
+        ctx.step_dir.mkdir(parents=True, exist_ok=True)
+        LOG.info("step %d/%d %s: %s", number, len(steps), step.name, step.title)
+        started = time.perf_counter()
+        result = step.run(ctx)
+        seconds = time.perf_counter() - started
+        for key, value in result.counts.items():
+            LOG.info("    %-40s %14s", key, f"{value:,}")
+        for note in result.notes:
+            LOG.info("    %s", note)
+        peak = _peak_memory_mb()
+        LOG.info("    done in %.2f s%s", seconds, f", peak memory {peak:,.0f} MB" if peak else "")
+        manifest = {
+            "step": step.name, "title": step.title, "number": number, "reads": list(step.reads),
+            "writes": list(step.writes), "outputs": result.outputs, "counts": result.counts, "notes": result.notes,
+            "seconds": round(seconds, 3), "config": str(config.path), "config_sha256": config.sha256,
+        }
+        (ctx.step_dir / "step.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        results[step.name] = result
+    LOG.info("run finished in %.2f s", time.perf_counter() - run_start)
+    return results

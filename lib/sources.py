@@ -1,0 +1,138 @@
+"""Find the files of every configured source and pick the versions to read.
+
+CBS files are named ``<FILE><YYYY><TAB|BUS>[nn]V<n>.<ext>``. Several versions of a
+year can exist; the highest ``V<n>`` wins. A dataset with one file per year (TAB files
+in year folders) contributes each study year's file; any other dataset contributes
+only its newest file (highest year, then highest version). When one version exists in
+several formats, ``format_preference`` decides. Every file that was found but not
+chosen is listed with the reason, so the inventory explains itself.
+"""
+from __future__ import annotations
+
+import glob
+import importlib.util
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from lib.config import RunConfig
+from lib.errors import UserFacingError
+from lib.layouts import CBS_DATASETS, CbsDataset
+
+CBS_FILE_NAME = re.compile(
+    r"^(?P<stem>[A-Za-z_]+?)(?P<year>(19|20)\d{2})(?P<kind>TAB|BUS)?\d{0,2}V(?P<version>\d+)"
+    r"\.(?P<ext>sav|csv|parquet)$", re.IGNORECASE)
+FORMAT_OF_EXTENSION = {"sav": "sav", "csv": "csv", "parquet": "parquet"}
+
+
+class SourceError(UserFacingError):
+    """A configured source cannot be used, with a message meant for the user."""
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    dataset: str
+    path: Path
+    year: int | None
+    version: int | None
+    format: str
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    dataset: str
+    path: Path
+    reason: str
+
+
+def readable_formats(preference: list[str]) -> list[str]:
+    """The preferred formats this environment can read (.sav needs pyreadstat, parquet pyarrow)."""
+    needs = {"sav": "pyreadstat", "parquet": "pyarrow", "csv": None}
+    return [f for f in preference if needs[f] is None or importlib.util.find_spec(needs[f]) is not None]
+
+
+def expand_pattern(config: RunConfig, pattern: str) -> list[Path]:
+    full = pattern if Path(pattern).is_absolute() else str(config.base_dir / pattern)
+    return sorted(Path(p) for p in glob.glob(full, recursive=True) if Path(p).is_file())
+
+
+def choose_cbs_files(dataset: CbsDataset, paths: list[Path], years: list[int],
+                     formats: list[str]) -> tuple[list[SourceFile], list[SkippedFile]]:
+    """The files of ``dataset`` to read among ``paths``, and why the others are not read."""
+    skipped: list[SkippedFile] = []
+    candidates: list[SourceFile] = []
+    for path in paths:
+        m = CBS_FILE_NAME.match(path.name)
+        if not m:
+            skipped.append(SkippedFile(dataset.name, path, "name does not follow <FILE><YYYY><TAB|BUS>V<n>.<ext>"))
+            continue
+        if m["stem"].upper() != dataset.file_stem:
+            skipped.append(SkippedFile(dataset.name, path, f"file name is not of {dataset.file_stem}"))
+            continue
+        fmt = FORMAT_OF_EXTENSION[m["ext"].lower()]
+        if fmt not in formats:
+            skipped.append(SkippedFile(dataset.name, path, f"format {fmt} not in the readable preferred formats {formats}"))
+            continue
+        candidates.append(SourceFile(dataset.name, path, int(m["year"]), int(m["version"]), fmt))
+    if dataset.yearly_folder:
+        wanted_years = set(years)
+        for c in candidates:
+            if c.year not in wanted_years:
+                skipped.append(SkippedFile(dataset.name, c.path, f"year {c.year} is not a study year"))
+        candidates = [c for c in candidates if c.year in wanted_years]
+    chosen: list[SourceFile] = []
+    groups = sorted({c.year for c in candidates}) if dataset.yearly_folder else [None]
+    for year in groups:
+        group = [c for c in candidates if year is None or c.year == year]
+        if not group:
+            continue
+        best = max(group, key=lambda c: (c.year, c.version, -formats.index(c.format)))
+        chosen.append(best)
+        for c in group:
+            if c is best:
+                continue
+            if (c.year, c.version) == (best.year, best.version):
+                reason = f"same version read as {best.format}"
+            elif c.year == best.year:
+                reason = f"older version V{c.version} (V{best.version} is read)"
+            else:
+                reason = f"older file {c.year} ({best.year} is read)"
+            skipped.append(SkippedFile(dataset.name, c.path, reason))
+    return chosen, skipped
+
+
+def locate_sources(config: RunConfig) -> tuple[list[SourceFile], list[SkippedFile]]:
+    """Every file the run will read, per configured source, and every file it will not."""
+    formats = readable_formats(config["sources"]["format_preference"])
+    if not formats:
+        raise SourceError("none of the formats in [sources] format_preference can be read here")
+    chosen: list[SourceFile] = []
+    skipped: list[SkippedFile] = []
+    for name, pattern in config["sources"]["cbs"].items():
+        dataset = CBS_DATASETS[name]
+        paths = expand_pattern(config, pattern)
+        if not paths:
+            raise SourceError(f"[sources.cbs] {name} = {pattern!r}: no file matches (looked in {config.base_dir})")
+        c, s = choose_cbs_files(dataset, paths, config.years, formats)
+        if not c:
+            reasons = "; ".join(f"{x.path.name}: {x.reason}" for x in s[:5])
+            raise SourceError(f"[sources.cbs] {name}: files were found but none can be used ({reasons})")
+        if dataset.yearly_folder:
+            missing = sorted(set(config.years) - {f.year for f in c})
+            if missing:
+                raise SourceError(f"[sources.cbs] {name}: no file for study year(s) {missing}")
+        chosen += c
+        skipped += s
+    municipal = config["sources"]["municipality"]
+    if "brp_extract" in municipal:
+        paths = expand_pattern(config, municipal["brp_extract"])
+        if len(paths) != 1:
+            raise SourceError(f"[sources.municipality] brp_extract = {municipal['brp_extract']!r} must match exactly "
+                              f"one file (matches {len(paths)})")
+        chosen.append(SourceFile("BRP_EXTRACT", paths[0], None, None, "csv"))
+    for pattern in municipal.get("cost_files", []):
+        paths = expand_pattern(config, pattern)
+        if not paths:
+            raise SourceError(f"[sources.municipality] cost_files: no file matches {pattern!r}")
+        chosen += [SourceFile("APPENDIX2", p, None, None, "csv") for p in paths]
+    return chosen, skipped

@@ -1,0 +1,7 @@
+"""Make the bundle's ``lib`` importable when a script runs from a plain copy of the folder."""
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))

@@ -1,0 +1,52 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from lib.dates import day_number
+from lib.readers import ReadError, normalise_rinpersoon, parse_yyyymmdd, read_cbs_table
+from lib.sources import SourceFile, readable_formats
+
+
+def test_parse_yyyymmdd_by_hand():
+    days, blank, valid = parse_yyyymmdd(pd.Series(["20240229", "20230229", "", "2023013", "20231301",
+                                                   " 20191231 ", None, "abcdefgh"]))
+    assert valid.tolist() == [True, False, False, False, False, True, False, False]
+    assert blank.tolist() == [False, False, True, False, False, False, True, False]
+    assert days[0] == day_number("2024-02-29") and days[5] == day_number("2019-12-31")
+
+
+def test_rinpersoon_normalised_from_numbers_and_text():
+    assert normalise_rinpersoon(pd.Series([12345, 987654321, np.nan])).tolist() == ["000012345", "987654321", ""]
+    assert normalise_rinpersoon(pd.Series(["12345", " 000000007", "", "12345.0"])).tolist() == [
+        "000012345", "000000007", "", "000012345"]
+
+
+def write_all_formats(tmp_path, frame):
+    files = [SourceFile("T", tmp_path / "T2023TABV1.csv", 2023, 1, "csv")]
+    frame.to_csv(files[0].path, index=False)
+    if "sav" in readable_formats(["sav"]):
+        import pyreadstat
+        pyreadstat.write_sav(frame, str(tmp_path / "T2023TABV1.sav"))
+        files.append(SourceFile("T", tmp_path / "T2023TABV1.sav", 2023, 1, "sav"))
+    if "parquet" in readable_formats(["parquet"]):
+        frame.to_parquet(tmp_path / "T2023TABV1.parquet", index=False)
+        files.append(SourceFile("T", tmp_path / "T2023TABV1.parquet", 2023, 1, "parquet"))
+    return files
+
+
+def test_same_table_reads_identically_from_every_format(tmp_path):
+    frame = pd.DataFrame({"rinpersoons": ["R", "r", "F"], "RinPersoon": [12345, 7, 999999999],
+                          "DatumBegin": ["20190101", "20201231", ""], "Bedrag": [10.5, 0.0, -3.25],
+                          "unused": ["x", "y", "z"]})
+    expected = pd.DataFrame({"RINPERSOONS": ["R", "R", "F"], "RINPERSOON": ["000012345", "000000007", "999999999"],
+                             "DATUMBEGIN": ["20190101", "20201231", ""], "BEDRAG": [10.5, 0.0, -3.25]})
+    for source in write_all_formats(tmp_path, frame):
+        got = read_cbs_table(source, ["RINPERSOONS", "rinpersoon", "DATUMBEGIN", "Bedrag"], numeric=("BEDRAG",))
+        pd.testing.assert_frame_equal(got, expected, check_dtype=False, obj=source.format)
+
+
+def test_missing_column_names_the_file_and_the_columns_it_has(tmp_path):
+    frame = pd.DataFrame({"A": ["1"], "B": ["2"]})
+    source = write_all_formats(tmp_path, frame)[0]
+    with pytest.raises(ReadError, match="column\\(s\\) \\['C'\\] not found \\(the file has: A, B\\)"):
+        read_cbs_table(source, ["A", "C"])
