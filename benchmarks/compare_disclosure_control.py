@@ -1,0 +1,210 @@
+"""Compare disclosure_control with ACRO 1.0.2 and tau-Argus (pytauargus 0.6.0).
+
+Not a test: a measurement.  Needs the comparison packages, which are not in
+the test requirements:
+
+    pip install acro==1.0.2 pytauargus==0.6.0
+    python benchmarks/compare_disclosure_control.py [--out results.json]
+
+For each synthetic 2-D magnitude table (sum of an amount by region x type,
+with margins; the same rules everywhere: at least 10 units, dominance (2, 90%),
+p%-rule 10%, protection level 30% for the frequency rule) it reports:
+
+* primary flags: ours against ACRO's (inner cells; ACRO has no margins) and
+  against tau-Argus's;
+* secondary suppression: number and total value of suppressed cells and time
+  for our exact MILP, our heuristic, tau-Argus OPT and MOD;
+* every pattern (ours and tau-Argus's) audited by our LP audit;
+* the speed ratio against pytauargus.
+
+Missing comparison packages are reported and skipped; our own figures are
+always measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from disclosure_control import DisclosureRules, SafeWriter  # noqa: E402
+from disclosure_control.model import build_problem, grid_model  # noqa: E402
+from disclosure_control.protection import audit, exact_pattern, heuristic_pattern  # noqa: E402
+from disclosure_control.tables import Dimension, TableGrid, cell_statistics, leaf_codes  # noqa: E402
+
+RULES = DisclosureRules(flag_zero_cells=False, flag_full_cells=False)
+TOTAL = RULES.total_label
+
+
+def make_table(rows: int, columns: int, units: int, seed: int) -> pd.DataFrame:
+    """Unit-level amounts with uneven categories and a few dominant units."""
+    rng = np.random.default_rng(seed)
+    row_p = rng.dirichlet(np.ones(rows) * 2)
+    col_p = rng.dirichlet(np.ones(columns) * 2)
+    amounts = rng.lognormal(7, 1.2, units)
+    amounts[rng.random(units) < 0.003] *= 200  # a few very large contributors
+    return pd.DataFrame({
+        "unit": np.arange(units),
+        "region": np.char.add("r", rng.choice(rows, units, p=row_p).astype(str)),
+        "kind": np.char.add("k", rng.choice(columns, units, p=col_p).astype(str)),
+        "amount": np.round(amounts, 2),
+    })
+
+
+def our_problem(frame: pd.DataFrame):
+    dims = ["region", "kind"]
+    codes = leaf_codes(frame, dims)
+    grid = TableGrid.build([Dimension.build(d, codes[d].unique().tolist(), None, TOTAL, True) for d in dims])
+    stats, _ = cell_statistics(frame, grid, codes, ["unit"], ["amount"], 2)
+    model = grid_model("bench", "", grid, stats, RULES, ["unit"], ["units"], ["amount"], "sum", show_counts=False)
+    return model, build_problem([model])
+
+
+def measure_ours(frame: pd.DataFrame) -> dict:
+    start = time.perf_counter()
+    model, linked = our_problem(frame)
+    build = time.perf_counter() - start
+    problem = linked.problem
+    out = {"cells": problem.n_cells, "primary": int(problem.primary.sum()), "build_s": round(build, 3)}
+    for label, run in (("exact", lambda: exact_pattern(problem, RULES.milp_time_limit_seconds)),
+                       ("heuristic", lambda: heuristic_pattern(problem))):
+        start = time.perf_counter()
+        result = run()
+        elapsed = time.perf_counter() - start
+        groups = result.suppressed_groups if hasattr(result, "suppressed_groups") else result
+        if groups is None:
+            out[label] = {"status": "time limit"}
+            continue
+        start = time.perf_counter()
+        checked = audit(problem, groups)
+        audit_time = time.perf_counter() - start
+        cells = problem.cell_mask(groups)
+        out[label] = {
+            "suppressed": int(cells.sum()), "secondary": int((cells & ~problem.primary).sum()),
+            "suppressed_value": round(float(problem.values[cells].sum()), 2),
+            "protect_s": round(elapsed, 3), "audit_s": round(audit_time, 3), "audit_passed": checked.passed,
+        }
+    with tempfile.TemporaryDirectory() as tmp:
+        writer = SafeWriter(Path(tmp) / "export", Path(tmp) / "evidence", RULES)
+        start = time.perf_counter()
+        released = writer.magnitude_table(frame, name="bench", unit="unit", dimensions=["region", "kind"],
+                                          values="amount", show_counts=False)
+        out["safe_writer_total_s"] = round(time.perf_counter() - start, 3)
+        out["safe_writer_status"] = released.status
+        out["safe_writer_method"] = released.method
+    out["primary_cells"] = sorted(
+        (str(model.labels.iloc[i]["region"]), str(model.labels.iloc[i]["kind"]))
+        for i in np.flatnonzero(model.primary))
+    out["_problem"] = (model, linked)
+    return out
+
+
+def measure_acro(frame: pd.DataFrame, ours: dict) -> dict:
+    try:
+        from acro import ACRO
+    except ImportError:
+        return {"status": "acro not installed"}
+    import contextlib
+    import io
+    import logging
+
+    logging.disable(logging.CRITICAL)
+    acro = ACRO(suppress=False)
+    with contextlib.redirect_stdout(io.StringIO()):
+        table = acro.crosstab(frame["region"], frame["kind"], values=frame["amount"], aggfunc="sum")
+    record = list(acro.results.results.values())[-1]
+    flagged = set()
+    for rule in ("NKCheck", "PPercentCheck", "MinimumThresholdCheck"):
+        for r, c in record.sdc["cells"].get(rule, []):
+            flagged.add((str(table.index[r]), str(table.columns[c])))
+    logging.disable(logging.NOTSET)
+    ours_inner = {cell for cell in ours["primary_cells"] if TOTAL not in cell}
+    # ACRO only sees non-empty combinations; ours flags empty cells only with flag_zero_cells.
+    return {
+        "acro_primary": len(flagged), "ours_primary_inner": len(ours_inner),
+        "agree": len(flagged & ours_inner), "only_acro": sorted(flagged - ours_inner),
+        "only_ours": sorted(ours_inner - flagged),
+        "ours_primary_margins": len([c for c in ours["primary_cells"] if TOTAL in c]),
+    }
+
+
+def measure_tau(frame: pd.DataFrame, ours: dict) -> dict:
+    try:
+        from pytauargus import protect
+    except ImportError:
+        return {"status": "pytauargus not installed"}
+    model, linked = ours["_problem"]
+    problem = linked.problem
+    labels = model.labels.astype(str)
+    position = {(r, k): i for i, (r, k) in enumerate(zip(labels["region"], labels["kind"]))}
+    out = {}
+    for method in ("OPT(1)", "MOD(1)"):
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            try:
+                result = protect(frame[["region", "kind", "amount"]], ["region", "kind"], response="amount",
+                                 safety_rules="FREQ(10,30)|NK(2,90)|P(10,1)", suppress=method, workdir=tmp)
+            except Exception as error:  # report, do not stop the benchmark
+                out[method] = {"status": f"failed: {error}"}
+                continue
+            elapsed = time.perf_counter() - start
+            table = result.tables[0].dataframe()
+        status = table["status"].astype(str).str.upper().to_numpy()
+        region = table["region"].astype(str).str.strip().replace({"Total": TOTAL}).to_numpy()
+        kind = table["kind"].astype(str).str.strip().replace({"Total": TOTAL}).to_numpy()
+        suppressed_groups = np.zeros(problem.n_groups, dtype=bool)
+        primary_tau = set()
+        for r, k, s in zip(region, kind, status):
+            if s in ("U", "M"):
+                suppressed_groups[linked.group_of_position[-1][position[(r, k)]]] = True
+            if s == "U":
+                primary_tau.add((r, k))
+        cells = problem.cell_mask(suppressed_groups)
+        checked = audit(problem, suppressed_groups)
+        out[method] = {
+            "suppressed": int(cells.sum()), "secondary": int((cells & ~problem.primary).sum()),
+            "suppressed_value": round(float(problem.values[cells].sum()), 2), "time_s": round(elapsed, 3),
+            "passes_our_audit": checked.passed,
+            "primary_agree_with_ours": primary_tau == set(ours["primary_cells"]),
+            "primary_only_tau": sorted(primary_tau - set(ours["primary_cells"]))[:10],
+            "primary_only_ours": sorted(set(ours["primary_cells"]) - primary_tau)[:10],
+        }
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, help="write the figures as JSON here")
+    args = parser.parse_args(argv)
+    import logging
+    logging.getLogger("pytauargus").setLevel(logging.WARNING)
+    cases = [("6x4", 6, 4, 4_000, 1), ("15x10", 15, 10, 20_000, 2), ("40x48 (2009 cells)", 40, 48, 150_000, 3)]
+    report = {}
+    for name, rows, columns, units, seed in cases:
+        frame = make_table(rows, columns, units, seed)
+        ours = measure_ours(frame)
+        acro = measure_acro(frame, ours)
+        tau = measure_tau(frame, ours)
+        ours.pop("_problem")
+        ours.pop("primary_cells")
+        report[name] = {"ours": ours, "acro": acro, "tau_argus": tau}
+        print(f"== {name}: {ours['cells']} cells, {ours['primary']} primary")
+        print(json.dumps(report[name], indent=1, default=str))
+        if isinstance(tau.get("OPT(1)"), dict) and "time_s" in tau["OPT(1)"]:
+            ours_time = ours["exact"].get("protect_s", np.nan) + ours["exact"].get("audit_s", 0)
+            print(f"   time ratio ours (exact + audit) / tau-Argus OPT: {ours_time / tau['OPT(1)']['time_s']:.1f}")
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=1, default=str) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
