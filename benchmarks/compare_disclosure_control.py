@@ -24,6 +24,7 @@ always measured.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -147,7 +148,8 @@ def measure_tau(frame: pd.DataFrame, ours: dict) -> dict:
     position = {(r, k): i for i, (r, k) in enumerate(zip(labels["region"], labels["kind"]))}
     out = {}
     for method in ("OPT(1)", "MOD(1)"):
-        with tempfile.TemporaryDirectory() as tmp:
+        # The tau-Argus engine writes its log files into the working directory.
+        with tempfile.TemporaryDirectory() as tmp, contextlib.chdir(tmp):
             start = time.perf_counter()
             try:
                 result = protect(frame[["region", "kind", "amount"]], ["region", "kind"], response="amount",
