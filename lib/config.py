@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from disclosure_control import DisclosureRules
 from lib.errors import UserFacingError
 from lib.layouts import CBS_DATASETS
 
@@ -105,10 +106,8 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
                 "of each year is read, for BUS datasets the newest file."),
         Setting("municipality", dict, {}, "Municipal route: brp_extract = \"path\", cost_files = [\"globs\"]."),
     ),
-    "disclosure_control": (),
+    "disclosure_control": (),     # validated by disclosure_control.DisclosureRules.from_mapping
 }
-FREE_SECTIONS = {"disclosure_control"}
-"""Sections validated by their own package (disclosure_control.DisclosureRules)."""
 
 CBS_REQUIRED_DATASETS = ("GBAPERSOONTAB", "GBAHUISHOUDENSBUS", "GBAADRESOBJECTBUS", "VSLGWBTAB")
 MUNICIPALITY_KEYS = {"brp_extract": str, "cost_files": list}
@@ -124,6 +123,10 @@ class RunConfig:
 
     def __getitem__(self, section: str) -> dict[str, Any]:
         return self.values[section]
+
+    @property
+    def disclosure_rules(self) -> DisclosureRules:
+        return self.values["disclosure_control"]
 
     @property
     def base_dir(self) -> Path:
@@ -181,8 +184,11 @@ def validate(raw: dict, where: str) -> dict[str, dict[str, Any]]:
         if not isinstance(given, dict):
             problems.append(f"[{section}] must be a table")
             continue
-        if section in FREE_SECTIONS:
-            values[section] = dict(given)
+        if section == "disclosure_control":
+            try:
+                values[section] = DisclosureRules.from_mapping(given)
+            except ValueError as exc:
+                problems.append(f"[disclosure_control] {exc}")
             continue
         known = {s.key for s in settings}
         for key in sorted(set(given) - known):
@@ -268,6 +274,6 @@ def config_reference() -> str:
             if isinstance(s.default, (str, list)) and str(REFERENCE_DATA) in str(s.default):
                 default = "bundle default"
             lines.append(f"| {section} | {s.key} | {default} | {s.doc} |")
-    lines.append("| disclosure_control | (see disclosure_control/README.md) | | Rule parameters of the "
-                 "disclosure control, validated by that package. |")
+    for name, value, meaning in DisclosureRules().describe():
+        lines.append(f"| disclosure_control | {name} | {value!r} | {meaning} |")
     return "\n".join(lines)

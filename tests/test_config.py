@@ -88,3 +88,15 @@ def test_reference_lists_every_setting():
     for key in ("| study | peildatum | required |", "| households | attribution | 'peildatum' |",
                 "| prices | price_tables | bundle default |"):
         assert key in ref
+
+
+def test_disclosure_control_section_is_validated_by_its_package(tmp_path):
+    good = MINIMAL + "\n[disclosure_control]\nmin_units = 15\noutput_format = \"csv_nl\"\n"
+    cfg = load_config(write(tmp_path, good))
+    assert cfg.disclosure_rules.min_units == 15 and cfg.disclosure_rules.output_format == "csv_nl"
+    assert load_config(write(tmp_path, MINIMAL, "default.toml")).disclosure_rules.min_units == 10
+    bad = MINIMAL + "\n[disclosure_control]\nminimum_units = 15\ndominance_k = 90\n"
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, bad, "bad.toml"))
+    assert "[disclosure_control]" in str(err.value) and "minimum_units" in str(err.value)
+    assert "dominance_k" in str(err.value)

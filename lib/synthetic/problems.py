@@ -385,7 +385,9 @@ def _justice_chain(f: _Frame, incid_of: np.ndarray) -> pd.DataFrame:
     days = np.where(np.isin(sanction, ("GEVANGENISSTRAF", "JEUGDDETENTIE")),
                     np.minimum(3000, np.maximum(1, np.round(median_days * np.exp(rng.normal(0, 0.8, m))))), 0).astype(np.int64)
     hours = np.where(sanction == "TAAKSTRAF", rng.integers(2, 25, m) * 10, 0)
-    months = np.where(sanction == "VOORWAARDELIJK", rng.integers(12, 25, m), 0)
+    # Adults under a conditional sentence are supervised by probation (priced per month);
+    # minors get youth probation instead (JGDRECLASBUS), so their case row has no months.
+    months = np.where((sanction == "VOORWAARDELIJK") & ~c_minor, rng.integers(12, 25, m), 0)
     rows.append(pd.DataFrame({"person": c_person, "zaak": c_zaak, "day": c_day, "instantie": "ZM",
                               "beslissing": verdict, "rechter": rechter, "delict": c_delict, "sanctie": sanction,
                               "dagen": days, "uren": hours, "maanden": months}))
@@ -393,7 +395,7 @@ def _justice_chain(f: _Frame, incid_of: np.ndarray) -> pd.DataFrame:
     taak = hours > 0
     f.add("JUSTITIEZAKENBUS", c_person[taak], c_day[taak], c_day[taak], np.full(taak.sum(), "TAAKSTRAF", object),
           units=hours[taak])
-    adult_toezicht = (months > 0) & ~c_minor
+    adult_toezicht = months > 0
     toezicht_end = add_months(c_day[adult_toezicht], months[adult_toezicht]).astype(np.int64) - 1
     f.add("JUSTITIEZAKENBUS", c_person[adult_toezicht], c_day[adult_toezicht], toezicht_end,
           np.full(adult_toezicht.sum(), "TOEZICHT", object))
