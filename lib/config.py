@@ -80,6 +80,9 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
         Setting("peildatum", _dt.date, REQUIRED, "Reference date (TOML date, e.g. 2023-12-31): households are "
                 "formed and residence is decided on this date."),
         Setting("years", list, REQUIRED, "The study years, consecutive (the method uses five).", check=_year_list),
+        Setting("residence_date", _dt.date, None, "Date on which households are flagged as still living in the "
+                "study area ('still resident'); default the peildatum. Use the version date of the registers to "
+                "see who still lives there at the time of the study."),
     ),
     "households": (
         Setting("attribution", str, "peildatum", "How persons' costs go to households: 'peildatum' (the "
@@ -104,13 +107,23 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
                 "the first available in this order is read."),
         Setting("cbs", dict, {}, "CBS datasets: DATASET = \"path or glob\". For TAB datasets the highest V<n> "
                 "of each year is read, for BUS datasets the newest file."),
-        Setting("municipality", dict, {}, "Municipal route: brp_extract = \"path\", cost_files = [\"globs\"]."),
+        Setting("municipality", dict, {}, "Municipal route: a table [sources.municipality] with the settings below."),
     ),
     "disclosure_control": (),     # validated by disclosure_control.DisclosureRules.from_mapping
 }
 
 CBS_REQUIRED_DATASETS = ("GBAPERSOONTAB", "GBAHUISHOUDENSBUS", "GBAADRESOBJECTBUS", "VSLGWBTAB")
-MUNICIPALITY_KEYS = {"brp_extract": str, "cost_files": list}
+MUNICIPALITY_SETTINGS = (
+    Setting("brp_extract", str, "", "BRP extract of the municipality at the reference date (CSV: BSN, Locatiecode, "
+            "Gezinsrelatie, Geboortedatum, Geslacht)."),
+    Setting("cost_files", list, [], "Appendix-2 cost files of providers and departments (paths or globs)."),
+    Setting("domain_labels", str, str(REFERENCE_DATA / "domain_labels.csv"), "Mapping of the appendix-2 domain "
+            "labels (and, where needed, cost codes) to the bundle's domains (CSV: domain_label, cost_code, domain)."),
+    Setting("bsn_eleven_test", bool, True, "Reject BSNs that fail the eleven-test; set false when the files carry "
+            "pseudonyms of a trusted third party instead of raw BSNs."),
+    Setting("exact_duplicates", str, "drop", "Exact duplicate rows of a cost file: 'drop' (reported and not "
+            "counted) or 'keep' (reported and counted).", choices=("drop", "keep")),
+)
 
 
 @dataclass(frozen=True)
@@ -172,11 +185,36 @@ def _check_type(value, kind) -> bool:
     return isinstance(value, kinds)
 
 
+def _validate_settings(given: dict, settings: tuple[Setting, ...], where: str) -> tuple[dict, list[str]]:
+    """Values of ``settings`` in ``given`` (defaults filled in) and the problems found."""
+    problems = []
+    known = {s.key for s in settings}
+    for key in sorted(set(given) - known):
+        problems.append(f"unknown key '{key}' in [{where}] (known: {', '.join(sorted(known))})")
+    out = {}
+    for s in settings:
+        if s.key not in given:
+            if s.default is REQUIRED:
+                problems.append(f"missing required key '{s.key}' in [{where}]: {s.doc}")
+            else:
+                out[s.key] = s.default
+            continue
+        value = given[s.key]
+        if not _check_type(value, s.kind):
+            problems.append(f"[{where}] {s.key} = {value!r} must be {_type_name(s.kind)}")
+        elif s.choices and value not in s.choices:
+            problems.append(f"[{where}] {s.key} = {value!r} must be one of {', '.join(map(repr, s.choices))}")
+        elif s.check and (msg := s.check(value)):
+            problems.append(f"[{where}] {s.key} {msg}")
+        else:
+            out[s.key] = value
+    return out, problems
+
+
 def validate(raw: dict, where: str) -> dict[str, dict[str, Any]]:
     """Check ``raw`` (parsed TOML) against the schema; return values with defaults filled in."""
     problems: list[str] = []
-    unknown_sections = sorted(set(raw) - set(SCHEMA))
-    for s in unknown_sections:
+    for s in sorted(set(raw) - set(SCHEMA)):
         problems.append(f"unknown section [{s}] (known: {', '.join(sorted(SCHEMA))})")
     values: dict[str, dict[str, Any]] = {}
     for section, settings in SCHEMA.items():
@@ -190,29 +228,13 @@ def validate(raw: dict, where: str) -> dict[str, dict[str, Any]]:
             except ValueError as exc:
                 problems.append(f"[disclosure_control] {exc}")
             continue
-        known = {s.key for s in settings}
-        for key in sorted(set(given) - known):
-            problems.append(f"unknown key '{key}' in [{section}] (known: {', '.join(sorted(known))})")
-        out = {}
-        for s in settings:
-            if s.key not in given:
-                if s.default is REQUIRED:
-                    problems.append(f"missing required key '{s.key}' in [{section}]: {s.doc}")
-                    continue
-                out[s.key] = s.default
-                continue
-            value = given[s.key]
-            if not _check_type(value, s.kind):
-                problems.append(f"[{section}] {s.key} = {value!r} must be {_type_name(s.kind)}")
-                continue
-            if s.choices and value not in s.choices:
-                problems.append(f"[{section}] {s.key} = {value!r} must be one of {', '.join(map(repr, s.choices))}")
-                continue
-            if s.check and (msg := s.check(value)):
-                problems.append(f"[{section}] {s.key} {msg}")
-                continue
-            out[s.key] = value
-        values[section] = out
+        values[section], found = _validate_settings(given, settings, section)
+        problems += found
+    municipality = values.get("sources", {}).get("municipality")
+    if isinstance(municipality, dict):
+        values["sources"]["municipality"], found = _validate_settings(municipality, MUNICIPALITY_SETTINGS,
+                                                                      "sources.municipality")
+        problems += found
     if not problems:
         problems += _cross_checks(values)
     if problems:
@@ -232,19 +254,21 @@ def _cross_checks(values: dict[str, dict[str, Any]]) -> list[str]:
     for key, value in sources["cbs"].items():
         if not isinstance(value, str):
             problems.append(f"[sources.cbs] {key} must be a path or glob pattern as text")
-    for key in sorted(set(sources["municipality"]) - set(MUNICIPALITY_KEYS)):
-        problems.append(f"unknown key '{key}' in [sources.municipality] (known: {', '.join(MUNICIPALITY_KEYS)})")
-    for key, kind in MUNICIPALITY_KEYS.items():
-        if key in sources["municipality"] and not isinstance(sources["municipality"][key], kind):
-            problems.append(f"[sources.municipality] {key} must be {_type_name(kind)}")
+    municipality = sources["municipality"]
     if values["run"]["route"] == "cbs":
         for name in CBS_REQUIRED_DATASETS:
             if name not in sources["cbs"]:
                 problems.append(f"route 'cbs' needs [sources.cbs] {name} (the household and address registers)")
+        if municipality["cost_files"] or municipality["brp_extract"]:
+            problems.append("route 'cbs' reads CBS registers keyed by RINPERSOON; [sources.municipality] files are "
+                            "keyed by BSN and belong to route 'municipality'")
     else:
-        for key in MUNICIPALITY_KEYS:
-            if key not in sources["municipality"]:
+        for key in ("brp_extract", "cost_files"):
+            if not municipality[key]:
                 problems.append(f"route 'municipality' needs [sources.municipality] {key}")
+        if values["households"]["attribution"] == "monthly":
+            problems.append("[households] attribution 'monthly' needs the household history of the CBS register; "
+                            "the municipal route's BRP extract describes the reference date only")
     for fmt in sources["format_preference"]:
         if fmt not in ("parquet", "sav", "csv"):
             problems.append(f"[sources] format_preference has unknown format {fmt!r}")
@@ -274,6 +298,9 @@ def config_reference() -> str:
             if isinstance(s.default, (str, list)) and str(REFERENCE_DATA) in str(s.default):
                 default = "bundle default"
             lines.append(f"| {section} | {s.key} | {default} | {s.doc} |")
+    for s in MUNICIPALITY_SETTINGS:
+        default = "bundle default" if str(REFERENCE_DATA) in str(s.default) else repr(s.default)
+        lines.append(f"| sources.municipality | {s.key} | {default} | {s.doc} |")
     for name, value, meaning in DisclosureRules().describe():
         lines.append(f"| disclosure_control | {name} | {value!r} | {meaning} |")
     return "\n".join(lines)

@@ -237,6 +237,8 @@ BIJSTANDNORM_LABELS = {"A": "Alleenstaande", "O": "Alleenstaande ouder",
 
 UITKERINGSOORT_LABELS = {"BIJSTAND": "Algemene bijstand", "BIJZONDEREBIJSTAND": "Bijzondere bijstand",
                          "IOAW": "IOAW-uitkering"}
+UITKERINGSOORT_DOMAINS = {"BIJSTAND": "bijstand", "BIJZONDEREBIJSTAND": "overige_uitkering",
+                          "IOAW": "overige_uitkering"}
 
 MISDRIJFCATEGORIE_LABELS = {"1": "Vermogensmisdrijf", "2": "Vernieling en openbare orde",
                             "3": "Geweldsmisdrijf", "4": "Verkeersmisdrijf", "5": "Drugsmisdrijf",

@@ -73,8 +73,11 @@ def step_dir(config: RunConfig, number: int, name: str) -> Path:
 @functools.cache
 def all_steps() -> tuple[Step, ...]:
     """The pipeline's steps in order (imported here because steps import this module)."""
+    from lib.steps.export import STEP as export
+    from lib.steps.households import STEP as households
     from lib.steps.inventory import STEP as inventory
-    return (inventory,)
+    from lib.steps.read_sources import STEP as read_sources
+    return (inventory, read_sources, households, export)
 
 
 def setup_logging(config: RunConfig) -> Path:

@@ -124,13 +124,13 @@ def locate_sources(config: RunConfig) -> tuple[list[SourceFile], list[SkippedFil
         chosen += c
         skipped += s
     municipal = config["sources"]["municipality"]
-    if "brp_extract" in municipal:
+    if municipal["brp_extract"]:
         paths = expand_pattern(config, municipal["brp_extract"])
         if len(paths) != 1:
             raise SourceError(f"[sources.municipality] brp_extract = {municipal['brp_extract']!r} must match exactly "
                               f"one file (matches {len(paths)})")
         chosen.append(SourceFile("BRP_EXTRACT", paths[0], None, None, "csv"))
-    for pattern in municipal.get("cost_files", []):
+    for pattern in municipal["cost_files"]:
         paths = expand_pattern(config, pattern)
         if not paths:
             raise SourceError(f"[sources.municipality] cost_files: no file matches {pattern!r}")

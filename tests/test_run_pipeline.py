@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 
 from lib.demo import prepare_demo
+from lib.pipeline import all_steps
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = ["run_all.py", "make_demo_data.py", "inventory.py"]
+SCRIPTS = ["run_all.py", "make_demo_data.py", "check_export.py"] + [f"{step.name}.py" for step in all_steps()]
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,8 @@ def run(bundle: Path, script: str, *args: str, cwd: Path) -> subprocess.Complete
 def test_every_script_explains_itself(bundle_copy, tmp_path, script):
     result = run(bundle_copy, script, "--help", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "usage:" in result.stdout and "--config" in result.stdout + "--out"
+    assert "usage:" in result.stdout
+    assert "--config" in result.stdout or "--out" in result.stdout or "EXPORT_DIR" in result.stdout
 
 
 def test_run_all_writes_work_export_and_a_readable_log(bundle_copy, small_dataset, tmp_path):
@@ -44,21 +46,40 @@ def test_run_all_writes_work_export_and_a_readable_log(bundle_copy, small_datase
     assert result.returncode == 0, result.stderr
     work, export = small_dataset / "work", small_dataset / "export"
     log = (work / "logs" / "run.log").read_text(encoding="utf-8")
-    assert "step 1/1 inventory" in log and "done in" in log and "run finished" in log
+    n = len(all_steps())
+    for number, step in enumerate(all_steps(), start=1):
+        assert f"step {number}/{n} {step.name}:" in log
+        assert (work / f"{number:02d}_{step.name}" / "step.json").is_file()
+    assert log.count("done in") >= n and "run finished" in log
     assert "GBAHUISHOUDENSBUS (1 file) rows" in log
     manifest = json.loads((work / "01_inventory" / "step.json").read_text(encoding="utf-8"))
     assert manifest["config_sha256"] and manifest["counts"]
     sources = pd.read_csv(work / "01_inventory" / "sources.csv")
     assert sources.loc[sources["dataset"] == "JGDHULPBUS", "version"].tolist() == [2]
     assert (sources["missing_columns"].fillna("") == "").all()
-    assert export.is_dir()
-    assert [p for p in export.rglob("*") if p.is_file()] == []        # nothing unchecked is exported
+    # Only files the safe writer wrote and listed in its manifest; the export check passed.
+    manifest = json.loads((export / "disclosure_manifest.json").read_text(encoding="utf-8"))
+    listed = json.dumps(manifest)
+    exported = [p.name for p in export.rglob("*") if p.is_file()]
+    assert "huishoudens_naar_type.csv" in exported
+    assert all(name in listed for name in exported if name != "disclosure_manifest.json")
+    assert "RESULT: no findings" in (work / f"{n:02d}_export" / "check_export.txt").read_text(encoding="utf-8")
 
 
 def test_one_step_can_be_rerun_alone(bundle_copy, small_dataset, tmp_path):
-    result = run(bundle_copy, "inventory.py", "--config", str(small_dataset / "config.toml"), cwd=tmp_path)
+    run(bundle_copy, "run_all.py", "--config", str(small_dataset / "config.toml"), cwd=tmp_path)
+    result = run(bundle_copy, "households.py", "--config", str(small_dataset / "config.toml"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "step 1/1 inventory" in result.stdout
+    assert "households:" in result.stdout and "inventory:" not in result.stdout
+
+
+def test_a_step_before_its_input_exists_says_what_to_run(bundle_copy, tmp_path):
+    from lib.synthetic.generate import generate
+    from lib.synthetic.spec import GeneratorSpec
+    generate(tmp_path / "data", GeneratorSpec(households=300, seed=3), progress=lambda _: None)
+    result = run(bundle_copy, "households.py", "--config", str(tmp_path / "data" / "config.toml"), cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "needs the output of step 'read_sources'" in result.stderr
 
 
 def test_bad_config_gives_a_message_not_a_traceback(bundle_copy, tmp_path):
@@ -80,5 +101,6 @@ def test_demo_data_are_made_once_and_run(tmp_path):
     from lib.config import load_config
     from lib.pipeline import run_steps
     results = run_steps(load_config(config))
-    assert (demo / "work" / "logs" / "run.log").is_file() and (demo / "export").is_dir()
+    assert (demo / "work" / "logs" / "run.log").is_file()
+    assert (demo / "export" / "huishoudens_naar_type.csv").is_file()
     assert results["inventory"].counts["GBAPERSOONTAB (1 file) rows"] > 2_000

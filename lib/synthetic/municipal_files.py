@@ -171,6 +171,11 @@ def provider_rows(spec: GeneratorSpec, costs: pd.DataFrame, records: pd.DataFram
                             "code": grouped["code"].to_numpy(), "start": period_start, "end": period_end,
                             "year": grouped["year"].to_numpy(), "amount": grouped["amount"].to_numpy()})
     rows = pd.concat([monthly, periods], ignore_index=True)
+    # A provider reports one row per person, code and period: records that would give
+    # identical rows (two aids bought in one month) are summed, so that the only exact
+    # duplicates in a file are the planted ones.
+    rows = (rows.groupby(["provider", "person", "source", "code", "start", "end", "year"], sort=False)
+            .agg(record=("record", "first"), amount=("amount", "sum")).reset_index())
     rows["amount"] = np.round(rows["amount"].to_numpy(), 2)
     rows = rows[rows["amount"] != 0]
     return rows.sort_values(["provider", "person", "start", "record"], kind="stable").reset_index(drop=True)

@@ -240,6 +240,8 @@ def draw_problem_records(spec: GeneratorSpec, pop: Population, rng: np.random.Ge
                          ["person", "source"]),
         priced[~spells_keyed & ~priced["source"].isin(["BIJSTANDUITKERINGTAB", "GEDETINEERDENTAB"])],
     ], ignore_index=True)
+    # Clipping overlaps can push a start past the end of the data: such records do not exist.
+    priced = priced[priced["start"] <= spec.period_end]
     # Wmo provisions priced per case are one-day records.
     case_like = (priced["source"] == "WMOBUS") & (priced["code"] == "4")
     priced.loc[case_like, "end"] = priced.loc[case_like, "start"]

@@ -1,0 +1,276 @@
+"""One household model from either the CBS household register or a municipal BRP extract.
+
+**Households at the reference date (peildatum).** CBS route: the spells of
+``GBAHUISHOUDENSBUS`` that cover the peildatum (a household is ``HUISHOUDNR`` with its
+start date). Municipal route: every unique location code of the BRP extract, with the
+role of each person from ``Gezinsrelatie`` (the method's way).
+
+**Composition** per household: persons, children, partners, singles, single parents,
+other members; the household type (``TYPHH`` where the register has it, and a coarse
+type both routes share); institutional households flagged (and excluded unless
+``include_institutional``).
+
+**Residence.** CBS route: each person's address spell (``GBAADRESOBJECTBUS``) joined to
+the municipality of the address object (``VSLGWBTAB``). The study area is taken in the
+boundaries of the peildatum's year (column ``gem<year>``), for every month of the
+period, so a municipal merger is no move. A household lives where its reference person
+lives. Municipal route: the BRP extract lists the municipality's residents.
+
+**Attribution** of persons' costs to households (stated in every output):
+
+* ``peildatum``: the household a person belongs to on the peildatum carries that
+  person's costs of all study years (``members``);
+* ``monthly``: a cost of a month goes to the household the person belonged to on the
+  15th of that month, when that household lived in the study area then
+  (``membership_spells`` and ``area_spells``, resolved by ``attribute_months``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lib.readers import parse_yyyymmdd, read_cbs_table
+from lib.sources import SourceFile
+
+OPEN = np.iinfo(np.int32).max
+HOUSEHOLD_TYPES = {
+    "1": "eenpersoons", "2": "paar zonder kinderen", "3": "paar zonder kinderen", "4": "paar met kinderen",
+    "5": "paar met kinderen", "6": "eenouder", "7": "overig", "8": "institutioneel",
+}
+HOUSEHOLD_TYPE_ORDER = ("eenpersoons", "paar zonder kinderen", "paar met kinderen", "eenouder", "overig",
+                        "institutioneel")
+# Roles: the municipal Gezinsrelatie codes, and CBS positions (PLHH) mapped onto them.
+ROLE_BY_PLHH = {"1": "K", "2": "A", "3": "P", "4": "P", "5": "P", "6": "P", "7": "O", "8": "V", "9": "V", "10": "I"}
+ROLES = ("K", "P", "A", "O", "V", "I")
+
+
+@dataclass
+class HouseholdModel:
+    households: pd.DataFrame
+    """household, huishoudnr (CBS) or locatiecode (BRP), typhh, household_type, n_persons,
+    n_children, n_partners, n_singles, n_single_parents, n_other, institutional,
+    municipality, in_area, still_resident, included."""
+    members: pd.DataFrame
+    """person, household, role: who belongs to which household at the peildatum."""
+    membership_spells: pd.DataFrame | None = None
+    """person, household_spell, start, end (CBS route, for monthly attribution)."""
+    household_spells: pd.DataFrame | None = None
+    """household_spell, huishoudnr, start, end, typhh, household_type, composition, institutional."""
+    area_spells: pd.DataFrame | None = None
+    """person, start, end, in_area: where each person lived (CBS route)."""
+    moves: pd.DataFrame | None = None
+    """year, persons_in, persons_out, households_in, households_out."""
+    notes: list[str] | None = None
+
+
+def composition(members: pd.DataFrame) -> pd.DataFrame:
+    """Counts per household of persons and of each role (members: household, role)."""
+    counts = pd.crosstab(members["household"], members["role"]).reindex(columns=list(ROLES), fill_value=0)
+    return pd.DataFrame({
+        "n_persons": counts.sum(axis=1), "n_children": counts["K"], "n_partners": counts["P"],
+        "n_singles": counts["A"], "n_single_parents": counts["O"], "n_other": counts["V"] + counts["I"],
+        "institutional": counts["I"] > 0,
+    }).astype({c: np.int32 for c in ("n_persons", "n_children", "n_partners", "n_singles", "n_single_parents",
+                                     "n_other")})
+
+
+def household_type_from_roles(comp: pd.DataFrame) -> pd.Series:
+    """The coarse household type from composition (for the BRP route, which has no TYPHH)."""
+    t = np.select(
+        [comp["institutional"], comp["n_other"] > 0, (comp["n_partners"] >= 2) & (comp["n_children"] > 0),
+         comp["n_partners"] >= 2, comp["n_single_parents"] > 0, comp["n_persons"] == 1],
+        ["institutioneel", "overig", "paar met kinderen", "paar zonder kinderen", "eenouder", "eenpersoons"],
+        "overig")
+    return pd.Series(t, index=comp.index)
+
+
+def _person_ids(keys: pd.Series, persons: pd.DataFrame) -> np.ndarray:
+    index = pd.Index(persons["key"].to_numpy(dtype=np.int64))
+    ok = keys.str.fullmatch(r"\d{1,9}").to_numpy(dtype=bool)
+    ids = np.full(len(keys), -1, dtype=np.int64)
+    ids[ok] = index.get_indexer(keys.to_numpy(dtype=object)[ok].astype("U9").astype(np.int64))
+    return np.where(ids >= 0, persons["person"].to_numpy()[np.maximum(ids, 0)], -1)
+
+
+def _spell_dates(start_text: pd.Series, end_text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    start, _, start_ok = parse_yyyymmdd(start_text)
+    end, end_blank, end_ok = parse_yyyymmdd(end_text)
+    end = np.where(end_blank, OPEN, end)
+    return start, end, start_ok & (end_ok | end_blank) & (end >= start)
+
+
+def at_date(spells: pd.DataFrame, day: int) -> pd.DataFrame:
+    """The spell of each person covering ``day`` (the latest-starting one if several)."""
+    covering = spells[(spells["start"].to_numpy() <= day) & (spells["end"].to_numpy() >= day)]
+    return covering.sort_values(["person", "start"]).drop_duplicates("person", keep="last")
+
+
+def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatum: int, period: tuple[int, int],
+                        area: list[str], include_institutional: bool, residence_date: int) -> HouseholdModel:
+    notes: list[str] = []
+    # --- household spells -----------------------------------------------------------------
+    hh_files = [f for f in files if f.dataset == "GBAHUISHOUDENSBUS"]
+    hh = pd.concat([read_cbs_table(f, ["RINPERSOONS", "RINPERSOON", "DATUMAANVANGHH", "DATUMEINDEHH", "HUISHOUDNR",
+                                       "TYPHH", "PLHH", "REFPERSOONHH"]) for f in hh_files], ignore_index=True)
+    rows_read = len(hh)
+    hh = hh[hh["RINPERSOONS"] == "R"]
+    person = _person_ids(hh["RINPERSOON"], persons)
+    start, end, ok = _spell_dates(hh["DATUMAANVANGHH"], hh["DATUMEINDEHH"])
+    ok &= person >= 0
+    notes.append(f"GBAHUISHOUDENSBUS: {rows_read:,} rows, {int(ok.sum()):,} usable spells of linked persons "
+                 f"({rows_read - int(ok.sum()):,} not: RINPERSOONS not R, person not in GBAPERSOONTAB, or bad dates)")
+    spells = pd.DataFrame({"person": person[ok].astype(np.int32), "huishoudnr": hh["HUISHOUDNR"].to_numpy()[ok],
+                           "start": start[ok].astype(np.int32), "end": end[ok].astype(np.int32),
+                           "typhh": hh["TYPHH"].to_numpy()[ok], "plhh": hh["PLHH"].to_numpy()[ok],
+                           "reference": hh["REFPERSOONHH"].to_numpy()[ok] == "1"})
+    # A household is its number together with its start date (numbers can be reused).
+    spell_key = spells["huishoudnr"] + "|" + spells["start"].astype(str)
+    spells["household_spell"], spell_keys = pd.factorize(spell_key, sort=True)
+    spells["household_spell"] = spells["household_spell"].astype(np.int32)
+    spells["role"] = spells["plhh"].map(ROLE_BY_PLHH).fillna("V")
+
+    # --- addresses and the study area --------------------------------------------------------
+    area_spells = _area_spells(files, persons, area, peildatum)
+
+    # --- households at the peildatum ----------------------------------------------------------
+    at_peil = at_date(spells, peildatum)
+    members = at_peil[["person", "household_spell", "role", "reference"]].rename(columns={"household_spell": "household"})
+    comp = composition(members)
+    first = at_peil.drop_duplicates("household_spell").set_index("household_spell")
+    households = comp.assign(huishoudnr=first["huishoudnr"].reindex(comp.index),
+                             typhh=first["typhh"].reindex(comp.index))
+    households["household_type"] = households["typhh"].map(HOUSEHOLD_TYPES).fillna("overig")
+    households["institutional"] = households["institutional"] | (households["typhh"] == "8")
+    households["in_area"] = _household_in_area(members, area_spells, peildatum)
+    households["still_resident"] = _household_in_area(members, area_spells, residence_date)
+    households["municipality"] = _household_municipality(members, area_spells, peildatum)
+    households["included"] = households["in_area"] & (include_institutional | ~households["institutional"])
+    households = households.rename_axis("household").reset_index()
+
+    # --- monthly attribution: spells of membership, and household spells' composition ----------
+    in_period = spells[(spells["end"] >= period[0]) & (spells["start"] <= period[1])]
+    spell_comp = composition(in_period.rename(columns={"household_spell": "household"})[["household", "role"]])
+    spell_first = in_period.drop_duplicates("household_spell").set_index("household_spell")
+    household_spells = spell_comp.assign(
+        huishoudnr=spell_first["huishoudnr"].reindex(spell_comp.index),
+        start=spell_first["start"].reindex(spell_comp.index), end=spell_first["end"].reindex(spell_comp.index),
+        typhh=spell_first["typhh"].reindex(spell_comp.index))
+    household_spells["household_type"] = household_spells["typhh"].map(HOUSEHOLD_TYPES).fillna("overig")
+    household_spells["institutional"] = household_spells["institutional"] | (household_spells["typhh"] == "8")
+    household_spells = household_spells.rename_axis("household_spell").reset_index()
+    membership = in_period[["person", "household_spell", "start", "end"]].reset_index(drop=True)
+
+    moves = _moves(area_spells, spells, period)
+    return HouseholdModel(households=households, members=members[["person", "household", "role"]],
+                          membership_spells=membership, household_spells=household_spells,
+                          area_spells=area_spells, moves=moves, notes=notes)
+
+
+def _area_spells(files: list[SourceFile], persons: pd.DataFrame, area: list[str], peildatum: int) -> pd.DataFrame:
+    """Address spells per person with the municipality (in the peildatum year's boundaries)."""
+    addr_files = [f for f in files if f.dataset == "GBAADRESOBJECTBUS"]
+    addr = pd.concat([read_cbs_table(f, ["RINPERSOONS", "RINPERSOON", "GBADATUMAANVANGADRESHOUDING",
+                                         "GBADATUMEINDEADRESHOUDING", "SOORTOBJECTNUMMER", "RINOBJECTNUMMER"])
+                      for f in addr_files], ignore_index=True)
+    addr = addr[addr["RINPERSOONS"] == "R"]
+    person = _person_ids(addr["RINPERSOON"], persons)
+    start, end, ok = _spell_dates(addr["GBADATUMAANVANGADRESHOUDING"], addr["GBADATUMEINDEADRESHOUDING"])
+    ok &= person >= 0
+    year = int(pd.Timestamp(np.datetime64(int(peildatum), "D")).year)
+    gem_files = [f for f in files if f.dataset == "VSLGWBTAB"]
+    gem = pd.concat([read_cbs_table(f, ["SOORTOBJECTNUMMER", "RINOBJECTNUMMER", f"GEM{year}"]) for f in gem_files],
+                    ignore_index=True)
+    gem_key = gem["SOORTOBJECTNUMMER"] + "|" + gem["RINOBJECTNUMMER"]
+    municipality = pd.Series(gem[f"GEM{year}"].to_numpy(), index=gem_key.to_numpy())
+    municipality = municipality[~municipality.index.duplicated()]
+    addr_key = (addr["SOORTOBJECTNUMMER"] + "|" + addr["RINOBJECTNUMMER"]).to_numpy()[ok]
+    muni = municipality.reindex(addr_key).fillna("").to_numpy()
+    in_area = np.ones(muni.size, bool) if area == ["NL"] else np.isin(muni, area)
+    return pd.DataFrame({"person": person[ok].astype(np.int32), "start": start[ok].astype(np.int32),
+                         "end": end[ok].astype(np.int32), "municipality": muni, "in_area": in_area})
+
+
+def _reference_members(members: pd.DataFrame) -> pd.DataFrame:
+    """One member per household: the reference person, or else the first member."""
+    ordered = members.sort_values(["household", "reference", "person"], ascending=[True, False, True])
+    return ordered.drop_duplicates("household")
+
+
+def _household_in_area(members: pd.DataFrame, area_spells: pd.DataFrame, day: int) -> pd.Series:
+    ref = _reference_members(members)
+    where = at_date(area_spells, day).set_index("person")["in_area"]
+    return pd.Series(where.reindex(ref["person"]).fillna(False).to_numpy(dtype=bool), index=ref["household"].to_numpy())
+
+
+def _household_municipality(members: pd.DataFrame, area_spells: pd.DataFrame, day: int) -> pd.Series:
+    ref = _reference_members(members)
+    where = at_date(area_spells, day).set_index("person")["municipality"]
+    return pd.Series(where.reindex(ref["person"]).fillna("").to_numpy(), index=ref["household"].to_numpy())
+
+
+def _moves(area_spells: pd.DataFrame, spells: pd.DataFrame, period: tuple[int, int]) -> pd.DataFrame:
+    """Moves into and out of the study area per year: persons, and their households on the move day."""
+    a = area_spells.sort_values(["person", "start"])
+    previous_in = a.groupby("person")["in_area"].shift(1)
+    moved = a[previous_in.notna().to_numpy() & (previous_in.to_numpy(dtype=object) != a["in_area"].to_numpy())]
+    moved = moved[(moved["start"] >= period[0]) & (moved["start"] <= period[1])]
+    year = pd.to_datetime(moved["start"].to_numpy(), unit="D").year
+    direction = np.where(moved["in_area"].to_numpy(), "in", "out")
+    # The household of the mover on the day of the move.
+    merged = moved[["person", "start"]].merge(spells[["person", "household_spell", "start", "end"]], on="person",
+                                                suffixes=("", "_hh"))
+    merged = merged[(merged["start_hh"] <= merged["start"]) & (merged["end"] >= merged["start"])]
+    hh_of = merged.drop_duplicates(["person", "start"]).set_index(["person", "start"])["household_spell"]
+    households = hh_of.reindex(pd.MultiIndex.from_arrays([moved["person"], moved["start"]])).to_numpy()
+    frame = pd.DataFrame({"year": year, "direction": direction, "person": moved["person"].to_numpy(),
+                          "household": households})
+    persons = frame.groupby(["year", "direction"])["person"].nunique().unstack(fill_value=0)
+    hhs = frame.dropna(subset=["household"]).groupby(["year", "direction"])["household"].nunique().unstack(fill_value=0)
+    out = pd.DataFrame(index=pd.Index(range(pd.Timestamp(np.datetime64(period[0], "D")).year,
+                                            pd.Timestamp(np.datetime64(period[1], "D")).year + 1), name="year"))
+    for d in ("in", "out"):
+        out[f"persons_{d}"] = persons.get(d, pd.Series(dtype=int)).reindex(out.index, fill_value=0).astype(int)
+        out[f"households_{d}"] = hhs.get(d, pd.Series(dtype=int)).reindex(out.index, fill_value=0).astype(int)
+    return out.reset_index()
+
+
+def brp_household_model(brp: pd.DataFrame, persons: pd.DataFrame, municipality: str,
+                        include_institutional: bool) -> HouseholdModel:
+    """Households of a BRP extract: every location code is a household."""
+    person = _person_ids(brp["BSN"].str.zfill(9), persons)
+    ok = (person >= 0) & (brp["LOCATIECODE"].to_numpy(dtype=object) != "")
+    role = brp["GEZINSRELATIE"].str.upper().where(brp["GEZINSRELATIE"].str.upper().isin(ROLES), "V")
+    household, codes = pd.factorize(brp["LOCATIECODE"].to_numpy(dtype=object)[ok], sort=True)
+    members = pd.DataFrame({"person": person[ok].astype(np.int32), "household": household.astype(np.int32),
+                            "role": role.to_numpy()[ok]})
+    comp = composition(members)
+    households = comp.assign(locatiecode=np.asarray(codes)[comp.index], typhh="",
+                             household_type=household_type_from_roles(comp), municipality=municipality,
+                             in_area=True, still_resident=True)
+    households["included"] = include_institutional | ~households["institutional"]
+    households = households.rename_axis("household").reset_index()
+    notes = [f"BRP extract: {len(brp):,} rows, {int(ok.sum()):,} persons in {len(households):,} households "
+             "(every location code one household)"]
+    return HouseholdModel(households=households, members=members, notes=notes)
+
+
+def attribute_months(person: np.ndarray, month: np.ndarray, membership_spells: pd.DataFrame,
+                     area_spells: pd.DataFrame) -> np.ndarray:
+    """Household spell of each (person, month) on the month's 15th, or -1 when the person then
+    belonged to no household or lived outside the study area."""
+    from lib.dates import month_start
+    day = month_start(month).astype(np.int64) + 14
+    frame = pd.DataFrame({"person": np.asarray(person, dtype=np.int32), "day": day, "row": np.arange(len(day))})
+    hh = frame.merge(membership_spells, on="person")
+    hh = hh[(hh["start"].to_numpy() <= hh["day"].to_numpy()) & (hh["end"].to_numpy() >= hh["day"].to_numpy())]
+    hh = hh.sort_values(["row", "start"]).drop_duplicates("row", keep="last")
+    where = frame.merge(area_spells[["person", "start", "end", "in_area"]], on="person")
+    where = where[(where["start"].to_numpy() <= where["day"].to_numpy()) & (where["end"].to_numpy() >= where["day"].to_numpy())]
+    where = where.sort_values(["row", "start"]).drop_duplicates("row", keep="last")
+    out = np.full(len(day), -1, dtype=np.int64)
+    out[hh["row"].to_numpy()] = hh["household_spell"].to_numpy()
+    in_area = np.zeros(len(day), dtype=bool)
+    in_area[where["row"].to_numpy()] = where["in_area"].to_numpy(dtype=bool)
+    return np.where(in_area, out, -1)

@@ -1,0 +1,259 @@
+"""Turn source rows into *records*: one table of spells, actions and amounts per person.
+
+A record is ``person, source, code, start, end, units, amount, spread, domain`` plus
+where it came from (``file``, ``row``). Spells and actions have no amount (the price
+tables price them later); amounts come with their domain and how to spread them over
+months (``days`` or ``months``). Every row of every source ends as used, rejected
+(with a reason, kept in the work folder), or superseded (the same spell repeated in a
+later year's file), and the ``SourceAccount`` of the source says how many of each.
+
+Dates are clipped to the study period; a spell still running (blank end, a
+far-future end or the file's version end) runs to the end of the period.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lib.accounting import SourceAccount
+from lib.appendix2 import Appendix2Result
+from lib.dates import add_months, days_from_ymd
+from lib.layouts import CBS_DATASETS, LINKABLE_RINPERSOONS, UITKERINGSOORT_DOMAINS
+from lib.readers import parse_yyyymmdd, read_cbs_table
+from lib.sources import SourceFile
+
+SPELL_DATASETS = ("JGDHULPBUS", "JGDBESCHERMBUS", "JGDRECLASBUS", "WMOBUS", "BIJSTANDUITKERINGTAB", "GEDETINEERDENTAB")
+EVENT_DATASETS = ("VERDTAB", "HALTTAB")
+CASE_DATASETS = ("JUSTITIEZAKENBUS",)
+AMOUNT_DATASETS = ("UITKERINGBEDRAGTAB",)
+COST_DATASETS = SPELL_DATASETS + EVENT_DATASETS + CASE_DATASETS + AMOUNT_DATASETS
+RECORD_COLUMNS = ("person", "source", "code", "start", "end", "units", "amount", "spread", "domain", "file", "row")
+
+
+class PersonIndex:
+    """Integer ids of person keys; keys of persons not in the register are added at the end.
+
+    Keys are the 9-digit RINPERSOON or BSN as integers: hashing integers is several times
+    faster and lighter than hashing text, which matters for 18 million persons.
+    """
+
+    def __init__(self, keys: np.ndarray):
+        keys = np.asarray(keys, dtype=np.int64)
+        self.index = pd.Index(keys)
+        if not self.index.is_unique:
+            raise ValueError(f"person register has duplicate key {self.index[self.index.duplicated()][0]:09d}")
+        self.registered = len(self.index)
+
+    def lookup(self, keys) -> np.ndarray:
+        keys = np.asarray(keys, dtype=np.int64)
+        ids = self.index.get_indexer(keys)
+        missing = ids < 0
+        if missing.any():
+            self.index = self.index.append(pd.Index(pd.unique(keys[missing])))
+            ids[missing] = self.index.get_indexer(keys[missing])
+        return ids.astype(np.int32)
+
+    @property
+    def keys(self) -> np.ndarray:
+        return self.index.to_numpy()
+
+
+@dataclass(frozen=True)
+class Period:
+    start: int
+    end: int
+
+
+def _empty_records() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
+        ("person", np.int32), ("source", object), ("code", object), ("start", np.int32), ("end", np.int32),
+        ("units", np.float32), ("amount", np.float64), ("spread", object), ("domain", object), ("file", object),
+        ("row", np.int64))})
+
+
+def _read_files(files: list[SourceFile], columns: list[str], numeric=()) -> pd.DataFrame:
+    parts = []
+    for f in files:
+        t = read_cbs_table(f, columns, numeric)
+        parts.append(t.assign(FILE=f.path.name, FILE_YEAR=f.year or 0, ROW=np.arange(1, len(t) + 1, dtype=np.int64)))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _key_reasons(t: pd.DataFrame) -> np.ndarray:
+    reason = np.full(len(t), "", dtype=object)
+    rinpersoons = t["RINPERSOONS"].to_numpy(dtype=object)
+    not_r = rinpersoons != LINKABLE_RINPERSOONS
+    reason[not_r] = "RINPERSOONS is not 'R': the person cannot be linked"
+    bad_key = ~t["RINPERSOON"].str.fullmatch(r"\d{9}").to_numpy(dtype=bool)
+    reason[bad_key & (reason == "")] = "RINPERSOON missing or not 9 digits"
+    return reason
+
+
+def _keys(t: pd.DataFrame, ok: np.ndarray) -> np.ndarray:
+    return t["RINPERSOON"].to_numpy(dtype=object)[ok].astype(np.int64)
+
+
+def _finish(dataset: str, t: pd.DataFrame, reason: np.ndarray, account: SourceAccount, records: pd.DataFrame,
+            persons: PersonIndex, superseded: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Account rows, link persons, and return (records, rejected rows)."""
+    superseded = np.zeros(len(t), bool) if superseded is None else superseded
+    rejected = t.loc[reason != ""].assign(reason=reason[reason != ""])
+    account.rows_read += len(t)
+    account.rows_superseded += int(superseded.sum())
+    account.rows_used += int(((reason == "") & ~superseded).sum())
+    amounts = rejected["AMOUNT"] if "AMOUNT" in rejected else None
+    account.add_rejections(rejected["reason"], amounts)
+    account.records += len(records)
+    if len(records):
+        keys = records.pop("key")
+        records.insert(0, "person", persons.lookup(keys))
+        account.persons = int(records["person"].nunique())
+        account.persons_not_in_register = int((records["person"].drop_duplicates() >= persons.registered).sum())
+    else:
+        records = _empty_records()
+    return records, rejected.drop(columns=["AMOUNT"], errors="ignore")
+
+
+def spell_records(dataset: str, files: list[SourceFile], period: Period, persons: PersonIndex,
+                  account: SourceAccount) -> tuple[pd.DataFrame, pd.DataFrame]:
+    d = CBS_DATASETS[dataset]
+    t = _read_files(files, ["RINPERSOONS", "RINPERSOON", d.start_column, d.end_column, d.code_column])
+    reason = _key_reasons(t)
+    start, start_blank, start_ok = parse_yyyymmdd(t[d.start_column])
+    end, end_blank, end_ok = parse_yyyymmdd(t[d.end_column])
+    reason[(reason == "") & ~start_ok] = "start date missing or not a date"
+    reason[(reason == "") & ~end_ok & ~end_blank] = "end date not a date"
+    end = np.where(end_blank, np.iinfo(np.int32).max, end)      # still running: clipped to the period below
+    reason[(reason == "") & (end < start)] = "end date before start date"
+    ok = reason == ""
+    # Yearly files repeat a spell in every year it overlaps: keep the newest file's row.
+    key = t[["RINPERSOON", d.start_column, d.code_column]].assign(FILE_YEAR=t["FILE_YEAR"])
+    superseded = np.zeros(len(t), bool)
+    if d.yearly_folder:
+        order = key.loc[ok].sort_values("FILE_YEAR", kind="stable")
+        newest = order.duplicated(["RINPERSOON", d.start_column, d.code_column], keep="last")
+        superseded[order.index[newest.to_numpy()]] = True
+    dup = t.loc[ok & ~superseded].duplicated(["RINPERSOON", d.start_column, d.end_column, d.code_column, "FILE"])
+    reason[dup.index[dup.to_numpy()]] = "exact duplicate row"
+    ok = (reason == "") & ~superseded
+    reason[ok & ((end < period.start) | (start > period.end))] = "outside the study period"
+    ok = (reason == "") & ~superseded
+    c_start, c_end = np.maximum(start, period.start), np.minimum(end, period.end)
+    account.rows_clipped += int((ok & ((c_start != start) | (c_end != end) | end_blank)).sum())
+    records = pd.DataFrame({
+        "key": _keys(t, ok), "source": dataset, "code": t[d.code_column].to_numpy()[ok],
+        "start": c_start[ok].astype(np.int32), "end": c_end[ok].astype(np.int32), "units": np.float32(1),
+        "amount": np.nan, "spread": "", "domain": "", "file": t["FILE"].to_numpy()[ok], "row": t["ROW"].to_numpy()[ok]})
+    return _finish(dataset, t, reason, account, records, persons, superseded)
+
+
+def event_records(dataset: str, files: list[SourceFile], period: Period, persons: PersonIndex,
+                  account: SourceAccount) -> tuple[pd.DataFrame, pd.DataFrame]:
+    d = CBS_DATASETS[dataset]
+    t = _read_files(files, ["RINPERSOONS", "RINPERSOON", d.start_column, d.code_column])
+    reason = _key_reasons(t)
+    day, _, day_ok = parse_yyyymmdd(t[d.start_column])
+    reason[(reason == "") & ~day_ok] = "date missing or not a date"
+    reason[(reason == "") & ((day < period.start) | (day > period.end))] = "outside the study period"
+    ok = reason == ""
+    records = pd.DataFrame({
+        "key": _keys(t, ok), "source": dataset, "code": t[d.code_column].to_numpy()[ok],
+        "start": day[ok].astype(np.int32), "end": day[ok].astype(np.int32), "units": np.float32(1),
+        "amount": np.nan, "spread": "", "domain": "", "file": t["FILE"].to_numpy()[ok], "row": t["ROW"].to_numpy()[ok]})
+    return _finish(dataset, t, reason, account, records, persons)
+
+
+def case_records(dataset: str, files: list[SourceFile], period: Period, persons: PersonIndex,
+                 account: SourceAccount) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Prosecution and court decisions: a priced decision, plus community-service hours and
+    months of probation supervision of a sentence. Sentenced days of detention are not
+    priced here: the detention itself is in GEDETINEERDENTAB."""
+    numeric = ("URENTAAKSTRAF", "MAANDENTOEZICHT")
+    t = _read_files(files, ["RINPERSOONS", "RINPERSOON", "DATUMBESLISSING", "INSTANTIE", "BESLISSING", "RECHTER",
+                            *numeric], numeric=numeric)
+    reason = _key_reasons(t)
+    day, _, day_ok = parse_yyyymmdd(t["DATUMBESLISSING"])
+    reason[(reason == "") & ~day_ok] = "decision date missing or not a date"
+    instantie = t["INSTANTIE"].str.upper().to_numpy(dtype=object)
+    reason[(reason == "") & ~np.isin(instantie, ("OM", "ZM"))] = "INSTANTIE is neither OM nor ZM"
+    reason[(reason == "") & ((day < period.start) | (day > period.end))] = "outside the study period"
+    ok = reason == ""
+    hours = np.nan_to_num(t["URENTAAKSTRAF"].to_numpy(float))
+    months = np.nan_to_num(t["MAANDENTOEZICHT"].to_numpy(float)).astype(np.int64)
+    code = np.where(instantie == "OM", "OM:" + t["BESLISSING"].str.upper().to_numpy(dtype=object),
+                    "ZM:" + t["RECHTER"].str.upper().to_numpy(dtype=object))
+    key = np.zeros(len(t), np.int64)
+    key[ok] = _keys(t, ok)
+    base = {"key": key, "file": t["FILE"].to_numpy(), "row": t["ROW"].to_numpy()}
+
+    def part(mask, code_values, start, end, units):
+        return pd.DataFrame({"key": base["key"][mask], "source": dataset, "code": code_values,
+                             "start": start.astype(np.int32), "end": end.astype(np.int32),
+                             "units": np.asarray(units, dtype=np.float32), "amount": np.nan, "spread": "", "domain": "",
+                             "file": base["file"][mask], "row": base["row"][mask]})
+    taak = ok & (hours > 0)
+    toezicht = ok & (months > 0)
+    toezicht_end = add_months(day[toezicht], months[toezicht]).astype(np.int64) - 1
+    clipped_end = np.minimum(toezicht_end, period.end)
+    account.rows_clipped += int((clipped_end < toezicht_end).sum())
+    records = pd.concat([
+        part(ok, code[ok], day[ok], day[ok], np.ones(ok.sum())),
+        part(taak, np.full(taak.sum(), "TAAKSTRAF", object), day[taak], day[taak], hours[taak]),
+        part(toezicht, np.full(toezicht.sum(), "TOEZICHT", object), day[toezicht], clipped_end, np.ones(toezicht.sum())),
+    ], ignore_index=True)
+    return _finish(dataset, t, reason, account, records, persons)
+
+
+def amount_records(dataset: str, files: list[SourceFile], period: Period, persons: PersonIndex,
+                   account: SourceAccount) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Yearly amounts paid: each spread equally over the twelve months of its file's year."""
+    t = _read_files(files, ["RINPERSOONS", "RINPERSOON", "UITKERINGSOORT", "BEDRAGJAAR"], numeric=("BEDRAGJAAR",))
+    account.has_amounts = True
+    amount = t["BEDRAGJAAR"].to_numpy(float)
+    t["AMOUNT"] = amount
+    reason = _key_reasons(t)
+    reason[(reason == "") & np.isnan(amount)] = "amount missing or not a number"
+    soort = t["UITKERINGSOORT"].str.upper()
+    domain = soort.map(UITKERINGSOORT_DOMAINS).to_numpy(dtype=object)
+    reason[(reason == "") & pd.isna(domain)] = "benefit type has no domain (see UITKERINGSOORT_DOMAINS)"
+    ok = reason == ""
+    year = t["FILE_YEAR"].to_numpy()
+    account.amount_read += float(np.nansum(amount))
+    account.amount_used += float(amount[ok].sum())
+    records = pd.DataFrame({
+        "key": _keys(t, ok), "source": dataset, "code": soort.to_numpy()[ok],
+        "start": days_from_ymd(year[ok], 1, 1), "end": days_from_ymd(year[ok], 12, 31), "units": np.float32(1),
+        "amount": amount[ok], "spread": "months", "domain": domain[ok], "file": t["FILE"].to_numpy()[ok],
+        "row": t["ROW"].to_numpy()[ok]})
+    return _finish(dataset, t, reason, account, records, persons)
+
+
+READERS = {**{d: spell_records for d in SPELL_DATASETS}, **{d: event_records for d in EVENT_DATASETS},
+           **{d: case_records for d in CASE_DATASETS}, **{d: amount_records for d in AMOUNT_DATASETS}}
+
+
+def appendix2_records(result: Appendix2Result, persons: PersonIndex,
+                      account: SourceAccount) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Records of one appendix-2 file (already parsed and validated)."""
+    account.has_amounts = True
+    account.files += 1
+    account.rows_read += result.rows_read
+    account.rows_used += len(result.records)
+    account.rows_clipped += result.clipped_rows
+    account.amount_read += result.amount_read
+    account.amount_used += float(result.records["amount"].sum())
+    account.amount_clipped += result.amount_clipped
+    account.add_rejections(result.rejected["reason"], result.rejected["amount"])
+    r = result.records
+    account.records += len(r)
+    records = pd.DataFrame({
+        "person": persons.lookup(r["bsn"].to_numpy(dtype=object).astype(np.int64)), "source": account.source, "code": r["code"].to_numpy(),
+        "start": r["start"].to_numpy(), "end": r["end"].to_numpy(), "units": np.float32(1),
+        "amount": r["amount"].to_numpy(), "spread": r["spread"].to_numpy(), "domain": r["domain"].to_numpy(),
+        "file": result.path.name, "row": r["line"].to_numpy()})
+    linked = records["person"].drop_duplicates()
+    account.persons += int(linked.size)
+    account.persons_not_in_register += int((linked >= persons.registered).sum())
+    return records if len(records) else _empty_records(), result.rejected

@@ -1,0 +1,58 @@
+"""Last step: publish every requested table through disclosure control, then check the export.
+
+Replays the table requests of all steps (``lib.export_requests``) through one
+``disclosure_control.SafeWriter`` into a freshly emptied export folder, keeping the
+evidence in ``<work>/evidence``. Then re-verifies the whole export folder with the
+export checker and writes the output-request documentation to ``<work>/NN_export/``.
+A table that fails disclosure control is not written; the log says why.
+"""
+from __future__ import annotations
+
+import sys
+
+import pandas as pd
+
+from disclosure_control import SafeWriter, check_export
+from lib.export_requests import collect_requests
+from lib.pipeline import RunContext, Step, StepResult
+
+
+def publish_tables(ctx: RunContext) -> StepResult:
+    config = ctx.config
+    evidence = config.work_dir / "evidence"
+    writer = SafeWriter(config.export_dir, evidence, rules=config.disclosure_rules, replace_existing=True,
+                        provenance={"script": " ".join(sys.argv) or "run_all.py", "config_path": str(config.path),
+                                    "config_sha256": config.sha256, "run": config["run"]["name"]})
+    result = StepResult(outputs=["released.csv", "output_request/"])
+    rows = []
+    for request in collect_requests(config.work_dir):
+        released = getattr(writer, request.method)(request.data(), name=request.name, **request.kwargs)
+        rows.append({"table": request.name, "step": request.step_dir.name, "status": released.status,
+                     "primary_suppressed": released.primary_suppressed,
+                     "secondary_suppressed": released.secondary_suppressed, "method": released.method,
+                     "reasons": "; ".join(released.reasons), "warnings": "; ".join(released.warnings)})
+        line = (f"{request.name}: {released.status} ({released.primary_suppressed} primary, "
+                f"{released.secondary_suppressed} secondary suppressions)")
+        if not released.released:
+            line += " NOT RELEASED: " + "; ".join(released.reasons)
+        result.notes.append(line)
+    table = pd.DataFrame(rows, columns=["table", "step", "status", "primary_suppressed", "secondary_suppressed",
+                                        "method", "reasons", "warnings"])
+    table.to_csv(ctx.step_dir / "released.csv", index=False, encoding="utf-8")
+    report = check_export(config.export_dir, evidence_dir=evidence, out_dir=ctx.step_dir / "output_request")
+    (ctx.step_dir / "check_export.txt").write_text(report.summary() + "\n", encoding="utf-8")
+    result.counts = {"tables requested": len(table), "tables released": int(table["status"].isin(["pass", "review"]).sum()),
+                     "tables for review": int((table["status"] == "review").sum()),
+                     "tables not released": int((table["status"] == "fail").sum()),
+                     "export check findings": len(report.findings)}
+    result.notes += [f"export check: {f}" for f in report.findings]
+    return result
+
+
+STEP = Step(
+    name="export",
+    title="publish every requested table through disclosure control; check the export folder",
+    run=publish_tables,
+    reads=("NN_<step>/tables/ of every step",),
+    writes=("the export folder", "evidence/ (work folder)", "released.csv", "check_export.txt", "output_request/"),
+)

@@ -1,0 +1,138 @@
+"""Step 3: households at the reference date, residence, attribution, and who is left out.
+
+Writes to ``<work>/03_households/``: ``households`` (composition, type, municipality,
+in the study area, still resident, included), ``members`` (person -> household at the
+peildatum), for the CBS route also ``membership_spells``, ``household_spells`` and
+``area_spells`` (for monthly attribution) and ``moves.csv`` (moves into and out of the
+study area per year); and ``population.csv``, which accounts for every person with a
+cost record: in an included household, in a household outside the study area, in an
+excluded institutional household, or in no household at the peildatum.
+
+Requests two tables for export: households by type, and persons by position.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lib.dates import day_number
+from lib.export_requests import clear_requests, request_table
+from lib.households import (
+    HOUSEHOLD_TYPE_ORDER,
+    brp_household_model,
+    cbs_household_model,
+)
+from lib.pipeline import RunContext, Step, StepResult
+from lib.steps.read_sources import chosen_files, read_brp_extract, study_period
+from lib.workfiles import read_table, write_table
+
+ROLE_LABELS = {"K": "thuiswonend kind", "P": "partner", "A": "alleenstaande", "O": "ouder in eenoudergezin",
+               "V": "overig lid", "I": "bewoner instelling"}
+
+
+def form_households(ctx: RunContext) -> StepResult:
+    config = ctx.config
+    out = ctx.step_dir
+    sources_dir = ctx.earlier_step_dir("read_sources")
+    persons = read_table(sources_dir / "persons")
+    files = chosen_files(ctx)
+    period = study_period(config)
+    peil = day_number(config.peildatum)
+    area = config["study"]["area"]
+    include_institutional = config["households"]["include_institutional"]
+    if config["run"]["route"] == "cbs":
+        model = cbs_household_model(files, persons, peil, (period.start, period.end), area, include_institutional,
+                                    day_number(config["study"]["residence_date"] or config.peildatum))
+    else:
+        brp = [f for f in files if f.dataset == "BRP_EXTRACT"][0]
+        model = brp_household_model(read_brp_extract(brp.path), persons, area[0], include_institutional)
+
+    write_table(model.households, out / "households")
+    write_table(model.members, out / "members")
+    for name in ("membership_spells", "household_spells", "area_spells"):
+        frame = getattr(model, name)
+        if frame is not None:
+            write_table(frame, out / name)
+    if model.moves is not None:
+        model.moves.to_csv(out / "moves.csv", index=False, encoding="utf-8")
+
+    # Every person with a cost record, accounted for.
+    records = read_table(sources_dir / "records", columns=["person", "source"])
+    with_costs = pd.Index(records["person"].unique())
+    hh = model.households.set_index("household")
+    member_of = model.members.set_index("person")["household"]
+    of_costly = member_of.reindex(with_costs)
+    in_household = of_costly.notna()
+    h = of_costly[in_household].astype(np.int64)
+    included = hh["included"].reindex(h).to_numpy(dtype=bool)
+    in_area = hh["in_area"].reindex(h).to_numpy(dtype=bool)
+    population = pd.DataFrame([
+        ("persons in the population register", int(persons["in_register"].sum())),
+        ("persons with a cost record", len(with_costs)),
+        ("  of which in an included household of the study area at the peildatum", int(included.sum())),
+        ("  of which in a household outside the study area", int((~in_area).sum())),
+        ("  of which in an excluded institutional household of the study area", int((in_area & ~included).sum())),
+        ("  of which in no household at the peildatum (moved abroad, died, not registered)",
+         int((~in_household).sum())),
+        ("households at the peildatum", len(hh)),
+        ("  in the study area", int(hh["in_area"].sum())),
+        ("  included (institutional households excluded)" if not include_institutional else "  included",
+         int(hh["included"].sum())),
+        ("persons in included households", int(model.members["household"].isin(hh.index[hh["included"]]).sum())),
+    ], columns=["what", "number"])
+    population.to_csv(out / "population.csv", index=False, encoding="utf-8")
+    unattributed = pd.DataFrame({"person": with_costs[~in_household.to_numpy()]})
+    per_source = records[records["person"].isin(unattributed["person"])].groupby("source", observed=True)["person"]
+    per_source.nunique().rename("persons_not_in_a_household").to_csv(out / "unattributed_by_source.csv",
+                                                                    encoding="utf-8")
+
+    # Tables for export (published by the export step through disclosure control).
+    clear_requests(out)
+    attribution = config["households"]["attribution"]
+    meta = _metadata(config, attribution)
+    households = model.households[model.households["included"]]
+    request_table(out, "huishoudens_naar_type", "frequency_table",
+                  households.assign(huishoudtype=pd.Categorical(households["household_type"],
+                                                                categories=HOUSEHOLD_TYPE_ORDER))
+                  [["household", "huishoudtype"]],
+                  unit="household", dimensions=["huishoudtype"],
+                  metadata=meta | {"title": "Huishoudens naar huishoudtype", "unit": "huishoudens"})
+    members = model.members[model.members["household"].isin(households["household"])]
+    request_table(out, "personen_naar_positie", "frequency_table",
+                  members.assign(positie=members["role"].map(ROLE_LABELS))[["person", "positie"]],
+                  unit="person", dimensions=["positie"],
+                  metadata=meta | {"title": "Personen in huishoudens naar positie in het huishouden",
+                                   "unit": "personen"})
+
+    result = StepResult(outputs=["households", "members", "population.csv", "moves.csv", "tables/"])
+    result.counts = {row.what.strip(): row.number for row in population.itertuples()}
+    result.notes += model.notes or []
+    if model.moves is not None:
+        for row in model.moves.itertuples():
+            result.notes.append(f"{row.year}: moved into the study area {row.persons_in:,} persons "
+                                f"({row.households_in:,} households), out {row.persons_out:,} ({row.households_out:,})")
+    return result
+
+
+def _metadata(config, attribution: str) -> dict:
+    area = ", ".join(config["study"]["area"])
+    years = config.years
+    institutional = "inclusief" if config["households"]["include_institutional"] else "exclusief"
+    return {
+        "population": f"huishoudens woonachtig in {area} op {config.peildatum.isoformat()} "
+                      f"({institutional} institutionele huishoudens)",
+        "period": f"peildatum {config.peildatum.isoformat()}; studiejaren {years[0]}-{years[-1]}",
+        "attribution": {"peildatum": "personen tellen bij hun huishouden op de peildatum",
+                        "monthly": "kosten tellen bij het huishouden van de persoon in die maand"}[attribution],
+        "route": config["run"]["route"],
+    }
+
+
+STEP = Step(
+    name="households",
+    title="households at the peildatum, residence, attribution, persons left out",
+    run=form_households,
+    reads=("02_read_sources/persons", "02_read_sources/records", "household and address registers or BRP extract"),
+    writes=("households", "members", "membership_spells", "household_spells", "area_spells", "moves.csv",
+            "population.csv", "tables/"),
+)

@@ -1,0 +1,50 @@
+"""Tables in the work folder: parquet when pyarrow is installed, CSV with a dtype file otherwise.
+
+Work-folder tables are microdata-level and internal. Parquet keeps dtypes (including
+categoricals) and is fast; without pyarrow, a CSV plus ``<name>.dtypes.json`` restores
+the same dtypes, so every step runs in either environment.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pandas as pd
+
+HAS_PARQUET = importlib.util.find_spec("pyarrow") is not None
+
+
+def table_path(stem: Path) -> Path:
+    return Path(stem).with_suffix(".parquet" if HAS_PARQUET else ".csv")
+
+
+def write_table(frame: pd.DataFrame, stem: Path) -> Path:
+    """Write ``frame`` to ``<stem>.parquet`` (or ``.csv`` + ``.dtypes.json``); return the path."""
+    path = table_path(stem)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if HAS_PARQUET:
+        frame.to_parquet(path, index=False)
+        return path
+    frame.to_csv(path, index=False, encoding="utf-8")
+    dtypes = {c: ({"category": [str(v) for v in frame[c].cat.categories]} if isinstance(frame[c].dtype, pd.CategoricalDtype)
+                  else str(frame[c].dtype)) for c in frame.columns}
+    path.with_suffix(".dtypes.json").write_text(json.dumps(dtypes), encoding="utf-8")
+    return path
+
+
+def read_table(stem: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    path = table_path(stem)
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    if HAS_PARQUET:
+        return pd.read_parquet(path, columns=columns)
+    dtypes = json.loads(path.with_suffix(".dtypes.json").read_text(encoding="utf-8"))
+    plain = {c: (str if isinstance(t, dict) or t == "object" else t) for c, t in dtypes.items()}
+    frame = pd.read_csv(path, dtype=plain, usecols=columns, keep_default_na=False, na_values=[""], encoding="utf-8")
+    for c, t in dtypes.items():
+        if c in frame.columns and isinstance(t, dict):
+            frame[c] = pd.Categorical(frame[c], categories=t["category"])
+        elif c in frame.columns and t == "object":
+            frame[c] = frame[c].fillna("")
+    return frame
