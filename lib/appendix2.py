@@ -142,12 +142,14 @@ def read_rows(path: Path) -> tuple[pd.DataFrame, str, str]:
         lines = np.arange(2, len(frame) + 2)
     else:
         import csv
+        # A record starts on the line after the previous record ended.
         reader = csv.reader(io.StringIO(text), delimiter=sep)
         next(reader)
-        ends = []
+        starts, previous_end = [], reader.line_num
         for _ in reader:
-            ends.append(reader.line_num)
-        lines = np.array(ends[:len(frame)])
+            starts.append(previous_end + 1)
+            previous_end = reader.line_num
+        lines = np.array(starts[:len(frame)])
     frame.insert(0, "line", lines.astype(np.int64))
     blank = (frame[list(CANONICAL)].apply(lambda s: s.str.strip()) == "").all(axis=1)
     return frame[~blank].reset_index(drop=True), encoding, sep

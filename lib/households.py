@@ -78,10 +78,12 @@ def composition(members: pd.DataFrame) -> pd.DataFrame:
 
 def household_type_from_roles(comp: pd.DataFrame) -> pd.Series:
     """The coarse household type from composition (for the BRP route, which has no TYPHH)."""
+    # As CBS types households: by their core (a couple, a parent with children, one person);
+    # other members (a lodger, a grandparent) do not change the type.
     t = np.select(
-        [comp["institutional"], comp["n_other"] > 0, (comp["n_partners"] >= 2) & (comp["n_children"] > 0),
-         comp["n_partners"] >= 2, comp["n_single_parents"] > 0, comp["n_persons"] == 1],
-        ["institutioneel", "overig", "paar met kinderen", "paar zonder kinderen", "eenouder", "eenpersoons"],
+        [comp["institutional"], (comp["n_partners"] >= 2) & (comp["n_children"] > 0), comp["n_partners"] >= 2,
+         comp["n_single_parents"] > 0, comp["n_persons"] == 1],
+        ["institutioneel", "paar met kinderen", "paar zonder kinderen", "eenouder", "eenpersoons"],
         "overig")
     return pd.Series(t, index=comp.index)
 

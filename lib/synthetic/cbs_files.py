@@ -56,9 +56,9 @@ def _text_dates(days, open_text: str, limit: int | None = None) -> np.ndarray:
 def _non_linkable(rng, frame: pd.DataFrame, share: float, key_columns=("RINPERSOONS", "RINPERSOON"),
                   numeric: bool = False) -> pd.DataFrame:
     """Copies of a share of rows under keys of persons that cannot be linked."""
-    n = int(round(len(frame) * share))
-    if n == 0:
+    if len(frame) == 0:
         return frame
+    n = max(1, int(round(len(frame) * share)))      # at least one, so small data sets have the quirk too
     extra = frame.iloc[rng.choice(len(frame), n, replace=False)].copy()
     extra[key_columns[0]] = rng.choice(NON_LINKABLE_RINPERSOONS, n)
     rin = rng.integers(0, 10**9, n)

@@ -1,0 +1,118 @@
+"""Households, residence and attribution on a small register worked out by hand.
+
+    H1  couple (persons 1, 2) with child 3 in Utrecht (0344); baby 4 born 10 March 2021:
+        the household spell ends on 9 March and a new one (4 persons) starts.
+    H2  person 5 alone; moves from Utrecht to Rotterdam (0599) on 1 June 2022.
+    H3  institution (persons 6, 7) in Utrecht.
+    H4  single parent 8 with child 9 at an address of Appingedam (0003) until 2020 and of
+        Eemsdelta (1979) from 2021: the same address, a municipal merger, no move.
+    H5  person 10 alone in Utrecht, dies on 15 March 2022.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lib.dates import day_number, month_index
+from lib.households import attribute_months, brp_household_model, cbs_household_model
+from lib.sources import SourceFile
+
+PEIL = day_number("2023-12-31")
+PERIOD = (day_number("2019-01-01"), PEIL)
+PERSONS = pd.DataFrame({"person": np.arange(10, dtype=np.int32), "key": np.arange(1, 11, dtype=np.int64)})
+
+
+def rin(k):
+    return f"{k:09d}"
+
+
+@pytest.fixture
+def register(tmp_path):
+    hh = [("1", "20150101", "20210309", "H1a", "5", "6", "1"), ("2", "20150101", "20210309", "H1a", "5", "6", "0"),
+          ("3", "20150101", "20210309", "H1a", "5", "1", "0"),
+          ("1", "20210310", "20231231", "H1b", "5", "6", "1"), ("2", "20210310", "20231231", "H1b", "5", "6", "0"),
+          ("3", "20210310", "20231231", "H1b", "5", "1", "0"), ("4", "20210310", "20231231", "H1b", "5", "1", "0"),
+          ("5", "20100101", "20231231", "H2", "1", "2", "1"),
+          ("6", "20180101", "20231231", "H3", "8", "10", "1"), ("7", "20180101", "20231231", "H3", "8", "10", "0"),
+          ("8", "20160101", "20231231", "H4", "6", "7", "1"), ("9", "20160101", "20231231", "H4", "6", "1", "0"),
+          ("10", "20100101", "20220314", "H5", "1", "2", "1")]
+    pd.DataFrame([("R", rin(int(p)), s, e, n.rjust(12, "0"), t, pl, r) for p, s, e, n, t, pl, r in hh],
+                 columns=["RINPERSOONS", "RINPERSOON", "DATUMAANVANGHH", "DATUMEINDEHH", "HUISHOUDNR", "TYPHH", "PLHH",
+                          "REFPERSOONHH"]).to_csv(tmp_path / "hh.csv", index=False)
+    addresses = [(1, "O1", "20150101", "20501231"), (2, "O1", "20150101", "20501231"), (3, "O1", "20150101", "20501231"),
+                 (4, "O1", "20210310", "20501231"), (5, "O2", "20100101", "20220531"), (5, "O3", "20220601", "20501231"),
+                 (6, "O5", "20180101", "20501231"), (7, "O5", "20180101", "20501231"),
+                 (8, "O4", "20160101", "20501231"), (9, "O4", "20160101", "20501231"), (10, "O6", "20100101", "20220314")]
+    pd.DataFrame([("R", rin(p), s, e, "A", o) for p, o, s, e in addresses],
+                 columns=["RINPERSOONS", "RINPERSOON", "GBADATUMAANVANGADRESHOUDING", "GBADATUMEINDEADRESHOUDING",
+                          "SOORTOBJECTNUMMER", "RINOBJECTNUMMER"]).to_csv(tmp_path / "adres.csv", index=False)
+    gem = {"O1": "0344", "O2": "0344", "O3": "0599", "O5": "0344", "O6": "0344"}
+    rows = [["A", o] + [code] * 5 for o, code in gem.items()] + [["A", "O4", "0003", "0003", "1979", "1979", "1979"]]
+    pd.DataFrame(rows, columns=["SOORTOBJECTNUMMER", "RINOBJECTNUMMER"] + [f"gem{y}" for y in range(2019, 2024)]
+                 ).to_csv(tmp_path / "vsl.csv", index=False)
+    return [SourceFile("GBAHUISHOUDENSBUS", tmp_path / "hh.csv", 2023, 1, "csv"),
+            SourceFile("GBAADRESOBJECTBUS", tmp_path / "adres.csv", 2023, 1, "csv"),
+            SourceFile("VSLGWBTAB", tmp_path / "vsl.csv", 2023, 1, "csv")]
+
+
+def model(register, area=("0344",), institutional=False):
+    return cbs_household_model(register, PERSONS, PEIL, PERIOD, list(area), institutional, PEIL)
+
+
+def test_households_at_the_peildatum(register):
+    m = model(register)
+    h = m.households.set_index("huishoudnr")
+    assert set(h.index) == {"000000000H1b", "0000000000H2", "0000000000H3", "0000000000H4"}
+    h1 = h.loc["000000000H1b"]
+    assert (h1.n_persons, h1.n_children, h1.n_partners, h1.household_type) == (4, 2, 2, "paar met kinderen")
+    assert (h1.in_area, h1.included, h1.municipality) == (True, True, "0344")
+    assert (h.loc["0000000000H2", "in_area"], h.loc["0000000000H2", "municipality"]) == (False, "0599")
+    h3 = h.loc["0000000000H3"]
+    assert (h3.institutional, h3.in_area, h3.included, h3.household_type) == (True, True, False, "institutioneel")
+    h4 = h.loc["0000000000H4"]
+    assert (h4.household_type, h4.n_single_parents, h4.in_area) == ("eenouder", 1, False)
+    # Person 10 died before the peildatum: in no household.
+    assert sorted(m.members["person"]) == list(range(9))
+
+
+def test_study_area_in_the_boundaries_of_the_peildatum_year(register):
+    m = model(register, area=("1979",))
+    h = m.households.set_index("huishoudnr")
+    assert h.loc["0000000000H4", "in_area"] and h.loc["0000000000H4", "municipality"] == "1979"
+    assert m.moves[["persons_in", "persons_out"]].to_numpy().sum() == 0      # the merger is no move
+
+
+def test_institutional_households_can_be_included(register):
+    assert model(register, institutional=True).households.set_index("huishoudnr").loc["0000000000H3", "included"]
+
+
+def test_moves_into_and_out_of_the_area(register):
+    moves = model(register).moves.set_index("year")
+    assert moves.loc[2022, "persons_out"] == 1 and moves.loc[2022, "households_out"] == 1
+    assert moves[["persons_in", "persons_out"]].drop(index=2022).to_numpy().sum() == 0
+
+
+def test_monthly_attribution(register):
+    m = model(register)
+    spells = m.household_spells.set_index("household_spell")["huishoudnr"]
+    person = [0, 0, 4, 4, 9, 3]
+    months = [month_index(day_number(x)) for x in ("2020-06-01", "2021-06-01", "2022-03-01", "2022-07-01",
+                                                    "2022-04-01", "2021-03-01")]
+    got = attribute_months(np.array(person), np.array(months), m.membership_spells, m.area_spells)
+    labels = [spells[g] if g >= 0 else None for g in got]
+    # The baby (person 3 here) belongs to H1b from 10 March: on 15 March 2021 it does.
+    assert labels == ["000000000H1a", "000000000H1b", "0000000000H2", None, None, "000000000H1b"]
+
+
+def test_brp_extract_households_by_location_code():
+    brp = pd.DataFrame({
+        "BSN": ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"],
+        "LOCATIECODE": ["L1", "L1", "L1", "L1", "L2", "L3", "L3", "L4", "L4", "L1"],
+        "GEZINSRELATIE": ["P", "P", "K", "K", "A", "O", "K", "I", "I", "V"]})
+    m = brp_household_model(brp, PERSONS, "0344", include_institutional=False)
+    h = m.households.set_index("locatiecode")
+    assert h.loc["L1", ["n_persons", "n_partners", "n_children", "n_other"]].tolist() == [5, 2, 2, 1]
+    assert h["household_type"].to_dict() == {"L1": "paar met kinderen", "L2": "eenpersoons", "L3": "eenouder",
+                                             "L4": "institutioneel"}
+    assert h["included"].to_dict() == {"L1": True, "L2": True, "L3": True, "L4": False}
