@@ -37,6 +37,8 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
+from .network import FlowGraph, Network, cheapest_path, network_of
+
 # Relative tolerance when comparing an LP bound with a protection requirement.
 _TOLERANCE = 1e-7
 
@@ -135,6 +137,18 @@ class _Component:
             np.where(np.isfinite(lower), lower - value, -np.inf),
             np.where(np.isfinite(upper), upper - value, np.inf),
         ])
+        self._graph: FlowGraph | None = None
+        self._graph_checked = False
+
+    def graph(self) -> FlowGraph | None:
+        """The component as a flow network (None when its relations are not a network)."""
+        if not self._graph_checked:
+            self._graph_checked = True
+            network = network_of(self.eq) if self.ineq.shape[0] == 0 else None
+            if network is not None:
+                self._graph = FlowGraph(network, self.bounds[:, 1], -self.bounds[:, 0])
+                self._graph.set_active(np.arange(len(self.columns)))
+        return self._graph
 
     def solve(self, cell: int, sign: int):
         """Max of ``sign * z_cell``; returns (optimum or +inf, linprog result, full-length z or None)."""
@@ -169,6 +183,7 @@ class _ComponentCache:
         return self.cache[key]
 
     def reach(self, cell: int, sign: int):
+        """The attacker LP (with its duals) for one cell and direction."""
         component = self.of(cell)
         optimum, result = component.solve(cell, sign)
         point = None
@@ -176,6 +191,18 @@ class _ComponentCache:
             point = np.zeros(self.problem.n_cells)
             point[component.columns] = result.x
         return optimum, result, component, point
+
+    def optimum(self, cell: int, sign: int, need: float, tolerance: float) -> float:
+        """Max of ``sign * z_cell``: a maximum flow when the component is a
+        network, the attacker LP otherwise (or when rounding in the flow leaves
+        the comparison with ``need`` undecided)."""
+        component = self.of(cell)
+        graph = component.graph()
+        if graph is not None:
+            flow = graph.reach(int(np.searchsorted(component.columns, cell)), sign)
+            if flow.value >= need - tolerance or flow.value + flow.cut_slack < need - tolerance:
+                return flow.value
+        return component.solve(cell, sign)[0]
 
 
 class _Certificates:
@@ -226,30 +253,104 @@ def _components(problem: ProtectionProblem, suppressed_cells: np.ndarray) -> np.
     return label
 
 
-def audit(problem: ProtectionProblem, suppressed_groups: np.ndarray) -> AuditResult:
-    """Two LPs per suppressed cell give its feasible interval; check primaries."""
-    suppressed_cells = problem.cell_mask(suppressed_groups)
+def _suppressed_network(problem: ProtectionProblem, suppressed_cells: np.ndarray) -> tuple[np.ndarray, FlowGraph] | None:
+    """All suppressed cells as one flow network (None if their relations are not one)."""
+    columns = np.flatnonzero(suppressed_cells)
+    if problem.inequalities.shape[0] and problem.inequalities[:, columns].nnz:
+        return None
+    eq = problem.equalities[:, columns]
+    eq = eq[np.flatnonzero(np.diff(eq.tocsr().indptr))]
+    network = network_of(eq)
+    if network is None:
+        return None
+    graph = FlowGraph(network, _room_up(problem)[columns], _room_down(problem)[columns])
+    graph.set_active(np.arange(len(columns)))
+    return columns, graph
+
+
+def _room_up(problem: ProtectionProblem) -> np.ndarray:
+    return np.where(np.isfinite(problem.upper), problem.upper - problem.values, np.inf)
+
+
+def _room_down(problem: ProtectionProblem) -> np.ndarray:
+    return np.where(np.isfinite(problem.lower), problem.values - problem.lower, np.inf)
+
+
+def _feasible_moves(problem: ProtectionProblem, suppressed_cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How far every suppressed cell can move up and down (the attacker's maxima).
+
+    Where the suppressed cells form a flow network the maxima are maximum
+    flows, computed together; each is achieved by a feasible flow and bounded
+    above by a cut within a tiny gap.  Where that gap leaves the comparison with
+    a cell's protection level undecided, and for components that are not
+    networks (3-D, hierarchies in two dimensions, linked tables, inequalities),
+    the attacker LP gives the maximum.
+    """
+    cells = np.flatnonzero(suppressed_cells)
+    up = np.full(len(cells), np.nan)
+    down = np.full(len(cells), np.nan)
+    if not len(cells):
+        return up, down
+    need_up = problem.upper_protection[cells]
+    need_down = problem.lower_protection[cells]
+    tolerance = _TOLERANCE * (1.0 + np.abs(problem.values[cells]))
     components = _ComponentCache(problem, suppressed_cells)
-    rows = []
+    whole = _suppressed_network(problem, suppressed_cells)
+    graphs = []
+    if whole is not None:
+        graphs.append((np.arange(len(cells)), np.arange(len(cells)), whole[1]))
+    else:
+        labels = components.label[cells]
+        for key in np.unique(labels):  # one flow problem (or LPs) per component
+            members = np.flatnonzero(labels == key)
+            component = components.of(cells[members[0]])
+            graph = component.graph()
+            if graph is not None:
+                graphs.append((members, np.searchsorted(component.columns, cells[members]), graph))
+    for members, local, graph in graphs:
+        k = len(members)
+        values, gaps = graph.reach_many(np.concatenate([local, local]),
+                                        np.concatenate([np.ones(k), -np.ones(k)]))
+        for target, value, gap, need in ((up, values[:k], gaps[:k], need_up[members]),
+                                         (down, values[k:], gaps[k:], need_down[members])):
+            decided = (value >= need - tolerance[members]) | (value + gap < need - tolerance[members])
+            target[members[decided]] = value[decided]
+    for position in np.flatnonzero(np.isnan(up)):  # LP where no flow decided it
+        up[position] = components.of(cells[position]).solve(cells[position], +1)[0]
+    for position in np.flatnonzero(np.isnan(down)):
+        down[position] = components.of(cells[position]).solve(cells[position], -1)[0]
+    return up, down
+
+
+def audit(problem: ProtectionProblem, suppressed_groups: np.ndarray) -> AuditResult:
+    """The feasible interval of every suppressed cell; check the primaries.
+
+    The interval is what an attacker derives from all published cells,
+    relations and a-priori bounds: maximum flows where the suppressed cells
+    form a flow network (2-D tables with margins, 1-D tables and 1-D
+    hierarchies), two LPs per cell otherwise (see :func:`_feasible_moves`).
+    """
+    suppressed_cells = problem.cell_mask(suppressed_groups)
+    cells = np.flatnonzero(suppressed_cells)
+    up, down = _feasible_moves(problem, suppressed_cells)
+    value = problem.values[cells]
+    upl, lpl = problem.upper_protection[cells], problem.lower_protection[cells]
+    tolerance = _TOLERANCE * (1.0 + np.abs(value))
+    protected = (up >= upl - tolerance) & (down >= lpl - tolerance)
+    intervals = pd.DataFrame({
+        "cell": cells.astype(int), "value": value, "feasible_lower": value - down, "feasible_upper": value + up,
+        "required_lower": value - lpl, "required_upper": value + upl, "protected": protected,
+    })
     failures = []
-    for cell in np.flatnonzero(suppressed_cells):
-        up = components.reach(cell, +1)[0]
-        down = components.reach(cell, -1)[0]
-        value = problem.values[cell]
-        upl, lpl = problem.upper_protection[cell], problem.lower_protection[cell]
-        tolerance = _TOLERANCE * (1.0 + abs(value))
-        protected = bool(up >= upl - tolerance and down >= lpl - tolerance)
-        rows.append((int(cell), value, value - down, value + up, value - lpl, value + upl, protected))
-        if problem.primary[cell] and not protected:
-            failures.append(
-                f"cell {cell}: feasible interval [{value - down:.6g}, {value + up:.6g}] does not cover "
-                f"protection interval [{value - lpl:.6g}, {value + upl:.6g}]"
-            )
+    for i in np.flatnonzero(problem.primary[cells] & ~protected):  # failing primary cells only
+        v = value[i]
+        failures.append(
+            f"cell {cells[i]}: feasible interval [{v - down[i]:.6g}, {v + up[i]:.6g}] does not cover "
+            f"protection interval [{v - lpl[i]:.6g}, {v + upl[i]:.6g}]"
+        )
     primary = problem.primary
     for cell in np.flatnonzero(primary & ~suppressed_cells):
         failures.append(f"cell {cell}: primary unsafe cell is published")
-    intervals = pd.DataFrame(rows, columns=["cell", "value", "feasible_lower", "feasible_upper",
-                                            "required_lower", "required_upper", "protected"])
     return AuditResult(intervals=intervals, passed=not failures, failures=failures)
 
 
@@ -355,6 +456,222 @@ def _fixed_charge_lp(problem, cell, sign, need, suppressed, columns, a_eq, a_ub,
     return point
 
 
+def _problem_network(problem: ProtectionProblem) -> Network | None:
+    """The whole table as a flow network, or None (inequalities, 3-D, ...)."""
+    if not hasattr(problem, "_network_form"):
+        network = None
+        if problem.inequalities.nnz == 0:
+            network = network_of(problem.equalities)
+        problem._network_form = network
+    return problem._network_form
+
+
+class _FlowSearch:
+    """Secondary suppression on a table that is a flow network.
+
+    Keeps, for every primary cell and direction, the cells of a feasible
+    deviation that proves its protection (a certificate): such a proof stays
+    valid as long as those cells stay suppressed.
+    """
+
+    def __init__(self, problem: ProtectionProblem, network: Network):
+        self.problem = problem
+        self.network = network
+        self.graph = FlowGraph(network, _room_up(problem), _room_down(problem))
+        order = np.argsort(problem.group, kind="stable")
+        bounds = np.searchsorted(problem.group[order], np.arange(problem.n_groups + 1))
+        self._order, self._bounds = order, bounds
+        self.allowed = (problem.fixed != 0)[problem.group]
+        self.suppressed = np.zeros(problem.n_groups, dtype=bool)
+        self.proofs: dict[tuple[int, int], np.ndarray] = {}
+        self.users: dict[int, set] = {}
+        self._lp = None
+
+    def cells_of(self, groups) -> np.ndarray:
+        groups = np.atleast_1d(groups)
+        parts = [self._order[self._bounds[g]:self._bounds[g + 1]] for g in groups]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    def suppress(self, groups: np.ndarray) -> None:
+        groups = np.unique(np.asarray(groups, dtype=np.int64))
+        groups = groups[~self.suppressed[groups]]
+        if len(groups):
+            self.suppressed[groups] = True
+            self.graph.set_active(self.cells_of(groups))
+
+    def _record(self, key: tuple[int, int], used: np.ndarray) -> None:
+        old = self.proofs.get(key)
+        if old is not None:
+            for c in old.tolist():
+                self.users[c].discard(key)
+        self.proofs[key] = used
+        for c in used.tolist():
+            self.users.setdefault(c, set()).add(key)
+
+    def _used(self, z: np.ndarray | None, cell: int) -> np.ndarray:
+        if z is None:
+            return np.zeros(0, dtype=np.int64)
+        used = np.flatnonzero(np.abs(z) > 0.0)
+        return used[used != cell]
+
+    def check(self, cell: int, sign: int, need: float, tolerance: float):
+        flow = self.graph.reach(cell, sign, limit=need)
+        if flow.value >= need - tolerance:
+            self._record((cell, sign), self._used(self.graph.deviation(flow, cell, sign), cell))
+            return None
+        return flow
+
+    def protect(self, cell: int, sign: int, need: float, tolerance: float) -> None:
+        """Make sure ``cell`` can move by ``need`` (sign +1 up, -1 down).
+
+        When the suppressed cells carry less than ``need``, the missing move
+        goes through cells to suppress, the cheaper (total weight of the new
+        groups) of: the cheapest single path that can carry all of it, and
+        successive cheapest paths where a cell costs its weight per unit of
+        the move it can carry (the usual LP relaxation of the fixed charge;
+        cells used once are free afterwards).
+        """
+        flow = self.check(cell, sign, need, tolerance)
+        if flow is None:
+            return
+        problem, net, graph = self.problem, self.network, self.graph
+        z = graph.deviation(flow, cell, sign)
+        if z is None:
+            z = np.zeros(problem.n_cells)
+        z[cell] = 0.0
+        missing = need - flow.value
+        tail, head = int(net.tail[cell]), int(net.head[cell])
+        source, sink = (head, tail) if sign > 0 else (tail, head)
+        options = []
+        if source != sink:
+            free = self.suppressed[problem.group].copy()
+            single = self._single_path(cell, z, missing, tolerance, free, source, sink)
+            if single is not None:
+                options.append(single)
+            multiple = self._successive_paths(cell, z, missing, tolerance, free, source, sink)
+            if multiple is not None:
+                options.append(multiple)
+        if not options:
+            # Neither found a way (e.g. tiny rooms everywhere): the fixed-charge LP.
+            point = self._fixed_charge(cell, sign, need)
+            used = np.flatnonzero(np.abs(point) > 1e-7 * max(need, 1e-12))
+            self.suppress(problem.group[used])
+            self._record((cell, sign), used[used != cell])
+            return
+        costs = [self._new_weight(used) for used in options]
+        used = options[int(np.argmin(costs))]
+        self.suppress(problem.group[used])
+        self._record((cell, sign), np.union1d(self._used(z, cell), used))
+
+    def _new_weight(self, cells: np.ndarray) -> float:
+        groups = np.unique(self.problem.group[cells])
+        return float(self.problem.group_weight[groups[~self.suppressed[groups]]].sum())
+
+    def _costs(self, free: np.ndarray, cell: int):
+        weight = self.problem.group_weight[self.problem.group]
+        # Cells already suppressed cost (almost) nothing; the tiny cost keeps paths short.
+        tiny = 1e-9 * (1.0 + weight.max(initial=0.0))
+        cost = np.where(free, tiny, weight)
+        blocked = ~self.allowed
+        blocked[cell] = True
+        return cost, tiny, blocked
+
+    def _single_path(self, cell, z, missing, tolerance, free, source, sink):
+        graph = self.graph
+        cost, _, blocked = self._costs(free, cell)
+        up = np.where(blocked | (graph.forward - z < missing - tolerance), np.inf, cost)
+        down = np.where(blocked | (graph.backward + z < missing - tolerance), np.inf, cost)
+        path = cheapest_path(self.network, up, down, source, sink)
+        return None if path is None else path[:, 0]
+
+    def _successive_paths(self, cell, z, missing, tolerance, free, source, sink, limit: int = 64):
+        graph = self.graph
+        cost, tiny, blocked = self._costs(free, cell)
+        x = z.copy()
+        free = free.copy()
+        used = []
+        remaining = missing
+        for _ in range(limit):  # each round one shortest-path solve
+            room_up = np.clip(graph.forward - x, 0.0, None)
+            room_down = np.clip(graph.backward + x, 0.0, None)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                up = np.where(free, tiny, cost / np.minimum(room_up, remaining))
+                down = np.where(free, tiny, cost / np.minimum(room_down, remaining))
+            up = np.where(blocked | (room_up <= tolerance), np.inf, up)
+            down = np.where(blocked | (room_down <= tolerance), np.inf, down)
+            path = cheapest_path(self.network, up, down, source, sink)
+            if path is None:
+                return None
+            cells, directions = path[:, 0], path[:, 1]
+            rooms = np.where(directions > 0, room_up[cells], room_down[cells])
+            step = min(float(rooms.min()) if len(rooms) else remaining, remaining)
+            x[cells] += directions * step
+            free[cells] = True
+            used.append(cells)
+            remaining -= step
+            if remaining <= tolerance:
+                return np.unique(np.concatenate(used))
+        return None
+
+    def _fixed_charge(self, cell: int, sign: int, need: float) -> np.ndarray:
+        problem = self.problem
+        if self._lp is None:
+            columns = np.flatnonzero(self.allowed)
+            eq = problem.equalities[:, columns]
+            a_eq = sp.hstack([eq, -eq]).tocsr() if eq.shape[0] else None
+            self._lp = (columns, a_eq, _room_up(problem)[columns], _room_down(problem)[columns],
+                        _cell_weights(problem)[columns])
+        columns, a_eq, up, down, weight = self._lp
+        return _fixed_charge_lp(problem, cell, sign, need, self.suppressed, columns, a_eq, None, up, down, weight)
+
+    def remove_redundant(self, keep: np.ndarray) -> None:
+        """Publish suppressed groups again, most costly first, when every
+        proof that used them can be replaced by one without them."""
+        problem = self.problem
+        candidates = np.flatnonzero(self.suppressed & ~keep)
+        candidates = candidates[np.argsort(-problem.group_weight[candidates], kind="stable")]
+        for group in candidates:  # one group at a time, each a few flow checks
+            cells = self.cells_of(group)
+            affected = sorted(set().union(*(self.users.get(c, set()) for c in cells.tolist())))
+            self.graph.set_active(cells, False)
+            replaced = {}
+            for cell, sign in affected:
+                need = _need(problem, cell, sign)
+                flow = self.graph.reach(cell, sign, limit=need)
+                if flow.value < need - _tolerance(problem, cell):
+                    break
+                replaced[(cell, sign)] = self._used(self.graph.deviation(flow, cell, sign), cell)
+            else:
+                self.suppressed[group] = False
+                for key, used in replaced.items():
+                    self._record(key, used)
+                continue
+            self.graph.set_active(cells, True)
+
+
+def _network_pattern(problem: ProtectionProblem, network: Network, initial_groups: np.ndarray | None,
+                     cleanup: bool = True) -> np.ndarray:
+    """Heuristic pattern on a flow network: per primary cell (largest
+    protection first) and direction, a flow check, and where the flow falls
+    short the cheapest path (Dijkstra, cost = weight of the groups not yet
+    suppressed) that carries the missing move; then redundant groups are
+    published again."""
+    search = _FlowSearch(problem, network)
+    must = (problem.fixed == 1) | _primary_groups(problem)
+    start = must.copy()
+    if initial_groups is not None:
+        start |= initial_groups
+    search.suppress(np.flatnonzero(start))
+    for cell in _primary_order(problem):
+        for sign in (+1, -1):
+            need = _need(problem, cell, sign)
+            if need > 0:
+                search.protect(int(cell), sign, need, _tolerance(problem, cell))
+    if cleanup:
+        search.remove_redundant(must)
+    return search.suppressed.copy()
+
+
 def heuristic_pattern(problem: ProtectionProblem, initial_groups: np.ndarray | None = None) -> np.ndarray:
     """Fast pattern for large tables.
 
@@ -369,7 +686,14 @@ def heuristic_pattern(problem: ProtectionProblem, initial_groups: np.ndarray | N
        the cells it uses are suppressed.  Every such deviation stays feasible
        when more cells are suppressed, so the final pattern protects every
        primary cell.
+
+    Tables whose relations form a flow network (2-D tables with margins, 1-D
+    tables and 1-D hierarchies) use maximum flows and cheapest paths instead
+    of LPs (:func:`_network_pattern`).
     """
+    network = _problem_network(problem)
+    if network is not None:
+        return _network_pattern(problem, network, initial_groups)
     suppressed = np.zeros(problem.n_groups, dtype=bool)
     suppressed |= problem.fixed == 1
     suppressed |= _primary_groups(problem)

@@ -1,0 +1,475 @@
+"""Network (flow) form of tables whose relations are a network matrix.
+
+A 2-D table with margins is a transportation problem: with one node per
+relation (row relations and column relations), every cell appears in exactly
+two relations with coefficients +1/-1, and after flipping the sign of some
+relations every cell has one +1 (the node it leaves) and one -1 (the node it
+enters).  The deviations ``z = x - a`` that keep all relations are then exactly
+the circulations of that directed graph.  A 1-D table (cells in one relation)
+and a 1-D hierarchy (a subtotal is a cell of its parent's relation and the
+total of its own) are networks too; a cell in a single relation is an arc to
+a ground node, whose balance is implied by the others.  3-D tables,
+hierarchies in two dimensions, linked tables sharing cells and
+inequality relations are not, and use the general LPs.
+
+On a network the attacker's LPs are maximum flows: cell ``k`` (arc tail->head,
+``lo_k <= z_k <= hi_k``) can rise by ``min(hi_k, maxflow(head -> tail))`` and
+fall by ``min(-lo_k, maxflow(tail -> head))`` in the graph of the other
+suppressed cells, where each cell gives an arc tail->head of capacity ``hi``
+and an arc head->tail of capacity ``-lo``.  The flow found is a feasible
+deviation (a certificate); the residual capacity of the final cut bounds the
+maximum from above, so both directions of every decision are proven.
+
+Everything is dense over nodes (one node per relation), which is small for
+the tables this is used on; parallel cells (the same pair of nodes) get an
+auxiliary node so that every node pair carries at most one cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import breadth_first_order, connected_components, dijkstra, maximum_flow
+
+# Largest number of nodes for the dense network form (memory n^2 floats).
+MAX_NODES = 3000
+
+
+@dataclass
+class Network:
+    """Cells as arcs ``tail -> head`` between relation nodes.
+
+    ``free`` holds pairs of nodes joined by an arc of unlimited capacity in
+    both directions (an auxiliary node splitting parallel cells).
+    """
+
+    n_nodes: int
+    tail: np.ndarray
+    head: np.ndarray
+    free: np.ndarray  # shape (k, 2)
+
+
+def network_of(equalities: sp.spmatrix) -> Network | None:
+    """The network form of ``E z = 0`` (columns = cells), or None if ``E`` is
+    not a network matrix (after flipping the sign of whole relations)."""
+    matrix = sp.csc_matrix(equalities)
+    matrix.sum_duplicates()
+    matrix.eliminate_zeros()
+    n_rows, n_cols = matrix.shape
+    if matrix.nnz and not np.all(np.abs(matrix.data) == 1.0):
+        return None
+    counts = np.diff(matrix.indptr)
+    if np.any(counts > 2):
+        return None
+    rows = matrix.indices
+    signs = matrix.data
+    starts = matrix.indptr[:-1]
+    two = np.flatnonzero(counts == 2)
+    one = np.flatnonzero(counts == 1)
+    none = np.flatnonzero(counts == 0)
+    r1, r2 = rows[starts[two]], rows[starts[two] + 1]
+    s1, s2 = signs[starts[two]], signs[starts[two] + 1]
+    # flip[r1] * flip[r2] must equal -s1*s2: equal signs need opposite flips.
+    # Doubled graph: node r is (r, no flip), node r + n_rows is (r, flipped).
+    same = s1 != s2
+    ends = np.concatenate([np.where(same, r2, r2 + n_rows), np.where(same, r2 + n_rows, r2)])
+    starts_ = np.concatenate([r1, r1 + n_rows])
+    doubled = sp.csr_matrix((np.ones(2 * len(two)), (starts_, ends)), shape=(2 * n_rows, 2 * n_rows))
+    _, label = connected_components(doubled, directed=False)
+    plain, flipped = label[:n_rows], label[n_rows:]
+    if np.any(plain == flipped):
+        return None
+    flip = np.where(plain < flipped, 1.0, -1.0)
+    ground = n_rows
+    tail = np.empty(n_cols, dtype=np.int64)
+    head = np.empty(n_cols, dtype=np.int64)
+    t1 = flip[r1] * s1 > 0
+    tail[two] = np.where(t1, r1, r2)
+    head[two] = np.where(t1, r2, r1)
+    r = rows[starts[one]]
+    out = flip[r] * signs[starts[one]] > 0
+    tail[one] = np.where(out, r, ground)
+    head[one] = np.where(out, ground, r)
+    n_nodes = n_rows + 1
+    # A cell in no relation: a loop on its own node (it moves within its bounds).
+    tail[none] = head[none] = n_nodes + np.arange(len(none))
+    n_nodes += len(none)
+    # Parallel cells: every unordered node pair may carry one cell only.
+    low, high = np.minimum(tail, head), np.maximum(tail, head)
+    key = low * (n_nodes + 1) + high
+    loop = tail == head
+    order = np.lexsort((np.arange(n_cols), key))
+    repeated = np.zeros(n_cols, dtype=bool)
+    repeated[order[1:]] = key[order[1:]] == key[order[:-1]]
+    repeated &= ~loop
+    extra = np.flatnonzero(repeated)
+    aux = n_nodes + np.arange(len(extra))
+    free = np.column_stack([aux, head[extra]]) if len(extra) else np.zeros((0, 2), dtype=np.int64)
+    head[extra] = aux
+    n_nodes += len(extra)
+    if n_nodes > MAX_NODES:
+        return None
+    return Network(n_nodes=int(n_nodes), tail=tail, head=head, free=free)
+
+
+class FlowGraph:
+    """Dense residual capacities of a network with a set of usable cells."""
+
+    def __init__(self, network: Network, forward: np.ndarray, backward: np.ndarray):
+        """forward/backward: per cell, room above (``hi``) and below (``-lo``)."""
+        self.network = network
+        self.forward = np.asarray(forward, dtype=float)
+        self.backward = np.asarray(backward, dtype=float)
+        n = network.n_nodes
+        self.capacity = np.zeros((n, n))
+        if len(network.free):
+            self.capacity[network.free[:, 0], network.free[:, 1]] = np.inf
+            self.capacity[network.free[:, 1], network.free[:, 0]] = np.inf
+        finite = np.concatenate([self.forward, self.backward])
+        finite = finite[np.isfinite(finite)]
+        self.eps = 1e-12 * (1.0 + (np.abs(finite).max() if len(finite) else 0.0))
+        self.active = np.zeros(len(self.forward), dtype=bool)
+
+    def set_active(self, cells: np.ndarray, active: bool = True) -> None:
+        cells = np.asarray(cells, dtype=np.int64)
+        cells = cells[self.network.tail[cells] != self.network.head[cells]]
+        self.active[cells] = active
+        t, h = self.network.tail[cells], self.network.head[cells]
+        self.capacity[t, h] = self.forward[cells] if active else 0.0
+        self.capacity[h, t] = self.backward[cells] if active else 0.0
+
+    def reach(self, cell: int, sign: int, limit: float = np.inf) -> "Flow":
+        """Largest move of ``cell`` up (sign +1) or down (-1), with the others
+        active cells free; stops early once ``limit`` is reached."""
+        t, h = int(self.network.tail[cell]), int(self.network.head[cell])
+        own = self.forward[cell] if sign > 0 else self.backward[cell]
+        limit = min(limit, own)
+        if t == h:
+            return Flow(float(own), 0.0, None, None, complete=True)
+        source, sink = (h, t) if sign > 0 else (t, h)
+        saved = self.capacity[t, h], self.capacity[h, t]
+        self.capacity[t, h] = self.capacity[h, t] = 0.0
+        try:
+            flow = max_flow(self.capacity, source, sink, limit, self.eps)
+        finally:
+            self.capacity[t, h], self.capacity[h, t] = saved
+        return flow
+
+    def deviation(self, flow: "Flow", cell: int, sign: int) -> np.ndarray | None:
+        """The deviation vector (per cell of the network) of a flow found by :meth:`reach`."""
+        if flow.pushed is None:
+            return None
+        net = self.network
+        z = flow.pushed[net.tail, net.head].copy()
+        z[net.tail == net.head] = 0.0
+        z[cell] = sign * flow.value
+        return z
+
+
+    def reach_many(self, cells: np.ndarray, signs: np.ndarray, limits: np.ndarray | None = None,
+                   batch: int = 256, rounds: int = 5) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`reach` for many cells at once: (values, gaps).
+
+        ``values`` are moves achieved by feasible flows; the maximum is at most
+        ``value + gap``.  One copy of the graph per request (without the
+        requested cell) goes into one integer maximum-flow problem, with a
+        super-source and super-sink; each copy gets its own power-of-two scale.
+        """
+        net = self.network
+        cells = np.asarray(cells, dtype=np.int64)
+        signs = np.asarray(signs)
+        own = np.where(signs > 0, self.forward[cells], self.backward[cells])
+        limit = own if limits is None else np.minimum(np.asarray(limits, dtype=float), own)
+        values = np.zeros(len(cells))
+        gaps = np.zeros(len(cells))
+        loop = net.tail[cells] == net.head[cells]
+        values[loop] = limit[loop]
+        todo = np.flatnonzero(~loop & (limit > 0))
+        for start in range(0, len(todo), batch):  # batches of requests, each one max-flow solve
+            chosen = todo[start:start + batch]
+            values[chosen], gaps[chosen] = self._batch(cells[chosen], signs[chosen], limit[chosen], rounds)
+        return values, gaps
+
+    def _batch(self, cells, signs, limit, rounds):
+        net = self.network
+        n = net.n_nodes
+        copies = len(cells)
+        active = np.flatnonzero(self.active & (net.tail != net.head))
+        pair_u = np.concatenate([net.tail[active], net.free[:, 0]])
+        pair_v = np.concatenate([net.head[active], net.free[:, 1]])
+        pair_plus = np.concatenate([self.forward[active], np.full(len(net.free), np.inf)])
+        pair_minus = np.concatenate([self.backward[active], np.full(len(net.free), np.inf)])
+        pair_cell = np.concatenate([active, np.full(len(net.free), -1)])
+        copy = np.repeat(np.arange(copies), len(pair_u))
+        pair = np.tile(np.arange(len(pair_u)), copies)
+        keep = pair_cell[pair] != cells[copy]
+        copy, pair = copy[keep], pair[keep]
+        u = pair_u[pair] + copy * n
+        v = pair_v[pair] + copy * n
+        plus, minus = pair_plus[pair], pair_minus[pair]
+        base = np.arange(copies) * n
+        source = np.where(signs > 0, net.head[cells], net.tail[cells]) + base
+        sink = np.where(signs > 0, net.tail[cells], net.head[cells]) + base
+        super_source, super_sink, size = copies * n, copies * n + 1, copies * n + 2
+
+        # A path of unlimited arcs: the move is unbounded (or reaches any limit).
+        endless_plus, endless_minus = np.isinf(plus), np.isinf(minus)
+        reached = _reached(size, super_source,
+                           np.concatenate([u[endless_plus], v[endless_minus], np.full(copies, super_source)]),
+                           np.concatenate([v[endless_plus], u[endless_minus], source]))
+        unbounded = reached[sink]
+        values = np.where(unbounded, limit, 0.0)
+
+        # Otherwise the flow is finite and at most the sum of the finite
+        # capacities, the capacity out of the source and into the sink.
+        finite_sum = np.bincount(copy, weights=np.where(endless_plus, 0.0, plus) + np.where(endless_minus, 0.0, minus),
+                                 minlength=copies)
+        at_source = np.bincount(copy, weights=np.where(u == source[copy], plus, 0.0)
+                                + np.where(v == source[copy], minus, 0.0), minlength=copies)
+        at_sink = np.bincount(copy, weights=np.where(v == sink[copy], plus, 0.0)
+                              + np.where(u == sink[copy], minus, 0.0), minlength=copies)
+        gap = np.minimum.reduce([limit, finite_sum, at_source, at_sink])
+        gap[unbounded] = 0.0
+        tolerance = 1e-12 * (1.0 + gap)
+        x = np.zeros(len(pair))
+        for _ in range(rounds):
+            open_ = gap > tolerance
+            if not open_.any():
+                break
+            budget = 2.0 ** np.floor(np.log2(2.0 ** 30 / open_.sum()))
+            scale = np.ones(copies)
+            scale[open_] = 2.0 ** np.floor(np.log2(budget / gap[open_]))
+            inside = open_[copy]
+            cap = gap[copy[inside]]
+            factor = scale[copy[inside]]
+            room_up = np.floor(np.clip(np.minimum(plus[inside] - x[inside], cap), 0.0, None) * factor)
+            room_down = np.floor(np.clip(np.minimum(minus[inside] + x[inside], cap), 0.0, None) * factor)
+            ends = np.floor(gap[open_] * scale[open_])
+            ui, vi = u[inside], v[inside]
+            rows = np.concatenate([ui, vi, np.full(open_.sum(), super_source), sink[open_]])
+            cols = np.concatenate([vi, ui, source[open_], np.full(open_.sum(), super_sink)])
+            data = np.concatenate([room_up, room_down, ends, ends]).astype(np.int32)
+            graph = sp.csr_matrix((data, (rows, cols)), shape=(size, size))
+            result = maximum_flow(graph, super_source, super_sink)
+            flow = getattr(result, "flow", None)
+            if flow is None:  # scipy < 1.8 called it residual
+                flow = result.residual
+            lookup = _Lookup(flow.tocsr(), size)
+            moved = lookup(ui, vi)
+            x[inside] += moved / factor
+            delivered = lookup(np.full(open_.sum(), super_source), source[open_])
+            step = np.zeros(copies)
+            step[open_] = delivered / scale[open_]
+            values += step
+            # The cut left in the integer network bounds what is still missing.
+            left = np.concatenate([room_up - moved, room_down + moved, ends - delivered])
+            reach = _reached(size, super_source,
+                             np.concatenate([ui, vi, np.full(open_.sum(), super_source)])[left > 0],
+                             np.concatenate([vi, ui, source[open_]])[left > 0])
+            forward_room = np.clip(np.minimum(plus[inside] - x[inside], cap), 0.0, None)
+            backward_room = np.clip(np.minimum(minus[inside] + x[inside], cap), 0.0, None)
+            crossing = (np.where(reach[ui] & ~reach[vi], forward_room, 0.0)
+                        + np.where(reach[vi] & ~reach[ui], backward_room, 0.0))
+            cut = np.bincount(copy[inside], weights=crossing, minlength=copies)
+            valid = open_ & reach[source] & ~reach[sink]
+            new_gap = gap - step
+            new_gap[valid] = np.minimum(new_gap[valid], cut[valid])
+            gap = np.where(open_, np.clip(new_gap, 0.0, None), gap)
+        return values, gap
+
+
+class _Lookup:
+    """Values of a CSR matrix at given (row, col) positions (0 where absent)."""
+
+    def __init__(self, matrix: sp.csr_matrix, size: int):
+        matrix.sort_indices()
+        rows = np.repeat(np.arange(size, dtype=np.int64), np.diff(matrix.indptr))
+        self.keys = rows * size + matrix.indices
+        self.data = np.asarray(matrix.data, dtype=float)
+        self.size = size
+
+    def __call__(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        keys = rows.astype(np.int64) * self.size + cols
+        where = np.searchsorted(self.keys, keys)
+        where = np.minimum(where, len(self.keys) - 1)
+        found = self.keys[where] == keys
+        return np.where(found, self.data[where], 0.0)
+
+
+def _reached(size: int, source: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    graph = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(size, size))
+    order = breadth_first_order(graph, source, directed=True, return_predecessors=False)
+    reached = np.zeros(size, dtype=bool)
+    reached[order] = True
+    return reached
+
+
+@dataclass
+class Flow:
+    value: float          # flow pushed (a feasible deviation moves the cell this far)
+    cut_slack: float      # the maximum is at most value + cut_slack (0 when ``complete``)
+    pushed: np.ndarray | None  # net flow per node pair (antisymmetric), None when unbounded
+    reachable: np.ndarray | None  # source side of the final cut (None when stopped early)
+    complete: bool        # True when value is the maximum (up to cut_slack) or the limit
+
+
+def _bfs(capacity: np.ndarray, source: int, sink: int, eps: float) -> np.ndarray:
+    """Parent of every node reached from ``source`` through arcs with room
+    (-1 = not reached); stops as soon as ``sink`` is reached (``sink < 0``:
+    reach everything)."""
+    n = capacity.shape[0]
+    parent = np.full(n, -1, dtype=np.int64)
+    parent[source] = source
+    frontier = np.array([source])
+    while len(frontier):
+        room = capacity[frontier] > eps
+        room &= parent < 0
+        hit = room.any(axis=0)
+        new = np.flatnonzero(hit)
+        if not len(new):
+            break
+        parent[new] = frontier[np.argmax(room[:, new], axis=0)]
+        if sink >= 0 and parent[sink] >= 0:
+            break
+        frontier = new
+    return parent
+
+
+def _scaled_dinic(capacity: np.ndarray, source: int, sink: int, bound: float):
+    """scipy's integer Dinic on ``min(capacity, bound)`` scaled by a power of two
+    and rounded down: returns the flow (float, antisymmetric) and the source
+    side of the cut it saturates in the integer network.  Capping at ``bound``
+    keeps the maximum when the maximum is at most ``bound``; the scale keeps
+    every integer at most 2**29."""
+    scale = 2.0 ** np.floor(np.log2(2.0 ** 29 / bound))
+    scaled = np.floor(np.clip(np.minimum(capacity, bound), 0.0, None) * scale)
+    graph = sp.csr_matrix(scaled.astype(np.int32))
+    flow = maximum_flow(graph, source, sink).flow.toarray().astype(float)
+    left = scaled - flow
+    reachable = _bfs(left, source, -1, 0.5) >= 0
+    return flow / scale, reachable
+
+
+def max_flow(capacity: np.ndarray, source: int, sink: int, limit: float = np.inf, eps: float = 0.0,
+             paths: int = 8, rounds: int = 5) -> Flow:
+    """Maximum flow on a dense capacity matrix (not modified), up to ``limit``.
+
+    A path of unlimited arcs means an unbounded flow (``limit`` is pushed along
+    it when finite).  Otherwise up to ``paths`` shortest augmenting paths
+    (Edmonds-Karp, enough for most small moves), then rounds of scipy's
+    integer Dinic on scaled capacities: after each round the residual
+    capacity of the cut saturated in the integer network bounds the flow
+    still missing (``cut_slack``), and the next round is scaled to it.
+    """
+    infinite = np.isinf(capacity)
+    if infinite.any():
+        parent = _bfs(infinite.astype(float), source, sink, 0.5)
+        if parent[sink] >= 0:
+            if not np.isfinite(limit):
+                return Flow(np.inf, 0.0, None, None, complete=True)
+            pushed = np.zeros_like(capacity)
+            path = [sink]
+            while path[-1] != source:
+                path.append(int(parent[path[-1]]))
+            pushed[path[1:], path[:-1]] = limit
+            pushed[path[:-1], path[1:]] = -limit
+            return Flow(float(limit), 0.0, pushed, None, complete=True)
+    # A trivial cut: everything leaving the source or entering the sink.
+    bound = min(limit, float(capacity[source].sum()), float(capacity[:, sink].sum()))
+    residual = capacity.copy()
+    pushed = np.zeros_like(residual)
+    total = 0.0
+    for _ in range(paths):
+        if total >= bound:
+            return Flow(total, 0.0, pushed, None, complete=True)
+        parent = _bfs(residual, source, sink, eps)
+        if parent[sink] < 0:
+            reachable = parent >= 0
+            slack = residual[np.ix_(reachable, ~reachable)]
+            return Flow(total, float(slack.sum()), pushed, reachable, complete=True)
+        path = [sink]
+        while path[-1] != source:
+            path.append(int(parent[path[-1]]))
+        heads = np.array(path[:-1])
+        tails = np.array(path[1:])
+        amount = min(residual[tails, heads].min(), limit - total)
+        residual[tails, heads] -= amount
+        residual[heads, tails] += amount
+        pushed[tails, heads] += amount
+        pushed[heads, tails] -= amount
+        total += amount
+    if total >= bound:
+        return Flow(total, 0.0, pushed, None, complete=True)
+    # No path of unlimited arcs: the cut around the nodes reached through them
+    # has finite capacity, so what is missing is at most the finite residual.
+    finite = np.isfinite(residual)
+    gap = min(float(residual[finite].sum()), float(residual[source].sum()),
+              float(residual[:, sink].sum()), limit - total)
+    reachable = None
+    for _ in range(rounds):
+        if gap <= 1e-12 * (1.0 + total + gap):
+            break
+        flow, reachable = _scaled_dinic(residual, source, sink, gap)
+        pushed += flow
+        step = float(flow[source].sum())
+        total += step
+        # The flow still missing is at most the residual of the cut saturated
+        # in the integer network, arcs capped at the previous gap.
+        residual = capacity - pushed
+        capped = np.clip(np.minimum(residual, gap), 0.0, None)
+        gap = min(gap - step, float(capped[np.ix_(reachable, ~reachable)].sum()) if reachable[source]
+                  and not reachable[sink] else np.inf)
+        gap = max(gap, 0.0)
+        if total >= limit:
+            break
+    if total >= limit:
+        pushed *= limit / total
+        return Flow(float(limit), 0.0, pushed, None, complete=True)
+    return Flow(total, gap, pushed, reachable, complete=True)
+
+
+def cheapest_path(network: Network, cost_forward: np.ndarray, cost_backward: np.ndarray,
+                  source: int, sink: int) -> np.ndarray | None:
+    """Cells of the cheapest path from ``source`` to ``sink``: a cell can be
+    used forwards (tail->head) at ``cost_forward`` and backwards at
+    ``cost_backward`` (``inf`` = not usable).
+
+    Returns an array of (cell, direction) rows, or None without a path.
+    """
+    rows, cols, weights, cells, directions = [], [], [], [], []
+    proper = network.tail != network.head
+    forward = np.flatnonzero(np.isfinite(cost_forward) & proper)
+    backward = np.flatnonzero(np.isfinite(cost_backward) & proper)
+    rows += [network.tail[forward], network.head[backward]]
+    cols += [network.head[forward], network.tail[backward]]
+    weights += [cost_forward[forward], cost_backward[backward]]
+    cells += [forward, backward]
+    directions += [np.ones(len(forward), dtype=np.int64), -np.ones(len(backward), dtype=np.int64)]
+    if len(network.free):
+        f = network.free
+        rows += [f[:, 0], f[:, 1]]
+        cols += [f[:, 1], f[:, 0]]
+        weights += [np.zeros(len(f)), np.zeros(len(f))]
+        cells += [np.full(len(f), -1), np.full(len(f), -1)]
+        directions += [np.zeros(len(f), dtype=np.int64)] * 2
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    weights = np.concatenate(weights)
+    cells, directions = np.concatenate(cells), np.concatenate(directions)
+    n = network.n_nodes
+    # Node pairs carry one cell each, so (row, col) is unique; zero costs are
+    # kept as explicit entries (arcs of cost 0).
+    graph = sp.csr_matrix((weights, (rows, cols)), shape=(n, n))
+    distance, predecessor = dijkstra(graph, indices=source, return_predecessors=True)
+    if not np.isfinite(distance[sink]):
+        return None
+    nodes = [sink]
+    while nodes[-1] != source:
+        nodes.append(int(predecessor[nodes[-1]]))
+    nodes = np.array(nodes[::-1], dtype=np.int64)
+    key = rows * n + cols
+    order = np.argsort(key, kind="stable")
+    arcs = order[np.searchsorted(key[order], nodes[:-1] * n + nodes[1:])]
+    keep = cells[arcs] >= 0
+    return np.column_stack([cells[arcs][keep], directions[arcs][keep]])
