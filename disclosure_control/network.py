@@ -169,38 +169,56 @@ class FlowGraph:
 
 
     def reach_many(self, cells: np.ndarray, signs: np.ndarray, limits: np.ndarray | None = None,
-                   batch: int = 256, rounds: int = 5) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`reach` for many cells at once: (values, gaps).
+                   caps: np.ndarray | None = None, factor: np.ndarray | None = None, cuts: bool = False,
+                   batch: int = 256, rounds: int = 5):
+        """:meth:`reach` for many cells at once: (values, gaps[, cut sides]).
 
         ``values`` are moves achieved by feasible flows; the maximum is at most
         ``value + gap``.  One copy of the graph per request (without the
         requested cell) goes into one integer maximum-flow problem, with a
         super-source and super-sink; each copy gets its own power-of-two scale.
+
+        ``caps`` (per request) caps every arc of that request's copy and
+        ``factor`` (per cell) multiplies its capacities: the capacities
+        ``min(room, cap) * factor`` of the master relaxation in the exact
+        method.  With ``cuts`` also the source side (per request, per node) of
+        a cut whose capacity is at most ``value`` plus a tiny residual.
         """
         net = self.network
         cells = np.asarray(cells, dtype=np.int64)
         signs = np.asarray(signs)
+        factor = np.ones(len(self.forward)) if factor is None else np.asarray(factor, dtype=float)
         own = np.where(signs > 0, self.forward[cells], self.backward[cells])
         limit = own if limits is None else np.minimum(np.asarray(limits, dtype=float), own)
+        caps = np.full(len(cells), np.inf) if caps is None else np.asarray(caps, dtype=float)
         values = np.zeros(len(cells))
         gaps = np.zeros(len(cells))
+        sides = np.zeros((len(cells), net.n_nodes), dtype=bool) if cuts else None
         loop = net.tail[cells] == net.head[cells]
         values[loop] = limit[loop]
         todo = np.flatnonzero(~loop & (limit > 0))
+        if sides is not None:
+            # A cell in no relation has no cut; an exhausted limit: the source alone.
+            sides[todo, np.where(signs > 0, net.head[cells], net.tail[cells])[todo]] = True
+            todo = np.flatnonzero(~loop)
         for start in range(0, len(todo), batch):  # batches of requests, each one max-flow solve
             chosen = todo[start:start + batch]
-            values[chosen], gaps[chosen] = self._batch(cells[chosen], signs[chosen], limit[chosen], rounds)
-        return values, gaps
+            out = self._batch(cells[chosen], signs[chosen], limit[chosen], caps[chosen], factor, rounds, cuts)
+            values[chosen], gaps[chosen] = out[0], out[1]
+            if cuts:
+                sides[chosen] = out[2]
+        return (values, gaps, sides) if cuts else (values, gaps)
 
-    def _batch(self, cells, signs, limit, rounds):
+    def _batch(self, cells, signs, limit, caps, factor, rounds, cuts):
         net = self.network
         n = net.n_nodes
         copies = len(cells)
-        active = np.flatnonzero(self.active & (net.tail != net.head))
+        active = np.flatnonzero(self.active & (net.tail != net.head) & (factor > 0))
         pair_u = np.concatenate([net.tail[active], net.free[:, 0]])
         pair_v = np.concatenate([net.head[active], net.free[:, 1]])
         pair_plus = np.concatenate([self.forward[active], np.full(len(net.free), np.inf)])
         pair_minus = np.concatenate([self.backward[active], np.full(len(net.free), np.inf)])
+        pair_factor = np.concatenate([factor[active], np.ones(len(net.free))])
         pair_cell = np.concatenate([active, np.full(len(net.free), -1)])
         copy = np.repeat(np.arange(copies), len(pair_u))
         pair = np.tile(np.arange(len(pair_u)), copies)
@@ -208,7 +226,11 @@ class FlowGraph:
         copy, pair = copy[keep], pair[keep]
         u = pair_u[pair] + copy * n
         v = pair_v[pair] + copy * n
-        plus, minus = pair_plus[pair], pair_minus[pair]
+        with np.errstate(invalid="ignore"):
+            plus = np.minimum(pair_plus[pair], caps[copy]) * pair_factor[pair]
+            minus = np.minimum(pair_minus[pair], caps[copy]) * pair_factor[pair]
+        plus = np.nan_to_num(plus, nan=0.0, posinf=np.inf)
+        minus = np.nan_to_num(minus, nan=0.0, posinf=np.inf)
         base = np.arange(copies) * n
         source = np.where(signs > 0, net.head[cells], net.tail[cells]) + base
         sink = np.where(signs > 0, net.tail[cells], net.head[cells]) + base
@@ -243,9 +265,9 @@ class FlowGraph:
             scale[open_] = 2.0 ** np.floor(np.log2(budget / gap[open_]))
             inside = open_[copy]
             cap = gap[copy[inside]]
-            factor = scale[copy[inside]]
-            room_up = np.floor(np.clip(np.minimum(plus[inside] - x[inside], cap), 0.0, None) * factor)
-            room_down = np.floor(np.clip(np.minimum(minus[inside] + x[inside], cap), 0.0, None) * factor)
+            multiplier = scale[copy[inside]]
+            room_up = np.floor(np.clip(np.minimum(plus[inside] - x[inside], cap), 0.0, None) * multiplier)
+            room_down = np.floor(np.clip(np.minimum(minus[inside] + x[inside], cap), 0.0, None) * multiplier)
             ends = np.floor(gap[open_] * scale[open_])
             ui, vi = u[inside], v[inside]
             rows = np.concatenate([ui, vi, np.full(open_.sum(), super_source), sink[open_]])
@@ -258,7 +280,7 @@ class FlowGraph:
                 flow = result.residual
             lookup = _Lookup(flow.tocsr(), size)
             moved = lookup(ui, vi)
-            x[inside] += moved / factor
+            x[inside] += moved / multiplier
             delivered = lookup(np.full(open_.sum(), super_source), source[open_])
             step = np.zeros(copies)
             step[open_] = delivered / scale[open_]
@@ -277,7 +299,16 @@ class FlowGraph:
             new_gap = gap - step
             new_gap[valid] = np.minimum(new_gap[valid], cut[valid])
             gap = np.where(open_, np.clip(new_gap, 0.0, None), gap)
-        return values, gap
+        if not cuts:
+            return values, gap
+        # Source sides: what the source still reaches through arcs with room.
+        slack = 1e-9 * (1.0 + np.where(np.isfinite(values), values, 0.0))[copy]
+        up_room = plus - x > slack
+        down_room = minus + x > slack
+        reach = _reached(size, super_source,
+                         np.concatenate([u[up_room], v[down_room], np.full(copies, super_source)]),
+                         np.concatenate([v[up_room], u[down_room], source]))
+        return values, gap, reach[:copies * n].reshape(copies, n)
 
 
 class _Lookup:

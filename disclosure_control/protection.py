@@ -458,12 +458,9 @@ def _fixed_charge_lp(problem, cell, sign, need, suppressed, columns, a_eq, a_ub,
 
 def _problem_network(problem: ProtectionProblem) -> Network | None:
     """The whole table as a flow network, or None (inequalities, 3-D, ...)."""
-    if not hasattr(problem, "_network_form"):
-        network = None
-        if problem.inequalities.nnz == 0:
-            network = network_of(problem.equalities)
-        problem._network_form = network
-    return problem._network_form
+    if problem.inequalities.nnz:
+        return None
+    return network_of(problem.equalities)
 
 
 class _FlowSearch:
@@ -792,7 +789,15 @@ def exact_pattern(problem: ProtectionProblem, time_limit: float) -> PatternResul
     cell and direction; an insufficient reach gives a violated cut from its
     duals.  When no cut is violated the master's optimum protects every primary
     cell and is the optimum of the full problem.  Returns None on time-out.
+
+    On a flow network the separation is by maximum flows and the heuristic's
+    pattern is the incumbent (:func:`_network_exact`).
     """
+    network = _problem_network(problem)
+    if network is not None:
+        start = time.monotonic()
+        incumbent = _network_pattern(problem, network, None)
+        return _network_exact(problem, network, time_limit - (time.monotonic() - start), incumbent=incumbent)
     start = time.monotonic()
     n_groups = problem.n_groups
     lower = np.zeros(n_groups)
@@ -854,6 +859,156 @@ def exact_pattern(problem: ProtectionProblem, time_limit: float) -> PatternResul
                                  optimal=True, iterations=iterations)
 
 
+class _FlowSeparation:
+    """Fischetti-Salazar capacity cuts from minimum cuts of the table's network.
+
+    For a master solution ``y`` (binary or fractional) every primary cell and
+    direction gets a maximum flow with capacities ``min(room, need) * y``; a
+    flow short of the need comes with a cut (nodes S holding the source), and
+    every pattern that protects the cell must have
+    ``sum over cells crossing S of min(room, need) * y >= need`` -- the same
+    cut the attacker LP's duals give, at the cost of one batched flow problem.
+    """
+
+    def __init__(self, problem: ProtectionProblem, network: Network):
+        self.problem = problem
+        self.network = network
+        cells, signs, needs = [], [], []
+        for cell in _primary_order(problem):  # primary cells only
+            for sign in (+1, -1):
+                need = _need(problem, cell, sign)
+                if need > 0:
+                    cells.append(cell)
+                    signs.append(sign)
+                    needs.append(need)
+        self.cells = np.array(cells, dtype=np.int64)
+        self.signs = np.array(signs, dtype=np.int64)
+        self.needs = np.array(needs, dtype=float)
+        self.tolerance = _TOLERANCE * (1.0 + np.abs(problem.values[self.cells]))
+        self.room_up, self.room_down = _room_up(problem), _room_down(problem)
+        own = np.where(self.signs > 0, self.room_up[self.cells], self.room_down[self.cells])
+        short = own < self.needs - self.tolerance
+        if short.any():
+            raise ProtectionImpossible(f"cell {self.cells[short][0]} cannot move by its protection level "
+                                       "within its own bounds")
+        self.graph = FlowGraph(network, self.room_up, self.room_down)
+        self.graph.set_active(np.arange(problem.n_cells))
+        self.to_group = sp.csr_matrix((np.ones(problem.n_cells), (np.arange(problem.n_cells), problem.group)),
+                                      shape=(problem.n_cells, problem.n_groups))
+
+    def cuts(self, y: np.ndarray, fractional: bool):
+        """Violated cuts at ``y``: (rows, rhs); no rows means ``y`` protects every primary cell."""
+        problem, net = self.problem, self.network
+        factor = y[problem.group]
+        values, gaps, sides = self.graph.reach_many(self.cells, self.signs, limits=self.needs, caps=self.needs,
+                                                    factor=factor, cuts=True)
+        if fractional:
+            short = values + gaps < self.needs * (1.0 - 1e-6) - self.tolerance
+        else:
+            short = values < self.needs - self.tolerance
+        if not short.any():
+            return np.zeros((0, problem.n_groups)), np.zeros(0)
+        side = sides[short]
+        need = self.needs[short][:, None]
+        tail_in, head_in = side[:, net.tail], side[:, net.head]
+        coefficient = (np.where(tail_in & ~head_in, np.minimum(self.room_up[None, :], need), 0.0)
+                       + np.where(head_in & ~tail_in, np.minimum(self.room_down[None, :], need), 0.0))
+        coefficient[np.arange(len(side)), self.cells[short]] = 0.0  # the cell itself is not in its network
+        rows = np.minimum(np.asarray((sp.csr_matrix(coefficient) @ self.to_group).todense()), need)
+        rhs = self.needs[short]
+        violated = rows @ y < rhs - 1e-9 * (1.0 + rhs)
+        return rows[violated], rhs[violated]
+
+
+def _network_exact(problem: ProtectionProblem, network: Network, time_limit: float,
+                   incumbent: np.ndarray | None = None, max_masters: int | None = None,
+                   max_lp_rounds: int = 200) -> PatternResult | None:
+    """Minimum-weight pattern by Benders decomposition on a flow network.
+
+    First cuts are added to the master's LP relaxation until it protects
+    every primary cell (cheap LPs, batched flow separation); the LP optimum
+    bounds every pattern's weight from below, so an incumbent that reaches
+    it is optimal.  Then master MILPs (with the incumbent's weight as a
+    cutoff) and flow separation until the master's pattern protects every
+    primary cell (optimal) or the master is infeasible (the incumbent is
+    optimal).  Returns None when the time or ``max_masters`` runs out
+    without a pattern at least as good as the incumbent proven optimal.
+    """
+    start = time.monotonic()
+    n_groups = problem.n_groups
+    lower = np.zeros(n_groups)
+    upper = np.ones(n_groups)
+    lower[problem.fixed == 1] = 1.0
+    upper[problem.fixed == 0] = 0.0
+    lower[_primary_groups(problem)] = 1.0
+    if np.any(lower > upper):
+        raise ProtectionImpossible("a primary cell must stay published (it was published in a linked table)")
+    separation = _FlowSeparation(problem, network)
+    weight = problem.group_weight
+    coefficients, rhs = _relation_cuts(problem)
+    rows = [np.vstack(coefficients)] if coefficients else []
+    rhs = [np.array(rhs)] if rhs else []
+    best = None if incumbent is None else incumbent.copy()
+    best_weight = np.inf if best is None else float(weight @ best)
+
+    def matrix():
+        return (sp.csr_matrix(np.vstack(rows)) if rows else sp.csr_matrix((0, n_groups)),
+                np.concatenate(rhs) if rhs else np.zeros(0))
+
+    # Cut loop on the LP relaxation.
+    bounds = np.column_stack([lower, upper])
+    lp_bound = -np.inf
+    for _ in range(max_lp_rounds):
+        if time.monotonic() - start > time_limit:
+            return None
+        a, b = matrix()
+        kwargs = dict(A_ub=-a, b_ub=-b) if a.shape[0] else {}
+        relaxed = linprog(weight, bounds=bounds, method="highs", **kwargs)
+        if relaxed.status != 0:
+            raise ProtectionImpossible(f"no suppression pattern protects every primary cell ({relaxed.message})")
+        lp_bound = relaxed.fun
+        if best is not None and lp_bound >= best_weight * (1.0 - 1e-9) - 1e-12:
+            return PatternResult(best, "exact (LP bound reached by the heuristic pattern)", optimal=True)
+        new_rows, new_rhs = separation.cuts(np.clip(relaxed.x, 0.0, 1.0), fractional=True)
+        if not len(new_rows):
+            break
+        rows.append(new_rows)
+        rhs.append(new_rhs)
+
+    masters = 0
+    while max_masters is None or masters < max_masters:
+        remaining = time_limit - (time.monotonic() - start)
+        if remaining <= 0:
+            break
+        a, b = matrix()
+        constraints = [LinearConstraint(a, b, np.inf)] if a.shape[0] else []
+        if np.isfinite(best_weight):
+            # Only patterns lighter than the incumbent are of interest.
+            constraints.append(LinearConstraint(weight[None, :], -np.inf, best_weight * (1.0 - 1e-9)))
+        master = milp(weight, integrality=np.ones(n_groups), bounds=Bounds(lower, upper), constraints=constraints,
+                      options={"time_limit": remaining, "mip_rel_gap": 1e-9, "disp": False})
+        masters += 1
+        if master.status == 2 or (master.x is None and master.status != 1):
+            if best is None:
+                raise ProtectionImpossible(f"no suppression pattern protects every primary cell ({master.message})")
+            return PatternResult(best, "exact MILP (Benders cuts from maximum flows, scipy.optimize.milp/HiGHS)",
+                                 optimal=True, iterations=masters)
+        if master.x is None:
+            break
+        y = (master.x > 0.5).astype(float)
+        new_rows, new_rhs = separation.cuts(y, fractional=False)
+        if not len(new_rows):
+            pattern = y > 0.5
+            if master.status == 0:
+                return PatternResult(pattern, "exact MILP (Benders cuts from maximum flows, scipy.optimize.milp/HiGHS)",
+                                     optimal=True, iterations=masters)
+            best, best_weight = pattern, float(weight @ pattern)
+            continue
+        rows.append(new_rows)
+        rhs.append(new_rhs)
+    return None
+
+
 def remove_redundant(problem: ProtectionProblem, suppressed_groups: np.ndarray, time_limit: float) -> np.ndarray:
     """Try to publish secondary groups again, most costly first, keeping only
     removals after which every primary cell is still protected."""
@@ -879,21 +1034,45 @@ def remove_redundant(problem: ProtectionProblem, suppressed_groups: np.ndarray, 
     return pattern
 
 
+NETWORK_METHOD = "flow-network heuristic (maximum flows, cheapest paths, redundancy removal)"
+EXACT_NETWORK_METHOD = "exact MILP (Benders cuts from maximum flows, scipy.optimize.milp/HiGHS)"
+
+
 def protect(problem: ProtectionProblem, milp_max_cells: int, time_limit: float,
-            cleanup_max_cells: int = 400) -> tuple[PatternResult, AuditResult]:
+            cleanup_max_cells: int = 400, exact_networks: bool = False) -> tuple[PatternResult, AuditResult]:
     """Choose complementary suppressions and audit the result.
 
-    Exact MILP when the table has at most ``milp_max_cells`` cells (falling back
-    to the heuristic on time-out), the heuristic otherwise.  The audit is
-    always run on the final pattern; a pattern that fails it is repaired by
-    the heuristic and audited again.
+    Tables whose relations form a flow network (2-D tables with margins, 1-D
+    tables and 1-D hierarchies, one layer or several) get the flow-network
+    heuristic: it is fast at any size and deterministic.  With
+    ``exact_networks`` (and at most ``milp_max_cells`` cells) the exact MILP
+    with maximum-flow cuts follows, starting from the heuristic's pattern as
+    incumbent; when ``time_limit`` runs out the heuristic's pattern stands.
+
+    Other tables (3-D, hierarchies in two dimensions, linked tables,
+    inequality relations) get the exact MILP when they have at most
+    ``milp_max_cells`` cells (falling back to the heuristic on time-out), the
+    LP heuristic otherwise.  The audit is always run on the final pattern; a
+    pattern that fails it is repaired by the heuristic and audited again.
     """
     if not problem.primary.any() and not (problem.fixed == 1).any():
         pattern = PatternResult(np.zeros(problem.n_groups, dtype=bool), "none needed", optimal=True)
         return pattern, audit(problem, pattern.suppressed_groups)
     pattern = None
     note = ""
-    if problem.n_cells <= milp_max_cells:
+    network = _problem_network(problem)
+    if network is not None:
+        groups = _network_pattern(problem, network, None)
+        pattern = PatternResult(groups, NETWORK_METHOD, optimal=False,
+                                note="the table's relations form a flow network; fast heuristic pattern")
+        if exact_networks and problem.n_cells <= milp_max_cells:
+            exact = _network_exact(problem, network, time_limit, incumbent=groups)
+            if exact is not None:
+                pattern = PatternResult(exact.suppressed_groups, EXACT_NETWORK_METHOD, optimal=exact.optimal,
+                                        iterations=exact.iterations)
+            else:
+                pattern.note = f"exact MILP hit its time limit of {time_limit:g} s; heuristic used"
+    elif problem.n_cells <= milp_max_cells:
         pattern = exact_pattern(problem, time_limit)
         if pattern is None:
             note = f"exact MILP hit its time limit of {time_limit:g} s; heuristic used"
