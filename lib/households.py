@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lib.readers import parse_yyyymmdd, read_cbs_table
+from lib.readers import parse_yyyymmdd, read_datasets
 from lib.sources import SourceFile
 
 OPEN = np.iinfo(np.int32).max
@@ -66,14 +66,17 @@ class HouseholdModel:
 
 
 def composition(members: pd.DataFrame) -> pd.DataFrame:
-    """Counts per household of persons and of each role (members: household, role)."""
-    counts = pd.crosstab(members["household"], members["role"]).reindex(columns=list(ROLES), fill_value=0)
-    return pd.DataFrame({
-        "n_persons": counts.sum(axis=1), "n_children": counts["K"], "n_partners": counts["P"],
-        "n_singles": counts["A"], "n_single_parents": counts["O"], "n_other": counts["V"] + counts["I"],
-        "institutional": counts["I"] > 0,
-    }).astype({c: np.int32 for c in ("n_persons", "n_children", "n_partners", "n_singles", "n_single_parents",
-                                     "n_other")})
+    """Counts per household of persons and of each role (members: household, role).
+
+    Indexed by the households that have members, in increasing order."""
+    households, h = np.unique(members["household"].to_numpy(), return_inverse=True)
+    role = pd.Categorical(members["role"], categories=list(ROLES)).codes
+    counts = np.zeros((households.size, len(ROLES)), dtype=np.int32)
+    np.add.at(counts, (h, np.where(role >= 0, role, ROLES.index("V"))), 1)
+    k, p, a, o, v, i = (counts[:, ROLES.index(r)] for r in ROLES)
+    return pd.DataFrame({"n_persons": counts.sum(axis=1), "n_children": k, "n_partners": p, "n_singles": a,
+                         "n_single_parents": o, "n_other": v + i, "institutional": i > 0},
+                        index=pd.Index(households, name="household"))
 
 
 def household_type_from_roles(comp: pd.DataFrame) -> pd.Series:
@@ -88,12 +91,18 @@ def household_type_from_roles(comp: pd.DataFrame) -> pd.Series:
     return pd.Series(t, index=comp.index)
 
 
-def _person_ids(keys: pd.Series, persons: pd.DataFrame) -> np.ndarray:
-    index = pd.Index(persons["key"].to_numpy(dtype=np.int64))
-    ok = keys.str.fullmatch(r"\d{1,9}").to_numpy(dtype=bool)
-    ids = np.full(len(keys), -1, dtype=np.int64)
-    ids[ok] = index.get_indexer(keys.to_numpy(dtype=object)[ok].astype("U9").astype(np.int64))
-    return np.where(ids >= 0, persons["person"].to_numpy()[np.maximum(ids, 0)], -1)
+class PersonLookup:
+    """Person ids of int64 keys, with the hash index over the register built once."""
+
+    def __init__(self, persons: pd.DataFrame):
+        self.index = pd.Index(persons["key"].to_numpy(dtype=np.int64))
+        self.ids = persons["person"].to_numpy()
+
+    def __call__(self, keys: np.ndarray) -> np.ndarray:
+        """-1 for a key that is missing or not in the register."""
+        keys = np.asarray(keys, dtype=np.int64)
+        pos = self.index.get_indexer(keys)
+        return np.where((pos >= 0) & (keys >= 0), self.ids[np.maximum(pos, 0)], -1)
 
 
 def _spell_dates(start_text: pd.Series, end_text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -106,35 +115,58 @@ def _spell_dates(start_text: pd.Series, end_text: pd.Series) -> tuple[np.ndarray
 def at_date(spells: pd.DataFrame, day: int) -> pd.DataFrame:
     """The spell of each person covering ``day`` (the latest-starting one if several)."""
     covering = spells[(spells["start"].to_numpy() <= day) & (spells["end"].to_numpy() >= day)]
-    return covering.sort_values(["person", "start"]).drop_duplicates("person", keep="last")
+    person = covering["person"].to_numpy()
+    order = np.lexsort((covering["start"].to_numpy(), person))
+    last_of_person = np.append(person[order][1:] != person[order][:-1], True)
+    return covering.iloc[order[last_of_person]]
+
+
+def joint_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of two id columns (int64 or categorical) on one shared scale."""
+    def values(s):
+        return s.astype(object).to_numpy() if isinstance(s.dtype, pd.CategoricalDtype) else s.to_numpy()
+    va, vb = values(a), values(b)
+    if va.dtype != vb.dtype:
+        va, vb = va.astype(str), vb.astype(str)
+    codes = pd.factorize(np.concatenate([va, vb]))[0]
+    return codes[:len(va)].astype(np.int64), codes[len(va):].astype(np.int64)
 
 
 def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatum: int, period: tuple[int, int],
-                        area: list[str], include_institutional: bool, residence_date: int) -> HouseholdModel:
+                        area: list[str], include_institutional: bool, residence_date: int,
+                        monthly: bool = True) -> HouseholdModel:
+    """The household model of the CBS registers; ``monthly`` adds what monthly attribution needs."""
     notes: list[str] = []
     # --- household spells -----------------------------------------------------------------
-    hh_files = [f for f in files if f.dataset == "GBAHUISHOUDENSBUS"]
-    hh = pd.concat([read_cbs_table(f, ["RINPERSOONS", "RINPERSOON", "DATUMAANVANGHH", "DATUMEINDEHH", "HUISHOUDNR",
-                                       "TYPHH", "PLHH", "REFPERSOONHH"]) for f in hh_files], ignore_index=True)
+    year = int(pd.Timestamp(np.datetime64(int(peildatum), "D")).year)
+    tables = read_datasets(files, {
+        "GBAHUISHOUDENSBUS": ["RINPERSOONS", "RINPERSOON", "DATUMAANVANGHH", "DATUMEINDEHH", "HUISHOUDNR", "TYPHH",
+                              "PLHH", "REFPERSOONHH"],
+        "GBAADRESOBJECTBUS": ["RINPERSOONS", "RINPERSOON", "GBADATUMAANVANGADRESHOUDING", "GBADATUMEINDEADRESHOUDING",
+                              "SOORTOBJECTNUMMER", "RINOBJECTNUMMER"],
+        "VSLGWBTAB": ["SOORTOBJECTNUMMER", "RINOBJECTNUMMER", f"GEM{year}"]})
+    hh = tables["GBAHUISHOUDENSBUS"]
     rows_read = len(hh)
-    hh = hh[hh["RINPERSOONS"] == "R"]
-    person = _person_ids(hh["RINPERSOON"], persons)
+    hh = hh[(hh["RINPERSOONS"] == "R").to_numpy()]
+    person_of = PersonLookup(persons)
+    person = person_of(hh["RINPERSOON"].to_numpy())
     start, end, ok = _spell_dates(hh["DATUMAANVANGHH"], hh["DATUMEINDEHH"])
     ok &= person >= 0
     notes.append(f"GBAHUISHOUDENSBUS: {rows_read:,} rows, {int(ok.sum()):,} usable spells of linked persons "
                  f"({rows_read - int(ok.sum()):,} not: RINPERSOONS not R, person not in GBAPERSOONTAB, or bad dates)")
+    plhh = hh["PLHH"].astype(object)
     spells = pd.DataFrame({"person": person[ok].astype(np.int32), "huishoudnr": hh["HUISHOUDNR"].to_numpy()[ok],
                            "start": start[ok].astype(np.int32), "end": end[ok].astype(np.int32),
-                           "typhh": hh["TYPHH"].to_numpy()[ok], "plhh": hh["PLHH"].to_numpy()[ok],
-                           "reference": hh["REFPERSOONHH"].to_numpy()[ok] == "1"})
+                           "typhh": hh["TYPHH"].to_numpy()[ok],
+                           "role": plhh.map(ROLE_BY_PLHH).fillna("V").to_numpy()[ok],
+                           "reference": (hh["REFPERSOONHH"] == "1").to_numpy()[ok]})
     # A household is its number together with its start date (numbers can be reused).
-    spell_key = spells["huishoudnr"] + "|" + spells["start"].astype(str)
-    spells["household_spell"], spell_keys = pd.factorize(spell_key, sort=True)
-    spells["household_spell"] = spells["household_spell"].astype(np.int32)
-    spells["role"] = spells["plhh"].map(ROLE_BY_PLHH).fillna("V")
+    number = pd.factorize(spells["huishoudnr"].to_numpy())[0].astype(np.int64)
+    spell_key = (number << 32) | spells["start"].to_numpy().astype(np.int64)
+    spells["household_spell"] = pd.factorize(spell_key, sort=True)[0].astype(np.int32)
 
     # --- addresses and the study area --------------------------------------------------------
-    area_spells = _area_spells(files, persons, area, peildatum)
+    area_spells = _area_spells(tables["GBAADRESOBJECTBUS"], tables["VSLGWBTAB"], person_of, area, year)
 
     # --- households at the peildatum ----------------------------------------------------------
     at_peil = at_date(spells, peildatum)
@@ -145,11 +177,18 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
                              typhh=first["typhh"].reindex(comp.index))
     households["household_type"] = households["typhh"].map(HOUSEHOLD_TYPES).fillna("overig")
     households["institutional"] = households["institutional"] | (households["typhh"] == "8")
-    households["in_area"] = _household_in_area(members, area_spells, peildatum)
-    households["still_resident"] = _household_in_area(members, area_spells, residence_date)
-    households["municipality"] = _household_municipality(members, area_spells, peildatum)
+    where = _household_residence(members, area_spells, peildatum)
+    households["in_area"] = where["in_area"].reindex(households.index).fillna(False).astype(bool)
+    households["municipality"] = where["municipality"].reindex(households.index).fillna("")
+    later = where if residence_date == peildatum else _household_residence(members, area_spells, residence_date)
+    households["still_resident"] = later["in_area"].reindex(households.index).fillna(False).astype(bool)
     households["included"] = households["in_area"] & (include_institutional | ~households["institutional"])
     households = households.rename_axis("household").reset_index()
+
+    moves = _moves(area_spells, spells, period)
+    if not monthly:
+        return HouseholdModel(households=households, members=members[["person", "household", "role"]],
+                              area_spells=area_spells, moves=moves, notes=notes)
 
     # --- monthly attribution: spells of membership, and household spells' composition ----------
     in_period = spells[(spells["end"] >= period[0]) & (spells["start"] <= period[1])]
@@ -164,52 +203,51 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
     household_spells = household_spells.rename_axis("household_spell").reset_index()
     membership = in_period[["person", "household_spell", "start", "end"]].reset_index(drop=True)
 
-    moves = _moves(area_spells, spells, period)
     return HouseholdModel(households=households, members=members[["person", "household", "role"]],
                           membership_spells=membership, household_spells=household_spells,
                           area_spells=area_spells, moves=moves, notes=notes)
 
 
-def _area_spells(files: list[SourceFile], persons: pd.DataFrame, area: list[str], peildatum: int) -> pd.DataFrame:
-    """Address spells per person with the municipality (in the peildatum year's boundaries)."""
-    addr_files = [f for f in files if f.dataset == "GBAADRESOBJECTBUS"]
-    addr = pd.concat([read_cbs_table(f, ["RINPERSOONS", "RINPERSOON", "GBADATUMAANVANGADRESHOUDING",
-                                         "GBADATUMEINDEADRESHOUDING", "SOORTOBJECTNUMMER", "RINOBJECTNUMMER"])
-                      for f in addr_files], ignore_index=True)
-    addr = addr[addr["RINPERSOONS"] == "R"]
-    person = _person_ids(addr["RINPERSOON"], persons)
+def _area_spells(addr: pd.DataFrame, gem: pd.DataFrame, person_of: "PersonLookup", area: list[str],
+                 year: int) -> pd.DataFrame:
+    """Address spells per person with the municipality (in the boundaries of ``year``)."""
+    addr = addr[(addr["RINPERSOONS"] == "R").to_numpy()]
+    person = person_of(addr["RINPERSOON"].to_numpy())
     start, end, ok = _spell_dates(addr["GBADATUMAANVANGADRESHOUDING"], addr["GBADATUMEINDEADRESHOUDING"])
     ok &= person >= 0
-    year = int(pd.Timestamp(np.datetime64(int(peildatum), "D")).year)
-    gem_files = [f for f in files if f.dataset == "VSLGWBTAB"]
-    gem = pd.concat([read_cbs_table(f, ["SOORTOBJECTNUMMER", "RINOBJECTNUMMER", f"GEM{year}"]) for f in gem_files],
-                    ignore_index=True)
-    gem_key = gem["SOORTOBJECTNUMMER"] + "|" + gem["RINOBJECTNUMMER"]
-    municipality = pd.Series(gem[f"GEM{year}"].to_numpy(), index=gem_key.to_numpy())
+    # Join addresses to objects on (SOORTOBJECTNUMMER, RINOBJECTNUMMER) as integer codes.
+    gem_obj, addr_obj = joint_codes(gem["RINOBJECTNUMMER"], addr["RINOBJECTNUMMER"])
+    gem_kind, addr_kind = joint_codes(gem["SOORTOBJECTNUMMER"], addr["SOORTOBJECTNUMMER"])
+    scale = max(gem_obj.max(initial=0), addr_obj.max(initial=0)) + 1
+    municipality = pd.Series(gem[f"GEM{year}"].astype(object).to_numpy(), index=gem_kind * scale + gem_obj)
     municipality = municipality[~municipality.index.duplicated()]
-    addr_key = (addr["SOORTOBJECTNUMMER"] + "|" + addr["RINOBJECTNUMMER"]).to_numpy()[ok]
-    muni = municipality.reindex(addr_key).fillna("").to_numpy()
+    muni = municipality.reindex((addr_kind * scale + addr_obj)[ok]).fillna("").to_numpy()
     in_area = np.ones(muni.size, bool) if area == ["NL"] else np.isin(muni, area)
     return pd.DataFrame({"person": person[ok].astype(np.int32), "start": start[ok].astype(np.int32),
                          "end": end[ok].astype(np.int32), "municipality": muni, "in_area": in_area})
 
 
 def _reference_members(members: pd.DataFrame) -> pd.DataFrame:
-    """One member per household: the reference person, or else the first member."""
-    ordered = members.sort_values(["household", "reference", "person"], ascending=[True, False, True])
-    return ordered.drop_duplicates("household")
+    """One member per household: the reference person, or else the member with the lowest id."""
+    household = members["household"].to_numpy()
+    order = np.lexsort((members["person"].to_numpy(), ~members["reference"].to_numpy(dtype=bool), household))
+    first = np.append(True, household[order][1:] != household[order][:-1])
+    return members.iloc[order[first]]
 
 
-def _household_in_area(members: pd.DataFrame, area_spells: pd.DataFrame, day: int) -> pd.Series:
+def _household_residence(members: pd.DataFrame, area_spells: pd.DataFrame, day: int) -> pd.DataFrame:
+    """Municipality and in-area flag of each household on ``day``: where its reference person lives."""
     ref = _reference_members(members)
-    where = at_date(area_spells, day).set_index("person")["in_area"]
-    return pd.Series(where.reindex(ref["person"]).fillna(False).to_numpy(dtype=bool), index=ref["household"].to_numpy())
-
-
-def _household_municipality(members: pd.DataFrame, area_spells: pd.DataFrame, day: int) -> pd.Series:
-    ref = _reference_members(members)
-    where = at_date(area_spells, day).set_index("person")["municipality"]
-    return pd.Series(where.reindex(ref["person"]).fillna("").to_numpy(), index=ref["household"].to_numpy())
+    where = at_date(area_spells, day)
+    # Person ids are dense (0..n-1), so arrays indexed by person replace joins.
+    size = int(max(where["person"].to_numpy().max(initial=-1), ref["person"].to_numpy().max(initial=-1))) + 1
+    in_area = np.zeros(size, dtype=bool)
+    in_area[where["person"].to_numpy()] = where["in_area"].to_numpy(dtype=bool)
+    municipality = np.full(size, "", dtype=object)
+    municipality[where["person"].to_numpy()] = where["municipality"].to_numpy()
+    person = ref["person"].to_numpy()
+    return pd.DataFrame({"in_area": in_area[person], "municipality": municipality[person]},
+                        index=ref["household"].to_numpy())
 
 
 def _moves(area_spells: pd.DataFrame, spells: pd.DataFrame, period: tuple[int, int]) -> pd.DataFrame:
@@ -241,7 +279,11 @@ def _moves(area_spells: pd.DataFrame, spells: pd.DataFrame, period: tuple[int, i
 def brp_household_model(brp: pd.DataFrame, persons: pd.DataFrame, municipality: str,
                         include_institutional: bool) -> HouseholdModel:
     """Households of a BRP extract: every location code is a household."""
-    person = _person_ids(brp["BSN"].str.zfill(9), persons)
+    bsn = brp["BSN"].str.strip()
+    digits = bsn.str.fullmatch(r"\d{1,9}").to_numpy(dtype=bool)
+    keys = np.full(len(bsn), -1, dtype=np.int64)
+    keys[digits] = bsn.to_numpy(dtype=object)[digits].astype("U9").astype(np.int64)
+    person = PersonLookup(persons)(keys)
     ok = (person >= 0) & (brp["LOCATIECODE"].to_numpy(dtype=object) != "")
     role = brp["GEZINSRELATIE"].str.upper().where(brp["GEZINSRELATIE"].str.upper().isin(ROLES), "V")
     household, codes = pd.factorize(brp["LOCATIECODE"].to_numpy(dtype=object)[ok], sort=True)

@@ -21,7 +21,7 @@ from lib.accounting import SourceAccount
 from lib.appendix2 import Appendix2Result
 from lib.dates import add_months, days_from_ymd
 from lib.layouts import CBS_DATASETS, LINKABLE_RINPERSOONS, UITKERINGSOORT_DOMAINS
-from lib.readers import parse_yyyymmdd, read_cbs_table
+from lib.readers import concat_tables, parse_yyyymmdd, read_cbs_table
 from lib.sources import SourceFile
 
 SPELL_DATASETS = ("JGDHULPBUS", "JGDBESCHERMBUS", "JGDRECLASBUS", "WMOBUS", "BIJSTANDUITKERINGTAB", "GEDETINEERDENTAB")
@@ -73,26 +73,47 @@ def _empty_records() -> pd.DataFrame:
         ("row", np.int64))})
 
 
+def source_columns(dataset: str) -> tuple[list[str], tuple[str, ...]]:
+    """The columns (and which are numeric) the records of ``dataset`` are made from."""
+    d = CBS_DATASETS[dataset]
+    if dataset in SPELL_DATASETS:
+        return ["RINPERSOONS", "RINPERSOON", d.start_column, d.end_column, d.code_column], ()
+    if dataset in EVENT_DATASETS:
+        return ["RINPERSOONS", "RINPERSOON", d.start_column, d.code_column], ()
+    if dataset in CASE_DATASETS:
+        numeric = ("URENTAAKSTRAF", "MAANDENTOEZICHT")
+        return ["RINPERSOONS", "RINPERSOON", "DATUMBESLISSING", "INSTANTIE", "BESLISSING", "RECHTER", *numeric], numeric
+    return ["RINPERSOONS", "RINPERSOON", "UITKERINGSOORT", "BEDRAGJAAR"], ("BEDRAGJAAR",)
+
+
+def read_source_files(dataset: str, files: list[SourceFile]) -> pd.DataFrame:
+    """The rows of all files of a cost dataset, with the file, its year and the row number."""
+    columns, numeric = source_columns(dataset)
+    return _read_files(files, columns, numeric)
+
+
 def _read_files(files: list[SourceFile], columns: list[str], numeric=()) -> pd.DataFrame:
     parts = []
     for f in files:
         t = read_cbs_table(f, columns, numeric)
-        parts.append(t.assign(FILE=f.path.name, FILE_YEAR=f.year or 0, ROW=np.arange(1, len(t) + 1, dtype=np.int64)))
-    return pd.concat(parts, ignore_index=True)
+        t["FILE"] = pd.Categorical.from_codes(np.zeros(len(t), np.int8), categories=[f.path.name])
+        t["FILE_YEAR"] = np.full(len(t), f.year or 0, dtype=np.int32)
+        t["ROW"] = np.arange(1, len(t) + 1, dtype=np.int64)
+        parts.append(t)
+    return concat_tables(parts, list(parts[0].columns))
 
 
 def _key_reasons(t: pd.DataFrame) -> np.ndarray:
     reason = np.full(len(t), "", dtype=object)
-    rinpersoons = t["RINPERSOONS"].to_numpy(dtype=object)
-    not_r = rinpersoons != LINKABLE_RINPERSOONS
+    not_r = (t["RINPERSOONS"] != LINKABLE_RINPERSOONS).to_numpy()
     reason[not_r] = "RINPERSOONS is not 'R': the person cannot be linked"
-    bad_key = ~t["RINPERSOON"].str.fullmatch(r"\d{9}").to_numpy(dtype=bool)
-    reason[bad_key & (reason == "")] = "RINPERSOON missing or not 9 digits"
+    bad_key = t["RINPERSOON"].to_numpy() < 0
+    reason[bad_key & (reason == "")] = "RINPERSOON missing or not a number of at most 9 digits"
     return reason
 
 
 def _keys(t: pd.DataFrame, ok: np.ndarray) -> np.ndarray:
-    return t["RINPERSOON"].to_numpy(dtype=object)[ok].astype(np.int64)
+    return t["RINPERSOON"].to_numpy()[ok]
 
 
 def _finish(dataset: str, t: pd.DataFrame, reason: np.ndarray, account: SourceAccount, records: pd.DataFrame,
@@ -100,6 +121,7 @@ def _finish(dataset: str, t: pd.DataFrame, reason: np.ndarray, account: SourceAc
     """Account rows, link persons, and return (records, rejected rows)."""
     superseded = np.zeros(len(t), bool) if superseded is None else superseded
     rejected = t.loc[reason != ""].assign(reason=reason[reason != ""])
+    rejected["RINPERSOON"] = np.where(rejected["RINPERSOON"] >= 0, rejected["RINPERSOON"].map("{:09d}".format), "")
     account.rows_read += len(t)
     account.rows_superseded += int(superseded.sum())
     account.rows_used += int(((reason == "") & ~superseded).sum())
@@ -116,10 +138,9 @@ def _finish(dataset: str, t: pd.DataFrame, reason: np.ndarray, account: SourceAc
     return records, rejected.drop(columns=["AMOUNT"], errors="ignore")
 
 
-def spell_records(dataset: str, files: list[SourceFile], period: Period, persons: PersonIndex,
+def spell_records(dataset: str, t: pd.DataFrame, period: Period, persons: PersonIndex,
                   account: SourceAccount) -> tuple[pd.DataFrame, pd.DataFrame]:
     d = CBS_DATASETS[dataset]
-    t = _read_files(files, ["RINPERSOONS", "RINPERSOON", d.start_column, d.end_column, d.code_column])
     reason = _key_reasons(t)
     start, start_blank, start_ok = parse_yyyymmdd(t[d.start_column])
     end, end_blank, end_ok = parse_yyyymmdd(t[d.end_column])
@@ -149,10 +170,9 @@ def spell_records(dataset: str, files: list[SourceFile], period: Period, persons
     return _finish(dataset, t, reason, account, records, persons, superseded)
 
 
-def event_records(dataset: str, files: list[SourceFile], period: Period, persons: PersonIndex,
+def event_records(dataset: str, t: pd.DataFrame, period: Period, persons: PersonIndex,
                   account: SourceAccount) -> tuple[pd.DataFrame, pd.DataFrame]:
     d = CBS_DATASETS[dataset]
-    t = _read_files(files, ["RINPERSOONS", "RINPERSOON", d.start_column, d.code_column])
     reason = _key_reasons(t)
     day, _, day_ok = parse_yyyymmdd(t[d.start_column])
     reason[(reason == "") & ~day_ok] = "date missing or not a date"
@@ -165,14 +185,11 @@ def event_records(dataset: str, files: list[SourceFile], period: Period, persons
     return _finish(dataset, t, reason, account, records, persons)
 
 
-def case_records(dataset: str, files: list[SourceFile], period: Period, persons: PersonIndex,
+def case_records(dataset: str, t: pd.DataFrame, period: Period, persons: PersonIndex,
                  account: SourceAccount) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Prosecution and court decisions: a priced decision, plus community-service hours and
     months of probation supervision of a sentence. Sentenced days of detention are not
     priced here: the detention itself is in GEDETINEERDENTAB."""
-    numeric = ("URENTAAKSTRAF", "MAANDENTOEZICHT")
-    t = _read_files(files, ["RINPERSOONS", "RINPERSOON", "DATUMBESLISSING", "INSTANTIE", "BESLISSING", "RECHTER",
-                            *numeric], numeric=numeric)
     reason = _key_reasons(t)
     day, _, day_ok = parse_yyyymmdd(t["DATUMBESLISSING"])
     reason[(reason == "") & ~day_ok] = "decision date missing or not a date"
@@ -206,10 +223,9 @@ def case_records(dataset: str, files: list[SourceFile], period: Period, persons:
     return _finish(dataset, t, reason, account, records, persons)
 
 
-def amount_records(dataset: str, files: list[SourceFile], period: Period, persons: PersonIndex,
+def amount_records(dataset: str, t: pd.DataFrame, period: Period, persons: PersonIndex,
                    account: SourceAccount) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Yearly amounts paid: each spread equally over the twelve months of its file's year."""
-    t = _read_files(files, ["RINPERSOONS", "RINPERSOON", "UITKERINGSOORT", "BEDRAGJAAR"], numeric=("BEDRAGJAAR",))
     account.has_amounts = True
     amount = t["BEDRAGJAAR"].to_numpy(float)
     t["AMOUNT"] = amount

@@ -16,9 +16,10 @@ def test_parse_yyyymmdd_by_hand():
 
 
 def test_rinpersoon_normalised_from_numbers_and_text():
-    assert normalise_rinpersoon(pd.Series([12345, 987654321, np.nan])).tolist() == ["000012345", "987654321", ""]
-    assert normalise_rinpersoon(pd.Series(["12345", " 000000007", "", "12345.0"])).tolist() == [
-        "000012345", "000000007", "", "000012345"]
+    # The 9-digit pseudonym as an integer key, however stored; -1 where it is not one.
+    assert normalise_rinpersoon(pd.Series([12345, 987654321, np.nan, 1.5e9])).tolist() == [12345, 987654321, -1, -1]
+    assert normalise_rinpersoon(pd.Series(["12345", " 000000007", "", "12345.0", "A1234", "1234567890"])).tolist() == [
+        12345, 7, -1, 12345, -1, -1]
 
 
 def write_all_formats(tmp_path, frame):
@@ -38,11 +39,22 @@ def test_same_table_reads_identically_from_every_format(tmp_path):
     frame = pd.DataFrame({"rinpersoons": ["R", "r", "F"], "RinPersoon": [12345, 7, 999999999],
                           "DatumBegin": ["20190101", "20201231", ""], "Bedrag": [10.5, 0.0, -3.25],
                           "unused": ["x", "y", "z"]})
-    expected = pd.DataFrame({"RINPERSOONS": ["R", "R", "F"], "RINPERSOON": ["000012345", "000000007", "999999999"],
+    expected = pd.DataFrame({"RINPERSOONS": ["R", "R", "F"], "RINPERSOON": [12345, 7, 999999999],
                              "DATUMBEGIN": ["20190101", "20201231", ""], "BEDRAG": [10.5, 0.0, -3.25]})
     for source in write_all_formats(tmp_path, frame):
         got = read_cbs_table(source, ["RINPERSOONS", "rinpersoon", "DATUMBEGIN", "Bedrag"], numeric=("BEDRAG",))
+        assert isinstance(got["DATUMBEGIN"].dtype, pd.CategoricalDtype) and got["RINPERSOON"].dtype == np.int64
+        got = got.astype({"RINPERSOONS": object, "DATUMBEGIN": object})
         pd.testing.assert_frame_equal(got, expected, check_dtype=False, obj=source.format)
+
+
+def test_numeric_ids_become_integers_and_text_ids_stay_text(tmp_path):
+    frame = pd.DataFrame({"HUISHOUDNR": ["000000000012", "", "000000000013"], "RINOBJECTNUMMER": ["12", "A7", "3"]})
+    source = write_all_formats(tmp_path, frame)
+    for s in source:
+        got = read_cbs_table(s, ["HUISHOUDNR", "RINOBJECTNUMMER"])
+        assert got["HUISHOUDNR"].tolist() == [12, -1, 13], s.format
+        assert got["RINOBJECTNUMMER"].astype(object).tolist() == ["12", "A7", "3"], s.format
 
 
 def test_missing_column_names_the_file_and_the_columns_it_has(tmp_path):

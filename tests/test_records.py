@@ -13,6 +13,7 @@ from lib.records import (
     amount_records,
     case_records,
     event_records,
+    read_source_files,
     spell_records,
 )
 from lib.sources import SourceFile
@@ -22,6 +23,10 @@ PERIOD = Period(day_number("2019-01-01"), day_number("2023-12-31"))
 
 def d(text):
     return day_number(text)
+
+
+def run(reader, dataset, files, persons, account):
+    return reader(dataset, read_source_files(dataset, files), PERIOD, persons, account)
 
 
 def source(tmp_path, dataset, name, year, rows):
@@ -50,7 +55,7 @@ def test_spells_open_ends_clipping_and_rejections(tmp_path, persons):
         ["R", "000000002", "20200101", "", "3"],             # exact duplicate
     ])
     account = SourceAccount("WMOBUS", files=1)
-    records, rejected = spell_records("WMOBUS", [f], PERIOD, persons, account)
+    records, rejected = run(spell_records, "WMOBUS", [f], persons, account)
     assert records[["person", "code", "start", "end"]].values.tolist() == [
         [0, "1", d("2019-01-01"), d("2019-03-31")], [0, "2", d("2023-01-01"), d("2023-12-31")],
         [1, "3", d("2020-01-01"), d("2023-12-31")], [3, "4", d("2020-01-01"), d("2020-01-31")],
@@ -73,7 +78,7 @@ def test_a_spell_repeated_in_yearly_files_counts_once_with_its_newest_end(tmp_pa
                    [columns, ["R", "000000001", "20190315", "20200630", "1", "A"],
                     ["R", "000000002", "20200101", "", "1", "G"]])
     account = SourceAccount("BIJSTANDUITKERINGTAB", files=2)
-    records, rejected = spell_records("BIJSTANDUITKERINGTAB", [y2019, y2020], PERIOD, persons, account)
+    records, rejected = run(spell_records, "BIJSTANDUITKERINGTAB", [y2019, y2020], persons, account)
     assert records[["person", "code", "start", "end", "file"]].values.tolist() == [
         [0, "A", d("2019-03-15"), d("2020-06-30"), "BIJSTANDUITKERING2020TABV1.csv"],
         [1, "G", d("2020-01-01"), d("2023-12-31"), "BIJSTANDUITKERING2020TABV1.csv"]]
@@ -86,7 +91,7 @@ def test_events_inside_the_period_only(tmp_path, persons):
         ["rinpersoons", "rinpersoon", "vrddatumregistratie", "vrdmisdrijfcategorie"],
         ["R", 1, "20190505", "3"], ["R", 2, "20181231", "1"], ["R", 3, "", "2"]])
     account = SourceAccount("VERDTAB", files=1)
-    records, rejected = event_records("VERDTAB", [f], PERIOD, persons, account)
+    records, rejected = run(event_records, "VERDTAB", [f], persons, account)
     assert records[["person", "code", "start", "end"]].values.tolist() == [[0, "3", d("2019-05-05"), d("2019-05-05")]]
     assert rejected["reason"].tolist() == ["outside the study period", "date missing or not a date"]
 
@@ -102,7 +107,7 @@ def test_court_decision_with_community_service_and_supervision(tmp_path, persons
         ["R", "000000003", "Z4", "20210101", "XX", "SEPOT", "", "1", "", 0, 0, 0],
     ])
     account = SourceAccount("JUSTITIEZAKENBUS", files=1)
-    records, rejected = case_records("JUSTITIEZAKENBUS", [f], PERIOD, persons, account)
+    records, rejected = run(case_records, "JUSTITIEZAKENBUS", [f], persons, account)
     got = records[["person", "code", "start", "end", "units"]].values.tolist()
     assert got == [
         [0, "OM:DAGVAARDING", d("2020-01-10"), d("2020-01-10"), 1.0],
@@ -122,7 +127,7 @@ def test_yearly_amounts_and_their_accounting(tmp_path, persons):
         ["R", "000000001", "BIJSTAND", 12000.50], ["R", "000000002", "IOAW", 9000.0],
         ["R", "000000003", "BIJSTAND", None], ["R", "000000003", "WW", 100.0], ["T", "000000003", "IOAW", 50.0]])
     account = SourceAccount("UITKERINGBEDRAGTAB", files=1)
-    records, rejected = amount_records("UITKERINGBEDRAGTAB", [f], PERIOD, persons, account)
+    records, rejected = run(amount_records, "UITKERINGBEDRAGTAB", [f], persons, account)
     assert records[["person", "domain", "start", "end", "amount", "spread"]].values.tolist() == [
         [0, "bijstand", d("2020-01-01"), d("2020-12-31"), 12000.5, "months"],
         [1, "overige_uitkering", d("2020-01-01"), d("2020-12-31"), 9000.0, "months"]]

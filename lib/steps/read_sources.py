@@ -14,6 +14,7 @@ The step fails when a source does not balance to the cent.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +27,19 @@ from lib.accounting import (
     rejection_table,
 )
 from lib.appendix2 import load_domain_mapping, read_appendix2
-from lib.dates import day_number
+from lib.dates import day_number, days_from_ymd
 from lib.errors import UserFacingError
 from lib.layouts import LINKABLE_RINPERSOONS
 from lib.pipeline import RunContext, Step, StepResult
-from lib.readers import parse_yyyymmdd, read_cbs_table
-from lib.records import COST_DATASETS, READERS, Period, PersonIndex, appendix2_records
+from lib.readers import concat_tables, integers, parse_yyyymmdd, read_cbs_table
+from lib.records import (
+    COST_DATASETS,
+    READERS,
+    Period,
+    PersonIndex,
+    appendix2_records,
+    read_source_files,
+)
 from lib.sources import SourceFile
 from lib.workfiles import write_table
 
@@ -49,21 +57,24 @@ def study_period(config) -> Period:
 
 def cbs_person_register(files: list[SourceFile], account: SourceAccount) -> pd.DataFrame:
     register = [f for f in files if f.dataset == "GBAPERSOONTAB"]
-    t = pd.concat([read_cbs_table(f, ["RINPERSOONS", "RINPERSOON", "GBAGESLACHT", "GBAGEBOORTEJAAR",
-                                      "GBAGEBOORTEMAAND", "GBAGEBOORTEDAG"]) for f in register], ignore_index=True)
+    columns = ["RINPERSOONS", "RINPERSOON", "GBAGESLACHT", "GBAGEBOORTEJAAR", "GBAGEBOORTEMAAND", "GBAGEBOORTEDAG"]
+    t = concat_tables([read_cbs_table(f, columns) for f in register], columns)
     account.files, account.rows_read = len(register), len(t)
-    linkable = (t["RINPERSOONS"] == LINKABLE_RINPERSOONS) & t["RINPERSOON"].str.fullmatch(r"\d{9}")
-    account.add_rejections(pd.Series("RINPERSOONS is not 'R' or RINPERSOON not 9 digits", index=t.index[~linkable]))
+    linkable = ((t["RINPERSOONS"] == LINKABLE_RINPERSOONS) & (t["RINPERSOON"] >= 0)).to_numpy()
+    account.add_rejections(pd.Series("RINPERSOONS is not 'R' or RINPERSOON not a number", index=t.index[~linkable]))
     t = t[linkable]
-    dup = t["RINPERSOON"].duplicated()
+    dup = t["RINPERSOON"].duplicated().to_numpy()
     account.add_rejections(pd.Series("RINPERSOON appears twice (first row kept)", index=t.index[dup]))
     t = t[~dup]
     account.rows_used = len(t)
-    birth, _, birth_ok = parse_yyyymmdd(t["GBAGEBOORTEJAAR"] + t["GBAGEBOORTEMAAND"].str.zfill(2)
-                                        + t["GBAGEBOORTEDAG"].str.zfill(2))
-    return pd.DataFrame({"key": t["RINPERSOON"].to_numpy(dtype="U9").astype(np.int64),
-                         "sex": pd.to_numeric(t["GBAGESLACHT"], errors="coerce").fillna(0).astype(np.int8).to_numpy(),
-                         "birth_day": np.where(birth_ok, birth, -1).astype(np.int32)})
+    year, year_ok = integers(t["GBAGEBOORTEJAAR"])
+    month, month_ok = integers(t["GBAGEBOORTEMAAND"])
+    day, day_ok = integers(t["GBAGEBOORTEDAG"])
+    ok = year_ok & month_ok & day_ok & (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31) & (year > 1800)
+    birth = np.where(ok, days_from_ymd(np.where(ok, year, 1970), np.where(ok, month, 1), np.where(ok, day, 1)), -1)
+    sex, sex_ok = integers(t["GBAGESLACHT"])
+    return pd.DataFrame({"key": t["RINPERSOON"].to_numpy(), "sex": np.where(sex_ok, sex, 0).astype(np.int8),
+                         "birth_day": birth.astype(np.int32)})
 
 
 def brp_person_register(path: Path, account: SourceAccount) -> pd.DataFrame:
@@ -129,12 +140,17 @@ def read_sources(ctx: RunContext) -> StepResult:
         if len(rejected):
             rejected.to_csv(out / "rejected" / f"{_file_safe(account.source)}.csv", index=False, encoding="utf-8")
 
-    for dataset in COST_DATASETS:
-        dataset_files = [f for f in files if f.dataset == dataset]
-        if not dataset_files:
-            continue
-        account = SourceAccount(dataset, files=len(dataset_files))
-        keep(account, *READERS[dataset](dataset, dataset_files, period, persons, account))
+    # Files are read two at a time in threads (decoding releases the GIL); rows are
+    # validated and linked one dataset at a time, in a fixed order, so person ids are
+    # the same on every run.
+    present = [d for d in COST_DATASETS if any(f.dataset == d for f in files)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        tables = {d: pool.submit(read_source_files, d, [f for f in files if f.dataset == d]) for d in present}
+        for dataset in present:
+            account = SourceAccount(dataset, files=sum(f.dataset == dataset for f in files))
+            table = tables.pop(dataset).result()
+            keep(account, *READERS[dataset](dataset, table, period, persons, account))
+            del table
 
     municipal = config["sources"]["municipality"]
     mapping = load_domain_mapping(config.resolve(municipal["domain_labels"]))
@@ -155,12 +171,15 @@ def read_sources(ctx: RunContext) -> StepResult:
         raise UserFacingError("no usable cost record in any source: see the rejected rows in " + str(out / "rejected"))
     for column in ("source", "code", "spread", "domain", "file"):
         records[column] = records[column].astype("category")
+    # The index starts with the register's keys in register order; persons found only in
+    # cost sources follow, with unknown sex and date of birth.
     keys = persons.index.to_numpy()
-    person_table = pd.DataFrame({"person": np.arange(keys.size, dtype=np.int32), "key": keys,
-                                 "in_register": np.arange(keys.size) < persons.registered})
-    person_table = person_table.merge(register, on="key", how="left")
-    person_table["sex"] = person_table["sex"].fillna(0).astype(np.int8)
-    person_table["birth_day"] = person_table["birth_day"].fillna(-1).astype(np.int32)
+    extra = keys.size - persons.registered
+    person_table = pd.DataFrame({
+        "person": np.arange(keys.size, dtype=np.int32), "key": keys,
+        "in_register": np.arange(keys.size) < persons.registered,
+        "sex": np.concatenate([register["sex"].to_numpy(), np.zeros(extra, np.int8)]),
+        "birth_day": np.concatenate([register["birth_day"].to_numpy(), np.full(extra, -1, np.int32)])})
     write_table(person_table, out / "persons")
     write_table(records, out / "records")
     reconciliation = reconciliation_table(accounts)
