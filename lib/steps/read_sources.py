@@ -166,6 +166,15 @@ def read_sources(ctx: RunContext) -> StepResult:
         keep(account, records, rejected)
 
     check_balance(accounts)
+    # A source that loses most of its rows to one data problem is probably mis-configured.
+    expected = ("outside the study period", "period entirely outside the study period")
+    for a in accounts:
+        problems = {r: n for r, n in a.rejected.items() if r not in expected}
+        if a.rows_read and sum(problems.values()) > 0.2 * a.rows_read:
+            worst = max(problems, key=problems.get)
+            result.notes.append(f"WARNING {a.source}: {sum(problems.values()):,} of {a.rows_read:,} rows rejected, "
+                                f"most for '{worst}'; check that the configured files are the right dataset and "
+                                f"version (rejected rows: {out / 'rejected'})")
     records = pd.concat(parts, ignore_index=True) if parts else None
     if records is None:
         raise UserFacingError("no usable cost record in any source: see the rejected rows in " + str(out / "rejected"))
