@@ -94,8 +94,12 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
     "prices": (
         Setting("price_year", int, REQUIRED, "All amounts are expressed in euros of this year."),
         Setting("price_tables", list, [str(REFERENCE_DATA / "prices_default.csv")],
-                "Price tables (CSV), later tables override earlier ones for the same source, code and period. "
-                "The default is the bundle's table of documented default prices."),
+                "Price tables (CSV: domain, source, code, unit, price, price_year, valid_from, valid_to, "
+                "figure_source); a later table replaces earlier tables' prices of the same source and code. The "
+                "default is the bundle's table of documented default prices."),
+        Setting("fallback_tables", list, [], "Price tables consulted only where price_tables have no price "
+                "(code '*' prices every code of a source); every use is counted and reported. Without a fallback, "
+                "a missing price stops the run with the list of missing codes and years."),
         Setting("index", str, str(REFERENCE_DATA / "cpi.csv"), "Price index series (CSV: year,index) used to "
                 "bring amounts to the price year."),
         Setting("bijstand_from", str, "spells", "Cost of bijstand: 'spells' (months of benefit times the norm "

@@ -54,8 +54,7 @@ class RunContext:
         return step_dir(self.config, self.number, self.step.name)
 
     def earlier_step_dir(self, name: str) -> Path:
-        number = [s.name for s in all_steps()].index(name) + 1
-        path = step_dir(self.config, number, name)
+        path = step_folder(self.config, name)
         if not (path / "step.json").is_file():
             raise StepOrderError(f"step '{self.step.name}' needs the output of step '{name}' in {path}; "
                                  f"run that step first (or run_all.py)")
@@ -70,14 +69,20 @@ def step_dir(config: RunConfig, number: int, name: str) -> Path:
     return config.work_dir / f"{number:02d}_{name}"
 
 
+def step_folder(config: RunConfig, name: str) -> Path:
+    """The work folder of the step called ``name`` (e.g. ``<work>/04_households``)."""
+    return step_dir(config, [s.name for s in all_steps()].index(name) + 1, name)
+
+
 @functools.cache
 def all_steps() -> tuple[Step, ...]:
     """The pipeline's steps in order (imported here because steps import this module)."""
     from lib.steps.export import STEP as export
     from lib.steps.households import STEP as households
     from lib.steps.inventory import STEP as inventory
+    from lib.steps.price import STEP as price
     from lib.steps.read_sources import STEP as read_sources
-    return (inventory, read_sources, households, export)
+    return (inventory, read_sources, price, households, export)
 
 
 def setup_logging(config: RunConfig) -> Path:

@@ -189,36 +189,44 @@ def case_records(dataset: str, t: pd.DataFrame, period: Period, persons: PersonI
                  account: SourceAccount) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Prosecution and court decisions: a priced decision, plus community-service hours and
     months of probation supervision of a sentence. Sentenced days of detention are not
-    priced here: the detention itself is in GEDETINEERDENTAB."""
+    priced here: the detention itself is in GEDETINEERDENTAB.
+
+    A decision and its community service count when the decision falls in the study
+    period; the supervision counts for its months inside the period, so a sentence of
+    before the period can still cost supervision in it."""
     reason = _key_reasons(t)
     day, _, day_ok = parse_yyyymmdd(t["DATUMBESLISSING"])
     reason[(reason == "") & ~day_ok] = "decision date missing or not a date"
     instantie = t["INSTANTIE"].str.upper().to_numpy(dtype=object)
     reason[(reason == "") & ~np.isin(instantie, ("OM", "ZM"))] = "INSTANTIE is neither OM nor ZM"
-    reason[(reason == "") & ((day < period.start) | (day > period.end))] = "outside the study period"
-    ok = reason == ""
+    valid = reason == ""
     hours = np.nan_to_num(t["URENTAAKSTRAF"].to_numpy(float))
     months = np.nan_to_num(t["MAANDENTOEZICHT"].to_numpy(float)).astype(np.int64)
+    supervision_end = np.where(valid & (months > 0), add_months(np.where(valid, day, 0), months).astype(np.int64) - 1,
+                               day)
+    decided_inside = valid & (day >= period.start) & (day <= period.end)
+    supervised_inside = valid & (months > 0) & (supervision_end >= period.start) & (day <= period.end)
+    reason[valid & ~decided_inside & ~supervised_inside] = "outside the study period"
     code = np.where(instantie == "OM", "OM:" + t["BESLISSING"].str.upper().to_numpy(dtype=object),
                     "ZM:" + t["RECHTER"].str.upper().to_numpy(dtype=object))
     key = np.zeros(len(t), np.int64)
-    key[ok] = _keys(t, ok)
-    base = {"key": key, "file": t["FILE"].to_numpy(), "row": t["ROW"].to_numpy()}
+    key[valid] = _keys(t, valid)
+    file, row = t["FILE"].to_numpy(), t["ROW"].to_numpy()
 
     def part(mask, code_values, start, end, units):
-        return pd.DataFrame({"key": base["key"][mask], "source": dataset, "code": code_values,
+        return pd.DataFrame({"key": key[mask], "source": dataset, "code": code_values,
                              "start": start.astype(np.int32), "end": end.astype(np.int32),
                              "units": np.asarray(units, dtype=np.float32), "amount": np.nan, "spread": "", "domain": "",
-                             "file": base["file"][mask], "row": base["row"][mask]})
-    taak = ok & (hours > 0)
-    toezicht = ok & (months > 0)
-    toezicht_end = add_months(day[toezicht], months[toezicht]).astype(np.int64) - 1
-    clipped_end = np.minimum(toezicht_end, period.end)
-    account.rows_clipped += int((clipped_end < toezicht_end).sum())
+                             "file": file[mask], "row": row[mask]})
+    taak = decided_inside & (hours > 0)
+    s = supervised_inside
+    s_start, s_end = np.maximum(day[s], period.start), np.minimum(supervision_end[s], period.end)
+    account.rows_clipped += int(((s_start != day[s]) | (s_end != supervision_end[s])).sum())
     records = pd.concat([
-        part(ok, code[ok], day[ok], day[ok], np.ones(ok.sum())),
+        part(decided_inside, code[decided_inside], day[decided_inside], day[decided_inside],
+             np.ones(decided_inside.sum())),
         part(taak, np.full(taak.sum(), "TAAKSTRAF", object), day[taak], day[taak], hours[taak]),
-        part(toezicht, np.full(toezicht.sum(), "TOEZICHT", object), day[toezicht], clipped_end, np.ones(toezicht.sum())),
+        part(s, np.full(s.sum(), "TOEZICHT", object), s_start, s_end, np.ones(s.sum())),
     ], ignore_index=True)
     return _finish(dataset, t, reason, account, records, persons)
 

@@ -58,33 +58,42 @@ def form_households(ctx: RunContext) -> StepResult:
     if model.moves is not None:
         model.moves.to_csv(out / "moves.csv", index=False, encoding="utf-8")
 
-    # Every person with a cost record, accounted for.
+    # Every person with a cost record, and every euro of the ledger, accounted for
+    # (by where the person belongs at the peildatum; monthly attribution is resolved
+    # month by month when costs are attached to households).
     records = read_table(sources_dir / "records", columns=["person", "source"])
+    ledger = read_table(ctx.earlier_step_dir("price") / "ledger", columns=["person", "cost"])
+    cost_of = ledger.groupby("person")["cost"].sum()
     with_costs = pd.Index(records["person"].unique())
     hh = model.households.set_index("household")
     member_of = model.members.set_index("person")["household"]
     of_costly = member_of.reindex(with_costs)
-    in_household = of_costly.notna()
-    h = of_costly[in_household].astype(np.int64)
-    included = hh["included"].reindex(h).to_numpy(dtype=bool)
-    in_area = hh["in_area"].reindex(h).to_numpy(dtype=bool)
-    population = pd.DataFrame([
-        ("persons in the population register", int(persons["in_register"].sum())),
-        ("persons with a cost record", len(with_costs)),
-        ("  of which in an included household of the study area at the peildatum", int(included.sum())),
-        ("  of which in a household outside the study area", int((~in_area).sum())),
-        ("  of which in an excluded institutional household of the study area", int((in_area & ~included).sum())),
-        ("  of which in no household at the peildatum (moved abroad, died, not registered)",
-         int((~in_household).sum())),
-        ("households at the peildatum", len(hh)),
-        ("  in the study area", int(hh["in_area"].sum())),
-        ("  included (institutional households excluded)" if not include_institutional else "  included",
-         int(hh["included"].sum())),
-        ("persons in included households", int(model.members["household"].isin(hh.index[hh["included"]]).sum())),
-    ], columns=["what", "number"])
+    in_household = of_costly.notna().to_numpy()
+    h = of_costly.fillna(-1).astype(np.int64).to_numpy()
+    included = np.zeros(len(with_costs), bool)
+    in_area = np.zeros(len(with_costs), bool)
+    included[in_household] = hh["included"].reindex(h[in_household]).to_numpy(dtype=bool)
+    in_area[in_household] = hh["in_area"].reindex(h[in_household]).to_numpy(dtype=bool)
+    euros = cost_of.reindex(with_costs).fillna(0.0).to_numpy()
+    groups = {
+        "  of which in an included household of the study area at the peildatum": included,
+        "  of which in a household outside the study area": in_household & ~in_area,
+        "  of which in an excluded institutional household of the study area": in_area & ~included,
+        "  of which in no household at the peildatum (moved abroad, died, not registered)": ~in_household,
+    }
+    rows = [("persons in the population register", int(persons["in_register"].sum()), np.nan),
+            ("persons with a cost record", len(with_costs), float(euros.sum()))]
+    rows += [(label, int(mask.sum()), float(euros[mask].sum())) for label, mask in groups.items()]
+    rows += [("households at the peildatum", len(hh), np.nan),
+             ("  in the study area", int(hh["in_area"].sum()), np.nan),
+             ("  included (institutional households excluded)" if not include_institutional else "  included",
+              int(hh["included"].sum()), np.nan),
+             ("persons in included households",
+              int(model.members["household"].isin(hh.index[hh["included"]]).sum()), np.nan)]
+    population = pd.DataFrame(rows, columns=["what", "number", "euros"])
     population.to_csv(out / "population.csv", index=False, encoding="utf-8")
-    unattributed = pd.DataFrame({"person": with_costs[~in_household.to_numpy()]})
-    per_source = records[records["person"].isin(unattributed["person"])].groupby("source", observed=True)["person"]
+    unattributed = with_costs[~in_household]
+    per_source = records[records["person"].isin(unattributed)].groupby("source", observed=True)["person"]
     per_source.nunique().rename("persons_not_in_a_household").to_csv(out / "unattributed_by_source.csv",
                                                                     encoding="utf-8")
 
@@ -108,6 +117,8 @@ def form_households(ctx: RunContext) -> StepResult:
 
     result = StepResult(outputs=["households", "members", "population.csv", "moves.csv", "tables/"])
     result.counts = {row.what.strip(): row.number for row in population.itertuples()}
+    result.notes += [f"{row.what.strip()}: EUR {row.euros:,.2f}" for row in population.itertuples()
+                     if not np.isnan(row.euros)]
     result.notes += model.notes or []
     if model.moves is not None:
         for row in model.moves.itertuples():
@@ -134,7 +145,8 @@ STEP = Step(
     name="households",
     title="households at the peildatum, residence, attribution, persons left out",
     run=form_households,
-    reads=("02_read_sources/persons", "02_read_sources/records", "household and address registers or BRP extract"),
+    reads=("02_read_sources/persons", "02_read_sources/records", "03_price/ledger",
+           "household and address registers or BRP extract"),
     writes=("households", "members", "membership_spells", "household_spells", "area_spells", "moves.csv",
             "population.csv", "tables/"),
 )

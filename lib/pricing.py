@@ -1,0 +1,332 @@
+"""Price every record and build the cost ledger: per person, month, domain and source.
+
+**Price tables** (CSV, ``,`` or ``;``, decimal point or comma, UTF-8 or Windows-1252)
+have the columns ``domain, source, code, unit, price, price_year, valid_from, valid_to,
+figure_source`` (and optionally ``label``, ``note``). ``unit`` is ``day``, ``month``,
+``year``, ``case`` or ``hour``. A later table in ``[prices] price_tables`` replaces the
+rows of earlier tables for the same source and code. A fallback table
+(``[prices] fallback_tables``) is only consulted where the main tables have no price;
+its rows may use ``code = *`` for every code of a source; each use is counted and
+reported.
+
+**Rules.** A price valid on a day is the price of that day. A spell priced
+
+* per ``day`` costs the price for every day of the spell;
+* per ``month`` costs the price times the share of each month's days the spell covers
+  (part months pro rata by days);
+* per ``year`` costs a twelfth of the price per month, pro rata by days;
+* per ``case`` costs the price once, on its start day;
+* per ``hour`` costs the price times its hours, on its start day.
+
+A price of price year P becomes euros of the run's price year Q through the index:
+``price * index[Q] / index[P]``. Amounts delivered as amounts (appendix-2 files, yearly
+benefit amounts) are spread over their months (``lib.spreading``) and each month's
+amount, in euros of its own year Y, becomes euros of Q through ``index[Q] / index[Y]``.
+
+A code or a day without a price is an error that lists every missing source, code and
+year with its number of records, never a silent zero.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lib.appendix2 import amount_decimal, decode, parse_amounts
+from lib.dates import day_number, days_in_month, month_index, month_start, year_of_month
+from lib.errors import UserFacingError
+from lib.spreading import spread_over_months
+
+UNITS = ("day", "month", "year", "case", "hour")
+PRICE_COLUMNS = ("domain", "source", "code", "unit", "price", "price_year", "valid_from", "valid_to", "figure_source")
+WILDCARD = "*"
+
+
+class PricingError(UserFacingError):
+    """Prices are missing or a price table is unusable; the message says which and what to do."""
+
+
+def _read_csv_text(path: Path) -> pd.DataFrame:
+    text, _ = decode(path)
+    first = text.split("\n", 1)[0]
+    sep = ";" if first.count(";") > first.count(",") else ","
+    frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    frame.columns = [c.strip().lower() for c in frame.columns]
+    return frame.apply(lambda s: s.str.strip())
+
+
+def _parse_day(values: pd.Series, path: Path, column: str) -> np.ndarray:
+    text = values.str.replace("-", "", regex=False)
+    ok = text.str.fullmatch(r"\d{8}")
+    if not ok.all():
+        bad = values[~ok].iloc[0]
+        raise PricingError(f"{path}: {column} {bad!r} is not a date (write YYYY-MM-DD)")
+    iso = text.str.slice(0, 4) + "-" + text.str.slice(4, 6) + "-" + text.str.slice(6, 8)
+    try:
+        return np.array([day_number(v) for v in pd.unique(iso)])[pd.factorize(iso)[0]]
+    except ValueError:
+        raise PricingError(f"{path}: {column} has a date that does not exist") from None
+
+
+def load_price_table(path: Path) -> pd.DataFrame:
+    """One price table, validated; dates as day numbers, prices as floats."""
+    frame = _read_csv_text(path)
+    missing = [c for c in PRICE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise PricingError(f"{path}: a price table needs the columns {', '.join(PRICE_COLUMNS)} "
+                           f"(missing: {', '.join(missing)})")
+    bad_unit = ~frame["unit"].str.lower().isin(UNITS)
+    if bad_unit.any():
+        raise PricingError(f"{path}: unit {frame.loc[bad_unit, 'unit'].iloc[0]!r} on line "
+                           f"{int(np.flatnonzero(bad_unit)[0]) + 2}; units are {', '.join(UNITS)}")
+    price = parse_amounts(frame["price"], amount_decimal(frame["price"]))
+    if np.isnan(price).any() or (price < 0).any():
+        line = int(np.flatnonzero(np.isnan(price) | (price < 0))[0]) + 2
+        raise PricingError(f"{path}: line {line}: price {frame['price'].iloc[line - 2]!r} is not a non-negative number")
+    year = pd.to_numeric(frame["price_year"], errors="coerce")
+    if year.isna().any():
+        raise PricingError(f"{path}: price_year must be a year on every line")
+    out = pd.DataFrame({
+        "domain": frame["domain"], "source": frame["source"].str.upper(), "code": frame["code"],
+        "unit": frame["unit"].str.lower(), "price": price, "price_year": year.astype(int),
+        "valid_from": _parse_day(frame["valid_from"], path, "valid_from"),
+        "valid_to": _parse_day(frame["valid_to"], path, "valid_to"),
+        "figure_source": frame["figure_source"], "label": frame.get("label", ""), "table": str(path)})
+    reversed_ = out["valid_to"] < out["valid_from"]
+    if reversed_.any():
+        raise PricingError(f"{path}: line {int(np.flatnonzero(reversed_)[0]) + 2}: valid_to before valid_from")
+    _check_no_overlap(out, path)
+    return out
+
+
+def _check_no_overlap(table: pd.DataFrame, where) -> None:
+    t = table.sort_values(["source", "code", "valid_from"])
+    same = (t["source"].to_numpy()[1:] == t["source"].to_numpy()[:-1]) & (t["code"].to_numpy()[1:] == t["code"].to_numpy()[:-1])
+    overlap = same & (t["valid_from"].to_numpy()[1:] <= t["valid_to"].to_numpy()[:-1])
+    if overlap.any():
+        row = t.iloc[int(np.flatnonzero(overlap)[0]) + 1]
+        raise PricingError(f"{where}: two prices for {row['source']} code {row['code']!r} on the same days "
+                           "(validity periods overlap)")
+
+
+def combine_price_tables(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """Later tables replace earlier tables' rows for the same source and code."""
+    combined = tables[0]
+    for t in tables[1:]:
+        keys = pd.MultiIndex.from_frame(t[["source", "code"]])
+        old = pd.MultiIndex.from_frame(combined[["source", "code"]])
+        combined = pd.concat([combined[~old.isin(keys)], t], ignore_index=True)
+    return combined
+
+
+def load_price_index(path: Path) -> pd.Series:
+    frame = _read_csv_text(path)
+    if not {"year", "index"} <= set(frame.columns):
+        raise PricingError(f"{path}: a price index needs the columns year and index")
+    index = pd.Series(parse_amounts(frame["index"], amount_decimal(frame["index"])),
+                      index=pd.to_numeric(frame["year"], errors="coerce"))
+    if index.isna().any() or index.index.isna().any() or (index <= 0).any():
+        raise PricingError(f"{path}: every line needs a year and a positive index")
+    return index.astype(float).sort_index()
+
+
+def index_factor(index: pd.Series, from_years, to_year: int, path_hint: str) -> np.ndarray:
+    """``index[to_year] / index[from_year]`` for each year; every year must be in the index."""
+    from_years = np.asarray(from_years)
+    needed = set(np.unique(from_years).tolist()) | {to_year}
+    missing = sorted(y for y in needed if y not in index.index)
+    if missing:
+        raise PricingError(f"the price index {path_hint} has no value for year(s) {missing}; add them")
+    return index[to_year] / index.reindex(from_years).to_numpy()
+
+
+@dataclass
+class PricingResult:
+    ledger: pd.DataFrame
+    """person, month, domain, source, cost (euros of the price year)."""
+    record_cost: np.ndarray
+    """Total cost of each record (0 for records not used), in euros of the price year."""
+    report: pd.DataFrame
+    """Per source and code: records, records used, cost, and how they were priced."""
+    fallback_uses: pd.DataFrame
+    excluded: dict[str, int] = field(default_factory=dict)
+
+
+def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series, price_year: int,
+                  fallback: pd.DataFrame | None = None, bijstand_from: str = "spells",
+                  index_hint: str = "") -> PricingResult:
+    """Price ``records`` (see ``lib.records``) into a person-month ledger."""
+    n = len(records)
+    use = np.ones(n, dtype=bool)
+    source = records["source"].astype(str).to_numpy()
+    code = records["code"].astype(str).to_numpy()
+    has_amount = ~np.isnan(records["amount"].to_numpy(dtype=float))
+    excluded = {}
+    # Bijstand from its spells or from the yearly amounts paid, never both.
+    if bijstand_from == "spells":
+        drop = (source == "UITKERINGBEDRAGTAB") & (code == "BIJSTAND")
+        excluded["UITKERINGBEDRAGTAB BIJSTAND amounts (bijstand costed from its spells)"] = int(drop.sum())
+    else:
+        drop = source == "BIJSTANDUITKERINGTAB"
+        excluded["BIJSTANDUITKERINGTAB spells (bijstand costed from the yearly amounts)"] = int(drop.sum())
+    use &= ~drop
+
+    record_cost = np.zeros(n)
+    parts = []
+    amounts = np.flatnonzero(use & has_amount)
+    if amounts.size:
+        parts.append(_amount_months(records, amounts, index, price_year, index_hint))
+    priced = np.flatnonzero(use & ~has_amount)
+    fallback_uses = pd.DataFrame(columns=["source", "code", "year", "records", "cost"])
+    if priced.size:
+        month_costs, fallback_uses = _priced_months(records, priced, prices, fallback, index, price_year, index_hint)
+        parts.append(month_costs)
+    months = pd.concat(parts, ignore_index=True)
+    np.add.at(record_cost, months["record"].to_numpy(), months["cost"].to_numpy())
+
+    person = records["person"].to_numpy()[months["record"].to_numpy()]
+    ledger = (pd.DataFrame({"person": person, "month": months["month"].to_numpy(),
+                            "domain": months["domain"].to_numpy(), "source": source[months["record"].to_numpy()],
+                            "cost": months["cost"].to_numpy()})
+              .groupby(["person", "month", "domain", "source"], observed=True, sort=True)["cost"].sum().reset_index())
+    ledger = ledger[ledger["cost"] != 0].reset_index(drop=True)
+    ledger["domain"] = ledger["domain"].astype("category")
+    ledger["source"] = ledger["source"].astype("category")
+    ledger["month"] = ledger["month"].astype(np.int32)
+    ledger["person"] = ledger["person"].astype(np.int32)
+
+    report = (pd.DataFrame({"source": source, "code": code, "used": use, "cost": record_cost,
+                            "priced_by": np.where(has_amount, "amount as delivered", "price table")})
+              .groupby(["source", "code", "priced_by"], sort=True)
+              .agg(records=("used", "size"), records_used=("used", "sum"), cost=("cost", "sum")).reset_index())
+    return PricingResult(ledger=ledger, record_cost=record_cost, report=report, fallback_uses=fallback_uses,
+                         excluded=excluded)
+
+
+def _amount_months(records: pd.DataFrame, rows: np.ndarray, index: pd.Series, price_year: int,
+                   index_hint: str) -> pd.DataFrame:
+    by_months = records["spread"].astype(str).to_numpy()[rows] == "months"
+    rec, month, amount = spread_over_months(records["start"].to_numpy()[rows], records["end"].to_numpy()[rows],
+                                            records["amount"].to_numpy(dtype=float)[rows], by_months)
+    factor = index_factor(index, year_of_month(month), price_year, index_hint)
+    return pd.DataFrame({"record": rows[rec], "month": month, "domain": records["domain"].astype(str).to_numpy()[rows[rec]],
+                         "cost": amount * factor})
+
+
+def _intervals(records: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """The days to price of each record: its whole spell, or its start day for a case or hour
+    (the unit is only known from the price row, so both ends are kept)."""
+    return pd.DataFrame({"record": rows, "source": records["source"].astype(str).to_numpy()[rows],
+                         "code": records["code"].astype(str).to_numpy()[rows],
+                         "start": records["start"].to_numpy()[rows].astype(np.int64),
+                         "end": records["end"].to_numpy()[rows].astype(np.int64),
+                         "units": records["units"].to_numpy(dtype=float)[rows]})
+
+
+def _segments(intervals: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """Every (interval, price row) pair whose validity overlaps the interval's priced days."""
+    exact = intervals.merge(table[table["code"] != WILDCARD], on=["source", "code"], how="inner")
+    wild = table[table["code"] == WILDCARD].drop(columns="code")
+    if len(wild):
+        exact = pd.concat([exact, intervals.merge(wild, on="source", how="inner")], ignore_index=True)
+    # A case or an hour is priced on its start day only.
+    point = exact["unit"].isin(["case", "hour"]).to_numpy()
+    last = np.where(point, exact["start"].to_numpy(), exact["end"].to_numpy())
+    seg_start = np.maximum(exact["start"].to_numpy(), exact["valid_from"].to_numpy())
+    seg_end = np.minimum(last, exact["valid_to"].to_numpy())
+    keep = seg_start <= seg_end
+    return exact.loc[keep].assign(seg_start=seg_start[keep], seg_end=seg_end[keep])
+
+
+def _gaps(intervals: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+    """The days of each interval that no segment covers, as intervals (record, source, code, start, end, units).
+
+    Segments of one record never overlap (validity periods of one code do not), so the gaps
+    are before the first segment, between consecutive ones, and after the last. A record
+    priced per case or hour needs its start day only."""
+    point_unit = segments.groupby("record")["unit"].first().isin(["case", "hour"])
+    need_end = np.where(point_unit.reindex(intervals["record"], fill_value=False).to_numpy(dtype=bool),
+                        intervals["start"].to_numpy(), intervals["end"].to_numpy())
+    need = intervals.assign(end=need_end)
+    s = segments[["record", "seg_start", "seg_end"]].sort_values(["record", "seg_start"])
+    base = need.set_index("record")
+    rec = s["record"].to_numpy()
+    first = np.append(True, rec[1:] != rec[:-1])
+    last = np.append(rec[1:] != rec[:-1], True)
+    prev_end = np.where(first, base["start"].reindex(rec).to_numpy() - 1, np.roll(s["seg_end"].to_numpy(), 1))
+    inner = pd.DataFrame({"record": rec, "start": prev_end + 1, "end": s["seg_start"].to_numpy() - 1})
+    tail = pd.DataFrame({"record": rec[last], "start": s["seg_end"].to_numpy()[last] + 1,
+                         "end": base["end"].reindex(rec[last]).to_numpy()})
+    untouched = need[~need["record"].isin(rec)][["record", "start", "end"]]
+    gaps = pd.concat([inner, tail, untouched], ignore_index=True)
+    gaps = gaps[gaps["start"] <= gaps["end"]]
+    return gaps.merge(need.drop(columns=["start", "end"]), on="record")
+
+
+def _priced_months(records: pd.DataFrame, rows: np.ndarray, prices: pd.DataFrame, fallback: pd.DataFrame | None,
+                   index: pd.Series, price_year: int, index_hint: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    intervals = _intervals(records, rows)
+    segments = _segments(intervals, prices).assign(fallback=False)
+    gaps = _gaps(intervals, segments)
+    fallback_uses = pd.DataFrame(columns=["source", "code", "year", "records", "cost"])
+    if len(gaps) and fallback is not None and len(fallback):
+        # Only the days the main tables leave unpriced are priced from the fallback.
+        extra = _segments(gaps, fallback).assign(fallback=True)
+        segments = pd.concat([segments, extra], ignore_index=True)
+        gaps = _gaps(intervals, segments)
+    if len(gaps):
+        missing = gaps.drop_duplicates("record")
+        report = (pd.DataFrame({"source": missing["source"].to_numpy(), "code": missing["code"].to_numpy(),
+                                "year": year_of_month(month_index(missing["start"].to_numpy()))})
+                  .value_counts().rename("records").reset_index().sort_values(["source", "code", "year"]))
+        raise MissingPrices(report)
+    months = _months_of_segments(segments, index, price_year, index_hint)
+    if months["fallback"].any():
+        used = months[months["fallback"]]
+        fallback_uses = (pd.DataFrame({"source": records["source"].astype(str).to_numpy()[used["record"].to_numpy()],
+                                       "code": records["code"].astype(str).to_numpy()[used["record"].to_numpy()],
+                                       "year": year_of_month(used["month"].to_numpy()), "record": used["record"],
+                                       "cost": used["cost"]})
+                         .groupby(["source", "code", "year"]).agg(records=("record", "nunique"), cost=("cost", "sum"))
+                         .reset_index())
+    return months.drop(columns="fallback"), fallback_uses
+
+
+def _months_of_segments(segments: pd.DataFrame, index: pd.Series, price_year: int, index_hint: str) -> pd.DataFrame:
+    start = segments["seg_start"].to_numpy(np.int64)
+    end = segments["seg_end"].to_numpy(np.int64)
+    first = month_index(start).astype(np.int64)
+    n_months = month_index(end).astype(np.int64) - first + 1
+    seg = np.repeat(np.arange(len(segments)), n_months)
+    month = first[seg] + (np.arange(seg.size) - np.repeat(np.cumsum(n_months) - n_months, n_months))
+    m_first = month_start(month).astype(np.int64)
+    dim = days_in_month(month).astype(np.int64)
+    overlap = np.minimum(end[seg], m_first + dim - 1) - np.maximum(start[seg], m_first) + 1
+    unit = segments["unit"].to_numpy()[seg]
+    units = np.ones(seg.size)
+    if "units" in segments:
+        units = segments["units"].to_numpy(dtype=float)[seg]
+    quantity = np.select([unit == "day", unit == "month", unit == "year", unit == "case", unit == "hour"],
+                         [overlap, overlap / dim, overlap / dim / 12.0, np.ones(seg.size), units])
+    factor = index_factor(index, segments["price_year"].to_numpy()[seg], price_year, index_hint)
+    cost = quantity * segments["price"].to_numpy(dtype=float)[seg] * factor
+    return pd.DataFrame({"record": segments["record"].to_numpy()[seg], "month": month.astype(np.int32),
+                         "domain": segments["domain"].to_numpy()[seg], "cost": cost,
+                         "fallback": segments["fallback"].to_numpy()[seg]})
+
+
+class MissingPrices(PricingError):
+    """Records whose code or days have no price."""
+
+    def __init__(self, missing: pd.DataFrame):
+        self.missing = missing
+        lines = [f"  {r.source} code {r.code!r} in {r.year}: {r.records:,} record(s)" for r in missing.itertuples()]
+        shown = "\n".join(lines[:40]) + (f"\n  ... and {len(lines) - 40} more" if len(lines) > 40 else "")
+        super().__init__(
+            f"{int(missing['records'].sum()):,} record(s) have no price:\n{shown}\n"
+            "Add these codes and years to a price table in [prices] price_tables, or name a fallback table in "
+            "[prices] fallback_tables (code '*' prices every code of a source); a missing price is never "
+            "counted as zero.")

@@ -1,0 +1,74 @@
+"""Step 3: price every record into the cost ledger, in euros of the run's price year.
+
+Writes to ``<work>/03_price/``: ``ledger`` (person, month, domain, source, cost),
+``record_cost`` (the cost of each record of ``02_read_sources/records``, same order),
+``pricing.csv`` (per source and code: records, records used, cost), ``prices_used.csv``
+(every price row with its value in the price year), ``fallback_uses.csv`` and, when
+prices are missing, ``missing_prices.csv`` (source, code, year, records) before the step
+stops with the same list.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from lib.pipeline import RunContext, Step, StepResult
+from lib.pricing import (
+    MissingPrices,
+    combine_price_tables,
+    index_factor,
+    load_price_index,
+    load_price_table,
+    price_records,
+)
+from lib.workfiles import read_table, write_table
+
+
+def price_ledger(ctx: RunContext) -> StepResult:
+    config = ctx.config
+    out = ctx.step_dir
+    prices_cfg = config["prices"]
+    price_year = prices_cfg["price_year"]
+    index_path = config.resolve(prices_cfg["index"])
+    index = load_price_index(index_path)
+    prices = combine_price_tables([load_price_table(config.resolve(p)) for p in prices_cfg["price_tables"]])
+    fallback = (combine_price_tables([load_price_table(config.resolve(p)) for p in prices_cfg["fallback_tables"]])
+                if prices_cfg["fallback_tables"] else None)
+    records = read_table(ctx.earlier_step_dir("read_sources") / "records")
+    try:
+        priced = price_records(records, prices, index, price_year, fallback=fallback,
+                               bijstand_from=prices_cfg["bijstand_from"], index_hint=str(index_path))
+    except MissingPrices as missing:
+        missing.missing.to_csv(out / "missing_prices.csv", index=False, encoding="utf-8")
+        raise
+    write_table(priced.ledger, out / "ledger")
+    write_table(pd.DataFrame({"cost": priced.record_cost}), out / "record_cost")
+    priced.report.to_csv(out / "pricing.csv", index=False, encoding="utf-8")
+    priced.fallback_uses.to_csv(out / "fallback_uses.csv", index=False, encoding="utf-8")
+    used = prices.assign(**{f"price_in_{price_year}": prices["price"] * index_factor(
+        index, prices["price_year"].to_numpy(), price_year, str(index_path))})
+    used.to_csv(out / "prices_used.csv", index=False, encoding="utf-8")
+
+    total = float(priced.ledger["cost"].sum())
+    if abs(total - float(priced.record_cost.sum())) > 0.01:
+        raise AssertionError("ledger and record costs differ (a bug, please report)")
+    result = StepResult(outputs=["ledger", "record_cost", "pricing.csv", "prices_used.csv", "fallback_uses.csv"])
+    result.counts = {"records": len(records), "records priced": int((priced.record_cost != 0).sum()),
+                     "ledger rows (person, month, domain, source)": len(priced.ledger)}
+    result.notes.append(f"total cost EUR {total:,.2f} in euros of {price_year}")
+    by_domain = priced.ledger.groupby("domain", observed=True)["cost"].sum()
+    result.notes += [f"  {domain:<22} EUR {cost:>18,.2f}" for domain, cost in by_domain.items()]
+    for what, count in priced.excluded.items():
+        result.notes.append(f"not priced: {count:,} {what}")
+    if len(priced.fallback_uses):
+        result.notes.append(f"FALLBACK prices used for {int(priced.fallback_uses['records'].sum()):,} record(s), "
+                            f"EUR {priced.fallback_uses['cost'].sum():,.2f}; see fallback_uses.csv")
+    return result
+
+
+STEP = Step(
+    name="price",
+    title="price every record into the person-month cost ledger (one price year)",
+    run=price_ledger,
+    reads=("02_read_sources/records", "price tables and price index of [prices]"),
+    writes=("ledger", "record_cost", "pricing.csv", "prices_used.csv", "fallback_uses.csv", "missing_prices.csv"),
+)
