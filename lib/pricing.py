@@ -155,14 +155,44 @@ class PricingResult:
     excluded: dict[str, int] = field(default_factory=dict)
 
 
+UNIT_CODE = {u: i for i, u in enumerate(UNITS)}
+DAY, MONTH, YEAR, CASE, HOUR = (UNIT_CODE[u] for u in UNITS)
+
+
+class _Codes:
+    """Records' sources, codes and domains as small integers (millions of rows, few values)."""
+
+    def __init__(self, records: pd.DataFrame, tables: list[pd.DataFrame]):
+        source = pd.Categorical(records["source"])
+        code = pd.Categorical(records["code"].astype(str) if not isinstance(records["code"].dtype, pd.CategoricalDtype)
+                              else records["code"])
+        self.source, self.source_names = source.codes.astype(np.int64), np.asarray(source.categories, dtype=object)
+        self.code, self.code_names = code.codes.astype(np.int64), np.asarray(code.categories.astype(str), dtype=object)
+        self.pair = self.source * max(len(self.code_names), 1) + self.code
+        record_domains = pd.Categorical(records["domain"].astype(str))
+        names = set(record_domains.categories) | {d for t in tables for d in t["domain"]}
+        self.domain_names = np.array(sorted(n for n in names if n), dtype=object)
+        lookup = {n: i for i, n in enumerate(self.domain_names)}
+        mapped = np.array([lookup.get(c, -1) for c in record_domains.categories], dtype=np.int64)
+        self.record_domain = np.where(record_domains.codes >= 0, mapped[record_domains.codes], -1)
+
+    def pair_names(self, pairs: np.ndarray) -> pd.DataFrame:
+        n_codes = max(len(self.code_names), 1)
+        return pd.DataFrame({"pair": pairs, "source": self.source_names[pairs // n_codes],
+                             "code": self.code_names[pairs % n_codes]})
+
+    def domain_codes(self, domains: pd.Series) -> np.ndarray:
+        return pd.Index(self.domain_names).get_indexer(domains.to_numpy(dtype=object))
+
+
 def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series, price_year: int,
                   fallback: pd.DataFrame | None = None, bijstand_from: str = "spells",
                   index_hint: str = "") -> PricingResult:
     """Price ``records`` (see ``lib.records``) into a person-month ledger."""
     n = len(records)
-    use = np.ones(n, dtype=bool)
-    source = records["source"].astype(str).to_numpy()
-    code = records["code"].astype(str).to_numpy()
+    codes = _Codes(records, [prices] + ([fallback] if fallback is not None else []))
+    source = codes.source_names[codes.source]
+    code = codes.code_names[codes.code]
     has_amount = ~np.isnan(records["amount"].to_numpy(dtype=float))
     excluded = {}
     # Bijstand from its spells or from the yearly amounts paid, never both.
@@ -172,32 +202,26 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
     else:
         drop = source == "BIJSTANDUITKERINGTAB"
         excluded["BIJSTANDUITKERINGTAB spells (bijstand costed from the yearly amounts)"] = int(drop.sum())
-    use &= ~drop
+    use = ~drop
 
-    record_cost = np.zeros(n)
     parts = []
     amounts = np.flatnonzero(use & has_amount)
     if amounts.size:
-        parts.append(_amount_months(records, amounts, index, price_year, index_hint))
+        parts.append(_amount_months(records, amounts, codes, index, price_year, index_hint))
     priced = np.flatnonzero(use & ~has_amount)
     fallback_uses = pd.DataFrame(columns=["source", "code", "year", "records", "cost"])
     if priced.size:
-        month_costs, fallback_uses = _priced_months(records, priced, prices, fallback, index, price_year, index_hint)
+        month_costs, fallback_uses = _priced_months(records, priced, codes, prices, fallback, index, price_year,
+                                                    index_hint)
         parts.append(month_costs)
-    months = pd.concat(parts, ignore_index=True)
-    np.add.at(record_cost, months["record"].to_numpy(), months["cost"].to_numpy())
+    rec = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
+    month = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
+    domain = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.int64)
+    cost = np.concatenate([p[3] for p in parts]) if parts else np.zeros(0)
+    record_cost = np.bincount(rec, weights=cost, minlength=n)
 
-    person = records["person"].to_numpy()[months["record"].to_numpy()]
-    ledger = (pd.DataFrame({"person": person, "month": months["month"].to_numpy(),
-                            "domain": months["domain"].to_numpy(), "source": source[months["record"].to_numpy()],
-                            "cost": months["cost"].to_numpy()})
-              .groupby(["person", "month", "domain", "source"], observed=True, sort=True)["cost"].sum().reset_index())
-    ledger = ledger[ledger["cost"] != 0].reset_index(drop=True)
-    ledger["domain"] = ledger["domain"].astype("category")
-    ledger["source"] = ledger["source"].astype("category")
-    ledger["month"] = ledger["month"].astype(np.int32)
-    ledger["person"] = ledger["person"].astype(np.int32)
-
+    ledger = _aggregate(records["person"].to_numpy()[rec].astype(np.int64), month.astype(np.int64), domain,
+                        codes.source[rec], cost, codes)
     report = (pd.DataFrame({"source": source, "code": code, "used": use, "cost": record_cost,
                             "priced_by": np.where(has_amount, "amount as delivered", "price table")})
               .groupby(["source", "code", "priced_by"], sort=True)
@@ -206,56 +230,82 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
                          excluded=excluded)
 
 
-def _amount_months(records: pd.DataFrame, rows: np.ndarray, index: pd.Series, price_year: int,
-                   index_hint: str) -> pd.DataFrame:
+def _aggregate(person, month, domain, source, cost, codes: _Codes) -> pd.DataFrame:
+    """Sum month costs per (person, month, domain, source), through one packed integer key."""
+    m0 = int(month.min()) if month.size else 0
+    key = (((person << 12 | (month - m0)) << 8 | domain) << 12) | source
+    unique, inverse = np.unique(key, return_inverse=True)
+    total = np.bincount(inverse, weights=cost)
+    keep = total != 0
+    unique, total = unique[keep], total[keep]
+    return pd.DataFrame({
+        "person": (unique >> 32).astype(np.int32),
+        "month": ((unique >> 20) & 0xFFF).astype(np.int32) + m0,
+        "domain": pd.Categorical.from_codes((unique >> 12) & 0xFF, categories=codes.domain_names),
+        "source": pd.Categorical.from_codes(unique & 0xFFF, categories=codes.source_names),
+        "cost": total})
+
+
+def _amount_months(records: pd.DataFrame, rows: np.ndarray, codes: _Codes, index: pd.Series, price_year: int,
+                   index_hint: str):
     by_months = records["spread"].astype(str).to_numpy()[rows] == "months"
     rec, month, amount = spread_over_months(records["start"].to_numpy()[rows], records["end"].to_numpy()[rows],
                                             records["amount"].to_numpy(dtype=float)[rows], by_months)
-    factor = index_factor(index, year_of_month(month), price_year, index_hint)
-    return pd.DataFrame({"record": rows[rec], "month": month, "domain": records["domain"].astype(str).to_numpy()[rows[rec]],
-                         "cost": amount * factor})
+    years = year_of_month(month).astype(np.int64)
+    distinct, position = np.unique(years, return_inverse=True)
+    factor = index_factor(index, distinct, price_year, index_hint)[position] if years.size else np.zeros(0)
+    return rows[rec], month.astype(np.int64), codes.record_domain[rows[rec]], amount * factor
 
 
-def _intervals(records: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
-    """The days to price of each record: its whole spell, or its start day for a case or hour
-    (the unit is only known from the price row, so both ends are kept)."""
-    return pd.DataFrame({"record": rows, "source": records["source"].astype(str).to_numpy()[rows],
-                         "code": records["code"].astype(str).to_numpy()[rows],
+def _intervals(records: pd.DataFrame, rows: np.ndarray, codes: _Codes) -> pd.DataFrame:
+    """The days to price of each record (its whole spell; a case or hour is cut to its start
+    day once the price row says so)."""
+    return pd.DataFrame({"record": rows, "pair": codes.pair[rows],
                          "start": records["start"].to_numpy()[rows].astype(np.int64),
                          "end": records["end"].to_numpy()[rows].astype(np.int64),
                          "units": records["units"].to_numpy(dtype=float)[rows]})
 
 
-def _segments(intervals: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+def _price_rows_by_pair(pairs: np.ndarray, table: pd.DataFrame, codes: _Codes, index: pd.Series, price_year: int,
+                        index_hint: str) -> pd.DataFrame:
+    """Price rows applicable to each (source, code) pair: exact codes, and wildcard rows."""
+    names = codes.pair_names(np.unique(pairs))
+    exact = names.merge(table[table["code"] != WILDCARD], on=["source", "code"], how="inner")
+    wild = names.merge(table[table["code"] == WILDCARD].drop(columns="code"), on="source", how="inner")
+    rows = pd.concat([exact, wild], ignore_index=True)
+    return pd.DataFrame({
+        "pair": rows["pair"].to_numpy(), "unit": rows["unit"].map(UNIT_CODE).to_numpy(np.int64),
+        "price": rows["price"].to_numpy(float) * index_factor(index, rows["price_year"].to_numpy(), price_year,
+                                                               index_hint),
+        "valid_from": rows["valid_from"].to_numpy(np.int64), "valid_to": rows["valid_to"].to_numpy(np.int64),
+        "domain": codes.domain_codes(rows["domain"])})
+
+
+def _segments(intervals: pd.DataFrame, price_rows: pd.DataFrame) -> pd.DataFrame:
     """Every (interval, price row) pair whose validity overlaps the interval's priced days."""
-    exact = intervals.merge(table[table["code"] != WILDCARD], on=["source", "code"], how="inner")
-    wild = table[table["code"] == WILDCARD].drop(columns="code")
-    if len(wild):
-        exact = pd.concat([exact, intervals.merge(wild, on="source", how="inner")], ignore_index=True)
-    # A case or an hour is priced on its start day only.
-    point = exact["unit"].isin(["case", "hour"]).to_numpy()
-    last = np.where(point, exact["start"].to_numpy(), exact["end"].to_numpy())
-    seg_start = np.maximum(exact["start"].to_numpy(), exact["valid_from"].to_numpy())
-    seg_end = np.minimum(last, exact["valid_to"].to_numpy())
+    joined = intervals.merge(price_rows, on="pair", how="inner")
+    unit = joined["unit"].to_numpy()
+    last = np.where((unit == CASE) | (unit == HOUR), joined["start"].to_numpy(), joined["end"].to_numpy())
+    seg_start = np.maximum(joined["start"].to_numpy(), joined["valid_from"].to_numpy())
+    seg_end = np.minimum(last, joined["valid_to"].to_numpy())
     keep = seg_start <= seg_end
-    return exact.loc[keep].assign(seg_start=seg_start[keep], seg_end=seg_end[keep])
+    return joined.loc[keep].assign(seg_start=seg_start[keep], seg_end=seg_end[keep])
 
 
 def _gaps(intervals: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
-    """The days of each interval that no segment covers, as intervals (record, source, code, start, end, units).
+    """The days of each interval that no segment covers, as intervals.
 
     Segments of one record never overlap (validity periods of one code do not), so the gaps
     are before the first segment, between consecutive ones, and after the last. A record
     priced per case or hour needs its start day only."""
-    point_unit = segments.groupby("record")["unit"].first().isin(["case", "hour"])
-    need_end = np.where(point_unit.reindex(intervals["record"], fill_value=False).to_numpy(dtype=bool),
-                        intervals["start"].to_numpy(), intervals["end"].to_numpy())
-    need = intervals.assign(end=need_end)
+    first_unit = segments.groupby("record")["unit"].first()
+    point = first_unit.isin([CASE, HOUR]).reindex(intervals["record"], fill_value=False).to_numpy(dtype=bool)
+    need = intervals.assign(end=np.where(point, intervals["start"].to_numpy(), intervals["end"].to_numpy()))
     s = segments[["record", "seg_start", "seg_end"]].sort_values(["record", "seg_start"])
     base = need.set_index("record")
     rec = s["record"].to_numpy()
-    first = np.append(True, rec[1:] != rec[:-1])
-    last = np.append(rec[1:] != rec[:-1], True)
+    first = np.append(True, rec[1:] != rec[:-1]) if rec.size else np.zeros(0, bool)
+    last = np.append(rec[1:] != rec[:-1], True) if rec.size else np.zeros(0, bool)
     prev_end = np.where(first, base["start"].reindex(rec).to_numpy() - 1, np.roll(s["seg_end"].to_numpy(), 1))
     inner = pd.DataFrame({"record": rec, "start": prev_end + 1, "end": s["seg_start"].to_numpy() - 1})
     tail = pd.DataFrame({"record": rec[last], "start": s["seg_end"].to_numpy()[last] + 1,
@@ -266,36 +316,36 @@ def _gaps(intervals: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
     return gaps.merge(need.drop(columns=["start", "end"]), on="record")
 
 
-def _priced_months(records: pd.DataFrame, rows: np.ndarray, prices: pd.DataFrame, fallback: pd.DataFrame | None,
-                   index: pd.Series, price_year: int, index_hint: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    intervals = _intervals(records, rows)
-    segments = _segments(intervals, prices).assign(fallback=False)
+def _priced_months(records: pd.DataFrame, rows: np.ndarray, codes: _Codes, prices: pd.DataFrame,
+                   fallback: pd.DataFrame | None, index: pd.Series, price_year: int, index_hint: str):
+    intervals = _intervals(records, rows, codes)
+    main = _price_rows_by_pair(intervals["pair"].to_numpy(), prices, codes, index, price_year, index_hint)
+    segments = _segments(intervals, main).assign(fallback=False)
     gaps = _gaps(intervals, segments)
     fallback_uses = pd.DataFrame(columns=["source", "code", "year", "records", "cost"])
     if len(gaps) and fallback is not None and len(fallback):
         # Only the days the main tables leave unpriced are priced from the fallback.
-        extra = _segments(gaps, fallback).assign(fallback=True)
-        segments = pd.concat([segments, extra], ignore_index=True)
+        extra_rows = _price_rows_by_pair(gaps["pair"].to_numpy(), fallback, codes, index, price_year, index_hint)
+        segments = pd.concat([segments, _segments(gaps, extra_rows).assign(fallback=True)], ignore_index=True)
         gaps = _gaps(intervals, segments)
     if len(gaps):
         missing = gaps.drop_duplicates("record")
-        report = (pd.DataFrame({"source": missing["source"].to_numpy(), "code": missing["code"].to_numpy(),
-                                "year": year_of_month(month_index(missing["start"].to_numpy()))})
+        names = codes.pair_names(missing["pair"].to_numpy())
+        report = (names.drop(columns="pair").assign(year=year_of_month(month_index(missing["start"].to_numpy())))
                   .value_counts().rename("records").reset_index().sort_values(["source", "code", "year"]))
-        raise MissingPrices(report)
-    months = _months_of_segments(segments, index, price_year, index_hint)
-    if months["fallback"].any():
-        used = months[months["fallback"]]
-        fallback_uses = (pd.DataFrame({"source": records["source"].astype(str).to_numpy()[used["record"].to_numpy()],
-                                       "code": records["code"].astype(str).to_numpy()[used["record"].to_numpy()],
-                                       "year": year_of_month(used["month"].to_numpy()), "record": used["record"],
-                                       "cost": used["cost"]})
+        raise MissingPrices(report.reset_index(drop=True))
+    rec, month, domain, cost, used_fallback = _months_of_segments(segments)
+    if used_fallback.any():
+        names = codes.pair_names(codes.pair[rec[used_fallback]])
+        fallback_uses = (names.assign(year=year_of_month(month[used_fallback]), record=rec[used_fallback],
+                                      cost=cost[used_fallback])
                          .groupby(["source", "code", "year"]).agg(records=("record", "nunique"), cost=("cost", "sum"))
                          .reset_index())
-    return months.drop(columns="fallback"), fallback_uses
+    return (rec, month, domain, cost), fallback_uses
 
 
-def _months_of_segments(segments: pd.DataFrame, index: pd.Series, price_year: int, index_hint: str) -> pd.DataFrame:
+def _months_of_segments(segments: pd.DataFrame):
+    """(record, month, domain, cost, from the fallback) of every month a segment touches."""
     start = segments["seg_start"].to_numpy(np.int64)
     end = segments["seg_end"].to_numpy(np.int64)
     first = month_index(start).astype(np.int64)
@@ -306,16 +356,12 @@ def _months_of_segments(segments: pd.DataFrame, index: pd.Series, price_year: in
     dim = days_in_month(month).astype(np.int64)
     overlap = np.minimum(end[seg], m_first + dim - 1) - np.maximum(start[seg], m_first) + 1
     unit = segments["unit"].to_numpy()[seg]
-    units = np.ones(seg.size)
-    if "units" in segments:
-        units = segments["units"].to_numpy(dtype=float)[seg]
-    quantity = np.select([unit == "day", unit == "month", unit == "year", unit == "case", unit == "hour"],
-                         [overlap, overlap / dim, overlap / dim / 12.0, np.ones(seg.size), units])
-    factor = index_factor(index, segments["price_year"].to_numpy()[seg], price_year, index_hint)
-    cost = quantity * segments["price"].to_numpy(dtype=float)[seg] * factor
-    return pd.DataFrame({"record": segments["record"].to_numpy()[seg], "month": month.astype(np.int32),
-                         "domain": segments["domain"].to_numpy()[seg], "cost": cost,
-                         "fallback": segments["fallback"].to_numpy()[seg]})
+    units = segments["units"].to_numpy(dtype=float)[seg]
+    quantity = np.select([unit == DAY, unit == MONTH, unit == YEAR, unit == CASE],
+                         [overlap, overlap / dim, overlap / dim / 12.0, 1.0], units)
+    cost = quantity * segments["price"].to_numpy(dtype=float)[seg]
+    return (segments["record"].to_numpy()[seg], month, segments["domain"].to_numpy()[seg], cost,
+            segments["fallback"].to_numpy(dtype=bool)[seg])
 
 
 class MissingPrices(PricingError):
