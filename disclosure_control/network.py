@@ -131,6 +131,18 @@ class FlowGraph:
         finite = finite[np.isfinite(finite)]
         self.eps = 1e-12 * (1.0 + (np.abs(finite).max() if len(finite) else 0.0))
         self.active = np.zeros(len(self.forward), dtype=bool)
+        self._search = None
+
+    def search(self) -> "_Search":
+        """Reachability over the arcs of every cell (inactive ones have no room)."""
+        if self._search is None:
+            net = self.network
+            proper = net.tail != net.head
+            t, h = net.tail[proper], net.head[proper]
+            rows = np.concatenate([t, h, net.free[:, 0], net.free[:, 1]])
+            cols = np.concatenate([h, t, net.free[:, 1], net.free[:, 0]])
+            self._search = _Search(rows, cols, net.n_nodes)
+        return self._search
 
     def set_active(self, cells: np.ndarray, active: bool = True) -> None:
         cells = np.asarray(cells, dtype=np.int64)
@@ -140,9 +152,10 @@ class FlowGraph:
         self.capacity[t, h] = self.forward[cells] if active else 0.0
         self.capacity[h, t] = self.backward[cells] if active else 0.0
 
-    def reach(self, cell: int, sign: int, limit: float = np.inf) -> "Flow":
+    def reach(self, cell: int, sign: int, limit: float = np.inf, enough: float = -np.inf) -> "Flow":
         """Largest move of ``cell`` up (sign +1) or down (-1), with the others
-        active cells free; stops early once ``limit`` is reached."""
+        active cells free; stops early once ``limit`` is reached, or with no
+        flow at all once a cut shows that ``enough`` cannot be reached."""
         t, h = int(self.network.tail[cell]), int(self.network.head[cell])
         own = self.forward[cell] if sign > 0 else self.backward[cell]
         limit = min(limit, own)
@@ -152,7 +165,7 @@ class FlowGraph:
         saved = self.capacity[t, h], self.capacity[h, t]
         self.capacity[t, h] = self.capacity[h, t] = 0.0
         try:
-            flow = max_flow(self.capacity, source, sink, limit, self.eps)
+            flow = max_flow(self.capacity, source, sink, limit, self.eps, search=self.search(), enough=enough)
         finally:
             self.capacity[t, h], self.capacity[h, t] = saved
         return flow
@@ -170,7 +183,7 @@ class FlowGraph:
 
     def reach_many(self, cells: np.ndarray, signs: np.ndarray, limits: np.ndarray | None = None,
                    caps: np.ndarray | None = None, factor: np.ndarray | None = None, cuts: bool = False,
-                   batch: int = 256, rounds: int = 5):
+                   enough: np.ndarray | None = None, supports: bool = False, batch: int = 256, rounds: int = 5):
         """:meth:`reach` for many cells at once: (values, gaps[, cut sides]).
 
         ``values`` are moves achieved by feasible flows; the maximum is at most
@@ -183,6 +196,9 @@ class FlowGraph:
         ``min(room, cap) * factor`` of the master relaxation in the exact
         method.  With ``cuts`` also the source side (per request, per node) of
         a cut whose capacity is at most ``value`` plus a tiny residual.
+        A request stops refining once its value reaches ``enough``.  With
+        ``supports`` also, per request, the cells its flow moves (with the
+        requested cell these cells alone allow the move found).
         """
         net = self.network
         cells = np.asarray(cells, dtype=np.int64)
@@ -194,6 +210,8 @@ class FlowGraph:
         values = np.zeros(len(cells))
         gaps = np.zeros(len(cells))
         sides = np.zeros((len(cells), net.n_nodes), dtype=bool) if cuts else None
+        enough = np.full(len(cells), np.inf) if enough is None else np.asarray(enough, dtype=float)
+        used = [np.zeros(0, dtype=np.int64) for _ in range(len(cells))] if supports else None
         loop = net.tail[cells] == net.head[cells]
         values[loop] = limit[loop]
         todo = np.flatnonzero(~loop & (limit > 0))
@@ -203,13 +221,22 @@ class FlowGraph:
             todo = np.flatnonzero(~loop)
         for start in range(0, len(todo), batch):  # batches of requests, each one max-flow solve
             chosen = todo[start:start + batch]
-            out = self._batch(cells[chosen], signs[chosen], limit[chosen], caps[chosen], factor, rounds, cuts)
+            out = self._batch(cells[chosen], signs[chosen], limit[chosen], caps[chosen], factor, rounds, cuts,
+                              enough[chosen], supports)
             values[chosen], gaps[chosen] = out[0], out[1]
             if cuts:
                 sides[chosen] = out[2]
-        return (values, gaps, sides) if cuts else (values, gaps)
+            if supports:
+                for position, support in zip(chosen, out[3]):
+                    used[position] = support
+        result = (values, gaps)
+        if cuts:
+            result += (sides,)
+        if supports:
+            result += (used,)
+        return result
 
-    def _batch(self, cells, signs, limit, caps, factor, rounds, cuts):
+    def _batch(self, cells, signs, limit, caps, factor, rounds, cuts, enough, supports):
         net = self.network
         n = net.n_nodes
         copies = len(cells)
@@ -238,9 +265,9 @@ class FlowGraph:
 
         # A path of unlimited arcs: the move is unbounded (or reaches any limit).
         endless_plus, endless_minus = np.isinf(plus), np.isinf(minus)
-        reached = _reached(size, super_source,
-                           np.concatenate([u[endless_plus], v[endless_minus], np.full(copies, super_source)]),
-                           np.concatenate([v[endless_plus], u[endless_minus], source]))
+        endless_rows = np.concatenate([u[endless_plus], v[endless_minus], np.full(copies, super_source)])
+        endless_cols = np.concatenate([v[endless_plus], u[endless_minus], source])
+        reached, predecessor = _reached(size, super_source, endless_rows, endless_cols, predecessors=True)
         unbounded = reached[sink]
         values = np.where(unbounded, limit, 0.0)
 
@@ -257,7 +284,7 @@ class FlowGraph:
         tolerance = 1e-12 * (1.0 + gap)
         x = np.zeros(len(pair))
         for _ in range(rounds):
-            open_ = gap > tolerance
+            open_ = (gap > tolerance) & (values < enough)
             if not open_.any():
                 break
             budget = 2.0 ** np.floor(np.log2(2.0 ** 30 / open_.sum()))
@@ -299,8 +326,30 @@ class FlowGraph:
             new_gap = gap - step
             new_gap[valid] = np.minimum(new_gap[valid], cut[valid])
             gap = np.where(open_, np.clip(new_gap, 0.0, None), gap)
+        support = None
+        if supports:
+            endless_cells = np.concatenate([pair_cell[pair[endless_plus]], pair_cell[pair[endless_minus]],
+                                            np.full(copies, -1)])
+            step_key = endless_rows.astype(np.int64) * size + endless_cols
+            key_order = np.argsort(step_key, kind="stable")
+            moved = np.abs(x) > 0.0
+            owner = pair_cell[pair[moved]]
+            which = copy[moved]
+            keep = owner >= 0
+            owner, which = owner[keep], which[keep]
+            order = np.argsort(which, kind="stable")
+            bounds = np.searchsorted(which[order], np.arange(copies + 1))
+            support = [owner[order][bounds[k]:bounds[k + 1]] for k in range(copies)]
+            for k in np.flatnonzero(unbounded):  # the path of unlimited arcs of each such request
+                nodes = [int(sink[k])]
+                while nodes[-1] != source[k]:
+                    nodes.append(int(predecessor[nodes[-1]]))
+                nodes = np.array(nodes[::-1], dtype=np.int64)
+                where = key_order[np.searchsorted(step_key[key_order], nodes[:-1] * size + nodes[1:])]
+                path_cells = endless_cells[where]
+                support[k] = path_cells[path_cells >= 0]
         if not cuts:
-            return values, gap
+            return values, gap, None, support
         # Source sides: what the source still reaches through arcs with room.
         slack = 1e-9 * (1.0 + np.where(np.isfinite(values), values, 0.0))[copy]
         up_room = plus - x > slack
@@ -308,7 +357,7 @@ class FlowGraph:
         reach = _reached(size, super_source,
                          np.concatenate([u[up_room], v[down_room], np.full(copies, super_source)]),
                          np.concatenate([v[up_room], u[down_room], source]))
-        return values, gap, reach[:copies * n].reshape(copies, n)
+        return values, gap, reach[:copies * n].reshape(copies, n), support
 
 
 class _Lookup:
@@ -329,12 +378,12 @@ class _Lookup:
         return np.where(found, self.data[where], 0.0)
 
 
-def _reached(size: int, source: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+def _reached(size: int, source: int, rows: np.ndarray, cols: np.ndarray, predecessors: bool = False):
     graph = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(size, size))
-    order = breadth_first_order(graph, source, directed=True, return_predecessors=False)
+    order, predecessor = breadth_first_order(graph, source, directed=True, return_predecessors=True)
     reached = np.zeros(size, dtype=bool)
     reached[order] = True
-    return reached
+    return (reached, predecessor) if predecessors else reached
 
 
 @dataclass
@@ -346,26 +395,57 @@ class Flow:
     complete: bool        # True when value is the maximum (up to cut_slack) or the limit
 
 
-def _bfs(capacity: np.ndarray, source: int, sink: int, eps: float) -> np.ndarray:
-    """Parent of every node reached from ``source`` through arcs with room
-    (-1 = not reached); stops as soon as ``sink`` is reached (``sink < 0``:
-    reach everything)."""
+# Up to this many nodes a breadth-first search in numpy on the dense matrix
+# is cheaper than a call into scipy.sparse.csgraph.
+_DENSE_SEARCH_NODES = 48
+
+
+def _dense_parents(capacity: np.ndarray, source: int, threshold: float) -> np.ndarray:
     n = capacity.shape[0]
     parent = np.full(n, -1, dtype=np.int64)
     parent[source] = source
     frontier = np.array([source])
-    while len(frontier):
-        room = capacity[frontier] > eps
+    while len(frontier):  # one step per level of the search
+        room = capacity[frontier] > threshold
         room &= parent < 0
-        hit = room.any(axis=0)
-        new = np.flatnonzero(hit)
+        new = np.flatnonzero(room.any(axis=0))
         if not len(new):
             break
         parent[new] = frontier[np.argmax(room[:, new], axis=0)]
-        if sink >= 0 and parent[sink] >= 0:
-            break
         frontier = new
     return parent
+
+
+class _Search:
+    """Breadth-first reachability through arcs with room, on a fixed arc set.
+
+    The arcs (every node pair with capacity in either direction) become one
+    CSR structure; a search only rewrites its data: 0 for an arc with room,
+    1 for one without, and a shortest-path search limited to distance 0.5
+    reaches exactly the nodes joined to the source by arcs with room.
+    """
+
+    def __init__(self, rows: np.ndarray, cols: np.ndarray, n: int):
+        order = np.lexsort((cols, rows))
+        rows, cols = rows[order], cols[order]
+        self.rows, self.cols, self.n = rows, cols, n
+        indptr = np.searchsorted(rows, np.arange(n + 1))
+        self.graph = sp.csr_matrix((np.zeros(len(rows)), cols, indptr), shape=(n, n))
+
+    @classmethod
+    def of_matrix(cls, capacity: np.ndarray) -> "_Search":
+        rows, cols = np.nonzero((capacity != 0) | (capacity.T != 0))
+        return cls(rows, cols, capacity.shape[0])
+
+    def parents(self, residual: np.ndarray, source: int, threshold: float) -> np.ndarray:
+        """Parent of every node reached from ``source`` (-1: not reached)."""
+        if self.n <= _DENSE_SEARCH_NODES:
+            return _dense_parents(residual, source, threshold)
+        self.graph.data = (residual[self.rows, self.cols] <= threshold).astype(float)
+        _, predecessor = dijkstra(self.graph, indices=source, return_predecessors=True, limit=0.5)
+        parent = np.where(predecessor < 0, -1, predecessor).astype(np.int64)
+        parent[source] = source
+        return parent
 
 
 def _scaled_dinic(capacity: np.ndarray, source: int, sink: int, bound: float):
@@ -379,24 +459,46 @@ def _scaled_dinic(capacity: np.ndarray, source: int, sink: int, bound: float):
     graph = sp.csr_matrix(scaled.astype(np.int32))
     flow = maximum_flow(graph, source, sink).flow.toarray().astype(float)
     left = scaled - flow
-    reachable = _bfs(left, source, -1, 0.5) >= 0
+    reachable = _Search.of_matrix(left).parents(left, source, 0.5) >= 0
     return flow / scale, reachable
 
 
+_FAT_RANGE = 64.0
+
+
+def _augment(residual: np.ndarray, pushed: np.ndarray, parent: np.ndarray, source: int, sink: int,
+             most: float) -> float:
+    """Push along the path to ``sink`` in ``parent`` (at most ``most``); returns the amount."""
+    path = [sink]
+    while path[-1] != source:
+        path.append(int(parent[path[-1]]))
+    heads = np.array(path[:-1])
+    tails = np.array(path[1:])
+    amount = min(float(residual[tails, heads].min()), most)
+    residual[tails, heads] -= amount
+    residual[heads, tails] += amount
+    pushed[tails, heads] += amount
+    pushed[heads, tails] -= amount
+    return amount
+
+
 def max_flow(capacity: np.ndarray, source: int, sink: int, limit: float = np.inf, eps: float = 0.0,
-             paths: int = 8, rounds: int = 5) -> Flow:
+             paths: int = 8, rounds: int = 5, search: "_Search | None" = None, enough: float = -np.inf) -> Flow:
     """Maximum flow on a dense capacity matrix (not modified), up to ``limit``.
 
     A path of unlimited arcs means an unbounded flow (``limit`` is pushed along
-    it when finite).  Otherwise up to ``paths`` shortest augmenting paths
-    (Edmonds-Karp, enough for most small moves), then rounds of scipy's
+    it when finite).  Otherwise augmenting paths with room for a large part
+    of what is missing (fat paths), then up to ``paths`` shortest augmenting
+    paths (Edmonds-Karp; together enough for most moves), then rounds of scipy's
     integer Dinic on scaled capacities: after each round the residual
     capacity of the cut saturated in the integer network bounds the flow
     still missing (``cut_slack``), and the next round is scaled to it.
     """
+    if search is None:
+        search = _Search.of_matrix(capacity)
     infinite = np.isinf(capacity)
     if infinite.any():
-        parent = _bfs(infinite.astype(float), source, sink, 0.5)
+        parent = search.parents(infinite.astype(float), source, 0.5)
         if parent[sink] >= 0:
             if not np.isfinite(limit):
                 return Flow(np.inf, 0.0, None, None, complete=True)
@@ -409,28 +511,33 @@ def max_flow(capacity: np.ndarray, source: int, sink: int, limit: float = np.inf
             return Flow(float(limit), 0.0, pushed, None, complete=True)
     # A trivial cut: everything leaving the source or entering the sink.
     bound = min(limit, float(capacity[source].sum()), float(capacity[:, sink].sum()))
+    if bound < enough:
+        return Flow(0.0, bound, np.zeros_like(capacity), None, complete=True)
     residual = capacity.copy()
     pushed = np.zeros_like(residual)
     total = 0.0
+    # Fat paths first: only arcs with room for a large part of what is
+    # missing (the threshold falls by 4 when no such path is left), so a
+    # move that one path can carry takes one search.
+    threshold = bound
+    for _ in range(2 * paths):
+        if total >= bound or threshold <= max(eps, (bound - total) / _FAT_RANGE):
+            break
+        parent = search.parents(residual, source, max(threshold, eps))
+        if parent[sink] < 0:
+            threshold /= 4.0
+            continue
+        total += _augment(residual, pushed, parent, source, sink, limit - total)
+        threshold = min(threshold, bound - total)
     for _ in range(paths):
         if total >= bound:
             return Flow(total, 0.0, pushed, None, complete=True)
-        parent = _bfs(residual, source, sink, eps)
+        parent = search.parents(residual, source, eps)
         if parent[sink] < 0:
             reachable = parent >= 0
             slack = residual[np.ix_(reachable, ~reachable)]
             return Flow(total, float(slack.sum()), pushed, reachable, complete=True)
-        path = [sink]
-        while path[-1] != source:
-            path.append(int(parent[path[-1]]))
-        heads = np.array(path[:-1])
-        tails = np.array(path[1:])
-        amount = min(residual[tails, heads].min(), limit - total)
-        residual[tails, heads] -= amount
-        residual[heads, tails] += amount
-        pushed[tails, heads] += amount
-        pushed[heads, tails] -= amount
-        total += amount
+        total += _augment(residual, pushed, parent, source, sink, limit - total)
     if total >= bound:
         return Flow(total, 0.0, pushed, None, complete=True)
     # No path of unlimited arcs: the cut around the nodes reached through them

@@ -463,6 +463,12 @@ def _problem_network(problem: ProtectionProblem) -> Network | None:
     return network_of(problem.equalities)
 
 
+# Up to this many checks on a graph of at most this many nodes are single
+# flows rather than one batched flow problem.
+_SINGLE_CHECKS = 6
+_SINGLE_CHECK_NODES = 64
+
+
 class _FlowSearch:
     """Secondary suppression on a table that is a flow network.
 
@@ -511,15 +517,70 @@ class _FlowSearch:
         used = np.flatnonzero(np.abs(z) > 0.0)
         return used[used != cell]
 
-    def check(self, cell: int, sign: int, need: float, tolerance: float):
-        flow = self.graph.reach(cell, sign, limit=need)
-        if flow.value >= need - tolerance:
-            self._record((cell, sign), self._used(self.graph.deviation(flow, cell, sign), cell))
-            return None
-        return flow
-
     def protect(self, cell: int, sign: int, need: float, tolerance: float) -> None:
-        """Make sure ``cell`` can move by ``need`` (sign +1 up, -1 down).
+        """Make sure ``cell`` can move by ``need`` (sign +1 up, -1 down)."""
+        proof, new = self._plan(cell, sign, need, tolerance)
+        self.suppress(self.problem.group[new])
+        self._record((cell, sign), proof)
+
+    def protect_primary(self, cell: int, tolerance: float) -> None:
+        """Both directions of one primary cell: up then down, or one cycle
+        that carries both moves, whichever adds less weight.  Directions that
+        already have a proof are left alone."""
+        problem = self.problem
+        need_up, need_down = _need(problem, cell, +1), _need(problem, cell, -1)
+        if (cell, +1) in self.proofs:
+            need_up = 0.0
+        if (cell, -1) in self.proofs:
+            need_down = 0.0
+        if need_up <= 0 or need_down <= 0:
+            for sign, need in ((+1, need_up), (-1, need_down)):
+                if need > 0:
+                    self.protect(cell, sign, need, tolerance)
+            return
+        up_proof, up_new = self._plan(cell, +1, need_up, tolerance)
+        if not len(up_new):
+            self._record((cell, +1), up_proof)
+            self.protect(cell, -1, need_down, tolerance)
+            return
+        # Sequential: the up plan, then the down plan with it in place.
+        added = np.setdiff1d(self.cells_of(np.unique(problem.group[up_new])), np.flatnonzero(self.graph.active))
+        self.graph.set_active(added)
+        saved = self.suppressed.copy()
+        self.suppressed[problem.group[up_new]] = True
+        try:
+            down_proof, down_new = self._plan(cell, -1, need_down, tolerance)
+        finally:
+            self.suppressed = saved
+            self.graph.set_active(added, False)
+        sequential = self._new_weight(np.union1d(up_new, down_new))
+        joint = self._joint_cycle(cell, need_up, need_down, tolerance)
+        if joint is not None and self._new_weight(joint) < sequential:
+            self.suppress(problem.group[joint])
+            self._record((cell, +1), joint)
+            self._record((cell, -1), joint)
+            return
+        self.suppress(problem.group[np.union1d(up_new, down_new)])
+        self._record((cell, +1), up_proof)
+        self._record((cell, -1), down_proof)
+
+    def _joint_cycle(self, cell, need_up, need_down, tolerance):
+        """Cheapest cycle through ``cell`` on its own carrying both moves: a
+        cell passed forwards rises by ``need_up`` and falls by ``need_down``
+        in the two moves, one passed backwards the other way round."""
+        net, graph = self.network, self.graph
+        tail, head = int(net.tail[cell]), int(net.head[cell])
+        if tail == head:
+            return None
+        cost, _, blocked = self._costs(self.suppressed[self.problem.group], cell)
+        forward_ok = (graph.forward >= need_up - tolerance) & (graph.backward >= need_down - tolerance)
+        backward_ok = (graph.backward >= need_up - tolerance) & (graph.forward >= need_down - tolerance)
+        path = cheapest_path(net, np.where(blocked | ~forward_ok, np.inf, cost),
+                             np.where(blocked | ~backward_ok, np.inf, cost), head, tail)
+        return None if path is None else path[:, 0]
+
+    def _plan(self, cell: int, sign: int, need: float, tolerance: float):
+        """(proof cells, cells to suppress) that let ``cell`` move by ``need``.
 
         When the suppressed cells carry less than ``need``, the missing move
         goes through cells to suppress, the cheaper (total weight of the new
@@ -528,11 +589,11 @@ class _FlowSearch:
         the move it can carry (the usual LP relaxation of the fixed charge;
         cells used once are free afterwards).
         """
-        flow = self.check(cell, sign, need, tolerance)
-        if flow is None:
-            return
         problem, net, graph = self.problem, self.network, self.graph
+        flow = graph.reach(cell, sign, limit=need)
         z = graph.deviation(flow, cell, sign)
+        if flow.value >= need - tolerance:
+            return self._used(z, cell), np.zeros(0, dtype=np.int64)
         if z is None:
             z = np.zeros(problem.n_cells)
         z[cell] = 0.0
@@ -552,13 +613,11 @@ class _FlowSearch:
             # Neither found a way (e.g. tiny rooms everywhere): the fixed-charge LP.
             point = self._fixed_charge(cell, sign, need)
             used = np.flatnonzero(np.abs(point) > 1e-7 * max(need, 1e-12))
-            self.suppress(problem.group[used])
-            self._record((cell, sign), used[used != cell])
-            return
+            used = used[used != cell]
+            return used, used
         costs = [self._new_weight(used) for used in options]
-        used = options[int(np.argmin(costs))]
-        self.suppress(problem.group[used])
-        self._record((cell, sign), np.union1d(self._used(z, cell), used))
+        new = options[int(np.argmin(costs))]
+        return np.union1d(self._used(z, cell), new), new
 
     def _new_weight(self, cells: np.ndarray) -> float:
         groups = np.unique(self.problem.group[cells])
@@ -623,49 +682,138 @@ class _FlowSearch:
 
     def remove_redundant(self, keep: np.ndarray) -> None:
         """Publish suppressed groups again, most costly first, when every
-        proof that used them can be replaced by one without them."""
+        proof that used them can be replaced by one without them (all those
+        checks for one group are one batched flow problem)."""
         problem = self.problem
         candidates = np.flatnonzero(self.suppressed & ~keep)
         candidates = candidates[np.argsort(-problem.group_weight[candidates], kind="stable")]
-        for group in candidates:  # one group at a time, each a few flow checks
+        for group in candidates:  # one group at a time, each one batched flow solve
             cells = self.cells_of(group)
             affected = sorted(set().union(*(self.users.get(c, set()) for c in cells.tolist())))
             self.graph.set_active(cells, False)
-            replaced = {}
-            for cell, sign in affected:
-                need = _need(problem, cell, sign)
-                flow = self.graph.reach(cell, sign, limit=need)
-                if flow.value < need - _tolerance(problem, cell):
-                    break
-                replaced[(cell, sign)] = self._used(self.graph.deviation(flow, cell, sign), cell)
-            else:
-                self.suppressed[group] = False
-                for key, used in replaced.items():
+            if affected:
+                ok, proofs = self._check_many(affected)
+                if not ok:
+                    self.graph.set_active(cells, True)
+                    continue
+                for key, used in zip(affected, proofs):
                     self._record(key, used)
-                continue
-            self.graph.set_active(cells, True)
+            self.suppressed[group] = False
+
+    def _check_many(self, keys, partial: bool = False):
+        """Whether every (cell, sign) in ``keys`` can move by its need now, with
+        proofs (and with ``partial`` which of them can)."""
+        problem = self.problem
+        cells = np.array([k[0] for k in keys], dtype=np.int64)
+        signs = np.array([k[1] for k in keys], dtype=np.int64)
+        needs = np.where(signs > 0, problem.upper_protection[cells], problem.lower_protection[cells])
+        enough = needs - _TOLERANCE * (1.0 + np.abs(problem.values[cells]))
+        if len(keys) <= _SINGLE_CHECKS and self.network.n_nodes <= _SINGLE_CHECK_NODES:
+            # A few checks on a small graph: single flows are cheaper than one batch.
+            passed = np.zeros(len(keys), dtype=bool)
+            used = [np.zeros(0, dtype=np.int64)] * len(keys)
+            for i, (cell, sign) in enumerate(keys):  # at most _SINGLE_CHECKS flow solves
+                flow = self.graph.reach(cell, sign, limit=needs[i], enough=enough[i])
+                passed[i] = flow.value >= enough[i]
+                if not passed[i] and not partial:
+                    break
+                used[i] = self._used(self.graph.deviation(flow, cell, sign), cell)
+        else:
+            values, _, used = self.graph.reach_many(cells, signs, limits=needs, enough=enough, supports=True)
+            passed = values >= enough
+        proofs = [u[u != c] for u, c in zip(used, cells)]
+        return (bool(passed.all()), proofs, passed) if partial else (bool(passed.all()), proofs)
+
+    def reroute(self, keep: np.ndarray, rounds: int = 1, most: int | None = None) -> None:
+        """Rip-up and reroute: publish a suppressed group again (most costly
+        first), forbid it, re-protect every primary cell whose proof used it
+        with the current pattern free, and keep the change only if the total
+        weight falls."""
+        problem = self.problem
+        weight = problem.group_weight
+        for _ in range(rounds):
+            improved = False
+            candidates = np.flatnonzero(self.suppressed & ~keep)
+            candidates = candidates[np.argsort(-weight[candidates], kind="stable")][:most]
+            for group in candidates:  # one group at a time, each a few flow and path solves
+                if not self.suppressed[group]:
+                    continue
+                cells = self.cells_of(group)
+                affected = sorted(set().union(*(self.users.get(c, set()) for c in cells.tolist())))
+                if not affected:
+                    continue
+                before = float(weight[self.suppressed].sum())
+                saved = (self.suppressed.copy(), dict(self.proofs), {c: set(k) for c, k in self.users.items()})
+                self.suppressed[group] = False
+                self.graph.set_active(cells, False)
+                self.allowed[cells] = False
+                try:
+                    _, proofs, passed = self._check_many(affected, partial=True)
+                    for key, used, fine in zip(affected, proofs, passed):
+                        if fine:
+                            self._record(key, used)
+                    for (cell, sign), fine in zip(affected, passed):
+                        if not fine:
+                            self.protect(cell, sign, _need(problem, cell, sign), _tolerance(problem, cell))
+                    ok = float(weight[self.suppressed].sum()) < before * (1.0 - 1e-12)
+                except ProtectionImpossible:
+                    ok = False
+                self.allowed[cells] = (problem.fixed != 0)[problem.group[cells]]
+                if ok:
+                    improved = True
+                    continue
+                changed = np.flatnonzero(self.suppressed != saved[0])
+                self.suppressed, self.proofs, self.users = saved
+                for g in changed:
+                    self.graph.set_active(self.cells_of(g), bool(self.suppressed[g]))
+            if not improved:
+                break
+
+
+# Rip-up and reroute is tried for this many of the most costly suppressed
+# groups (most of its gain at a fraction of its cost).
+_REROUTE_MOST = 10
 
 
 def _network_pattern(problem: ProtectionProblem, network: Network, initial_groups: np.ndarray | None,
-                     cleanup: bool = True) -> np.ndarray:
-    """Heuristic pattern on a flow network: per primary cell (largest
-    protection first) and direction, a flow check, and where the flow falls
-    short the cheapest path (Dijkstra, cost = weight of the groups not yet
-    suppressed) that carries the missing move; then redundant groups are
-    published again."""
+                     cleanup: bool = True, reroute: bool = True) -> np.ndarray:
+    """Heuristic pattern on a flow network.
+
+    1. One batched flow check finds the primary cells the starting pattern
+       (primary and fixed cells) already protects.
+    2. Per remaining primary cell (largest protection first) and direction, a
+       flow check, and where the flow falls short the cheapest way to carry
+       the missing move through cells to suppress (see :meth:`_FlowSearch._plan`;
+       both directions at once by one cycle when that is cheaper).
+    3. Redundant groups are published again (most costly first), then the most
+       costly groups are ripped up and rerouted, and redundancy removal runs
+       once more.
+
+    Every step keeps, per primary cell and direction, a proof (the cells of a
+    feasible deviation that moves it far enough), so the result protects
+    every primary cell; the audit checks it again independently.
+    """
     search = _FlowSearch(problem, network)
     must = (problem.fixed == 1) | _primary_groups(problem)
     start = must.copy()
     if initial_groups is not None:
         start |= initial_groups
     search.suppress(np.flatnonzero(start))
+    # Primary cells the starting pattern already protects, in one batched check.
+    keys = [(int(cell), sign) for cell in _primary_order(problem) for sign in (+1, -1)
+            if _need(problem, cell, sign) > 0]
+    if keys:
+        _, proofs, passed = search._check_many(keys, partial=True)
+        for key, used, ok in zip(keys, proofs, passed):
+            if ok:
+                search._record(key, used)
     for cell in _primary_order(problem):
-        for sign in (+1, -1):
-            need = _need(problem, cell, sign)
-            if need > 0:
-                search.protect(int(cell), sign, need, _tolerance(problem, cell))
+        search.protect_primary(int(cell), _tolerance(problem, cell))
     if cleanup:
         search.remove_redundant(must)
+        if reroute:
+            search.reroute(must, most=_REROUTE_MOST)
+            search.remove_redundant(must)
     return search.suppressed.copy()
 
 

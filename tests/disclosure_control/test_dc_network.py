@@ -225,3 +225,33 @@ def test_network_heuristic_protects_against_an_independent_attacker(seed):
         assert low <= values[cell] - upl[cell] + 1e-6
     pattern, result = protect(problem, milp_max_cells=10_000, time_limit=30)
     assert result.passed
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_flow_supports_alone_allow_the_move_found(seed):
+    # The proof kept for a primary cell is the set of cells its flow moves:
+    # with only those (and the cell) suppressed, an attacker LP built here
+    # must still reach the move found.  Margins suppressed together make some
+    # moves unbounded (a path of cells without upper bound).
+    rng = np.random.default_rng(200 + seed)
+    values, relations = _table(np.round(rng.lognormal(3, 1.2, size=(5, 6)), 2))
+    n = len(values)
+    network = network_of(sp.csr_matrix(relations))
+    active = rng.random(n) < 0.55
+    active[[5, 35, 41]] = seed % 2 == 0  # a row total, a column total and the grand total
+    graph = FlowGraph(network, np.full(n, np.inf), values)
+    graph.set_active(np.flatnonzero(active))
+    cells = np.flatnonzero(active)
+    signs = np.where(rng.random(len(cells)) < 0.5, 1, -1)
+    limits = np.round(values[cells] * rng.uniform(0.05, 0.6, len(cells)), 2)
+    got, _, supports = graph.reach_many(cells, signs, limits=limits, supports=True)
+    for cell, sign, value, support in zip(cells, signs, got, supports):
+        if value <= 0:
+            continue
+        assert np.all(active[support])
+        alone = np.zeros(n, dtype=bool)
+        alone[support] = True
+        alone[cell] = True
+        low, high = _lp_interval(values, relations, np.zeros(n), alone, cell)
+        reach = high - values[cell] if sign > 0 else values[cell] - low
+        assert reach >= value - 1e-6 * (1 + value), (cell, sign, value, reach)
