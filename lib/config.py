@@ -106,6 +106,14 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
                 "price) or 'yearly_amounts' (amounts paid, UITKERINGBEDRAGTAB).",
                 choices=("spells", "yearly_amounts")),
     ),
+    "baseline": (
+        Setting("top_shares", list, [0.005, 0.01, 0.02, 0.05, 0.10, 0.20], "Shares of the most expensive households "
+                "whose share in all costs is published (concentration)."),
+        Setting("lorenz_cuts", list, [0.01, 0.02, 0.05, 0.10, 0.20, 0.50], "Cut points of the Lorenz segments "
+                "(bands of households from most to least expensive)."),
+        Setting("top_group_share", float, 0.05, "Share of the most expensive households (with costs) whose domain "
+                "combinations are tabulated."),
+    ),
     "sources": (
         Setting("format_preference", list, ["parquet", "sav", "csv"], "When a file exists in several formats, "
                 "the first available in this order is read."),

@@ -201,6 +201,18 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
     household_spells["household_type"] = household_spells["typhh"].map(HOUSEHOLD_TYPES).fillna("overig")
     household_spells["institutional"] = household_spells["institutional"] | (household_spells["typhh"] == "8")
     household_spells = household_spells.rename_axis("household_spell").reset_index()
+    # A household spell belongs to the study population when its reference person lived in
+    # the study area on its first day within the period; it is still resident when it
+    # still exists on the residence date and lives in the area then.
+    ref = _reference_members(in_period.rename(columns={"household_spell": "household"}))
+    ref = ref.set_index("household").reindex(household_spells["household_spell"])
+    first_day = np.maximum(household_spells["start"].to_numpy(), period[0])
+    household_spells["in_area"] = _lives_in_area(ref["person"].to_numpy(), first_day, area_spells)
+    household_spells["included"] = household_spells["in_area"] & (include_institutional
+                                                                  | ~household_spells["institutional"])
+    exists = (household_spells["start"].to_numpy() <= residence_date) & (household_spells["end"].to_numpy() >= residence_date)
+    household_spells["still_resident"] = exists & _lives_in_area(ref["person"].to_numpy(),
+                                                                 np.full(len(ref), residence_date), area_spells)
     membership = in_period[["person", "household_spell", "start", "end"]].reset_index(drop=True)
 
     return HouseholdModel(households=households, members=members[["person", "household", "role"]],
@@ -248,6 +260,18 @@ def _household_residence(members: pd.DataFrame, area_spells: pd.DataFrame, day: 
     person = ref["person"].to_numpy()
     return pd.DataFrame({"in_area": in_area[person], "municipality": municipality[person]},
                         index=ref["household"].to_numpy())
+
+
+def _lives_in_area(person: np.ndarray, day: np.ndarray, area_spells: pd.DataFrame) -> np.ndarray:
+    """Whether each person lived in the study area on the given day (one day per person row)."""
+    frame = pd.DataFrame({"person": person, "day": day, "row": np.arange(len(person))})
+    where = frame.merge(area_spells[["person", "start", "end", "in_area"]], on="person")
+    where = where[(where["start"].to_numpy() <= where["day"].to_numpy())
+                  & (where["end"].to_numpy() >= where["day"].to_numpy())]
+    where = where.sort_values(["row", "start"]).drop_duplicates("row", keep="last")
+    out = np.zeros(len(person), dtype=bool)
+    out[where["row"].to_numpy()] = where["in_area"].to_numpy(dtype=bool)
+    return out
 
 
 def _moves(area_spells: pd.DataFrame, spells: pd.DataFrame, period: tuple[int, int]) -> pd.DataFrame:

@@ -77,12 +77,14 @@ def step_folder(config: RunConfig, name: str) -> Path:
 @functools.cache
 def all_steps() -> tuple[Step, ...]:
     """The pipeline's steps in order (imported here because steps import this module)."""
+    from lib.steps.baseline import STEP as baseline
+    from lib.steps.cube import STEP as cube
     from lib.steps.export import STEP as export
     from lib.steps.households import STEP as households
     from lib.steps.inventory import STEP as inventory
     from lib.steps.price import STEP as price
     from lib.steps.read_sources import STEP as read_sources
-    return (inventory, read_sources, price, households, export)
+    return (inventory, read_sources, price, households, cube, baseline, export)
 
 
 def setup_logging(config: RunConfig) -> Path:

@@ -26,7 +26,17 @@ def publish_tables(ctx: RunContext) -> StepResult:
     result = StepResult(outputs=["released.csv", "output_request/"])
     rows = []
     for request in collect_requests(config.work_dir):
-        released = getattr(writer, request.method)(request.data(), name=request.name, **request.kwargs)
+        try:
+            released = getattr(writer, request.method)(request.data(), name=request.name, **request.kwargs)
+        except Exception as exc:  # noqa: BLE001 -- a failure in one table must not stop the others
+            # Nothing of this table was written; the run goes on and the log says why.
+            rows.append({"table": request.name, "step": request.step_dir.name, "status": "fail",
+                         "primary_suppressed": 0, "secondary_suppressed": 0, "method": "",
+                         "reasons": f"internal error in disclosure control: {type(exc).__name__}: {exc}",
+                         "warnings": ""})
+            result.notes.append(f"{request.name}: NOT RELEASED: internal error in disclosure control "
+                                f"({type(exc).__name__}: {exc}); please report")
+            continue
         rows.append({"table": request.name, "step": request.step_dir.name, "status": released.status,
                      "primary_suppressed": released.primary_suppressed,
                      "secondary_suppressed": released.secondary_suppressed, "method": released.method,

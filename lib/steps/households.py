@@ -127,6 +127,11 @@ def form_households(ctx: RunContext) -> StepResult:
     return result
 
 
+def run_metadata(config) -> dict:
+    """What every exported table of the run states: population, period, attribution, price year, route."""
+    return _metadata(config, config["households"]["attribution"])
+
+
 def _metadata(config, attribution: str) -> dict:
     area = ", ".join(config["study"]["area"])
     years = config.years
@@ -138,6 +143,7 @@ def _metadata(config, attribution: str) -> dict:
         "attribution": {"peildatum": "personen tellen bij hun huishouden op de peildatum",
                         "monthly": "kosten tellen bij het huishouden van de persoon in die maand"}[attribution],
         "route": config["run"]["route"],
+        "price_year": f"bedragen in euro's van {config['prices']['price_year']} (prijspeil)",
     }
 
 

@@ -1,0 +1,56 @@
+"""Step 6: the baseline (nulmeting): reach, concentration, costs by domain, year and composition.
+
+Reads the household cube and requests every baseline table (``lib.baseline``) for export.
+Each table states its unit, population, period, attribution and price year; the export
+step publishes them through disclosure control. Writes the requests to
+``<work>/06_baseline/tables/`` and a summary of the main figures (unprotected, internal)
+to ``summary.csv``.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from lib.baseline import baseline_tables, gini
+from lib.export_requests import clear_requests, request_table
+from lib.pipeline import RunContext, Step, StepResult
+from lib.steps.households import run_metadata
+from lib.workfiles import read_table
+
+
+def baseline(ctx: RunContext) -> StepResult:
+    config = ctx.config
+    cube_dir = ctx.earlier_step_dir("cube")
+    households = read_table(cube_dir / "households")
+    household_cube = read_table(cube_dir / "household_cube")
+    domains = sorted(household_cube["domain"].astype(str).unique().tolist())
+    tables = baseline_tables(households, household_cube, domains, config["baseline"],
+                             config.disclosure_rules.min_units, run_metadata(config))
+    out = ctx.step_dir
+    clear_requests(out)
+    for table in tables:
+        request_table(out, table.name, table.method, table.data, **table.kwargs)
+
+    cost = households["cost_total"]
+    ordered = cost.sort_values(ascending=False).to_numpy()
+    total = ordered.sum()
+    summary = {"households": len(households), "households with costs": int((cost > 0).sum()),
+               "reach (share with costs)": float((cost > 0).mean()), "total cost": float(total),
+               "gini": gini(cost.to_numpy())}
+    for share in config["baseline"]["top_shares"]:
+        k = int(-(-share * len(ordered) // 1))
+        summary[f"share of costs of the top {share:.1%}"] = float(ordered[:k].sum() / total) if total else 0.0
+    pd.Series(summary).to_csv(out / "summary.csv", header=["value"], encoding="utf-8")
+    result = StepResult(outputs=["tables/", "summary.csv"])
+    result.counts = {"tables requested": len(tables), "households": len(households),
+                     "households with costs": summary["households with costs"]}
+    result.notes += [f"{k}: {v:,.3f}" if isinstance(v, float) else f"{k}: {v:,}" for k, v in summary.items()]
+    return result
+
+
+STEP = Step(
+    name="baseline",
+    title="baseline: reach, concentration, costs by domain, year and composition",
+    run=baseline,
+    reads=("05_cube/households", "05_cube/household_cube"),
+    writes=("tables/ (requests for export)", "summary.csv"),
+)

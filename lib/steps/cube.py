@@ -1,0 +1,46 @@
+"""Step 5: the household cost cube (household x domain x year), with composition and residence.
+
+Writes to ``<work>/05_cube/``: ``household_cube`` (household, domain, year, cost),
+``person_cube`` (person, household, domain, year, cost) and ``households`` (one row per
+household of the study population: composition, type, still resident, five-year cost,
+number of domains, number of years with costs, cost per domain), all in euros of the
+run's price year and attributed as ``[households] attribution`` says.
+"""
+from __future__ import annotations
+
+from lib.cube import build_cube
+from lib.pipeline import RunContext, Step, StepResult
+from lib.workfiles import read_table, write_table
+
+
+def household_cube(ctx: RunContext) -> StepResult:
+    config = ctx.config
+    attribution = config["households"]["attribution"]
+    hh_dir = ctx.earlier_step_dir("households")
+    ledger = read_table(ctx.earlier_step_dir("price") / "ledger")
+    extra = {}
+    if attribution == "monthly":
+        extra = {name: read_table(hh_dir / name) for name in ("membership_spells", "area_spells", "household_spells")}
+    cube = build_cube(ledger, read_table(hh_dir / "households"), read_table(hh_dir / "members"), attribution, **extra)
+    out = ctx.step_dir
+    write_table(cube.household_cube, out / "household_cube")
+    write_table(cube.person_cube, out / "person_cube")
+    write_table(cube.households, out / "households")
+    attributed = float(cube.household_cube["cost"].sum())
+    total = float(ledger["cost"].sum())
+    result = StepResult(outputs=["household_cube", "person_cube", "households"])
+    result.counts = {"households in the study population": len(cube.households),
+                     "households with costs": int((cube.households["cost_total"] > 0).sum()),
+                     "persons with attributed costs": int(cube.person_cube["person"].nunique())}
+    result.notes.append(f"attribution: {attribution}; EUR {attributed:,.2f} of the ledger's EUR {total:,.2f} "
+                        f"({attributed / total:.1%}) goes to households of the study population")
+    return result
+
+
+STEP = Step(
+    name="cube",
+    title="household cost cube: household x domain x year, with composition and residence",
+    run=household_cube,
+    reads=("03_price/ledger", "04_households/households, members (and spells for monthly attribution)"),
+    writes=("household_cube", "person_cube", "households"),
+)
