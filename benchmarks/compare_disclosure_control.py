@@ -116,7 +116,7 @@ def measure_ours(frame: pd.DataFrame, repeat: int = 3, exact: bool = True) -> di
         if groups is None:
             out[label] = {"status": "time limit"}
             continue
-        checked, audit_time = _best_of(1 if label == "exact" else repeat, lambda: audit(problem, groups))
+        checked, audit_time = _best_of(1 if label == "exact" else repeat, lambda g=groups: audit(problem, g))
         out[label] = {**_pattern_figures(problem, groups), "protect_s": round(elapsed, 4),
                       "audit_s": round(audit_time, 4), "audit_passed": checked.passed}
     with tempfile.TemporaryDirectory() as tmp:

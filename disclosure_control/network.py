@@ -31,10 +31,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import breadth_first_order, connected_components, dijkstra, maximum_flow
+from scipy.sparse.csgraph import (
+    breadth_first_order,
+    connected_components,
+    dijkstra,
+    maximum_flow,
+)
 
-# Largest number of nodes for the dense network form (memory n^2 floats).
-MAX_NODES = 3000
+# Largest number of nodes for the dense network form (a few n^2 float
+# matrices; larger tables use the LPs).
+MAX_NODES = 1500
+# Largest number of arc copies in one batched flow problem.
+_BATCH_ARCS = 2_000_000
 
 
 @dataclass
@@ -160,7 +168,7 @@ class FlowGraph:
         own = self.forward[cell] if sign > 0 else self.backward[cell]
         limit = min(limit, own)
         if t == h:
-            return Flow(float(own), 0.0, None, None, complete=True)
+            return Flow(float(limit), 0.0, None, None)
         source, sink = (h, t) if sign > 0 else (t, h)
         saved = self.capacity[t, h], self.capacity[h, t]
         self.capacity[t, h] = self.capacity[h, t] = 0.0
@@ -180,22 +188,14 @@ class FlowGraph:
         z[cell] = sign * flow.value
         return z
 
-
     def reach_many(self, cells: np.ndarray, signs: np.ndarray, limits: np.ndarray | None = None,
-                   caps: np.ndarray | None = None, factor: np.ndarray | None = None, cuts: bool = False,
                    enough: np.ndarray | None = None, supports: bool = False, batch: int = 256, rounds: int = 5):
-        """:meth:`reach` for many cells at once: (values, gaps[, cut sides]).
+        """:meth:`reach` for many cells at once: (values, gaps[, supports]).
 
         ``values`` are moves achieved by feasible flows; the maximum is at most
         ``value + gap``.  One copy of the graph per request (without the
         requested cell) goes into one integer maximum-flow problem, with a
         super-source and super-sink; each copy gets its own power-of-two scale.
-
-        ``caps`` (per request) caps every arc of that request's copy and
-        ``factor`` (per cell) multiplies its capacities: the capacities
-        ``min(room, cap) * factor`` of the master relaxation in the exact
-        method.  With ``cuts`` also the source side (per request, per node) of
-        a cut whose capacity is at most ``value`` plus a tiny residual.
         A request stops refining once its value reaches ``enough``.  With
         ``supports`` also, per request, the cells its flow moves (with the
         requested cell these cells alone allow the move found).
@@ -203,49 +203,35 @@ class FlowGraph:
         net = self.network
         cells = np.asarray(cells, dtype=np.int64)
         signs = np.asarray(signs)
-        factor = np.ones(len(self.forward)) if factor is None else np.asarray(factor, dtype=float)
         own = np.where(signs > 0, self.forward[cells], self.backward[cells])
         limit = own if limits is None else np.minimum(np.asarray(limits, dtype=float), own)
-        caps = np.full(len(cells), np.inf) if caps is None else np.asarray(caps, dtype=float)
         values = np.zeros(len(cells))
         gaps = np.zeros(len(cells))
-        sides = np.zeros((len(cells), net.n_nodes), dtype=bool) if cuts else None
         enough = np.full(len(cells), np.inf) if enough is None else np.asarray(enough, dtype=float)
         used = [np.zeros(0, dtype=np.int64) for _ in range(len(cells))] if supports else None
         loop = net.tail[cells] == net.head[cells]
         values[loop] = limit[loop]
         todo = np.flatnonzero(~loop & (limit > 0))
-        if sides is not None:
-            # A cell in no relation has no cut; an exhausted limit: the source alone.
-            sides[todo, np.where(signs > 0, net.head[cells], net.tail[cells])[todo]] = True
-            todo = np.flatnonzero(~loop)
+        arcs = int(self.active.sum()) + len(net.free) + 1
+        batch = max(1, min(batch, _BATCH_ARCS // arcs))
         for start in range(0, len(todo), batch):  # batches of requests, each one max-flow solve
             chosen = todo[start:start + batch]
-            out = self._batch(cells[chosen], signs[chosen], limit[chosen], caps[chosen], factor, rounds, cuts,
-                              enough[chosen], supports)
+            out = self._batch(cells[chosen], signs[chosen], limit[chosen], rounds, enough[chosen], supports)
             values[chosen], gaps[chosen] = out[0], out[1]
-            if cuts:
-                sides[chosen] = out[2]
             if supports:
-                for position, support in zip(chosen, out[3]):
+                for position, support in zip(chosen, out[2]):
                     used[position] = support
-        result = (values, gaps)
-        if cuts:
-            result += (sides,)
-        if supports:
-            result += (used,)
-        return result
+        return (values, gaps, used) if supports else (values, gaps)
 
-    def _batch(self, cells, signs, limit, caps, factor, rounds, cuts, enough, supports):
+    def _batch(self, cells, signs, limit, rounds, enough, supports):
         net = self.network
         n = net.n_nodes
         copies = len(cells)
-        active = np.flatnonzero(self.active & (net.tail != net.head) & (factor > 0))
+        active = np.flatnonzero(self.active & (net.tail != net.head))
         pair_u = np.concatenate([net.tail[active], net.free[:, 0]])
         pair_v = np.concatenate([net.head[active], net.free[:, 1]])
         pair_plus = np.concatenate([self.forward[active], np.full(len(net.free), np.inf)])
         pair_minus = np.concatenate([self.backward[active], np.full(len(net.free), np.inf)])
-        pair_factor = np.concatenate([factor[active], np.ones(len(net.free))])
         pair_cell = np.concatenate([active, np.full(len(net.free), -1)])
         copy = np.repeat(np.arange(copies), len(pair_u))
         pair = np.tile(np.arange(len(pair_u)), copies)
@@ -253,11 +239,7 @@ class FlowGraph:
         copy, pair = copy[keep], pair[keep]
         u = pair_u[pair] + copy * n
         v = pair_v[pair] + copy * n
-        with np.errstate(invalid="ignore"):
-            plus = np.minimum(pair_plus[pair], caps[copy]) * pair_factor[pair]
-            minus = np.minimum(pair_minus[pair], caps[copy]) * pair_factor[pair]
-        plus = np.nan_to_num(plus, nan=0.0, posinf=np.inf)
-        minus = np.nan_to_num(minus, nan=0.0, posinf=np.inf)
+        plus, minus = pair_plus[pair], pair_minus[pair]
         base = np.arange(copies) * n
         source = np.where(signs > 0, net.head[cells], net.tail[cells]) + base
         sink = np.where(signs > 0, net.tail[cells], net.head[cells]) + base
@@ -348,16 +330,7 @@ class FlowGraph:
                 where = key_order[np.searchsorted(step_key[key_order], nodes[:-1] * size + nodes[1:])]
                 path_cells = endless_cells[where]
                 support[k] = path_cells[path_cells >= 0]
-        if not cuts:
-            return values, gap, None, support
-        # Source sides: what the source still reaches through arcs with room.
-        slack = 1e-9 * (1.0 + np.where(np.isfinite(values), values, 0.0))[copy]
-        up_room = plus - x > slack
-        down_room = minus + x > slack
-        reach = _reached(size, super_source,
-                         np.concatenate([u[up_room], v[down_room], np.full(copies, super_source)]),
-                         np.concatenate([v[up_room], u[down_room], source]))
-        return values, gap, reach[:copies * n].reshape(copies, n), support
+        return values, gap, support
 
 
 class _Lookup:
@@ -389,10 +362,9 @@ def _reached(size: int, source: int, rows: np.ndarray, cols: np.ndarray, predece
 @dataclass
 class Flow:
     value: float          # flow pushed (a feasible deviation moves the cell this far)
-    cut_slack: float      # the maximum is at most value + cut_slack (0 when ``complete``)
+    cut_slack: float      # below ``limit``, the maximum is at most value + cut_slack
     pushed: np.ndarray | None  # net flow per node pair (antisymmetric), None when unbounded
     reachable: np.ndarray | None  # source side of the final cut (None when stopped early)
-    complete: bool        # True when value is the maximum (up to cut_slack) or the limit
 
 
 # Up to this many nodes a breadth-first search in numpy on the dense matrix
@@ -501,18 +473,18 @@ def max_flow(capacity: np.ndarray, source: int, sink: int, limit: float = np.inf
         parent = search.parents(infinite.astype(float), source, 0.5)
         if parent[sink] >= 0:
             if not np.isfinite(limit):
-                return Flow(np.inf, 0.0, None, None, complete=True)
+                return Flow(np.inf, 0.0, None, None)
             pushed = np.zeros_like(capacity)
             path = [sink]
             while path[-1] != source:
                 path.append(int(parent[path[-1]]))
             pushed[path[1:], path[:-1]] = limit
             pushed[path[:-1], path[1:]] = -limit
-            return Flow(float(limit), 0.0, pushed, None, complete=True)
+            return Flow(float(limit), 0.0, pushed, None)
     # A trivial cut: everything leaving the source or entering the sink.
     bound = min(limit, float(capacity[source].sum()), float(capacity[:, sink].sum()))
     if bound < enough:
-        return Flow(0.0, bound, np.zeros_like(capacity), None, complete=True)
+        return Flow(0.0, bound, np.zeros_like(capacity), None)
     residual = capacity.copy()
     pushed = np.zeros_like(residual)
     total = 0.0
@@ -531,15 +503,15 @@ def max_flow(capacity: np.ndarray, source: int, sink: int, limit: float = np.inf
         threshold = min(threshold, bound - total)
     for _ in range(paths):
         if total >= bound:
-            return Flow(total, 0.0, pushed, None, complete=True)
+            return Flow(total, 0.0, pushed, None)
         parent = search.parents(residual, source, eps)
         if parent[sink] < 0:
             reachable = parent >= 0
             slack = residual[np.ix_(reachable, ~reachable)]
-            return Flow(total, float(slack.sum()), pushed, reachable, complete=True)
+            return Flow(total, float(slack.sum()), pushed, reachable)
         total += _augment(residual, pushed, parent, source, sink, limit - total)
     if total >= bound:
-        return Flow(total, 0.0, pushed, None, complete=True)
+        return Flow(total, 0.0, pushed, None)
     # No path of unlimited arcs: the cut around the nodes reached through them
     # has finite capacity, so what is missing is at most the finite residual.
     finite = np.isfinite(residual)
@@ -564,8 +536,8 @@ def max_flow(capacity: np.ndarray, source: int, sink: int, limit: float = np.inf
             break
     if total >= limit:
         pushed *= limit / total
-        return Flow(float(limit), 0.0, pushed, None, complete=True)
-    return Flow(total, gap, pushed, reachable, complete=True)
+        return Flow(float(limit), 0.0, pushed, None)
+    return Flow(total, gap, pushed, reachable)
 
 
 def cheapest_path(network: Network, cost_forward: np.ndarray, cost_backward: np.ndarray,

@@ -211,12 +211,17 @@ class _Certificates:
     Any deviation that keeps every relation and bound and moves only
     suppressed cells is a point of the attacker's feasible set, so if it moves
     cell p by at least p's protection level, p is protected in that direction
-    without solving an LP for it.
+    without solving an LP for it.  Points are stacked once per batch of
+    additions, and which of them stay inside a pattern is worked out once per
+    pattern (and per new point).
     """
 
     def __init__(self, n_cells: int):
         self.points: list[np.ndarray] = []
         self.n_cells = n_cells
+        self._matrix = np.zeros((0, n_cells))
+        self._pattern = None
+        self._inside = np.zeros(0, dtype=bool)
 
     def add(self, point: np.ndarray | None) -> None:
         if point is not None and np.any(point != 0):
@@ -225,12 +230,19 @@ class _Certificates:
     def certifies(self, cell: int, sign: int, need: float, suppressed_cells: np.ndarray, tolerance: float) -> bool:
         if not self.points:
             return False
-        matrix = np.vstack(self.points)
-        scale = np.abs(matrix).max(axis=1, keepdims=True) + 1.0
-        inside = ~(np.abs(matrix[:, ~suppressed_cells]) > 1e-9 * scale).any(axis=1)
-        if not inside.any():
+        if len(self._matrix) < len(self.points):
+            self._matrix = np.vstack([self._matrix] + self.points[len(self._matrix):])
+        if self._pattern is not suppressed_cells:
+            self._pattern = suppressed_cells
+            self._inside = np.zeros(0, dtype=bool)
+        if len(self._inside) < len(self._matrix):
+            new = self._matrix[len(self._inside):]
+            scale = np.abs(new).max(axis=1, keepdims=True) + 1.0
+            inside = ~(np.abs(new[:, ~suppressed_cells]) > 1e-9 * scale).any(axis=1)
+            self._inside = np.concatenate([self._inside, inside])
+        if not self._inside.any():
             return False
-        return bool((sign * matrix[inside, cell]).max() >= need - tolerance)
+        return bool((sign * self._matrix[self._inside, cell]).max() >= need - tolerance)
 
 
 def _components(problem: ProtectionProblem, suppressed_cells: np.ndarray) -> np.ndarray:
@@ -938,14 +950,21 @@ def exact_pattern(problem: ProtectionProblem, time_limit: float) -> PatternResul
     duals.  When no cut is violated the master's optimum protects every primary
     cell and is the optimum of the full problem.  Returns None on time-out.
 
-    On a flow network the separation is by maximum flows and the heuristic's
-    pattern is the incumbent (:func:`_network_exact`).
+    On a flow network the heuristic's pattern is the incumbent: the master
+    only looks for lighter patterns, and an infeasible master proves the
+    incumbent optimal.
     """
     network = _problem_network(problem)
-    if network is not None:
-        start = time.monotonic()
-        incumbent = _network_pattern(problem, network, None)
-        return _network_exact(problem, network, time_limit - (time.monotonic() - start), incumbent=incumbent)
+    if network is None:
+        return _lp_exact(problem, time_limit)
+    start = time.monotonic()
+    incumbent = _network_pattern(problem, network, None)
+    return _lp_exact(problem, time_limit - (time.monotonic() - start), incumbent=incumbent)
+
+
+def _lp_exact(problem: ProtectionProblem, time_limit: float,
+              incumbent: np.ndarray | None = None) -> PatternResult | None:
+    """The Benders loop of :func:`exact_pattern` (cuts from attacker-LP duals)."""
     start = time.monotonic()
     n_groups = problem.n_groups
     lower = np.zeros(n_groups)
@@ -958,6 +977,8 @@ def exact_pattern(problem: ProtectionProblem, time_limit: float) -> PatternResul
     cut_rows, cut_rhs = _relation_cuts(problem)
     iterations = 0
     certificates = _Certificates(problem.n_cells)
+    weight = problem.group_weight
+    method = "exact MILP (Benders cuts, scipy.optimize.milp/HiGHS)"
     while True:
         remaining = time_limit - (time.monotonic() - start)
         if remaining <= 0:
@@ -965,14 +986,20 @@ def exact_pattern(problem: ProtectionProblem, time_limit: float) -> PatternResul
         constraints = []
         if cut_rows:
             constraints.append(LinearConstraint(sp.csr_matrix(np.vstack(cut_rows)), np.array(cut_rhs), np.inf))
+        if incumbent is not None:
+            # Only patterns lighter than the incumbent are of interest.
+            constraints.append(LinearConstraint(weight[None, :], -np.inf, float(weight @ incumbent) * (1.0 - 1e-9)))
         master = milp(
-            problem.group_weight,
+            weight,
             integrality=np.ones(n_groups),
             bounds=Bounds(lower, upper),
             constraints=constraints,
             options={"time_limit": remaining, "mip_rel_gap": 1e-9, "disp": False},
         )
         iterations += 1
+        if master.status == 2 and incumbent is not None:
+            # No lighter pattern satisfies the cuts: the incumbent is optimal.
+            return PatternResult(incumbent.copy(), method, optimal=True, iterations=iterations)
         if master.status == 1 or master.x is None:  # time limit without a proven optimum
             if master.status not in (0, 1):
                 raise ProtectionImpossible(f"no suppression pattern protects every primary cell ({master.message})")
@@ -1003,158 +1030,7 @@ def exact_pattern(problem: ProtectionProblem, time_limit: float) -> PatternResul
             if time.monotonic() - start > time_limit:
                 return None
         if new_cuts == 0:
-            return PatternResult(suppressed_groups, "exact MILP (Benders cuts, scipy.optimize.milp/HiGHS)",
-                                 optimal=True, iterations=iterations)
-
-
-class _FlowSeparation:
-    """Fischetti-Salazar capacity cuts from minimum cuts of the table's network.
-
-    For a master solution ``y`` (binary or fractional) every primary cell and
-    direction gets a maximum flow with capacities ``min(room, need) * y``; a
-    flow short of the need comes with a cut (nodes S holding the source), and
-    every pattern that protects the cell must have
-    ``sum over cells crossing S of min(room, need) * y >= need`` -- the same
-    cut the attacker LP's duals give, at the cost of one batched flow problem.
-    """
-
-    def __init__(self, problem: ProtectionProblem, network: Network):
-        self.problem = problem
-        self.network = network
-        cells, signs, needs = [], [], []
-        for cell in _primary_order(problem):  # primary cells only
-            for sign in (+1, -1):
-                need = _need(problem, cell, sign)
-                if need > 0:
-                    cells.append(cell)
-                    signs.append(sign)
-                    needs.append(need)
-        self.cells = np.array(cells, dtype=np.int64)
-        self.signs = np.array(signs, dtype=np.int64)
-        self.needs = np.array(needs, dtype=float)
-        self.tolerance = _TOLERANCE * (1.0 + np.abs(problem.values[self.cells]))
-        self.room_up, self.room_down = _room_up(problem), _room_down(problem)
-        own = np.where(self.signs > 0, self.room_up[self.cells], self.room_down[self.cells])
-        short = own < self.needs - self.tolerance
-        if short.any():
-            raise ProtectionImpossible(f"cell {self.cells[short][0]} cannot move by its protection level "
-                                       "within its own bounds")
-        self.graph = FlowGraph(network, self.room_up, self.room_down)
-        self.graph.set_active(np.arange(problem.n_cells))
-        self.to_group = sp.csr_matrix((np.ones(problem.n_cells), (np.arange(problem.n_cells), problem.group)),
-                                      shape=(problem.n_cells, problem.n_groups))
-
-    def cuts(self, y: np.ndarray, fractional: bool):
-        """Violated cuts at ``y``: (rows, rhs); no rows means ``y`` protects every primary cell."""
-        problem, net = self.problem, self.network
-        factor = y[problem.group]
-        values, gaps, sides = self.graph.reach_many(self.cells, self.signs, limits=self.needs, caps=self.needs,
-                                                    factor=factor, cuts=True)
-        if fractional:
-            short = values + gaps < self.needs * (1.0 - 1e-6) - self.tolerance
-        else:
-            short = values < self.needs - self.tolerance
-        if not short.any():
-            return np.zeros((0, problem.n_groups)), np.zeros(0)
-        side = sides[short]
-        need = self.needs[short][:, None]
-        tail_in, head_in = side[:, net.tail], side[:, net.head]
-        coefficient = (np.where(tail_in & ~head_in, np.minimum(self.room_up[None, :], need), 0.0)
-                       + np.where(head_in & ~tail_in, np.minimum(self.room_down[None, :], need), 0.0))
-        coefficient[np.arange(len(side)), self.cells[short]] = 0.0  # the cell itself is not in its network
-        rows = np.minimum(np.asarray((sp.csr_matrix(coefficient) @ self.to_group).todense()), need)
-        rhs = self.needs[short]
-        violated = rows @ y < rhs - 1e-9 * (1.0 + rhs)
-        return rows[violated], rhs[violated]
-
-
-def _network_exact(problem: ProtectionProblem, network: Network, time_limit: float,
-                   incumbent: np.ndarray | None = None, max_masters: int | None = None,
-                   max_lp_rounds: int = 200) -> PatternResult | None:
-    """Minimum-weight pattern by Benders decomposition on a flow network.
-
-    First cuts are added to the master's LP relaxation until it protects
-    every primary cell (cheap LPs, batched flow separation); the LP optimum
-    bounds every pattern's weight from below, so an incumbent that reaches
-    it is optimal.  Then master MILPs (with the incumbent's weight as a
-    cutoff) and flow separation until the master's pattern protects every
-    primary cell (optimal) or the master is infeasible (the incumbent is
-    optimal).  Returns None when the time or ``max_masters`` runs out
-    without a pattern at least as good as the incumbent proven optimal.
-    """
-    start = time.monotonic()
-    n_groups = problem.n_groups
-    lower = np.zeros(n_groups)
-    upper = np.ones(n_groups)
-    lower[problem.fixed == 1] = 1.0
-    upper[problem.fixed == 0] = 0.0
-    lower[_primary_groups(problem)] = 1.0
-    if np.any(lower > upper):
-        raise ProtectionImpossible("a primary cell must stay published (it was published in a linked table)")
-    separation = _FlowSeparation(problem, network)
-    weight = problem.group_weight
-    coefficients, rhs = _relation_cuts(problem)
-    rows = [np.vstack(coefficients)] if coefficients else []
-    rhs = [np.array(rhs)] if rhs else []
-    best = None if incumbent is None else incumbent.copy()
-    best_weight = np.inf if best is None else float(weight @ best)
-
-    def matrix():
-        return (sp.csr_matrix(np.vstack(rows)) if rows else sp.csr_matrix((0, n_groups)),
-                np.concatenate(rhs) if rhs else np.zeros(0))
-
-    # Cut loop on the LP relaxation.
-    bounds = np.column_stack([lower, upper])
-    lp_bound = -np.inf
-    for _ in range(max_lp_rounds):
-        if time.monotonic() - start > time_limit:
-            return None
-        a, b = matrix()
-        kwargs = dict(A_ub=-a, b_ub=-b) if a.shape[0] else {}
-        relaxed = linprog(weight, bounds=bounds, method="highs", **kwargs)
-        if relaxed.status != 0:
-            raise ProtectionImpossible(f"no suppression pattern protects every primary cell ({relaxed.message})")
-        lp_bound = relaxed.fun
-        if best is not None and lp_bound >= best_weight * (1.0 - 1e-9) - 1e-12:
-            return PatternResult(best, "exact (LP bound reached by the heuristic pattern)", optimal=True)
-        new_rows, new_rhs = separation.cuts(np.clip(relaxed.x, 0.0, 1.0), fractional=True)
-        if not len(new_rows):
-            break
-        rows.append(new_rows)
-        rhs.append(new_rhs)
-
-    masters = 0
-    while max_masters is None or masters < max_masters:
-        remaining = time_limit - (time.monotonic() - start)
-        if remaining <= 0:
-            break
-        a, b = matrix()
-        constraints = [LinearConstraint(a, b, np.inf)] if a.shape[0] else []
-        if np.isfinite(best_weight):
-            # Only patterns lighter than the incumbent are of interest.
-            constraints.append(LinearConstraint(weight[None, :], -np.inf, best_weight * (1.0 - 1e-9)))
-        master = milp(weight, integrality=np.ones(n_groups), bounds=Bounds(lower, upper), constraints=constraints,
-                      options={"time_limit": remaining, "mip_rel_gap": 1e-9, "disp": False})
-        masters += 1
-        if master.status == 2 or (master.x is None and master.status != 1):
-            if best is None:
-                raise ProtectionImpossible(f"no suppression pattern protects every primary cell ({master.message})")
-            return PatternResult(best, "exact MILP (Benders cuts from maximum flows, scipy.optimize.milp/HiGHS)",
-                                 optimal=True, iterations=masters)
-        if master.x is None:
-            break
-        y = (master.x > 0.5).astype(float)
-        new_rows, new_rhs = separation.cuts(y, fractional=False)
-        if not len(new_rows):
-            pattern = y > 0.5
-            if master.status == 0:
-                return PatternResult(pattern, "exact MILP (Benders cuts from maximum flows, scipy.optimize.milp/HiGHS)",
-                                     optimal=True, iterations=masters)
-            best, best_weight = pattern, float(weight @ pattern)
-            continue
-        rows.append(new_rows)
-        rhs.append(new_rhs)
-    return None
+            return PatternResult(suppressed_groups, method, optimal=True, iterations=iterations)
 
 
 def remove_redundant(problem: ProtectionProblem, suppressed_groups: np.ndarray, time_limit: float) -> np.ndarray:
@@ -1183,7 +1059,6 @@ def remove_redundant(problem: ProtectionProblem, suppressed_groups: np.ndarray, 
 
 
 NETWORK_METHOD = "flow-network heuristic (maximum flows, cheapest paths, redundancy removal)"
-EXACT_NETWORK_METHOD = "exact MILP (Benders cuts from maximum flows, scipy.optimize.milp/HiGHS)"
 
 
 def protect(problem: ProtectionProblem, milp_max_cells: int, time_limit: float,
@@ -1194,8 +1069,8 @@ def protect(problem: ProtectionProblem, milp_max_cells: int, time_limit: float,
     tables and 1-D hierarchies, one layer or several) get the flow-network
     heuristic: it is fast at any size and deterministic.  With
     ``exact_networks`` (and at most ``milp_max_cells`` cells) the exact MILP
-    with maximum-flow cuts follows, starting from the heuristic's pattern as
-    incumbent; when ``time_limit`` runs out the heuristic's pattern stands.
+    follows, looking only for patterns lighter than the heuristic's; when
+    ``time_limit`` runs out the heuristic's pattern stands.
 
     Other tables (3-D, hierarchies in two dimensions, linked tables,
     inequality relations) get the exact MILP when they have at most
@@ -1214,10 +1089,9 @@ def protect(problem: ProtectionProblem, milp_max_cells: int, time_limit: float,
         pattern = PatternResult(groups, NETWORK_METHOD, optimal=False,
                                 note="the table's relations form a flow network; fast heuristic pattern")
         if exact_networks and problem.n_cells <= milp_max_cells:
-            exact = _network_exact(problem, network, time_limit, incumbent=groups)
+            exact = _lp_exact(problem, time_limit, incumbent=groups)
             if exact is not None:
-                pattern = PatternResult(exact.suppressed_groups, EXACT_NETWORK_METHOD, optimal=exact.optimal,
-                                        iterations=exact.iterations)
+                pattern = exact
             else:
                 pattern.note = f"exact MILP hit its time limit of {time_limit:g} s; heuristic used"
     elif problem.n_cells <= milp_max_cells:

@@ -12,7 +12,11 @@ from scipy.optimize import linprog
 
 from disclosure_control.network import FlowGraph, max_flow, network_of
 from disclosure_control.protection import (
-    ProtectionProblem, _problem_network, audit, heuristic_pattern, protect,
+    ProtectionProblem,
+    _problem_network,
+    audit,
+    heuristic_pattern,
+    protect,
 )
 
 
@@ -223,7 +227,7 @@ def test_network_heuristic_protects_against_an_independent_attacker(seed):
         low, high = _lp_interval(values, relations, np.zeros(len(values)), groups, cell)
         assert high >= values[cell] + upl[cell] - 1e-6
         assert low <= values[cell] - upl[cell] + 1e-6
-    pattern, result = protect(problem, milp_max_cells=10_000, time_limit=30)
+    _, result = protect(problem, milp_max_cells=10_000, time_limit=30)
     assert result.passed
 
 
