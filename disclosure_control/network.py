@@ -414,8 +414,8 @@ class _Search:
         if self.n <= _DENSE_SEARCH_NODES:
             return _dense_parents(residual, source, threshold)
         self.graph.data = (residual[self.rows, self.cols] <= threshold).astype(float)
-        _, predecessor = dijkstra(self.graph, indices=source, return_predecessors=True, limit=0.5)
-        parent = np.where(predecessor < 0, -1, predecessor).astype(np.int64)
+        distance, predecessor = dijkstra(self.graph, indices=source, return_predecessors=True, limit=0.5)
+        parent = np.where(np.isfinite(distance) & (predecessor >= 0), predecessor, -1).astype(np.int64)
         parent[source] = source
         return parent
 
@@ -540,46 +540,58 @@ def max_flow(capacity: np.ndarray, source: int, sink: int, limit: float = np.inf
     return Flow(total, gap, pushed, reachable)
 
 
+class _PathSearch:
+    """Cheapest paths over the arcs of every cell (forwards and backwards) and
+    the free arcs, in one CSR structure whose weights are rewritten per search
+    (``inf`` = arc not usable)."""
+
+    def __init__(self, network: Network):
+        proper = np.flatnonzero(network.tail != network.head)
+        f = network.free
+        rows = np.concatenate([network.tail[proper], network.head[proper], f[:, 0], f[:, 1]])
+        cols = np.concatenate([network.head[proper], network.tail[proper], f[:, 1], f[:, 0]])
+        cells = np.concatenate([proper, proper, np.full(2 * len(f), -1)])
+        directions = np.concatenate([np.ones(len(proper), dtype=np.int64), -np.ones(len(proper), dtype=np.int64),
+                                     np.zeros(2 * len(f), dtype=np.int64)])
+        n = network.n_nodes
+        order = np.lexsort((cols, rows))
+        self.rows, self.cols = rows[order], cols[order]
+        self.cells, self.directions = cells[order], directions[order]
+        self.key = self.rows * n + self.cols
+        self.n = n
+        self.forward = np.flatnonzero(self.directions > 0)
+        self.backward = np.flatnonzero(self.directions < 0)
+        indptr = np.searchsorted(self.rows, np.arange(n + 1))
+        # Node pairs carry one cell each, so (row, col) is unique; zero costs
+        # stay explicit entries (arcs of cost 0).
+        self.graph = sp.csr_matrix((np.zeros(len(rows)), self.cols, indptr), shape=(n, n))
+
+    def cheapest(self, cost_forward: np.ndarray, cost_backward: np.ndarray, source: int, sink: int):
+        weights = np.zeros(len(self.rows))
+        weights[self.forward] = cost_forward[self.cells[self.forward]]
+        weights[self.backward] = cost_backward[self.cells[self.backward]]
+        self.graph.data = weights
+        distance, predecessor = dijkstra(self.graph, indices=source, return_predecessors=True)
+        if not np.isfinite(distance[sink]):
+            return None
+        nodes = [sink]
+        while nodes[-1] != source:  # along the path found
+            nodes.append(int(predecessor[nodes[-1]]))
+        nodes = np.array(nodes[::-1], dtype=np.int64)
+        arcs = np.searchsorted(self.key, nodes[:-1] * self.n + nodes[1:])
+        keep = self.cells[arcs] >= 0
+        return np.column_stack([self.cells[arcs][keep], self.directions[arcs][keep]])
+
+
 def cheapest_path(network: Network, cost_forward: np.ndarray, cost_backward: np.ndarray,
-                  source: int, sink: int) -> np.ndarray | None:
+                  source: int, sink: int, search: _PathSearch | None = None) -> np.ndarray | None:
     """Cells of the cheapest path from ``source`` to ``sink``: a cell can be
     used forwards (tail->head) at ``cost_forward`` and backwards at
     ``cost_backward`` (``inf`` = not usable).
 
     Returns an array of (cell, direction) rows, or None without a path.
     """
-    rows, cols, weights, cells, directions = [], [], [], [], []
-    proper = network.tail != network.head
-    forward = np.flatnonzero(np.isfinite(cost_forward) & proper)
-    backward = np.flatnonzero(np.isfinite(cost_backward) & proper)
-    rows += [network.tail[forward], network.head[backward]]
-    cols += [network.head[forward], network.tail[backward]]
-    weights += [cost_forward[forward], cost_backward[backward]]
-    cells += [forward, backward]
-    directions += [np.ones(len(forward), dtype=np.int64), -np.ones(len(backward), dtype=np.int64)]
-    if len(network.free):
-        f = network.free
-        rows += [f[:, 0], f[:, 1]]
-        cols += [f[:, 1], f[:, 0]]
-        weights += [np.zeros(len(f)), np.zeros(len(f))]
-        cells += [np.full(len(f), -1), np.full(len(f), -1)]
-        directions += [np.zeros(len(f), dtype=np.int64)] * 2
-    rows, cols = np.concatenate(rows), np.concatenate(cols)
-    weights = np.concatenate(weights)
-    cells, directions = np.concatenate(cells), np.concatenate(directions)
-    n = network.n_nodes
-    # Node pairs carry one cell each, so (row, col) is unique; zero costs are
-    # kept as explicit entries (arcs of cost 0).
-    graph = sp.csr_matrix((weights, (rows, cols)), shape=(n, n))
-    distance, predecessor = dijkstra(graph, indices=source, return_predecessors=True)
-    if not np.isfinite(distance[sink]):
-        return None
-    nodes = [sink]
-    while nodes[-1] != source:
-        nodes.append(int(predecessor[nodes[-1]]))
-    nodes = np.array(nodes[::-1], dtype=np.int64)
-    key = rows * n + cols
-    order = np.argsort(key, kind="stable")
-    arcs = order[np.searchsorted(key[order], nodes[:-1] * n + nodes[1:])]
-    keep = cells[arcs] >= 0
-    return np.column_stack([cells[arcs][keep], directions[arcs][keep]])
+    if search is None:
+        search = _PathSearch(network)
+    return search.cheapest(np.asarray(cost_forward, dtype=float), np.asarray(cost_backward, dtype=float),
+                           source, sink)

@@ -37,7 +37,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-from .network import FlowGraph, Network, cheapest_path, network_of
+from .network import FlowGraph, Network, _PathSearch, cheapest_path, network_of
 
 # Relative tolerance when comparing an LP bound with a protection requirement.
 _TOLERANCE = 1e-7
@@ -306,12 +306,13 @@ def _feasible_moves(problem: ProtectionProblem, suppressed_cells: np.ndarray) ->
     need_up = problem.upper_protection[cells]
     need_down = problem.lower_protection[cells]
     tolerance = _TOLERANCE * (1.0 + np.abs(problem.values[cells]))
-    components = _ComponentCache(problem, suppressed_cells)
+    components = None
     whole = _suppressed_network(problem, suppressed_cells)
     graphs = []
     if whole is not None:
         graphs.append((np.arange(len(cells)), np.arange(len(cells)), whole[1]))
     else:
+        components = _ComponentCache(problem, suppressed_cells)
         labels = components.label[cells]
         for key in np.unique(labels):  # one flow problem (or LPs) per component
             members = np.flatnonzero(labels == key)
@@ -327,6 +328,9 @@ def _feasible_moves(problem: ProtectionProblem, suppressed_cells: np.ndarray) ->
                                          (down, values[k:], gaps[k:], need_down[members])):
             decided = (value >= need - tolerance[members]) | (value + gap < need - tolerance[members])
             target[members[decided]] = value[decided]
+    undecided = np.isnan(up) | np.isnan(down)
+    if undecided.any() and components is None:
+        components = _ComponentCache(problem, suppressed_cells)
     for position in np.flatnonzero(np.isnan(up)):  # LP where no flow decided it
         up[position] = components.of(cells[position]).solve(cells[position], +1)[0]
     for position in np.flatnonzero(np.isnan(down)):
@@ -501,6 +505,7 @@ class _FlowSearch:
         self.proofs: dict[tuple[int, int], np.ndarray] = {}
         self.users: dict[int, set] = {}
         self._lp = None
+        self.paths = _PathSearch(network)
 
     def cells_of(self, groups) -> np.ndarray:
         groups = np.atleast_1d(groups)
@@ -588,7 +593,7 @@ class _FlowSearch:
         forward_ok = (graph.forward >= need_up - tolerance) & (graph.backward >= need_down - tolerance)
         backward_ok = (graph.backward >= need_up - tolerance) & (graph.forward >= need_down - tolerance)
         path = cheapest_path(net, np.where(blocked | ~forward_ok, np.inf, cost),
-                             np.where(blocked | ~backward_ok, np.inf, cost), head, tail)
+                             np.where(blocked | ~backward_ok, np.inf, cost), head, tail, self.paths)
         return None if path is None else path[:, 0]
 
     def _plan(self, cell: int, sign: int, need: float, tolerance: float):
@@ -649,7 +654,7 @@ class _FlowSearch:
         cost, _, blocked = self._costs(free, cell)
         up = np.where(blocked | (graph.forward - z < missing - tolerance), np.inf, cost)
         down = np.where(blocked | (graph.backward + z < missing - tolerance), np.inf, cost)
-        path = cheapest_path(self.network, up, down, source, sink)
+        path = cheapest_path(self.network, up, down, source, sink, self.paths)
         return None if path is None else path[:, 0]
 
     def _successive_paths(self, cell, z, missing, tolerance, free, source, sink, limit: int = 64):
@@ -667,7 +672,7 @@ class _FlowSearch:
                 down = np.where(free, tiny, cost / np.minimum(room_down, remaining))
             up = np.where(blocked | (room_up <= tolerance), np.inf, up)
             down = np.where(blocked | (room_down <= tolerance), np.inf, down)
-            path = cheapest_path(self.network, up, down, source, sink)
+            path = cheapest_path(self.network, up, down, source, sink, self.paths)
             if path is None:
                 return None
             cells, directions = path[:, 0], path[:, 1]
