@@ -17,14 +17,25 @@ Everything here works with deviations ``z = x - a``: the relations become
 Cells are grouped: all cells in a group are suppressed together (the count and
 the mean of one table position; the same cell appearing in two linked tables).
 
-* :func:`audit` -- the attacker's LPs for every suppressed cell.
-* :func:`heuristic_pattern` -- one cheap LP per primary cell and direction
-  (a fixed-charge network heuristic), for large tables.
+When the relations form a flow network (2-D tables with margins, 1-D tables
+and 1-D hierarchies; see :mod:`disclosure_control.network`) the attacker's LPs
+are maximum flows, computed with graph algorithms instead of ``linprog``.
+
+* :func:`audit` -- the exact feasible interval of every suppressed cell:
+  batched maximum flows on networks (each value achieved by a feasible flow
+  and bounded by a cut), the attacker's LPs otherwise or when the flow leaves
+  a comparison undecided.
+* :func:`heuristic_pattern` -- on networks, flow checks and cheapest paths
+  per primary cell, with proofs that make redundancy removal and rip-up and
+  reroute cheap; otherwise one cheap LP per primary cell and direction (a
+  fixed-charge heuristic).
 * :func:`exact_pattern` -- the minimum-cost pattern: a MILP on the group
   decisions with Benders (Fischetti-Salazar) cuts derived from the attacker LP
-  duals, solved to optimality with ``scipy.optimize.milp``.
-* :func:`protect` -- picks the method, repairs numerical near-misses and
-  always finishes with the audit.
+  duals, solved to optimality with ``scipy.optimize.milp`` (on networks
+  starting from the heuristic's pattern as incumbent).
+* :func:`protect` -- picks the method (the network heuristic for networks,
+  the exact MILP for other tables up to ``milp_max_cells``), repairs numerical
+  near-misses and always finishes with the audit.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""Flow-network form of tables: detection, maximum flows and audit intervals.
+"""Flow-network form of tables: detection, maximum flows, audit intervals,
+the network heuristic and the choice of method in ``protect``.
 
 Every expected value here comes from an LP built in the test itself from the
 table (``scipy.optimize.linprog`` over the cell values with the published
-cells fixed), independently of the package's network code.
+cells fixed) or from brute force, independently of the package's network code.
 """
 
 import numpy as np
@@ -12,6 +13,7 @@ from scipy.optimize import linprog
 
 from disclosure_control.network import FlowGraph, max_flow, network_of
 from disclosure_control.protection import (
+    NETWORK_METHOD,
     ProtectionProblem,
     _problem_network,
     audit,
@@ -259,3 +261,78 @@ def test_flow_supports_alone_allow_the_move_found(seed):
         low, high = _lp_interval(values, relations, np.zeros(n), alone, cell)
         reach = high - values[cell] if sign > 0 else values[cell] - low
         assert reach >= value - 1e-6 * (1 + value), (cell, sign, value, reach)
+
+
+def _brute_force_weight(problem):
+    import itertools
+
+    primary = set(np.flatnonzero(problem.primary))
+    free = [g for g in range(problem.n_groups) if g not in primary]
+    best = np.inf
+    for size in range(len(free) + 1):
+        for chosen in itertools.combinations(free, size):
+            pattern = np.zeros(problem.n_groups, dtype=bool)
+            pattern[list(primary)] = True
+            pattern[list(chosen)] = True
+            weight = problem.group_weight[pattern].sum()
+            if weight < best and audit(problem, pattern).passed:
+                best = weight
+    return best
+
+
+@pytest.mark.parametrize("inner,cell", [
+    (np.array([[3, 40], [25, 31]], dtype=float), 0),
+    (np.array([[30, 4], [12, 50]], dtype=float), 1),
+    (np.array([[30, 14, 9], [2, 50, 17]], dtype=float), 4),
+])
+def test_protect_uses_the_flow_heuristic_and_the_exact_option_is_optimal(inner, cell):
+    values, relations = _table(inner)
+    upl = np.zeros(len(values))
+    upl[cell] = max(1.0, np.ceil(0.3 * values[cell]))
+    problem = _problem(values, relations, upl)
+    pattern, result = protect(problem, milp_max_cells=10_000, time_limit=30)
+    assert pattern.method == NETWORK_METHOD and result.passed
+    again, _ = protect(problem, milp_max_cells=10_000, time_limit=30)
+    assert np.array_equal(pattern.suppressed_groups, again.suppressed_groups)
+    exact, checked = protect(problem, milp_max_cells=10_000, time_limit=30, exact_networks=True)
+    assert exact.optimal and checked.passed
+    best = _brute_force_weight(problem)
+    assert problem.group_weight[exact.suppressed_groups].sum() == pytest.approx(best)
+    assert problem.group_weight[pattern.suppressed_groups].sum() >= best - 1e-9
+
+
+def test_tables_that_are_not_networks_keep_the_exact_milp():
+    # A 2x2x2 table with all margins (3-D): every inner cell is in three relations.
+    rng = np.random.default_rng(9)
+    inner = rng.integers(5, 60, size=(2, 2, 2)).astype(float)
+    full = np.zeros((3, 3, 3))
+    full[:2, :2, :2] = inner
+    for axis in range(3):
+        full = np.moveaxis(full, axis, 0)
+        full[2] = full[:2].sum(axis=0)
+        full = np.moveaxis(full, 0, axis)
+    index = np.arange(27).reshape(3, 3, 3)
+    rows = []
+    for axis in range(3):
+        for a in range(3):
+            for b in range(3):
+                row = np.zeros(27)
+                position = [a, b]
+                position.insert(axis, slice(0, 2))
+                row[index[tuple(position)]] = 1
+                position[axis] = 2
+                row[index[tuple(position)]] = -1
+                rows.append(row)
+    values = full.ravel()
+    relations = np.array(rows)
+    assert np.allclose(relations @ values, 0)
+    upl = np.zeros(27)
+    upl[index[0, 0, 0]] = np.ceil(0.3 * values[index[0, 0, 0]])
+    problem = _problem(values, relations, upl)
+    assert _problem_network(problem) is None
+    pattern, result = protect(problem, milp_max_cells=10_000, time_limit=30)
+    assert pattern.optimal and "exact" in pattern.method and result.passed
+    primary = index[0, 0, 0]
+    low, high = _lp_interval(values, relations, np.zeros(27), problem.cell_mask(pattern.suppressed_groups), primary)
+    assert high >= values[primary] + upl[primary] - 1e-6
+    assert low <= values[primary] - upl[primary] + 1e-6
