@@ -203,18 +203,6 @@ class _ComponentCache:
             point[component.columns] = result.x
         return optimum, result, component, point
 
-    def optimum(self, cell: int, sign: int, need: float, tolerance: float) -> float:
-        """Max of ``sign * z_cell``: a maximum flow when the component is a
-        network, the attacker LP otherwise (or when rounding in the flow leaves
-        the comparison with ``need`` undecided)."""
-        component = self.of(cell)
-        graph = component.graph()
-        if graph is not None:
-            flow = graph.reach(int(np.searchsorted(component.columns, cell)), sign)
-            if flow.value >= need - tolerance or flow.value + flow.cut_slack < need - tolerance:
-                return flow.value
-        return component.solve(cell, sign)[0]
-
 
 class _Certificates:
     """Feasible deviation vectors seen so far.
@@ -519,9 +507,13 @@ class _FlowSearch:
         self.paths = _PathSearch(network)
 
     def cells_of(self, groups) -> np.ndarray:
-        groups = np.atleast_1d(groups)
-        parts = [self._order[self._bounds[g]:self._bounds[g + 1]] for g in groups]
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        groups = np.atleast_1d(np.asarray(groups, dtype=np.int64))
+        if len(groups) == 1:
+            g = int(groups[0])
+            return self._order[self._bounds[g]:self._bounds[g + 1]]
+        chosen = np.zeros(self.problem.n_groups, dtype=bool)
+        chosen[groups] = True
+        return np.flatnonzero(chosen[self.problem.group])
 
     def suppress(self, groups: np.ndarray) -> None:
         groups = np.unique(np.asarray(groups, dtype=np.int64))
@@ -790,10 +782,10 @@ class _FlowSearch:
                 if ok:
                     improved = True
                     continue
-                changed = np.flatnonzero(self.suppressed != saved[0])
+                changed = self.suppressed != saved[0]
                 self.suppressed, self.proofs, self.users = saved
-                for g in changed:
-                    self.graph.set_active(self.cells_of(g), bool(self.suppressed[g]))
+                self.graph.set_active(self.cells_of(np.flatnonzero(changed & self.suppressed)), True)
+                self.graph.set_active(self.cells_of(np.flatnonzero(changed & ~self.suppressed)), False)
             if not improved:
                 break
 
