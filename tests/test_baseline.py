@@ -92,7 +92,8 @@ def test_concentration_matches_the_truth(run, truth_households):
 def test_costs_per_domain_and_year(run, truth_households):
     _, cube = truth_households
     cells = evidence(run, "kosten_domein_jaar")
-    cells = cells[(cells["domein"] != "Totaal") & (cells["jaar"] != "Totaal")]
+    cells = cells[(cells["domein"] != "Totaal") & (cells["jaar"] != "Totaal")
+                  & (cells["true_n_households"].astype(float) > 0)]
     got = {(d, int(y)): float(v) for d, y, v in zip(cells["domein"], cells["jaar"], cells["true_sum_kosten"])}
     expected = cube.groupby(["domain", "year"])["cost"].sum()
     expected = {k: v for k, v in expected.items() if v != 0}
@@ -116,3 +117,69 @@ def test_mean_costs_by_household_type_and_children(run, truth_households):
     for c, label in enumerate(["0", "1", "2", "3+"]):
         assert int(float(cells.loc[label, "true_n_households"])) == (children == c).sum()
         assert float(cells.loc[label, "true_mean_kosten"]) == pytest.approx(total[children == c].sum(), abs=0.01)
+
+
+def test_structural_versus_incidental_and_ranked_groups(run, truth_households):
+    households, cube = truth_households
+    positive = cube[cube["cost"] > 0]
+    years = positive.groupby("HUISHOUDNR")["year"].nunique()
+    total = cube.groupby("HUISHOUDNR")["cost"].sum()
+    with_costs = total[total > 0]
+    cells = evidence(run, "kosten_structureel").set_index("jaren_met_kosten")
+    for n_years in sorted(years.unique()):
+        members = years.index[years == n_years]
+        assert int(float(cells.loc[str(n_years), "true_n_households"])) == len(members)
+        assert float(cells.loc[str(n_years), "true_mean_kosten"]) == pytest.approx(with_costs[members].sum(), abs=0.01)
+    # Ranked groups: the 1% most expensive households with costs, the next 4%, the next 15%, the rest.
+    ordered = np.sort(with_costs.to_numpy())[::-1]
+    edges = np.ceil(np.array([0.01, 0.05, 0.20]) * ordered.size - 1e-9).astype(int)
+    bounds = np.concatenate([[0], edges, [ordered.size]])
+    cells = evidence(run, "kosten_topgroepen").set_index("groep")
+    for label, lo, hi in zip(["a. duurste 1%", "b. 1-5%", "c. 5-20%", "d. overige 80%"], bounds[:-1], bounds[1:]):
+        assert int(float(cells.loc[label, "true_n_households"])) == hi - lo
+        assert float(cells.loc[label, "true_mean_kosten"]) == pytest.approx(ordered[lo:hi].sum(), abs=0.01)
+
+
+def test_domain_combinations_of_the_most_expensive_households(run, truth_households):
+    _, cube = truth_households
+    total = cube.groupby("HUISHOUDNR")["cost"].sum()
+    with_costs = total[total > 0].sort_values(ascending=False, kind="stable")
+    top = with_costs.iloc[:int(np.ceil(run["baseline"]["top_group_share"] * len(with_costs) - 1e-9))]
+    positive = cube[(cube["cost"] > 0) & cube["HUISHOUDNR"].isin(top.index)]
+    combination = positive.groupby("HUISHOUDNR")["domain"].apply(lambda d: " + ".join(sorted(set(d))))
+    counts = combination.value_counts()
+    common = counts.index[counts >= run.disclosure_rules.min_units]
+    label = combination.where(combination.isin(common), "overige combinaties")
+    expected = label.value_counts().to_dict()
+    expected["Totaal"] = len(top)
+    assert true_n(evidence(run, "combinaties_duurste"), "combinatie") == expected
+
+
+def test_correlations_between_domains(run, truth_households):
+    _, cube = truth_households
+    wide = cube.pivot_table(index="HUISHOUDNR", columns="domain", values="cost", aggfunc="sum", fill_value=0.0)
+    wide = wide[wide.sum(axis=1) > 0]
+    published = pd.read_csv(run.export_dir / "correlatie_domeinen.csv")
+    assert len(published) > 10
+    for row in published.itertuples():
+        assert row.correlatie == pytest.approx(wide[row.domein_a].corr(wide[row.domein_b]), abs=5e-5)
+
+
+def test_an_earlier_cycle_is_a_config_change(small_dataset, run, tmp_path):
+    text = (small_dataset / "config.toml").read_text(encoding="utf-8")
+    last = SPEC.last_year
+    earlier = (text.replace(f"peildatum = {last}-12-31", f"peildatum = {last - 1}-12-31")
+               .replace(", ".join(str(y) for y in SPEC.years), ", ".join(str(y) for y in SPEC.years[:-1]))
+               .replace('work_dir = "work"', f'work_dir = "{(tmp_path / "work").as_posix()}"')
+               .replace('export_dir = "export"', f'export_dir = "{(tmp_path / "export").as_posix()}"')
+               .replace(f"price_year = {last}", f"price_year = {last - 1}"))
+    path = small_dataset / "config_earlier_cycle.toml"
+    path.write_text(earlier, encoding="utf-8")
+    config = load_config(path)
+    run_steps(config)
+    summary = pd.read_csv(tmp_path / "work" / "06_baseline" / "summary.csv", index_col=0)["value"]
+    later = pd.read_csv(run.work_dir / "06_baseline" / "summary.csv", index_col=0)["value"]
+    assert summary["households"] != later["households"] or summary["total cost"] != later["total cost"]
+    notes = (tmp_path / "export" / "bereik_aantal_domeinen.notes.txt").read_text(encoding="utf-8")
+    assert f"peildatum {last - 1}-12-31" in notes and f"{SPEC.first_year}-{last - 1}" in notes
+    assert f"euro's van {last - 1}" in notes
