@@ -185,9 +185,25 @@ class _Codes:
         return pd.Index(self.domain_names).get_indexer(domains.to_numpy(dtype=object))
 
 
+CHUNK_RECORDS = 2_000_000
+
+
+def _person_chunks(person: np.ndarray, chunk_records: int):
+    """Record positions in chunks of about ``chunk_records``, never splitting a person."""
+    order = np.argsort(person, kind="stable")
+    sorted_person = person[order]
+    start = 0
+    while start < order.size:
+        end = min(start + chunk_records, order.size)
+        if end < order.size:
+            end = int(np.searchsorted(sorted_person, sorted_person[end - 1], side="right"))
+        yield np.sort(order[start:end])
+        start = end
+
+
 def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series, price_year: int,
                   fallback: pd.DataFrame | None = None, bijstand_from: str = "spells",
-                  index_hint: str = "") -> PricingResult:
+                  index_hint: str = "", chunk_records: int = CHUNK_RECORDS) -> PricingResult:
     """Price ``records`` (see ``lib.records``) into a person-month ledger."""
     n = len(records)
     codes = _Codes(records, [prices] + ([fallback] if fallback is not None else []))
@@ -204,24 +220,40 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
         excluded["BIJSTANDUITKERINGTAB spells (bijstand costed from the yearly amounts)"] = int(drop.sum())
     use = ~drop
 
-    parts = []
-    amounts = np.flatnonzero(use & has_amount)
-    if amounts.size:
-        parts.append(_amount_months(records, amounts, codes, index, price_year, index_hint))
-    priced = np.flatnonzero(use & ~has_amount)
-    fallback_uses = pd.DataFrame(columns=["source", "code", "year", "records", "cost"])
-    if priced.size:
-        month_costs, fallback_uses = _priced_months(records, priced, codes, prices, fallback, index, price_year,
-                                                    index_hint)
-        parts.append(month_costs)
-    rec = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
-    month = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
-    domain = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.int64)
-    cost = np.concatenate([p[3] for p in parts]) if parts else np.zeros(0)
-    record_cost = np.bincount(rec, weights=cost, minlength=n)
-
-    ledger = _aggregate(records["person"].to_numpy()[rec].astype(np.int64), month.astype(np.int64), domain,
-                        codes.source[rec], cost, codes)
+    # Priced in chunks of whole persons: memory stays bounded by a chunk (the month rows of
+    # two million records), and ledger rows of different chunks never need merging.
+    record_cost = np.zeros(n)
+    ledgers, fallback_parts, missing_parts = [], [], []
+    for chunk in _person_chunks(records["person"].to_numpy(), chunk_records):
+        parts = []
+        amounts = chunk[use[chunk] & has_amount[chunk]]
+        if amounts.size:
+            parts.append(_amount_months(records, amounts, codes, index, price_year, index_hint))
+        priced = chunk[use[chunk] & ~has_amount[chunk]]
+        if priced.size:
+            month_costs, fallback_chunk, missing = _priced_months(records, priced, codes, prices, fallback, index,
+                                                                  price_year, index_hint)
+            if month_costs is not None:
+                parts.append(month_costs)
+            fallback_parts.append(fallback_chunk)
+            missing_parts.append(missing)
+        if not parts or any(len(m) for m in missing_parts):
+            continue
+        rec = np.concatenate([p[0] for p in parts])
+        cost = np.concatenate([p[3] for p in parts])
+        record_cost += np.bincount(rec, weights=cost, minlength=n)
+        ledgers.append(_aggregate(records["person"].to_numpy()[rec].astype(np.int64),
+                                  np.concatenate([p[1] for p in parts]).astype(np.int64),
+                                  np.concatenate([p[2] for p in parts]), codes.source[rec], cost, codes))
+    missing = pd.concat(missing_parts, ignore_index=True) if missing_parts else pd.DataFrame()
+    if len(missing):
+        raise MissingPrices(missing.groupby(["source", "code", "year"], as_index=False)["records"].sum())
+    ledger = pd.concat(ledgers, ignore_index=True) if ledgers else _aggregate(
+        *(np.zeros(0, np.int64) for _ in range(4)), np.zeros(0), codes)
+    fallback_uses = (pd.concat([f for f in fallback_parts if len(f)], ignore_index=True)
+                     .groupby(["source", "code", "year"], as_index=False)[["records", "cost"]].sum()
+                     if any(len(f) for f in fallback_parts) else
+                     pd.DataFrame(columns=["source", "code", "year", "records", "cost"]))
     report = (pd.DataFrame({"source": source, "code": code, "used": use, "cost": record_cost,
                             "priced_by": np.where(has_amount, "amount as delivered", "price table")})
               .groupby(["source", "code", "priced_by"], sort=True)
@@ -328,12 +360,13 @@ def _priced_months(records: pd.DataFrame, rows: np.ndarray, codes: _Codes, price
         extra_rows = _price_rows_by_pair(gaps["pair"].to_numpy(), fallback, codes, index, price_year, index_hint)
         segments = pd.concat([segments, _segments(gaps, extra_rows).assign(fallback=True)], ignore_index=True)
         gaps = _gaps(intervals, segments)
+    missing_report = pd.DataFrame(columns=["source", "code", "year", "records"])
     if len(gaps):
         missing = gaps.drop_duplicates("record")
         names = codes.pair_names(missing["pair"].to_numpy())
-        report = (names.drop(columns="pair").assign(year=year_of_month(month_index(missing["start"].to_numpy())))
-                  .value_counts().rename("records").reset_index().sort_values(["source", "code", "year"]))
-        raise MissingPrices(report.reset_index(drop=True))
+        missing_report = (names.drop(columns="pair").assign(year=year_of_month(month_index(missing["start"].to_numpy())))
+                          .value_counts().rename("records").reset_index())
+        return None, fallback_uses, missing_report
     rec, month, domain, cost, used_fallback = _months_of_segments(segments)
     if used_fallback.any():
         names = codes.pair_names(codes.pair[rec[used_fallback]])
@@ -341,7 +374,7 @@ def _priced_months(records: pd.DataFrame, rows: np.ndarray, codes: _Codes, price
                                       cost=cost[used_fallback])
                          .groupby(["source", "code", "year"]).agg(records=("record", "nunique"), cost=("cost", "sum"))
                          .reset_index())
-    return (rec, month, domain, cost), fallback_uses
+    return (rec, month, domain, cost), fallback_uses, missing_report
 
 
 def _months_of_segments(segments: pd.DataFrame):
@@ -368,6 +401,7 @@ class MissingPrices(PricingError):
     """Records whose code or days have no price."""
 
     def __init__(self, missing: pd.DataFrame):
+        missing = missing.sort_values(["source", "code", "year"]).reset_index(drop=True)
         self.missing = missing
         lines = [f"  {r.source} code {r.code!r} in {r.year}: {r.records:,} record(s)" for r in missing.itertuples()]
         shown = "\n".join(lines[:40]) + (f"\n  ... and {len(lines) - 40} more" if len(lines) > 40 else "")

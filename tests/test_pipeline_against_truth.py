@@ -1,6 +1,7 @@
 """Reading, validation, pricing and households on the synthetic data, end to end, against the truth."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -139,3 +140,14 @@ def test_bijstand_from_yearly_amounts_equals_the_spells_within_rounding(small_da
     both = compare(amounts, spells)
     # Amounts paid are the spells' costs rounded to the cent per person and year (then indexed).
     assert both["diff"].max() < 0.006 and len(both) > 10
+
+
+def test_pricing_in_small_chunks_gives_the_same_ledger(cbs_run):
+    from lib.pricing import load_price_index, load_price_table, price_records
+    records = read_table(step_folder(cbs_run, "read_sources") / "records")
+    prices = load_price_table(cbs_run.resolve(cbs_run["prices"]["price_tables"][0]))
+    index = load_price_index(cbs_run.resolve(cbs_run["prices"]["index"]))
+    whole = price_records(records, prices, index, 2023)
+    chunked = price_records(records, prices, index, 2023, chunk_records=500)
+    pd.testing.assert_frame_equal(whole.ledger, chunked.ledger)
+    np.testing.assert_allclose(whole.record_cost, chunked.record_cost, rtol=0, atol=1e-9)
