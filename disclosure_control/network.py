@@ -189,7 +189,8 @@ class FlowGraph:
         return z
 
     def reach_many(self, cells: np.ndarray, signs: np.ndarray, limits: np.ndarray | None = None,
-                   enough: np.ndarray | None = None, supports: bool = False, batch: int = 256, rounds: int = 5):
+                   enough: np.ndarray | None = None, supports: bool = False, exclude: list | None = None,
+                   batch: int = 256, rounds: int = 5):
         """:meth:`reach` for many cells at once: (values, gaps[, supports]).
 
         ``values`` are moves achieved by feasible flows; the maximum is at most
@@ -198,7 +199,9 @@ class FlowGraph:
         super-source and super-sink; each copy gets its own power-of-two scale.
         A request stops refining once its value reaches ``enough``.  With
         ``supports`` also, per request, the cells its flow moves (with the
-        requested cell these cells alone allow the move found).
+        requested cell these cells alone allow the move found).  ``exclude``
+        (per request, cells) leaves further active cells out of that request's
+        copy, as if they were published.
         """
         net = self.network
         cells = np.asarray(cells, dtype=np.int64)
@@ -216,14 +219,16 @@ class FlowGraph:
         batch = max(1, min(batch, _BATCH_ARCS // arcs))
         for start in range(0, len(todo), batch):  # batches of requests, each one max-flow solve
             chosen = todo[start:start + batch]
-            out = self._batch(cells[chosen], signs[chosen], limit[chosen], rounds, enough[chosen], supports)
+            left_out = None if exclude is None else [exclude[k] for k in chosen]
+            out = self._batch(cells[chosen], signs[chosen], limit[chosen], rounds, enough[chosen], supports,
+                              left_out)
             values[chosen], gaps[chosen] = out[0], out[1]
             if supports:
                 for position, support in zip(chosen, out[2]):
                     used[position] = support
         return (values, gaps, used) if supports else (values, gaps)
 
-    def _batch(self, cells, signs, limit, rounds, enough, supports):
+    def _batch(self, cells, signs, limit, rounds, enough, supports, exclude=None):
         net = self.network
         n = net.n_nodes
         copies = len(cells)
@@ -236,6 +241,11 @@ class FlowGraph:
         copy = np.repeat(np.arange(copies), len(pair_u))
         pair = np.tile(np.arange(len(pair_u)), copies)
         keep = pair_cell[pair] != cells[copy]
+        if exclude is not None:
+            total = len(self.forward) + 1
+            excluded = np.concatenate([k * total + np.asarray(e, dtype=np.int64) for k, e in enumerate(exclude)]
+                                      + [np.zeros(0, dtype=np.int64)])
+            keep &= ~np.isin(copy * total + pair_cell[pair], excluded)
         copy, pair = copy[keep], pair[keep]
         u = pair_u[pair] + copy * n
         v = pair_v[pair] + copy * n
@@ -294,6 +304,9 @@ class FlowGraph:
             step = np.zeros(copies)
             step[open_] = delivered / scale[open_]
             values += step
+            if not (open_ & (values < enough)).any():
+                gap = np.where(open_, np.clip(gap - step, 0.0, None), gap)
+                break
             # The cut left in the integer network bounds what is still missing.
             left = np.concatenate([room_up - moved, room_down + moved, ends - delivered])
             reach = _reached(size, super_source,

@@ -482,6 +482,11 @@ def _problem_network(problem: ProtectionProblem) -> Network | None:
 # flows rather than one batched flow problem.
 _SINGLE_CHECKS = 6
 _SINGLE_CHECK_NODES = 64
+# Candidates checked together by redundancy removal.
+_REDUNDANCY_WINDOW = 16
+# When all checks must pass, this many single flows come before a batch
+# (measured: on graphs above _SINGLE_CHECK_NODES the batch alone is faster).
+_FIRST_SINGLE_CHECKS = 0
 
 
 class _FlowSearch:
@@ -702,23 +707,71 @@ class _FlowSearch:
 
     def remove_redundant(self, keep: np.ndarray) -> None:
         """Publish suppressed groups again, most costly first, when every
-        proof that used them can be replaced by one without them (all those
-        checks for one group are one batched flow problem)."""
+        proof that used them can be replaced by one without them.
+
+        Publishing cells never lets another group go that could not go
+        before, so candidates are checked in windows, each one batched flow
+        problem (every candidate's copies without its cells): the first
+        candidate in the window that can go goes, those before it stay, and
+        the next window starts after it.
+        """
         problem = self.problem
         candidates = np.flatnonzero(self.suppressed & ~keep)
         candidates = candidates[np.argsort(-problem.group_weight[candidates], kind="stable")]
-        for group in candidates:  # one group at a time, each one batched flow solve
-            cells = self.cells_of(group)
-            affected = sorted(set().union(*(self.users.get(c, set()) for c in cells.tolist())))
-            self.graph.set_active(cells, False)
-            if affected:
-                ok, proofs = self._check_many(affected)
-                if not ok:
-                    self.graph.set_active(cells, True)
-                    continue
-                for key, used in zip(affected, proofs):
-                    self._record(key, used)
+        if self.network.n_nodes <= _SINGLE_CHECK_NODES:
+            # Small graphs: one candidate at a time, a few single flows each.
+            for group in candidates:  # each a few flow solves
+                cells = self.cells_of(group)
+                affected = sorted(set().union(*(self.users.get(c, set()) for c in cells.tolist())))
+                self.graph.set_active(cells, False)
+                if affected:
+                    ok, proofs = self._check_many(affected)
+                    if not ok:
+                        self.graph.set_active(cells, True)
+                        continue
+                    for key, used in zip(affected, proofs):
+                        self._record(key, used)
+                self.suppressed[group] = False
+            return
+        position = 0
+        while position < len(candidates):  # each round one batched flow solve
+            window = candidates[position:position + _REDUNDANCY_WINDOW]
+            affected = [sorted(set().union(*(self.users.get(c, set()) for c in self.cells_of(g).tolist())))
+                        for g in window]
+            free = [k for k, keys in enumerate(affected) if not keys]
+            first_free = free[0] if free else len(window)
+            keys = [key for keys in affected[:first_free] for key in keys]
+            owner = np.repeat(np.arange(first_free), [len(affected[k]) for k in range(first_free)])
+            chosen = first_free if first_free < len(window) else None
+            proofs = []
+            if keys:
+                exclude = [self.cells_of(window[k]) for k in owner]
+                passed, found = self._check_batch(keys, exclude)
+                fails = np.bincount(owner, weights=~passed, minlength=first_free)
+                good = np.flatnonzero(fails == 0)
+                if len(good):
+                    chosen = int(good[0])
+                    proofs = [(key, found[i]) for i, key in enumerate(keys) if owner[i] == chosen]
+            if chosen is None:
+                position += len(window)
+                continue
+            group = window[chosen]
+            self.graph.set_active(self.cells_of(group), False)
             self.suppressed[group] = False
+            for key, used in proofs:
+                self._record(key, used)
+            position += chosen + 1
+
+    def _check_batch(self, keys, exclude):
+        """(passed, proofs) of every (cell, sign) in ``keys``, each without the cells in ``exclude``."""
+        problem = self.problem
+        cells = np.array([k[0] for k in keys], dtype=np.int64)
+        signs = np.array([k[1] for k in keys], dtype=np.int64)
+        needs = np.where(signs > 0, problem.upper_protection[cells], problem.lower_protection[cells])
+        enough = needs - _TOLERANCE * (1.0 + np.abs(problem.values[cells]))
+        values, _, found = self.graph.reach_many(cells, signs, limits=needs, enough=enough, supports=True,
+                                                 exclude=exclude)
+        return values >= enough, [u[u != c] for u, c in zip(found, cells)]
 
     def _check_many(self, keys, partial: bool = False):
         """Whether every (cell, sign) in ``keys`` can move by its need now, with
@@ -728,29 +781,37 @@ class _FlowSearch:
         signs = np.array([k[1] for k in keys], dtype=np.int64)
         needs = np.where(signs > 0, problem.upper_protection[cells], problem.lower_protection[cells])
         enough = needs - _TOLERANCE * (1.0 + np.abs(problem.values[cells]))
-        if len(keys) <= _SINGLE_CHECKS and self.network.n_nodes <= _SINGLE_CHECK_NODES:
-            # A few checks on a small graph: single flows are cheaper than one batch.
-            passed = np.zeros(len(keys), dtype=bool)
-            used = [np.zeros(0, dtype=np.int64)] * len(keys)
-            for i, (cell, sign) in enumerate(keys):  # at most _SINGLE_CHECKS flow solves
-                flow = self.graph.reach(cell, sign, limit=needs[i], enough=enough[i])
-                passed[i] = flow.value >= enough[i]
-                if not passed[i] and not partial:
-                    break
-                used[i] = self._used(self.graph.deviation(flow, cell, sign), cell)
-        else:
-            values, _, used = self.graph.reach_many(cells, signs, limits=needs, enough=enough, supports=True)
-            passed = values >= enough
+        passed = np.zeros(len(keys), dtype=bool)
+        used = [np.zeros(0, dtype=np.int64)] * len(keys)
+        small = len(keys) <= _SINGLE_CHECKS and self.network.n_nodes <= _SINGLE_CHECK_NODES
+        # Single flows first: a few checks on a small graph are cheaper so, and
+        # when all must pass the first failure settles it.
+        singles = len(keys) if small else (0 if partial else min(len(keys), _FIRST_SINGLE_CHECKS))
+        for i in range(singles):  # at most a few flow solves
+            cell, sign = keys[i]
+            flow = self.graph.reach(cell, sign, limit=needs[i], enough=enough[i])
+            passed[i] = flow.value >= enough[i]
+            if not passed[i] and not partial:
+                return False, used
+            used[i] = self._used(self.graph.deviation(flow, cell, sign), cell)
+        if singles < len(keys):
+            rest = np.arange(singles, len(keys))
+            values, _, found = self.graph.reach_many(cells[rest], signs[rest], limits=needs[rest],
+                                                     enough=enough[rest], supports=True)
+            passed[rest] = values >= enough[rest]
+            for i, support in zip(rest, found):
+                used[i] = support
         proofs = [u[u != c] for u, c in zip(used, cells)]
         return (bool(passed.all()), proofs, passed) if partial else (bool(passed.all()), proofs)
 
-    def reroute(self, keep: np.ndarray, rounds: int = 1, most: int | None = None) -> None:
+    def reroute(self, keep: np.ndarray, rounds: int = 1, most: int | None = None) -> bool:
         """Rip-up and reroute: publish a suppressed group again (most costly
         first), forbid it, re-protect every primary cell whose proof used it
         with the current pattern free, and keep the change only if the total
         weight falls."""
         problem = self.problem
         weight = problem.group_weight
+        changed_any = False
         for _ in range(rounds):
             improved = False
             candidates = np.flatnonzero(self.suppressed & ~keep)
@@ -780,7 +841,7 @@ class _FlowSearch:
                     ok = False
                 self.allowed[cells] = (problem.fixed != 0)[problem.group[cells]]
                 if ok:
-                    improved = True
+                    improved = changed_any = True
                     continue
                 changed = self.suppressed != saved[0]
                 self.suppressed, self.proofs, self.users = saved
@@ -788,6 +849,7 @@ class _FlowSearch:
                 self.graph.set_active(self.cells_of(np.flatnonzero(changed & ~self.suppressed)), False)
             if not improved:
                 break
+        return changed_any
 
 
 # Rip-up and reroute is tried for this many of the most costly suppressed
@@ -806,8 +868,8 @@ def _network_pattern(problem: ProtectionProblem, network: Network, initial_group
        the missing move through cells to suppress (see :meth:`_FlowSearch._plan`;
        both directions at once by one cycle when that is cheaper).
     3. Redundant groups are published again (most costly first), then the most
-       costly groups are ripped up and rerouted, and redundancy removal runs
-       once more.
+       costly groups are ripped up and rerouted, and if that changed the
+       pattern redundancy removal runs once more.
 
     Every step keeps, per primary cell and direction, a proof (the cells of a
     feasible deviation that moves it far enough), so the result protects
@@ -831,8 +893,7 @@ def _network_pattern(problem: ProtectionProblem, network: Network, initial_group
         search.protect_primary(int(cell), _tolerance(problem, cell))
     if cleanup:
         search.remove_redundant(must)
-        if reroute:
-            search.reroute(must, most=_REROUTE_MOST)
+        if reroute and search.reroute(must, most=_REROUTE_MOST):
             search.remove_redundant(must)
     return search.suppressed.copy()
 
