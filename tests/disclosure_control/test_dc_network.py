@@ -336,3 +336,26 @@ def test_tables_that_are_not_networks_keep_the_exact_milp():
     low, high = _lp_interval(values, relations, np.zeros(27), problem.cell_mask(pattern.suppressed_groups), primary)
     assert high >= values[primary] + upl[primary] - 1e-6
     assert low <= values[primary] - upl[primary] + 1e-6
+
+
+def test_network_heuristic_leaves_no_redundant_suppression():
+    # A table large enough (more than 64 nodes) for redundancy removal to check
+    # windows of candidates in one batched flow problem: afterwards, publishing
+    # any single complementary cell again must make the audit fail.
+    rng = np.random.default_rng(31)
+    shape = (36, 34)
+    inner = np.round(rng.lognormal(5, 1.3, size=shape), 2)
+    values, relations = _table(inner)
+    n = len(values)
+    inner_index = np.arange(n).reshape(shape[0] + 1, shape[1] + 1)[:-1, :-1].ravel()
+    primary = np.zeros(n, dtype=bool)
+    primary[rng.choice(inner_index, size=40, replace=False)] = True
+    upl = np.where(primary, np.round(0.3 * values, 2), 0.0)
+    problem = _problem(values, sp.csr_matrix(relations), upl)
+    assert _problem_network(problem).n_nodes > 64
+    groups = heuristic_pattern(problem)
+    assert audit(problem, groups).passed
+    for group in np.flatnonzero(groups & ~primary[np.arange(n)]):
+        fewer = groups.copy()
+        fewer[group] = False
+        assert not audit(problem, fewer).passed, f"cell {group} was not needed"
