@@ -508,7 +508,6 @@ class _FlowSearch:
         self.suppressed = np.zeros(problem.n_groups, dtype=bool)
         self.proofs: dict[tuple[int, int], np.ndarray] = {}
         self.users: dict[int, set] = {}
-        self._lp = None
         self.paths = _PathSearch(network)
 
     def cells_of(self, groups) -> np.ndarray:
@@ -695,15 +694,14 @@ class _FlowSearch:
         return None
 
     def _fixed_charge(self, cell: int, sign: int, need: float) -> np.ndarray:
+        # Built per call (a rare fallback): the usable cells change while rerouting.
         problem = self.problem
-        if self._lp is None:
-            columns = np.flatnonzero(self.allowed)
-            eq = problem.equalities[:, columns]
-            a_eq = sp.hstack([eq, -eq]).tocsr() if eq.shape[0] else None
-            self._lp = (columns, a_eq, _room_up(problem)[columns], _room_down(problem)[columns],
-                        _cell_weights(problem)[columns])
-        columns, a_eq, up, down, weight = self._lp
-        return _fixed_charge_lp(problem, cell, sign, need, self.suppressed, columns, a_eq, None, up, down, weight)
+        columns = np.flatnonzero(self.allowed)
+        eq = problem.equalities[:, columns]
+        a_eq = sp.hstack([eq, -eq]).tocsr() if eq.shape[0] else None
+        return _fixed_charge_lp(problem, cell, sign, need, self.suppressed, columns, a_eq, None,
+                                _room_up(problem)[columns], _room_down(problem)[columns],
+                                _cell_weights(problem)[columns])
 
     def remove_redundant(self, keep: np.ndarray) -> None:
         """Publish suppressed groups again, most costly first, when every

@@ -14,6 +14,7 @@ from scipy.optimize import linprog
 from disclosure_control.network import FlowGraph, max_flow, network_of
 from disclosure_control.protection import (
     NETWORK_METHOD,
+    ProtectionImpossible,
     ProtectionProblem,
     _problem_network,
     audit,
@@ -359,3 +360,19 @@ def test_network_heuristic_leaves_no_redundant_suppression():
         fewer = groups.copy()
         fewer[group] = False
         assert not audit(problem, fewer).passed, f"cell {group} was not needed"
+
+
+def test_network_protection_reports_an_impossible_cell():
+    # 1-D table a + b = total; a is unsafe but b and the total must stay
+    # published (e.g. released in a linked table): a is given away.
+    values = np.array([5.0, 20.0, 25.0])
+    relations = np.array([[1.0, 1.0, -1.0]])
+    problem = ProtectionProblem(
+        values=values, lower=np.zeros(3), upper=np.full(3, np.inf), equalities=sp.csr_matrix(relations),
+        inequalities=sp.csr_matrix((0, 3)), group=np.arange(3), group_weight=values + 1.0,
+        upper_protection=np.array([2.0, 0.0, 0.0]), lower_protection=np.array([2.0, 0.0, 0.0]),
+        fixed=np.array([-1, 0, 0]),
+    )
+    assert _problem_network(problem) is not None
+    with pytest.raises(ProtectionImpossible):
+        protect(problem, milp_max_cells=10_000, time_limit=30)
