@@ -50,15 +50,43 @@ def build_cube(ledger: pd.DataFrame, households: pd.DataFrame, members: pd.DataF
         unit_table = spells[spells["included"]]
         household = np.where(np.isin(household, unit_table["household"].to_numpy()), household, -1)
     attributed = household >= 0
-    domain = ledger["domain"].astype(str).to_numpy()[attributed]
-    year = year_of_month(ledger["month"].to_numpy()[attributed])
-    frame = pd.DataFrame({"person": person[attributed], "household": household[attributed], "domain": domain,
-                          "year": year, "cost": ledger["cost"].to_numpy()[attributed]})
-    person_cube = frame.groupby(["person", "household", "domain", "year"], sort=True)["cost"].sum().reset_index()
-    household_cube = frame.groupby(["household", "domain", "year"], sort=True)["cost"].sum().reset_index()
+    # Sums on packed integer keys (domain and year as small codes): millions of ledger rows.
+    domain_cat = pd.Categorical(ledger["domain"])
+    domain_codes = domain_cat.codes[attributed].astype(np.int64)
+    domain_names = np.asarray(domain_cat.categories, dtype=object)
+    year = year_of_month(ledger["month"].to_numpy()[attributed]).astype(np.int64)
+    y0 = int(year.min()) if year.size else 0
+    cost = ledger["cost"].to_numpy()[attributed]
+    person_cube = _sum_by(person[attributed].astype(np.int64), household[attributed].astype(np.int64),
+                          domain_codes, year - y0, cost)
+    person_cube = pd.DataFrame({"person": person_cube[0], "household": person_cube[1],
+                                "domain": domain_names[person_cube[2]], "year": person_cube[3] + y0,
+                                "cost": person_cube[4]})
+    hh = _sum_by(np.zeros(0, np.int64), household[attributed].astype(np.int64), domain_codes, year - y0, cost)
+    household_cube = pd.DataFrame({"household": hh[1], "domain": domain_names[hh[2]], "year": hh[3] + y0,
+                                   "cost": hh[4]})
+    domain = domain_names[np.unique(domain_codes)] if domain_codes.size else np.zeros(0, object)
     domains = sorted(pd.unique(domain).tolist())
     return Cube(household_cube=household_cube, person_cube=person_cube,
                 households=_household_table(unit_table, household_cube, domains), domains=domains)
+
+
+def _sum_by(person, household, domain, year, cost):
+    """Sums of ``cost`` per (person, household, domain, year), sorted by that key; with an empty
+    ``person`` array the sums are per (household, domain, year).
+
+    Keys are packed into one integer: (person, household) first as the code of the pair
+    (persons and households each need ~25 bits nationally, too many for one word with
+    domain and year), then domain (8 bits) and year (6 bits)."""
+    by_person = person.size > 0
+    owner = (person << 27) | household if by_person else household
+    pair_codes, pairs = pd.factorize(owner, sort=True)
+    key = (pair_codes.astype(np.int64) << 14) | (domain << 6) | year
+    unique, inverse = np.unique(key, return_inverse=True)
+    total = np.bincount(inverse, weights=cost)
+    owner_of = pairs[unique >> 14]
+    return ((owner_of >> 27) if by_person else None, owner_of & ((1 << 27) - 1) if by_person else owner_of,
+            (unique >> 6) & 0xFF, unique & 0x3F, total)
 
 
 def _household_table(unit_table: pd.DataFrame, household_cube: pd.DataFrame, domains: list[str]) -> pd.DataFrame:

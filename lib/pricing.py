@@ -185,7 +185,7 @@ class _Codes:
         return pd.Index(self.domain_names).get_indexer(domains.to_numpy(dtype=object))
 
 
-CHUNK_RECORDS = 2_000_000
+CHUNK_RECORDS = 500_000
 
 
 def _person_chunks(person: np.ndarray, chunk_records: int):
@@ -221,7 +221,7 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
     use = ~drop
 
     # Priced in chunks of whole persons: memory stays bounded by a chunk (the month rows of
-    # two million records), and ledger rows of different chunks never need merging.
+    # half a million records), and ledger rows of different chunks never need merging.
     record_cost = np.zeros(n)
     ledgers, fallback_parts, missing_parts = [], [], []
     for chunk in _person_chunks(records["person"].to_numpy(), chunk_records):

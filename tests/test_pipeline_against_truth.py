@@ -86,9 +86,21 @@ def test_monthly_attribution_run(small_dataset, tmp_path):
         'export_dir = "export"', f'export_dir = "{(tmp_path / "export").as_posix()}"')
     path = small_dataset / "config_monthly.toml"
     path.write_text(text, encoding="utf-8")
-    run_steps(load_config(path), STEPS)
-    spells = read_table(step_folder(load_config(path), "households") / "membership_spells")
+    config = load_config(path)
+    run_steps(config, STEPS + ["cube", "baseline"])
+    spells = read_table(step_folder(config, "households") / "membership_spells")
     assert len(spells) > 0 and (spells["end"] >= spells["start"]).all()
+    # Every euro of the monthly cube comes from the ledger, month by month: a household
+    # spell's costs are those of its members in the months they belonged to it.
+    cube = read_table(step_folder(config, "cube") / "household_cube")
+    households = read_table(step_folder(config, "cube") / "households")
+    ledger = read_table(step_folder(config, "price") / "ledger")
+    assert 0 < cube["cost"].sum() < ledger["cost"].sum()
+    assert set(cube["household"]) <= set(households["household"])
+    assert abs(households["cost_total"].sum() - cube["cost"].sum()) < 0.01
+    peildatum_cube = read_table(step_folder(load_config(small_dataset / "config.toml"), "cube") / "households")
+    # Monthly attribution spreads a moving person's costs over several household spells.
+    assert len(households) > len(peildatum_cube)
 
 
 def ledger_by_person_year_domain(config) -> pd.Series:
