@@ -114,6 +114,37 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
         Setting("top_group_share", float, 0.05, "Share of the most expensive households (with costs) whose domain "
                 "combinations are tabulated."),
     ),
+    "selection": (
+        Setting("top_share", float, 0.05, "Select the most expensive share of the households with costs (0 = no "
+                "cost-rank criterion)."),
+        Setting("min_domains", int, 0, "Select households with costs in at least this many domains (0 = no such "
+                "criterion)."),
+        Setting("combinations", list, [], "Select households with every domain of at least one listed combination, "
+                "e.g. [[\"jeugdhulp\", \"bijstand\"]] ([] = no such criterion)."),
+        Setting("min_cost", float, 0.0, "Select households with at least this five-year cost in euros of the price "
+                "year (0 = no such criterion)."),
+        Setting("resident_only", bool, True, "Select only households still living in the study area."),
+        Setting("combine", str, "all", "'all': every criterion that is set must hold; 'any': one of them.",
+                choices=("all", "any")),
+        Setting("write_list", bool, False, "Write the list of selected households (keys of households and members) "
+                "to the work folder. Refused when [run] statistics_only is true (CBS RA). Never exported."),
+        Setting("shortlist_sources", list, [], "Sources (appendix-2 file names) that delivered only a shortlist of "
+                "their most expensive clients; stated in every selection and baseline table."),
+    ),
+    "monitoring": (
+        Setting("enabled", bool, False, "Follow a cohort after its start against a matched comparison group."),
+        Setting("cohort", str, "selection", "'selection': the households selected by [selection], measured on the "
+                "years before the start; 'file': the households of the persons listed in cohort_file.",
+                choices=("selection", "file")),
+        Setting("cohort_start", _dt.date, None, "Start date of the cohort (required when enabled), e.g. 2021-01-01."),
+        Setting("cohort_file", str, "", "CSV with a column 'key' (RINPERSOON or BSN) of the persons enrolled; their "
+                "households on the start date are the cohort."),
+        Setting("period", str, "year", "Follow costs per 'year' or per 'half_year'.", choices=("year", "half_year")),
+        Setting("caliper", float, 0.2, "Matching caliper in standard deviations of the propensity score's logit."),
+        Setting("movers", str, "follow", "Households of which a member moved out of the area, or that dissolved, "
+                "during the follow-up: 'follow' their members anyway, or 'exclude' them (with their match).",
+                choices=("follow", "exclude")),
+    ),
     "sources": (
         Setting("format_preference", list, ["parquet", "sav", "csv"], "When a file exists in several formats, "
                 "the first available in this order is read."),
@@ -266,6 +297,16 @@ def _cross_checks(values: dict[str, dict[str, Any]]) -> list[str]:
     for key, value in sources["cbs"].items():
         if not isinstance(value, str):
             problems.append(f"[sources.cbs] {key} must be a path or glob pattern as text")
+    monitoring = values["monitoring"]
+    if monitoring["enabled"]:
+        start = monitoring["cohort_start"]
+        if start is None:
+            problems.append("[monitoring] enabled needs cohort_start (a date, e.g. 2021-01-01)")
+        elif not (study["years"][0] < start.year <= study["years"][-1]):
+            problems.append(f"[monitoring] cohort_start {start} must fall after the first study year and within the "
+                            f"study years {study['years']} (years before it are the baseline)")
+        if monitoring["cohort"] == "file" and not monitoring["cohort_file"]:
+            problems.append("[monitoring] cohort = 'file' needs cohort_file")
     municipality = sources["municipality"]
     if values["run"]["route"] == "cbs":
         for name in CBS_REQUIRED_DATASETS:

@@ -324,6 +324,35 @@ def brp_household_model(brp: pd.DataFrame, persons: pd.DataFrame, municipality: 
     return HouseholdModel(households=households, members=members, notes=notes)
 
 
+def households_on(day: int, household_spells: pd.DataFrame, membership_spells: pd.DataFrame,
+                  area_spells: pd.DataFrame, period_end: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Household spells existing on ``day`` with their members then, and what became of them.
+
+    Returns (households, members). ``households`` has the household spells' composition
+    plus ``in_area`` (the reference person lived in the study area on ``day``),
+    ``moved_away`` (a member lived outside the area at some time up to ``period_end``) and
+    ``dissolved`` (on ``period_end`` the members no longer all share one household: a
+    separation, a death, a child leaving; a birth does not dissolve a household).
+    """
+    covering = membership_spells[(membership_spells["start"] <= day) & (membership_spells["end"] >= day)]
+    members = at_date(covering, day)[["person", "household_spell"]].rename(columns={"household_spell": "household"})
+    households = household_spells[household_spells["household_spell"].isin(members["household"])].rename(
+        columns={"household_spell": "household"}).copy()
+    first = members.drop_duplicates("household").set_index("household")["person"]
+    households["in_area"] = _lives_in_area(first.reindex(households["household"]).to_numpy(),
+                                           np.full(len(households), day), area_spells)
+    later = area_spells[(area_spells["end"] >= day) & (area_spells["start"] <= period_end)]
+    outside = set(later.loc[~later["in_area"].to_numpy(dtype=bool), "person"])
+    moved = members.assign(out=members["person"].isin(outside)).groupby("household")["out"].any()
+    at_end = at_date(membership_spells, period_end).set_index("person")["household_spell"]
+    end_household = at_end.reindex(members["person"]).to_numpy()
+    grouped = members.assign(end=end_household).groupby("household")["end"]
+    together = (grouped.count() == grouped.size()) & (grouped.nunique() == 1)
+    households["moved_away"] = moved.reindex(households["household"]).fillna(False).to_numpy(dtype=bool)
+    households["dissolved"] = ~together.reindex(households["household"]).fillna(False).to_numpy(dtype=bool)
+    return households.reset_index(drop=True), members
+
+
 def attribute_months(person: np.ndarray, month: np.ndarray, membership_spells: pd.DataFrame,
                      area_spells: pd.DataFrame) -> np.ndarray:
     """Household spell of each (person, month) on the month's 15th, or -1 when the person then

@@ -1,0 +1,232 @@
+"""Monitoring: follow a cohort's costs after its start, against a comparison group.
+
+The cohort (households selected for, or enrolled in, the tailored approach) is fixed at
+its start date: its households and their members on that day. Members are followed
+wherever they go, year by year (or half year by half year) before and after the start.
+Households selected for high costs fall back toward the mean by themselves, so besides
+the method's before/after comparison (shown with a warning) the effect is estimated
+against a comparison group:
+
+* **matching**: households not in the cohort, matched one to one without replacement on
+  a propensity score (logistic regression of cohort membership on the baseline costs per
+  domain (log), the number of domains, the number of children and the household type),
+  exactly within household type, nearest neighbour within a caliper of ``caliper``
+  standard deviations of the score's logit; the balance table shows the standardised
+  mean differences before and after matching;
+* **difference in differences**: ``cost ~ household + period + cohort x after`` on the
+  matched panel (two-way fixed effects by demeaning a balanced panel), with standard
+  errors clustered by household (statsmodels) and 95% confidence intervals.
+
+Households of which a member moved out of the study area, or that dissolved, during the
+follow-up are counted; with ``movers = "exclude"`` they leave the analysis (with their
+matched partner), with ``"follow"`` (default) their members are followed anyway.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from lib.dates import year_of_month
+
+COVARIATE_LABELS = {"n_domains": "aantal domeinen", "n_children": "aantal kinderen"}
+
+
+@dataclass
+class MonitoringResult:
+    periods: list[str]
+    follow_up: list[str]
+    panel: pd.DataFrame
+    """household, group (cohort / comparison), period, cost: the matched balanced panel."""
+    balance: pd.DataFrame
+    """covariate, smd_before, smd_after."""
+    estimates: pd.DataFrame
+    """estimate, value, se, ci_low, ci_high, n_households, note."""
+    status: pd.DataFrame
+    """One row per cohort household: matched, moved_away, dissolved."""
+    notes: list[str] = field(default_factory=list)
+
+
+def period_of_month(month: np.ndarray, unit: str) -> np.ndarray:
+    """Label of each month's period: ``2021`` or ``2021-1`` / ``2021-2`` (half years)."""
+    year = year_of_month(month).astype(str)
+    if unit == "year":
+        return year.astype(object)
+    half = np.where((np.asarray(month) % 12) < 6, "-1", "-2")
+    return np.char.add(year, half).astype(object)
+
+
+def follow_up_periods(periods: list[str], start_month: int, unit: str) -> list[str]:
+    first = str(period_of_month(np.array([start_month]), unit)[0])
+    return [p for p in periods if p >= first]
+
+
+def cohort_costs(ledger: pd.DataFrame, members: pd.DataFrame, unit: str, domains: list[str]) -> pd.DataFrame:
+    """Cost per household, period and domain from its members (fixed at the start)."""
+    household_of = pd.Series(members["household"].to_numpy(), index=members["person"].to_numpy())
+    rows = ledger[ledger["person"].isin(household_of.index)]
+    frame = pd.DataFrame({"household": household_of.reindex(rows["person"]).to_numpy(),
+                          "period": period_of_month(rows["month"].to_numpy(), unit),
+                          "domain": rows["domain"].astype(str).to_numpy(), "cost": rows["cost"].to_numpy()})
+    return frame.groupby(["household", "period", "domain"], as_index=False)["cost"].sum()
+
+
+def _propensity(features: pd.DataFrame, treated: np.ndarray) -> np.ndarray:
+    """Logit of the propensity score from a logistic regression (statsmodels, regularised if separated)."""
+    import statsmodels.api as sm
+    x = features.to_numpy(dtype=float)
+    scale = x.std(axis=0)
+    x = (x - x.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
+    x = sm.add_constant(x, has_constant="add")
+    model = sm.Logit(treated.astype(float), x)
+    try:
+        fit = model.fit(disp=0, maxiter=200)
+        params = fit.params
+    except Exception:  # noqa: BLE001 -- perfect separation: a ridge penalty keeps the score finite
+        params = model.fit_regularized(alpha=1.0, disp=0).params
+    return x @ params
+
+
+def match_comparison_group(covariates: pd.DataFrame, treated: np.ndarray, caliper: float,
+                           seed: int) -> np.ndarray:
+    """For each treated household the row of its matched control (-1 when none within the caliper).
+
+    Greedy nearest-neighbour matching on the logit propensity score without replacement,
+    exactly within household type; treated households are matched in a random order fixed
+    by ``seed`` (greedy matching depends on the order)."""
+    features = covariates.drop(columns=["household_type"])
+    logit = _propensity(features, treated)
+    width = caliper * logit.std()
+    match = np.full(len(covariates), -1, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    kind = covariates["household_type"].to_numpy()
+    # Greedy matching is sequential by nature; it loops over the cohort's households
+    # (hundreds to a few thousand), never over the whole population.
+    for t in np.unique(kind):
+        treated_rows = np.flatnonzero((kind == t) & treated)
+        controls = np.flatnonzero((kind == t) & ~treated)
+        if controls.size == 0:
+            continue
+        order = np.argsort(logit[controls], kind="stable")
+        sorted_controls, sorted_logit = controls[order], logit[controls][order]
+        available = np.ones(sorted_controls.size, dtype=bool)
+        for row in rng.permutation(treated_rows):
+            # Nearest available control: search outward from the insertion point.
+            pos = int(np.searchsorted(sorted_logit, logit[row]))
+            best, best_gap = -1, np.inf
+            for direction in (-1, 1):
+                i = pos - 1 if direction < 0 else pos
+                while 0 <= i < sorted_controls.size and not available[i]:
+                    i += direction
+                if 0 <= i < sorted_controls.size and abs(sorted_logit[i] - logit[row]) < best_gap:
+                    best, best_gap = i, abs(sorted_logit[i] - logit[row])
+            if best >= 0 and best_gap <= width:
+                available[best] = False
+                match[row] = sorted_controls[best]
+    return match
+
+
+def standardised_differences(covariates: pd.DataFrame, treated: np.ndarray, control: np.ndarray) -> pd.Series:
+    x = pd.get_dummies(covariates, columns=["household_type"], dtype=float)
+    a, b = x[treated], x[control]
+    pooled = np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
+    return ((a.mean() - b.mean()) / pooled.replace(0, np.nan)).fillna(0.0)
+
+
+def difference_in_differences(panel: pd.DataFrame, follow_up: list[str]) -> dict:
+    """Two-way fixed effects DiD on a balanced panel, clustered by household."""
+    import statsmodels.api as sm
+    p = panel.copy()
+    p["after"] = p["period"].isin(follow_up).astype(float)
+    p["treat"] = (p["group"] == "cohort").astype(float) * p["after"]
+    for column in ("cost", "treat"):
+        household_mean = p.groupby("household")[column].transform("mean")
+        period_mean = p.groupby("period")[column].transform("mean")
+        p[f"{column}_within"] = p[column] - household_mean - period_mean + p[column].mean()
+    n_households, n_periods = p["household"].nunique(), p["period"].nunique()
+    fit = sm.OLS(p["cost_within"], p[["treat_within"]]).fit(cov_type="cluster",
+                                                              cov_kwds={"groups": p["household"].to_numpy()})
+    # The demeaning used n_households + n_periods - 1 parameters: correct the variance for them.
+    n = len(p)
+    dof_fix = (n - 1) / (n - 1 - (n_households + n_periods - 1))
+    se = float(fit.bse["treat_within"]) * np.sqrt(dof_fix)
+    value = float(fit.params["treat_within"])
+    return {"value": value, "se": se, "ci_low": value - 1.959964 * se, "ci_high": value + 1.959964 * se,
+            "residual_df": int(n - n_households - n_periods)}
+
+
+def naive_before_after(panel: pd.DataFrame, follow_up: list[str]) -> dict:
+    """The method's comparison: the cohort's mean cost per period after the start minus before."""
+    cohort = panel[panel["group"] == "cohort"].assign(after=lambda x: x["period"].isin(follow_up))
+    per_household = cohort.groupby(["household", "after"])["cost"].mean().unstack()
+    change = (per_household[True] - per_household[False]).to_numpy()
+    se = change.std(ddof=1) / np.sqrt(change.size)
+    value = float(change.mean())
+    return {"value": value, "se": float(se), "ci_low": value - 1.959964 * se, "ci_high": value + 1.959964 * se}
+
+
+def run_monitoring(ledger: pd.DataFrame, households: pd.DataFrame, members: pd.DataFrame, cohort: np.ndarray,
+                   start_month: int, periods: list[str], unit: str, domains: list[str], caliper: float, seed: int,
+                   moved: np.ndarray, dissolved: np.ndarray, movers: str = "follow") -> MonitoringResult:
+    """Monitor ``cohort`` (boolean per row of ``households``, which are the households at the start).
+
+    ``moved`` / ``dissolved``: per household, whether a member left the study area or the
+    household ended during the follow-up."""
+    follow_up = follow_up_periods(periods, start_month, unit)
+    baseline_periods = [p for p in periods if p not in follow_up]
+    if not baseline_periods or not follow_up:
+        raise ValueError("monitoring needs periods both before and after the cohort start")
+    costs = cohort_costs(ledger, members, unit, domains)
+    base = costs[costs["period"].isin(baseline_periods)].pivot_table(
+        index="household", columns="domain", values="cost", aggfunc="sum", fill_value=0.0)
+    base = base.reindex(index=households["household"], columns=domains, fill_value=0.0)
+    covariates = pd.DataFrame({f"log_kosten_{d}": np.log1p(np.maximum(base[d].to_numpy(), 0)) for d in domains})
+    covariates["n_domains"] = (base.to_numpy() > 0).sum(axis=1)
+    covariates["n_children"] = households["n_children"].to_numpy()
+    covariates["household_type"] = households["household_type"].to_numpy()
+    covariates = covariates.loc[:, covariates.nunique() > 1]
+    if "household_type" not in covariates:
+        covariates["household_type"] = households["household_type"].to_numpy()
+    eligible = np.ones(len(households), dtype=bool)
+    if movers == "exclude":
+        eligible = ~(moved | dissolved)
+    treated = cohort & eligible
+    control_pool = ~cohort & eligible
+    match = match_comparison_group(covariates[treated | control_pool].reset_index(drop=True),
+                                   treated[treated | control_pool], caliper, seed)
+    pool_rows = np.flatnonzero(treated | control_pool)
+    matched_treated = pool_rows[np.flatnonzero(match >= 0)]
+    matched_control = pool_rows[match[match >= 0]]
+    before = standardised_differences(covariates, treated, control_pool)
+    after_mask_t = np.zeros(len(households), bool)
+    after_mask_t[matched_treated] = True
+    after_mask_c = np.zeros(len(households), bool)
+    after_mask_c[matched_control] = True
+    after = standardised_differences(covariates, after_mask_t, after_mask_c)
+    balance = pd.DataFrame({"covariate": before.index, "smd_before": before.to_numpy(),
+                            "smd_after": after.reindex(before.index).to_numpy()})
+
+    ids = households["household"].to_numpy()
+    groups = pd.DataFrame({"household": np.concatenate([ids[matched_treated], ids[matched_control]]),
+                           "group": ["cohort"] * matched_treated.size + ["comparison"] * matched_control.size})
+    totals = costs.groupby(["household", "period"])["cost"].sum()
+    grid = pd.MultiIndex.from_product([groups["household"], periods], names=["household", "period"])
+    panel = totals.reindex(grid, fill_value=0.0).rename("cost").reset_index().merge(groups, on="household")
+
+    estimates = []
+    naive = naive_before_after(panel, follow_up)
+    estimates.append({"estimate": "voor/na in het cohort (methode; vertekend door regressie naar het gemiddelde)",
+                      **naive, "n_households": int(matched_treated.size)})
+    did = difference_in_differences(panel, follow_up)
+    estimates.append({"estimate": "effect t.o.v. gematchte vergelijkingsgroep (verschil-in-verschillen)",
+                      **{k: v for k, v in did.items() if k != "residual_df"},
+                      "n_households": int(matched_treated.size + matched_control.size)})
+    status = pd.DataFrame({"household": ids[cohort], "matched": np.isin(np.flatnonzero(cohort), matched_treated),
+                           "moved_away": moved[cohort], "dissolved": dissolved[cohort]})
+    notes = [f"cohort: {int(cohort.sum()):,} households, matched: {matched_treated.size:,}; "
+             f"moved away during follow-up: {int(moved[cohort].sum()):,}, dissolved: {int(dissolved[cohort].sum()):,} "
+             f"(movers {'followed' if movers == 'follow' else 'excluded'})"]
+    return MonitoringResult(periods=periods, follow_up=follow_up, panel=panel, balance=balance,
+                            estimates=pd.DataFrame(estimates).assign(residual_df=did["residual_df"]),
+                            status=status, notes=notes)

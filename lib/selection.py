@@ -1,0 +1,71 @@
+"""Selection: which households qualify for a tailored approach (maatwerkaanpak).
+
+Criteria (``[selection]`` of the run config) on the household cube:
+
+* ``top_share``: among the households with costs, the most expensive share of five-year
+  costs (e.g. 0.05 = the top 5%);
+* ``min_domains``: at least this many domains with costs;
+* ``combinations``: has every domain of at least one listed combination;
+* ``min_cost``: five-year cost of at least this many euros (price year of the run);
+* ``resident_only``: still living in the study area.
+
+``combine = "all"`` requires every criterion that is set; ``"any"`` one of them (the
+resident criterion always applies when set).
+
+The list of selected households is person data: it is written only to the work folder,
+only when ``write_list`` is true, and never in a statistics-only run (CBS Remote Access
+is for statistics only). What can be exported is the aggregated profile of the selected
+group, through disclosure control.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lib.baseline import rank_bands
+from lib.errors import UserFacingError
+
+
+class SelectionRefused(UserFacingError):
+    """A list of individual households was asked for where that is not allowed."""
+
+
+def select_households(households: pd.DataFrame, domains: list[str], settings: dict) -> pd.Series:
+    """Boolean per household (aligned with ``households``): does it qualify?"""
+    n = len(households)
+    cost = households["cost_total"].to_numpy(dtype=float)
+    tests: list[np.ndarray] = []
+    if settings["top_share"] > 0:
+        with_costs = cost > 0
+        top = np.zeros(n, dtype=bool)
+        top[with_costs] = rank_bands(cost[with_costs], [settings["top_share"]]) == 0
+        tests.append(top)
+    if settings["min_domains"] > 0:
+        tests.append(households["n_domains"].to_numpy() >= settings["min_domains"])
+    if settings["combinations"]:
+        unknown = sorted({d for combo in settings["combinations"] for d in combo} - set(domains))
+        if unknown:
+            raise UserFacingError(f"[selection] combinations name unknown domain(s) {unknown}; the domains of this "
+                                  f"run are {domains}")
+        present = {d: households[f"cost_{d}"].to_numpy() > 0 for d in domains}
+        has_any = np.zeros(n, dtype=bool)
+        for combo in settings["combinations"]:
+            has_any |= np.logical_and.reduce([present[d] for d in combo])
+        tests.append(has_any)
+    if settings["min_cost"] > 0:
+        tests.append(cost >= settings["min_cost"])
+    if not tests:
+        raise UserFacingError("[selection] sets no criterion: give top_share, min_domains, combinations or min_cost")
+    combined = np.logical_and.reduce(tests) if settings["combine"] == "all" else np.logical_or.reduce(tests)
+    if settings["resident_only"]:
+        combined &= households["still_resident"].to_numpy(dtype=bool)
+    return pd.Series(combined, index=households.index, name="selected")
+
+
+def check_list_allowed(statistics_only: bool, write_list: bool) -> None:
+    """Refuse a list of households in a statistics-only run (CBS RA)."""
+    if write_list and statistics_only:
+        raise SelectionRefused(
+            "[selection] write_list = true is refused: this run is statistics only ([run] statistics_only = true, as "
+            "in CBS Remote Access, which is for statistics only). Selecting individual households is a separate "
+            "legal act; only the aggregated profile of the selected group is produced here.")
