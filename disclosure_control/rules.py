@@ -71,9 +71,13 @@ class DisclosureRules:
         "rounding_base": "round published counts to this base (5 or 10); 0/none = no rounding",
         "min_residual_df": "a model is only released with at least this many residual "
                            "degrees of freedom",
-        "milp_max_cells": "tables with at most this many cells get the exact (MILP) "
-                          "secondary suppression, larger ones the heuristic",
-        "milp_time_limit_seconds": "time limit of the exact secondary suppression; on "
+        "milp_max_cells": "tables (or linked tables protected together) whose relations do not "
+                          "form a flow network (3-D tables, hierarchies in two dimensions, counts "
+                          "of units that fall in several categories) get the exact (MILP) "
+                          "secondary suppression up to this many cells, the LP heuristic above "
+                          "it; 1-D and 2-D tables and 1-D hierarchies (a flow network) always "
+                          "get the fast flow-network heuristic, whatever their size",
+        "milp_time_limit_seconds": "time limit of the exact secondary suppression (MILP); on "
                                    "time-out the heuristic pattern is used",
         "suppression_cost": "information loss minimised by secondary suppression: "
                             "'value' (cell value), 'frequency' (unit count) or 'unity' (cells)",
