@@ -297,6 +297,9 @@ def _cross_checks(values: dict[str, dict[str, Any]]) -> list[str]:
     for key, value in sources["cbs"].items():
         if not isinstance(value, str):
             problems.append(f"[sources.cbs] {key} must be a path or glob pattern as text")
+    if values["selection"]["write_list"] and values["run"]["statistics_only"]:
+        problems.append("[selection] write_list = true is refused in a statistics-only run ([run] statistics_only = "
+                        "true, as in CBS Remote Access): selecting individual households is a separate legal act")
     monitoring = values["monitoring"]
     if monitoring["enabled"]:
         start = monitoring["cohort_start"]

@@ -8,14 +8,17 @@ the method's before/after comparison (shown with a warning) the effect is estima
 against a comparison group:
 
 * **matching**: households not in the cohort, matched one to one without replacement on
-  a propensity score (logistic regression of cohort membership on the baseline costs per
-  domain (log), the number of domains, the number of children and the household type),
+  a propensity score (logistic regression of cohort membership on the total cost before
+  the start and that of the last period before it, the cost per domain (log), the number
+  of domains, the number of children and the household type),
   exactly within household type, nearest neighbour within a caliper of ``caliper``
   standard deviations of the score's logit; the balance table shows the standardised
   mean differences before and after matching;
-* **difference in differences**: ``cost ~ household + period + cohort x after`` on the
-  matched panel (two-way fixed effects by demeaning a balanced panel), with standard
-  errors clustered by household (statsmodels) and 95% confidence intervals.
+* **difference in differences**: ``cost ~ household + period + cohort x after + after x
+  (level before the start)`` on the matched panel (two-way fixed effects by demeaning a
+  balanced panel; the level terms adjust for what matching leaves of the difference in
+  regression to the mean), with standard errors clustered by household (statsmodels) and
+  95% confidence intervals.
 
 Households of which a member moved out of the study area, or that dissolved, during the
 follow-up are counted; with ``movers = "exclude"`` they leave the analysis (with their
@@ -23,6 +26,7 @@ matched partner), with ``"follow"`` (default) their members are followed anyway.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -75,16 +79,25 @@ def cohort_costs(ledger: pd.DataFrame, members: pd.DataFrame, unit: str, domains
 def _propensity(features: pd.DataFrame, treated: np.ndarray) -> np.ndarray:
     """Logit of the propensity score from a logistic regression (statsmodels, regularised if separated)."""
     import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import (
+        ConvergenceWarning,
+        PerfectSeparationError,
+        PerfectSeparationWarning,
+    )
     x = features.to_numpy(dtype=float)
     scale = x.std(axis=0)
     x = (x - x.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
     x = sm.add_constant(x, has_constant="add")
     model = sm.Logit(treated.astype(float), x)
-    try:
-        fit = model.fit(disp=0, maxiter=200)
-        params = fit.params
-    except Exception:  # noqa: BLE001 -- perfect separation: a ridge penalty keeps the score finite
-        params = model.fit_regularized(alpha=1.0, disp=0).params
+    with warnings.catch_warnings():
+        # Cohorts selected on high costs can be (almost) separable from the rest: then the
+        # maximum-likelihood fit does not converge and a ridge penalty keeps the score finite.
+        warnings.simplefilter("error", ConvergenceWarning)
+        try:
+            params = model.fit(disp=0, maxiter=200).params
+        except (ConvergenceWarning, np.linalg.LinAlgError, PerfectSeparationError, PerfectSeparationWarning, ValueError):
+            warnings.simplefilter("ignore")
+            params = model.fit_regularized(alpha=1.0, disp=0).params
     return x @ params
 
 
@@ -134,26 +147,35 @@ def standardised_differences(covariates: pd.DataFrame, treated: np.ndarray, cont
     return ((a.mean() - b.mean()) / pooled.replace(0, np.nan)).fillna(0.0)
 
 
-def difference_in_differences(panel: pd.DataFrame, follow_up: list[str]) -> dict:
-    """Two-way fixed effects DiD on a balanced panel, clustered by household."""
+def difference_in_differences(panel: pd.DataFrame, follow_up: list[str], adjust_for: list[str] = ()) -> dict:
+    """Two-way fixed effects DiD on a balanced panel, clustered by household.
+
+    ``adjust_for`` names household columns of ``panel`` (values before the start) whose
+    interaction with "after the start" enters the model: households regress toward the
+    mean in proportion to their level before the start, so a residual imbalance in that
+    level after matching would otherwise bias the estimate."""
     import statsmodels.api as sm
     p = panel.copy()
     p["after"] = p["period"].isin(follow_up).astype(float)
     p["treat"] = (p["group"] == "cohort").astype(float) * p["after"]
-    for column in ("cost", "treat"):
+    regressors = ["treat"]
+    for column in adjust_for:
+        p[f"after_x_{column}"] = p["after"] * (p[column] - p[column].mean())
+        regressors.append(f"after_x_{column}")
+    for column in ["cost"] + regressors:
         household_mean = p.groupby("household")[column].transform("mean")
         period_mean = p.groupby("period")[column].transform("mean")
         p[f"{column}_within"] = p[column] - household_mean - period_mean + p[column].mean()
     n_households, n_periods = p["household"].nunique(), p["period"].nunique()
-    fit = sm.OLS(p["cost_within"], p[["treat_within"]]).fit(cov_type="cluster",
-                                                              cov_kwds={"groups": p["household"].to_numpy()})
+    fit = sm.OLS(p["cost_within"], p[[f"{c}_within" for c in regressors]]).fit(
+        cov_type="cluster", cov_kwds={"groups": p["household"].to_numpy()})
     # The demeaning used n_households + n_periods - 1 parameters: correct the variance for them.
     n = len(p)
     dof_fix = (n - 1) / (n - 1 - (n_households + n_periods - 1))
     se = float(fit.bse["treat_within"]) * np.sqrt(dof_fix)
     value = float(fit.params["treat_within"])
     return {"value": value, "se": se, "ci_low": value - 1.959964 * se, "ci_high": value + 1.959964 * se,
-            "residual_df": int(n - n_households - n_periods)}
+            "residual_df": int(n - n_households - n_periods - len(regressors) + 1)}
 
 
 def naive_before_after(panel: pd.DataFrame, follow_up: list[str]) -> dict:
@@ -181,7 +203,15 @@ def run_monitoring(ledger: pd.DataFrame, households: pd.DataFrame, members: pd.D
     base = costs[costs["period"].isin(baseline_periods)].pivot_table(
         index="household", columns="domain", values="cost", aggfunc="sum", fill_value=0.0)
     base = base.reindex(index=households["household"], columns=domains, fill_value=0.0)
-    covariates = pd.DataFrame({f"log_kosten_{d}": np.log1p(np.maximum(base[d].to_numpy(), 0)) for d in domains})
+    # Households selected for high costs regress toward the mean in proportion to how high
+    # they were, so the levels of the total and of the last period before the start are
+    # matched too, not only the (log) cost per domain.
+    last = costs[costs["period"] == baseline_periods[-1]].groupby("household")["cost"].sum()
+    covariates = pd.DataFrame({"kosten_totaal_voor_start": base.sum(axis=1).to_numpy(),
+                               "kosten_laatste_periode_voor_start": last.reindex(households["household"],
+                                                                                 fill_value=0.0).to_numpy()})
+    for d in domains:
+        covariates[f"log_kosten_{d}"] = np.log1p(np.maximum(base[d].to_numpy(), 0))
     covariates["n_domains"] = (base.to_numpy() > 0).sum(axis=1)
     covariates["n_children"] = households["n_children"].to_numpy()
     covariates["household_type"] = households["household_type"].to_numpy()
@@ -213,12 +243,15 @@ def run_monitoring(ledger: pd.DataFrame, households: pd.DataFrame, members: pd.D
     totals = costs.groupby(["household", "period"])["cost"].sum()
     grid = pd.MultiIndex.from_product([groups["household"], periods], names=["household", "period"])
     panel = totals.reindex(grid, fill_value=0.0).rename("cost").reset_index().merge(groups, on="household")
+    level = pd.DataFrame({"household": ids, "before_total": covariates["kosten_totaal_voor_start"].to_numpy(),
+                          "before_last": covariates["kosten_laatste_periode_voor_start"].to_numpy()})
+    panel = panel.merge(level, on="household", how="left")
 
     estimates = []
     naive = naive_before_after(panel, follow_up)
     estimates.append({"estimate": "voor/na in het cohort (methode; vertekend door regressie naar het gemiddelde)",
                       **naive, "n_households": int(matched_treated.size)})
-    did = difference_in_differences(panel, follow_up)
+    did = difference_in_differences(panel, follow_up, adjust_for=["before_total", "before_last"])
     estimates.append({"estimate": "effect t.o.v. gematchte vergelijkingsgroep (verschil-in-verschillen)",
                       **{k: v for k, v in did.items() if k != "residual_df"},
                       "n_households": int(matched_treated.size + matched_control.size)})
@@ -227,6 +260,7 @@ def run_monitoring(ledger: pd.DataFrame, households: pd.DataFrame, members: pd.D
     notes = [f"cohort: {int(cohort.sum()):,} households, matched: {matched_treated.size:,}; "
              f"moved away during follow-up: {int(moved[cohort].sum()):,}, dissolved: {int(dissolved[cohort].sum()):,} "
              f"(movers {'followed' if movers == 'follow' else 'excluded'})"]
-    return MonitoringResult(periods=periods, follow_up=follow_up, panel=panel, balance=balance,
+    return MonitoringResult(periods=periods, follow_up=follow_up,
+                            panel=panel[["household", "group", "period", "cost"]], balance=balance,
                             estimates=pd.DataFrame(estimates).assign(residual_df=did["residual_df"]),
                             status=status, notes=notes)

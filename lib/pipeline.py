@@ -82,9 +82,11 @@ def all_steps() -> tuple[Step, ...]:
     from lib.steps.export import STEP as export
     from lib.steps.households import STEP as households
     from lib.steps.inventory import STEP as inventory
+    from lib.steps.monitoring import STEP as monitoring
     from lib.steps.price import STEP as price
     from lib.steps.read_sources import STEP as read_sources
-    return (inventory, read_sources, price, households, cube, baseline, export)
+    from lib.steps.selection import STEP as selection
+    return (inventory, read_sources, price, households, cube, baseline, selection, monitoring, export)
 
 
 def setup_logging(config: RunConfig) -> Path:

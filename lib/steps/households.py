@@ -43,14 +43,15 @@ def form_households(ctx: RunContext) -> StepResult:
     if config["run"]["route"] == "cbs":
         model = cbs_household_model(files, persons, peil, (period.start, period.end), area, include_institutional,
                                     day_number(config["study"]["residence_date"] or config.peildatum),
-                                    monthly=config["households"]["attribution"] == "monthly")
+                                    monthly=config["households"]["attribution"] == "monthly"
+                                    or config["monitoring"]["enabled"])
     else:
         brp = [f for f in files if f.dataset == "BRP_EXTRACT"][0]
         model = brp_household_model(read_brp_extract(brp.path), persons, area[0], include_institutional)
 
     write_table(model.households, out / "households")
     write_table(model.members, out / "members")
-    if config["households"]["attribution"] == "monthly":
+    if config["households"]["attribution"] == "monthly" or config["monitoring"]["enabled"]:
         for name in ("membership_spells", "household_spells", "area_spells"):
             frame = getattr(model, name)
             if frame is not None:

@@ -1,0 +1,243 @@
+"""Latent class analysis: a mixture of independent categorical distributions, fitted by EM.
+
+The model-based typology of households: every household belongs to one of K latent
+classes with probability ``weights_[c]``; given its class, its domain indicators (or
+levels) are independent with probabilities ``item_probabilities_[c, j, v]``. The EM
+algorithm runs on the weighted distinct profiles (a few thousand rows for millions of
+households), so an iteration costs the same for a municipality and for the country.
+
+Several random starts (random posterior class probabilities per profile) are run to a
+loose tolerance; the best is continued to the final tolerance. Probabilities are kept
+at least ``min_probability`` (as stepmix does) so that no log-likelihood is minus
+infinity. Classes are ordered by size, largest first.
+
+Model choice uses BIC = -2 LL + p ln N, AIC = -2 LL + 2p, with p = (K - 1) +
+K * sum_j (V_j - 1) free parameters and N the number of households, and the relative
+entropy 1 - sum_i sum_c (-r_ic ln r_ic) / (N ln K) of the posterior probabilities
+(1 = perfectly separated classes).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.base import BaseEstimator
+
+from lib.coherence.encoding import compress_rows, encode, encode_distinct, one_hot
+
+_START_TOLERANCE = 1e-6
+
+
+class _Data:
+    def __init__(self, codes: np.ndarray, weights: np.ndarray, n_categories: np.ndarray):
+        self.codes = codes
+        self.weights = weights.astype(np.float64)
+        self.n_categories = n_categories
+        self.m, self.d = codes.shape
+        self.width = int(max(1, n_categories.max(initial=1)))
+        self.hot = one_hot(codes, self.width)
+        self.total = float(self.weights.sum())
+        self.valid = (np.arange(self.width)[None, :] < n_categories[:, None])     # (d, width)
+
+
+def _m_step(data: _Data, resp: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    weighted = resp * data.weights[:, None]                       # (m, K)
+    class_weight = weighted.sum(axis=0)
+    counts = (weighted.T @ data.hot).reshape(-1, data.d, data.width)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        theta = counts / class_weight[:, None, None]
+    # An empty class gets the overall frequencies (it cannot stay undefined).
+    overall = (data.weights @ data.hot).reshape(data.d, data.width) / data.total
+    theta = np.where(class_weight[:, None, None] > 0, theta, overall[None])
+    theta = np.where(data.valid[None], np.maximum(theta, floor), 0.0)
+    theta /= theta.sum(axis=2, keepdims=True)
+    priors = np.maximum(class_weight / data.total, floor)
+    return priors / priors.sum(), theta
+
+
+def _log_joint(hot: np.ndarray, priors: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """(m, K) log p(x, class); a feature coded -1 (unknown) contributes nothing."""
+    with np.errstate(divide="ignore"):
+        log_theta = np.where(theta > 0, np.log(np.where(theta > 0, theta, 1.0)), 0.0)
+    return hot @ log_theta.reshape(len(priors), -1).T + np.log(priors)[None, :]
+
+
+def _e_step(data: _Data, priors, theta) -> tuple[np.ndarray, float]:
+    joint = _log_joint(data.hot, priors, theta)
+    norm = logsumexp(joint, axis=1)
+    return np.exp(joint - norm[:, None]), float(data.weights @ norm)
+
+
+def _em(data: _Data, resp: np.ndarray, floor: float, max_iter: int, tol: float
+        ) -> tuple[np.ndarray, np.ndarray, float, int, bool]:
+    priors, theta = _m_step(data, resp, floor)
+    loglik = -np.inf
+    for iteration in range(1, max_iter + 1):
+        resp, new_loglik = _e_step(data, priors, theta)
+        priors, theta = _m_step(data, resp, floor)
+        if new_loglik - loglik <= tol * abs(new_loglik):
+            return priors, theta, new_loglik, iteration, True
+        loglik = new_loglik
+    _, loglik = _e_step(data, priors, theta)
+    return priors, theta, loglik, max_iter, False
+
+
+class LatentClassModel(BaseEstimator):
+    """Latent class model for categorical (binary or multi-level) indicators, fitted by EM.
+
+    Parameters
+    ----------
+    n_classes : int, default=2
+        Number of latent classes K.
+    n_init : int, default=10
+        Number of random starts; the start with the highest log-likelihood is kept.
+    max_iter : int, default=2000
+        Maximum number of EM iterations of the kept start.
+    tol : float, default=1e-10
+        Convergence: relative increase of the log-likelihood below ``tol``.
+    min_probability : float, default=1e-15
+        Floor of every probability.
+    random_state : int, numpy Generator or None, default=None
+        Seed of the random starts.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_classes,)
+        Class sizes (prior probabilities), largest first.
+    item_probabilities_ : ndarray of shape (n_classes, n_features, max_categories)
+        P(feature j = category v | class c); 0 beyond a feature's categories.
+    categories_ : list of ndarray
+        Sorted categories of every feature.
+    loglik_ : float
+        Log-likelihood of the training data (weighted).
+    n_parameters_ : int
+        Number of free parameters.
+    bic_, aic_ : float
+        BIC and AIC of the training data.
+    entropy_ : float
+        Relative entropy of the posterior class probabilities (1 = perfect separation).
+    n_iter_ : int
+        EM iterations of the kept start.
+    converged_ : bool
+        Whether the kept start converged within ``max_iter``.
+    n_distinct_ : int
+        Number of distinct rows EM ran on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1, 1, 0]] * 40 + [[0, 0, 1]] * 60 + [[1, 0, 0]] * 5 + [[0, 1, 1]] * 5)
+    >>> lca = LatentClassModel(n_classes=2, random_state=0).fit(X)
+    >>> np.round(lca.weights_, 3).tolist()
+    [0.591, 0.409]
+    >>> lca.predict(np.array([[0, 0, 1], [1, 1, 0]])).tolist()
+    [0, 1]
+    """
+
+    def __init__(self, n_classes: int = 2, *, n_init: int = 10, max_iter: int = 2000, tol: float = 1e-10,
+                 min_probability: float = 1e-15, random_state=None):
+        self.n_classes = n_classes
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.min_probability = min_probability
+        self.random_state = random_state
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Fit the model to the rows of ``X`` (categorical values).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+            Weight of each row, e.g. the number of households with that profile.
+
+        Returns
+        -------
+        self
+        """
+        k = int(self.n_classes)
+        if k < 1 or self.n_init < 1 or self.max_iter < 1:
+            raise ValueError("n_classes, n_init and max_iter must be at least 1")
+        if sample_weight is not None and (np.asarray(sample_weight) < 0).any():
+            raise ValueError("sample weights must be non-negative")
+        distinct, categories = encode_distinct(X, sample_weight)
+        keep = distinct.weights > 0
+        data = _Data(distinct.profiles[keep], distinct.weights[keep], distinct.n_categories)
+        if data.total <= 0:
+            raise ValueError("the data have no rows with positive weight")
+        rng = np.random.default_rng(self.random_state)
+        floor = float(self.min_probability)
+        best = None
+        for _ in range(int(self.n_init)):
+            resp = rng.dirichlet(np.ones(k), size=data.m)
+            result = _em(data, resp, floor, int(self.max_iter), max(self.tol, _START_TOLERANCE))
+            if best is None or result[2] > best[2]:
+                best = result
+        priors, theta = best[0], best[1]
+        # Continue the best start to the final tolerance.
+        resp, _ = _e_step(data, priors, theta)
+        priors, theta, loglik, n_iter, converged = _em(data, resp, floor, int(self.max_iter), self.tol)
+        order = np.lexsort((np.arange(k), -priors))
+        self.weights_ = priors[order]
+        self.item_probabilities_ = theta[order]
+        self.categories_ = categories
+        self.n_features_in_ = data.d
+        self.n_distinct_ = data.m
+        resp, loglik = _e_step(data, self.weights_, self.item_probabilities_)
+        self.loglik_ = loglik
+        self.n_iter_ = best[3] + n_iter
+        self.converged_ = converged
+        self.n_parameters_ = int((k - 1) + k * (distinct.n_categories - 1).sum())
+        self.bic_ = -2 * loglik + self.n_parameters_ * np.log(data.total)
+        self.aic_ = -2 * loglik + 2 * self.n_parameters_
+        self.entropy_ = relative_entropy(resp, data.weights)
+        return self
+
+    def _profile_log_joint(self, X) -> tuple[np.ndarray, np.ndarray]:
+        if not hasattr(self, "weights_"):
+            raise AttributeError("this LatentClassModel instance is not fitted yet; call fit first")
+        raw, _, inverse = compress_rows(X)
+        codes = encode(raw, self.categories_)
+        width = self.item_probabilities_.shape[2]
+        return _log_joint(one_hot(codes, width), self.weights_, self.item_probabilities_), inverse
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Posterior class probabilities of every row, shape (n_samples, n_classes)."""
+        joint, inverse = self._profile_log_joint(X)
+        return np.exp(joint - logsumexp(joint, axis=1)[:, None])[inverse]
+
+    def predict(self, X) -> np.ndarray:
+        """Most probable class of every row (ties to the lowest class index)."""
+        joint, inverse = self._profile_log_joint(X)
+        return np.argmax(joint, axis=1)[inverse]
+
+    def score_samples(self, X) -> np.ndarray:
+        """Log-likelihood of every row."""
+        joint, inverse = self._profile_log_joint(X)
+        return logsumexp(joint, axis=1)[inverse]
+
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Mean log-likelihood per row (weighted)."""
+        return float(np.average(self.score_samples(X), weights=sample_weight))
+
+    def bic(self, X, sample_weight=None) -> float:
+        """Bayesian information criterion on ``X`` (lower is better)."""
+        w = np.ones(len(np.asarray(X))) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        return float(-2 * w @ self.score_samples(X) + self.n_parameters_ * np.log(w.sum()))
+
+    def aic(self, X, sample_weight=None) -> float:
+        """Akaike information criterion on ``X`` (lower is better)."""
+        w = np.ones(len(np.asarray(X))) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        return float(-2 * w @ self.score_samples(X) + 2 * self.n_parameters_)
+
+
+def relative_entropy(resp: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """1 - E / (N ln K), E the (weighted) entropy of the posterior probabilities ``resp``."""
+    n_rows, k = resp.shape
+    if k < 2:
+        return 1.0
+    w = np.ones(n_rows) if weights is None else np.asarray(weights, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(resp > 0, -resp * np.log(np.where(resp > 0, resp, 1.0)), 0.0)
+    return float(1 - (w @ terms.sum(axis=1)) / (w.sum() * np.log(k)))

@@ -1,0 +1,168 @@
+"""Step 8: monitoring: the cohort's costs after its start, against a matched comparison group.
+
+With ``[monitoring] enabled``: fixes the cohort on ``cohort_start`` (households selected
+by ``[selection]`` on the years before the start, or the households of the persons in
+``cohort_file``), follows its members' costs per period, matches a comparison group and
+estimates the change (``lib.monitoring``). Requests for export: the trend per group and
+period, the estimates (before/after with its warning, and the difference in differences),
+the balance table, and the cohort's status (matched, moved away, dissolved). Writes
+``estimates.csv``, ``balance.csv`` and ``cohort_status.csv`` (internal) too.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lib.dates import day_number, month_index
+from lib.errors import UserFacingError
+from lib.export_requests import clear_requests, request_table
+from lib.households import households_on
+from lib.monitoring import cohort_costs, period_of_month, run_monitoring
+from lib.pipeline import RunContext, Step, StepResult
+from lib.selection import select_households
+from lib.steps.households import run_metadata
+from lib.steps.read_sources import study_period
+from lib.steps.selection import describe_criteria
+from lib.workfiles import read_table
+
+WARNING = ("Waarschuwing: huishoudens die om hun hoge kosten zijn geselecteerd, worden ook zonder aanpak gemiddeld "
+           "goedkoper (regressie naar het gemiddelde). Het verschil voor/na is daarom geen effect van de aanpak; "
+           "het effect is het verschil met de gematchte vergelijkingsgroep.")
+
+
+def cohort_at_start(ctx: RunContext, start: int):
+    """Households of the study area on the start date, their members, and moved/dissolved flags."""
+    config = ctx.config
+    hh_dir = ctx.earlier_step_dir("households")
+    if config["run"]["route"] != "cbs":
+        households = read_table(hh_dir / "households")
+        households = households[households["included"]].assign(moved_away=False, dissolved=False)
+        members = read_table(hh_dir / "members")
+        return households, members[members["household"].isin(households["household"])], [
+            "municipal route: the BRP extract describes the peildatum only, so the cohort's households are those of "
+            "the peildatum and moves or dissolutions during the follow-up are not known"]
+    spells = {n: read_table(hh_dir / n) for n in ("household_spells", "membership_spells", "area_spells")}
+    households, members = households_on(start, spells["household_spells"], spells["membership_spells"],
+                                        spells["area_spells"], study_period(config).end)
+    keep = households["in_area"].to_numpy() & (config["households"]["include_institutional"]
+                                               | ~households["institutional"].to_numpy())
+    households = households[keep].reset_index(drop=True)
+    return households, members[members["household"].isin(households["household"])], []
+
+
+def monitoring(ctx: RunContext) -> StepResult:
+    config = ctx.config
+    settings = config["monitoring"]
+    out = ctx.step_dir
+    clear_requests(out)
+    if not settings["enabled"]:
+        return StepResult(notes=["monitoring not enabled ([monitoring] enabled = false)"])
+    start = day_number(settings["cohort_start"])
+    ledger = read_table(ctx.earlier_step_dir("price") / "ledger")
+    households, members, notes = cohort_at_start(ctx, start)
+    domains = sorted(ledger["domain"].astype(str).unique().tolist())
+    unit = settings["period"]
+    period = study_period(config)
+    periods = sorted(pd.unique(period_of_month(np.arange(month_index(period.start), month_index(period.end) + 1),
+                                               unit)).tolist())
+    if settings["cohort"] == "selection":
+        cohort = _selected_before_start(ledger, households, members, domains, unit, start, config["selection"])
+        cohort_text = "geselecteerd op de kosten voor de start: " + describe_criteria(config["selection"])
+    else:
+        cohort = _enrolled(ctx, households, members)
+        cohort_text = "ingeschreven huishoudens (cohortbestand)"
+    if cohort.sum() < 2:
+        raise UserFacingError(f"[monitoring] the cohort has {int(cohort.sum())} household(s) on {settings['cohort_start']}"
+                              "; check the cohort definition")
+    result = run_monitoring(ledger, households, members, cohort, int(month_index(start)), periods, unit, domains,
+                            settings["caliper"], config["run"]["seed"], households["moved_away"].to_numpy(bool),
+                            households["dissolved"].to_numpy(bool), settings["movers"])
+    result.estimates.to_csv(out / "estimates.csv", index=False, encoding="utf-8")
+    result.balance.to_csv(out / "balance.csv", index=False, encoding="utf-8")
+    result.status.to_csv(out / "cohort_status.csv", index=False, encoding="utf-8")
+
+    base = run_metadata(config)
+    population = (f"cohort van {settings['cohort_start']} ({cohort_text}) en gematchte vergelijkingsgroep, "
+                  f"{base['population']}")
+    meta = base | {"population": population, "unit": "huishoudens",
+                   "notes": [WARNING, "Leden van het cohort worden gevolgd vanaf de start, ook als ze verhuizen "
+                             f"({'gevolgd' if settings['movers'] == 'follow' else 'uitgesloten'})."]}
+    panel = result.panel.assign(groep=result.panel["group"].map({"cohort": "cohort", "comparison": "vergelijkingsgroep"}),
+                                periode=result.panel["period"], kosten=result.panel["cost"])
+    request_table(out, "monitoring_trend", "magnitude_table", panel[["household", "groep", "periode", "kosten"]],
+                  unit="household", dimensions=["groep", "periode"], values="kosten", statistic="mean",
+                  metadata=meta | {"title": f"Gemiddelde kosten per huishouden per {'jaar' if unit == 'year' else 'halfjaar'}: "
+                                            "cohort en gematchte vergelijkingsgroep"})
+    estimates = result.estimates[["estimate", "value", "se", "ci_low", "ci_high", "n_households"]].rename(
+        columns={"estimate": "schatting", "value": "verschil_per_huishouden_per_periode", "se": "standaardfout",
+                 "ci_low": "ondergrens_95", "ci_high": "bovengrens_95", "n_households": "aantal_huishoudens"})
+    request_table(out, "monitoring_effect", "model_table", estimates,
+                  residual_df=int(result.estimates["residual_df"].iloc[0]),
+                  n_observations=int(len(result.panel)),
+                  metadata=meta | {"title": "Verandering van de kosten na de start: voor/na in het cohort en het effect "
+                                            "t.o.v. de vergelijkingsgroep (verschil-in-verschillen, standaardfouten "
+                                            "geclusterd per huishouden)"})
+    matched = int(result.status["matched"].sum())
+    request_table(out, "monitoring_balans", "model_table",
+                  result.balance.rename(columns={"covariate": "kenmerk", "smd_before": "smd_voor_matching",
+                                                 "smd_after": "smd_na_matching"}),
+                  residual_df=max(2 * matched - 2, 0), n_observations=2 * matched,
+                  metadata=meta | {"title": "Balans van cohort en vergelijkingsgroep: gestandaardiseerde verschillen "
+                                            "in de kenmerken voor de start, voor en na matching"})
+    status = result.status
+    labels = pd.concat([
+        pd.DataFrame({"household": status["household"], "status": "a. in cohort"}),
+        pd.DataFrame({"household": status.loc[status["matched"], "household"], "status": "b. gematcht"}),
+        pd.DataFrame({"household": status.loc[status["moved_away"], "household"],
+                      "status": "c. lid verhuisd uit het gebied tijdens follow-up"}),
+        pd.DataFrame({"household": status.loc[status["dissolved"], "household"],
+                      "status": "d. huishouden ontbonden tijdens follow-up"})], ignore_index=True)
+    request_table(out, "monitoring_cohort", "frequency_table", labels, unit="household", dimensions=["status"],
+                  metadata=meta | {"title": "Cohorthuishoudens: gematcht, verhuisd en ontbonden (een huishouden kan "
+                                            "in meer rijen voorkomen)"})
+    step = StepResult(outputs=["tables/", "estimates.csv", "balance.csv", "cohort_status.csv"])
+    step.counts = {"cohort households": int(cohort.sum()), "matched": matched}
+    step.notes += notes + result.notes
+    for row in result.estimates.itertuples():
+        step.notes.append(f"{row.estimate}: {row.value:,.0f} per household per period "
+                          f"(95% CI {row.ci_low:,.0f} to {row.ci_high:,.0f})")
+    return step
+
+
+def _selected_before_start(ledger, households, members, domains, unit, start, selection_settings) -> np.ndarray:
+    """The selection criteria applied to the costs of the years before the start."""
+    costs = cohort_costs(ledger[ledger["month"] < month_index(start)], members, unit, domains)
+    per_domain = costs.pivot_table(index="household", columns="domain", values="cost", aggfunc="sum", fill_value=0.0)
+    per_domain = per_domain.reindex(index=households["household"], columns=domains, fill_value=0.0)
+    frame = pd.DataFrame({"household": households["household"].to_numpy(),
+                          "cost_total": per_domain.sum(axis=1).to_numpy(),
+                          "n_domains": (per_domain.to_numpy() > 0).sum(axis=1),
+                          "still_resident": households["in_area"].to_numpy(dtype=bool) if "in_area" in households
+                          else True})
+    for d in domains:
+        frame[f"cost_{d}"] = per_domain[d].to_numpy()
+    return select_households(frame, domains, selection_settings).to_numpy()
+
+
+def _enrolled(ctx: RunContext, households: pd.DataFrame, members: pd.DataFrame) -> np.ndarray:
+    config = ctx.config
+    path = config.resolve(config["monitoring"]["cohort_file"])
+    if not path.is_file():
+        raise UserFacingError(f"[monitoring] cohort_file {path} not found")
+    listed = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+    if "key" not in listed.columns:
+        raise UserFacingError(f"{path}: the cohort file needs a column 'key' (RINPERSOON or BSN of enrolled persons)")
+    keys = pd.to_numeric(listed["key"].str.strip(), errors="coerce").dropna().astype(np.int64)
+    persons = read_table(ctx.earlier_step_dir("read_sources") / "persons", columns=["person", "key"])
+    enrolled_persons = persons.loc[persons["key"].isin(keys), "person"]
+    enrolled_households = members.loc[members["person"].isin(enrolled_persons), "household"]
+    return households["household"].isin(enrolled_households).to_numpy()
+
+
+STEP = Step(
+    name="monitoring",
+    title="monitoring: the cohort's costs after its start against a matched comparison group",
+    run=monitoring,
+    reads=("03_price/ledger", "04_households (spells)", "[monitoring] cohort_file"),
+    writes=("tables/", "estimates.csv", "balance.csv", "cohort_status.csv"),
+)

@@ -1,0 +1,92 @@
+"""Monitoring: a simulation with a planted effect of the tailored approach.
+
+On 100,000 synthetic households (the whole synthetic country as study area) a cohort is
+enrolled at 1 January 2021 among the 5% most expensive households of 2019-2020: half of
+them, at random. The test plants an effect by lowering the cohort's costs after the start
+by 20%, then checks that the matched difference in differences recovers it within its
+confidence interval, while the method's before/after comparison is biased by regression
+to the mean; without a planted effect the estimate is near zero.
+
+One random enrolment is one draw: its estimate misses the truth by sampling error, and a
+95% interval misses it one time in twenty. So the test enrols four independent random
+halves and asserts on them together (coverage and the mean error against the standard
+error of a mean of four); ``benchmarks/simulate_monitoring.py`` runs many more.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lib.config import load_config
+from lib.dates import day_number, month_index
+from lib.monitoring import period_of_month
+from lib.synthetic.monitoring_simulation import (
+    enrol,
+    monitor,
+    prepare_country,
+    with_planted_effect,
+)
+from tests.conftest import CALIBRATION_SPEC as SPEC
+
+pytestmark = pytest.mark.slow
+START = day_number(f"{SPEC.first_year + 2}-01-01")
+EFFECT = 0.20
+
+
+@pytest.fixture(scope="module")
+def country(calibration_dataset, tmp_path_factory):
+    work = tmp_path_factory.mktemp("monitoring")
+    text = (calibration_dataset / "config.toml").read_text(encoding="utf-8")
+    text = (text.replace(f'area = ["{SPEC.municipal_route_code}"]', 'area = ["NL"]')
+            .replace('work_dir = "work"', f'work_dir = "{(work / "work").as_posix()}"')
+            .replace('export_dir = "export"', f'export_dir = "{(work / "export").as_posix()}"'))
+    text += f"\n[monitoring]\nenabled = true\ncohort_start = {SPEC.first_year + 2}-01-01\n"
+    path = calibration_dataset / "config_country.toml"
+    path.write_text(text, encoding="utf-8")
+    return prepare_country(load_config(path), START)
+
+
+@pytest.fixture(scope="module")
+def replications(country):
+    rows = []
+    for seed in range(4):
+        c = enrol(country, 1000 + seed)
+        no_effect = monitor(c, c["ledger"])
+        ledger, true_effect = with_planted_effect(c, EFFECT)
+        effect = monitor(c, ledger)
+        rows.append({"true": true_effect, "cohort": int(c["cohort"].sum()),
+                     "matched": float(effect.status["matched"].mean()),
+                     **{f"{k}_0": v for k, v in no_effect.estimates.iloc[1][["value", "se", "ci_low", "ci_high"]].items()},
+                     **{f"{k}_1": v for k, v in effect.estimates.iloc[1][["value", "se", "ci_low", "ci_high"]].items()},
+                     "naive_high_1": effect.estimates.iloc[0]["ci_high"], "naive_high_0": no_effect.estimates.iloc[0]["ci_high"],
+                     "smd_before": effect.balance["smd_before"].abs().max(),
+                     "smd_after": effect.balance["smd_after"].abs().max()})
+    return pd.DataFrame(rows)
+
+
+def test_the_comparison_group_recovers_a_planted_effect(replications):
+    r = replications
+    assert (r["cohort"] > 300).all() and (r["matched"] > 0.8).all()
+    covered = (r["ci_low_1"] <= r["true"]) & (r["true"] <= r["ci_high_1"])
+    assert covered.sum() >= 3, r
+    # The mean error of four independent estimates is within 2.5 standard errors of that mean.
+    assert abs((r["value_1"] - r["true"]).mean()) <= 2.5 * r["se_1"].mean() / 2, r
+    # The before/after comparison mixes the effect with regression to the mean.
+    assert (r["naive_high_1"] < r["true"]).all(), r
+    # Matching balances the costs before the start.
+    assert (r["smd_before"] > 0.5).all() and (r["smd_after"] < 0.25).all(), r
+
+
+def test_without_an_effect_the_estimate_is_near_zero(replications):
+    r = replications
+    covered = (r["ci_low_0"] <= 0) & (0 <= r["ci_high_0"])
+    assert covered.sum() >= 3, r
+    assert abs(r["value_0"].mean()) <= 2.5 * r["se_0"].mean() / 2, r
+    assert (r["naive_high_0"] < 0).all()    # the naive comparison shows a "saving" that is not there
+
+
+def test_follow_up_periods_and_half_years():
+    months = np.array([month_index(day_number(d)) for d in ("2021-01-15", "2021-06-30", "2021-07-01", "2022-12-01")])
+    assert period_of_month(months, "year").tolist() == ["2021", "2021", "2021", "2022"]
+    assert period_of_month(months, "half_year").tolist() == ["2021-1", "2021-1", "2021-2", "2022-2"]

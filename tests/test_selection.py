@@ -1,0 +1,83 @@
+"""Selection: criteria worked out by hand, and the list of households never leaves the work folder."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lib.config import ConfigError, load_config
+from lib.pipeline import run_steps, step_folder
+from lib.selection import SelectionRefused, check_list_allowed, select_households
+
+DOMAINS = ["bijstand", "jeugdhulp", "wmo"]
+
+
+def households():
+    # Ten households with costs (h0..h9) and two without; h9 has moved away.
+    cost = {"bijstand": [9000, 0, 500, 0, 800, 0, 0, 100, 0, 50000, 0, 0],
+            "jeugdhulp": [9000, 20000, 0, 0, 900, 0, 300, 0, 700, 0, 0, 0],
+            "wmo": [0, 0, 0, 4000, 900, 200, 0, 0, 0, 0, 0, 0]}
+    frame = pd.DataFrame({"household": range(12), "still_resident": [True] * 9 + [False] + [True] * 2})
+    for d in DOMAINS:
+        frame[f"cost_{d}"] = cost[d]
+    frame["cost_total"] = frame[[f"cost_{d}" for d in DOMAINS]].sum(axis=1)
+    frame["n_domains"] = (frame[[f"cost_{d}" for d in DOMAINS]] > 0).sum(axis=1)
+    return frame
+
+
+def settings(**kw):
+    base = {"top_share": 0.0, "min_domains": 0, "combinations": [], "min_cost": 0.0, "resident_only": True,
+            "combine": "all"}
+    return base | kw
+
+
+def picked(**kw):
+    return np.flatnonzero(select_households(households(), DOMAINS, settings(**kw))).tolist()
+
+
+def test_each_criterion_by_hand():
+    # Totals: h0 18000, h1 20000, h2 500, h3 4000, h4 2600, h5 200, h6 300, h7 100, h8 700, h9 50000.
+    assert picked(top_share=0.2) == [1]                  # top 2 of 10 are h9 (moved away) and h1
+    assert picked(top_share=0.2, resident_only=False) == [1, 9]
+    assert picked(min_domains=2) == [0, 4]
+    assert picked(combinations=[["jeugdhulp", "wmo"], ["bijstand", "jeugdhulp"]]) == [0, 4]
+    assert picked(min_cost=4000) == [0, 1, 3]
+    assert picked(min_cost=4000, min_domains=2) == [0]
+    assert picked(min_cost=4000, min_domains=2, combine="any") == [0, 1, 3, 4]
+
+
+def test_nothing_selected_without_criteria_and_unknown_domains_are_named():
+    with pytest.raises(ValueError, match="sets no criterion"):
+        picked()
+    with pytest.raises(ValueError, match=r"unknown domain\(s\) \['schulden'\]"):
+        picked(combinations=[["schulden"]])
+
+
+def test_a_statistics_only_run_refuses_the_list(small_dataset, tmp_path):
+    with pytest.raises(SelectionRefused, match="statistics only"):
+        check_list_allowed(statistics_only=True, write_list=True)
+    check_list_allowed(statistics_only=False, write_list=True)
+    text = (small_dataset / "config.toml").read_text(encoding="utf-8") + "\n[selection]\nwrite_list = true\n"
+    path = tmp_path / "ra.toml"
+    path.write_text(text.replace('"cbs/', f'"{(small_dataset / "cbs").as_posix()}/'), encoding="utf-8")
+    with pytest.raises(ConfigError, match="write_list = true is refused in a statistics-only run"):
+        load_config(path)
+
+
+def test_the_list_stays_in_the_work_folder(small_dataset, tmp_path):
+    text = (small_dataset / "config_gemeente.toml").read_text(encoding="utf-8")
+    text = (text.replace('work_dir = "work_gemeente"', f'work_dir = "{(tmp_path / "work").as_posix()}"')
+            .replace('export_dir = "export_gemeente"', f'export_dir = "{(tmp_path / "export").as_posix()}"')
+            + "\n[selection]\nwrite_list = true\ntop_share = 0.10\n")
+    path = small_dataset / "config_selection_list.toml"
+    path.write_text(text, encoding="utf-8")
+    config = load_config(path)
+    run_steps(config)
+    listing = pd.read_csv(step_folder(config, "selection") / "selection_list.csv", dtype=str)
+    assert len(listing) > 0 and listing["members"].str.fullmatch(r"\d{9}( \d{9})*").all()
+    exported = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in (tmp_path / "export").rglob("*")
+                         if p.is_file())
+    assert "selection_list" not in exported
+    for bsn in listing["members"].str.split().explode().head(50):
+        assert bsn not in exported
+    assert (tmp_path / "export" / "selectie_huishoudtype.csv").is_file()
