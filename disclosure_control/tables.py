@@ -39,8 +39,17 @@ class Dimension:
 
     @classmethod
     def build(cls, name: str, observed: Sequence[str], hierarchy: Mapping[str, str] | None,
-              total_label: str, margin: bool) -> "Dimension":
-        observed = sorted(set(observed), key=natural_key)
+              total_label: str, margin: bool, order: Sequence[str] | None = None) -> "Dimension":
+        """``order``: publication order of the codes (e.g. the categories of a
+        Categorical); codes not in it follow, sorted naturally.  A hierarchy
+        node is placed by the first of its parts in that order."""
+        rank = {code: i for i, code in enumerate(order or [])}
+        far = len(rank)
+
+        def sort_key(code: str):
+            return (rank.get(code, far), natural_key(code))
+
+        observed = sorted(set(observed), key=sort_key)
         if not margin:
             if hierarchy:
                 raise ValueError(f"dimension {name!r}: a hierarchy needs margins (margin=False given)")
@@ -63,6 +72,16 @@ class Dimension:
         children: dict[str, list[str]] = {}
         for child, parent in parent_of.items():
             children.setdefault(parent, []).append(child)
+        if rank:
+            # An aggregate takes the earliest rank of its parts.
+            def lift(code: str, seen: frozenset = frozenset()) -> int:
+                if code in rank or code in seen:
+                    return rank.get(code, far)
+                best = min((lift(c, seen | {code}) for c in children.get(code, [])), default=far)
+                rank[code] = best
+                return best
+            for parent in list(children):
+                lift(parent)
         for child in observed:
             if child in children:
                 raise ValueError(
@@ -83,7 +102,7 @@ class Dimension:
             codes.append(code)
             parent_code.append(parent)
             depth.append(level)
-            for child in sorted(children.get(code, []), key=natural_key, reverse=True):
+            for child in sorted(children.get(code, []), key=sort_key, reverse=True):
                 stack.append((child, code, level + 1))
         index = {c: i for i, c in enumerate(codes)}
         parent_index = np.array([-1 if p is None else index[p] for p in parent_code])
@@ -195,6 +214,12 @@ class CellStatistics:
     n_negative: dict[str, np.ndarray] = field(default_factory=dict)  # value column -> units < 0
 
 
+def _as_text(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_float_dtype(values) and (values == np.round(values)).all():
+        values = values.astype(np.int64)
+    return values.astype(str)
+
+
 def leaf_codes(frame: pd.DataFrame, dimensions: Sequence[str]) -> pd.DataFrame:
     """Dimension columns as text codes; missing values are an error (recode them)."""
     out = {}
@@ -205,10 +230,29 @@ def leaf_codes(frame: pd.DataFrame, dimensions: Sequence[str]) -> pd.DataFrame:
                 f"dimension {name!r} has {int(column.isna().sum())} missing values; "
                 "recode them to an explicit category (e.g. 'onbekend') first"
             )
-        if pd.api.types.is_float_dtype(column) and (column == np.round(column)).all():
-            column = column.astype(np.int64)
-        out[name] = column.astype(str)
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            # The text of each category, taken per row by its code (no NaN here).
+            text = _as_text(pd.Series(column.cat.categories)).to_numpy(dtype=object)
+            out[name] = pd.Series(text[column.cat.codes.to_numpy()], index=frame.index, dtype=object)
+            continue
+        out[name] = _as_text(column)
     return pd.DataFrame(out, index=frame.index)
+
+
+def code_order(column: pd.Series) -> list[str] | None:
+    """Publication order of a dimension given as a pandas Categorical: the
+    order of its categories (as text, as :func:`leaf_codes` writes them).
+
+    An unordered Categorical whose categories are merely sorted as text (what
+    ``astype("category")`` makes) carries no order of its own: None, so the
+    codes are sorted naturally ("2" before "10") like plain text columns.
+    """
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return None
+    categories = _as_text(pd.Series(column.cat.categories)).tolist()
+    if not column.cat.ordered and categories == sorted(categories):
+        return None
+    return categories
 
 
 def spread_contributions(frame: pd.DataFrame, grid: TableGrid, dimension_codes: pd.DataFrame,

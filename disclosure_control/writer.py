@@ -29,7 +29,8 @@ from .model import Layer, TableModel, build_problem, grid_model
 from .output import format_number, openpyxl_available, sha256_of, write_csv, write_xlsx
 from .protection import ProtectionImpossible, protect
 from .rules import DisclosureRules
-from .tables import CellStatistics, Dimension, TableGrid, cell_statistics, leaf_codes, top_contributions
+from .tables import (CellStatistics, Dimension, TableGrid, cell_statistics, code_order, leaf_codes, natural_key,
+                     top_contributions)
 
 MANIFEST_NAME = "disclosure_manifest.json"
 EVIDENCE_SUFFIX = ".evidence.json"
@@ -288,7 +289,7 @@ class SafeWriter:
             return self._fail(name, metadata, reasons)
         try:
             codes = leaf_codes(data, dimensions)
-            grid = self._grid(codes, dimensions, hierarchies, margins)
+            grid = self._grid(codes, dimensions, hierarchies, margins, _orders(data, dimensions))
             stats, kept = cell_statistics(data, grid, codes, units, values, max(2, self.rules.dominance_n),
                                           keep_units=self.rules.differencing_check)
             model = grid_model(name, str(metadata.get("population", "")), grid, stats, self.rules, units, labels,
@@ -299,14 +300,18 @@ class SafeWriter:
         unit_sets = (labels[0], kept) if kept is not None else None
         return self._release(model, metadata, kind=kind, unit_sets=unit_sets)
 
-    def _grid(self, codes: pd.DataFrame, dimensions, hierarchies, margins) -> TableGrid:
+    def _grid(self, codes: pd.DataFrame, dimensions, hierarchies, margins,
+              orders: Mapping[str, Sequence[str] | None] | None = None) -> TableGrid:
+        """The grid of a table; a dimension given as a Categorical keeps the
+        order of its categories (``orders``), others are sorted naturally."""
         hierarchies = hierarchies or {}
         unknown = sorted(set(hierarchies) - set(dimensions))
         if unknown:
             raise ValueError(f"hierarchies given for columns that are not dimensions: {unknown}")
         with_margin = set(dimensions) if margins is True else set() if margins is False else set(margins)
+        orders = orders or {}
         dims = [Dimension.build(d, codes[d].unique().tolist(), hierarchies.get(d), self.rules.total_label,
-                                d in with_margin) for d in dimensions]
+                                d in with_margin, orders.get(d)) for d in dimensions]
         grid = TableGrid.build(dims)
         if grid.n_cells > 200_000:
             raise ValueError(f"table would have {grid.n_cells} cells; split it (at most 200000 cells per table)")
@@ -359,7 +364,7 @@ class SafeWriter:
             if is_total_row.any():
                 raise ValueError("the table has total rows; pass margins_included=True")
             leaves = codes
-        grid = self._grid(leaves, dimensions, hierarchies, True)
+        grid = self._grid(leaves, dimensions, hierarchies, True, _orders(table, dimensions))
         shape = grid.shape
         index = [pd.Index(dim.codes).get_indexer(codes[dim.name]) for dim in grid.dimensions]
         if any((i < 0).any() for i in index):
@@ -443,7 +448,9 @@ class SafeWriter:
         # Rank units within each group by amount, largest first (ties by unit id).
         per_unit = per_unit.sort_values(["_group", value, unit], ascending=[True, False, True], kind="mergesort")
         group_codes, group_index = np.unique(per_unit["_group"].to_numpy(dtype=str), return_inverse=True)
-        group_order = sorted(range(len(group_codes)), key=lambda g: (group_codes[g] != self.rules.total_label,))
+        rank = {code: i for i, code in enumerate((code_order(data[by]) if by else None) or [])}
+        group_order = sorted(range(len(group_codes)), key=lambda g: (
+            group_codes[g] != self.rules.total_label, rank.get(group_codes[g], len(rank)), natural_key(group_codes[g])))
         amounts = per_unit[value].to_numpy(dtype=float)
         unit_ids = per_unit[unit].to_numpy()
         group_size = np.bincount(group_index, minlength=len(group_codes))
@@ -627,7 +634,7 @@ class SafeWriter:
             dims = dimensions
         codes = leaf_codes(frame, dims)
         if dimensions:
-            grid = self._grid(codes, dims, hierarchies, margins)
+            grid = self._grid(codes, dims, hierarchies, margins, _orders(data, dimensions))
         from .tables import spread_contributions
         spread = spread_contributions(frame, grid, codes, unit, [value])
         n_cells = grid.n_cells
@@ -1050,6 +1057,11 @@ class _Relations:
 
     def code_frame(self) -> pd.DataFrame:
         return pd.DataFrame(index=np.arange(self.n_cells))
+
+
+def _orders(data: pd.DataFrame, dimensions: Sequence[str]) -> dict[str, list[str] | None]:
+    """Publication order of every dimension given as a Categorical."""
+    return {d: code_order(data[d]) for d in dimensions if d in data.columns}
 
 
 def _unweighted_n(model: TableModel) -> dict[str, int]:
