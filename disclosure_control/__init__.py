@@ -6,7 +6,9 @@ bundle.  See ``disclosure_control/README.md``.
 Main entry points:
 
 * :class:`DisclosureRules` -- the rules of a run (from the TOML config).
-* :class:`SafeWriter` -- builds, protects, audits and writes every exported table.
+* :class:`SafeWriter` -- builds, protects, audits and writes every exported table;
+  :meth:`SafeWriter.batch` collects the tables of an export and protects
+  linked tables jointly (:class:`ReleaseBatch`).
 * :func:`check_export` -- re-verifies an export folder and writes the
   documentation of an output request.
 """
@@ -14,8 +16,8 @@ Main entry points:
 __version__ = "1.0.0"
 
 from .rules import DisclosureRules  # noqa: E402
-from .writer import ReleaseResult, SafeWriter  # noqa: E402
+from .writer import ReleaseBatch, ReleaseResult, SafeWriter  # noqa: E402
 from .checker import CheckReport, Finding, check_export  # noqa: E402
 
-__all__ = ["DisclosureRules", "SafeWriter", "ReleaseResult", "check_export", "CheckReport", "Finding",
+__all__ = ["DisclosureRules", "SafeWriter", "ReleaseBatch", "ReleaseResult", "check_export", "CheckReport", "Finding",
            "__version__"]

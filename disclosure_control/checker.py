@@ -230,19 +230,35 @@ def _check_evidence(evidence_dir: Path, table_name: str, entry: dict, report: Ch
     rules = DisclosureRules.from_mapping(record.get("rules", {}))
     cells = pd.DataFrame(record.get("cells", []))
     if not cells.empty:
-        published = cells["status"] == "safe"
+        # Per statistic of a cell ("status_<statistic>"): a count may be
+        # published beside a suppressed mean; evidence of writers before that
+        # has one status per cell.
+        layer_status = [c for c in cells.columns if c.startswith("status_")]
+        published_all = cells["status"] == "safe"
+        published_any = (cells[layer_status] == "safe").any(axis=1) if layer_status else published_all
         for column in [c for c in cells.columns if c.startswith("n_") and not c.endswith("_consequent")]:
             counts = pd.to_numeric(cells[column], errors="coerce")
-            small = published & (counts > 0) & (counts < rules.min_units)
+            small = published_any & (counts > 0) & (counts < rules.min_units)
             for i in np.flatnonzero(small.to_numpy()):
                 report.findings.append(Finding(table_name, _cell_label(cells, record, i), "threshold",
                                                f"published cell rests on {int(counts.iloc[i])} {column[2:]} "
                                                f"(< {rules.min_units})"))
         if "rules_failed" in cells.columns:
-            unsafe = published & (cells["rules_failed"].fillna("") != "")
+            unsafe = published_all & (cells["rules_failed"].fillna("") != "")
             for i in np.flatnonzero(unsafe.to_numpy()):
                 report.findings.append(Finding(table_name, _cell_label(cells, record, i), "primary-published",
                                                f"published although it fails: {cells['rules_failed'].iloc[i]}"))
+        for column in layer_status:
+            quantity = column[len("status_"):]
+            if f"upl_{quantity}" not in cells.columns:
+                continue
+            need = (pd.to_numeric(cells[f"upl_{quantity}"], errors="coerce").fillna(0) > 0) | \
+                (pd.to_numeric(cells[f"lpl_{quantity}"], errors="coerce").fillna(0) > 0)
+            unsafe = (cells[column] == "safe") & need & ~published_all
+            for i in np.flatnonzero(unsafe.to_numpy()):
+                report.findings.append(Finding(table_name, _cell_label(cells, record, i), "primary-published",
+                                               f"{quantity} published although it needs protection "
+                                               f"({cells['rules_failed'].iloc[i] if 'rules_failed' in cells else ''})"))
     problem_record = record.get("problem")
     if problem_record:
         problem, suppressed = _evidence_problem(problem_record)

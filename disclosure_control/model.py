@@ -2,9 +2,26 @@
 
 A position is one cell of a table (a row of the published table, or a row of a
 segment list).  A position carries one or more layers: the unweighted count of
-units and one total per value column.  All layers of a position are suppressed
-together, so a suppressed mean never sits beside a published count that would
-give its sum away.
+units and one total per value column.
+
+How the layers of a position are suppressed (``TableModel.layer_mode``):
+
+* ``"separate"`` (tables built from cells: frequency and magnitude tables,
+  concentration): every layer is its own decision.  A published count beside
+  a suppressed sum or mean is safe: the count carries no information about the
+  amounts beyond what the sum layer's own relations give, and the sum layer is
+  protected by its own relations (the attacker's interval of a mean is the
+  interval of the sum divided by the published count, so protecting the sum
+  protects the mean).  The other way round is not safe for a mean: a published
+  mean M beside a suppressed count N gives the sum as M * N, a relation
+  between the layers that the linear model does not hold.  So
+  ``implies`` = (count layer, mean layer): suppressing the count of a position
+  suppresses its mean.  A published sum beside a suppressed count gives
+  nothing away about the count and needs no such link.  Primary rules that
+  concern the units themselves (frequency, zero cells) make every layer of
+  the position primary; dominance and the p%-rule concern the amounts only.
+* ``"together"`` (association rules, percentiles, model tables): one decision
+  per position (the published text columns follow it).
 
 Several tables are protected as one problem when they share cells: a cell is
 identified by its population, statistic and the non-total codes of its
@@ -57,12 +74,19 @@ class TableModel:
     layers: list[Layer]
     evidence: pd.DataFrame             # per position: N per unit, top shares, rules failed
     hidden: np.ndarray                 # positions never published (derivable segments)
-    status: np.ndarray | None = None   # after protection: "safe", "primary", "secondary", "hidden"
+    status: np.ndarray | None = None   # after protection, per position: "safe", "primary", "secondary", "hidden"
     review: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
     # Published text columns that follow the layers and share their suppression
     # (e.g. confidence of an association rule, a percentile).
     derived: dict[str, np.ndarray] = field(default_factory=dict)
+    # "together": all layers of a position are one decision; "separate": one
+    # decision per layer, with implications (i, j): suppressing layer i of a
+    # position suppresses its layer j.
+    layer_mode: str = "together"
+    implies: list[tuple[int, int]] = field(default_factory=list)
+    # After protection: per layer, the status of each position (as ``status``).
+    layer_status: list[np.ndarray] | None = None
 
     @property
     def n_positions(self) -> int:
@@ -70,10 +94,26 @@ class TableModel:
 
     @property
     def primary(self) -> np.ndarray:
+        """Positions with at least one primary (unsafe) layer."""
         out = np.zeros(self.n_positions, dtype=bool)
         for layer in self.layers:
-            out |= (layer.upper_protection > 0) | (layer.lower_protection > 0)
+            out |= layer_primary(layer)
         return out
+
+    def set_status(self, suppressed_layers: list[np.ndarray]) -> None:
+        """Statuses from the suppression decision of every layer and position."""
+        any_primary = self.primary
+        layer_status = []
+        for layer, suppressed in zip(self.layers, suppressed_layers):
+            primary = layer_primary(layer) if self.layer_mode == "separate" else any_primary
+            layer_status.append(np.where(self.hidden, "hidden", np.where(
+                primary, "primary", np.where(suppressed, "secondary", "safe"))).astype(object))
+        suppressed_any = np.zeros(self.n_positions, dtype=bool)
+        for suppressed in suppressed_layers:
+            suppressed_any |= suppressed
+        self.layer_status = layer_status
+        self.status = np.where(self.hidden, "hidden", np.where(
+            any_primary, "primary", np.where(suppressed_any, "secondary", "safe"))).astype(object)
 
     def variable_keys(self) -> list[np.ndarray]:
         """A stable text key per layer and position for linking tables."""
@@ -88,6 +128,18 @@ class TableModel:
             cell_key = np.array([""] * self.n_positions, dtype=object)
         return [np.asarray(f"{self.population}|{layer.statistic}:{layer.source}|" + pd.Series(cell_key, dtype=object))
                 for layer in self.layers]
+
+
+def layer_primary(layer: Layer) -> np.ndarray:
+    return (layer.upper_protection > 0) | (layer.lower_protection > 0)
+
+
+def quantity_name(layer: Layer) -> str:
+    """What a layer's values are: the count column, or ``sum_<value>`` for the
+    sums behind sums, means and shares (the protection works on sums)."""
+    if layer.statistic == "sum":
+        return f"sum_{layer.source}"
+    return layer.column
 
 
 def grid_model(name: str, population: str, grid: TableGrid, stats: CellStatistics, rules: DisclosureRules,
@@ -123,17 +175,19 @@ def grid_model(name: str, population: str, grid: TableGrid, stats: CellStatistic
     layers: list[Layer] = []
     count_in_problem = statistic == "count" or show_counts
     cost_by = rules.suppression_cost
+    # Every layer is its own decision, so every layer carries its own cost:
+    # counts cost their count (or 1), sums their amount (or count, or 1).
+    count_cost = {"value": counts, "frequency": counts, "unity": np.ones(n_positions)}[cost_by]
     if count_in_problem:
         level = rules_mod.count_protection(counts, rules.protection_level)
         upl = np.where(frequency, level, 0.0)
         lpl = np.where(frequency, level, 0.0)
         upl = np.where(zero, np.maximum(upl, 1.0), upl)
         lpl = np.where(full, np.maximum(lpl, level), lpl)
-        count_cost = {"value": counts, "frequency": counts, "unity": np.ones(n_positions)}[cost_by]
         layers.append(Layer(
             column=f"n_{unit_labels[0]}", statistic="count", source=primary_unit, values=counts,
             lower_bound=np.zeros(n_positions), upper_protection=upl, lower_protection=lpl,
-            display="count", cost=count_cost if statistic == "count" else np.zeros(n_positions),
+            display="count", cost=count_cost,
         ))
     for position, value in enumerate(value_columns):
         total = stats.sums[value]
@@ -153,26 +207,31 @@ def grid_model(name: str, population: str, grid: TableGrid, stats: CellStatistic
         note(negative, rules_mod.RULE_NEGATIVE)
         review |= negative
         relative = rules.protection_level * np.abs(total)
+        # The amount of one typical unit: a frequency-unsafe cell whose amounts
+        # sum to zero still needs some room (its units are few), a zero cell
+        # room for one unit, as its count has.
+        n_max = counts.max(initial=0.0)
+        unit_amount = np.abs(total).max(initial=0.0) / n_max if n_max > 0 else 0.0
+        unit_amount = unit_amount if unit_amount > 0 else 1.0
         upl = np.zeros(n_positions)
         upl = np.where(dom_unsafe, np.maximum(upl, dom_level), upl)
         upl = np.where(p_unsafe, np.maximum(upl, p_level), upl)
         upl = np.where(frequency | negative, np.maximum(upl, relative), upl)
+        upl = np.where(frequency, np.maximum(upl, rules.protection_level * unit_amount), upl)
         lpl = upl.copy()
-        if not count_in_problem:
+        if count_in_problem:
+            # The zero rule hides whether a cell has units at all: its amount
+            # must be able to reach that of one unit too.  (A 100% cell is
+            # about the count; its count layer carries that.)
+            upl = np.where(zero, np.maximum(upl, unit_amount), upl)
+        else:
             # Without a published count the zero and 100% rules act on the amounts.
             typical = np.abs(total[(counts > 0) & (total != 0)])
             zero_level = rules.protection_level * (typical.mean() if len(typical) else 1.0)
             upl = np.where(zero, np.maximum(upl, zero_level), upl)
             lpl = np.where(full, np.maximum(lpl, relative), lpl)
         lower = np.where(negative, -np.inf, 0.0)
-        if cost_by == "value":
-            cost = np.abs(total) if position == 0 else np.zeros(n_positions)
-        elif position == 0 and not count_in_problem:
-            cost = counts if cost_by == "frequency" else np.ones(n_positions)
-        else:
-            cost = np.zeros(n_positions)
-        if cost_by != "value" and count_in_problem and position == 0:
-            layers[0].cost = counts if cost_by == "frequency" else np.ones(n_positions)
+        cost = np.abs(total) if cost_by == "value" else count_cost
         layers.append(Layer(
             column=f"{statistic}_{value}", statistic="sum", source=value, values=total,
             lower_bound=lower, upper_protection=upl, lower_protection=lpl,
@@ -180,10 +239,11 @@ def grid_model(name: str, population: str, grid: TableGrid, stats: CellStatistic
         ))
     evidence["rules_failed"] = [";".join(r) for r in reasons]
     labels = codes.copy()
+    implies = [(0, j) for j, layer in enumerate(layers) if count_in_problem and layer.display == "mean"]
     model = TableModel(
         name=name, population=population, label_columns=[d.name for d in grid.dimensions], labels=labels,
         key_codes=key_codes, relations=grid.relations, layers=layers, evidence=evidence,
-        hidden=np.zeros(n_positions, dtype=bool),
+        hidden=np.zeros(n_positions, dtype=bool), layer_mode="separate", implies=implies,
     )
     model.review = review
     return model
@@ -198,8 +258,24 @@ class LinkedProblem:
     problem: ProtectionProblem
     # For each model: per layer the variable index of each position.
     variable_of: list[list[np.ndarray]]
-    group_of_position: list[np.ndarray]
+    # For each model: per layer the group (decision) of each position.
+    group_of_layer: list[list[np.ndarray]]
     keys: np.ndarray
+
+    @property
+    def group_of_position(self) -> list[np.ndarray]:
+        """For each model the group of each position's first layer (the one
+        decision of a position in "together" models)."""
+        return [groups[0] if groups else np.zeros(0, dtype=np.int64) for groups in self.group_of_layer]
+
+    def owners(self, variable: int) -> list[tuple[int, int, int]]:
+        """(model index, layer index, position) of every occurrence of a variable."""
+        out = []
+        for m_index, per_layer in enumerate(self.variable_of):
+            for l_index, variables in enumerate(per_layer):
+                for position in np.flatnonzero(variables == variable):
+                    out.append((m_index, l_index, int(position)))
+        return out
 
 
 def build_problem(models: Sequence[TableModel], released: Sequence[TableModel] = ()) -> LinkedProblem:
@@ -207,20 +283,28 @@ def build_problem(models: Sequence[TableModel], released: Sequence[TableModel] =
 
     Released tables keep their pattern (their cells are fixed published or
     suppressed); their relations and primary cells stay in the problem so a new
-    table cannot undo their protection.
+    table cannot undo their protection.  Models given in ``models`` are
+    protected together: a cell they share is one variable, suppressed or
+    published alike in all of them.
     """
     everything = list(released) + list(models)
-    keys_all, values_all, lower_all, upl_all, lpl_all, cost_all = [], [], [], [], [], []
-    position_owner = []          # (model index, position) per variable occurrence
-    for m_index, model in enumerate(everything):
+    keys_all, values_all, lower_all, upl_all, lpl_all, cost_all, tie_all = [], [], [], [], [], [], []
+    for model in everything:
         for layer, keys in zip(model.layers, model.variable_keys()):
             keys_all.append(keys)
             values_all.append(layer.values)
             lower_all.append(layer.lower_bound)
             upl_all.append(layer.upper_protection)
             lpl_all.append(layer.lower_protection)
-            cost_all.append(layer.cost)
-            position_owner.append(np.full(model.n_positions, m_index))
+            cost = np.asarray(layer.cost, dtype=float)
+            cost_all.append(cost)
+            # A small positive weight per cell breaks ties towards fewer
+            # suppressions, on the scale of its own layer (counts and amounts
+            # differ by orders of magnitude).
+            positive = cost[cost > 0]
+            tie_all.append(np.full(model.n_positions, 1e-3 * (positive.mean() if len(positive) else 1.0)))
+    if not keys_all:
+        raise ValueError("no table with cells to protect")
     keys_flat = np.concatenate(keys_all)
     values = np.concatenate(values_all)
     unique_keys, variable = np.unique(keys_flat, return_inverse=True)
@@ -245,35 +329,40 @@ def build_problem(models: Sequence[TableModel], released: Sequence[TableModel] =
     var_lpl = np.zeros(n_vars)
     np.maximum.at(var_lpl, variable, np.concatenate(lpl_all))
     var_cost = np.zeros(n_vars)
-    np.maximum.at(var_cost, variable, np.concatenate(cost_all))
+    np.maximum.at(var_cost, variable, np.concatenate(cost_all) + np.concatenate(tie_all))
 
-    # Positions: one node per (model, position); variables link positions.
-    position_base = np.cumsum([0] + [m.n_positions for m in everything])
-    n_position_nodes = position_base[-1]
-    occurrence_position = []
-    for m_index, model in enumerate(everything):
+    # Per model and layer, the variable of each position.
+    variable_of: list[list[np.ndarray]] = []
+    occurrence = 0
+    for model in everything:
+        per_layer = []
         for _ in model.layers:
-            occurrence_position.append(position_base[m_index] + np.arange(model.n_positions))
-    occurrence_position = np.concatenate(occurrence_position)
-    graph = sp.coo_matrix(
-        (np.ones(len(variable)), (occurrence_position, n_position_nodes + variable)),
-        shape=(n_position_nodes + n_vars, n_position_nodes + n_vars),
-    )
+            per_layer.append(variable[occurrence:occurrence + model.n_positions])
+            occurrence += model.n_positions
+        variable_of.append(per_layer)
+
+    # Decisions (groups): one per variable, except that the layers of a
+    # position in a "together" model are one decision.
+    edge_a, edge_b = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    for model, per_layer in zip(everything, variable_of):
+        if model.layer_mode != "separate":
+            for variables in per_layer[1:]:
+                edge_a.append(per_layer[0])
+                edge_b.append(variables)
+    edge_a, edge_b = np.concatenate(edge_a), np.concatenate(edge_b)
+    graph = sp.coo_matrix((np.ones(len(edge_a)), (edge_a, edge_b)), shape=(n_vars, n_vars))
     _, component = connected_components(graph, directed=False)
-    group_labels, var_group = np.unique(component[n_position_nodes:], return_inverse=True)
-    position_group = np.searchsorted(group_labels, component[:n_position_nodes])
+    group_labels, var_group = np.unique(component, return_inverse=True)
     n_groups = len(group_labels)
+    group_of_layer = [[var_group[v] for v in per_layer] for per_layer in variable_of]
 
     # Relations: each table's relations per layer, mapped to variables.  Count
     # layers whose margins are not sums (units in several categories) get
     # inequalities instead: max(cell) <= margin <= sum(cells).
     eq_blocks, ineq_blocks = [], []
-    occurrence = 0
-    for model in everything:
+    for model, per_layer in zip(everything, variable_of):
         rel = model.relations.tocoo()
-        for layer in model.layers:
-            var_idx = variable[occurrence:occurrence + model.n_positions]
-            occurrence += model.n_positions
+        for layer, var_idx in zip(model.layers, per_layer):
             if rel.shape[0] == 0:
                 continue
             residual = model.relations @ layer.values
@@ -309,40 +398,43 @@ def build_problem(models: Sequence[TableModel], released: Sequence[TableModel] =
     # never published.
     fixed = np.full(n_groups, -1, dtype=np.int8)
     for m_index, model in enumerate(everything):
-        groups = position_group[position_base[m_index]:position_base[m_index + 1]]
-        if m_index < len(released):
-            suppressed = np.isin(model.status, ["primary", "secondary", "hidden"])
-            for wanted, mask in ((1, suppressed), (0, ~suppressed)):
-                conflict = fixed[groups[mask]] == (1 - wanted)
-                if conflict.any():
-                    raise ValueError(f"table {model.name!r}: a released cell would need a different suppression status")
-                fixed[groups[mask]] = wanted
-        hidden_groups = groups[model.hidden]
-        if (fixed[hidden_groups] == 0).any():
-            raise ValueError(f"table {model.name!r}: a hidden cell is published in a linked table")
-        fixed[hidden_groups] = 1
+        for l_index, groups in enumerate(group_of_layer[m_index]):
+            if m_index < len(released):
+                status = model.layer_status[l_index] if model.layer_status is not None else model.status
+                suppressed = np.isin(status, ["primary", "secondary", "hidden"])
+                for wanted, mask in ((1, suppressed), (0, ~suppressed)):
+                    conflict = fixed[groups[mask]] == (1 - wanted)
+                    if conflict.any():
+                        raise ValueError(f"table {model.name!r}: a released cell would need a different "
+                                         "suppression status")
+                    fixed[groups[mask]] = wanted
+            hidden_groups = groups[model.hidden]
+            if (fixed[hidden_groups] == 0).any():
+                raise ValueError(f"table {model.name!r}: a hidden cell is published in a linked table")
+            fixed[hidden_groups] = 1
     group_weight = np.zeros(n_groups)
     np.add.at(group_weight, var_group, var_cost)
-    # A small positive weight per group breaks ties towards fewer suppressions.
-    positive = group_weight[group_weight > 0]
-    group_weight += 1e-3 * (positive.mean() if len(positive) else 1.0)
+
+    # Implications between the layers of a position ("separate" models).
+    pair_a, pair_b = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    for model, groups in zip(everything, group_of_layer):
+        for i, j in model.implies:
+            pair_a.append(groups[i][~model.hidden])
+            pair_b.append(groups[j][~model.hidden])
+    pairs = np.unique(np.column_stack([np.concatenate(pair_a), np.concatenate(pair_b)]), axis=0)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    # Suppressing a group costs what it takes along too.
+    implied_weight = np.zeros(n_groups)
+    np.add.at(implied_weight, pairs[:, 0], group_weight[pairs[:, 1]])
+    group_weight = group_weight + implied_weight
     group_weight[fixed == 1] = 0.0
 
     problem = ProtectionProblem(
         values=var_value, lower=var_lower, upper=np.full(n_vars, np.inf),
         equalities=equalities, inequalities=inequalities, group=var_group, group_weight=group_weight,
-        upper_protection=var_upl, lower_protection=var_lpl, fixed=fixed,
+        upper_protection=var_upl, lower_protection=var_lpl, fixed=fixed, implies=pairs,
     )
-    variable_of, group_of_position = [], []
-    occurrence = 0
-    for m_index, model in enumerate(everything):
-        per_layer = []
-        for _ in model.layers:
-            per_layer.append(variable[occurrence:occurrence + model.n_positions])
-            occurrence += model.n_positions
-        variable_of.append(per_layer)
-        group_of_position.append(position_group[position_base[m_index]:position_base[m_index + 1]])
-    return LinkedProblem(problem, variable_of, group_of_position, unique_keys)
+    return LinkedProblem(problem, variable_of, group_of_layer, unique_keys)
 
 
 def _dedupe_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:

@@ -14,8 +14,13 @@ Everything here works with deviations ``z = x - a``: the relations become
 ``E z = 0`` and ``G z <= h`` with ``h = -G a >= 0``, a published cell has
 ``z = 0``, a suppressed cell ``lo <= z <= hi``.
 
-Cells are grouped: all cells in a group are suppressed together (the count and
-the mean of one table position; the same cell appearing in two linked tables).
+Cells are grouped: all cells in a group are suppressed together (the same
+cell appearing in two linked tables; all statistics of one position of a table
+whose layers are one decision).  Implications between groups (suppressing the
+count of a position suppresses its mean) are kept by every method: the exact
+MILP has them as constraints, the heuristics close their pattern under them
+(suppressing more cells never narrows an attacker's interval, so a closed
+protecting pattern still protects).
 
 When the relations form a flow network (2-D tables with margins, 1-D tables
 and 1-D hierarchies; see :mod:`disclosure_control.network`) the attacker's LPs
@@ -67,6 +72,11 @@ class ProtectionProblem:
     group_weight: information loss of suppressing each group.
     upper_protection / lower_protection: required UPL/LPL (0 for safe cells).
     fixed:       per group -1 (free), 0 (must be published), 1 (must be suppressed).
+    implies:     (k, 2) group pairs (a, b): suppressing a suppresses b.
+
+    Fixed decisions are propagated along the implications (and from the
+    primary groups, which are always suppressed); groups that would have to be
+    both published and suppressed are listed in ``conflicts``.
     """
 
     values: np.ndarray
@@ -79,6 +89,7 @@ class ProtectionProblem:
     upper_protection: np.ndarray
     lower_protection: np.ndarray
     fixed: np.ndarray
+    implies: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.values)
@@ -99,6 +110,46 @@ class ProtectionProblem:
             raise ValueError("cell values do not satisfy the table's inequality relations")
         # A required lower protection can never exceed the distance to the a-priori bound.
         self.lower_protection = np.minimum(self.lower_protection, self.values - self.lower)
+        self.implies = (np.zeros((0, 2), dtype=np.int64) if self.implies is None
+                        else np.asarray(self.implies, dtype=np.int64).reshape(-1, 2))
+        self.conflicts = self._propagate_fixed()
+
+    def _propagate_fixed(self) -> np.ndarray:
+        """Fix the groups the implications force; return conflicting groups."""
+        primary_groups = np.zeros(self.n_groups, dtype=bool)
+        primary_groups[self.group[self.primary]] = True
+        must = (self.fixed == 1) | primary_groups
+        never = self.fixed == 0
+        conflicts = must & never
+        if len(self.implies):
+            a, b = self.implies[:, 0], self.implies[:, 1]
+            while True:  # at most as many rounds as the longest chain of implications
+                grown_must = must.copy()
+                grown_must[b[must[a]]] = True
+                grown_never = never.copy()
+                grown_never[a[never[b]]] = True
+                if (grown_must == must).all() and (grown_never == never).all():
+                    break
+                must, never = grown_must, grown_never
+            conflicts = must & never
+            fixed = self.fixed.copy()
+            fixed[must & ~never & ~primary_groups] = 1
+            fixed[never & ~must] = 0
+            self.fixed = fixed
+        return np.flatnonzero(conflicts)
+
+    def close(self, groups: np.ndarray) -> np.ndarray:
+        """``groups`` plus every group they imply (suppressing more is always safe)."""
+        groups = np.asarray(groups, dtype=bool).copy()
+        if not len(self.implies):
+            return groups
+        a, b = self.implies[:, 0], self.implies[:, 1]
+        while True:
+            grown = groups.copy()
+            grown[b[groups[a]]] = True
+            if (grown == groups).all():
+                return groups
+            groups = grown
 
     @property
     def n_cells(self) -> int:
@@ -386,7 +437,28 @@ def _primary_order(problem: ProtectionProblem) -> np.ndarray:
 
 
 class ProtectionImpossible(RuntimeError):
-    """No suppression pattern can protect a primary cell (e.g. published cells fix it)."""
+    """No suppression pattern can protect a primary cell (e.g. published cells fix it).
+
+    ``cells``: the cells concerned, where known (indices into the problem).
+    """
+
+    def __init__(self, message: str, cells=()):
+        super().__init__(message)
+        self.cells = [int(c) for c in cells]
+
+
+def _check_fixed(problem: ProtectionProblem) -> None:
+    """Fail early, with the cells, when fixed decisions contradict the rules."""
+    primary_groups = _primary_groups(problem)
+    published = np.flatnonzero(primary_groups & (problem.fixed == 0))
+    if len(published):
+        cells = np.flatnonzero(np.isin(problem.group, published) & problem.primary)
+        raise ProtectionImpossible("a primary (unsafe) cell must be suppressed but is already published "
+                                   "(in a linked table released before)", cells)
+    if len(problem.conflicts):
+        cells = np.flatnonzero(np.isin(problem.group, problem.conflicts))
+        raise ProtectionImpossible("cells must be suppressed (a count whose mean goes with it) but are already "
+                                   "published (in a linked table released before)", cells)
 
 
 def _primary_groups(problem: ProtectionProblem) -> np.ndarray:
@@ -447,6 +519,8 @@ def _fixed_charge_lp(problem, cell, sign, need, suppressed, columns, a_eq, a_ub,
     lower_plus = np.zeros(len(columns))
     lower_minus = np.zeros(len(columns))
     k = np.searchsorted(columns, cell)
+    if k >= len(columns) or columns[k] != cell:
+        raise ProtectionImpossible(f"cell {cell} must be protected but may not be suppressed", [cell])
     if sign > 0:
         lower_plus[k] = need
         down_bounds[k] = 0.0
@@ -463,7 +537,7 @@ def _fixed_charge_lp(problem, cell, sign, need, suppressed, columns, a_eq, a_ub,
     if result.status != 0:
         raise ProtectionImpossible(
             f"cell {cell} cannot be protected {'upwards' if sign > 0 else 'downwards'} "
-            f"by any suppression pattern ({result.message})"
+            f"by any suppression pattern ({result.message})", [cell]
         )
     deviation = result.x[: len(columns)] - result.x[len(columns):]
     point = np.zeros(problem.n_cells)
@@ -893,7 +967,7 @@ def _network_pattern(problem: ProtectionProblem, network: Network, initial_group
         search.remove_redundant(must)
         if reroute and search.reroute(must, most=_REROUTE_MOST):
             search.remove_redundant(must)
-    return search.suppressed.copy()
+    return problem.close(search.suppressed)
 
 
 def heuristic_pattern(problem: ProtectionProblem, initial_groups: np.ndarray | None = None) -> np.ndarray:
@@ -962,7 +1036,7 @@ def heuristic_pattern(problem: ProtectionProblem, initial_groups: np.ndarray | N
             used = np.abs(point) > 1e-7 * max(need, 1e-12)
             suppressed[problem.group[used]] = True
             certificates.add(np.where(used, point, 0.0))
-    return suppressed
+    return problem.close(suppressed)
 
 
 def _benders_cut(problem: ProtectionProblem, cell, sign, need, result, component: "_Component"):
@@ -1042,6 +1116,15 @@ def _lp_exact(problem: ProtectionProblem, time_limit: float,
     if np.any(lower > upper):
         raise ProtectionImpossible("a primary cell must stay published (it was published in a linked table)")
     cut_rows, cut_rhs = _relation_cuts(problem)
+    if incumbent is not None:
+        incumbent = problem.close(incumbent)
+    implications = None
+    if len(problem.implies):
+        k = len(problem.implies)
+        implications = LinearConstraint(sp.csr_matrix(
+            (np.concatenate([np.ones(k), -np.ones(k)]),
+             (np.concatenate([np.arange(k), np.arange(k)]), np.concatenate([problem.implies[:, 1], problem.implies[:, 0]]))),
+            shape=(k, n_groups)), 0.0, np.inf)
     iterations = 0
     certificates = _Certificates(problem.n_cells)
     weight = problem.group_weight
@@ -1050,7 +1133,7 @@ def _lp_exact(problem: ProtectionProblem, time_limit: float,
         remaining = time_limit - (time.monotonic() - start)
         if remaining <= 0:
             return None
-        constraints = []
+        constraints = [implications] if implications is not None else []
         if cut_rows:
             constraints.append(LinearConstraint(sp.csr_matrix(np.vstack(cut_rows)), np.array(cut_rhs), np.inf))
         if incumbent is not None:
@@ -1109,9 +1192,12 @@ def remove_redundant(problem: ProtectionProblem, suppressed_groups: np.ndarray, 
     candidates = np.flatnonzero(pattern & ~must)
     candidates = candidates[np.argsort(-problem.group_weight[candidates], kind="stable")]
     primaries = _primary_order(problem)
+    implied_by = problem.implies
     for group in candidates:
         if time.monotonic() - start > time_limit:
             break
+        if len(implied_by) and pattern[implied_by[implied_by[:, 1] == group, 0]].any():
+            continue  # a suppressed group takes this one along
         trial = pattern.copy()
         trial[group] = False
         cells = problem.cell_mask(trial)
@@ -1145,6 +1231,7 @@ def protect(problem: ProtectionProblem, milp_max_cells: int, time_limit: float,
     LP heuristic otherwise.  The audit is always run on the final pattern; a
     pattern that fails it is repaired by the heuristic and audited again.
     """
+    _check_fixed(problem)
     if not problem.primary.any() and not (problem.fixed == 1).any():
         pattern = PatternResult(np.zeros(problem.n_groups, dtype=bool), "none needed", optimal=True)
         return pattern, audit(problem, pattern.suppressed_groups)
@@ -1173,6 +1260,7 @@ def protect(problem: ProtectionProblem, milp_max_cells: int, time_limit: float,
             groups = remove_redundant(problem, groups, time_limit)
         pattern = PatternResult(groups, "heuristic (relation cover + LP per primary cell, "
                                 "scipy.optimize.linprog/HiGHS)", optimal=False, note=note)
+    pattern.suppressed_groups = problem.close(pattern.suppressed_groups)
     result = audit(problem, pattern.suppressed_groups)
     if not result.passed and problem.primary.any():
         # Numerical near-misses of a pattern: add the heuristic's cells on top.

@@ -25,9 +25,9 @@ import scipy.sparse as sp
 from . import __version__
 from . import primary as rules_mod
 from .identifiers import bsn_like_tokens, forbidden_statistic_reason, identifier_name_reason
-from .model import Layer, TableModel, build_problem, grid_model
+from .model import Layer, TableModel, build_problem, grid_model, quantity_name
 from .output import format_number, openpyxl_available, sha256_of, write_csv, write_xlsx
-from .protection import ProtectionImpossible, protect
+from .protection import ProtectionImpossible, audit, protect
 from .rules import DisclosureRules
 from .tables import (CellStatistics, Dimension, TableGrid, cell_statistics, code_order, leaf_codes, natural_key,
                      top_contributions)
@@ -45,7 +45,9 @@ class ReleaseResult:
 
     status: "pass" (released), "review" (released, but the listed cells or
     differences need a human look), "fail" (nothing written to the export
-    folder; ``reasons`` says why).
+    folder; ``reasons`` says why), "pending" (queued in a
+    :class:`ReleaseBatch`, nothing written yet; the batch's ``results`` hold
+    the outcome).
     """
 
     name: str
@@ -65,6 +67,37 @@ class ReleaseResult:
         return self.status in ("pass", "review")
 
 
+@dataclass
+class _Pending:
+    """A table built and checked, waiting for its secondary suppression."""
+
+    model: TableModel
+    metadata: dict
+    kind: str
+    unit_sets: Any
+    keys: set
+
+
+@dataclass
+class _Protection:
+    """A protected pattern for one table (statuses are set on its model)."""
+
+    method: str
+    note: str
+    audit: pd.DataFrame
+    problem: dict | None
+    joint: list[str]       # tables protected in the same problem (this one included)
+    fixed: list[str]       # linked tables whose pattern was held fixed
+
+
+@dataclass
+class _Failure:
+    reasons: list[str]
+    audit: pd.DataFrame | None = None
+    problem: dict | None = None
+    impossible: bool = False   # no pattern protects it (rather than bad data)
+
+
 class SafeWriter:
     """Release protected tables into ``export_dir``, evidence into ``evidence_dir``.
 
@@ -72,6 +105,17 @@ class SafeWriter:
     "config_path": ..., "config_sha256": ...}``.  Use one writer per export
     folder and run: it remembers what it released so linked tables are
     suppressed consistently and differencing between them is checked.
+
+    Two ways to release:
+
+    * a batch (``with writer.batch() as batch: batch.frequency_table(...)``):
+      every table is built at once, tables sharing cells are protected
+      jointly, as one problem, when the batch is released, and only then
+      written.  Use one batch for all tables of an export.
+    * one table per call (``writer.frequency_table(...)``): protected and
+      written at once.  A table that shares cells with tables released
+      before keeps their pattern, which can make it impossible to protect
+      (then it fails, and nothing of it is written).
     """
 
     def __init__(self, export_dir: str | Path, evidence_dir: str | Path, rules: DisclosureRules | None = None,
@@ -95,6 +139,8 @@ class SafeWriter:
                     "replace_existing=True to remove the files of the previous release listed in its manifest"
                 )
             self._remove_previous(manifest)
+        self._open_batch: ReleaseBatch | None = None
+        self._queue: ReleaseBatch | None = None
         self._released: list[TableModel] = []
         self._released_keys: list[set[str]] = []
         self._unit_sets: dict[tuple[str, str], list[tuple[str, str, np.ndarray]]] = {}
@@ -462,7 +508,7 @@ class SafeWriter:
         band_of = (rank[:, None] >= cut_units[group_index]).sum(axis=1)  # 0..n_cuts (n_cuts = rest)
         k = max(2, self.rules.dominance_n)
         # Positions per group: cumulative top segments, bands, rest, total.
-        pos_labels, pos_rows = [], []
+        pos_labels = []
         n_per_group = 2 * n_cuts + 2
         for g in group_order:
             for j, x in enumerate(shares):
@@ -680,6 +726,9 @@ class SafeWriter:
     # ------------------------------------------------------------- releasing
 
     def _start(self, name: str, metadata) -> dict | ReleaseResult:
+        if self._open_batch is not None and self._queue is None:
+            raise RuntimeError("a release batch is open on this writer: add tables through the batch "
+                               "(batch.frequency_table(...)), or release it first")
         if not isinstance(name, str) or not _NAME_PATTERN.match(name):
             raise ValueError(f"table name {name!r} must be letters, digits, '_' or '-' (it becomes a file name)")
         if name in self._names:
@@ -694,11 +743,22 @@ class SafeWriter:
             return self._fail(name, metadata, problems)
         return metadata
 
-    def _related_released(self, model: TableModel) -> list[TableModel]:
-        """Released tables that share cells with the new one, directly or via others."""
-        if not model.layers:
+    def batch(self) -> "ReleaseBatch":
+        """Collect tables and release them together (see :class:`ReleaseBatch`).
+
+        Use one batch for all tables of an export: tables that share cells
+        are then protected jointly, as one problem.
+        """
+        if self._open_batch is not None:
+            raise RuntimeError("a release batch is already open on this writer")
+        self._open_batch = ReleaseBatch(self)
+        return self._open_batch
+
+    def _related_released(self, keys: set[str]) -> list[TableModel]:
+        """Released tables that share cells with ``keys``, directly or via others."""
+        if not keys:
             return []
-        keys = set(np.concatenate(model.variable_keys()).tolist())
+        keys = set(keys)
         chosen = [False] * len(self._released)
         changed = True
         while changed:
@@ -711,8 +771,30 @@ class SafeWriter:
         return [m for m, c in zip(self._released, chosen) if c]
 
     def _release(self, model: TableModel, metadata: dict, kind: str, unit_sets=None) -> ReleaseResult:
-        rules = self.rules
-        name = model.name
+        """Protect and write one table now, or queue it in the open batch."""
+        pending = self._prepare(model, metadata, kind, unit_sets)
+        if isinstance(pending, ReleaseResult):
+            return pending
+        self._names.add(model.name)
+        if self._queue is not None:
+            return self._queue._add(pending)
+        linked = self._related_released(pending.keys)
+        outcome = self._protect([pending], linked)[model.name]
+        if isinstance(outcome, _Failure):
+            self._names.discard(model.name)
+            reasons = outcome.reasons
+            if linked and outcome.impossible:
+                reasons = reasons + [
+                    "the table shares cells with tables released before it ("
+                    + ", ".join(sorted(m.name for m in linked)) + "), whose published and suppressed cells "
+                    "cannot change any more; release linked tables together in one SafeWriter.batch() so "
+                    "they are protected jointly"]
+            return self._fail(model.name, metadata, reasons, model=model, audit=outcome.audit,
+                              problem=outcome.problem)
+        return self._finish(pending, outcome)
+
+    def _prepare(self, model: TableModel, metadata: dict, kind: str, unit_sets) -> "_Pending | ReleaseResult":
+        """Checks that do not depend on the suppression pattern."""
         reasons: list[str] = []
         output_columns = model.label_columns + [l.column for l in model.layers if l.display != "hidden"] \
             + list(getattr(model, "derived", {}).keys())
@@ -721,66 +803,158 @@ class SafeWriter:
                 if why:
                     reasons.append(f"output column {column!r}: {why}")
         if reasons:
-            return self._fail(name, metadata, reasons, model=model)
+            return self._fail(model.name, metadata, reasons, model=model)
+        if model.label_columns:
+            labels = model.labels.loc[~model.hidden, model.label_columns].astype(str).to_numpy().ravel()
+            found = bsn_like_tokens(pd.Series(pd.unique(labels)))
+            if len(found):
+                return self._fail(model.name, metadata, [f"a label looks like a BSN (nine digits passing the "
+                                                         f"eleven-test): {found['token'].iloc[0]}"], model=model)
+        keys = set(np.concatenate(model.variable_keys()).tolist()) if model.layers else set()
+        return _Pending(model=model, metadata=metadata, kind=kind, unit_sets=unit_sets, keys=keys)
 
-        linked = self._related_released(model)
-        audit_frame = pd.DataFrame()
-        method, optimal_note = "no secondary suppression needed", ""
-        if model.layers:
-            try:
-                problem_data = build_problem([model], linked)
-            except ValueError as error:
-                return self._fail(name, metadata, [str(error)], model=model)
-            problem = problem_data.problem
-            try:
-                pattern, audit_result = protect(problem, rules.milp_max_cells, rules.milp_time_limit_seconds)
-            except ProtectionImpossible as error:
-                return self._fail(name, metadata, [f"cannot protect the table: {error}"], model=model)
-            method = pattern.method
-            optimal_note = pattern.note
-            groups = problem_data.group_of_position[-1]
-            suppressed = pattern.suppressed_groups[groups]
-            primary = model.primary
-            status = np.where(model.hidden, "hidden",
-                              np.where(primary, "primary", np.where(suppressed, "secondary", "safe")))
-            model.status = status
-            audit_frame = self._audit_frame(model, problem_data, audit_result)
-            problem_record = _problem_record(problem, pattern.suppressed_groups, problem_data.keys)
-            if not audit_result.passed:
-                reasons = ["audit failed: " + f for f in audit_result.failures[:20]]
-                return self._fail(name, metadata, reasons, model=model, audit=audit_frame, problem=problem_record)
-        else:
-            model.status = np.full(model.n_positions, "safe", dtype=object)
-            problem_record = None
+    def _protect(self, pendings: list["_Pending"], released: list[TableModel]) -> dict:
+        """Protect ``pendings`` jointly (``released`` held fixed): per table
+        name a :class:`_Protection` (statuses set on the model) or a
+        :class:`_Failure` for every table when the joint problem fails."""
+        with_layers = [p for p in pendings if p.model.layers]
+        out: dict = {}
+        for p in pendings:
+            if not p.model.layers:
+                p.model.status = np.full(p.model.n_positions, "safe", dtype=object)
+                p.model.layer_status = []
+                out[p.model.name] = _Protection("no secondary suppression needed", "", pd.DataFrame(), None,
+                                                [p.model.name], [])
+        if not with_layers:
+            return out
+        models = [p.model for p in with_layers]
+        names = [m.name for m in models]
+        fixed_names = [m.name for m in released]
+
+        def fail_all(reasons, impossible=False):
+            for name in names:
+                out[name] = _Failure(list(reasons), impossible=impossible)
+            return out
+
+        try:
+            problem_data = build_problem(models, released)
+        except (ValueError, ProtectionImpossible) as error:
+            return fail_all([str(error)])
+        problem = problem_data.problem
+        rules = self.rules
+        try:
+            pattern, audit_result = protect(problem, rules.milp_max_cells, rules.milp_time_limit_seconds)
+        except ProtectionImpossible as error:
+            # Name the cells: those the error gives, or those that not even
+            # suppressing everything that may be suppressed protects.
+            cells = error.cells or _unprotectable_cells(problem)
+            where = "" if error.cells and re.search(r"\bcell \d+", str(error)) else \
+                "; ".join(_variable_text(problem_data, released + models, c) for c in cells[:10])
+            text = _cell_numbers_to_text(str(error), problem_data, released + models)
+            return fail_all([f"cannot protect the table: {text}" + (f" (cells: {where})" if where else "")],
+                            impossible=True)
+        offset = len(released)
+        for m_index, model in enumerate(models):
+            groups = problem_data.group_of_layer[offset + m_index]
+            model.set_status([pattern.suppressed_groups[g] for g in groups])
+        problem_record = _problem_record(problem, pattern.suppressed_groups, problem_data.keys)
+        problem_record["tables"] = [m.name for m in released + models]
+        frames = {m.name: self._audit_frame(m, offset + i, problem_data, audit_result) for i, m in enumerate(models)}
+        if not audit_result.passed:
+            texts = [_cell_numbers_to_text(f, problem_data, released + models) for f in audit_result.failures[:20]]
+            for model in models:
+                out[model.name] = _Failure(["audit failed: " + t for t in texts], frames[model.name], problem_record,
+                                           impossible=True)
+            return out
+        for model in models:
+            out[model.name] = _Protection(pattern.method, pattern.note, frames[model.name], problem_record,
+                                          names, fixed_names)
+        return out
+
+    def _protect_batch(self, pendings: list[_Pending]) -> dict:
+        """Protect the tables of a batch: jointly per group of linked tables,
+        one after another within a group whose joint problem fails."""
+        released = list(self._released)
+        keysets = [p.keys for p in pendings] + list(self._released_keys)
+        parent = list(range(len(keysets)))
+
+        def root(i):
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        owner: dict[str, int] = {}
+        for node, keys in enumerate(keysets):
+            for key in keys:
+                other = owner.setdefault(key, node)
+                if other != node:
+                    a, b = root(node), root(other)
+                    if a != b:
+                        parent[max(a, b)] = min(a, b)
+        groups: dict[int, list[int]] = {}
+        for node in range(len(keysets)):
+            groups.setdefault(root(node), []).append(node)
+        outcomes: dict = {}
+        for members in sorted(groups.values(), key=min):
+            group = [pendings[i] for i in members if i < len(pendings)]
+            if not group:
+                continue
+            fixed = [released[i - len(pendings)] for i in members if i >= len(pendings)]
+            joint = self._protect(group, fixed)
+            failed = [n for n, o in joint.items() if isinstance(o, _Failure)]
+            if not failed or len([p for p in group if p.model.layers]) <= 1:
+                outcomes.update(joint)
+                continue
+            # The joint problem failed: one table after another, each keeping
+            # the pattern of the linked tables protected before it.
+            why = "; ".join(joint[failed[0]].reasons[:3])
+            names = ", ".join(p.model.name for p in group)
+            before: list[TableModel] = []
+            for pending in group:
+                name = pending.model.name
+                outcome = self._protect([pending], fixed + before)[name]
+                if isinstance(outcome, _Failure):
+                    outcome.reasons.append(f"the linked tables {names} could not be protected jointly ({why}); "
+                                           "each was then protected keeping the pattern of those before it")
+                else:
+                    outcome.note = "; ".join(filter(None, [outcome.note, (
+                        f"the linked tables {names} could not be protected jointly ({why}); protected keeping "
+                        "the pattern of the linked tables before it")]))
+                    if pending.model.layers:
+                        before.append(pending.model)
+                outcomes[name] = outcome
+        return outcomes
+
+    def _finish(self, pending: "_Pending", protection: "_Protection") -> ReleaseResult:
+        """Write a protected table, its notes, manifest entry and evidence."""
+        model, metadata, kind = pending.model, pending.metadata, pending.kind
+        name = model.name
         table = self._published_table(model)
         numeric_columns = [c for c in table.columns if c not in model.label_columns]
-        found = bsn_like_tokens(pd.Series(table[model.label_columns].astype(str).to_numpy().ravel())) \
-            if model.label_columns else pd.DataFrame()
-        if len(found):
-            return self._fail(name, metadata, [f"a label looks like a BSN (nine digits passing the eleven-test): "
-                                               f"{found['token'].iloc[0]}"], model=model)
-        # A published amount must not look like a nine-digit identifier either.
-        found = bsn_like_tokens(pd.Series(table[numeric_columns].astype(str).to_numpy().ravel())) \
+        # A published amount must not look like a nine-digit identifier.
+        found = bsn_like_tokens(pd.Series(pd.unique(table[numeric_columns].astype(str).to_numpy().ravel()))) \
             if numeric_columns else pd.DataFrame()
         if len(found):
+            self._names.discard(name)
             return self._fail(name, metadata, [f"a published value looks like a BSN ({found['token'].iloc[0]}); "
                                                "use magnitude_decimals >= 1"], model=model)
-        review_cells = np.flatnonzero(model.review & np.isin(model.status, ["primary", "secondary"])) \
-            if model.review is not None else np.array([], int)
+        suppressed = np.isin(model.status, ["primary", "secondary"])
+        review_cells = np.flatnonzero(model.review & suppressed) if model.review is not None else np.array([], int)
         review_notes = [f"cell {self._cell_text(model, i)}: negative contributions; suppressed, rules need a "
                         "manual check" for i in review_cells]
+        unit_sets = pending.unit_sets
         differencing = self._differencing(model, unit_sets) if unit_sets is not None else []
         warnings: list[str] = []
-        written, notes_text = self._write(model, table, metadata, kind, numeric_columns, warnings)
+        written, _ = self._write(model, table, metadata, kind, numeric_columns, warnings)
         hashes = {p.name: sha256_of(p) for p in written}
         status_word = "review" if (review_notes or differencing) else "pass"
-        self._update_manifest(model, table, hashes, status_word, kind)
+        self._update_manifest(model, table, hashes, status_word, kind, protection)
         evidence_path = self._write_evidence(model, metadata, kind, status_word, review_notes + differencing,
-                                             audit_frame, problem_record, method, optimal_note, hashes, warnings)
-        self._names.add(name)
+                                             protection, hashes, warnings)
         if model.layers:
             self._released.append(model)
-            self._released_keys.append(set(np.concatenate(model.variable_keys()).tolist()))
+            self._released_keys.append(pending.keys)
         if unit_sets is not None:
             self._remember_units(model, unit_sets)
         return ReleaseResult(
@@ -788,42 +962,51 @@ class SafeWriter:
             reasons=review_notes + differencing, warnings=warnings,
             primary_suppressed=int((model.status == "primary").sum()),
             secondary_suppressed=int((model.status == "secondary").sum()),
-            method=method, audit=audit_frame,
+            method=protection.method, audit=protection.audit,
         )
+
+    def _display_values(self, model: TableModel, layer: Layer) -> np.ndarray:
+        """The true value of the published statistic of a layer (count, sum,
+        mean or percentage), NaN for a mean without units."""
+        if layer.display in ("count", "sum", "hidden"):
+            return np.asarray(layer.values, dtype=float)
+        if layer.display == "mean":
+            counts = [l.values for l in model.layers if l.statistic == "count"]
+            if counts:
+                n = np.asarray(counts[0], dtype=float)
+            else:
+                n_columns = [c for c in model.evidence.columns if c.startswith("n_")]
+                n = model.evidence[n_columns[0]].to_numpy(dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(n > 0, layer.values / n, np.nan)
+        if layer.display == "share":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(layer.share_of > 0, layer.values / layer.share_of * 100, 0.0)
+        raise ValueError(f"unknown display {layer.display!r}")
 
     def _published_table(self, model: TableModel) -> pd.DataFrame:
         rules = self.rules
         shown = ~model.hidden
-        suppressed = np.isin(model.status, ["primary", "secondary"])
         out = model.labels.loc[shown].reset_index(drop=True).astype(str)
-        count_values = None
-        for layer in model.layers:
-            if layer.statistic == "count":
-                count_values = layer.values
-        n_columns = [c for c in model.evidence.columns if c.startswith("n_")]
-        n_primary_unit = model.evidence[n_columns[0]].to_numpy(dtype=float) if n_columns else None
-        for layer in model.layers:
+        for layer, status in zip(model.layers, model.layer_status):
             if layer.display == "hidden":
                 continue
+            values = self._display_values(model, layer)
             if layer.display == "count":
-                text = np.array([str(int(v)) for v in _round_counts(layer.values, rules.rounding_base)], dtype=object)
-            elif layer.display == "sum":
-                text = format_number(layer.values, rules.magnitude_decimals)
-            elif layer.display == "mean":
-                n = count_values if count_values is not None else n_primary_unit
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    mean = np.where(n > 0, layer.values / n, np.nan)
-                text = np.where(np.isnan(mean), ".", format_number(np.nan_to_num(mean), rules.magnitude_decimals))
+                rounded = _round_counts(values, rules.rounding_base)
+                text = rounded.astype(np.int64).astype(str).astype(object)
             elif layer.display == "share":
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    share = np.where(layer.share_of > 0, layer.values / layer.share_of * 100, 0.0)
-                text = format_number(share, rules.share_decimals)
+                text = format_number(values, rules.share_decimals)
             else:
-                raise ValueError(f"unknown display {layer.display!r}")
+                text = format_number(np.nan_to_num(values), rules.magnitude_decimals)
+                if layer.display == "mean":
+                    text = np.where(np.isnan(values), ".", text)
+            suppressed = np.isin(status, ["primary", "secondary"])
             text = np.where(suppressed, rules.suppressed_symbol, text)
             out[layer.column] = text[shown]
+        suppressed_any = np.isin(model.status, ["primary", "secondary"])
         for column, text in getattr(model, "derived", {}).items():
-            out[column] = np.where(suppressed, rules.suppressed_symbol, text)[shown]
+            out[column] = np.where(suppressed_any, rules.suppressed_symbol, text)[shown]
         return out
 
     def _notes(self, model: TableModel, metadata: dict, kind: str) -> str:
@@ -846,6 +1029,10 @@ class SafeWriter:
                      "that another suppressed cell cannot be recomputed from the totals.")
         if any(l.display == "mean" for l in model.layers):
             lines.append("'.' = no units in this cell (a mean is undefined).")
+            if any(l.display == "count" for l in model.layers):
+                lines.append("A mean can be suppressed while the number of units beside it is published (the "
+                             "number of units reveals nothing about the amounts); a suppressed number of units "
+                             "always has its mean suppressed too.")
         if model.label_columns:
             lines.append(f"'{rules.total_label}' rows and columns are totals over all categories.")
         if rules.rounding_base and any(l.display == "count" for l in model.layers) or (
@@ -879,7 +1066,7 @@ class SafeWriter:
         written.append(notes_path)
         return written, notes
 
-    def _update_manifest(self, model, table, hashes, status, kind) -> None:
+    def _update_manifest(self, model, table, hashes, status, kind, protection: "_Protection") -> None:
         path = self.export_dir / MANIFEST_NAME
         manifest = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {
             "format": 1, "writer": "disclosure_control.SafeWriter", "tables": {}}
@@ -890,6 +1077,12 @@ class SafeWriter:
         manifest["provenance"] = {k: v for k, v in self.provenance.items() if k in ("script", "config_sha256")}
         count_columns = [l.column for l in model.layers if l.display == "count"] + \
             [c for c in getattr(model, "derived", {}) if c.startswith("n_")]
+        suppressed_entries = sum(int(np.isin(status_[~model.hidden], ["primary", "secondary"]).sum())
+                                 for layer, status_ in zip(model.layers, model.layer_status or [])
+                                 if layer.display != "hidden")
+        if getattr(model, "derived", None):
+            suppressed_entries += len(model.derived) * int(
+                np.isin(model.status[~model.hidden], ["primary", "secondary"]).sum())
         manifest["tables"][model.name] = {
             "kind": kind,
             "status": status,
@@ -901,27 +1094,54 @@ class SafeWriter:
             "statistic_columns": [c for c in table.columns if c not in model.label_columns],
             "rows": int(len(table)),
             "unweighted_n": _unweighted_n(model),
-            "suppressed_cells": int(np.isin(model.status[~model.hidden], ["primary", "secondary"]).sum()),
+            "suppressed_cells": suppressed_entries,
+            # Tables protected as one problem with this one (shared cells
+            # suppressed alike), and released tables whose pattern it kept.
+            "protected_with": sorted(n for n in protection.joint if n != model.name),
+            "linked_released_before": sorted(protection.fixed),
         }
         path.write_bytes((json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8"))
 
-    def _audit_frame(self, model: TableModel, problem_data, audit_result) -> pd.DataFrame:
-        intervals = audit_result.intervals.set_index("cell")
-        rows = []
-        for layer, variables in zip(model.layers, problem_data.variable_of[-1]):
-            for position in np.flatnonzero(np.isin(model.status, ["primary", "secondary"])):
-                v = variables[position]
-                if v not in intervals.index:
-                    continue
-                record = intervals.loc[v]
-                rows.append({
-                    "position": int(position), "cell": self._cell_text(model, position), "layer": layer.column,
-                    "status": model.status[position], "value": float(record["value"]),
-                    "feasible_lower": float(record["feasible_lower"]), "feasible_upper": float(record["feasible_upper"]),
-                    "required_lower": float(record["required_lower"]), "required_upper": float(record["required_upper"]),
-                    "protected": bool(record["protected"]),
-                })
-        return pd.DataFrame(rows)
+    def _audit_frame(self, model: TableModel, m_index: int, problem_data, audit_result) -> pd.DataFrame:
+        """Audit intervals of the suppressed cells of one table (amount layers
+        on the scale of sums, named ``sum_<value>``)."""
+        intervals = audit_result.intervals
+        known = intervals["cell"].to_numpy()
+        order = np.argsort(known, kind="stable")
+        known_sorted = known[order]
+        parts = []
+        cell_text = self._cell_texts(model)
+        for l_index, layer in enumerate(model.layers):
+            status = model.layer_status[l_index]
+            positions = np.flatnonzero(np.isin(status, ["primary", "secondary"]))
+            variables = problem_data.variable_of[m_index][l_index][positions]
+            where = np.searchsorted(known_sorted, variables)
+            found = (where < len(known_sorted)) & (known_sorted[np.minimum(where, len(known_sorted) - 1)] == variables) \
+                if len(known_sorted) else np.zeros(len(variables), dtype=bool)
+            positions, rows = positions[found], order[where[found]]
+            record = intervals.iloc[rows].reset_index(drop=True)
+            parts.append(pd.DataFrame({
+                "position": positions.astype(int), "cell": cell_text[positions], "layer": quantity_name(layer),
+                "status": status[positions], "value": record["value"].to_numpy(dtype=float),
+                "feasible_lower": record["feasible_lower"].to_numpy(dtype=float),
+                "feasible_upper": record["feasible_upper"].to_numpy(dtype=float),
+                "required_lower": record["required_lower"].to_numpy(dtype=float),
+                "required_upper": record["required_upper"].to_numpy(dtype=float),
+                "protected": record["protected"].to_numpy(dtype=bool),
+            }))
+        columns = ["position", "cell", "layer", "status", "value", "feasible_lower", "feasible_upper",
+                   "required_lower", "required_upper", "protected"]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+    def _cell_texts(self, model: TableModel) -> np.ndarray:
+        """``dim=code, dim=code`` of every position (``row n`` without labels)."""
+        if not model.label_columns:
+            return np.array([f"row {i + 1}" for i in range(model.n_positions)], dtype=object)
+        text = None
+        for column in model.label_columns:
+            part = column + "=" + model.labels[column].astype(str).reset_index(drop=True)
+            text = part if text is None else text + ", " + part
+        return text.to_numpy(dtype=object)
 
     def _cell_text(self, model: TableModel, position: int) -> str:
         if not model.label_columns:
@@ -929,32 +1149,45 @@ class SafeWriter:
         row = model.labels.iloc[position]
         return ", ".join(f"{c}={row[c]}" for c in model.label_columns)
 
-    def _write_evidence(self, model, metadata, kind, status, review, audit_frame, problem_record, method, note,
-                        hashes, warnings) -> Path:
+    def _evidence_cells(self, model: TableModel) -> pd.DataFrame:
+        """Per position: labels, overall and per-statistic status, true values
+        (named for what they hold), protection levels and the primary evidence."""
         cells = model.labels.reset_index(drop=True).copy()
         cells["status"] = model.status
-        for layer in model.layers:
-            cells[f"true_{layer.column}"] = layer.values
-            cells[f"upl_{layer.column}"] = layer.upper_protection
-            cells[f"lpl_{layer.column}"] = layer.lower_protection
+        for layer, status in zip(model.layers, model.layer_status):
+            quantity = quantity_name(layer)
+            cells[f"status_{quantity}"] = status
+            cells[f"true_{quantity}"] = layer.values
+            if layer.column != quantity and layer.display in ("mean", "share"):
+                # The published statistic itself: the mean (sum / units) or the percentage.
+                cells[f"true_{layer.column}"] = self._display_values(model, layer)
+            cells[f"upl_{quantity}"] = layer.upper_protection
+            cells[f"lpl_{quantity}"] = layer.lower_protection
         for column in model.evidence.columns:
             cells[column] = model.evidence[column].to_numpy()
+        return cells
+
+    def _write_evidence(self, model, metadata, kind, status, review, protection: "_Protection", hashes,
+                        warnings) -> Path:
+        cells = self._evidence_cells(model)
         cells_path = self.evidence_dir / f"{model.name}.cells.csv"
         cells.to_csv(cells_path, index=False, encoding="utf-8", lineterminator="\n")
         record = {
             "table": model.name, "kind": kind, "status": status, "review": review, "warnings": warnings,
             "metadata": metadata, "provenance": self.provenance, "rules": self.rules.as_dict(),
             "rules_sha256": self.rules.fingerprint(), "writer_version": __version__,
-            "released_files": hashes, "secondary_method": method, "secondary_note": note,
+            "released_files": hashes, "secondary_method": protection.method,
+            "secondary_note": protection.note,
+            "protected_with": sorted(n for n in protection.joint if n != model.name),
+            "linked_released_before": sorted(protection.fixed),
             "label_columns": model.label_columns,
             "cells_file": cells_path.name,
             "cells": _records(cells),
-            "audit": {"passed": True, "intervals": _records(audit_frame)},
-            "problem": problem_record,
+            "audit": {"passed": True, "intervals": _records(protection.audit)},
+            "problem": protection.problem,
         }
         path = self.evidence_dir / f"{model.name}{EVIDENCE_SUFFIX}"
-        path.write_bytes((json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n")
-                         .encode("utf-8"))
+        _write_json(path, record)
         return path
 
     def _fail(self, name, metadata, reasons, model: TableModel | None = None, audit: pd.DataFrame | None = None,
@@ -966,8 +1199,7 @@ class SafeWriter:
             "problem": problem,
         }
         path = self.evidence_dir / f"{name}{EVIDENCE_SUFFIX}"
-        path.write_bytes((json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n")
-                         .encode("utf-8"))
+        _write_json(path, record)
         return ReleaseResult(name=name, status="fail", table=None, written=[], evidence=path, reasons=list(reasons),
                              audit=audit)
 
@@ -1044,6 +1276,132 @@ class SafeWriter:
             raise ValueError(f"export folder holds files the safe writer did not write: {left[:5]}")
 
 
+_TABLE_METHODS = ("frequency_table", "magnitude_table", "cluster_profiles", "aggregated_table", "concentration",
+                  "association_rules", "percentiles", "model_table")
+
+
+class ReleaseBatch:
+    """Tables collected first and released together, linked ones protected jointly.
+
+    ::
+
+        with writer.batch() as batch:
+            batch.frequency_table(households, name="households_by_type", ...)
+            batch.magnitude_table(costs, name="costs_by_type", ...)
+        for result in batch.results:
+            print(result.name, result.status, result.reasons)
+
+    The table methods are those of :class:`SafeWriter`, with the same
+    arguments.  Each builds its table and applies the primary rules at once
+    (the unit-level data can be dropped afterwards) and returns a result with
+    status "pending" (or "fail" when the table cannot be built; nothing of it
+    is ever written).  :meth:`release` (called on leaving the ``with`` block)
+    then, for every group of linked tables (tables that share cells, directly
+    or through others), chooses the complementary suppressions of the whole
+    group as one problem, so that a shared cell is suppressed or published
+    alike everywhere and a later table never finds its cells fixed by an
+    earlier one; tables released on this writer before the batch keep their
+    pattern.  The pattern is audited, and only then are the tables written,
+    in the order they were added: every table is written once, complete.
+
+    If the joint problem of a group cannot be protected (e.g. two tables give
+    the same cell different values), the group's tables are protected one
+    after another in the order they were added, each keeping the pattern of
+    those before it (as separate calls would), so only the tables that cannot
+    be protected fail, each with its reason.  Leaving the ``with`` block with
+    an exception releases nothing.
+    """
+
+    def __init__(self, writer: SafeWriter):
+        self._writer = writer
+        self._entries: list = []          # _Pending or ReleaseResult (failed when built), in call order
+        self.results: list[ReleaseResult] | None = None
+
+    def __enter__(self) -> "ReleaseBatch":
+        return self
+
+    def __exit__(self, kind, value, traceback) -> bool:
+        if kind is not None:
+            self.discard()
+            return False
+        if self.results is None:
+            self.release()
+        return False
+
+    def _call(self, method: str, *args, **kwargs) -> ReleaseResult:
+        if self.results is not None or self._writer._open_batch is not self:
+            raise RuntimeError("this release batch is closed")
+        writer = self._writer
+        writer._queue = self
+        try:
+            result = getattr(writer, method)(*args, **kwargs)
+        finally:
+            writer._queue = None
+        if result.status != "pending":
+            self._entries.append(result)
+        return result
+
+    def _add(self, pending: _Pending) -> ReleaseResult:
+        self._entries.append(pending)
+        name = pending.model.name
+        return ReleaseResult(name=name, status="pending", table=None, written=[],
+                             evidence=self._writer.evidence_dir / f"{name}{EVIDENCE_SUFFIX}")
+
+    @property
+    def names(self) -> list[str]:
+        """Tables added so far, in order."""
+        return [e.model.name if isinstance(e, _Pending) else e.name for e in self._entries]
+
+    def release(self) -> list[ReleaseResult]:
+        """Protect every group of linked tables jointly, audit, write; the
+        results in the order the tables were added (also in ``results``)."""
+        writer = self._writer
+        if self.results is not None:
+            return self.results
+        if writer._open_batch is not self:
+            raise RuntimeError("this release batch is closed")
+        try:
+            pendings = [e for e in self._entries if isinstance(e, _Pending)]
+            outcomes = writer._protect_batch(pendings)
+            done: dict[str, ReleaseResult] = {}
+            for pending in pendings:
+                name = pending.model.name
+                outcome = outcomes[name]
+                if isinstance(outcome, _Failure):
+                    writer._names.discard(name)
+                    done[name] = writer._fail(name, pending.metadata, outcome.reasons, model=pending.model,
+                                              audit=outcome.audit, problem=outcome.problem)
+                else:
+                    done[name] = writer._finish(pending, outcome)
+        finally:
+            writer._open_batch = None
+        self.results = [done[e.model.name] if isinstance(e, _Pending) else e for e in self._entries]
+        return self.results
+
+    def discard(self) -> None:
+        """Close the batch without writing anything."""
+        if self._writer._open_batch is self:
+            for entry in self._entries:
+                if isinstance(entry, _Pending):
+                    self._writer._names.discard(entry.model.name)
+            self._writer._open_batch = None
+        self._entries = []
+        if self.results is None:
+            self.results = []
+
+
+def _batch_method(method: str):
+    def call(self, *args, **kwargs):
+        return self._call(method, *args, **kwargs)
+    call.__name__ = method
+    call.__doc__ = (getattr(SafeWriter, method).__doc__ or "") + "\n\n(Queued: protected and written by release().)"
+    return call
+
+
+for _method in _TABLE_METHODS:
+    setattr(ReleaseBatch, _method, _batch_method(_method))
+
+
 class _Relations:
     """Adapter giving a relation matrix the grid interface grid_model uses."""
 
@@ -1062,6 +1420,52 @@ class _Relations:
 def _orders(data: pd.DataFrame, dimensions: Sequence[str]) -> dict[str, list[str] | None]:
     """Publication order of every dimension given as a Categorical."""
     return {d: code_order(data[d]) for d in dimensions if d in data.columns}
+
+
+def _write_json(path: Path, record: dict) -> None:
+    """Evidence JSON: one top-level key per line, values compact (the C
+    encoder; large arrays would take long with indentation)."""
+    parts = []
+    for key in sorted(record):
+        value = json.dumps(record[key], sort_keys=True, ensure_ascii=False, allow_nan=False,
+                           separators=(",", ":"))
+        parts.append(f" {json.dumps(key, ensure_ascii=False)}: {value}")
+    path.write_bytes(("{\n" + ",\n".join(parts) + "\n}\n").encode("utf-8"))
+
+
+def _variable_text(problem_data, models: Sequence[TableModel], variable: int) -> str:
+    """Where a problem cell appears: ``table [dim=code, ...] statistic``."""
+    places = []
+    for m_index, l_index, position in problem_data.owners(int(variable))[:3]:
+        model = models[m_index]
+        if model.label_columns:
+            row = model.labels.iloc[position]
+            cell = ", ".join(f"{c}={row[c]}" for c in model.label_columns)
+        else:
+            cell = f"row {position + 1}"
+        places.append(f"{model.name} [{cell}] {quantity_name(model.layers[l_index])}")
+    return " = ".join(places) if places else f"cell {variable}"
+
+
+def _cell_numbers_to_text(message: str, problem_data, models: Sequence[TableModel]) -> str:
+    """Problem cell numbers in a message replaced by table, cell and statistic."""
+    return re.sub(r"\bcell (\d+)", lambda m: _variable_text(problem_data, models, int(m.group(1))), message)
+
+
+def _unprotectable_cells(problem, max_cells: int = 20_000) -> list[int]:
+    """Primary cells that even suppressing every cell that may be suppressed
+    does not protect (suppressing more only widens the attacker's intervals)."""
+    if problem.n_cells > max_cells:
+        return []
+    everything = problem.fixed != 0
+    try:
+        result = audit(problem, everything)
+    except Exception:  # a diagnosis only; the failure itself is reported anyway
+        return []
+    frame = result.intervals
+    bad = frame.loc[~frame["protected"].to_numpy() & problem.primary[frame["cell"].to_numpy()], "cell"]
+    published = np.flatnonzero(problem.primary & ~problem.cell_mask(everything))
+    return sorted(set(bad.astype(int).tolist()) | set(published.tolist()))
 
 
 def _unweighted_n(model: TableModel) -> dict[str, int]:

@@ -168,3 +168,55 @@ def test_protect_falls_back_to_the_heuristic_for_large_tables_and_still_passes_t
         high = -linprog(-objective, A_eq=a_eq, b_eq=np.zeros(a_eq.shape[0]), bounds=bounds, method="highs").fun
         assert high >= problem.values[cell] + problem.upper_protection[cell] - 1e-6
         assert low <= problem.values[cell] - problem.lower_protection[cell] + 1e-6
+
+
+def _count_and_sum_problem(fixed=None) -> ProtectionProblem:
+    """A 1-D table of three categories and its total, as counts (cells 0-3)
+    and sums (cells 4-7), each cell its own decision; suppressing a count
+    suppresses the sum (mean) of the same position: implications (i, i + 4).
+    Category 1 has 3 units (frequency rule: count needs 1 up and down)."""
+    counts = np.array([3.0, 20.0, 25.0, 48.0])
+    sums = np.array([300.0, 5000.0, 4000.0, 9300.0])
+    equalities = np.array([[1, 1, 1, -1, 0, 0, 0, 0], [0, 0, 0, 0, 1, 1, 1, -1]], dtype=float)
+    upl = np.zeros(8)
+    upl[0] = 1.0
+    return ProtectionProblem(
+        values=np.concatenate([counts, sums]), lower=np.zeros(8), upper=np.full(8, np.inf),
+        equalities=sp.csr_matrix(equalities), inequalities=sp.csr_matrix((0, 8)), group=np.arange(8),
+        group_weight=np.concatenate([counts, sums]), upper_protection=upl, lower_protection=upl.copy(),
+        fixed=np.full(8, -1) if fixed is None else fixed, implies=np.array([[i, i + 4] for i in range(4)]),
+    )
+
+
+def test_implications_are_kept_and_priced_by_every_method():
+    problem = _count_and_sum_problem()
+    # By hand: the count of category 1 needs one more count in its relation.
+    # Category 2 costs 20 + its sum 5000, category 3 25 + 4000, the total
+    # 48 + 9300: category 3 is cheapest once the sums it takes along count.
+    exact = exact_pattern(problem, time_limit=30)
+    assert exact.suppressed_groups.tolist() == [True, False, True, False, True, False, True, False]
+    brute = np.inf
+    for bits in itertools.product([False, True], repeat=8):
+        pattern = np.array(bits)
+        closed = all(pattern[b] or not pattern[a] for a, b in problem.implies)
+        if closed and pattern[0] and audit(problem, pattern).passed:
+            brute = min(brute, problem.group_weight[pattern].sum())
+    assert problem.group_weight[exact.suppressed_groups].sum() == pytest.approx(brute) == pytest.approx(4328.0)
+    for pattern in (heuristic_pattern(problem), protect(problem, milp_max_cells=0, time_limit=30)[0].suppressed_groups,
+                    protect(problem, milp_max_cells=100, time_limit=30)[0].suppressed_groups):
+        assert all(pattern[b] or not pattern[a] for a, b in problem.implies)
+        assert audit(problem, pattern).passed
+
+
+def test_fixed_decisions_that_contradict_the_rules_are_a_clean_protection_failure():
+    from disclosure_control.protection import ProtectionImpossible
+
+    published_primary = np.full(8, -1)
+    published_primary[0] = 0          # the unsafe count was published by a linked table
+    with pytest.raises(ProtectionImpossible) as error:
+        protect(_count_and_sum_problem(published_primary), milp_max_cells=100, time_limit=30)
+    assert error.value.cells == [0]
+    conflict = np.full(8, -1)
+    conflict[1], conflict[5] = 1, 0   # a suppressed count beside a published mean
+    with pytest.raises(ProtectionImpossible):
+        protect(_count_and_sum_problem(conflict), milp_max_cells=100, time_limit=30)

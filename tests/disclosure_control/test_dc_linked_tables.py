@@ -1,0 +1,249 @@
+"""Linked tables: joint protection in a batch, counts beside suppressed means,
+evidence names, clean failures.
+
+Every protection claim is checked by an attacker built here from the
+published CSV files alone (independently of the package's relation matrices),
+on hand-made data whose cell values and primary cells are worked out in the
+comments.
+"""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import linprog
+
+from disclosure_control import DisclosureRules, ReleaseBatch, SafeWriter, check_export
+
+
+def _households(cells: dict) -> pd.DataFrame:
+    rows, i = [], 0
+    for (region, kind), n in cells.items():
+        for _ in range(n):
+            rows.append((f"h{i}", region, kind))
+            i += 1
+    return pd.DataFrame(rows, columns=["hh", "region", "type"])
+
+
+# A 2x2 table with margins:        t1   t2 | total
+#                            r1     3   20 |   23
+#                            r2    25    0 |   25
+#                         total    28   20 |   48
+# Primary cells (min_units 10, zero and 100% cells flagged, protection 30%):
+#   r1/t1 = 3: frequency, needs [3 - 1, 3 + 1];
+#   r2/t2 = 0: zero cell, needs to reach 1;
+#   r2/t1 = 25 holds all of row r2 and r1/t2 = 20 all of column t2: 100% cells,
+#   they must be able to fall by ceil(0.3 n): to 25 - 8 = 17 and 20 - 6 = 14.
+CROSS = {("r1", "t1"): 3, ("r1", "t2"): 20, ("r2", "t1"): 25, ("r2", "t2"): 0}
+NEEDS = {("r1", "t1"): (2, 4), ("r2", "t2"): (0, 1), ("r2", "t1"): (17, 25), ("r1", "t2"): (14, 20)}
+
+
+def _release_three(writer, data, target):
+    target.frequency_table(data, name="by_region", unit="hh", dimensions=["region"])
+    target.frequency_table(data, name="by_type", unit="hh", dimensions=["type"])
+    return target.frequency_table(data, name="cross", unit="hh", dimensions=["region", "type"])
+
+
+def _attacker(export) -> dict:
+    """Feasible interval of every cell of the region x type grid from all
+    published files: margins are sums of their cells, counts are >= 0."""
+    names = ["r1", "r2", "Totaal"], ["t1", "t2", "Totaal"]
+    index = {(r, t): i for i, (r, t) in enumerate((r, t) for r in names[0] for t in names[1])}
+    fixed = {}
+    for path in export.glob("*.csv"):
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for row in table.to_dict(orient="records"):
+            region, kind = row.get("region", "Totaal"), row.get("type", "Totaal")
+            if row["n_households"] != "x":
+                fixed[index[(region, kind)]] = float(row["n_households"])
+    rows = []
+    for r in names[0]:
+        rows.append([1 if (rr == r and t != "Totaal") else -1 if (rr == r and t == "Totaal") else 0
+                     for rr in names[0] for t in names[1]])
+    for t in names[1]:
+        rows.append([1 if (tt == t and r != "Totaal") else -1 if (tt == t and r == "Totaal") else 0
+                     for r in names[0] for tt in names[1]])
+    bounds = [(fixed[i], fixed[i]) if i in fixed else (0, None) for i in range(len(index))]
+    out = {}
+    for key, i in index.items():
+        objective = np.zeros(len(index))
+        objective[i] = 1
+        low = linprog(objective, A_eq=np.array(rows), b_eq=np.zeros(len(rows)), bounds=bounds, method="highs")
+        high = linprog(-objective, A_eq=np.array(rows), b_eq=np.zeros(len(rows)), bounds=bounds, method="highs")
+        out[key] = (low.fun, math.inf if high.status == 3 else -high.fun)
+    return out
+
+
+def test_one_call_per_table_cannot_protect_a_later_linked_table_and_fails_cleanly(tmp_path):
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence")
+    result = _release_three(writer, _households(CROSS), writer)
+    # The region and type counts are all published (no cell under 10) before
+    # the cross table is seen; then r1/t1 can only fall if r2/t2 (= 0) falls.
+    assert result.status == "fail" and result.written == []
+    assert any("region=r1, type=t1" in r for r in result.reasons)
+    assert any("SafeWriter.batch()" in r for r in result.reasons)
+    assert not (tmp_path / "export" / "cross.csv").exists()
+    assert check_export(tmp_path / "export", tmp_path / "evidence").ok
+
+
+def test_a_batch_protects_linked_tables_jointly(tmp_path):
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence")
+    with writer.batch() as batch:
+        pending = _release_three(writer, _households(CROSS), batch)
+        assert pending.status == "pending" and not (tmp_path / "export" / "by_region.csv").exists()
+    assert [r.name for r in batch.results] == ["by_region", "by_type", "cross"]
+    assert all(r.status == "pass" for r in batch.results), [r.reasons for r in batch.results]
+    intervals = _attacker(tmp_path / "export")
+    for key, (low_needed, high_needed) in NEEDS.items():
+        low, high = intervals[key]
+        assert low <= low_needed + 1e-6 and high >= high_needed - 1e-6, (key, low, high)
+    # Shared cells read the same in every table.
+    by_type = batch.results[1].table.set_index("type")["n_households"]
+    cross = batch.results[2].table.set_index(["region", "type"])["n_households"]
+    for kind in ("t1", "t2", "Totaal"):
+        assert by_type[kind] == cross[("Totaal", kind)]
+    manifest = json.loads((tmp_path / "export" / "disclosure_manifest.json").read_text(encoding="utf-8"))
+    assert manifest["tables"]["cross"]["protected_with"] == ["by_region", "by_type"]
+    assert check_export(tmp_path / "export", tmp_path / "evidence").ok
+
+
+# Mean costs by household type.  "overig": 15 households, one with 5000 and 14
+# with 10 (total 5140): the two largest hold 5010 > 90% of 5140 (dominance,
+# protection (5010 / 0.9) - 5140 = 426.67) and the rest 130 < 10% of 5000
+# (p%-rule, 500 - 130 = 370).  "a": 20 households of 100 (2000), "b": 15 of
+# 120 (1800).  Total 8940 over 50 households: mean 178.80.
+def _costs() -> pd.DataFrame:
+    rows = [("a", 100.0)] * 20 + [("b", 120.0)] * 15 + [("overig", 5000.0)] + [("overig", 10.0)] * 14
+    frame = pd.DataFrame(rows, columns=["type", "cost"])
+    frame["hh"] = [f"h{i}" for i in range(len(frame))]
+    return frame
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_a_published_count_beside_a_dominated_mean(tmp_path, batched):
+    data = _costs()
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence")
+    if batched:
+        with writer.batch() as batch:
+            batch.frequency_table(data, name="households", unit="hh", dimensions=["type"])
+            batch.magnitude_table(data, name="costs", unit="hh", dimensions=["type"], values="cost",
+                                  statistic="mean")
+        counts, means = batch.results
+    else:
+        counts = writer.frequency_table(data, name="households", unit="hh", dimensions=["type"])
+        means = writer.magnitude_table(data, name="costs", unit="hh", dimensions=["type"], values="cost",
+                                       statistic="mean")
+    assert counts.status == "pass" and means.status == "pass", means.reasons
+    shown = means.table.set_index("type")
+    # Counts are not disclosive here: all published, the same as in the frequency table.
+    assert shown["n_households"].to_dict() == {"Totaal": "50", "a": "20", "b": "15", "overig": "15"}
+    assert counts.table.set_index("type")["n_households"].to_dict() == shown["n_households"].to_dict()
+    # The dominated mean and its cheapest complement (b: sum 1800 < a: 2000) go.
+    assert shown["mean_cost"].to_dict() == {"Totaal": "178.80", "a": "100.00", "b": "x", "overig": "x"}
+    # Attacker: sum = count * mean for every published mean; overig + b = 8940 - 2000.
+    n = shown["n_households"].astype(float)
+    known = {t: n[t] * float(m) for t, m in shown["mean_cost"].items() if m != "x"}
+    free = known["Totaal"] - known["a"]
+    low, high = 0.0, free          # overig = free - b, with b >= 0 and overig >= 0
+    level = 5010 / 0.9 - 5140
+    assert free == pytest.approx(6940.0)
+    assert low <= 5140 - level and high >= 5140 + level
+    cells = pd.read_csv(tmp_path / "evidence" / "costs.cells.csv").set_index("type")
+    assert cells.loc["overig", "true_sum_cost"] == pytest.approx(5140.0)
+    assert cells.loc["overig", "true_mean_cost"] == pytest.approx(5140.0 / 15)
+    assert cells.loc["Totaal", "true_mean_cost"] == pytest.approx(178.8)
+    assert cells.loc["overig", "true_n_households"] == 15
+    assert cells.loc["overig", "upl_sum_cost"] == pytest.approx(level)
+    assert cells.loc["overig", "status_n_households"] == "safe"
+    assert cells.loc["overig", "status_sum_cost"] == "primary"
+    assert cells.loc["b", "status_sum_cost"] == "secondary"
+    assert "true_mean_kosten" not in cells.columns
+    assert check_export(tmp_path / "export", tmp_path / "evidence").ok
+
+
+def test_a_suppressed_count_always_takes_its_mean_along(tmp_path):
+    # Region "small" has 4 households: its count and its mean are primary; the
+    # complement count (and with it that mean) goes too.
+    rng = np.random.default_rng(3)
+    data = pd.DataFrame({"hh": [f"h{i}" for i in range(124)],
+                         "region": ["small"] * 4 + ["x1"] * 40 + ["x2"] * 30 + ["x3"] * 50,
+                         "cost": rng.uniform(50, 60, 124).round(2)})
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence")
+    result = writer.magnitude_table(data, name="m", unit="hh", dimensions=["region"], values="cost",
+                                    statistic="mean")
+    table = result.table.set_index("region")
+    assert table.loc["small", "n_households"] == "x" and table.loc["small", "mean_cost"] == "x"
+    assert (table["n_households"] == "x").sum() >= 2
+    assert ((table["n_households"] != "x") | (table["mean_cost"] == "x")).all()
+
+
+def test_evidence_names_say_what_they_hold_in_a_sum_table(tmp_path):
+    data = _costs()
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence")
+    writer.magnitude_table(data, name="sums", unit="hh", dimensions=["type"], values="cost", statistic="sum")
+    cells = pd.read_csv(tmp_path / "evidence" / "sums.cells.csv").set_index("type")
+    assert cells.loc["Totaal", "true_sum_cost"] == pytest.approx(8940.0)
+    assert cells.loc["a", "true_n_households"] == 20
+    assert "true_mean_cost" not in cells.columns
+
+
+def test_checker_finds_a_published_primary_statistic_in_the_evidence(tmp_path):
+    data = _costs()
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence")
+    writer.magnitude_table(data, name="costs", unit="hh", dimensions=["type"], values="cost", statistic="mean")
+    path = tmp_path / "evidence" / "costs.evidence.json"
+    record = json.loads(path.read_text(encoding="utf-8"))
+    for cell in record["cells"]:
+        if cell["type"] == "overig":
+            cell["status_sum_cost"] = "safe"   # pretend the dominated mean was published
+    path.write_text(json.dumps(record), encoding="utf-8")
+    report = check_export(tmp_path / "export", tmp_path / "evidence")
+    assert any(f.rule == "primary-published" and "type=overig" in f.cell and "sum_cost" in f.message
+               for f in report.findings), report.summary()
+
+
+def test_batch_falls_back_to_one_table_after_another_when_linked_tables_disagree(tmp_path):
+    data = _costs()
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence")
+    with writer.batch() as batch:
+        batch.frequency_table(data, name="all", unit="hh", dimensions=["type"], metadata={"population": "p"})
+        # The same population label for fewer households: the shared total differs.
+        batch.frequency_table(data.iloc[5:], name="fewer", unit="hh", dimensions=["type"],
+                              metadata={"population": "p"})
+    first, second = batch.results
+    assert first.status == "pass"
+    assert second.status == "fail" and second.written == []
+    assert any("different values" in r for r in second.reasons)
+    assert any("could not be protected jointly" in r for r in second.reasons)
+    assert sorted(p.name for p in (tmp_path / "export").iterdir()) == ["all.csv", "all.notes.txt",
+                                                                        "disclosure_manifest.json"]
+
+
+def test_batch_mechanics(tmp_path):
+    data = _costs()
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence", DisclosureRules())
+    batch = writer.batch()
+    assert isinstance(batch, ReleaseBatch)
+    with pytest.raises(RuntimeError):
+        writer.frequency_table(data, name="direct", unit="hh", dimensions=["type"])
+    with pytest.raises(RuntimeError):
+        writer.batch()
+    bad = batch.frequency_table(data.assign(BSN="1"), name="bad", unit="hh", dimensions=["BSN"])
+    assert bad.status == "fail"
+    batch.frequency_table(data, name="good", unit="hh", dimensions=["type"])
+    with pytest.raises(ValueError):
+        batch.frequency_table(data, name="good", unit="hh", dimensions=["type"])
+    results = batch.release()
+    assert [(r.name, r.status) for r in results] == [("bad", "fail"), ("good", "pass")]
+    assert batch.release() is results
+    with pytest.raises(RuntimeError):
+        batch.frequency_table(data, name="late", unit="hh", dimensions=["type"])
+    # An exception inside the with block releases nothing, and frees the names.
+    with pytest.raises(KeyError):
+        with writer.batch() as second:
+            second.frequency_table(data, name="lost", unit="hh", dimensions=["type"])
+            raise KeyError("stop")
+    assert not (tmp_path / "export" / "lost.csv").exists()
+    assert writer.frequency_table(data, name="lost", unit="hh", dimensions=["type"]).status == "pass"
