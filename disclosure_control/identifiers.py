@@ -81,6 +81,8 @@ def bsn_like_tokens(texts: pd.Series) -> pd.DataFrame:
     with decimals ("123456782.00") is an amount, not a nine-digit number.
     """
     as_text = texts.astype("string").fillna("")
+    # Only texts of nine characters or more can hold one (cheap to test first).
+    as_text = as_text[(as_text.str.len() >= 9).to_numpy(dtype=bool)]
     found = as_text.str.extractall(_NINE_DIGITS)
     if found.empty:
         return pd.DataFrame({"row": pd.Series(dtype="int64"), "token": pd.Series(dtype="string")})

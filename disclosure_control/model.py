@@ -116,7 +116,16 @@ class TableModel:
             any_primary, "primary", np.where(suppressed_any, "secondary", "safe"))).astype(object)
 
     def variable_keys(self) -> list[np.ndarray]:
-        """A stable text key per layer and position for linking tables."""
+        """A stable text key per layer and position for linking tables
+        (computed once: labels and codes do not change once the table is
+        handed to the writer)."""
+        cached = self.__dict__.get("_variable_keys")
+        if cached is None or len(cached) != len(self.layers):
+            cached = self._compute_variable_keys()
+            self.__dict__["_variable_keys"] = cached
+        return cached
+
+    def _compute_variable_keys(self) -> list[np.ndarray]:
         if len(self.key_codes.columns):
             parts = [np.where(self.key_codes[c].isna(), "", c + "=" + self.key_codes[c].fillna("").astype(str))
                      for c in sorted(self.key_codes.columns)]

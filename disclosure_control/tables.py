@@ -220,6 +220,21 @@ def _as_text(values: pd.Series) -> pd.Series:
     return values.astype(str)
 
 
+@dataclass
+class UnitPairs:
+    """Which units feed which cell: one row per (cell, unit); ``unit`` codes
+    index ``ids`` (the distinct unit ids).  Used by the differencing check."""
+
+    cell: np.ndarray
+    unit: np.ndarray
+    ids: np.ndarray
+
+    @classmethod
+    def from_ids(cls, cell: np.ndarray, unit_ids: np.ndarray) -> "UnitPairs":
+        codes, ids = pd.factorize(np.asarray(unit_ids), sort=False)
+        return cls(np.asarray(cell, dtype=np.int64), codes.astype(np.int64), np.asarray(ids))
+
+
 def leaf_codes(frame: pd.DataFrame, dimensions: Sequence[str]) -> pd.DataFrame:
     """Dimension columns as text codes; missing values are an error (recode them)."""
     out = {}
@@ -293,42 +308,83 @@ def spread_contributions(frame: pd.DataFrame, grid: TableGrid, dimension_codes: 
     unit_code, unit_ids = pd.factorize(frame[unit], sort=False)
     if (unit_code < 0).any():
         raise ValueError(f"unit column {unit!r} has missing values")
-    per_leaf = pd.DataFrame({"leaf": leaf_inverse, "unit": unit_code})
+    values = []
     for v in value_columns:
         arr = pd.to_numeric(frame[v], errors="raise").to_numpy(dtype=float)
         if np.isnan(arr).any():
             raise ValueError(f"value column {v!r} has missing values; fill or drop them explicitly")
-        per_leaf[v] = arr
-    per_leaf = per_leaf.groupby(["leaf", "unit"], sort=True).sum().reset_index()
-    leaf = per_leaf["leaf"].to_numpy()
+        values.append(arr)
+    # Sum per (leaf, unit) on packed integer keys (sorted by leaf, then unit).
+    n_units = max(len(unit_ids), 1)
+    key = leaf_inverse.astype(np.int64) * n_units + unit_code
+    if len(unit_ids) == len(frame):
+        # One row per unit: every (leaf, unit) pair is already unique.
+        order = np.argsort(key)
+        pair_key = key[order]
+        pair_values = [arr[order] for arr in values]
+    else:
+        pair_key, inverse = np.unique(key, return_inverse=True)
+        pair_values = [np.bincount(inverse, weights=arr, minlength=len(pair_key)) for arr in values]
+    leaf = pair_key // n_units
+    pair_unit = pair_key % n_units
     reps = np.diff(spread_pointer)[leaf]
-    row_of = np.repeat(np.arange(len(per_leaf)), reps)
+    row_of = np.repeat(np.arange(len(pair_key)), reps)
     offsets = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
     cells = target_cell[np.repeat(spread_pointer[leaf], reps) + offsets]
-    spread = pd.DataFrame({"cell": cells, "unit": per_leaf["unit"].to_numpy()[row_of]})
-    for v in value_columns:
-        spread[v] = per_leaf[v].to_numpy()[row_of]
-    out = spread.groupby(["cell", "unit"], sort=True).sum().reset_index()
+    spread_key = cells * n_units + pair_unit[row_of]
+    if len(pair_key) == len(unit_ids):
+        # Every unit in one leaf: a leaf's ancestor cells are distinct, so
+        # every (cell, unit) pair is unique; only the order is needed.
+        order = np.argsort(spread_key)
+        out_key = spread_key[order]
+        out_values = [arr[row_of][order] for arr in pair_values]
+    else:
+        out_key, inverse = np.unique(spread_key, return_inverse=True)
+        out_values = [np.bincount(inverse, weights=arr[row_of], minlength=len(out_key)) for arr in pair_values]
+    out = pd.DataFrame({"cell": out_key // n_units, "unit": out_key % n_units})
+    for v, arr in zip(value_columns, out_values):
+        out[v] = arr
     out.attrs["unit_ids"] = unit_ids
     return out
 
 
 def top_contributions(cell: np.ndarray, contribution: np.ndarray, n_cells: int, top_k: int) -> np.ndarray:
     """(n_cells, top_k) largest contributions per cell, zero-padded."""
-    order = np.lexsort((-contribution, cell))
-    sorted_cell = cell[order]
-    sorted_value = contribution[order]
-    first = np.searchsorted(sorted_cell, sorted_cell, side="left")
-    rank = np.arange(len(sorted_cell)) - first
-    keep = rank < top_k
+    cell = np.asarray(cell, dtype=np.int64)
+    contribution = np.asarray(contribution, dtype=float)
     top = np.zeros((n_cells, top_k))
-    top[sorted_cell[keep], rank[keep]] = sorted_value[keep]
+    if not len(cell):
+        return top
+    if np.any(cell[1:] < cell[:-1]):
+        order = np.lexsort((-contribution, cell))
+        sorted_cell = cell[order]
+        sorted_value = contribution[order]
+        first = np.searchsorted(sorted_cell, sorted_cell, side="left")
+        rank = np.arange(len(sorted_cell)) - first
+        keep = rank < top_k
+        top[sorted_cell[keep], rank[keep]] = sorted_value[keep]
+        return top
+    # Grouped by cell (as spread_contributions gives them): top_k passes of a
+    # segment maximum, each taking out one occurrence of the maximum; no sort.
+    starts = np.flatnonzero(np.concatenate([[True], cell[1:] != cell[:-1]]))
+    owners = cell[starts]
+    sizes = np.diff(np.append(starts, len(cell)))
+    segment = np.repeat(np.arange(len(starts)), sizes)
+    values = contribution.copy()
+    for rank in range(top_k):
+        largest = np.maximum.reduceat(values, starts)
+        present = sizes > rank
+        top[owners[present], rank] = largest[present]
+        if rank + 1 < top_k:
+            hit = np.flatnonzero(values == largest[segment])
+            first = hit[np.concatenate([[True], segment[hit[1:]] != segment[hit[:-1]]])]
+            values[first] = -np.inf
     return top
 
 
 def cell_statistics(frame: pd.DataFrame, grid: TableGrid, dimension_codes: pd.DataFrame,
                     unit_columns: Sequence[str], value_columns: Sequence[str], top_k: int,
-                    keep_units: bool = False) -> tuple[CellStatistics, pd.DataFrame | None]:
+                    keep_units: bool = False) -> tuple[CellStatistics, UnitPairs | None]:
     """Distinct units, totals and largest contributions for every cell.
 
     The magnitude rules use the contributions of the first unit column (the
@@ -352,5 +408,5 @@ def cell_statistics(frame: pd.DataFrame, grid: TableGrid, dimension_codes: pd.Da
             stats.top[v] = top_contributions(cell, contribution, n_cells, top_k)
         if position == 0 and keep_units:
             ids = per_cell_unit.attrs["unit_ids"]
-            kept = pd.DataFrame({"cell": cell, "unit": np.asarray(ids)[per_cell_unit["unit"].to_numpy()]})
+            kept = UnitPairs(cell, per_cell_unit["unit"].to_numpy(dtype=np.int64), np.asarray(ids))
     return stats, kept

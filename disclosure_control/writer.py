@@ -29,8 +29,8 @@ from .model import Layer, TableModel, build_problem, grid_model, quantity_name
 from .output import format_number, openpyxl_available, sha256_of, write_csv, write_xlsx
 from .protection import ProtectionImpossible, audit, protect
 from .rules import DisclosureRules
-from .tables import (CellStatistics, Dimension, TableGrid, cell_statistics, code_order, leaf_codes, natural_key,
-                     top_contributions)
+from .tables import (CellStatistics, Dimension, TableGrid, UnitPairs, cell_statistics, code_order, leaf_codes,
+                     natural_key, top_contributions)
 
 MANIFEST_NAME = "disclosure_manifest.json"
 EVIDENCE_SUFFIX = ".evidence.json"
@@ -584,7 +584,7 @@ class SafeWriter:
         )
         unit_sets = None
         if self.rules.differencing_check:
-            unit_sets = (label, pd.DataFrame({"cell": member_pos, "unit": unit_ids[member_row]}))
+            unit_sets = (label, UnitPairs.from_ids(member_pos, unit_ids[member_row]))
         return model, unit_sets
 
     def _association_model(self, data, name, unit, items, rules, metadata, unit_label) -> TableModel:
@@ -719,8 +719,8 @@ class SafeWriter:
         model.derived = derived
         model.notes.append(f"Each percentile is the mean of the {m} values around its position in the cell, "
                            "never one unit's value.")
-        kept = pd.DataFrame({"cell": spread["cell"].to_numpy(),
-                             "unit": np.asarray(spread.attrs["unit_ids"])[spread["unit"].to_numpy()]})
+        kept = UnitPairs(spread["cell"].to_numpy(dtype=np.int64), spread["unit"].to_numpy(dtype=np.int64),
+                         np.asarray(spread.attrs["unit_ids"]))
         return model, ((label, kept) if self.rules.differencing_check else None)
 
     # ------------------------------------------------------------- releasing
@@ -943,8 +943,10 @@ class SafeWriter:
         review_cells = np.flatnonzero(model.review & suppressed) if model.review is not None else np.array([], int)
         review_notes = [f"cell {self._cell_text(model, i)}: negative contributions; suppressed, rules need a "
                         "manual check" for i in review_cells]
-        unit_sets = pending.unit_sets
-        differencing = self._differencing(model, unit_sets) if unit_sets is not None else []
+        published_sets = None
+        if pending.unit_sets is not None and self.rules.differencing_check:
+            published_sets = self._published_unit_sets(model, pending.unit_sets)
+        differencing = self._differencing(model, published_sets) if published_sets is not None else []
         warnings: list[str] = []
         written, _ = self._write(model, table, metadata, kind, numeric_columns, warnings)
         hashes = {p.name: sha256_of(p) for p in written}
@@ -955,8 +957,8 @@ class SafeWriter:
         if model.layers:
             self._released.append(model)
             self._released_keys.append(pending.keys)
-        if unit_sets is not None:
-            self._remember_units(model, unit_sets)
+        if published_sets is not None:
+            self._remember_units(model, published_sets)
         return ReleaseResult(
             name=name, status=status_word, table=table, written=written, evidence=evidence_path,
             reasons=review_notes + differencing, warnings=warnings,
@@ -1206,6 +1208,7 @@ class SafeWriter:
     # --------------------------------------------------------- differencing
 
     def _unit_codes(self, label: str, ids: np.ndarray) -> np.ndarray:
+        """Writer-wide code of every distinct unit id in ``ids``."""
         seen = pd.Index(pd.unique(ids))
         index = self._unit_index.get(label)
         if index is None:
@@ -1222,22 +1225,26 @@ class SafeWriter:
         if not keys:
             return np.array([""] * model.n_positions, dtype=object)
         # Drop the population part: the same classification cell of another population.
-        return np.array([k.split("|", 2)[2] for k in keys[0]], dtype=object)
+        return pd.Series(keys[0], dtype=object).str.split("|", n=2).str[2].to_numpy(dtype=object)
 
-    def _published_unit_sets(self, model, unit_sets):
+    def _published_unit_sets(self, model: TableModel, unit_sets) -> tuple[str, dict]:
+        """Per published position (any statistic shown) the writer-wide codes of its units."""
         label, pairs = unit_sets
-        codes = self._unit_codes(label, pairs["unit"].to_numpy())
-        cell = pairs["cell"].to_numpy()
-        order = np.lexsort((codes, cell))
-        cell, codes = cell[order], codes[order]
+        codes = self._unit_codes(label, pairs.ids)[pairs.unit]
+        cell = pairs.cell
+        if len(cell) > 1 and np.any(cell[1:] < cell[:-1]):
+            order = np.argsort(cell, kind="stable")
+            cell, codes = cell[order], codes[order]
         bounds = np.searchsorted(cell, np.arange(model.n_positions + 1))
-        published = np.flatnonzero(model.status == "safe")
-        return label, {int(p): codes[bounds[p]:bounds[p + 1]] for p in published}
+        published = np.zeros(model.n_positions, dtype=bool)
+        for status in (model.layer_status or [model.status]):
+            published |= status == "safe"
+        return label, {int(p): codes[bounds[p]:bounds[p + 1]] for p in np.flatnonzero(published)}
 
-    def _differencing(self, model: TableModel, unit_sets) -> list[str]:
+    def _differencing(self, model: TableModel, published_sets) -> list[str]:
         if not self.rules.differencing_check:
             return []
-        label, sets = self._published_unit_sets(model, unit_sets)
+        label, sets = published_sets
         keys = self._position_keys(model)
         findings = []
         m = self.rules.min_units
@@ -1245,19 +1252,21 @@ class SafeWriter:
             for other_table, other_population, other_units in self._unit_sets.get((label, keys[position]), []):
                 if other_population == model.population:
                     continue
-                common = np.intersect1d(units, other_units, assume_unique=True).size
                 difference = abs(len(units) - len(other_units))
-                if common == min(len(units), len(other_units)) and 0 < difference < m:
+                if not 0 < difference < m:
+                    continue
+                common = np.intersect1d(units, other_units, assume_unique=True).size
+                if common == min(len(units), len(other_units)):
                     findings.append(
                         f"differencing: cell {self._cell_text(model, position)} differs from the same cell of "
                         f"table {other_table!r} (population {other_population!r}) by {difference} {label} (< {m})"
                     )
         return findings
 
-    def _remember_units(self, model: TableModel, unit_sets) -> None:
+    def _remember_units(self, model: TableModel, published_sets) -> None:
         if not self.rules.differencing_check:
             return
-        label, sets = self._published_unit_sets(model, unit_sets)
+        label, sets = published_sets
         keys = self._position_keys(model)
         for position, units in sets.items():
             self._unit_sets.setdefault((label, keys[position]), []).append((model.name, model.population, units))
@@ -1518,13 +1527,29 @@ def _plain(value: Any) -> Any:
 
 
 def _records(frame: pd.DataFrame | None) -> list[dict]:
+    """Rows as JSON-safe dicts, built column by column (numbers stay numbers,
+    NaN and infinities become text, other values their plain form)."""
     if frame is None or frame.empty:
         return []
-    clean = frame.astype(object).where(pd.notna(frame), None)
-    out = []
-    for row in clean.to_dict(orient="records"):
-        out.append({k: _plain(v) if not (isinstance(v, float) and not math.isfinite(v)) else str(v) for k, v in row.items()})
-    return out
+    columns = {}
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_bool_dtype(column):
+            values = column.to_numpy(dtype=bool).tolist()
+        elif pd.api.types.is_integer_dtype(column) and not isinstance(column.dtype, pd.CategoricalDtype):
+            values = column.to_numpy(dtype=np.int64).tolist()
+        elif pd.api.types.is_float_dtype(column):
+            array = column.to_numpy(dtype=float)
+            values = array.tolist()
+            bad = np.flatnonzero(~np.isfinite(array))
+            for i in bad:  # loops over non-finite values only
+                values[i] = None if np.isnan(array[i]) else str(array[i])
+        else:
+            values = [_plain(v) if not (isinstance(v, float) and not math.isfinite(v)) else
+                      (None if v != v else str(v)) for v in column.astype(object).where(column.notna(), None)]
+        columns[str(name)] = values
+    names = list(columns)
+    return [dict(zip(names, row)) for row in zip(*columns.values())]
 
 
 def _problem_record(problem, suppressed_groups, keys) -> dict:
