@@ -8,6 +8,7 @@ re-runs the attacker's LPs of every table from the evidence alone.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import string
@@ -107,6 +108,7 @@ def check_export(export_dir: str | Path, evidence_dir: str | Path | None = None,
         report.warnings.append("no evidence folder given: audits and per-cell unit counts were not re-verified "
                                "(pass --evidence WORK_EVIDENCE_DIR)")
     sections = []
+    audits: dict[str, list[str]] = {}   # audit failures per evidence problem (linked tables share one)
     for table_name in sorted(tables):
         entry = tables[table_name]
         report.tables.append(table_name)
@@ -128,7 +130,7 @@ def check_export(export_dir: str | Path, evidence_dir: str | Path | None = None,
             report.warnings.append(f"table {table_name!r} is marked for review (see its notes and evidence)")
         evidence = None
         if evidence_dir is not None:
-            evidence = _check_evidence(evidence_dir, table_name, entry, report)
+            evidence = _check_evidence(evidence_dir, table_name, entry, report, audits)
         sections.append(_table_section(table_name, entry, evidence, frames, templates_dir))
     if out_dir is not None:
         report.documentation = _write_documentation(Path(out_dir), export_dir, manifest, sections, report,
@@ -216,7 +218,8 @@ def _evidence_problem(record: dict) -> tuple[ProtectionProblem, np.ndarray]:
     return problem, np.array(record["suppressed_groups"], dtype=bool)
 
 
-def _check_evidence(evidence_dir: Path, table_name: str, entry: dict, report: CheckReport) -> dict | None:
+def _check_evidence(evidence_dir: Path, table_name: str, entry: dict, report: CheckReport,
+                    audits: dict | None = None) -> dict | None:
     path = evidence_dir / entry.get("evidence_file", f"{table_name}.evidence.json")
     if not path.exists():
         report.findings.append(Finding(table_name, "", "evidence", f"no evidence file {path.name} in {evidence_dir}"))
@@ -261,9 +264,19 @@ def _check_evidence(evidence_dir: Path, table_name: str, entry: dict, report: Ch
                                                f"({cells['rules_failed'].iloc[i] if 'rules_failed' in cells else ''})"))
     problem_record = record.get("problem")
     if problem_record:
-        problem, suppressed = _evidence_problem(problem_record)
-        result = audit(problem, suppressed)
-        for failure in result.failures:
+        # Linked tables protected together share one problem: audit it once.
+        digest = hashlib.sha256(json.dumps(problem_record, sort_keys=True).encode("utf-8")).hexdigest()
+        audits = {} if audits is None else audits
+        failures = audits.get(digest)
+        if failures is None:
+            problem, suppressed = _evidence_problem(problem_record)
+            failures = list(audit(problem, suppressed).failures)
+            for a, b in problem_record.get("implies", []):
+                if suppressed[a] and not suppressed[b]:
+                    failures.append(f"group {b} is published although group {a}, which takes it along "
+                                    "(a count and its mean), is suppressed")
+            audits[digest] = failures
+        for failure in failures:
             report.findings.append(Finding(table_name, "", "audit", "re-run audit: " + failure))
     return record
 

@@ -1568,6 +1568,8 @@ def _problem_record(problem, suppressed_groups, keys) -> dict:
         "lower_protection": finite(problem.lower_protection),
         "group": problem.group.tolist(),
         "suppressed_groups": [bool(x) for x in suppressed_groups],
+        # (a, b): suppressing group a suppresses group b (a count and its mean).
+        "implies": problem.implies.tolist(),
         "equalities": matrix(problem.equalities),
         "inequalities": matrix(problem.inequalities),
     }

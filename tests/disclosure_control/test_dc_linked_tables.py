@@ -247,3 +247,18 @@ def test_batch_mechanics(tmp_path):
             raise KeyError("stop")
     assert not (tmp_path / "export" / "lost.csv").exists()
     assert writer.frequency_table(data, name="lost", unit="hh", dimensions=["type"]).status == "pass"
+
+
+def test_checker_finds_a_suppressed_count_beside_a_published_mean_in_the_evidence(tmp_path):
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence")
+    writer.magnitude_table(_costs(), name="costs", unit="hh", dimensions=["type"], values="cost", statistic="mean")
+    assert check_export(tmp_path / "export", tmp_path / "evidence").ok
+    path = tmp_path / "evidence" / "costs.evidence.json"
+    record = json.loads(path.read_text(encoding="utf-8"))
+    problem = record["problem"]
+    assert len(problem["implies"]) == 4          # one count -> mean link per position
+    count, mean = next((a, b) for a, b in problem["implies"] if not problem["suppressed_groups"][b])
+    problem["suppressed_groups"][count] = True   # suppressing more passes the audit, but not this rule
+    path.write_text(json.dumps(record), encoding="utf-8")
+    report = check_export(tmp_path / "export", tmp_path / "evidence")
+    assert any(f.rule == "audit" and "takes it along" in f.message for f in report.findings), report.summary()
