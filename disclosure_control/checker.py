@@ -322,9 +322,21 @@ def _table_section(name: str, entry: dict, evidence: dict | None, frames: dict, 
         "rules": _rules_text(rules) if rules else "see the manifest rules",
         "suppressed": suppressed,
         "audit": "passed (re-run from the evidence)" if evidence else "passed (per manifest; not re-run)",
+        "linked": _linked_text(entry),
         "status": entry.get("status", ""),
         "sha256": "; ".join(f"{k}: {v}" for k, v in sorted(entry.get("files", {}).items())),
     }
+
+
+def _linked_text(entry: dict) -> str:
+    together = entry.get("protected_with") or []
+    before = entry.get("linked_released_before") or []
+    parts = []
+    if together:
+        parts.append("protected together with " + ", ".join(f"`{n}`" for n in together))
+    if before:
+        parts.append("kept the suppression pattern of " + ", ".join(f"`{n}`" for n in before))
+    return "; ".join(parts) if parts else "none (shares no cells with other tables)"
 
 
 def _rules_text(rules: dict) -> str:

@@ -9,8 +9,9 @@ the circulations of that directed graph.  A 1-D table (cells in one relation)
 and a 1-D hierarchy (a subtotal is a cell of its parent's relation and the
 total of its own) are networks too; a cell in a single relation is an arc to
 a ground node, whose balance is implied by the others.  3-D tables,
-hierarchies in two dimensions, linked tables sharing cells and
-inequality relations are not, and use the general LPs.
+hierarchies in two dimensions and inequality relations are not, and use the
+general LPs; linked tables protected together are a network when their
+relations together still are one (e.g. counts by type and mean costs by type).
 
 On a network the attacker's LPs are maximum flows: cell ``k`` (arc tail->head,
 ``lo_k <= z_k <= hi_k``) can rise by ``min(hi_k, maxflow(head -> tail))`` and

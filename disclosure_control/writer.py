@@ -1,10 +1,11 @@
 """The one safe writer every pipeline step uses to release a table.
 
 It builds the table from unit-level data, applies the primary rules, chooses
-complementary suppressions jointly with the tables already released in the same
-export (linked tables), audits the pattern with the attacker's LPs, and only
-then writes the protected table, its notes and the manifest to the export
-folder.  Everything the output checker may need, including what is itself
+complementary suppressions jointly with the tables it shares cells with
+(linked tables: all together when they are released in one
+:class:`ReleaseBatch`, or keeping the pattern of those released before),
+audits the pattern with the attacker's LPs, and only then writes the protected
+table, its notes and the manifest to the export folder.  Everything the output checker may need, including what is itself
 disclosive (largest contributions, true values of suppressed cells), goes to
 the evidence folder in the work area and never to the export folder.
 """
