@@ -226,7 +226,9 @@ def grid_model(name: str, population: str, grid: TableGrid, stats: CellStatistic
         upl = np.where(dom_unsafe, np.maximum(upl, dom_level), upl)
         upl = np.where(p_unsafe, np.maximum(upl, p_level), upl)
         upl = np.where(frequency | negative, np.maximum(upl, relative), upl)
-        upl = np.where(frequency, np.maximum(upl, rules.protection_level * unit_amount), upl)
+        # (tau-Argus protects a frequency-unsafe amount by a fraction of its
+        # value; one with nothing to take a fraction of gets one of a unit's.)
+        upl = np.where(frequency & (relative == 0), np.maximum(upl, rules.protection_level * unit_amount), upl)
         lpl = upl.copy()
         if count_in_problem:
             # The zero rule hides whether a cell has units at all: its amount

@@ -841,6 +841,9 @@ class SafeWriter:
             problem_data = build_problem(models, released)
         except (ValueError, ProtectionImpossible) as error:
             return fail_all([str(error)])
+        except Exception as error:  # fail closed: nothing unprotected is written
+            return fail_all([f"internal error while building the protection problem "
+                             f"({type(error).__name__}: {error}); please report"])
         problem = problem_data.problem
         rules = self.rules
         try:
@@ -854,6 +857,9 @@ class SafeWriter:
             text = _cell_numbers_to_text(str(error), problem_data, released + models)
             return fail_all([f"cannot protect the table: {text}" + (f" (cells: {where})" if where else "")],
                             impossible=True)
+        except Exception as error:  # fail closed: nothing unprotected is written
+            return fail_all([f"internal error in the secondary suppression ({type(error).__name__}: {error}); "
+                             "please report"])
         offset = len(released)
         for m_index, model in enumerate(models):
             groups = problem_data.group_of_layer[offset + m_index]

@@ -262,3 +262,27 @@ def test_checker_finds_a_suppressed_count_beside_a_published_mean_in_the_evidenc
     path.write_text(json.dumps(record), encoding="utf-8")
     report = check_export(tmp_path / "export", tmp_path / "evidence")
     assert any(f.rule == "audit" and "takes it along" in f.message for f in report.findings), report.summary()
+
+
+def test_rules_about_the_units_make_the_amount_primary_too(tmp_path):
+    # "few": 3 households, all without costs (sum 0): frequency-unsafe, so its
+    # sum of 0 ("these 3 have no costs") must not be published beside a
+    # suppressed count.  r2/t2 has no households (zero cell): its sum of 0
+    # would show it is empty.
+    rows = ([("few", "t1", 0.0)] * 3 + [("r1", "t1", 100.0)] * 20 + [("r1", "t2", 50.0)] * 20
+            + [("r2", "t1", 80.0)] * 25 + [("few", "t2", 70.0)] * 12)
+    data = pd.DataFrame(rows, columns=["region", "type", "cost"])
+    data["hh"] = [f"h{i}" for i in range(len(data))]
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence", DisclosureRules(flag_full_cells=False))
+    result = writer.magnitude_table(data, name="s", unit="hh", dimensions=["region", "type"], values="cost")
+    table = result.table.set_index(["region", "type"])
+    for cell in (("few", "t1"), ("r2", "t2")):
+        assert table.loc[cell, "n_households"] == "x" and table.loc[cell, "sum_cost"] == "x", cell
+    cells = pd.read_csv(tmp_path / "evidence" / "s.cells.csv").set_index(["region", "type"])
+    assert cells.loc[("few", "t1"), "status_sum_cost"] == "primary"
+    assert cells.loc[("r2", "t2"), "status_sum_cost"] == "primary"
+    # One typical household's amount for the empty cell: the grand total
+    # 3*0 + 20*100 + 20*50 + 25*80 + 12*70 = 5840 over 80 households = 73.
+    assert cells.loc[("r2", "t2"), "upl_sum_cost"] == pytest.approx(73.0)
+    # The frequency-unsafe cell with nothing to take 30% of: 30% of that unit amount.
+    assert cells.loc[("few", "t1"), "upl_sum_cost"] == pytest.approx(0.3 * 73.0)
