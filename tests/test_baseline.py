@@ -80,7 +80,9 @@ def test_concentration_matches_the_truth(run, truth_households):
         k = int(np.ceil(share * ordered.size - 1e-9))
         label = f"top {share * 100:g}%"
         assert int(float(cells.loc[label, "true_n_households"])) == k
-        assert float(cells.loc[label, "true_share_of_kosten_pct"]) == pytest.approx(ordered[:k].sum(), rel=1e-9)
+        assert float(cells.loc[label, "true_sum_kosten"]) == pytest.approx(ordered[:k].sum(), rel=1e-9)
+        assert float(cells.loc[label, "true_share_of_kosten_pct"]) == pytest.approx(
+            100 * ordered[:k].sum() / ordered.sum(), rel=1e-9)
     # Gini: 1 - 2 * area under the Lorenz curve, computed here from the cumulative shares.
     ascending = np.sort(total.to_numpy())
     lorenz = np.concatenate([[0], np.cumsum(ascending) / ascending.sum()])
@@ -111,12 +113,13 @@ def test_mean_costs_by_household_type_and_children(run, truth_households):
     cells = evidence(run, "kosten_huishoudtype").set_index("huishoudtype")
     for t in np.unique(kind):
         assert int(float(cells.loc[t, "true_n_households"])) == (kind == t).sum()
-        assert float(cells.loc[t, "true_mean_kosten"]) == pytest.approx(total[kind == t].sum(), abs=0.01)
+        assert float(cells.loc[t, "true_sum_kosten"]) == pytest.approx(total[kind == t].sum(), abs=0.01)
+        assert float(cells.loc[t, "true_mean_kosten"]) == pytest.approx(total[kind == t].mean(), abs=0.01)
     children = np.minimum(households["AANTALKINDHH"].astype(int).to_numpy(), 3)
     cells = evidence(run, "kosten_kinderen").set_index("kinderen")
     for c, label in enumerate(["0", "1", "2", "3+"]):
         assert int(float(cells.loc[label, "true_n_households"])) == (children == c).sum()
-        assert float(cells.loc[label, "true_mean_kosten"]) == pytest.approx(total[children == c].sum(), abs=0.01)
+        assert float(cells.loc[label, "true_sum_kosten"]) == pytest.approx(total[children == c].sum(), abs=0.01)
 
 
 def test_structural_versus_incidental_and_ranked_groups(run, truth_households):
@@ -129,7 +132,7 @@ def test_structural_versus_incidental_and_ranked_groups(run, truth_households):
     for n_years in sorted(years.unique()):
         members = years.index[years == n_years]
         assert int(float(cells.loc[str(n_years), "true_n_households"])) == len(members)
-        assert float(cells.loc[str(n_years), "true_mean_kosten"]) == pytest.approx(with_costs[members].sum(), abs=0.01)
+        assert float(cells.loc[str(n_years), "true_sum_kosten"]) == pytest.approx(with_costs[members].sum(), abs=0.01)
     # Ranked groups: the 1% most expensive households with costs, the next 4%, the next 15%, the rest.
     ordered = np.sort(with_costs.to_numpy())[::-1]
     edges = np.ceil(np.array([0.01, 0.05, 0.20]) * ordered.size - 1e-9).astype(int)
@@ -137,7 +140,8 @@ def test_structural_versus_incidental_and_ranked_groups(run, truth_households):
     cells = evidence(run, "kosten_topgroepen").set_index("groep")
     for label, lo, hi in zip(["a. duurste 1%", "b. 1-5%", "c. 5-20%", "d. overige 80%"], bounds[:-1], bounds[1:]):
         assert int(float(cells.loc[label, "true_n_households"])) == hi - lo
-        assert float(cells.loc[label, "true_mean_kosten"]) == pytest.approx(ordered[lo:hi].sum(), abs=0.01)
+        assert float(cells.loc[label, "true_sum_kosten"]) == pytest.approx(ordered[lo:hi].sum(), abs=0.01)
+        assert float(cells.loc[label, "true_mean_kosten"]) == pytest.approx(ordered[lo:hi].mean(), abs=0.01)
 
 
 def test_domain_combinations_of_the_most_expensive_households(run, truth_households):

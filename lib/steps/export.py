@@ -25,26 +25,29 @@ def publish_tables(ctx: RunContext) -> StepResult:
                                     "config_sha256": config.sha256, "run": config["run"]["name"]})
     result = StepResult(outputs=["released.csv", "output_request/"])
     rows = []
-    for request in collect_requests(config.work_dir):
-        try:
-            released = getattr(writer, request.method)(request.data(), name=request.name, **request.kwargs)
-        except Exception as exc:  # noqa: BLE001 -- a failure in one table must not stop the others
-            # Nothing of this table was written; the run goes on and the log says why.
-            rows.append({"table": request.name, "step": request.step_dir.name, "status": "fail",
-                         "primary_suppressed": 0, "secondary_suppressed": 0, "method": "",
-                         "reasons": f"internal error in disclosure control: {type(exc).__name__}: {exc}",
-                         "warnings": ""})
-            result.notes.append(f"{request.name}: NOT RELEASED: internal error in disclosure control "
-                                f"({type(exc).__name__}: {exc}); please report")
-            continue
-        rows.append({"table": request.name, "step": request.step_dir.name, "status": released.status,
+    requests = collect_requests(config.work_dir)
+    # One release batch: tables that share cells are protected together, as one problem.
+    with writer.batch() as batch:
+        for request in requests:
+            try:
+                getattr(batch, request.method)(request.data(), name=request.name, **request.kwargs)
+            except Exception as exc:  # noqa: BLE001 -- a failure in one table must not stop the others
+                # Nothing of this table is written; the run goes on and the log says why.
+                rows.append({"table": request.name, "step": request.step_dir.name, "status": "fail",
+                             "primary_suppressed": 0, "secondary_suppressed": 0, "method": "",
+                             "reasons": f"internal error in disclosure control: {type(exc).__name__}: {exc}",
+                             "warnings": ""})
+    step_of = {r.name: r.step_dir.name for r in requests}
+    for released in batch.results or []:
+        rows.append({"table": released.name, "step": step_of.get(released.name, ""), "status": released.status,
                      "primary_suppressed": released.primary_suppressed,
                      "secondary_suppressed": released.secondary_suppressed, "method": released.method,
                      "reasons": "; ".join(released.reasons), "warnings": "; ".join(released.warnings)})
-        line = (f"{request.name}: {released.status} ({released.primary_suppressed} primary, "
-                f"{released.secondary_suppressed} secondary suppressions)")
-        if not released.released:
-            line += " NOT RELEASED: " + "; ".join(released.reasons)
+    for row in rows:
+        line = (f"{row['table']}: {row['status']} ({row['primary_suppressed']} primary, "
+                f"{row['secondary_suppressed']} secondary suppressions)")
+        if row["status"] not in ("pass", "review"):
+            line += " NOT RELEASED: " + row["reasons"]
         result.notes.append(line)
     table = pd.DataFrame(rows, columns=["table", "step", "status", "primary_suppressed", "secondary_suppressed",
                                         "method", "reasons", "warnings"])

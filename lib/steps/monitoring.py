@@ -117,8 +117,9 @@ def monitoring(ctx: RunContext) -> StepResult:
                       "status": "c. lid verhuisd uit het gebied tijdens follow-up"}),
         pd.DataFrame({"household": status.loc[status["dissolved"], "household"],
                       "status": "d. huishouden ontbonden tijdens follow-up"})], ignore_index=True)
+    cohort_population = f"cohort van {settings['cohort_start']} ({cohort_text}), {base['population']}"
     request_table(out, "monitoring_cohort", "frequency_table", labels, unit="household", dimensions=["status"],
-                  metadata=meta | {"title": "Cohorthuishoudens: gematcht, verhuisd en ontbonden (een huishouden kan "
+                  metadata=meta | {"population": cohort_population, "title": "Cohorthuishoudens: gematcht, verhuisd en ontbonden (een huishouden kan "
                                             "in meer rijen voorkomen)"})
     step = StepResult(outputs=["tables/", "estimates.csv", "balance.csv", "cohort_status.csv"])
     step.counts = {"cohort households": int(cohort.sum()), "matched": matched}
