@@ -447,6 +447,25 @@ class ProtectionImpossible(RuntimeError):
         self.cells = [int(c) for c in cells]
 
 
+def unprotectable_cells(problem: ProtectionProblem, most: int = 200) -> list[int]:
+    """Primary cells that even suppressing every cell that may be suppressed
+    does not protect (suppressing more only widens the attacker's intervals),
+    for the reason of a failure; at most ``most`` primary cells are tried."""
+    everything = problem.close(problem.fixed != 0)
+    cells = problem.cell_mask(everything)
+    out = [int(c) for c in np.flatnonzero(problem.primary & ~cells)]
+    components = _ComponentCache(problem, cells)
+    for cell in _primary_order(problem)[:most]:
+        if not cells[cell]:
+            continue
+        for sign in (+1, -1):
+            need = _need(problem, cell, sign)
+            if need > 0 and components.reach(int(cell), sign)[0] < need - _tolerance(problem, cell):
+                out.append(int(cell))
+                break
+    return sorted(set(out))
+
+
 def _check_fixed(problem: ProtectionProblem) -> None:
     """Fail early, with the cells, when fixed decisions contradict the rules."""
     primary_groups = _primary_groups(problem)

@@ -28,7 +28,7 @@ from . import primary as rules_mod
 from .identifiers import bsn_like_tokens, forbidden_statistic_reason, identifier_name_reason
 from .model import Layer, TableModel, build_problem, grid_model, quantity_name
 from .output import format_number, openpyxl_available, sha256_of, write_csv, write_xlsx
-from .protection import ProtectionImpossible, audit, protect
+from .protection import ProtectionImpossible, protect, unprotectable_cells
 from .rules import DisclosureRules
 from .tables import (CellStatistics, Dimension, TableGrid, UnitPairs, cell_statistics, code_order, leaf_codes,
                      natural_key, top_contributions)
@@ -1468,20 +1468,11 @@ def _cell_numbers_to_text(message: str, problem_data, models: Sequence[TableMode
     return re.sub(r"\bcell (\d+)", lambda m: _variable_text(problem_data, models, int(m.group(1))), message)
 
 
-def _unprotectable_cells(problem, max_cells: int = 20_000) -> list[int]:
-    """Primary cells that even suppressing every cell that may be suppressed
-    does not protect (suppressing more only widens the attacker's intervals)."""
-    if problem.n_cells > max_cells:
-        return []
-    everything = problem.fixed != 0
+def _unprotectable_cells(problem) -> list[int]:
     try:
-        result = audit(problem, everything)
+        return unprotectable_cells(problem)
     except Exception:  # a diagnosis only; the failure itself is reported anyway
         return []
-    frame = result.intervals
-    bad = frame.loc[~frame["protected"].to_numpy() & problem.primary[frame["cell"].to_numpy()], "cell"]
-    published = np.flatnonzero(problem.primary & ~problem.cell_mask(everything))
-    return sorted(set(bad.astype(int).tolist()) | set(published.tolist()))
 
 
 def _unweighted_n(model: TableModel) -> dict[str, int]:

@@ -220,3 +220,23 @@ def test_fixed_decisions_that_contradict_the_rules_are_a_clean_protection_failur
     conflict[1], conflict[5] = 1, 0   # a suppressed count beside a published mean
     with pytest.raises(ProtectionImpossible):
         protect(_count_and_sum_problem(conflict), milp_max_cells=100, time_limit=30)
+
+
+def test_unprotectable_cells_names_the_primary_cells_no_pattern_can_protect():
+    from disclosure_control.protection import unprotectable_cells
+
+    # Cells 0 (5 units, primary) and 1 (20) add up to the total 25; cell 1 and
+    # the total were published by a linked table: cell 0 = 25 - 20 exactly.
+    fixed = np.array([-1, 0, 0])
+    problem = ProtectionProblem(
+        values=np.array([5.0, 20.0, 25.0]), lower=np.zeros(3), upper=np.full(3, np.inf),
+        equalities=sp.csr_matrix(np.array([[1.0, 1.0, -1.0]])), inequalities=sp.csr_matrix((0, 3)),
+        group=np.arange(3), group_weight=np.ones(3), upper_protection=np.array([2.0, 0, 0]),
+        lower_protection=np.array([2.0, 0, 0]), fixed=fixed)
+    assert unprotectable_cells(problem) == [0]
+    fixed[1] = -1    # with cell 1 free, suppressing it protects cell 0
+    free = ProtectionProblem(
+        values=problem.values, lower=problem.lower, upper=problem.upper, equalities=problem.equalities,
+        inequalities=problem.inequalities, group=problem.group, group_weight=problem.group_weight,
+        upper_protection=problem.upper_protection, lower_protection=problem.lower_protection, fixed=fixed)
+    assert unprotectable_cells(free) == []
