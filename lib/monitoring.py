@@ -247,20 +247,28 @@ def run_monitoring(ledger: pd.DataFrame, households: pd.DataFrame, members: pd.D
                           "before_last": covariates["kosten_laatste_periode_voor_start"].to_numpy()})
     panel = panel.merge(level, on="household", how="left")
 
-    estimates = []
-    naive = naive_before_after(panel, follow_up)
-    estimates.append({"estimate": "voor/na in het cohort (methode; vertekend door regressie naar het gemiddelde)",
-                      **naive, "n_households": int(matched_treated.size)})
-    did = difference_in_differences(panel, follow_up, adjust_for=["before_total", "before_last"])
-    estimates.append({"estimate": "effect t.o.v. gematchte vergelijkingsgroep (verschil-in-verschillen)",
-                      **{k: v for k, v in did.items() if k != "residual_df"},
-                      "n_households": int(matched_treated.size + matched_control.size)})
+    # The method's before/after comparison is over the whole cohort, matched or not.
+    treated_ids = ids[treated]
+    cohort_grid = pd.MultiIndex.from_product([treated_ids, periods], names=["household", "period"])
+    cohort_panel = totals.reindex(cohort_grid, fill_value=0.0).rename("cost").reset_index().assign(group="cohort")
+    estimates = [{"estimate": "voor/na in het cohort (methode; vertekend door regressie naar het gemiddelde)",
+                  **naive_before_after(cohort_panel, follow_up), "n_households": int(treated_ids.size)}]
+    residual_df = 0
+    notes = []
+    if matched_treated.size >= 2:
+        did = difference_in_differences(panel, follow_up, adjust_for=["before_total", "before_last"])
+        residual_df = did.pop("residual_df")
+        estimates.append({"estimate": "effect t.o.v. gematchte vergelijkingsgroep (verschil-in-verschillen)", **did,
+                          "n_households": int(matched_treated.size + matched_control.size)})
+    else:
+        notes.append("no comparison effect: fewer than two cohort households have a comparable household within the "
+                     "caliper (widen [monitoring] caliper, or monitor an enrolled cohort that overlaps the rest)")
     status = pd.DataFrame({"household": ids[cohort], "matched": np.isin(np.flatnonzero(cohort), matched_treated),
                            "moved_away": moved[cohort], "dissolved": dissolved[cohort]})
-    notes = [f"cohort: {int(cohort.sum()):,} households, matched: {matched_treated.size:,}; "
+    notes += [f"cohort: {int(cohort.sum()):,} households, matched: {matched_treated.size:,}; "
              f"moved away during follow-up: {int(moved[cohort].sum()):,}, dissolved: {int(dissolved[cohort].sum()):,} "
              f"(movers {'followed' if movers == 'follow' else 'excluded'})"]
     return MonitoringResult(periods=periods, follow_up=follow_up,
                             panel=panel[["household", "group", "period", "cost"]], balance=balance,
-                            estimates=pd.DataFrame(estimates).assign(residual_df=did["residual_df"]),
+                            estimates=pd.DataFrame(estimates).assign(residual_df=residual_df),
                             status=status, notes=notes)

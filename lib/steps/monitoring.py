@@ -97,18 +97,20 @@ def monitoring(ctx: RunContext) -> StepResult:
         columns={"estimate": "schatting", "value": "verschil_per_huishouden_per_periode", "se": "standaardfout",
                  "ci_low": "ondergrens_95", "ci_high": "bovengrens_95", "n_households": "aantal_huishoudens"})
     request_table(out, "monitoring_effect", "model_table", estimates,
-                  residual_df=int(result.estimates["residual_df"].iloc[0]),
-                  n_observations=int(len(result.panel)),
+                  residual_df=int(result.estimates["residual_df"].iloc[0]) if len(result.estimates) > 1
+                  else int(cohort.sum()) - 1,
+                  n_observations=max(int(len(result.panel)), int(cohort.sum())),
                   metadata=meta | {"title": "Verandering van de kosten na de start: voor/na in het cohort en het effect "
                                             "t.o.v. de vergelijkingsgroep (verschil-in-verschillen, standaardfouten "
                                             "geclusterd per huishouden)"})
     matched = int(result.status["matched"].sum())
-    request_table(out, "monitoring_balans", "model_table",
-                  result.balance.rename(columns={"covariate": "kenmerk", "smd_before": "smd_voor_matching",
-                                                 "smd_after": "smd_na_matching"}),
-                  residual_df=max(2 * matched - 2, 0), n_observations=2 * matched,
-                  metadata=meta | {"title": "Balans van cohort en vergelijkingsgroep: gestandaardiseerde verschillen "
-                                            "in de kenmerken voor de start, voor en na matching"})
+    if matched >= 2:
+        request_table(out, "monitoring_balans", "model_table",
+                      result.balance.rename(columns={"covariate": "kenmerk", "smd_before": "smd_voor_matching",
+                                                     "smd_after": "smd_na_matching"}),
+                      residual_df=max(2 * matched - 2, 0), n_observations=2 * matched,
+                      metadata=meta | {"title": "Balans van cohort en vergelijkingsgroep: gestandaardiseerde "
+                                                "verschillen in de kenmerken voor de start, voor en na matching"})
     status = result.status
     labels = pd.concat([
         pd.DataFrame({"household": status["household"], "status": "a. in cohort"}),
