@@ -300,12 +300,15 @@ class HouseholdProfiles:
 
     @property
     def n_groups(self) -> np.ndarray:
-        """(n,) number of groups with costs per household."""
-        return popcount(self.masks)
+        """(n,) number of groups with costs per household (counted once per distinct profile)."""
+        return popcount(self.profile_masks())[self.distinct.inverse]
 
     def presence(self) -> np.ndarray:
         """(n, g) boolean presence matrix."""
-        return ((self.masks[:, None] >> np.arange(len(self.groups), dtype=np.int64)) & 1).astype(bool)
+        out = np.empty((len(self.masks), len(self.groups)), dtype=bool)
+        for j in range(len(self.groups)):   # column by column: no (n, g) int64 temporary
+            out[:, j] = (self.masks >> j) & 1
+        return out
 
     def profile_masks(self) -> np.ndarray:
         """(m,) bit mask of each distinct profile."""
@@ -344,21 +347,31 @@ def household_profiles(households: pd.DataFrame, groups: Mapping[str, Sequence[s
 def compress_masks(masks: np.ndarray, n_bits: int) -> DistinctProfiles:
     """Distinct bit masks as binary profiles (column j = bit j), without an (n, n_bits) matrix.
 
-    Gives the same result as ``compress_profiles`` on the 0/1 matrix of the bits.
+    Gives the same result as ``compress_profiles`` on the 0/1 matrix of the bits: profiles
+    in lexicographic order with the first column (bit 0) most significant.
     """
-    # The profile matrix's first column is bit 0, and compress_profiles orders profiles
-    # with the first column most significant: reverse the bits to get that order.
-    reversed_code = np.zeros(len(masks), dtype=np.int64)
-    for j in range(n_bits):
-        reversed_code |= ((masks >> j) & 1) << (n_bits - 1 - j)
+    masks = np.asarray(masks, dtype=np.int64)
     if n_bits <= 22:
-        present = np.bincount(reversed_code, minlength=1 << n_bits) > 0
-        distinct_code = np.flatnonzero(present)
-        inverse = (np.cumsum(present) - 1)[reversed_code]
+        # Counting pass over the 2**n_bits possible masks, then one lookup per row.
+        counts = np.bincount(masks, minlength=1 << n_bits)
+        distinct = np.flatnonzero(counts)
+        distinct = distinct[np.argsort(_reverse_bits(distinct, n_bits), kind="stable")]
+        lookup = np.zeros(1 << n_bits, dtype=np.int64)
+        lookup[distinct] = np.arange(len(distinct))
+        inverse = lookup[masks]
+        weights = counts[distinct].astype(np.int64)
     else:
-        distinct_code, inverse = np.unique(reversed_code, return_inverse=True)
-    inverse = np.asarray(inverse, dtype=np.int64).reshape(-1)
-    profiles = (distinct_code[:, None] >> (n_bits - 1 - np.arange(n_bits))) & 1
-    return DistinctProfiles(profiles=profiles.astype(np.int64),
-                            weights=np.bincount(inverse, minlength=len(distinct_code)).astype(np.int64),
-                            inverse=inverse, n_categories=np.full(n_bits, 2, dtype=np.int64))
+        reversed_code, inverse = np.unique(_reverse_bits(masks, n_bits), return_inverse=True)
+        inverse = np.asarray(inverse, dtype=np.int64).reshape(-1)
+        distinct = _reverse_bits(reversed_code, n_bits)
+        weights = np.bincount(inverse, minlength=len(distinct)).astype(np.int64)
+    profiles = (distinct[:, None] >> np.arange(n_bits, dtype=np.int64)) & 1
+    return DistinctProfiles(profiles=profiles.astype(np.int64), weights=weights, inverse=inverse,
+                            n_categories=np.full(n_bits, 2, dtype=np.int64))
+
+
+def _reverse_bits(masks: np.ndarray, n_bits: int) -> np.ndarray:
+    out = np.zeros(len(masks), dtype=np.int64)
+    for j in range(n_bits):
+        out |= ((masks >> j) & 1) << (n_bits - 1 - j)
+    return out
