@@ -57,8 +57,10 @@ def _expected_cells(frame, dims, hierarchies):
     return {(k if isinstance(k, tuple) else (k,)): int(n) for k, n in counts.items()}
 
 
-def _attacker_intervals(published: pd.DataFrame, dims, hierarchies, value_column, symbol="x"):
-    """Feasible interval of every suppressed cell from the published table only."""
+def _attacker_intervals(published: pd.DataFrame, dims, hierarchies, value_column, symbol="x", slack=None):
+    """Feasible interval of every suppressed cell from the published table only
+    (``slack``: per published row, how far its true value may lie from the
+    number shown, e.g. by rounding)."""
     cells = published.reset_index(drop=True)
     index = {tuple(row): i for i, row in enumerate(cells[dims].itertuples(index=False))}
     n = len(cells)
@@ -85,7 +87,8 @@ def _attacker_intervals(published: pd.DataFrame, dims, hierarchies, value_column
                 rows.append(row)
     values = cells[value_column]
     hidden = values == symbol
-    bounds = [(0, None) if h else (float(v), float(v)) for v, h in zip(values, hidden)]
+    slack = np.zeros(n) if slack is None else np.asarray(slack, dtype=float)
+    bounds = [(0, None) if h else (float(v) - e, float(v) + e) for v, h, e in zip(values, hidden, slack)]
     a_eq = np.array(rows) if rows else None
     out = {}
     for i in np.flatnonzero(hidden.to_numpy()):
@@ -151,3 +154,80 @@ def test_three_dimensional_tables_are_protected(tmp_path_factory, drawn):
 def test_hierarchical_tables_are_protected(tmp_path_factory, drawn):
     frame, hierarchies = drawn
     _check_protected(tmp_path_factory.mktemp("ph"), frame, hierarchies, ["d0", "d1"])
+
+
+@st.composite
+def magnitude_tables(draw):
+    sizes = [draw(st.integers(2, 4)), draw(st.integers(2, 3))]
+    n_units = draw(st.integers(30, 160))
+    seed = draw(st.integers(0, 10_000))
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({f"d{d}": rng.choice([f"c{d}{k}" for k in range(size)], size=n_units,
+                                               p=rng.dirichlet(np.ones(size) * 0.8))
+                          for d, size in enumerate(sizes)})
+    frame["hh"] = [f"h{i}" for i in range(n_units)]
+    amounts = rng.lognormal(5, 1, n_units)
+    amounts[rng.random(n_units) < 0.05] *= 100      # a few dominant households
+    frame["cost"] = np.round(amounts, 2)
+    return frame
+
+
+def _required_sum_protection(frame, dims):
+    """Independent primary rules per cell (margins included) on the unit
+    amounts: at least 10 units; (2, 90%) dominance; p%-rule with p = 10%.
+    Returns {cell: (true sum, required protection up = down)}."""
+    expanded = frame
+    for d in dims:
+        expanded = pd.concat([expanded, expanded.assign(**{d: TOTAL})], ignore_index=True)
+    out = {}
+    for key, group in expanded.groupby(dims):
+        values = np.sort(group["cost"].to_numpy())[::-1]
+        total, n = values.sum(), len(values)
+        x1, x2 = values[0], values[1] if n > 1 else 0.0
+        level = 0.0
+        if n < 10:
+            level = max(level, 0.3 * total)
+        if x1 + x2 > 0.9 * total:
+            level = max(level, (x1 + x2) / 0.9 - total)
+        if total - x1 - x2 < 0.1 * x1:
+            level = max(level, 0.1 * x1 - (total - x1 - x2))
+        out[key] = (total, level)
+    return out
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(magnitude_tables())
+def test_two_dimensional_mean_tables_protect_every_unsafe_amount(tmp_path_factory, frame):
+    """Counts and means are separate decisions: an attacker who turns every
+    published mean into a sum (mean x published count) still cannot narrow an
+    unsafe cell's sum below its protection; a suppressed count has its mean
+    suppressed; a count beside a suppressed mean rests on at least 10 units."""
+    dims = ["d0", "d1"]
+    tmp_path = tmp_path_factory.mktemp("pm")
+    rules = DisclosureRules(flag_zero_cells=False, flag_full_cells=False)
+    result = SafeWriter(tmp_path / "e", tmp_path / "v", rules).magnitude_table(
+        frame, name="m", unit="hh", dimensions=dims, values="cost", statistic="mean")
+    assert result.released, result.reasons
+    published = result.table
+    assert ((published["n_households"] != "x") | (published["mean_cost"] == "x")).all()
+    counts = published["n_households"]
+    shown_counts = pd.to_numeric(counts[counts != "x"])
+    assert ((shown_counts >= 10) | (shown_counts == 0)).all()
+    # The attacker's sums: count x mean where both are published (a mean "."
+    # has no units: sum 0), known up to the rounding of the mean (n x 0.005).
+    sums = published.copy().reset_index(drop=True)
+    known = (sums["n_households"] != "x") & (sums["mean_cost"] != "x")
+    n = pd.to_numeric(sums["n_households"].where(known, "0"))
+    mean = pd.to_numeric(sums["mean_cost"].where(known & (sums["mean_cost"] != "."), "0"))
+    sums["sum_cost"] = np.where(known, (n * mean).round(6).astype(str), "x")
+    slack = np.where(known, 0.005 * n, 0.0)
+    intervals = _attacker_intervals(sums, dims, None, "sum_cost", slack=slack)
+    rounding = slack.sum()
+    for key, (total, level) in _required_sum_protection(frame, dims).items():
+        if level <= 0:
+            continue
+        assert key in intervals, f"unsafe amount {key} is computable from the published means and counts"
+        low, high = intervals[key]
+        assert high >= total + level - 1e-6 - rounding, (key, total, level, low, high)
+        assert low <= max(total - level, 0.0) + 1e-6 + rounding, (key, total, level, low, high)
