@@ -19,7 +19,6 @@ entropy 1 - sum_i sum_c (-r_ic ln r_ic) / (N ln K) of the posterior probabilitie
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.base import BaseEstimator
 
 from lib.coherence.encoding import compress_rows, encode, encode_distinct, one_hot
@@ -37,6 +36,13 @@ class _Data:
         self.hot = one_hot(codes, self.width)
         self.total = float(self.weights.sum())
         self.valid = (np.arange(self.width)[None, :] < n_categories[:, None])     # (d, width)
+
+
+def logsumexp(values: np.ndarray, axis: int = 1) -> np.ndarray:
+    """log(sum(exp(values))) along ``axis``, stable (plain numpy: this runs in every EM iteration)."""
+    top = values.max(axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    return np.log(np.exp(values - top).sum(axis=axis)) + np.squeeze(top, axis=axis)
 
 
 def _m_step(data: _Data, resp: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
@@ -67,18 +73,53 @@ def _e_step(data: _Data, priors, theta) -> tuple[np.ndarray, float]:
     return np.exp(joint - norm[:, None]), float(data.weights @ norm)
 
 
+def _project(data: _Data, priors: np.ndarray, theta: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Back to valid probabilities after an extrapolation: floor, zero padding, renormalise."""
+    theta = np.where(data.valid[None], np.maximum(theta, floor), 0.0)
+    theta = theta / theta.sum(axis=2, keepdims=True)
+    priors = np.maximum(priors, floor)
+    return priors / priors.sum(), theta
+
+
+def _em_step(data: _Data, priors, theta, floor) -> tuple[tuple[np.ndarray, np.ndarray], float]:
+    """One EM update and the log-likelihood of the parameters it started from."""
+    resp, loglik = _e_step(data, priors, theta)
+    return _m_step(data, resp, floor), loglik
+
+
 def _em(data: _Data, resp: np.ndarray, floor: float, max_iter: int, tol: float
         ) -> tuple[np.ndarray, np.ndarray, float, int, bool]:
-    priors, theta = _m_step(data, resp, floor)
-    loglik = -np.inf
-    for iteration in range(1, max_iter + 1):
-        resp, new_loglik = _e_step(data, priors, theta)
-        priors, theta = _m_step(data, resp, floor)
-        if new_loglik - loglik <= tol * abs(new_loglik):
-            return priors, theta, new_loglik, iteration, True
-        loglik = new_loglik
-    _, loglik = _e_step(data, priors, theta)
-    return priors, theta, loglik, max_iter, False
+    """EM accelerated by SQUAREM (Varadhan and Roland 2008, scheme S3), kept monotone.
+
+    Each cycle makes two EM steps, extrapolates along them, and takes one EM step from the
+    extrapolated point; when that point's likelihood is below the cycle's start, the plain
+    second EM step is kept instead, so the likelihood never decreases.
+    """
+    params = _m_step(data, resp, floor)
+    previous = -np.inf
+    n_steps = 0
+    while n_steps < max_iter:
+        step1, loglik = _em_step(data, *params, floor)
+        n_steps += 1
+        if loglik - previous <= tol * abs(loglik):
+            return params[0], params[1], loglik, n_steps, True
+        previous = loglik
+        step2, _ = _em_step(data, *step1, floor)
+        n_steps += 1
+        r = np.concatenate([(a - b).ravel() for a, b in zip(step1, params)])
+        v = np.concatenate([(c - 2 * a + b).ravel() for a, b, c in zip(step1, params, step2)])
+        vv = float(v @ v)
+        if vv == 0.0:
+            params = step2
+            continue
+        alpha = min(-1.0, -np.sqrt(float(r @ r) / vv))
+        extrapolated = _project(data, *(b - 2 * alpha * (a - b) + alpha ** 2 * (c - 2 * a + b)
+                                        for a, b, c in zip(step1, params, step2)), floor)
+        step3, extrapolated_loglik = _em_step(data, *extrapolated, floor)
+        n_steps += 1
+        params = step3 if extrapolated_loglik >= loglik else step2
+    _, loglik = _e_step(data, *params)
+    return params[0], params[1], loglik, max_iter, False
 
 
 class LatentClassModel(BaseEstimator):
@@ -90,9 +131,9 @@ class LatentClassModel(BaseEstimator):
         Number of latent classes K.
     n_init : int, default=10
         Number of random starts; the start with the highest log-likelihood is kept.
-    max_iter : int, default=2000
+    max_iter : int, default=5000
         Maximum number of EM iterations of the kept start.
-    tol : float, default=1e-10
+    tol : float, default=1e-13
         Convergence: relative increase of the log-likelihood below ``tol``.
     min_probability : float, default=1e-15
         Floor of every probability.
@@ -133,7 +174,7 @@ class LatentClassModel(BaseEstimator):
     [0, 1]
     """
 
-    def __init__(self, n_classes: int = 2, *, n_init: int = 10, max_iter: int = 2000, tol: float = 1e-10,
+    def __init__(self, n_classes: int = 2, *, n_init: int = 10, max_iter: int = 5000, tol: float = 1e-13,
                  min_probability: float = 1e-15, random_state=None):
         self.n_classes = n_classes
         self.n_init = n_init
