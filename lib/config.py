@@ -114,6 +114,55 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
         Setting("top_group_share", float, 0.05, "Share of the most expensive households (with costs) whose domain "
                 "combinations are tabulated."),
     ),
+    "coherence": (
+        Setting("domain_groups", dict, {}, "Domain groups of the coherence analyses: a table group = [domains], "
+                "e.g. jeugdbescherming_reclassering = [\"jeugdbescherming\", \"jeugdreclassering\"]. Domains in no "
+                "group form a group of their own (the default: one group per domain).",
+                check=lambda v: None if all(isinstance(d, list) and d and all(isinstance(x, str) for x in d)
+                                            for d in v.values()) else "must map every group to a list of domains"),
+        Setting("exclude_domains", list, [], "Domains left out of the coherence analyses."),
+        Setting("min_domains", int, 1, "Typologies cluster the households with costs in at least this many domain "
+                "groups (2: only multi-problem households).", check=lambda v: None if v >= 1 else "must be at least 1"),
+        Setting("typology_profile", str, "presence", "What the typologies cluster on: 'presence' (a group with or "
+                "without costs) or 'levels' (none / low / high costs per group).", choices=("presence", "levels")),
+        Setting("level_quantile", float, 0.5, "Levels: costs in a group above this quantile of the group's positive "
+                "costs are 'high' (unless level_cutoffs gives an amount).",
+                check=lambda v: None if 0 < v < 1 else "must lie strictly between 0 and 1"),
+        Setting("level_cutoffs", dict, {}, "Levels: a table group = amount in euros above which its five-year cost "
+                "is 'high'.", check=lambda v: None if all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                                                          for x in v.values()) else "must map groups to amounts"),
+        Setting("min_support_households", int, 50, "Minimum support of frequent domain combinations and rules, in "
+                "households; never below [disclosure_control] min_units.",
+                check=lambda v: None if v >= 1 else "must be at least 1"),
+        Setting("max_itemset_size", int, 4, "Largest number of domain groups in a frequent combination or rule.",
+                check=lambda v: None if v >= 2 else "must be at least 2"),
+        Setting("miner", str, "auto", "Frequent-itemset miner (identical results): 'auto', 'lattice', 'apriori' or "
+                "'eclat'.", choices=("auto", "lattice", "apriori", "eclat")),
+        Setting("min_confidence", float, 0.1, "Association rules requested for export have at least this "
+                "confidence.", check=lambda v: None if 0 <= v <= 1 else "must lie between 0 and 1"),
+        Setting("min_lift", float, 1.0, "Association rules requested for export have at least this lift.",
+                check=lambda v: None if v >= 0 else "must not be negative"),
+        Setting("max_exported_rules", int, 100, "At most this many association rules (highest lift) are requested "
+                "for export.", check=lambda v: None if v >= 1 else "must be at least 1"),
+        Setting("cluster_range", list, [2, 10], "Smallest and largest number of clusters and latent classes tried.",
+                check=lambda v: None if (len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool)
+                                                              for x in v) and 1 <= v[0] <= v[1])
+                else "must be [smallest, largest], whole numbers, 1 <= smallest <= largest"),
+        Setting("n_clusters", int, 0, "Number of k-modes clusters; 0 = the elbow of the cost curve.",
+                check=lambda v: None if v >= 0 else "must not be negative"),
+        Setting("n_classes", int, 0, "Number of latent classes; 0 = the lowest BIC.",
+                check=lambda v: None if v >= 0 else "must not be negative"),
+        Setting("kmodes_init", str, "huang", "Initial modes of k-modes: 'huang', 'cao' (deterministic) or 'random'.",
+                choices=("huang", "cao", "random")),
+        Setting("kmodes_restarts", int, 20, "k-modes restarts per run (the lowest cost is kept).",
+                check=lambda v: None if v >= 1 else "must be at least 1"),
+        Setting("stability_runs", int, 5, "Independent k-modes runs per number of clusters; their agreement (mean "
+                "adjusted Rand index) is the stability.", check=lambda v: None if v >= 1 else "must be at least 1"),
+        Setting("lca_starts", int, 10, "Random starts of the latent class model (the highest likelihood is kept).",
+                check=lambda v: None if v >= 1 else "must be at least 1"),
+        Setting("confidence_level", float, 0.95, "Confidence level of the odds-ratio intervals.",
+                check=lambda v: None if 0 < v < 1 else "must lie strictly between 0 and 1"),
+    ),
     "selection": (
         Setting("top_share", float, 0.05, "Select the most expensive share of the households with costs (0 = no "
                 "cost-rank criterion)."),

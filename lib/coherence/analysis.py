@@ -1,0 +1,501 @@
+"""The coherence (samenhang) analyses of one run, and the tables they request for export.
+
+:func:`analyse_coherence` takes the cube's household table and the ``[coherence]``
+settings and returns every result (internal, unprotected) and the table requests
+(unit-level data plus the safe-writer call) that the export step publishes through
+disclosure control. Tables (names as exported):
+
+* ``samenhang_paren`` -- every ordered pair of domain groups as a rule a -> b: households
+  with a, with both, support, confidence and lift (association_rules);
+* ``samenhang_paren_maten`` -- phi, odds ratio and its confidence interval per pair, only
+  for pairs whose four 2x2 cells each hold at least ``min_units`` households (model_table);
+* ``samenhang_combinaties`` -- frequent combinations of two or more groups: households
+  having at least those groups (frequency_table);
+* ``samenhang_regels`` -- association rules among three or more groups with their counts,
+  support, confidence and lift (association_rules); ``samenhang_regels_maten`` -- their
+  leverage, conviction and Zhang's metric (model_table);
+* ``samenhang_combinaties_kosten`` -- households and costs per exact combination of groups,
+  and the share of all costs it carries (magnitude_table);
+* ``samenhang_correlatie_kosten`` -- Pearson and Spearman correlation of costs between
+  groups among households with costs (model_table);
+* ``samenhang_clusters`` and ``samenhang_klassen`` -- profiles of the k-modes clusters and
+  the latent classes: size, share with each group, mean costs per group, composition
+  (cluster_profiles); ``samenhang_clusters_klassen`` -- how they cross (frequency_table);
+* ``samenhang_keuze_clusters``, ``samenhang_keuze_klassen`` -- the evidence for the number
+  of clusters and classes; ``samenhang_overeenstemming`` -- how the typologies agree.
+
+No membership list, medoid or single household's value is ever requested.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from lib.baseline import TableSpec
+from lib.coherence.association import association_rules, frequent_itemsets, pairwise_cooccurrence, rule_metrics
+from lib.coherence.costs import cost_by_combination, cost_correlations
+from lib.coherence.profiles import (LEVEL_LABELS, CoherenceConfigError, DistinctProfiles, HouseholdProfiles,
+                                    compress_profiles, cost_levels, household_profiles, popcount,
+                                    resolve_domain_groups)
+from lib.coherence.typology import (TypologyChoice, adjusted_rand_index, choose_kmodes, choose_latent_classes,
+                                    matched_agreement)
+
+OTHER_COMBINATIONS = "overige combinaties"
+
+
+@dataclass
+class CoherenceResult:
+    """Everything the coherence step computed (internal) and the tables it requests."""
+
+    groups: dict[str, tuple[str, ...]]
+    profiles: HouseholdProfiles
+    pairs: pd.DataFrame
+    itemsets: pd.DataFrame
+    rules: pd.DataFrame
+    combinations: pd.DataFrame
+    correlations: pd.DataFrame
+    typology_profiles: pd.DataFrame
+    """Distinct profiles clustered (one column per group: 0/1, or level 0/1/2), their
+    number of households, cluster and class."""
+    cluster_choice: TypologyChoice | None
+    class_choice: TypologyChoice | None
+    household_types: pd.DataFrame
+    """household, profile, n_groups, cluster, klasse, klasse_kans (-1 / NaN outside the clustered group)."""
+    cluster_profiles: pd.DataFrame
+    class_profiles: pd.DataFrame
+    agreement: pd.DataFrame
+    level_cutoffs: dict[str, float]
+    tables: list[TableSpec] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    summary: dict[str, float] = field(default_factory=dict)
+
+
+def cube_domains(households: pd.DataFrame) -> list[str]:
+    """The domains of the cube: its ``cost_<domain>`` columns (``cost_total`` excluded)."""
+    return sorted(c[len("cost_"):] for c in households.columns if c.startswith("cost_") and c != "cost_total")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_") or "onbekend"
+
+
+def analyse_coherence(households: pd.DataFrame, settings: dict, *, seed: int, min_units: int,
+                      near_full_share: float = 0.95, rounding_base: int | None = None, min_residual_df: int = 10,
+                      metadata: dict | None = None) -> CoherenceResult:
+    """Run every coherence analysis on the cube's household table (see module docstring)."""
+    metadata = dict(metadata or {"population": "huishoudens"})
+    notes: list[str] = []
+    groups, group_notes = resolve_domain_groups(cube_domains(households), settings["domain_groups"],
+                                                settings["exclude_domains"])
+    notes += group_notes
+    names = list(groups)
+    profiles = household_profiles(households, groups)
+    n_households = len(households)
+    presence = profiles.distinct.profiles.astype(bool)
+    weights = profiles.distinct.weights
+
+    # --- co-occurrence and association, on the distinct profiles ------------------------
+    pairs = pairwise_cooccurrence(presence, weights, item_names=names,
+                                  confidence_level=settings["confidence_level"])
+    min_count = max(int(settings["min_support_households"]), int(min_units))
+    itemsets = frequent_itemsets(presence, weights, min_count=min_count, max_len=settings["max_itemset_size"],
+                                 method=settings["miner"], item_names=names)
+    rules = association_rules(itemsets, n_households, item_names=names)
+    combinations = cost_by_combination(profiles)
+    n_groups = profiles.n_groups
+    with_costs = n_groups >= 1
+    correlations = cost_correlations(profiles.costs, with_costs)
+
+    # --- typologies, on the distinct profiles of the clustered households ---------------
+    min_domains = int(settings["min_domains"])
+    clustered = n_groups >= min_domains
+    levels, cutoffs = (cost_levels(profiles.costs, settings["level_quantile"], settings["level_cutoffs"])
+                       if settings["typology_profile"] == "levels" else (None, {}))
+    unknown_cutoffs = sorted(set(settings["level_cutoffs"]) - set(names))
+    if unknown_cutoffs:
+        raise CoherenceConfigError(f"[coherence] level_cutoffs names groups that do not exist: {unknown_cutoffs} "
+                                   f"(groups: {', '.join(names)})")
+    if levels is not None:
+        typology = compress_profiles(levels[clustered], n_categories=[3] * len(names))
+    else:
+        # The clustered profiles are a subset of the distinct presence profiles: no second
+        # pass over the households.
+        kept = popcount(profiles.profile_masks()) >= min_domains
+        new_index = np.cumsum(kept) - 1
+        typology = DistinctProfiles(profiles=profiles.distinct.profiles[kept], weights=weights[kept],
+                                    inverse=new_index[profiles.distinct.inverse[clustered]],
+                                    n_categories=np.full(len(names), 2, dtype=np.int64))
+    n_levels = 3 if levels is not None else 2
+    n_clustered = int(clustered.sum())
+    # A number of types is tried when there are at least as many distinct profiles and the
+    # latent class model keeps min_residual_df degrees of freedom (its (k - 1) + k g (V - 1)
+    # parameters are more than k-modes' k g modes).
+    wanted = range(int(settings["cluster_range"][0]), int(settings["cluster_range"][1]) + 1)
+    k_values = [k for k in wanted if k <= typology.n_distinct
+                and n_clustered - ((k - 1) + k * len(names) * (n_levels - 1)) >= min_residual_df]
+    if len(k_values) < len(wanted):
+        notes.append(f"numbers of types tried: {k_values or 'none'} (of {list(wanted)}): more need more distinct "
+                     f"profiles ({typology.n_distinct}) or households ({n_clustered})")
+    cluster_choice = class_choice = None
+    cluster_of_profile = np.full(typology.n_distinct, -1)
+    class_of_profile = np.full(typology.n_distinct, -1)
+    class_probability = np.full(typology.n_distinct, np.nan)
+    if k_values:
+        cluster_choice = choose_kmodes(typology.profiles, typology.weights, k_values, init=settings["kmodes_init"],
+                                       n_init=settings["kmodes_restarts"], n_seeds=settings["stability_runs"],
+                                       seed=seed, n_clusters=_fixed(settings["n_clusters"], k_values, "n_clusters"))
+        class_choice = choose_latent_classes(typology.profiles, typology.weights, k_values,
+                                             n_init=settings["lca_starts"], seed=seed,
+                                             n_classes=_fixed(settings["n_classes"], k_values, "n_classes"))
+        kmodes = cluster_choice.models[cluster_choice.chosen]
+        lca = class_choice.models[class_choice.chosen]
+        cluster_of_profile = kmodes.labels_
+        posterior = lca.predict_proba(typology.profiles)
+        class_of_profile = np.argmax(posterior, axis=1)
+        class_probability = posterior.max(axis=1)
+    else:
+        notes.append(f"no typology: {typology.n_distinct} distinct profiles among the households with at least "
+                     f"{min_domains} domain group(s), fewer than the smallest number of clusters")
+    cluster_labels = _type_labels("cluster", cluster_choice, names, levels is not None)
+    class_labels = _type_labels("klasse", class_choice, names, levels is not None)
+
+    cluster_of_household = np.full(n_households, -1, dtype=np.int16)
+    class_of_household = np.full(n_households, -1, dtype=np.int16)
+    class_probability_of_household = np.full(n_households, np.nan, dtype=np.float32)
+    cluster_of_household[clustered] = cluster_of_profile[typology.inverse]
+    class_of_household[clustered] = class_of_profile[typology.inverse]
+    class_probability_of_household[clustered] = class_probability[typology.inverse]
+    household_types = pd.DataFrame({"household": profiles.household,
+                                    "profile": profiles.distinct.inverse.astype(np.int32),
+                                    "n_groups": n_groups.astype(np.int16), "cluster": cluster_of_household,
+                                    "klasse": class_of_household, "klasse_kans": class_probability_of_household})
+
+    typology_profiles = pd.DataFrame(typology.profiles, columns=names)
+    typology_profiles["n_households"] = typology.weights
+    typology_profiles["cluster"] = cluster_of_profile
+    typology_profiles["klasse"] = class_of_profile
+    typology_profiles["klasse_kans"] = class_probability
+
+    # --- unit-level data of the type profiles (composition, rates, costs) ---------------
+    units = _type_units(households, profiles, clustered, levels)
+    cluster_profiles = class_profiles = pd.DataFrame()
+    agreement = pd.DataFrame(columns=["measure", "value"])
+    if k_values:
+        units["cluster"] = pd.Categorical(np.asarray(cluster_labels, dtype=object)[cluster_of_profile[typology.inverse]],
+                                          categories=cluster_labels)
+        units["klasse"] = pd.Categorical(np.asarray(class_labels, dtype=object)[class_of_profile[typology.inverse]],
+                                         categories=class_labels)
+        value_columns = [c for c in units.columns if c not in ("household", "cluster", "klasse")]
+        cluster_profiles = _profile_summary(units, "cluster", value_columns)
+        class_profiles = _profile_summary(units, "klasse", value_columns)
+        stability = cluster_choice.table.loc[cluster_choice.table["chosen"], "stability_ari"]
+        agreement = pd.DataFrame({"measure": [
+            "adjusted Rand index k-modes clusters vs latent classes (modal class)",
+            "share of households in matching types after the best one-to-one matching",
+            "stability of the chosen k-modes solution (mean adjusted Rand index between runs)",
+            "relative entropy of the latent class posterior probabilities"],
+            "value": [adjusted_rand_index(cluster_of_profile, class_of_profile, typology.weights),
+                      matched_agreement(cluster_of_profile, class_of_profile, typology.weights),
+                      float(stability.iloc[0]) if len(stability) else np.nan,
+                      class_choice.models[class_choice.chosen].entropy_]})
+
+    result = CoherenceResult(groups=groups, profiles=profiles, pairs=pairs, itemsets=itemsets, rules=rules,
+                             combinations=combinations, correlations=correlations,
+                             typology_profiles=typology_profiles, cluster_choice=cluster_choice,
+                             class_choice=class_choice, household_types=household_types,
+                             cluster_profiles=cluster_profiles, class_profiles=class_profiles, agreement=agreement,
+                             level_cutoffs=cutoffs, notes=notes)
+    result.summary = {
+        "households": n_households, "households with costs": int(with_costs.sum()),
+        "domain groups": len(names), "distinct profiles": profiles.distinct.n_distinct,
+        f"households clustered (at least {min_domains} group(s))": int(clustered.sum()),
+        "distinct profiles clustered": typology.n_distinct,
+        "frequent itemsets": len(itemsets), "association rules": len(rules),
+        "minimum support (households)": min_count,
+        "clusters (k-modes)": cluster_choice.chosen if cluster_choice else 0,
+        "classes (latent class model)": class_choice.chosen if class_choice else 0,
+    }
+    if k_values:
+        result.summary["ARI k-modes vs latent classes"] = float(agreement["value"].iloc[0])
+    result.tables = _tables(result, households, units if k_values else None, settings, min_units, near_full_share,
+                            rounding_base, metadata, min_count)
+    return result
+
+
+def _fixed(value: int, k_values: list[int], key: str) -> int:
+    if value and value not in k_values:
+        raise CoherenceConfigError(f"[coherence] {key} = {value} is outside the cluster_range or above the number of "
+                                   f"distinct profiles (possible: {k_values[0]}-{k_values[-1]})")
+    return value
+
+
+def _type_labels(word: str, choice: TypologyChoice | None, names: list[str], with_levels: bool) -> list[str]:
+    """Readable labels of the types: the domain groups of the mode (k-modes) or with probability >= 0.5 (classes)."""
+    if choice is None:
+        return []
+    model = choice.models[choice.chosen]
+    labels = []
+    if word == "cluster":
+        centres = np.asarray(model.cluster_centroids_, dtype=np.int64)
+    else:
+        # Most probable category of every group per class.
+        probabilities = model.item_probabilities_
+        centres = np.array([[int(model.categories_[j][np.argmax(probabilities[c, j, :len(model.categories_[j])])])
+                             for j in range(len(names))] for c in range(len(probabilities))])
+    for index, centre in enumerate(centres, start=1):
+        if with_levels:
+            parts = [f"{g} ({LEVEL_LABELS[v]})" for g, v in zip(names, centre) if v > 0]
+        else:
+            parts = [g for g, v in zip(names, centre) if v > 0]
+        labels.append(f"{word} {index:02d}: {' + '.join(parts) if parts else 'gemengd'}")
+    return labels
+
+
+def _type_units(households: pd.DataFrame, profiles: HouseholdProfiles, clustered: np.ndarray,
+                levels: np.ndarray | None) -> pd.DataFrame:
+    """One row per clustered household with the values whose means describe a type.
+
+    Indicators are 0/100 (their mean is a percentage) and counts small integers, both exact
+    in float32; amounts stay float64.
+    """
+    columns: dict[str, np.ndarray] = {"household": profiles.household[clustered]}
+    masks = profiles.masks[clustered]
+    for j, group in enumerate(profiles.groups):
+        columns[f"pct_{group}"] = ((masks >> j) & 1).astype(np.float32) * np.float32(100)
+        if levels is not None:
+            columns[f"pct_{group}_hoog"] = (levels[clustered, j] == 2).astype(np.float32) * np.float32(100)
+    for group in profiles.groups:
+        columns[f"kosten_{group}"] = profiles.costs[group][clustered]
+    columns["kosten_totaal"] = profiles.cost_total[clustered]
+    columns["aantal_domeinen"] = popcount(masks).astype(np.float32)
+    if "n_persons" in households:
+        columns["aantal_personen"] = households["n_persons"].to_numpy()[clustered].astype(np.float32)
+    if "n_children" in households:
+        columns["aantal_kinderen"] = households["n_children"].to_numpy()[clustered].astype(np.float32)
+    if "household_type" in households:
+        # Through categorical codes: no comparison of millions of Python strings.
+        kind = pd.Categorical(households["household_type"])
+        kinds = sorted(str(c) for c in kind.categories)
+        codes = pd.Categorical(kind, categories=[c for c in kind.categories]).codes[clustered]
+        lookup = np.array([kinds.index(str(c)) for c in kind.categories] + [-1])
+        codes = lookup[codes]
+        for index, value in enumerate(kinds):
+            columns[f"pct_type_{_slug(value)}"] = (codes == index).astype(np.float32) * np.float32(100)
+    return pd.DataFrame(columns)
+
+
+def _profile_summary(units: pd.DataFrame, by: str, value_columns: list[str]) -> pd.DataFrame:
+    """Internal (unprotected) profile of every type: households and mean of every value."""
+    grouped = units.groupby(by, observed=False, sort=True)
+    table = grouped[value_columns].mean()
+    table.insert(0, "n_households", grouped.size())
+    table.insert(1, "share_households", table["n_households"] / max(1, len(units)))
+    return table.reset_index()
+
+
+def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFrame | None, settings: dict,
+            min_units: int, near_full_share: float, rounding_base: int | None, metadata: dict,
+            min_count: int) -> list[TableSpec]:
+    names = list(result.groups)
+    population = metadata.get("population", "huishoudens")
+    min_domains = int(settings["min_domains"])
+    clustered_population = (f"{population}, met kosten in ten minste {min_domains} "
+                            f"{'domein' if min_domains == 1 else 'domeinen'}")
+    with_costs_population = f"{population}, met kosten in ten minste 1 domein (samenhang)"
+    grouping = "; ".join(f"{g} = {' + '.join(d)}" for g, d in result.groups.items())
+    common_notes = [f"Domeinen (groepen) in de samenhanganalyse: {grouping}.",
+                    "Een huishouden heeft een domein als zijn kosten daar over de studiejaren groter dan 0 zijn."]
+
+    def meta(title: str, population_text: str = population, *extra: str) -> dict:
+        return metadata | {"title": title, "unit": "huishoudens", "population": population_text,
+                           "notes": common_notes + list(extra)}
+
+    tables: list[TableSpec] = []
+    profiles = result.profiles
+    presence = pd.DataFrame(profiles.presence(), columns=names)
+    presence.insert(0, "household", profiles.household)
+
+    # --- pairs -------------------------------------------------------------------------
+    ordered_pairs = [([a], [b]) for a in names for b in names if a != b]
+    tables.append(TableSpec("samenhang_paren", "association_rules", presence,
+                            {"unit": "household", "items": names, "rules": ordered_pairs,
+                             "metadata": meta("Samen voorkomen van domeinen binnen huishoudens: huishoudens met "
+                                              "domein a, met a en b, steun, betrouwbaarheid (confidence) en lift "
+                                              "van a -> b")}))
+    pairs = result.pairs
+    safe = pairs[["n_both", "n_a_only", "n_b_only", "n_neither"]].min(axis=1) >= min_units
+    measures = pairs[safe]
+    level = f"{settings['confidence_level']:.0%}"
+    tables.append(TableSpec("samenhang_paren_maten", "model_table", pd.DataFrame({
+        "domein_a": measures["a"].to_numpy(), "domein_b": measures["b"].to_numpy(),
+        "phi": measures["phi"].to_numpy(), "odds_ratio": measures["odds_ratio"].to_numpy(),
+        "odds_ratio_ondergrens": measures["odds_ratio_low"].to_numpy(),
+        "odds_ratio_bovengrens": measures["odds_ratio_high"].to_numpy(), "lift": measures["lift"].to_numpy()}),
+        {"residual_df": len(households) - 1, "n_observations": len(households),
+         "metadata": meta("Samenhang tussen paren van domeinen: phi-coefficient, odds ratio met "
+                          f"{level}-betrouwbaarheidsinterval (Woolf) en lift", population,
+                          f"Alleen paren waarvan alle vier cellen van de 2x2-tabel ten minste {min_units} "
+                          "huishoudens tellen.")}))
+
+    # --- frequent combinations and rules -------------------------------------------------
+    frequent = result.itemsets[result.itemsets["n_items"] >= 2]
+    if len(frequent):
+        tables.append(TableSpec("samenhang_combinaties", "frequency_table",
+                                _itemset_units(profiles, frequent),
+                                {"unit": "household", "dimensions": ["domeinen_samen"],
+                                 "metadata": meta("Frequente combinaties van domeinen: huishoudens met ten minste "
+                                                  "deze domeinen samen (een huishouden telt bij elke combinatie die "
+                                                  "het heeft; het totaal telt elk huishouden eenmaal)",
+                                                  f"{population} (frequente combinaties van domeinen)",
+                                                  f"Minimale steun: {min_count} huishoudens; ten hoogste "
+                                                  f"{settings['max_itemset_size']} domeinen per combinatie.")}))
+    exported = _exportable_rules(result.rules, settings, min_units, near_full_share)
+    if len(exported):
+        rule_pairs = [(a.split(" + "), c.split(" + ")) for a, c in zip(exported["antecedent"], exported["consequent"])]
+        rule_notes = (f"Regels uit combinaties van drie of meer domeinen met steun >= {min_count} huishoudens, "
+                      f"confidence >= {settings['min_confidence']:.0%} en lift >= {settings['min_lift']:g}; de "
+                      f"{settings['max_exported_rules']} met de hoogste lift.")
+        tables.append(TableSpec("samenhang_regels", "association_rules", presence,
+                                {"unit": "household", "items": names, "rules": rule_pairs,
+                                 "metadata": meta("Associatieregels tussen domeinen (drie of meer domeinen)", population,
+                                                  rule_notes)}))
+        counts = {c: exported[c].to_numpy() for c in ("n_total", "n_antecedent", "n_consequent", "n_rule")}
+        if rounding_base:
+            # The counts are published rounded; metrics from exact counts would reveal them.
+            counts = {c: (np.floor(v / rounding_base + 0.5) * rounding_base).astype(np.int64) for c, v in counts.items()}
+        metrics = rule_metrics(counts["n_total"], counts["n_antecedent"], counts["n_consequent"], counts["n_rule"])
+        tables.append(TableSpec("samenhang_regels_maten", "model_table", pd.DataFrame({
+            "antecedent": exported["antecedent"].to_numpy(), "consequent": exported["consequent"].to_numpy(),
+            "leverage": metrics["leverage"], "conviction": metrics["conviction"],
+            "zhang": metrics["zhangs_metric"]}),
+            {"residual_df": len(households) - 1, "n_observations": len(households),
+             "metadata": meta("Associatieregels tussen domeinen: leverage, conviction en Zhang's maat", population,
+                              rule_notes, "Dezelfde regels als samenhang_regels; berekend uit de gepubliceerde "
+                              "aantallen.")}))
+
+    # --- cost-weighted combinations and cost correlations -------------------------------
+    combination = result.combinations
+    rare = combination["n_households"].to_numpy() < min_units
+    label_of_profile = np.where(rare, OTHER_COMBINATIONS, combination["combination"].to_numpy())
+    # combinations is sorted by cost; map each household's profile to its row.
+    row_of_mask = pd.Series(np.arange(len(combination)), index=combination["mask"].to_numpy())
+    row = row_of_mask.reindex(profiles.masks).to_numpy()
+    labels = np.asarray(label_of_profile, dtype=object)[row]
+    categories = list(dict.fromkeys(label_of_profile.tolist()))
+    total_cost = profiles.cost_total.sum()
+    costs = pd.DataFrame({"household": profiles.household,
+                          "combinatie": pd.Categorical(labels, categories=categories),
+                          "kosten": profiles.cost_total,
+                          "aandeel_kosten_pct": profiles.cost_total * (100.0 / total_cost) if total_cost else 0.0})
+    tables.append(TableSpec("samenhang_combinaties_kosten", "magnitude_table", costs,
+                            {"unit": "household", "dimensions": ["combinatie"],
+                             "values": ["kosten", "aandeel_kosten_pct"], "statistic": "sum",
+                             "metadata": meta("Huishoudens en kosten per combinatie van domeinen (precies deze "
+                                              "domeinen) en hun aandeel in alle kosten", population,
+                                              f"Combinaties van minder dan {min_units} huishoudens samengenomen in "
+                                              f"'{OTHER_COMBINATIONS}'.")}))
+    corr = result.correlations.dropna(subset=["pearson", "spearman"])
+    n_with = int(result.correlations["n_households"].iloc[0]) if len(result.correlations) else 0
+    if len(corr) and n_with > 2:
+        tables.append(TableSpec("samenhang_correlatie_kosten", "model_table", pd.DataFrame({
+            "domein_a": corr["a"].to_numpy(), "domein_b": corr["b"].to_numpy(),
+            "pearson": corr["pearson"].to_numpy(), "spearman": corr["spearman"].to_numpy()}),
+            {"residual_df": n_with - 2, "n_observations": n_with,
+             "metadata": meta("Correlatie van de kosten per domein over de studiejaren (Pearson en Spearman), onder "
+                              "huishoudens met kosten", with_costs_population)}))
+
+    # --- typologies -------------------------------------------------------------------------
+    if units is not None and result.cluster_choice is not None:
+        value_columns = [c for c in units.columns if c not in ("household", "cluster", "klasse")]
+        profile_note = ("Per type: aantal huishoudens, percentage met elk domein (pct_), gemiddelde kosten per domein "
+                        "(kosten_), gemiddeld aantal domeinen, personen en kinderen, en de huishoudtypen (pct_type_).")
+        what = "kostenniveaus (geen/laag/hoog)" if settings["typology_profile"] == "levels" else "domeinprofielen"
+        tables.append(TableSpec("samenhang_clusters", "cluster_profiles", units[["household", "cluster"] + value_columns],
+                                {"unit": "household", "cluster": "cluster", "values": value_columns,
+                                 "metadata": meta(f"Typen huishoudens (k-modes op {what}): profiel per cluster",
+                                                  clustered_population, profile_note,
+                                                  "Een cluster wordt benoemd naar de domeinen in zijn modus.")}))
+        tables.append(TableSpec("samenhang_klassen", "cluster_profiles", units[["household", "klasse"] + value_columns],
+                                {"unit": "household", "cluster": "klasse", "values": value_columns,
+                                 "metadata": meta(f"Typen huishoudens (latente-klassenmodel op {what}): profiel per "
+                                                  "klasse (meest waarschijnlijke klasse)", clustered_population,
+                                                  profile_note, "Een klasse wordt benoemd naar de domeinen met een "
+                                                  "kans van ten minste 50% in die klasse.")}))
+        tables.append(TableSpec("samenhang_clusters_klassen", "frequency_table",
+                                units[["household", "cluster", "klasse"]],
+                                {"unit": "household", "dimensions": ["cluster", "klasse"],
+                                 "metadata": meta("Overeenstemming tussen k-modes-clusters en latente klassen",
+                                                  clustered_population)}))
+        n_clustered = len(units)
+        kt = result.cluster_choice.table
+        tables.append(TableSpec("samenhang_keuze_clusters", "model_table", pd.DataFrame({
+            "aantal_clusters": kt["k"].astype(str).to_numpy(),
+            "mismatches_per_huishouden": kt["mismatches_per_household"].to_numpy(),
+            "stabiliteit_ari": kt["stability_ari"].to_numpy(dtype=float),
+            "gekozen": np.where(kt["chosen"], "ja", "nee")}),
+            {"residual_df": n_clustered - int(kt["k"].max()) * len(names), "n_observations": n_clustered,
+             "metadata": meta("Keuze van het aantal k-modes-clusters: kostencurve (gemiddeld aantal afwijkingen van "
+                              "de modus per huishouden) en stabiliteit over seeds (gemiddelde adjusted Rand index)",
+                              clustered_population,
+                              ("Het aantal is vast ingesteld." if settings["n_clusters"] else
+                               "Gekozen: de knik (elbow) van de kostencurve."))}))
+        ct = result.class_choice.table
+        tables.append(TableSpec("samenhang_keuze_klassen", "model_table", pd.DataFrame({
+            "aantal_klassen": ct["k"].astype(str).to_numpy(), "loglikelihood": ct["loglik"].to_numpy(),
+            "parameters": ct["n_parameters"].to_numpy(dtype=float), "bic": ct["bic"].to_numpy(),
+            "aic": ct["aic"].to_numpy(), "entropie": ct["entropy"].to_numpy(),
+            "gekozen": np.where(ct["chosen"], "ja", "nee")}),
+            {"residual_df": n_clustered - int(ct["n_parameters"].max()), "n_observations": n_clustered,
+             "metadata": meta("Keuze van het aantal latente klassen: loglikelihood, BIC, AIC en relatieve entropie",
+                              clustered_population,
+                              ("Het aantal is vast ingesteld." if settings["n_classes"] else
+                               "Gekozen: de laagste BIC."))}))
+        tables.append(TableSpec("samenhang_overeenstemming", "model_table", pd.DataFrame({
+            "maat": ["adjusted Rand index clusters en klassen", "aandeel huishoudens in overeenkomend type",
+                     "stabiliteit gekozen clusteroplossing (ARI)", "relatieve entropie klassen"],
+            "waarde": result.agreement["value"].to_numpy(dtype=float)}),
+            {"residual_df": n_clustered - 1, "n_observations": n_clustered,
+             "metadata": meta("Overeenstemming tussen de twee typologieen", clustered_population)}))
+    return tables
+
+
+def _exportable_rules(rules: pd.DataFrame, settings: dict, min_units: int, near_full_share: float) -> pd.DataFrame:
+    """Rules among three or more groups worth publishing, that pass the safe writer's rule checks."""
+    r = rules[(rules["n_items"] >= 3) & (rules["confidence"] >= settings["min_confidence"])
+              & (rules["lift"] >= settings["min_lift"])]
+    # The writer's checks: enough units in antecedent, rule and consequent, and no
+    # (near) 100% or 0% confidence; requesting only rules that pass keeps the table readable.
+    passes = ((r[["n_antecedent", "n_rule", "n_consequent"]].min(axis=1) >= min_units)
+              & (r["n_antecedent"] - r["n_rule"] >= min_units)
+              & (r["confidence"] < near_full_share) & (r["confidence"] > 1 - near_full_share))
+    r = r[passes]
+    return r.sort_values(["lift", "n_rule"], ascending=[False, False], kind="mergesort").head(
+        int(settings["max_exported_rules"])).reset_index(drop=True)
+
+
+def _itemset_units(profiles: HouseholdProfiles, itemsets: pd.DataFrame) -> pd.DataFrame:
+    """(household, combination) for every frequent itemset each household contains."""
+    profile_masks = profiles.profile_masks()
+    item_masks = itemsets["mask"].to_numpy(dtype=np.int64)
+    contains = (profile_masks[:, None] & item_masks[None, :]) == item_masks[None, :]   # (m, itemsets)
+    profile_index, itemset_index = np.nonzero(contains)
+    # Households grouped by profile: expand each (profile, itemset) pair to its households.
+    order = np.argsort(profiles.distinct.inverse, kind="stable")
+    sizes = profiles.distinct.weights
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    repeat = sizes[profile_index]
+    offsets = np.arange(repeat.sum()) - np.repeat(np.cumsum(repeat) - repeat, repeat)
+    household_rows = order[np.repeat(starts[profile_index], repeat) + offsets]
+    labels = itemsets["itemset"].to_numpy(dtype=object)
+    return pd.DataFrame({"household": profiles.household[household_rows],
+                         "domeinen_samen": pd.Categorical(np.repeat(labels[itemset_index], repeat),
+                                                          categories=list(labels))})
+
+
+def level_cutoff_text(cutoffs: dict[str, float]) -> list[str]:
+    """Internal note of the level cut-offs (never exported: a cut-off is close to one household's value)."""
+    return [f"level cut-off {group}: EUR {value:,.2f}" for group, value in cutoffs.items()]
+

@@ -1,0 +1,221 @@
+"""The coherence step end to end: work files against the cube row by row, every table through
+disclosure control, determinism, configuration errors, and recovery of the planted
+household types of the synthetic data (adjusted Rand index).
+
+The independent side reads the cube's household table with pandas and counts household
+by household; the truth folder gives the planted type of every household.
+"""
+from __future__ import annotations
+
+import json
+import re
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from lib.coherence.analysis import analyse_coherence
+from lib.coherence.profiles import CoherenceConfigError
+from lib.config import load_config
+from lib.pipeline import RunContext, all_steps, run_steps
+from lib.steps.coherence import STEP
+from lib.steps.export import STEP as EXPORT
+from lib.workfiles import read_table
+
+UP_TO_CUBE = ["inventory", "read_sources", "price", "households", "cube"]
+
+
+def national_config(dataset: Path, folder: Path, extra: str = "") -> Path:
+    """The data set's CBS-route config for the whole country, with its own work and export folders."""
+    text = (dataset / "config.toml").read_text(encoding="utf-8")
+    text = re.sub(r'area = \[[^\]]*\]', 'area = ["NL"]', text)
+    text = text.replace('work_dir = "work"', f'work_dir = "{(folder / "work").as_posix()}"')
+    text = text.replace('export_dir = "export"', f'export_dir = "{(folder / "export").as_posix()}"')
+    text = text.replace('= "cbs/', f'= "{(dataset / "cbs").as_posix()}/')
+    path = folder / "config.toml"
+    path.write_text(text + extra, encoding="utf-8")
+    return path
+
+
+def step_number(name: str) -> int:
+    names = [s.name for s in all_steps()]
+    return names.index(name) + 1 if name in names else names.index("baseline") + 2
+
+
+def run_coherence(config) -> Path:
+    ctx = RunContext(config, STEP, step_number("coherence"))
+    ctx.step_dir.mkdir(parents=True, exist_ok=True)
+    STEP.run(ctx)
+    return ctx.step_dir
+
+
+@pytest.fixture(scope="module")
+def small_run(small_dataset, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("coherence_small")
+    config = load_config(national_config(small_dataset, folder, "\n[coherence]\nmin_support_households = 20\n"))
+    run_steps(config, UP_TO_CUBE)
+    out = run_coherence(config)
+    ctx = RunContext(config, EXPORT, len(all_steps()) + 1)
+    ctx.step_dir.mkdir(parents=True, exist_ok=True)
+    exported = EXPORT.run(ctx)
+    cube = read_table(config.work_dir / "05_cube" / "households")
+    return config, out, (ctx.step_dir, exported), cube
+
+
+def presence_of(cube: pd.DataFrame) -> pd.DataFrame:
+    domains = sorted(c[5:] for c in cube.columns if c.startswith("cost_") and c != "cost_total")
+    return pd.DataFrame({d: cube[f"cost_{d}"].to_numpy() > 0 for d in domains})
+
+
+def test_profiles_pairs_and_itemsets_agree_with_the_cube(small_run):
+    config, out, _, cube = small_run
+    present = presence_of(cube)
+    domains = list(present.columns)
+    profiles = read_table(out / "profiles")
+    # Distinct profiles with their households and costs: a groupby over the households.
+    expected = pd.concat([present.astype(np.int8), cube[[f"cost_{d}" for d in domains]]], axis=1) \
+        .groupby(domains).agg(n_households=(f"cost_{domains[0]}", "size"),
+                              **{f"cost_{d}": (f"cost_{d}", "sum") for d in domains}).reset_index()
+    got = profiles.sort_values(domains).reset_index(drop=True)
+    expected = expected.sort_values(domains).reset_index(drop=True)
+    assert got["n_households"].tolist() == expected["n_households"].tolist()
+    for d in domains:
+        assert got[f"cost_{d}"].to_numpy() == pytest.approx(expected[f"cost_{d}"].to_numpy(), rel=1e-12)
+    pairs = pd.read_csv(out / "pairs.csv")
+    for p in pairs.itertuples():
+        a, b = present[p.a], present[p.b]
+        assert (p.n_both, p.n_a_only, p.n_b_only, p.n_neither) == ((a & b).sum(), (a & ~b).sum(), (~a & b).sum(),
+                                                                     (~a & ~b).sum())
+    itemsets = pd.read_csv(out / "itemsets.csv")
+    minimum = max(20, config.disclosure_rules.min_units)
+    expected_sets = {}
+    for size in range(1, config["coherence"]["max_itemset_size"] + 1):
+        for items in combinations(domains, size):
+            count = int(present[list(items)].all(axis=1).sum())
+            if count >= minimum:
+                expected_sets[" + ".join(items)] = count
+    assert dict(zip(itemsets["itemset"], itemsets["count"])) == expected_sets
+    summary = pd.read_csv(out / "summary.csv", index_col=0)["value"]
+    assert int(summary["households"]) == len(cube)
+    assert int(summary["households with costs"]) == int(present.any(axis=1).sum())
+
+
+def test_household_types_cover_exactly_the_households_with_costs(small_run):
+    _, out, _, cube = small_run
+    types = read_table(out / "household_types")
+    present = presence_of(cube)
+    assert types["household"].tolist() == cube["household"].tolist()
+    assert types["n_groups"].tolist() == present.sum(axis=1).tolist()
+    clustered = types["n_groups"] >= 1
+    assert (types.loc[clustered, "cluster"] >= 0).all() and (types.loc[~clustered, "cluster"] == -1).all()
+    assert (types.loc[clustered, "klasse"] >= 0).all() and types.loc[~clustered, "klasse_kans"].isna().all()
+    # The internal cluster profile counts are the household counts per cluster.
+    profiles = pd.read_csv(out / "cluster_profiles.csv")
+    assert profiles["n_households"].tolist() == np.bincount(types.loc[clustered, "cluster"]).tolist()
+
+
+def test_every_table_is_released_through_disclosure_control(small_run):
+    config, out, (export_step, exported), cube = small_run
+    requested = sorted(p.stem for p in (out / "tables").glob("*.json"))
+    assert {"samenhang_paren", "samenhang_paren_maten", "samenhang_combinaties", "samenhang_combinaties_kosten",
+            "samenhang_correlatie_kosten", "samenhang_clusters", "samenhang_klassen", "samenhang_clusters_klassen",
+            "samenhang_keuze_clusters", "samenhang_keuze_klassen", "samenhang_overeenstemming"} <= set(requested)
+    released = pd.read_csv(export_step / "released.csv").set_index("table")
+    assert (released.loc[requested, "status"].isin(["pass", "review"])).all(), released.loc[requested, "reasons"]
+    assert exported.counts["export check findings"] == 0
+    # Published cells before protection equal the cube's: households and costs per combination.
+    cells = pd.read_csv(config.work_dir / "evidence" / "samenhang_combinaties_kosten.cells.csv", dtype=str,
+                        keep_default_na=False).set_index("combinatie")
+    present = presence_of(cube)
+    label = present.apply(lambda r: " + ".join(d for d in present.columns if r[d]) or "geen", axis=1)
+    counts = label.value_counts()
+    for combination, n in counts[counts >= config.disclosure_rules.min_units].items():
+        assert int(float(cells.loc[combination, "true_n_households"])) == n
+        assert float(cells.loc[combination, "true_sum_kosten"]) == pytest.approx(
+            cube.loc[label == combination, "cost_total"].sum(), abs=0.01)
+    assert float(cells.loc["Totaal", "true_sum_aandeel_kosten_pct"]) == pytest.approx(100.0)
+    # No membership list leaves: every exported table is an aggregate with a total.
+    exported = pd.read_csv(config.export_dir / "samenhang_clusters.csv", dtype=str)
+    assert exported["cluster"].iloc[0] == "Totaal" and len(exported) <= 11
+
+
+def test_the_step_is_deterministic(small_run):
+    config, out, _, _ = small_run
+    first = {p.name: p.read_bytes() for p in sorted((out / "tables").glob("*.json"))}
+    data = {p.stem: read_table(out / "tables" / p.stem) for p in sorted((out / "tables").glob("*.json"))}
+    again = run_coherence(config)
+    assert {p.name: p.read_bytes() for p in sorted((again / "tables").glob("*.json"))} == first
+    for name, frame in data.items():
+        pd.testing.assert_frame_equal(read_table(again / "tables" / name), frame)
+
+
+def test_configuration_problems_are_reported_clearly(small_run):
+    config, _, _, cube = small_run
+    settings = dict(config["coherence"])
+    with pytest.raises(CoherenceConfigError, match="unknown domain 'jeugdzorg'"):
+        analyse_coherence(cube, settings | {"domain_groups": {"jeugd": ["jeugdzorg"]}}, seed=1, min_units=10)
+    with pytest.raises(CoherenceConfigError, match="level_cutoffs names groups that do not exist"):
+        analyse_coherence(cube, settings | {"typology_profile": "levels", "level_cutoffs": {"wmoo": 10.0}}, seed=1,
+                          min_units=10)
+    with pytest.raises(CoherenceConfigError, match="n_clusters = 40"):
+        analyse_coherence(cube, settings | {"n_clusters": 40}, seed=1, min_units=10)
+
+
+def test_grouped_domains_levels_and_minimum_support(small_run):
+    config, _, _, cube = small_run
+    settings = dict(config["coherence"]) | {
+        "domain_groups": {"justitie": ["politie", "om_rechtspraak", "sancties", "detentie"]},
+        "typology_profile": "levels", "min_support_households": 1, "cluster_range": [3, 3]}
+    result = analyse_coherence(cube, settings, seed=1, min_units=10, metadata={"population": "test"})
+    assert "justitie" in result.groups and "politie" not in result.groups
+    justice = cube[["cost_politie", "cost_om_rechtspraak", "cost_sancties", "cost_detentie"]].sum(axis=1)
+    assert result.profiles.costs["justitie"] == pytest.approx(justice.to_numpy())
+    # Minimum support never below the disclosure threshold.
+    assert result.summary["minimum support (households)"] == 10 and (result.itemsets["count"] >= 10).all()
+    clusters = next(t for t in result.tables if t.name == "samenhang_clusters")
+    assert "pct_justitie_hoog" in clusters.kwargs["values"]
+    # Level cut-offs are internal: no exported metadata states an amount.
+    text = json.dumps([t.kwargs.get("metadata", {}) for t in result.tables])
+    assert all(f"{v:.2f}" not in text for v in result.level_cutoffs.values() if v)
+
+
+@pytest.fixture(scope="module")
+def national_calibration(calibration_dataset, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("coherence_calibration")
+    config = load_config(national_config(calibration_dataset, folder))
+    run_steps(config, UP_TO_CUBE)
+    cube = read_table(config.work_dir / "05_cube" / "households")
+    households = read_table(config.work_dir / "04_households" / "households", columns=["household", "huishoudnr"])
+    truth = pd.read_csv(calibration_dataset / "truth" / "households.csv", dtype={"huishoudnr": str},
+                        usecols=["huishoudnr", "problem_type"])
+    truth["huishoudnr"] = truth["huishoudnr"].astype(np.int64)
+    planted = households.merge(truth, on="huishoudnr", how="left").set_index("household")["problem_type"]
+    return config, cube, planted
+
+
+def test_recovery_of_the_planted_household_types(national_calibration):
+    config, cube, planted = national_calibration
+    # Six planted types meet the social or safety domain (the seventh, 'geen', has no records).
+    settings = dict(config["coherence"]) | {"cluster_range": [6, 6], "n_clusters": 6, "n_classes": 6}
+    result = analyse_coherence(cube, settings, seed=config["run"]["seed"], min_units=10)
+    types = result.household_types[result.household_types["n_groups"] >= 1]
+    truth = planted.reindex(types["household"]).to_numpy()
+    assert pd.notna(truth).all() and (truth != "geen").all()
+    kmodes_ari = adjusted_rand_score(truth, types["cluster"])
+    lca_ari = adjusted_rand_score(truth, types["klasse"])
+    # The best any partition of the domain profiles can do: each profile to its most common
+    # planted type. 'incidenteel' households look like single-domain households of other
+    # types, which caps the index below 1.
+    profile = types["profile"].to_numpy()
+    frame = pd.DataFrame({"profile": profile, "truth": truth})
+    best = frame.groupby("profile")["truth"].agg(lambda s: s.value_counts().index[0])
+    ceiling = adjusted_rand_score(truth, best.reindex(profile).to_numpy())
+    assert 0.75 < ceiling < 0.9
+    assert lca_ari > 0.7 and lca_ari <= ceiling + 0.01
+    assert kmodes_ari > 0.5
+    # Without the incidental type the latent classes are close to the planted types.
+    regular = truth != "incidenteel"
+    assert adjusted_rand_score(truth[regular], types["klasse"].to_numpy()[regular]) > 0.8
