@@ -85,7 +85,11 @@ def bsn(dense_index, seed: int) -> np.ndarray:
 
 
 def invalid_bsn(rng: np.random.Generator, n: int) -> np.ndarray:
-    """9-digit numbers that fail the eleven-test (for planted bad rows)."""
-    out = rng.integers(10**8, 10**9, n * 3)
-    out = out[~eleven_test(out)]
-    return out[:n]
+    """9-digit numbers that fail the eleven-test (for planted bad rows).
+
+    One random number in eleven passes the test, so draw until enough fail."""
+    found = np.zeros(0, dtype=np.int64)
+    while found.size < n:
+        draw = rng.integers(10**8, 10**9, 2 * n + 16)
+        found = np.concatenate([found, draw[~eleven_test(draw)]])
+    return found[:n]
