@@ -85,8 +85,9 @@ def all_steps() -> tuple[Step, ...]:
     from lib.steps.monitoring import STEP as monitoring
     from lib.steps.price import STEP as price
     from lib.steps.read_sources import STEP as read_sources
+    from lib.steps.report import STEP as report
     from lib.steps.selection import STEP as selection
-    return (inventory, read_sources, price, households, cube, baseline, selection, monitoring, export)
+    return (inventory, read_sources, price, households, cube, baseline, selection, monitoring, export, report)
 
 
 def setup_logging(config: RunConfig) -> Path:

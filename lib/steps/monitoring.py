@@ -89,10 +89,12 @@ def monitoring(ctx: RunContext) -> StepResult:
                              f"({'gevolgd' if settings['movers'] == 'follow' else 'uitgesloten'})."]}
     panel = result.panel.assign(groep=result.panel["group"].map({"cohort": "cohort", "comparison": "vergelijkingsgroep"}),
                                 periode=result.panel["period"], kosten=result.panel["cost"])
-    request_table(out, "monitoring_trend", "magnitude_table", panel[["household", "groep", "periode", "kosten"]],
-                  unit="household", dimensions=["groep", "periode"], values="kosten", statistic="mean",
-                  metadata=meta | {"title": f"Gemiddelde kosten per huishouden per {'jaar' if unit == 'year' else 'halfjaar'}: "
-                                            "cohort en gematchte vergelijkingsgroep"})
+    if len(panel):
+        request_table(out, "monitoring_trend", "magnitude_table", panel[["household", "groep", "periode", "kosten"]],
+                      unit="household", dimensions=["groep", "periode"], values="kosten", statistic="mean",
+                      metadata=meta | {"title": "Gemiddelde kosten per huishouden per "
+                                                f"{'jaar' if unit == 'year' else 'halfjaar'}: cohort en gematchte "
+                                                "vergelijkingsgroep"})
     estimates = result.estimates[["estimate", "value", "se", "ci_low", "ci_high", "n_households"]].rename(
         columns={"estimate": "schatting", "value": "verschil_per_huishouden_per_periode", "se": "standaardfout",
                  "ci_low": "ondergrens_95", "ci_high": "bovengrens_95", "n_households": "aantal_huishoudens"})

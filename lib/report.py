@@ -1,0 +1,374 @@
+"""The report of a run, built from the export folder only.
+
+Everything in the report comes from tables that passed disclosure control: the CSV (or
+XLSX) tables, their notes and the manifest of the export folder. Nothing is read from the
+work folder, so the same report can be made again outside the secure environment from the
+released export (``python scripts/make_report.py EXPORT_DIR``). Plots (when matplotlib is
+installed) are drawn from those tables too, never from unit data, and each plot names the
+table it shows.
+
+The report comes as Markdown and as one self-contained HTML file (styles and images inside).
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+FIELD_FIGURE = ("In het veld wordt gevonden dat ongeveer de helft van de kosten in het sociaal domein bij minder dan 5% "
+                "van de huishoudens valt, en een kwart tot een derde bij 1-2%.")
+
+
+@dataclass
+class ExportedTable:
+    name: str
+    table: pd.DataFrame
+    notes: dict[str, str]
+    notes_text: str
+    manifest: dict
+    symbol: str
+
+    @property
+    def title(self) -> str:
+        return self.notes.get("Title", self.name)
+
+    @property
+    def suppressed(self) -> int:
+        return int(self.manifest.get("suppressed_cells", 0))
+
+    def value(self, column: str, **where) -> float | None:
+        """A published number (None when suppressed or absent)."""
+        rows = self.table
+        for key, wanted in where.items():
+            rows = rows[rows[key].astype(str) == str(wanted)]
+        if rows.empty or column not in rows:
+            return None
+        return _number(rows[column].iloc[0], self.symbol)
+
+
+@dataclass
+class Report:
+    run: dict[str, str]
+    tables: list[ExportedTable]
+    findings: list[str]
+    figures: list[tuple[str, str, bytes]] = field(default_factory=list)
+    """(title, table name, PNG bytes)."""
+
+
+def _number(text, symbol: str) -> float | None:
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return None
+    text = str(text).strip()
+    if text in ("", symbol):
+        return None
+    try:
+        return float(text.replace(",", ".")) if text.count(",") == 1 and "." not in text else float(text)
+    except ValueError:
+        return None
+
+
+def _parse_notes(text: str) -> dict[str, str]:
+    notes = {}
+    for line in text.splitlines():
+        if ": " in line and not line.startswith("'"):
+            key, value = line.split(": ", 1)
+            if key and " " not in key.strip() or key in ("Price year",):
+                notes[key.strip()] = value.strip()
+    return notes
+
+
+def read_export(export_dir: Path) -> tuple[dict, list[ExportedTable]]:
+    """The manifest and every released table of an export folder."""
+    manifest = json.loads((export_dir / "disclosure_manifest.json").read_text(encoding="utf-8"))
+    symbol = manifest.get("rules", {}).get("suppressed_symbol", "x")
+    sep_of = {"csv": (",", "."), "csv_nl": (";", ",")}
+    output_format = manifest.get("rules", {}).get("output_format", "csv")
+    tables = []
+    for name, entry in sorted(manifest.get("tables", {}).items()):
+        files = entry.get("files", {})
+        data_file = next((f for f in files if f.endswith((".csv", ".xlsx"))), None)
+        notes_file = next((f for f in files if f.endswith(".notes.txt")), None)
+        if data_file is None:
+            continue
+        if data_file.endswith(".xlsx"):
+            table = pd.read_excel(export_dir / data_file, dtype=str)
+        else:
+            sep, _ = sep_of.get(output_format, (",", "."))
+            table = pd.read_csv(export_dir / data_file, sep=sep, dtype=str, keep_default_na=False,
+                                encoding="utf-8-sig")
+        notes_text = (export_dir / notes_file).read_text(encoding="utf-8") if notes_file else ""
+        tables.append(ExportedTable(name, table, _parse_notes(notes_text), notes_text, entry, symbol))
+    return manifest, tables
+
+
+def _table(tables: list[ExportedTable], name: str) -> ExportedTable | None:
+    return next((t for t in tables if t.name == name), None)
+
+
+def headline_findings(tables: list[ExportedTable]) -> list[str]:
+    """The main figures of the run, in words, from published cells only."""
+    out = []
+    reach = _table(tables, "bereik_aantal_domeinen")
+    if reach is not None:
+        total = reach.value("n_households", aantal_domeinen="Totaal")
+        none = reach.value("n_households", aantal_domeinen="0")
+        if total and none is not None:
+            out.append(f"Bereik: {total - none:,.0f} van de {total:,.0f} huishoudens ({(total - none) / total:.1%}) had "
+                       "kosten in het sociaal of veiligheidsdomein in de studiejaren.")
+        multi = [reach.value("n_households", aantal_domeinen=k) for k in ("3", "4+")]
+        if total and all(m is not None for m in multi):
+            out.append(f"{sum(multi):,.0f} huishoudens ({sum(multi) / total:.1%}) hadden kosten in drie of meer "
+                       "domeinen.")
+    top = _table(tables, "concentratie_top")
+    if top is not None:
+        shares = {seg: top.value("share_of_kosten_pct", segment=seg) for seg in ("top 1%", "top 2%", "top 5%")}
+        known = {k: v for k, v in shares.items() if v is not None}
+        if known:
+            parts = [f"de duurste {k[4:]} van de huishoudens droeg {v:.1f}% van alle kosten" for k, v in known.items()]
+            out.append("Concentratie: " + "; ".join(parts) + ". " + FIELD_FIGURE)
+    gini = _table(tables, "gini")
+    if gini is not None and len(gini.table):
+        value = _number(gini.table.iloc[0, -1], gini.symbol)
+        if value is not None:
+            out.append(f"Gini-coefficient van de kosten per huishouden: {value:.2f} (0 = gelijk verdeeld, 1 = alles "
+                       "bij een huishouden).")
+    combos = _table(tables, "combinaties_duurste")
+    if combos is not None and "n_households" in combos.table:
+        rows = combos.table[~combos.table["combinatie"].isin(["Totaal", "overige combinaties"])].copy()
+        rows["n"] = [(_number(v, combos.symbol) or 0) for v in rows["n_households"]]
+        best = rows.sort_values("n", ascending=False).head(3)
+        if len(best):
+            listed = "; ".join(f"{r.combinatie} ({r.n:,.0f} huishoudens)" for r in best.itertuples())
+            out.append(f"Meest voorkomende domeincombinaties bij de duurste huishoudens: {listed}.")
+    out += _coherence_findings(tables)
+    effect = _table(tables, "monitoring_effect")
+    if effect is not None and len(effect.table):
+        for row in effect.table.itertuples():
+            value = _number(getattr(row, "verschil_per_huishouden_per_periode", None), effect.symbol)
+            low = _number(getattr(row, "ondergrens_95", None), effect.symbol)
+            high = _number(getattr(row, "bovengrens_95", None), effect.symbol)
+            if value is not None and low is not None and high is not None:
+                out.append(f"Monitoring, {row.schatting}: {value:,.0f} euro per huishouden per periode "
+                           f"(95%-interval {low:,.0f} tot {high:,.0f}).")
+    return out
+
+
+def _coherence_findings(tables: list[ExportedTable]) -> list[str]:
+    out = []
+    for t in tables:
+        if t.name.startswith(("typologie", "clusters", "kmodes", "latente_klassen")) and "n_households" in t.table:
+            rows = t.table[t.table.iloc[:, 0].astype(str) != "Totaal"]
+            if len(rows):
+                out.append(f"{t.title}: {len(rows)} groepen; de grootste telt "
+                           f"{max((_number(v, t.symbol) or 0) for v in rows['n_households']):,.0f} huishoudens.")
+    return out[:2]
+
+
+# --- figures -------------------------------------------------------------------------
+
+def figures(tables: list[ExportedTable]) -> list[tuple[str, str, bytes]]:
+    """PNG figures from published tables; empty when matplotlib is not installed."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    out = []
+    for maker in (_lorenz_figure, _domain_year_figure, _monitoring_figure, _reach_figure):
+        made = maker(tables, plt)
+        if made is not None:
+            out.append(made)
+    return out
+
+
+def _png(fig, plt) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _lorenz_figure(tables, plt):
+    t = _table(tables, "concentratie_lorenz")
+    if t is None:
+        return None
+    bands = t.table[t.table["segment"] != "all"]
+    shares = [_number(v, t.symbol) for v in bands["share_of_kosten_pct"]]
+    if any(s is None for s in shares):
+        return None
+    upper = [float(seg.split("-")[1].rstrip("%")) for seg in bands["segment"]]
+    x = np.concatenate([[0], upper])
+    y = np.concatenate([[0], np.cumsum(shares)])
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    ax.plot(x, y, marker="o", label="kosten (cumulatief)")
+    ax.plot([0, 100], [0, 100], linestyle="--", color="grey", label="gelijke verdeling")
+    ax.set_xlabel("duurste huishoudens (%)")
+    ax.set_ylabel("aandeel in de kosten (%)")
+    ax.set_title("Concentratie van de kosten")
+    ax.legend()
+    return ("Concentratie van de kosten (Lorenz-segmenten, van duur naar goedkoop)", t.name, _png(fig, plt))
+
+
+def _domain_year_figure(tables, plt):
+    t = _table(tables, "kosten_domein_jaar")
+    if t is None:
+        return None
+    body = t.table[(t.table["domein"] != "Totaal") & (t.table["jaar"] != "Totaal")].copy()
+    body["value"] = [_number(v, t.symbol) for v in body["sum_kosten"]]
+    wide = body.pivot(index="jaar", columns="domein", values="value")
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    bottom = np.zeros(len(wide))
+    colours = plt.get_cmap("tab20").colors
+    for i, domain in enumerate(wide.columns):
+        values = wide[domain].fillna(0).to_numpy(dtype=float) / 1e6
+        ax.bar(wide.index.astype(str), values, bottom=bottom, label=domain, color=colours[i % len(colours)])
+        bottom += values
+    ax.set_ylabel("miljoen euro")
+    ax.set_title("Kosten per domein en jaar (onderdrukte cellen weggelaten)")
+    ax.legend(fontsize=7, ncol=2)
+    return ("Kosten per domein en jaar", t.name, _png(fig, plt))
+
+
+def _monitoring_figure(tables, plt):
+    t = _table(tables, "monitoring_trend")
+    if t is None:
+        return None
+    body = t.table[(t.table["groep"] != "Totaal") & (t.table["periode"] != "Totaal")].copy()
+    body["value"] = [_number(v, t.symbol) for v in body["mean_kosten"]]
+    if body["value"].isna().all() or body.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for group, rows in body.groupby("groep"):
+        ax.plot(rows["periode"].astype(str), rows["value"], marker="o", label=group)
+    ax.set_ylabel("gemiddelde kosten per huishouden (euro)")
+    ax.set_title("Cohort en vergelijkingsgroep")
+    ax.legend()
+    return ("Monitoring: cohort en gematchte vergelijkingsgroep", t.name, _png(fig, plt))
+
+
+def _reach_figure(tables, plt):
+    t = _table(tables, "bereik_per_domein")
+    if t is None:
+        return None
+    body = t.table[t.table["domein"] != "Totaal"].copy()
+    body["value"] = [_number(v, t.symbol) for v in body["n_households"]]
+    body = body.dropna(subset=["value"]).sort_values("value")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.barh(body["domein"], body["value"])
+    ax.set_xlabel("huishoudens met kosten")
+    ax.set_title("Bereik per domein")
+    return ("Huishoudens met kosten per domein", t.name, _png(fig, plt))
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+def build_report(export_dir: Path) -> Report:
+    manifest, tables = read_export(export_dir)
+    first = tables[0].notes if tables else {}
+    run = {"Periode": first.get("Period", ""), "Prijspeil": first.get("Price year", ""),
+           "Toerekening": first.get("Attribution", ""), "Route": first.get("Route", ""),
+           "Aantal tabellen": str(len(tables))}
+    return Report(run=run, tables=tables, findings=headline_findings(tables), figures=figures(tables))
+
+
+def render_markdown(report: Report, figure_names: list[str] | None = None) -> str:
+    from tabulate import tabulate
+    lines = ["# Kostenanalyse multi-probleemhuishoudens: rapport", ""]
+    lines += [f"- **{k}**: {v}" for k, v in report.run.items() if v]
+    lines += ["", "Alle cijfers komen uit tabellen die de geheimhoudingscontrole hebben doorstaan (de exportmap). "
+              "Een 'x' is een onderdrukte cel.", "", "## Kernpunten", ""]
+    lines += [f"- {f}" for f in report.findings] or ["- (geen kernpunten: de tabellen ontbreken)"]
+    if report.figures:
+        lines += ["", "## Figuren", ""]
+        for (title, table, _), name in zip(report.figures, figure_names or [None] * len(report.figures)):
+            lines += [f"### {title}", "", f"![{title}]({name})" if name else "", f"*Gemaakt uit tabel `{table}`.*", ""]
+    lines += ["", "## Tabellen", ""]
+    for t in report.tables:
+        lines += [f"### {t.title} (`{t.name}`)", ""]
+        lines += [f"- **{k}**: {v}" for k, v in t.notes.items() if k not in ("Title", "Table")]
+        lines += [f"- **Onderdrukte cellen**: {t.suppressed}", "",
+                  tabulate(t.table, headers="keys", tablefmt="github", showindex=False, disable_numparse=True), ""]
+    lines += ["## Geheimhouding", "", _rules_text(report)]
+    return "\n".join(lines) + "\n"
+
+
+def _rules_text(report: Report) -> str:
+    if not report.tables:
+        return ""
+    text = report.tables[0].notes_text
+    rules = [line for line in text.splitlines() if line.startswith(("Disclosure control:", "'x'"))]
+    return "\n\n".join(rules)
+
+
+HTML_STYLE = """
+body{font-family:Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;color:#222;line-height:1.4}
+h1{border-bottom:2px solid #154273}h2{color:#154273;margin-top:2em}h3{margin-bottom:.3em}
+table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em}
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#eef2f7}
+td.label{text-align:left}td.x{background:#fde8e8;color:#a00;font-weight:bold;text-align:center}
+tr.total td{font-weight:bold;background:#f7f7f7}.meta{font-size:.85em;color:#444}
+.finding{margin:.3em 0}figure{margin:1em 0}figcaption{font-size:.85em;color:#555}
+"""
+
+
+def render_html(report: Report) -> str:
+    e = html.escape
+    parts = ["<!DOCTYPE html><html lang='nl'><head><meta charset='utf-8'>",
+             "<title>Kostenanalyse multi-probleemhuishoudens: rapport</title>", f"<style>{HTML_STYLE}</style></head><body>",
+             "<h1>Kostenanalyse multi-probleemhuishoudens: rapport</h1><ul class='meta'>"]
+    parts += [f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in report.run.items() if v]
+    parts.append("</ul><p>Alle cijfers komen uit tabellen die de geheimhoudingscontrole hebben doorstaan (de exportmap). "
+                 "Een <span class='x'>x</span> is een onderdrukte cel.</p><h2>Kernpunten</h2>")
+    parts += [f"<p class='finding'>{e(f)}</p>" for f in report.findings]
+    if report.figures:
+        parts.append("<h2>Figuren</h2>")
+        for title, table, png in report.figures:
+            data = base64.b64encode(png).decode("ascii")
+            parts.append(f"<figure><img alt='{e(title)}' src='data:image/png;base64,{data}'>"
+                         f"<figcaption>{e(title)} (gemaakt uit tabel <code>{e(table)}</code>)</figcaption></figure>")
+    parts.append("<h2>Tabellen</h2>")
+    for t in report.tables:
+        parts.append(f"<h3 id='{e(t.name)}'>{e(t.title)} <small>(<code>{e(t.name)}</code>)</small></h3><ul class='meta'>")
+        parts += [f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in t.notes.items() if k not in ("Title", "Table")]
+        parts.append(f"<li><b>Onderdrukte cellen</b>: {t.suppressed}</li></ul>")
+        parts.append(_html_table(t))
+    parts.append(f"<h2>Geheimhouding</h2><p>{e(_rules_text(report))}</p></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _html_table(t: ExportedTable) -> str:
+    e = html.escape
+    columns = list(t.table.columns)
+    labels = set(t.manifest.get("label_columns", []))
+    rows = ["<table><tr>" + "".join(f"<th>{e(c)}</th>" for c in columns) + "</tr>"]
+    for values in t.table.itertuples(index=False):
+        total = any(str(v) == "Totaal" for v, c in zip(values, columns) if c in labels)
+        cells = []
+        for column, value in zip(columns, values):
+            css = "label" if column in labels else ("x" if str(value) == t.symbol else "")
+            cells.append(f"<td class='{css}'>{e(str(value))}</td>")
+        rows.append(f"<tr class='{'total' if total else ''}'>" + "".join(cells) + "</tr>")
+    return "".join(rows) + "</table>"
+
+
+def write_report(export_dir: Path, out_dir: Path) -> list[Path]:
+    """Write report.md, report.html and the figures (PNG) to ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = build_report(export_dir)
+    names = []
+    for i, (title, table, png) in enumerate(report.figures, start=1):
+        name = f"figuur_{i}_{table}.png"
+        (out_dir / name).write_bytes(png)
+        names.append(name)
+    md = out_dir / "report.md"
+    md.write_text(render_markdown(report, names), encoding="utf-8")
+    page = out_dir / "report.html"
+    page.write_text(render_html(report), encoding="utf-8")
+    return [md, page] + [out_dir / n for n in names]

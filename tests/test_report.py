@@ -1,0 +1,100 @@
+"""The report: every exported table is in it, and nothing that was not exported."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+
+import pandas as pd
+import pytest
+
+from lib.config import load_config
+from lib.pipeline import run_steps, step_folder
+from lib.report import write_report
+from lib.synthetic.identifiers import eleven_test
+from lib.workfiles import read_table
+
+
+@pytest.fixture(scope="module")
+def run(small_dataset):
+    config = load_config(small_dataset / "config.toml")
+    run_steps(config)
+    return config
+
+
+def test_every_exported_table_is_in_the_report(run):
+    folder = step_folder(run, "report")
+    manifest = json.loads((run.export_dir / "disclosure_manifest.json").read_text(encoding="utf-8"))
+    md = (folder / "report.md").read_text(encoding="utf-8")
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert len(manifest["tables"]) >= 15
+    for name in manifest["tables"]:
+        notes = (run.export_dir / f"{name}.notes.txt").read_text(encoding="utf-8")
+        title = re.search(r"^Title: (.*)$", notes, re.MULTILINE).group(1)
+        assert f"`{name}`" in md and f"<code>{name}</code>" in page, name
+        assert title in md, name
+    assert "Kernpunten" in md and "Bereik:" in md and "Concentratie:" in md
+    assert page.count("<table>") == len(manifest["tables"])
+    assert "<img" not in page or "data:image/png;base64," in page      # self-contained
+
+
+def test_the_report_shows_the_exported_cells_and_no_others(run):
+    folder = step_folder(run, "report")
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    # Every cell of every exported table is in the page as published...
+    for csv in run.export_dir.glob("*.csv"):
+        table = pd.read_csv(csv, dtype=str, keep_default_na=False)
+        for value in table.to_numpy().ravel():
+            assert f">{value}<" in page, (csv.name, value)
+    # ...and no true value of a suppressed cell (kept in the evidence of the work folder) is.
+    shown = set(re.findall(r">([-0-9.]+)<", page))
+    leaked = []
+    for cells in (run.work_dir / "evidence").glob("*.cells.csv"):
+        evidence = pd.read_csv(cells, dtype=str, keep_default_na=False)
+        hidden = evidence[evidence["status"].isin(["primary", "secondary"])]
+        for column in [c for c in hidden.columns if c.startswith("true_")]:
+            for raw in hidden[column]:
+                if raw in ("", "nan"):
+                    continue
+                value = float(raw)
+                for text in {f"{value:.2f}", f"{value:.0f}", f"{value:.1f}"}:
+                    if len(text) >= 4 and text in shown:
+                        leaked.append((cells.name, column, text))
+    assert not leaked, leaked[:5]
+    # No person or household key, and no 9-digit number passing the BSN eleven-test.
+    persons = read_table(step_folder(run, "read_sources") / "persons", columns=["key"])["key"]
+    text = page + (folder / "report.md").read_text(encoding="utf-8")
+    nine = [int(n) for n in re.findall(r"(?<!\d)\d{9}(?!\d)", text)]
+    assert not any(eleven_test(nine)) if nine else True
+    assert not set(nine) & set(persons.tolist())
+
+
+def test_report_without_matplotlib_and_outside_the_environment(run, tmp_path, monkeypatch):
+    export = tmp_path / "released"
+    shutil.copytree(run.export_dir, export)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    written = write_report(export, tmp_path / "report")
+    assert {p.name for p in written} == {"report.md", "report.html"}
+    assert "Kernpunten" in (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+
+
+def test_figures_come_from_published_tables(run):
+    pytest.importorskip("matplotlib")
+    folder = step_folder(run, "report")
+    figures = sorted(folder.glob("figuur_*.png"))
+    assert figures
+    for figure in figures:
+        table = figure.stem.split("_", 2)[2]
+        assert (run.export_dir / f"{table}.csv").is_file()
+        assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_output_request_package(run):
+    import zipfile
+    package = step_folder(run, "report") / "output_request.zip"
+    with zipfile.ZipFile(package) as archive:
+        names = archive.namelist()
+    exported = {p.name for p in run.export_dir.iterdir() if p.is_file()}
+    assert {n.split("/", 1)[1] for n in names if n.startswith("export/")} == exported
+    assert any(n.startswith("documentatie/") and n.endswith(".md") for n in names)
