@@ -43,11 +43,35 @@ class Step:
     writes: tuple[str, ...]
 
 
+class Progress:
+    """Logs progress of a long loop with an estimate of the time left, at most every few seconds."""
+
+    def __init__(self, what: str, total: int, every_seconds: float = 5.0):
+        self.what, self.total, self.every = what, max(total, 1), every_seconds
+        self.started = self.last = time.perf_counter()
+
+    def __call__(self, done: int) -> None:
+        now = time.perf_counter()
+        if now - self.last < self.every or done >= self.total:
+            return
+        self.last = now
+        left = (now - self.started) / max(done, 1) * (self.total - done)
+        LOG.info("    %s: %s of %s (%d%%), about %s left", self.what, f"{done:,}", f"{self.total:,}",
+                 100 * done // self.total, _duration(left))
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
 @dataclass
 class RunContext:
     config: RunConfig
     step: Step
     number: int
+
+    def progress(self, what: str, total: int) -> Progress:
+        return Progress(what, total)
 
     @property
     def step_dir(self) -> Path:

@@ -203,8 +203,10 @@ def _person_chunks(person: np.ndarray, chunk_records: int):
 
 def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series, price_year: int,
                   fallback: pd.DataFrame | None = None, bijstand_from: str = "spells",
-                  index_hint: str = "", chunk_records: int = CHUNK_RECORDS) -> PricingResult:
-    """Price ``records`` (see ``lib.records``) into a person-month ledger."""
+                  index_hint: str = "", chunk_records: int = CHUNK_RECORDS, progress=None) -> PricingResult:
+    """Price ``records`` (see ``lib.records``) into a person-month ledger.
+
+    ``progress``, when given, is called with the number of records priced so far."""
     n = len(records)
     codes = _Codes(records, [prices] + ([fallback] if fallback is not None else []))
     source = codes.source_names[codes.source]
@@ -224,7 +226,11 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
     # half a million records), and ledger rows of different chunks never need merging.
     record_cost = np.zeros(n)
     ledgers, fallback_parts, missing_parts = [], [], []
+    priced_so_far = 0
     for chunk in _person_chunks(records["person"].to_numpy(), chunk_records):
+        priced_so_far += chunk.size
+        if progress is not None:
+            progress(priced_so_far)
         parts = []
         amounts = chunk[use[chunk] & has_amount[chunk]]
         if amounts.size:

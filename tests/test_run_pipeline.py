@@ -63,7 +63,9 @@ def test_run_all_writes_work_export_and_a_readable_log(bundle_copy, small_datase
     exported = [p.name for p in export.rglob("*") if p.is_file()]
     assert "huishoudens_naar_type.csv" in exported
     assert all(name in listed for name in exported if name != "disclosure_manifest.json")
-    assert "RESULT: no findings" in (work / f"{n:02d}_export" / "check_export.txt").read_text(encoding="utf-8")
+    export_number = [step.name for step in all_steps()].index("export") + 1
+    check = work / f"{export_number:02d}_export" / "check_export.txt"
+    assert "RESULT: no findings" in check.read_text(encoding="utf-8")
 
 
 def test_one_step_can_be_rerun_alone(bundle_copy, small_dataset, tmp_path):
@@ -104,3 +106,17 @@ def test_demo_data_are_made_once_and_run(tmp_path):
     assert (demo / "work" / "logs" / "run.log").is_file()
     assert (demo / "export" / "huishoudens_naar_type.csv").is_file()
     assert results["inventory"].counts["GBAPERSOONTAB (1 file) rows"] > 2_000
+
+
+def test_progress_reports_share_done_and_time_left(caplog, monkeypatch):
+    from lib import pipeline
+    clock = iter([0.0, 2.0, 10.0, 11.0, 30.0])
+    monkeypatch.setattr(pipeline.time, "perf_counter", lambda: next(clock))
+    progress = pipeline.Progress("records priced", total=1000, every_seconds=5.0)
+    with caplog.at_level("INFO", logger="mph"):
+        progress(100)   # t=2: too soon after the start, nothing logged
+        progress(250)   # t=10: 250 done in 10 s, 750 left at the same rate = 30 s
+        progress(300)   # t=11: too soon after the last message
+        progress(1000)  # t=30: finished, the step's own "done in" says so
+    messages = [r.getMessage().strip() for r in caplog.records]
+    assert messages == ["records priced: 250 of 1,000 (25%), about 30 s left"]

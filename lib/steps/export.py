@@ -27,8 +27,10 @@ def publish_tables(ctx: RunContext) -> StepResult:
     rows = []
     requests = collect_requests(config.work_dir)
     # One release batch: tables that share cells are protected together, as one problem.
+    progress = ctx.progress("tables prepared", len(requests))
     with writer.batch() as batch:
-        for request in requests:
+        for number, request in enumerate(requests, start=1):
+            progress(number)
             try:
                 getattr(batch, request.method)(request.data(), name=request.name, **request.kwargs)
             except Exception as exc:  # noqa: BLE001 -- a failure in one table must not stop the others

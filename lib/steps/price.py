@@ -36,7 +36,8 @@ def price_ledger(ctx: RunContext) -> StepResult:
     records = read_table(ctx.earlier_step_dir("read_sources") / "records")
     try:
         priced = price_records(records, prices, index, price_year, fallback=fallback,
-                               bijstand_from=prices_cfg["bijstand_from"], index_hint=str(index_path))
+                               bijstand_from=prices_cfg["bijstand_from"], index_hint=str(index_path),
+                               progress=ctx.progress("records priced", len(records)))
     except MissingPrices as missing:
         missing.missing.to_csv(out / "missing_prices.csv", index=False, encoding="utf-8")
         raise

@@ -144,9 +144,11 @@ def read_sources(ctx: RunContext) -> StepResult:
     # validated and linked one dataset at a time, in a fixed order, so person ids are
     # the same on every run.
     present = [d for d in COST_DATASETS if any(f.dataset == d for f in files)]
+    progress = ctx.progress("sources read and validated", len(present))
     with ThreadPoolExecutor(max_workers=2) as pool:
         tables = {d: pool.submit(read_source_files, d, [f for f in files if f.dataset == d]) for d in present}
-        for dataset in present:
+        for done, dataset in enumerate(present):
+            progress(done)
             account = SourceAccount(dataset, files=sum(f.dataset == dataset for f in files))
             table = tables.pop(dataset).result()
             keep(account, *READERS[dataset](dataset, table, period, persons, account))

@@ -183,8 +183,10 @@ def generate(out_dir: str | Path, spec: GeneratorSpec, progress: Callable[[str],
         report.persons += len(persons)
         report.household_spells += len(hh)
         dense_offset += len(persons)
+        elapsed = time.perf_counter() - started
+        left = elapsed / (chunk + 1) * (n_chunks - chunk - 1)
         progress(f"chunk {chunk + 1}/{n_chunks}: {n_fam:,} households, {len(persons):,} persons, "
-                 f"{len(rec.priced):,} records ({time.perf_counter() - started:.1f} s)")
+                 f"{len(rec.priced):,} records ({elapsed:.1f} s" + (f", about {left:.0f} s left)" if left else ")"))
 
     report.files, report.skipped = writers.close()
     report.seconds = time.perf_counter() - started
