@@ -163,7 +163,7 @@ def grid_model(name: str, population: str, grid: TableGrid, stats: CellStatistic
     primary_unit = unit_columns[0]
     counts = stats.n_units[primary_unit].astype(float)
     n_positions = grid.n_cells
-    evidence = pd.DataFrame(index=np.arange(n_positions))
+    evidence: dict[str, object] = {}  # columns, made a frame once (no fragmented inserts)
     for unit, label in zip(unit_columns, unit_labels):
         evidence[f"n_{label}"] = stats.n_units[unit]
     reasons = [[] for _ in range(n_positions)]
@@ -253,7 +253,7 @@ def grid_model(name: str, population: str, grid: TableGrid, stats: CellStatistic
     implies = [(0, j) for j, layer in enumerate(layers) if count_in_problem and layer.display == "mean"]
     model = TableModel(
         name=name, population=population, label_columns=[d.name for d in grid.dimensions], labels=labels,
-        key_codes=key_codes, relations=grid.relations, layers=layers, evidence=evidence,
+        key_codes=key_codes, relations=grid.relations, layers=layers, evidence=pd.DataFrame(evidence, index=np.arange(n_positions)),
         hidden=np.zeros(n_positions, dtype=bool), layer_mode="separate", implies=implies,
     )
     model.review = review

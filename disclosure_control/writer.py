@@ -1161,20 +1161,21 @@ class SafeWriter:
     def _evidence_cells(self, model: TableModel) -> pd.DataFrame:
         """Per position: labels, overall and per-statistic status, true values
         (named for what they hold), protection levels and the primary evidence."""
-        cells = model.labels.reset_index(drop=True).copy()
-        cells["status"] = model.status
+        columns: dict[str, object] = {"status": model.status}
         for layer, status in zip(model.layers, model.layer_status):
             quantity = quantity_name(layer)
-            cells[f"status_{quantity}"] = status
-            cells[f"true_{quantity}"] = layer.values
+            columns[f"status_{quantity}"] = status
+            columns[f"true_{quantity}"] = layer.values
             if layer.column != quantity and layer.display in ("mean", "share"):
                 # The published statistic itself: the mean (sum / units) or the percentage.
-                cells[f"true_{layer.column}"] = self._display_values(model, layer)
-            cells[f"upl_{quantity}"] = layer.upper_protection
-            cells[f"lpl_{quantity}"] = layer.lower_protection
+                columns[f"true_{layer.column}"] = self._display_values(model, layer)
+            columns[f"upl_{quantity}"] = layer.upper_protection
+            columns[f"lpl_{quantity}"] = layer.lower_protection
         for column in model.evidence.columns:
-            cells[column] = model.evidence[column].to_numpy()
-        return cells
+            columns[column] = model.evidence[column].to_numpy()
+        labels = model.labels.reset_index(drop=True)
+        labels = labels.drop(columns=[c for c in columns if c in labels.columns])
+        return pd.concat([labels, pd.DataFrame(columns, index=labels.index)], axis=1)
 
     def _write_evidence(self, model, metadata, kind, status, review, protection: "_Protection", hashes,
                         warnings) -> Path:

@@ -46,12 +46,12 @@ class Step:
 class Progress:
     """Logs progress of a long loop with an estimate of the time left, at most every few seconds."""
 
-    def __init__(self, what: str, total: int, every_seconds: float = 5.0):
-        self.what, self.total, self.every = what, max(total, 1), every_seconds
-        self.started = self.last = time.perf_counter()
+    def __init__(self, what: str, total: int, every_seconds: float = 5.0, clock=time.perf_counter):
+        self.what, self.total, self.every, self.clock = what, max(total, 1), every_seconds, clock
+        self.started = self.last = clock()
 
     def __call__(self, done: int) -> None:
-        now = time.perf_counter()
+        now = self.clock()
         if now - self.last < self.every or done >= self.total:
             return
         self.last = now
@@ -102,6 +102,7 @@ def step_folder(config: RunConfig, name: str) -> Path:
 def all_steps() -> tuple[Step, ...]:
     """The pipeline's steps in order (imported here because steps import this module)."""
     from lib.steps.baseline import STEP as baseline
+    from lib.steps.coherence import STEP as coherence
     from lib.steps.cube import STEP as cube
     from lib.steps.export import STEP as export
     from lib.steps.households import STEP as households
@@ -111,7 +112,8 @@ def all_steps() -> tuple[Step, ...]:
     from lib.steps.read_sources import STEP as read_sources
     from lib.steps.report import STEP as report
     from lib.steps.selection import STEP as selection
-    return (inventory, read_sources, price, households, cube, baseline, selection, monitoring, export, report)
+    return (inventory, read_sources, price, households, cube, baseline, coherence, selection, monitoring, export,
+            report)
 
 
 def setup_logging(config: RunConfig) -> Path:

@@ -111,8 +111,8 @@ def test_demo_data_are_made_once_and_run(tmp_path):
 def test_progress_reports_share_done_and_time_left(caplog, monkeypatch):
     from lib import pipeline
     clock = iter([0.0, 2.0, 10.0, 11.0, 30.0])
-    monkeypatch.setattr(pipeline.time, "perf_counter", lambda: next(clock))
-    progress = pipeline.Progress("records priced", total=1000, every_seconds=5.0)
+    monkeypatch.setattr(pipeline.LOG, "propagate", True)  # a run earlier in the session turned it off
+    progress = pipeline.Progress("records priced", total=1000, every_seconds=5.0, clock=lambda: next(clock))
     with caplog.at_level("INFO", logger="mph"):
         progress(100)   # t=2: too soon after the start, nothing logged
         progress(250)   # t=10: 250 done in 10 s, 750 left at the same rate = 30 s

@@ -2,8 +2,8 @@
 
 Writes to ``<work>/NN_report/``: ``report.html`` (self-contained), ``report.md`` and the
 figures (when matplotlib is installed), all built from the released tables; and
-``output_request.zip``: the export folder's files plus the output-request documentation
-of the export check, ready to go with the output control form to CBS.
+``output_request.zip``: the export folder's files, the output-request documentation
+of the export check and the report with its figures, ready to go with the output control form to CBS.
 """
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ def make_report(ctx: RunContext) -> StepResult:
         for path in sorted(documentation.glob("*")) if documentation.is_dir() else []:
             if path.is_file():
                 archive.write(path, f"documentatie/{path.name}")
+        # The figures go out too when the request includes them; each plots a table in export/.
+        for path in written:
+            archive.write(path, f"rapport/{path.name}")
     result = StepResult(outputs=[p.name for p in written] + [package.name])
     result.counts = {"tables in the report": len(list(config.export_dir.glob("*.notes.txt"))),
                      "figures": sum(p.suffix == ".png" for p in written)}
