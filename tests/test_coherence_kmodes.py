@@ -7,7 +7,7 @@ row by row in plain Python; the soybean data's four known classes.
 from __future__ import annotations
 
 import io
-from functools import lru_cache
+from functools import cache
 from itertools import product
 
 import numpy as np
@@ -89,7 +89,7 @@ def column_modes(X: np.ndarray) -> np.ndarray:
     return np.array(out)
 
 
-@lru_cache(maxsize=None)
+@cache
 def optimal_cost_of(seed: int, n: int, d: int, k: int) -> tuple[np.ndarray, int]:
     X = np.random.default_rng(seed).integers(0, 3, size=(n, d))
     return X, optimal_cost(X, k)

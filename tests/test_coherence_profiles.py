@@ -73,7 +73,7 @@ def test_compression_of_text_and_wide_codes():
 
 def test_popcount_and_labels():
     masks = np.array([0, 1, 6, 2 ** 40 + 3, 2 ** 62 - 1])
-    assert popcount(masks).tolist() == [bin(int(m)).count("1") for m in masks]
+    assert popcount(masks).tolist() == [int(m).bit_count() for m in masks]
     assert mask_labels(np.array([0, 5, 2]), ["a", "b", "c"]).tolist() == ["geen", "a + c", "b"]
 
 
@@ -127,3 +127,20 @@ def test_household_profiles_sum_domains_into_groups():
     assert p.distinct.weights.tolist() == [1, 2, 1]
     assert p.profile_costs().tolist() == [[0.0, 0.0], [8.0, 0.0], [4.0, 5.0]]
     assert p.presence().tolist() == [[True, False], [True, False], [False, False], [True, True]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(st.sampled_from([np.int8, np.uint8, np.int64]), st.tuples(st.integers(1, 60), st.integers(1, 14)),
+              elements=st.integers(0, 1)), st.integers(0, 40))
+def test_integer_rows_compress_like_numpy_unique(rows, spread):
+    # 0/1 bytes (packed as bits), small integers and wide code spaces take different paths.
+    rows = rows.copy()
+    if spread and rows.dtype == np.uint8:
+        rows[:, 0] = rows[:, 0] * spread          # one wider column: a per-column code space
+    elif spread and rows.dtype == np.int64:
+        rows = rows * (spread * 1000 + 1)         # every column wide: codes sorted, or rows sorted
+    raw, weights, inverse = compress_rows(rows)
+    expected, expected_inverse, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
+    assert raw.dtype == rows.dtype
+    assert np.array_equal(raw, expected)
+    assert np.array_equal(inverse, expected_inverse.reshape(-1)) and np.array_equal(weights, counts)

@@ -47,7 +47,7 @@ def planted(seed: int, n_types: int = 4, n: int = 4000) -> tuple[np.ndarray, np.
     types = np.eye(8, dtype=np.int64)[[0, 2, 4, 6]] + np.eye(8, dtype=np.int64)[[1, 3, 5, 7]]
     kind = rng.integers(0, n_types, n)
     rows = np.where(rng.random((n, 8)) < 0.05, 1 - types[kind], types[kind])
-    profiles, inverse, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
+    profiles, counts = np.unique(rows, axis=0, return_counts=True)
     return profiles, counts, kind
 
 

@@ -136,7 +136,7 @@ def analyse_coherence(households: pd.DataFrame, settings: dict, *, seed: int, mi
     wanted = range(int(settings["cluster_range"][0]), int(settings["cluster_range"][1]) + 1)
     k_values = [k for k in wanted if k <= typology.n_distinct
                 and n_clustered - ((k - 1) + k * len(names) * (n_levels - 1)) >= min_residual_df]
-    if len(k_values) < len(wanted):
+    if k_values and len(k_values) < len(wanted):
         notes.append(f"numbers of types tried: {k_values or 'none'} (of {list(wanted)}): more need more distinct "
                      f"profiles ({typology.n_distinct}) or households ({n_clustered})")
     cluster_choice = class_choice = None
@@ -184,10 +184,10 @@ def analyse_coherence(households: pd.DataFrame, settings: dict, *, seed: int, mi
     cluster_profiles = class_profiles = pd.DataFrame()
     agreement = pd.DataFrame(columns=["measure", "value"])
     if k_values:
-        units["cluster"] = pd.Categorical(np.asarray(cluster_labels, dtype=object)[cluster_of_profile[typology.inverse]],
-                                          categories=cluster_labels)
-        units["klasse"] = pd.Categorical(np.asarray(class_labels, dtype=object)[class_of_profile[typology.inverse]],
-                                         categories=class_labels)
+        cluster_text = np.asarray(cluster_labels, dtype=object)
+        class_text = np.asarray(class_labels, dtype=object)
+        units["cluster"] = pd.Categorical(cluster_text[cluster_of_profile[typology.inverse]], categories=cluster_labels)
+        units["klasse"] = pd.Categorical(class_text[class_of_profile[typology.inverse]], categories=class_labels)
         value_columns = [c for c in units.columns if c not in ("household", "cluster", "klasse")]
         cluster_profiles = _profile_summary(units, "cluster", value_columns)
         class_profiles = _profile_summary(units, "klasse", value_columns)
@@ -360,12 +360,13 @@ def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFra
                       f"{settings['max_exported_rules']} met de hoogste lift.")
         tables.append(TableSpec("samenhang_regels", "association_rules", presence,
                                 {"unit": "household", "items": names, "rules": rule_pairs,
-                                 "metadata": meta("Associatieregels tussen domeinen (drie of meer domeinen)", population,
-                                                  rule_notes)}))
+                                 "metadata": meta("Associatieregels tussen domeinen (drie of meer domeinen)",
+                                                  population, rule_notes)}))
         counts = {c: exported[c].to_numpy() for c in ("n_total", "n_antecedent", "n_consequent", "n_rule")}
         if rounding_base:
             # The counts are published rounded; metrics from exact counts would reveal them.
-            counts = {c: (np.floor(v / rounding_base + 0.5) * rounding_base).astype(np.int64) for c, v in counts.items()}
+            counts = {c: (np.floor(v / rounding_base + 0.5) * rounding_base).astype(np.int64)
+                      for c, v in counts.items()}
         metrics = rule_metrics(counts["n_total"], counts["n_antecedent"], counts["n_consequent"], counts["n_rule"])
         tables.append(TableSpec("samenhang_regels_maten", "model_table", pd.DataFrame({
             "antecedent": exported["antecedent"].to_numpy(), "consequent": exported["consequent"].to_numpy(),
@@ -413,7 +414,8 @@ def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFra
         profile_note = ("Per type: aantal huishoudens, percentage met elk domein (pct_), gemiddelde kosten per domein "
                         "(kosten_), gemiddeld aantal domeinen, personen en kinderen, en de huishoudtypen (pct_type_).")
         what = "kostenniveaus (geen/laag/hoog)" if settings["typology_profile"] == "levels" else "domeinprofielen"
-        tables.append(TableSpec("samenhang_clusters", "cluster_profiles", units[["household", "cluster"] + value_columns],
+        cluster_units = units[["household", "cluster"] + value_columns]
+        tables.append(TableSpec("samenhang_clusters", "cluster_profiles", cluster_units,
                                 {"unit": "household", "cluster": "cluster", "values": value_columns,
                                  "metadata": meta(f"Typen huishoudens (k-modes op {what}): profiel per cluster",
                                                   clustered_population, profile_note,

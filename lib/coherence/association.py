@@ -34,10 +34,14 @@ _LATTICE_MAX_ITEMS = 22          # 2**22 int64 counts = 32 MB
 _CHUNK_CELLS = 1 << 22           # profiles x candidates per counting pass
 
 
+_CHUNK_ROWS = 1 << 16            # rows per pass when counting masks (keeps the work in cache)
+
+
 def _prepare(presence, sample_weight, item_names) -> tuple[np.ndarray, np.ndarray, list[str], int]:
     """Distinct bit masks of the rows with their weights; item names; number of items."""
     if isinstance(presence, pd.DataFrame):
         names = list(item_names) if item_names is not None else [str(c) for c in presence.columns]
+        # A frame of boolean columns is one block: this is a view, no copy.
         matrix = presence.to_numpy(dtype=bool)
     else:
         matrix = np.asarray(presence, dtype=bool)
@@ -46,24 +50,61 @@ def _prepare(presence, sample_weight, item_names) -> tuple[np.ndarray, np.ndarra
         raise ValueError("presence must be a 2-D boolean matrix (rows x items)")
     if len(names) != matrix.shape[1]:
         raise ValueError("item_names must name every column")
-    masks = presence_masks(matrix)
-    return (*_distinct_masks(masks, sample_weight), names, matrix.shape[1])
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight)
+        if sample_weight.shape != (len(matrix),):
+            raise ValueError("sample_weight must have one weight per row")
+        if (sample_weight < 0).any():
+            raise ValueError("sample weights must be non-negative")
+    n_items = matrix.shape[1]
+    if n_items <= _LATTICE_MAX_ITEMS:
+        distinct, weights = _count_small_masks(matrix, sample_weight)
+    else:
+        distinct, weights = _distinct_masks(presence_masks(matrix), sample_weight)
+    return distinct, weights, names, n_items
+
+
+def _count_small_masks(matrix: np.ndarray, sample_weight) -> tuple[np.ndarray, np.ndarray]:
+    """Weight of every bit mask (bit j = column j) by a counting pass, in chunks of rows.
+
+    Only a chunk's codes are ever in memory (16- or 32-bit), so the memory does not grow
+    with the number of households.
+    """
+    n, n_items = matrix.shape
+    kind = np.uint16 if n_items <= 16 else np.uint32
+    integer = sample_weight is None or np.issubdtype(sample_weight.dtype, np.integer)
+    totals = np.zeros(1 << n_items, dtype=np.float64 if not integer else np.int64)
+    chunk = min(_CHUNK_ROWS, max(1, n))
+    code_buffer = np.empty(chunk, dtype=kind)
+    shifted_buffer = np.empty(chunk, dtype=kind)
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        code, shifted = code_buffer[:stop - start], shifted_buffer[:stop - start]
+        code[:] = 0
+        for j in range(n_items):
+            np.left_shift(matrix[start:stop, j].view(np.uint8), j, out=shifted, dtype=kind, casting="unsafe")
+            np.bitwise_or(code, shifted, out=code)
+        if sample_weight is None:
+            totals += np.bincount(code, minlength=1 << n_items)
+        else:
+            counted = np.bincount(code, weights=sample_weight[start:stop], minlength=1 << n_items)
+            # bincount adds in float64: exact for integer weights below 2**53.
+            totals += np.rint(counted).astype(np.int64) if integer else counted
+    distinct = np.flatnonzero(totals > 0).astype(np.int64)
+    return distinct, totals[distinct]
 
 
 def _distinct_masks(masks: np.ndarray, sample_weight) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct bit masks with their total weight, by sorting (many items)."""
     distinct, inverse = np.unique(masks, return_inverse=True)
     inverse = inverse.reshape(-1)
     if sample_weight is None:
         weights = np.bincount(inverse, minlength=len(distinct)).astype(np.int64)
+    elif np.issubdtype(sample_weight.dtype, np.integer):
+        weights = np.zeros(len(distinct), dtype=np.int64)
+        np.add.at(weights, inverse, sample_weight.astype(np.int64))
     else:
-        w = np.asarray(sample_weight)
-        if w.shape != masks.shape:
-            raise ValueError("sample_weight must have one weight per row")
-        if np.issubdtype(w.dtype, np.integer):
-            weights = np.zeros(len(distinct), dtype=np.int64)
-            np.add.at(weights, inverse, w.astype(np.int64))
-        else:
-            weights = np.bincount(inverse, weights=w.astype(np.float64), minlength=len(distinct))
+        weights = np.bincount(inverse, weights=sample_weight.astype(np.float64), minlength=len(distinct))
     keep = weights > 0
     return distinct[keep], weights[keep]
 
@@ -172,6 +213,23 @@ def _itemset_order(masks: np.ndarray, n_items: int) -> np.ndarray:
     return np.lexsort((-reversed_code, popcount(masks)))
 
 
+def _itemset_labels(masks: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """Labels of itemsets ordered by size: each one its subset without the last item, plus that item.
+
+    Every subset of a frequent itemset is frequent, so the shorter label is always known.
+    """
+    known: dict[int, str] = {}
+    labels = np.empty(len(masks), dtype=object)
+    for position, mask in enumerate(masks.tolist()):
+        last = mask.bit_length() - 1
+        rest = mask & ~(1 << last)
+        label = names[last] if rest == 0 else (known.get(rest) or mask_labels(np.array([rest]), names)[0]) \
+            + " + " + names[last]
+        known[mask] = label
+        labels[position] = label
+    return labels
+
+
 def frequent_itemsets(presence, sample_weight=None, *, min_count: float, max_len: int | None = None,
                       method: str = "auto", item_names: Sequence[str] | None = None) -> pd.DataFrame:
     """Every combination of items present together in at least ``min_count`` rows.
@@ -224,7 +282,7 @@ def frequent_itemsets(presence, sample_weight=None, *, min_count: float, max_len
     found, counts = found[order], counts[order]
     total = weights.sum()
     return pd.DataFrame({
-        "itemset": mask_labels(found, names) if len(found) else np.zeros(0, dtype=object),
+        "itemset": _itemset_labels(found, names),
         "n_items": popcount(found) if len(found) else np.zeros(0, dtype=np.int64),
         "count": counts,
         "support": counts / total if total else np.zeros(len(counts)),

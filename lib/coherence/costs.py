@@ -68,10 +68,12 @@ def cost_correlations(costs: Mapping[str, np.ndarray], rows: np.ndarray) -> pd.D
     names = list(costs)
     matrix = np.column_stack([costs[g][rows] for g in names]) if names else np.zeros((0, 0))
     n = int(rows.sum())
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pearson = _correlation_matrix(matrix)
-        ranks = rankdata(matrix, axis=0) if n else matrix
-        spearman = _correlation_matrix(ranks)
+    if n < 2:
+        pearson = spearman = np.full((len(names), len(names)), np.nan)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pearson = _correlation_matrix(matrix)
+            spearman = _correlation_matrix(rankdata(matrix, axis=0))
     a, b = np.triu_indices(len(names), k=1)
     return pd.DataFrame({"a": np.asarray(names, dtype=object)[a], "b": np.asarray(names, dtype=object)[b],
                          "n_households": n, "pearson": pearson[a, b], "spearman": spearman[a, b]})

@@ -24,8 +24,8 @@ The cost is the weighted number of mismatches between profiles and their cluster
 (simple matching dissimilarity), as in Huang (1998). The restart with the lowest cost
 is kept; among restarts of equal cost, the one whose clusters are most homogeneous
 (lowest Gini impurity of the categories within clusters), a second criterion that
-separates equal-cost optima such as the two of the soybean data. At the end, ``labels_`` is the nearest-mode assignment (``predict``) and every
-mode is the mode of its cluster.
+separates equal-cost optima such as the two of the soybean data. At the end, ``labels_``
+is the nearest-mode assignment (``predict``) and every mode is the mode of its cluster.
 """
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ _GROUP_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 # few times the number of rows; beyond that a sort is cheaper in memory.
 _DENSE_CODE_LIMIT = 1 << 22
 # Population count of every byte, for bit masks (np.bitwise_count needs numpy >= 2).
-_BYTE_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int8)
+_BYTE_POPCOUNT = np.array([i.bit_count() for i in range(256)], dtype=np.int8)
 
 
 class CoherenceConfigError(UserFacingError):
@@ -113,7 +113,12 @@ def compress_profiles(codes: np.ndarray, sample_weight: np.ndarray | None = None
         radix = np.asarray(n_categories, dtype=np.int64)
         if n and (codes.max(axis=0) >= radix).any():
             raise ValueError("a code is not smaller than its column's n_categories")
-    radix = np.maximum(radix, 1)
+    return _compress(codes, np.maximum(radix, 1), sample_weight)
+
+
+def _compress(codes: np.ndarray, radix: np.ndarray, sample_weight) -> DistinctProfiles:
+    """compress_profiles without its checks: codes known to lie in 0 .. radix - 1."""
+    n, d = codes.shape
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=np.float64)
         if sample_weight.shape != (n,):
@@ -122,14 +127,7 @@ def compress_profiles(codes: np.ndarray, sample_weight: np.ndarray | None = None
             raise ValueError("sample weights must be non-negative")
     space = float(np.prod(radix.astype(float))) if d else 1.0
     if space < 2.0 ** 62:
-        # Mixed-radix code of each row, first column most significant: ordering the codes
-        # orders the rows lexicographically.
-        stride = np.ones(d, dtype=np.int64)
-        for j in range(d - 2, -1, -1):
-            stride[j] = stride[j + 1] * radix[j + 1]
-        row_code = np.zeros(n, dtype=np.int64)
-        for j in range(d):      # column by column: no (n, d) int64 temporary
-            row_code += codes[:, j].astype(np.int64) * stride[j]
+        row_code = _mixed_radix_codes(codes, radix, space)
         if space <= max(_DENSE_CODE_LIMIT, 4 * n):
             present = np.bincount(row_code, minlength=int(space)) > 0
             distinct_code = np.flatnonzero(present)
@@ -137,7 +135,10 @@ def compress_profiles(codes: np.ndarray, sample_weight: np.ndarray | None = None
             inverse = position[row_code]
         else:
             distinct_code, inverse = np.unique(row_code, return_inverse=True)
-        profiles = (distinct_code[:, None] // stride[None, :]) % radix[None, :]
+        stride = np.ones(d, dtype=np.int64)
+        for j in range(d - 2, -1, -1):
+            stride[j] = stride[j + 1] * radix[j + 1]
+        profiles = (distinct_code.astype(np.int64)[:, None] // stride[None, :]) % radix[None, :]
     else:
         profiles, inverse = np.unique(codes.astype(np.int64), axis=0, return_inverse=True)
     inverse = np.asarray(inverse, dtype=np.int64).reshape(-1)
@@ -147,6 +148,25 @@ def compress_profiles(codes: np.ndarray, sample_weight: np.ndarray | None = None
         weights = np.bincount(inverse, weights=sample_weight, minlength=len(profiles))
     return DistinctProfiles(profiles=profiles.astype(np.int64), weights=weights, inverse=inverse,
                             n_categories=radix)
+
+
+def _mixed_radix_codes(codes: np.ndarray, radix: np.ndarray, space: float) -> np.ndarray:
+    """Mixed-radix code of every row, first column most significant (Horner's scheme).
+
+    Computed in chunks of rows with in-place operations in the narrowest integer type that
+    holds every code, so coding millions of rows stays in cache and allocates one array.
+    """
+    n, d = codes.shape
+    kind = np.uint32 if space <= 2.0 ** 32 else np.int64
+    out = np.zeros(n, dtype=kind)
+    chunk = 1 << 16
+    for start in range(0, n, chunk):
+        part = out[start:start + chunk]
+        for j in range(d):
+            if j:
+                np.multiply(part, kind(radix[j]), out=part)
+            np.add(part, codes[start:start + chunk, j], out=part, casting="unsafe")
+    return out
 
 
 def presence_masks(presence: np.ndarray) -> np.ndarray:

@@ -50,7 +50,10 @@ def adjusted_rand_index(labels_a, labels_b, sample_weight=None) -> float:
     0.0
     """
     table = contingency(labels_a, labels_b, sample_weight)
-    pairs = lambda x: x * (x - 1) / 2      # noqa: E731 -- number of pairs among x units
+
+    def pairs(x):
+        return x * (x - 1) / 2      # number of pairs among x (weighted) units
+
     n = table.sum()
     index = pairs(table).sum()
     rows, cols = pairs(table.sum(axis=1)).sum(), pairs(table.sum(axis=0)).sum()
