@@ -58,7 +58,7 @@ def small_run(small_dataset, tmp_path_factory):
     config = load_config(national_config(small_dataset, folder, "\n[coherence]\nmin_support_households = 20\n"))
     run_steps(config, UP_TO_CUBE)
     out = run_coherence(config)
-    ctx = RunContext(config, EXPORT, len(all_steps()) + 1)
+    ctx = RunContext(config, EXPORT, step_number("export"))
     ctx.step_dir.mkdir(parents=True, exist_ok=True)
     exported = EXPORT.run(ctx)
     cube = read_table(config.work_dir / "05_cube" / "households")
@@ -131,11 +131,22 @@ def test_every_table_is_released_through_disclosure_control(small_run):
                         keep_default_na=False).set_index("combinatie")
     present = presence_of(cube)
     label = present.apply(lambda r: " + ".join(d for d in present.columns if r[d]) or "geen", axis=1)
+    # The baseline's most expensive 5% of households with costs (ties by position).
+    with_costs = cube.index[cube["cost_total"] > 0]
+    ranked = cube.loc[with_costs, "cost_total"].sort_values(ascending=False, kind="stable")
+    top = set(ranked.index[:int(np.ceil(config["baseline"]["top_group_share"] * len(ranked) - 1e-9))])
+    outside = label[~label.index.isin(top)].value_counts().reindex(label.unique(), fill_value=0)
     counts = label.value_counts()
-    for combination, n in counts[counts >= config.disclosure_rules.min_units].items():
-        assert int(float(cells.loc[combination, "true_n_households"])) == n
+    minimum = config.disclosure_rules.min_units
+    published = [c for c, n in counts.items() if n >= minimum and not 0 < outside[c] < minimum]
+    pooled = [c for c in counts.index if c not in published]
+    assert set(cells.index) == set(published) | {"Totaal"} | ({"overige combinaties"} if pooled else set())
+    for combination in published:
+        assert int(float(cells.loc[combination, "true_n_households"])) == counts[combination]
         assert float(cells.loc[combination, "true_sum_kosten"]) == pytest.approx(
             cube.loc[label == combination, "cost_total"].sum(), abs=0.01)
+    if pooled:
+        assert int(float(cells.loc["overige combinaties", "true_n_households"])) == counts[pooled].sum()
     assert float(cells.loc["Totaal", "true_sum_aandeel_kosten_pct"]) == pytest.approx(100.0)
     # No membership list leaves: every exported table is an aggregate with a total.
     exported = pd.read_csv(config.export_dir / "samenhang_clusters.csv", dtype=str)
@@ -219,3 +230,35 @@ def test_recovery_of_the_planted_household_types(national_calibration):
     # Without the incidental type the latent classes are close to the planted types.
     regular = truth != "incidenteel"
     assert adjusted_rand_score(truth[regular], types["klasse"].to_numpy()[regular]) > 0.8
+
+
+def test_combinations_that_would_difference_with_the_baseline_are_pooled():
+    # 400 households: 40 with wmo only (EUR 1,000), 14 with wmo + bijstand: 8 of them very
+    # expensive, 6 at EUR 2,000. The baseline tabulates the combinations of its most
+    # expensive households with costs.
+    n = 400
+    wmo = np.zeros(n)
+    bijstand = np.zeros(n)
+    wmo[:54] = 1000.0
+    bijstand[40:54] = 1000.0
+    wmo[40:48] = 100_000.0
+    cube = pd.DataFrame({"household": np.arange(n), "household_type": "eenpersoons", "n_persons": 1,
+                         "n_children": 0, "cost_wmo": wmo, "cost_bijstand": bijstand, "cost_total": wmo + bijstand})
+    settings = load_config_defaults()
+    # 54 households with costs. Top 5%: 3 households, so 11 of the 14 lie outside (published).
+    # Top 20%: 11 households, all with both domains, so 3 lie outside: the two tables would
+    # differ by 3 households, and the combination is pooled.
+    for share, pooled in ((0.05, False), (0.20, True)):
+        result = analyse_coherence(cube, settings, seed=1, min_units=10, baseline_top_share=share)
+        table = next(t for t in result.tables if t.name == "samenhang_combinaties_kosten")
+        labels = set(table.data["combinatie"].astype(str))
+        assert ("bijstand + wmo" not in labels) == pooled
+        assert ("overige combinaties" in labels) == pooled
+    without = analyse_coherence(cube, settings, seed=1, min_units=10)
+    table = next(t for t in without.tables if t.name == "samenhang_combinaties_kosten")
+    assert "bijstand + wmo" in set(table.data["combinatie"].astype(str))
+
+
+def load_config_defaults() -> dict:
+    from lib.config import SCHEMA
+    return {s.key: s.default for s in SCHEMA["coherence"]}

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from lib.baseline import TableSpec
+from lib.baseline import TableSpec, rank_bands
 from lib.coherence.association import association_rules, frequent_itemsets, pairwise_cooccurrence, rule_metrics
 from lib.coherence.costs import cost_by_combination, cost_correlations
 from lib.coherence.profiles import (LEVEL_LABELS, CoherenceConfigError, DistinctProfiles, HouseholdProfiles,
@@ -84,8 +84,14 @@ def _slug(text: str) -> str:
 
 def analyse_coherence(households: pd.DataFrame, settings: dict, *, seed: int, min_units: int,
                       near_full_share: float = 0.95, rounding_base: int | None = None, min_residual_df: int = 10,
-                      metadata: dict | None = None) -> CoherenceResult:
-    """Run every coherence analysis on the cube's household table (see module docstring)."""
+                      baseline_top_share: float | None = None, metadata: dict | None = None) -> CoherenceResult:
+    """Run every coherence analysis on the cube's household table (see module docstring).
+
+    ``baseline_top_share`` is the baseline's ``top_group_share``: the baseline publishes the
+    domain combinations of that most expensive share, so combinations whose households
+    lie, all but fewer than ``min_units``, in that group are pooled here (see
+    :func:`_tables`) and the two tables cannot be subtracted to reveal a small group.
+    """
     metadata = dict(metadata or {"population": "huishoudens"})
     notes: list[str] = []
     groups, group_notes = resolve_domain_groups(cube_domains(households), settings["domain_groups"],
@@ -221,7 +227,7 @@ def analyse_coherence(households: pd.DataFrame, settings: dict, *, seed: int, mi
     if k_values:
         result.summary["ARI k-modes vs latent classes"] = float(agreement["value"].iloc[0])
     result.tables = _tables(result, households, units if k_values else None, settings, min_units, near_full_share,
-                            rounding_base, metadata, min_count)
+                            rounding_base, metadata, min_count, baseline_top_share)
     return result
 
 
@@ -298,7 +304,7 @@ def _profile_summary(units: pd.DataFrame, by: str, value_columns: list[str]) -> 
 
 def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFrame | None, settings: dict,
             min_units: int, near_full_share: float, rounding_base: int | None, metadata: dict,
-            min_count: int) -> list[TableSpec]:
+            min_count: int, baseline_top_share: float | None) -> list[TableSpec]:
     names = list(result.groups)
     population = metadata.get("population", "huishoudens")
     min_domains = int(settings["min_domains"])
@@ -379,11 +385,20 @@ def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFra
 
     # --- cost-weighted combinations and cost correlations -------------------------------
     combination = result.combinations
-    rare = combination["n_households"].to_numpy() < min_units
-    label_of_profile = np.where(rare, OTHER_COMBINATIONS, combination["combination"].to_numpy())
     # combinations is sorted by cost; map each household's profile to its row.
     row_of_mask = pd.Series(np.arange(len(combination)), index=combination["mask"].to_numpy())
     row = row_of_mask.reindex(profiles.masks).to_numpy()
+    rare = combination["n_households"].to_numpy() < min_units
+    if baseline_top_share:
+        # The baseline tabulates the combinations of its most expensive households (ranked as
+        # it ranks them). A combination with fewer than min_units households outside that
+        # group would let the two tables be subtracted: pool it.
+        with_costs = profiles.cost_total > 0
+        top = np.zeros(len(row), dtype=bool)
+        top[np.flatnonzero(with_costs)] = rank_bands(profiles.cost_total[with_costs], [baseline_top_share]) == 0
+        outside = np.bincount(row[~top], minlength=len(combination))
+        rare |= (outside > 0) & (outside < min_units)
+    label_of_profile = np.where(rare, OTHER_COMBINATIONS, combination["combination"].to_numpy())
     labels = np.asarray(label_of_profile, dtype=object)[row]
     categories = list(dict.fromkeys(label_of_profile.tolist()))
     total_cost = profiles.cost_total.sum()
@@ -396,8 +411,9 @@ def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFra
                              "values": ["kosten", "aandeel_kosten_pct"], "statistic": "sum",
                              "metadata": meta("Huishoudens en kosten per combinatie van domeinen (precies deze "
                                               "domeinen) en hun aandeel in alle kosten", population,
-                                              f"Combinaties van minder dan {min_units} huishoudens samengenomen in "
-                                              f"'{OTHER_COMBINATIONS}'.")}))
+                                              f"Combinaties van minder dan {min_units} huishoudens, of met minder "
+                                              f"dan {min_units} huishoudens buiten de duurste groep van de "
+                                              f"nulmeting, samengenomen in '{OTHER_COMBINATIONS}'.")}))
     corr = result.correlations.dropna(subset=["pearson", "spearman"])
     n_with = int(result.correlations["n_households"].iloc[0]) if len(result.correlations) else 0
     if len(corr) and n_with > 2:

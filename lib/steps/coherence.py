@@ -60,6 +60,7 @@ def coherence(ctx: RunContext) -> StepResult:
     result = analyse_coherence(households, config["coherence"], seed=config["run"]["seed"],
                                min_units=rules.min_units, near_full_share=rules.near_full_share,
                                rounding_base=rules.rounding_base, min_residual_df=rules.min_residual_df,
+                               baseline_top_share=config["baseline"]["top_group_share"],
                                metadata=run_metadata(config))
     out = ctx.step_dir
     clear_requests(out)
