@@ -137,7 +137,6 @@ def measure(call, repeats: int, traced: bool = True) -> dict:
 
 
 def task_itemsets(method: str, repeats: int) -> dict:
-    import numpy as np
     import pandas as pd
     presence, domains = load()
     frame = pd.DataFrame(presence, columns=domains)
@@ -180,7 +179,9 @@ def task_rules() -> dict:
     ours = association_rules(frequent_itemsets(frame, min_count=MIN_SUPPORT), n, item_names=domains)
     theirs = mlx_rules(fpgrowth(frame, min_support=MIN_SUPPORT / n, use_colnames=True), num_itemsets=n,
                        metric="confidence", min_threshold=0.0)
-    label = lambda s: " + ".join(d for d in domains if d in s)     # noqa: E731
+    def label(items) -> str:
+        return " + ".join(d for d in domains if d in items)
+
     theirs = theirs.assign(antecedent=theirs["antecedents"].map(label), consequent=theirs["consequents"].map(label))
     both = ours.merge(theirs, on=["antecedent", "consequent"], suffixes=("", "_mlxtend"))
     out = {"rules_ours": len(ours), "rules_mlxtend": len(theirs), "rules_matched": len(both)}
@@ -370,8 +371,9 @@ def main() -> int:
         print("\n3. Latent class model against stepmix (6 classes, 3 starts each)")
         ref = child("lca", library="stepmix", n=50_000, k=6, n_init=3)
         own = child("lca", library="ours", n=50_000, k=6, n_init=3)
-        print(f"   {own['n_rows']:,} households with a domain: stepmix {ref['seconds']:.1f} s loglik {ref['loglik']:,.4f}; "
-              f"ours {own['seconds']:.3f} s loglik {own['loglik']:,.4f}; {ref['seconds'] / own['seconds']:,.0f}x faster, "
+        print(f"   {own['n_rows']:,} households with a domain: stepmix {ref['seconds']:.1f} s loglik "
+              f"{ref['loglik']:,.4f}; ours {own['seconds']:.3f} s loglik {own['loglik']:,.4f}; "
+              f"{ref['seconds'] / own['seconds']:,.0f}x faster, "
               f"loglik {'>=' if own['loglik'] >= ref['loglik'] else '<'} stepmix'")
 
     print("\n4. Recovery of the planted household types (6 types, households with at least one domain)")
