@@ -28,7 +28,8 @@ from lib.coherence.analysis import analyse_coherence, level_cutoff_text
 from lib.export_requests import clear_requests, request_table
 from lib.pipeline import RunContext, Step, StepResult
 from lib.steps.households import run_metadata
-from lib.workfiles import HAS_PARQUET, read_table, table_path, write_table
+from lib import workfiles
+from lib.workfiles import read_table, table_path, write_table
 
 CUBE_COLUMNS = ("household", "household_type", "n_persons", "n_children", "cost_total")
 
@@ -36,7 +37,7 @@ CUBE_COLUMNS = ("household", "household_type", "n_persons", "n_children", "cost_
 def _cube_columns(stem) -> list[str]:
     """The columns of the cube's household table the coherence step needs (not the whole table)."""
     path = table_path(stem)
-    if HAS_PARQUET:
+    if workfiles.HAS_PARQUET:
         import pyarrow.parquet as pq
         names = pq.read_schema(path).names
     else:
@@ -46,7 +47,7 @@ def _cube_columns(stem) -> list[str]:
 
 def _read_cube(stem) -> pd.DataFrame:
     columns = _cube_columns(stem)
-    if HAS_PARQUET and "household_type" in columns:
+    if workfiles.HAS_PARQUET and "household_type" in columns:
         # Household types as a dictionary column: millions of rows, a handful of values.
         import pyarrow.parquet as pq
         return pq.read_table(table_path(stem), columns=columns, read_dictionary=["household_type"]).to_pandas()
