@@ -357,6 +357,12 @@ def _cross_checks(values: dict[str, dict[str, Any]]) -> list[str]:
         elif not (study["years"][0] < start.year <= study["years"][-1]):
             problems.append(f"[monitoring] cohort_start {start} must fall after the first study year and within the "
                             f"study years {study['years']} (years before it are the baseline)")
+        elif (start.day, start.month) not in ([(1, 1)] if monitoring["period"] == "year" else [(1, 1), (1, 7)]):
+            first_days = "1 January" if monitoring["period"] == "year" else "1 January or 1 July"
+            problems.append(f"[monitoring] cohort_start {start} must be the first day of a period ({first_days} with "
+                            f"period = '{monitoring['period']}'): a period that begins before the start would count "
+                            "costs from before the start as follow-up, and a cohort selected on those costs would "
+                            "seem to do worse than its comparison group")
         if monitoring["cohort"] == "file" and not monitoring["cohort_file"]:
             problems.append("[monitoring] cohort = 'file' needs cohort_file")
     municipality = sources["municipality"]

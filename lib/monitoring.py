@@ -67,38 +67,72 @@ def follow_up_periods(periods: list[str], start_month: int, unit: str) -> list[s
 
 
 def cohort_costs(ledger: pd.DataFrame, members: pd.DataFrame, unit: str, domains: list[str]) -> pd.DataFrame:
-    """Cost per household, period and domain from its members (fixed at the start)."""
-    household_of = pd.Series(members["household"].to_numpy(), index=members["person"].to_numpy())
-    rows = ledger[ledger["person"].isin(household_of.index)]
-    frame = pd.DataFrame({"household": household_of.reindex(rows["person"]).to_numpy(),
-                          "period": period_of_month(rows["month"].to_numpy(), unit),
-                          "domain": rows["domain"].astype(str).to_numpy(), "cost": rows["cost"].to_numpy()})
-    return frame.groupby(["household", "period", "domain"], as_index=False)["cost"].sum()
+    """Cost per household, period and domain from its members (fixed at the start).
+
+    Returns columns ``household``, ``period`` (categorical of the period labels, in order),
+    ``domain`` (categorical of ``domains``) and ``cost``; ledger rows of persons who are
+    not members, or of other domains, are left out. Integer keys throughout: the ledger
+    has tens of millions of rows at national scale."""
+    members = members.sort_values("person")
+    member_person = members["person"].to_numpy()
+    empty = pd.DataFrame({"household": np.zeros(0, np.int64), "period": pd.Categorical([]),
+                          "domain": pd.Categorical([], categories=domains), "cost": np.zeros(0)})
+    if member_person.size == 0 or len(ledger) == 0:
+        return empty
+    person = ledger["person"].to_numpy()
+    pos = np.minimum(np.searchsorted(member_person, person), member_person.size - 1)
+    domain = ledger["domain"].astype("category")
+    domain_position = pd.Index(domains).get_indexer(domain.cat.categories)
+    domain_code = domain_position[domain.cat.codes.to_numpy()]
+    keep = (member_person[pos] == person) & (domain_code >= 0)
+    if not keep.any():
+        return empty
+    household = members["household"].to_numpy()[pos[keep]].astype(np.int64)
+    month = ledger["month"].to_numpy()[keep]
+    first = int(month.min())
+    periods, period_of = np.unique(period_of_month(np.arange(first, int(month.max()) + 1), unit).astype(str),
+                                   return_inverse=True)
+    n_periods, n_domains = len(periods), len(domains)
+    key = (household * n_periods + period_of.reshape(-1)[month - first]) * n_domains + domain_code[keep]
+    sums = pd.Series(ledger["cost"].to_numpy()[keep]).groupby(key).sum()
+    key = sums.index.to_numpy()
+    return pd.DataFrame({
+        "household": key // (n_periods * n_domains),
+        "period": pd.Categorical.from_codes((key // n_domains) % n_periods, categories=periods.tolist()),
+        "domain": pd.Categorical.from_codes(key % n_domains, categories=domains),
+        "cost": sums.to_numpy()})
+
+
+def household_matrix(costs: pd.DataFrame, household_ids: np.ndarray, column: str, labels: list[str]) -> np.ndarray:
+    """Summed ``cost`` per household (rows, in the order of ``household_ids``) and label of the
+    categorical ``column`` (columns, in the order of ``labels``); zeros where there is none."""
+    rows = pd.Index(household_ids).get_indexer(costs["household"].to_numpy())
+    values = costs[column].astype("category")
+    columns = pd.Index(labels).get_indexer(values.cat.categories.astype(str))[values.cat.codes.to_numpy()]
+    keep = (rows >= 0) & (columns >= 0)
+    flat = rows[keep].astype(np.int64) * len(labels) + columns[keep]
+    total = np.bincount(flat, weights=costs["cost"].to_numpy()[keep], minlength=len(household_ids) * len(labels))
+    return total.reshape(len(household_ids), len(labels))
 
 
 def _propensity(features: pd.DataFrame, treated: np.ndarray) -> np.ndarray:
-    """Logit of the propensity score from a logistic regression (statsmodels, regularised if separated)."""
-    import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import (
-        ConvergenceWarning,
-        PerfectSeparationError,
-        PerfectSeparationWarning,
-    )
+    """Logit of the propensity score: logistic regression on standardised features.
+
+    A light ridge penalty (scikit-learn, L-BFGS) keeps the score finite when the cohort is
+    (almost) separable from the rest, as a cohort selected on its own costs is; on
+    overlapping groups it is the maximum-likelihood fit to a few decimals."""
+    from sklearn.linear_model import LogisticRegression
     x = features.to_numpy(dtype=float)
     scale = x.std(axis=0)
     x = (x - x.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
-    x = sm.add_constant(x, has_constant="add")
-    model = sm.Logit(treated.astype(float), x)
-    with warnings.catch_warnings():
-        # Cohorts selected on high costs can be (almost) separable from the rest: then the
-        # maximum-likelihood fit does not converge and a ridge penalty keeps the score finite.
-        warnings.simplefilter("error", ConvergenceWarning)
-        try:
-            params = model.fit(disp=0, maxiter=200).params
-        except (ConvergenceWarning, np.linalg.LinAlgError, PerfectSeparationError, PerfectSeparationWarning, ValueError):
-            warnings.simplefilter("ignore")
-            params = model.fit_regularized(alpha=1.0, disp=0).params
-    return x @ params
+    # Most households have no costs before the start and share a few covariate rows: fit on the
+    # distinct (row, cohort) combinations weighted by their number (the same likelihood).
+    frame = pd.DataFrame(x).assign(treated=treated.astype(np.int8))
+    group = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()
+    first = np.unique(group, return_index=True)[1]
+    model = LogisticRegression(C=1.0, solver="lbfgs", max_iter=1000, tol=1e-8)
+    model.fit(x[first], treated[first].astype(np.int8), sample_weight=np.bincount(group).astype(float))
+    return model.decision_function(x)
 
 
 def match_comparison_group(covariates: pd.DataFrame, treated: np.ndarray, caliper: float,
@@ -200,19 +234,18 @@ def run_monitoring(ledger: pd.DataFrame, households: pd.DataFrame, members: pd.D
     if not baseline_periods or not follow_up:
         raise ValueError("monitoring needs periods both before and after the cohort start")
     costs = cohort_costs(ledger, members, unit, domains)
-    base = costs[costs["period"].isin(baseline_periods)].pivot_table(
-        index="household", columns="domain", values="cost", aggfunc="sum", fill_value=0.0)
-    base = base.reindex(index=households["household"], columns=domains, fill_value=0.0)
+    ids = households["household"].to_numpy()
+    in_baseline = costs["period"].isin(baseline_periods).to_numpy()
+    base = household_matrix(costs[in_baseline], ids, "domain", domains)
     # Households selected for high costs regress toward the mean in proportion to how high
     # they were, so the levels of the total and of the last period before the start are
     # matched too, not only the (log) cost per domain.
-    last = costs[costs["period"] == baseline_periods[-1]].groupby("household")["cost"].sum()
-    covariates = pd.DataFrame({"kosten_totaal_voor_start": base.sum(axis=1).to_numpy(),
-                               "kosten_laatste_periode_voor_start": last.reindex(households["household"],
-                                                                                 fill_value=0.0).to_numpy()})
-    for d in domains:
-        covariates[f"log_kosten_{d}"] = np.log1p(np.maximum(base[d].to_numpy(), 0))
-    covariates["n_domains"] = (base.to_numpy() > 0).sum(axis=1)
+    last = household_matrix(costs[(costs["period"] == baseline_periods[-1]).to_numpy()], ids, "domain", domains)
+    covariates = pd.DataFrame({"kosten_totaal_voor_start": base.sum(axis=1), "kosten_laatste_periode_voor_start":
+                               last.sum(axis=1)})
+    for j, d in enumerate(domains):
+        covariates[f"log_kosten_{d}"] = np.log1p(np.maximum(base[:, j], 0))
+    covariates["n_domains"] = (base > 0).sum(axis=1)
     covariates["n_children"] = households["n_children"].to_numpy()
     covariates["household_type"] = households["household_type"].to_numpy()
     covariates = covariates.loc[:, covariates.nunique() > 1]
@@ -237,22 +270,28 @@ def run_monitoring(ledger: pd.DataFrame, households: pd.DataFrame, members: pd.D
     balance = pd.DataFrame({"covariate": before.index, "smd_before": before.to_numpy(),
                             "smd_after": after.reindex(before.index).to_numpy()})
 
-    ids = households["household"].to_numpy()
-    groups = pd.DataFrame({"household": np.concatenate([ids[matched_treated], ids[matched_control]]),
-                           "group": ["cohort"] * matched_treated.size + ["comparison"] * matched_control.size})
-    totals = costs.groupby(["household", "period"])["cost"].sum()
-    grid = pd.MultiIndex.from_product([groups["household"], periods], names=["household", "period"])
-    panel = totals.reindex(grid, fill_value=0.0).rename("cost").reset_index().merge(groups, on="household")
-    level = pd.DataFrame({"household": ids, "before_total": covariates["kosten_totaal_voor_start"].to_numpy(),
-                          "before_last": covariates["kosten_laatste_periode_voor_start"].to_numpy()})
-    panel = panel.merge(level, on="household", how="left")
+    # Cost per household and period, only for the households in the panel or the cohort.
+    panel_rows = np.concatenate([matched_treated, matched_control])
+    wanted = np.unique(np.concatenate([panel_rows, np.flatnonzero(treated)]))
+    by_period = household_matrix(costs[np.isin(costs["household"].to_numpy(), ids[wanted])], ids[wanted], "period",
+                                 periods)
+
+    def period_panel(rows: np.ndarray, group: np.ndarray) -> pd.DataFrame:
+        cost = by_period[np.searchsorted(wanted, rows)]
+        return pd.DataFrame({"household": np.repeat(ids[rows], len(periods)), "group": np.repeat(group, len(periods)),
+                             "period": np.tile(np.asarray(periods, dtype=object), rows.size),
+                             "cost": cost.reshape(-1)})
+
+    panel = period_panel(panel_rows, np.array(["cohort"] * matched_treated.size + ["comparison"] * matched_control.size))
+    panel["before_total"] = np.repeat(covariates["kosten_totaal_voor_start"].to_numpy()[panel_rows], len(periods))
+    panel["before_last"] = np.repeat(covariates["kosten_laatste_periode_voor_start"].to_numpy()[panel_rows],
+                                     len(periods))
 
     # The method's before/after comparison is over the whole cohort, matched or not.
-    treated_ids = ids[treated]
-    cohort_grid = pd.MultiIndex.from_product([treated_ids, periods], names=["household", "period"])
-    cohort_panel = totals.reindex(cohort_grid, fill_value=0.0).rename("cost").reset_index().assign(group="cohort")
+    treated_rows = np.flatnonzero(treated)
+    cohort_panel = period_panel(treated_rows, np.full(treated_rows.size, "cohort"))
     estimates = [{"estimate": "voor/na in het cohort (methode; vertekend door regressie naar het gemiddelde)",
-                  **naive_before_after(cohort_panel, follow_up), "n_households": int(treated_ids.size)}]
+                  **naive_before_after(cohort_panel, follow_up), "n_households": int(treated_rows.size)}]
     residual_df = 0
     notes = []
     if matched_treated.size >= 2:

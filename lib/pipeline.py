@@ -9,6 +9,7 @@ it. Later capabilities plug in by adding their ``Step`` to ``all_steps``.
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import logging
 import platform
@@ -131,13 +132,51 @@ def setup_logging(config: RunConfig) -> Path:
     return path
 
 
-def _peak_memory_mb() -> float | None:
+def reset_peak_memory() -> bool:
+    """Start a new peak-memory measurement (Linux); False where the OS cannot reset it."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5", encoding="ascii")
+        return True
+    except OSError:
+        return False
+
+
+def peak_memory_mb() -> float | None:
+    """Peak resident memory of this process in MB: since the last reset on Linux, else since start."""
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    if sys.platform == "win32":
+        return _windows_peak_working_set_mb()
     try:
         import resource
-    except ImportError:          # Windows: no resource module; the log then omits memory
+    except ImportError:
         return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1024 if sys.platform != "darwin" else peak / 1024 / 1024
+
+
+def _windows_peak_working_set_mb() -> float | None:
+    import ctypes
+    from ctypes import wintypes
+
+    class Counters(ctypes.Structure):
+        _fields_ = [("cb", wintypes.DWORD), ("PageFaultCount", wintypes.DWORD),
+                    ("PeakWorkingSetSize", ctypes.c_size_t), ("WorkingSetSize", ctypes.c_size_t),
+                    ("QuotaPeakPagedPoolUsage", ctypes.c_size_t), ("QuotaPagedPoolUsage", ctypes.c_size_t),
+                    ("QuotaPeakNonPagedPoolUsage", ctypes.c_size_t), ("QuotaNonPagedPoolUsage", ctypes.c_size_t),
+                    ("PagefileUsage", ctypes.c_size_t), ("PeakPagefileUsage", ctypes.c_size_t)]
+    try:
+        counters = Counters()
+        counters.cb = ctypes.sizeof(counters)
+        process = ctypes.windll.kernel32.GetCurrentProcess()
+        if not ctypes.windll.psapi.GetProcessMemoryInfo(process, ctypes.byref(counters), counters.cb):
+            return None
+        return counters.PeakWorkingSetSize / 1024 / 1024
+    except (AttributeError, OSError):
+        return None
 
 
 def run_steps(config: RunConfig, names: list[str] | None = None) -> dict[str, StepResult]:
@@ -163,19 +202,23 @@ def run_steps(config: RunConfig, names: list[str] | None = None) -> dict[str, St
         ctx = RunContext(config, step, number)
         ctx.step_dir.mkdir(parents=True, exist_ok=True)
         LOG.info("step %d/%d %s: %s", number, len(steps), step.name, step.title)
+        per_step_peak = reset_peak_memory()
         started = time.perf_counter()
         result = step.run(ctx)
         seconds = time.perf_counter() - started
+        gc.collect()  # the step's frames are gone; free their cycles before the next step allocates
         for key, value in result.counts.items():
             LOG.info("    %-40s %14s", key, f"{value:,}")
         for note in result.notes:
             LOG.info("    %s", note)
-        peak = _peak_memory_mb()
-        LOG.info("    done in %.2f s%s", seconds, f", peak memory {peak:,.0f} MB" if peak else "")
+        peak = peak_memory_mb()
+        peak_text = f", peak memory {peak:,.0f} MB{'' if per_step_peak else ' (whole run so far)'}" if peak else ""
+        LOG.info("    done in %.2f s%s", seconds, peak_text)
         manifest = {
             "step": step.name, "title": step.title, "number": number, "reads": list(step.reads),
             "writes": list(step.writes), "outputs": result.outputs, "counts": result.counts, "notes": result.notes,
             "seconds": round(seconds, 3), "config": str(config.path), "config_sha256": config.sha256,
+            "peak_memory_mb": None if peak is None else round(peak), "peak_memory_of": "step" if per_step_peak else "run",
         }
         (ctx.step_dir / "step.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         results[step.name] = result

@@ -100,3 +100,17 @@ def test_disclosure_control_section_is_validated_by_its_package(tmp_path):
         load_config(write(tmp_path, bad, "bad.toml"))
     assert "[disclosure_control]" in str(err.value) and "minimum_units" in str(err.value)
     assert "dominance_k" in str(err.value)
+
+
+@pytest.mark.parametrize("period, start, accepted", [
+    ("year", "2021-01-01", True), ("year", "2021-07-01", False), ("half_year", "2021-07-01", True),
+    ("half_year", "2021-03-01", False), ("year", "2019-01-01", False),
+])
+def test_monitoring_cohort_starts_on_the_first_day_of_a_period_after_the_first_year(tmp_path, period, start, accepted):
+    text = MINIMAL + f'\n[monitoring]\nenabled = true\ncohort_start = {start}\nperiod = "{period}"\n'
+    if accepted:
+        assert load_config(write(tmp_path, text))["monitoring"]["cohort_start"].isoformat() == start
+        return
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, text))
+    assert f"[monitoring] cohort_start {start} must" in str(err.value)

@@ -20,7 +20,7 @@ import pytest
 
 from lib.config import load_config
 from lib.dates import day_number, month_index
-from lib.monitoring import period_of_month
+from lib.monitoring import cohort_costs, household_matrix, period_of_month
 from lib.synthetic.monitoring_simulation import (
     enrol,
     monitor,
@@ -90,3 +90,30 @@ def test_follow_up_periods_and_half_years():
     months = np.array([month_index(day_number(d)) for d in ("2021-01-15", "2021-06-30", "2021-07-01", "2022-12-01")])
     assert period_of_month(months, "year").tolist() == ["2021", "2021", "2021", "2022"]
     assert period_of_month(months, "half_year").tolist() == ["2021-1", "2021-1", "2021-2", "2022-2"]
+
+
+def test_cohort_costs_and_household_matrix_against_a_plain_groupby():
+    rng = np.random.default_rng(3)
+    n = 5000
+    months = np.array([month_index(day_number(d)) for d in ("2020-01-01", "2022-12-01")])
+    ledger = pd.DataFrame({"person": rng.integers(0, 400, n).astype(np.int32),
+                           "month": rng.integers(months[0], months[1] + 1, n).astype(np.int32),
+                           "domain": pd.Categorical(rng.choice(["wmo", "jeugdzorg", "detentie", "bijstand"], n)),
+                           "cost": rng.gamma(2.0, 300.0, n)})
+    # Persons 0-299 are members of 120 households; 300-399 are not members and must be left out.
+    members = pd.DataFrame({"person": np.arange(300, dtype=np.int32), "household": rng.integers(10, 130, 300)})
+    domains = ["bijstand", "jeugdzorg", "wmo"]  # detentie is not asked for
+    for unit in ("year", "half_year"):
+        costs = cohort_costs(ledger, members, unit, domains)
+        expected = (ledger.merge(members, on="person")
+                    .assign(period=lambda x: period_of_month(x["month"].to_numpy(), unit), domain=lambda x: x["domain"].astype(str))
+                    .query("domain in @domains").groupby(["household", "period", "domain"])["cost"].sum())
+        got = costs.assign(period=costs["period"].astype(str), domain=costs["domain"].astype(str)).set_index(
+            ["household", "period", "domain"])["cost"].sort_index()
+        pd.testing.assert_series_equal(got, expected, check_names=False, rtol=1e-12)
+        periods = sorted(expected.index.get_level_values("period").unique())
+        ids = np.array([129, 10, 999, 55])       # any order; 999 has no costs
+        matrix = household_matrix(costs, ids, "period", periods[::-1])
+        by_period = expected.groupby(["household", "period"]).sum().unstack(fill_value=0.0)
+        by_period = by_period.reindex(index=ids, columns=periods[::-1], fill_value=0.0)
+        np.testing.assert_allclose(matrix, by_period.to_numpy(), rtol=1e-12)

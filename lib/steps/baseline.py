@@ -22,7 +22,7 @@ def baseline(ctx: RunContext) -> StepResult:
     cube_dir = ctx.earlier_step_dir("cube")
     households = read_table(cube_dir / "households")
     household_cube = read_table(cube_dir / "household_cube")
-    domains = sorted(household_cube["domain"].astype(str).unique().tolist())
+    domains = sorted(map(str, household_cube["domain"].unique()))
     tables = baseline_tables(households, household_cube, domains, config["baseline"],
                              config.disclosure_rules.min_units, run_metadata(config))
     out = ctx.step_dir

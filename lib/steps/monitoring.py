@@ -17,7 +17,7 @@ from lib.dates import day_number, month_index
 from lib.errors import UserFacingError
 from lib.export_requests import clear_requests, request_table
 from lib.households import households_on
-from lib.monitoring import cohort_costs, period_of_month, run_monitoring
+from lib.monitoring import cohort_costs, household_matrix, period_of_month, run_monitoring
 from lib.pipeline import RunContext, Step, StepResult
 from lib.selection import select_households
 from lib.steps.households import run_metadata
@@ -60,7 +60,7 @@ def monitoring(ctx: RunContext) -> StepResult:
     start = day_number(settings["cohort_start"])
     ledger = read_table(ctx.earlier_step_dir("price") / "ledger")
     households, members, notes = cohort_at_start(ctx, start)
-    domains = sorted(ledger["domain"].astype(str).unique().tolist())
+    domains = sorted(map(str, ledger["domain"].unique()))
     unit = settings["period"]
     period = study_period(config)
     periods = sorted(pd.unique(period_of_month(np.arange(month_index(period.start), month_index(period.end) + 1),
@@ -137,15 +137,14 @@ def monitoring(ctx: RunContext) -> StepResult:
 def _selected_before_start(ledger, households, members, domains, unit, start, selection_settings) -> np.ndarray:
     """The selection criteria applied to the costs of the years before the start."""
     costs = cohort_costs(ledger[ledger["month"] < month_index(start)], members, unit, domains)
-    per_domain = costs.pivot_table(index="household", columns="domain", values="cost", aggfunc="sum", fill_value=0.0)
-    per_domain = per_domain.reindex(index=households["household"], columns=domains, fill_value=0.0)
+    per_domain = household_matrix(costs, households["household"].to_numpy(), "domain", domains)
     frame = pd.DataFrame({"household": households["household"].to_numpy(),
-                          "cost_total": per_domain.sum(axis=1).to_numpy(),
-                          "n_domains": (per_domain.to_numpy() > 0).sum(axis=1),
+                          "cost_total": per_domain.sum(axis=1),
+                          "n_domains": (per_domain > 0).sum(axis=1),
                           "still_resident": households["in_area"].to_numpy(dtype=bool) if "in_area" in households
                           else True})
-    for d in domains:
-        frame[f"cost_{d}"] = per_domain[d].to_numpy()
+    for j, d in enumerate(domains):
+        frame[f"cost_{d}"] = per_domain[:, j]
     return select_households(frame, domains, selection_settings).to_numpy()
 
 

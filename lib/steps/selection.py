@@ -47,7 +47,7 @@ def selection(ctx: RunContext) -> StepResult:
     cube_dir = ctx.earlier_step_dir("cube")
     households = read_table(cube_dir / "households")
     household_cube = read_table(cube_dir / "household_cube")
-    domains = sorted(household_cube["domain"].astype(str).unique().tolist())
+    domains = sorted(map(str, household_cube["domain"].unique()))
     selected = select_households(households, domains, settings)
     chosen = households[selected.to_numpy()]
     out = ctx.step_dir

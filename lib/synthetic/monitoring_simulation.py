@@ -29,7 +29,7 @@ def prepare_country(config: RunConfig, start: int, top_share: float = 0.05) -> d
     households = households[~households["institutional"]].reset_index(drop=True)
     members = members[members["household"].isin(households["household"])]
     ledger = read_table(step_folder(config, "price") / "ledger")
-    domains = sorted(ledger["domain"].astype(str).unique().tolist())
+    domains = sorted(map(str, ledger["domain"].unique()))
     before = cohort_costs(ledger[ledger["month"] < month_index(start)], members, "year", domains)
     baseline = before.groupby("household")["cost"].sum().reindex(households["household"], fill_value=0.0)
     eligible = baseline.to_numpy() >= np.quantile(baseline[baseline > 0], 1 - top_share)

@@ -1,0 +1,228 @@
+"""Benchmark of the whole pipeline at 100,000, 1 million and 8.2 million households (the country).
+
+    python benchmarks/bench_pipeline.py                          # the three sizes
+    python benchmarks/bench_pipeline.py --sizes 100000 1000000   # some of them
+    python benchmarks/bench_pipeline.py --sizes 8200000 --no-monitoring
+
+For each size, synthetic data in the RA layouts are generated once into
+``bench_data/data_<households>`` (git-ignored; reused when present; CSV and parquet) and a
+run for the whole synthetic country is configured beside them (``bench_nl.toml``: area
+NL, work and export folders ``work_nl`` / ``export_nl``, a monitoring cohort of the
+selected households starting 2021-01-01 unless ``--no-monitoring``). Then, each in a fresh
+process:
+
+1. the reference: only reading the input files the run reads (the same files, formats and
+   columns; pandas / pyarrow / pyreadstat, no validation), measured in the same run
+   because machines here are noisy;
+2. every step of the pipeline in one process, as ``scripts/run_all.py`` runs them; each
+   step's wall time and peak memory (reset per step on Linux) come from its ``step.json``.
+
+Printed per size and step: wall time, peak memory, rows and rows per second (the rows a
+step works through: source rows, records, persons, ledger rows, households or tables);
+then the whole pipeline's time against the reference and, between sizes, the growth of
+time against the growth of households. Targets (issue 10, on 2 cores and 24 GB): the
+national run end to end within 15 minutes and 16 GB, 10x the households at most 12x the
+time, the whole pipeline at most 2x only reading the inputs. Also printed: the targets of
+the data steps at 1 million households (reading, validation and linking within 60 s,
+4 GB and 2x only reading; pricing within 30 s; cube and baseline within 30 s).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lib.pipeline import all_steps  # noqa: E402
+
+REFERENCE = r"""
+import json, sys, time
+sys.path.insert(0, {root!r})
+import pandas as pd
+from lib.config import load_config
+from lib.layouts import CBS_DATASETS
+from lib.pipeline import peak_memory_mb
+from lib.sources import locate_sources
+config = load_config({config!r})
+year = config.peildatum.year
+files, _ = locate_sources(config)
+started = time.perf_counter()
+rows = 0
+for f in files:
+    columns = {{c.replace("{{year}}", str(year)).upper() for c in CBS_DATASETS[f.dataset].columns}}
+    if f.format == "parquet":
+        import pyarrow.parquet as pq
+        names = pq.read_schema(f.path).names
+        table = pq.read_table(f.path, columns=[n for n in names if n.upper() in columns]).to_pandas()
+    elif f.format == "sav":
+        import pyreadstat
+        names = pyreadstat.read_sav(str(f.path), metadataonly=True)[1].column_names
+        table = pyreadstat.read_sav(str(f.path), usecols=[n for n in names if n.upper() in columns])[0]
+    else:
+        table = pd.read_csv(f.path, usecols=lambda c: c.upper() in columns, dtype=str, keep_default_na=False)
+    rows += len(table)
+    del table
+print(json.dumps({{"seconds": time.perf_counter() - started, "rows": rows, "peak_mb": peak_memory_mb()}}))
+"""
+
+PIPELINE = r"""
+import json, sys, time
+sys.path.insert(0, {root!r})
+from lib.config import load_config
+from lib.pipeline import run_steps
+config = load_config({config!r})
+started = time.perf_counter()
+run_steps(config)
+print(json.dumps({{"seconds": time.perf_counter() - started}}))
+"""
+
+MONITORING = """
+[monitoring]
+enabled = true
+cohort = "selection"
+cohort_start = 2021-01-01
+"""
+
+
+def child(code: str) -> dict:
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, encoding="utf-8")
+    if result.returncode != 0:
+        raise SystemExit(result.stdout[-3000:] + result.stderr[-3000:])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def ensure_data(households: int) -> Path:
+    data = ROOT / "bench_data" / f"data_{households}"
+    if not (data / "config.toml").is_file():
+        print(f"generating {households:,} households into {data} (csv, parquet) ...", flush=True)
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "make_demo_data.py"), "--out", str(data),
+                        "--households", str(households), "--formats", "csv,parquet"], check=True,
+                       stdout=subprocess.DEVNULL)
+    return data
+
+
+def national_config(data: Path, monitoring: bool) -> Path:
+    """The generated config with the whole country as study area (and a monitoring cohort)."""
+    text = (data / "config.toml").read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^area = .*$", 'area = ["NL"]', text)
+    text = re.sub(r'(?m)^work_dir = .*$', 'work_dir = "work_nl"', text)
+    text = re.sub(r'(?m)^export_dir = .*$', 'export_dir = "export_nl"', text)
+    text = re.sub(r'(?m)^name = .*$', 'name = "benchmark: the whole synthetic country"', text, count=1)
+    if monitoring:
+        text += MONITORING
+    path = data / "bench_nl.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def step_rows(name: str, manifests: dict[str, dict]) -> tuple[int | None, str]:
+    """The rows a step works through, from the counts the steps report in step.json."""
+    counts = {step: m["counts"] for step, m in manifests.items()}
+    source_rows = sum(v for k, v in counts.get("inventory", {}).items() if k.endswith(" rows"))
+    ledger_rows = next((v for k, v in counts.get("price", {}).items() if k.startswith("ledger rows")), None)
+    households = counts.get("cube", {}).get("households in the study population")
+    tables = len(list((Path(manifests[name]["step_dir"]) / "tables").glob("*"))) if name != "export" else None
+    by_step = {
+        "inventory": (source_rows, "source rows"),
+        "read_sources": (source_rows, "source rows"),
+        "price": (counts.get("price", {}).get("records"), "records"),
+        "households": (counts.get("households", {}).get("persons in the population register"), "persons"),
+        "cube": (ledger_rows, "ledger rows"),
+        "baseline": (households, "households"),
+        "coherence": (households, "households"),
+        "selection": (households, "households"),
+        "monitoring": (ledger_rows, "ledger rows"),
+        "export": (counts.get("export", {}).get("tables requested"), "tables"),
+        "report": (counts.get("report", {}).get("tables in the report"), "tables"),
+    }
+    rows, unit = by_step.get(name, (None, ""))
+    if rows is None and tables:
+        return tables, "tables"
+    return rows, unit
+
+
+def run_size(households: int, monitoring: bool) -> dict:
+    data = ensure_data(households)
+    config_path = national_config(data, monitoring)
+    from lib.config import load_config
+    from lib.pipeline import step_folder
+    config = load_config(config_path)
+    reference = child(REFERENCE.format(root=str(ROOT), config=str(config_path)))
+    pipeline = child(PIPELINE.format(root=str(ROOT), config=str(config_path)))
+    manifests = {}
+    for step in all_steps():
+        folder = step_folder(config, step.name)
+        manifests[step.name] = json.loads((folder / "step.json").read_text(encoding="utf-8"))
+        manifests[step.name]["step_dir"] = str(folder)
+    return {"households": households, "data": str(data), "reference": reference, "pipeline": pipeline,
+            "manifests": manifests}
+
+
+def print_size(result: dict) -> None:
+    reference, pipeline, manifests = result["reference"], result["pipeline"], result["manifests"]
+    print(f"\n== {result['households']:,} households (data in {result['data']}, area NL)")
+    print(f"{'':<36}{'seconds':>9}{'peak MB':>10}{'rows':>14}{'rows/s':>12}  rows of")
+    print(f"{'reference: only reading the inputs':<36}{reference['seconds']:>9.1f}{reference['peak_mb'] or 0:>10,.0f}"
+          f"{reference['rows']:>14,}{reference['rows'] / reference['seconds']:>12,.0f}  source rows")
+    for name, manifest in manifests.items():
+        rows, unit = step_rows(name, manifests)
+        seconds = manifest["seconds"]
+        rate = f"{rows / seconds:>12,.0f}" if rows and seconds > 0 else f"{'':>12}"
+        peak = manifest.get("peak_memory_mb") or 0
+        print(f"{'  ' + name:<36}{seconds:>9.1f}{peak:>10,.0f}{rows or 0:>14,}{rate}  {unit}")
+    peak = max((m.get("peak_memory_mb") or 0) for m in manifests.values())
+    total = pipeline["seconds"]
+    print(f"{'whole pipeline (one process)':<36}{total:>9.1f}{peak:>10,.0f}")
+    print(f"ratio of the whole pipeline to only reading the inputs: {total / reference['seconds']:.2f} (target <= 2)")
+    seconds = {name: m["seconds"] for name, m in manifests.items()}
+    linking = seconds["inventory"] + seconds["read_sources"] + seconds["households"]
+    linking_peak = max(manifests[n].get("peak_memory_mb") or 0 for n in ("inventory", "read_sources", "households"))
+    print(f"reading, validation and linking (inventory + read_sources + households): {linking:.1f} s, "
+          f"{linking_peak:,.0f} MB, ratio to only reading {linking / reference['seconds']:.2f} "
+          "(at 1M households: <= 60 s, <= 4,096 MB, ratio <= 2)")
+    print(f"pricing: {seconds['price']:.1f} s (at 1M households: <= 30 s); cube + baseline: "
+          f"{seconds['cube'] + seconds['baseline']:.1f} s (at 1M households: <= 30 s)")
+
+
+def print_summary(results: list[dict]) -> None:
+    print("\n== summary")
+    print(f"{'households':>12}{'read s':>9}{'pipeline s':>12}{'ratio':>8}{'peak GB':>9}{'time x':>9}{'hh x':>7}")
+    previous = None
+    for r in results:
+        total = r["pipeline"]["seconds"]
+        peak = max((m.get("peak_memory_mb") or 0) for m in r["manifests"].values()) / 1024
+        growth = (f"{total / previous['pipeline']['seconds']:>9.2f}{r['households'] / previous['households']:>7.1f}"
+                  if previous else f"{'':>9}{'':>7}")
+        print(f"{r['households']:>12,}{r['reference']['seconds']:>9.1f}{total:>12.1f}"
+              f"{total / r['reference']['seconds']:>8.2f}{peak:>9.2f}{growth}")
+        previous = r
+    print("targets: national <= 900 s and <= 16 GB; time x <= 1.2 * hh x; ratio <= 2")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n".join(__doc__.splitlines()[1:]))
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 8_200_000])
+    parser.add_argument("--no-monitoring", action="store_true", help="run without a monitoring cohort")
+    parser.add_argument("--json", help="also write the measurements to this JSON file")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    results = []
+    for households in sorted(args.sizes):
+        results.append(run_size(households, not args.no_monitoring))
+        print_size(results[-1])
+    print_summary(results)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2), encoding="utf-8")
+    print(f"benchmark took {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
