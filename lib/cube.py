@@ -34,51 +34,77 @@ class Cube:
     domains: list[str]
 
 
+# Ledger rows summed at a time: bounds the step's working memory (a national ledger has
+# over a hundred million rows; each chunk's keys and codes take about 60 bytes per row).
+LEDGER_CHUNK_ROWS = 4_000_000
+
+
 def build_cube(ledger: pd.DataFrame, households: pd.DataFrame, members: pd.DataFrame, attribution: str,
                membership_spells: pd.DataFrame | None = None, area_spells: pd.DataFrame | None = None,
-               household_spells: pd.DataFrame | None = None) -> Cube:
+               household_spells: pd.DataFrame | None = None, chunk_rows: int = LEDGER_CHUNK_ROWS) -> Cube:
     person = ledger["person"].to_numpy()
     if attribution == "peildatum":
         unit_table = households[households["included"]]
         member_of = np.full(int(max(person.max(initial=-1), members["person"].max()) + 1), -1, dtype=np.int64)
         included_members = members[members["household"].isin(unit_table["household"])]
         member_of[included_members["person"].to_numpy()] = included_members["household"].to_numpy()
-        household = member_of[person]
     else:
-        household = attribute_months(person, ledger["month"].to_numpy(), membership_spells, area_spells)
         spells = household_spells.rename(columns={"household_spell": "household"})
         unit_table = spells[spells["included"]]
-        household = np.where(np.isin(household, unit_table["household"].to_numpy()), household, -1)
-    attributed = household >= 0
-    # Sums on packed integer keys (domain and year as small codes): millions of ledger rows.
+        included_spells = unit_table["household"].to_numpy()
     domain_cat = pd.Categorical(ledger["domain"])
-    domain_codes = domain_cat.codes[attributed].astype(np.int64)
     domain_names = np.asarray(domain_cat.categories, dtype=object)
-    year = year_of_month(ledger["month"].to_numpy()[attributed]).astype(np.int64)
-    y0 = int(year.min()) if year.size else 0
-    cost = ledger["cost"].to_numpy()[attributed]
-    person_cube = _sum_by(person[attributed].astype(np.int64), household[attributed].astype(np.int64),
-                          domain_codes, year - y0, cost)
-    person_cube = pd.DataFrame({"person": person_cube[0], "household": person_cube[1],
-                                "domain": domain_names[person_cube[2]], "year": person_cube[3] + y0,
-                                "cost": person_cube[4]})
-    hh = _sum_by(np.zeros(0, np.int64), household[attributed].astype(np.int64), domain_codes, year - y0, cost)
+    month = ledger["month"].to_numpy()
+    y0 = int(year_of_month(np.array([month.min()]))[0]) if len(month) else 0
+    parts = []
+    for rows in _person_slices(person, chunk_rows):
+        if attribution == "peildatum":
+            household = member_of[person[rows]]
+        else:
+            household = attribute_months(person[rows], month[rows], membership_spells, area_spells)
+            household = np.where(np.isin(household, included_spells), household, -1)
+        attributed = household >= 0
+        # Sums on packed integer keys (domain and year as small codes).
+        parts.append(_sum_by(person[rows][attributed].astype(np.int64), household[attributed].astype(np.int64),
+                             domain_cat.codes[rows][attributed].astype(np.int64),
+                             year_of_month(month[rows][attributed]).astype(np.int64) - y0,
+                             ledger["cost"].to_numpy()[rows][attributed]))
+    # Slices hold whole persons in increasing order, so the concatenation is sorted by the key.
+    p_person, p_household, p_domain, p_year, p_cost = (np.concatenate([part[i] for part in parts])
+                                                       if parts else np.zeros(0, np.int64 if i < 4 else float)
+                                                       for i in range(5))
+    person_cube = pd.DataFrame({"person": p_person, "household": p_household, "domain": domain_names[p_domain],
+                                "year": p_year + y0, "cost": p_cost})
+    hh = _sum_by(None, p_household, p_domain, p_year, p_cost)
     household_cube = pd.DataFrame({"household": hh[1], "domain": domain_names[hh[2]], "year": hh[3] + y0,
                                    "cost": hh[4]})
-    domain = domain_names[np.unique(domain_codes)] if domain_codes.size else np.zeros(0, object)
-    domains = sorted(pd.unique(domain).tolist())
+    domains = sorted(domain_names[np.unique(p_domain)].tolist())
     return Cube(household_cube=household_cube, person_cube=person_cube,
                 households=_household_table(unit_table, household_cube, domains), domains=domains)
 
 
+def _person_slices(person: np.ndarray, chunk_rows: int) -> list[slice]:
+    """Row slices of about ``chunk_rows`` that never split a person (the ledger is sorted by
+    person, as the price step writes it); one slice when it is not sorted."""
+    n = len(person)
+    if n <= chunk_rows or np.any(person[1:] < person[:-1]):
+        return [slice(0, n)]
+    cuts = [0]
+    while cuts[-1] + chunk_rows < n:
+        # Move the cut forward to the first row of the next person.
+        cut = int(np.searchsorted(person, person[cuts[-1] + chunk_rows], side="left"))
+        cuts.append(cut if cut > cuts[-1] else int(np.searchsorted(person, person[cuts[-1] + chunk_rows], side="right")))
+    return [slice(a, b) for a, b in zip(cuts, cuts[1:] + [n]) if b > a]
+
+
 def _sum_by(person, household, domain, year, cost):
-    """Sums of ``cost`` per (person, household, domain, year), sorted by that key; with an empty
-    ``person`` array the sums are per (household, domain, year).
+    """Sums of ``cost`` per (person, household, domain, year), sorted by that key; with
+    ``person=None`` the sums are per (household, domain, year).
 
     Keys are packed into one integer: (person, household) first as the code of the pair
     (persons and households each need ~25 bits nationally, too many for one word with
     domain and year), then domain (8 bits) and year (6 bits)."""
-    by_person = person.size > 0
+    by_person = person is not None
     owner = (person << 27) | household if by_person else household
     pair_codes, pairs = pd.factorize(owner, sort=True)
     key = (pair_codes.astype(np.int64) << 14) | (domain << 6) | year

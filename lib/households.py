@@ -121,6 +121,41 @@ def at_date(spells: pd.DataFrame, day: int) -> pd.DataFrame:
     return covering.iloc[order[last_of_person]]
 
 
+def spell_on(person: np.ndarray, day: np.ndarray, spells: pd.DataFrame) -> np.ndarray:
+    """Position in ``spells`` (columns person, start, end) of the spell covering each (person,
+    day): the latest-starting one if several, -1 when none.
+
+    A binary search on the spells sorted by (person, start) instead of a join of every query
+    with every spell of its person: tens of millions of queries at national scale."""
+    person = np.asarray(person, dtype=np.int64)
+    day = np.asarray(day, dtype=np.int64)
+    sp = spells["person"].to_numpy().astype(np.int64)
+    st = spells["start"].to_numpy().astype(np.int64)
+    en = spells["end"].to_numpy().astype(np.int64)
+    out = np.full(person.size, -1, dtype=np.int64)
+    if sp.size == 0 or person.size == 0:
+        return out
+    low = min(int(st.min()), int(day.min()))
+    order = np.lexsort((st, sp))
+    keys = (sp[order] << 32) | (st[order] - low)
+    pos = np.searchsorted(keys, (person << 32) | (day - low), side="right") - 1
+    candidate = order[np.maximum(pos, 0)]
+    started = (pos >= 0) & (sp[candidate] == person)
+    covers = started & (en[candidate] >= day)
+    out[covers] = candidate[covers]
+    # The person's latest spell starting by the day ended before it: an earlier, longer spell
+    # may still cover the day (overlapping spells). Rare; those queries are joined.
+    again = np.flatnonzero(started & ~covers)
+    if again.size:
+        query = pd.DataFrame({"person": person[again], "day": day[again], "query": again})
+        table = pd.DataFrame({"person": sp, "start": st, "end": en, "spell": np.arange(sp.size)})
+        joined = query.merge(table, on="person")
+        joined = joined[(joined["start"] <= joined["day"]) & (joined["end"] >= joined["day"])]
+        joined = joined.sort_values(["query", "start", "spell"]).drop_duplicates("query", keep="last")
+        out[joined["query"].to_numpy()] = joined["spell"].to_numpy()
+    return out
+
+
 def joint_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes of two id columns (int64 or categorical) on one shared scale."""
     def values(s):
@@ -145,7 +180,9 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
         "GBAADRESOBJECTBUS": ["RINPERSOONS", "RINPERSOON", "GBADATUMAANVANGADRESHOUDING", "GBADATUMEINDEADRESHOUDING",
                               "SOORTOBJECTNUMMER", "RINOBJECTNUMMER"],
         "VSLGWBTAB": ["SOORTOBJECTNUMMER", "RINOBJECTNUMMER", f"GEM{year}"]})
-    hh = tables["GBAHUISHOUDENSBUS"]
+    # The raw tables are dropped as soon as they are turned into spells: at national scale
+    # they are gigabytes that later parts of the model do not need.
+    hh = tables.pop("GBAHUISHOUDENSBUS")
     rows_read = len(hh)
     hh = hh[(hh["RINPERSOONS"] == "R").to_numpy()]
     person_of = PersonLookup(persons)
@@ -164,9 +201,11 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
     number = pd.factorize(spells["huishoudnr"].to_numpy())[0].astype(np.int64)
     spell_key = (number << 32) | spells["start"].to_numpy().astype(np.int64)
     spells["household_spell"] = pd.factorize(spell_key, sort=True)[0].astype(np.int32)
+    del hh, plhh, person, start, end, ok, number, spell_key
 
     # --- addresses and the study area --------------------------------------------------------
-    area_spells = _area_spells(tables["GBAADRESOBJECTBUS"], tables["VSLGWBTAB"], person_of, area, year)
+    area_spells = _area_spells(tables.pop("GBAADRESOBJECTBUS"), tables.pop("VSLGWBTAB"), person_of, area, year)
+    del person_of
 
     # --- households at the peildatum ----------------------------------------------------------
     at_peil = at_date(spells, peildatum)
@@ -264,14 +303,8 @@ def _household_residence(members: pd.DataFrame, area_spells: pd.DataFrame, day: 
 
 def _lives_in_area(person: np.ndarray, day: np.ndarray, area_spells: pd.DataFrame) -> np.ndarray:
     """Whether each person lived in the study area on the given day (one day per person row)."""
-    frame = pd.DataFrame({"person": person, "day": day, "row": np.arange(len(person))})
-    where = frame.merge(area_spells[["person", "start", "end", "in_area"]], on="person")
-    where = where[(where["start"].to_numpy() <= where["day"].to_numpy())
-                  & (where["end"].to_numpy() >= where["day"].to_numpy())]
-    where = where.sort_values(["row", "start"]).drop_duplicates("row", keep="last")
-    out = np.zeros(len(person), dtype=bool)
-    out[where["row"].to_numpy()] = where["in_area"].to_numpy(dtype=bool)
-    return out
+    spell = spell_on(person, day, area_spells)
+    return np.where(spell >= 0, area_spells["in_area"].to_numpy(dtype=bool)[np.maximum(spell, 0)], False)
 
 
 def _moves(area_spells: pd.DataFrame, spells: pd.DataFrame, period: tuple[int, int]) -> pd.DataFrame:
@@ -359,15 +392,7 @@ def attribute_months(person: np.ndarray, month: np.ndarray, membership_spells: p
     belonged to no household or lived outside the study area."""
     from lib.dates import month_start
     day = month_start(month).astype(np.int64) + 14
-    frame = pd.DataFrame({"person": np.asarray(person, dtype=np.int32), "day": day, "row": np.arange(len(day))})
-    hh = frame.merge(membership_spells, on="person")
-    hh = hh[(hh["start"].to_numpy() <= hh["day"].to_numpy()) & (hh["end"].to_numpy() >= hh["day"].to_numpy())]
-    hh = hh.sort_values(["row", "start"]).drop_duplicates("row", keep="last")
-    where = frame.merge(area_spells[["person", "start", "end", "in_area"]], on="person")
-    where = where[(where["start"].to_numpy() <= where["day"].to_numpy()) & (where["end"].to_numpy() >= where["day"].to_numpy())]
-    where = where.sort_values(["row", "start"]).drop_duplicates("row", keep="last")
-    out = np.full(len(day), -1, dtype=np.int64)
-    out[hh["row"].to_numpy()] = hh["household_spell"].to_numpy()
-    in_area = np.zeros(len(day), dtype=bool)
-    in_area[where["row"].to_numpy()] = where["in_area"].to_numpy(dtype=bool)
+    household = spell_on(person, day, membership_spells)
+    out = np.where(household >= 0, membership_spells["household_spell"].to_numpy()[np.maximum(household, 0)], -1)
+    in_area = _lives_in_area(person, day, area_spells)
     return np.where(in_area, out, -1)

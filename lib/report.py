@@ -227,7 +227,7 @@ def _domain_year_figure(tables, plt):
     bottom = np.zeros(len(wide))
     colours = plt.get_cmap("tab20").colors
     for i, domain in enumerate(wide.columns):
-        values = wide[domain].fillna(0).to_numpy(dtype=float) / 1e6
+        values = np.nan_to_num(wide[domain].to_numpy(dtype=float)) / 1e6
         ax.bar(wide.index.astype(str), values, bottom=bottom, label=domain, color=colours[i % len(colours)])
         bottom += values
     ax.set_ylabel("miljoen euro")

@@ -38,7 +38,15 @@ def read_table(stem: Path, columns: list[str] | None = None) -> pd.DataFrame:
     if not path.is_file():
         raise FileNotFoundError(path)
     if HAS_PARQUET:
-        return pd.read_parquet(path, columns=columns)
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        table = pq.read_table(path, columns=columns)
+        # Free each Arrow column as it is converted and hand the freed pages back, so a large
+        # table does not stay in memory twice for the rest of the step.
+        frame = table.to_pandas(self_destruct=True, split_blocks=True)
+        del table
+        pa.default_memory_pool().release_unused()
+        return frame
     dtypes = json.loads(path.with_suffix(".dtypes.json").read_text(encoding="utf-8"))
     plain = {c: (str if isinstance(t, dict) or t == "object" else t) for c, t in dtypes.items()}
     frame = pd.read_csv(path, dtype=plain, usecols=columns, keep_default_na=False, na_values=[""], encoding="utf-8")

@@ -116,3 +116,21 @@ def test_brp_extract_households_by_location_code():
     assert h["household_type"].to_dict() == {"L1": "paar met kinderen", "L2": "eenpersoons", "L3": "eenouder",
                                              "L4": "institutioneel"}
     assert h["included"].to_dict() == {"L1": True, "L2": True, "L3": True, "L4": False}
+
+
+def test_spell_on_equals_a_join_and_filter_also_with_overlapping_spells():
+    from lib.households import spell_on
+    rng = np.random.default_rng(11)
+    n = 3000
+    # Persons with zero to several spells each; some nested, overlapping or equal-start spells.
+    spells = pd.DataFrame({"person": rng.integers(0, 400, n), "start": rng.integers(-300, 3000, n)})
+    spells["end"] = spells["start"] + rng.choice([0, 5, 40, 400, 5000], n)
+    queries = pd.DataFrame({"person": rng.integers(0, 420, 20000), "day": rng.integers(-400, 9000, 20000)})
+    got = spell_on(queries["person"].to_numpy(), queries["day"].to_numpy(), spells)
+    joined = queries.reset_index(names="query").merge(spells.reset_index(names="spell"), on="person")
+    joined = joined[(joined["start"] <= joined["day"]) & (joined["end"] >= joined["day"])]
+    expected = np.full(len(queries), -1)
+    best = joined.sort_values(["query", "start", "spell"]).drop_duplicates("query", keep="last")
+    expected[best["query"].to_numpy()] = best["spell"].to_numpy()
+    np.testing.assert_array_equal(got, expected)
+    assert (got >= 0).mean() > 0.2 and (got == -1).mean() > 0.2

@@ -163,3 +163,22 @@ def test_pricing_in_small_chunks_gives_the_same_ledger(cbs_run):
     chunked = price_records(records, prices, index, 2023, chunk_records=500)
     pd.testing.assert_frame_equal(whole.ledger, chunked.ledger)
     np.testing.assert_allclose(whole.record_cost, chunked.record_cost, rtol=0, atol=1e-9)
+
+
+def test_cube_summed_in_small_chunks_equals_a_plain_groupby(cbs_run):
+    from lib.cube import build_cube
+    ledger = read_table(step_folder(cbs_run, "price") / "ledger")
+    households = read_table(step_folder(cbs_run, "households") / "households")
+    members = read_table(step_folder(cbs_run, "households") / "members")
+    whole = build_cube(ledger, households, members, "peildatum")
+    chunked = build_cube(ledger, households, members, "peildatum", chunk_rows=997)
+    pd.testing.assert_frame_equal(whole.person_cube, chunked.person_cube)
+    pd.testing.assert_frame_equal(whole.household_cube, chunked.household_cube, rtol=1e-12)
+    # Independently: every ledger row of a member of an included household, to that household.
+    included = members[members["household"].isin(households.loc[households["included"], "household"])]
+    expected = (ledger.merge(included[["person", "household"]], on="person")
+                .assign(year=lambda x: year_of_month(x["month"].to_numpy()), domain=lambda x: x["domain"].astype(str))
+                .groupby(["household", "domain", "year"])["cost"].sum())
+    got = chunked.household_cube.set_index(["household", "domain", "year"])["cost"]
+    pd.testing.assert_series_equal(got, expected, check_names=False, check_index_type=False, rtol=1e-9)
+    assert len(ledger) > 997 * 3  # several chunks were really summed
