@@ -271,11 +271,6 @@ def task_recovery() -> dict:
 
 
 def task_national_step() -> dict:
-    import resource
-
-    import numpy as np
-    import pandas as pd
-
     from lib.config import load_config
     from lib.pipeline import RunContext, all_steps
     from lib.steps.coherence import STEP
@@ -287,9 +282,12 @@ def task_national_step() -> dict:
     started = time.perf_counter()
     result = STEP.run(ctx)
     seconds = time.perf_counter() - started
-    del np, pd
-    return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "counts": result.counts}
+    try:
+        import resource
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    except ImportError:      # Windows: no resource module, no peak memory
+        peak = float("nan")
+    return {"seconds": seconds, "peak_mb": peak, "counts": result.counts}
 
 
 def prepare_national(n: int = 8_200_000) -> None:
@@ -322,7 +320,9 @@ def main() -> int:
         print(json.dumps(globals()[f"task_{args.child}"](**json.loads(args.kwargs)), default=float))
         return 0
 
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work slows every figure alike)")
+    if hasattr(os, "getloadavg"):
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work slows every figure "
+              "alike)")
     prepare()
     presence, domains = load()
     print(f"data: {len(presence):,} households, {len(domains)} binary domains ({', '.join(domains)}); "
