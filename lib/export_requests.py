@@ -55,6 +55,8 @@ def collect_requests(work_dir: Path) -> list[TableRequest]:
     """Every table request of the run, in step order, then by name."""
     requests = []
     for spec_path in sorted(work_dir.glob("[0-9][0-9]_*/tables/*.json")):
+        if spec_path.name.endswith(".dtypes.json"):  # the dtypes of a CSV table (no pyarrow), not a request
+            continue
         spec = json.loads(spec_path.read_text(encoding="utf-8"))
         requests.append(TableRequest(spec_path.parent.parent, spec["name"], spec["method"], spec["kwargs"]))
     return requests
