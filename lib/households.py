@@ -191,17 +191,21 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
     ok &= person >= 0
     notes.append(f"GBAHUISHOUDENSBUS: {rows_read:,} rows, {int(ok.sum()):,} usable spells of linked persons "
                  f"({rows_read - int(ok.sum()):,} not: RINPERSOONS not R, person not in GBAPERSOONTAB, or bad dates)")
-    plhh = hh["PLHH"].astype(object)
+    # Roles as a categorical through the few PLHH codes (tens of millions of spells nationally).
+    plhh = hh["PLHH"].astype("category")
+    role_of_code = pd.Index(ROLES).get_indexer([ROLE_BY_PLHH.get(c, "V") for c in plhh.cat.categories])
+    plhh_codes = plhh.cat.codes.to_numpy()
+    role = np.where(plhh_codes >= 0, role_of_code[np.maximum(plhh_codes, 0)], ROLES.index("V"))
     spells = pd.DataFrame({"person": person[ok].astype(np.int32), "huishoudnr": hh["HUISHOUDNR"].to_numpy()[ok],
                            "start": start[ok].astype(np.int32), "end": end[ok].astype(np.int32),
                            "typhh": hh["TYPHH"].to_numpy()[ok],
-                           "role": plhh.map(ROLE_BY_PLHH).fillna("V").to_numpy()[ok],
+                           "role": pd.Categorical.from_codes(role[ok], categories=list(ROLES)),
                            "reference": (hh["REFPERSOONHH"] == "1").to_numpy()[ok]})
     # A household is its number together with its start date (numbers can be reused).
     number = pd.factorize(spells["huishoudnr"].to_numpy())[0].astype(np.int64)
     spell_key = (number << 32) | spells["start"].to_numpy().astype(np.int64)
     spells["household_spell"] = pd.factorize(spell_key, sort=True)[0].astype(np.int32)
-    del hh, plhh, person, start, end, ok, number, spell_key
+    del hh, plhh, plhh_codes, role, person, start, end, ok, number, spell_key
 
     # --- addresses and the study area --------------------------------------------------------
     area_spells = _area_spells(tables.pop("GBAADRESOBJECTBUS"), tables.pop("VSLGWBTAB"), person_of, area, year)
@@ -270,10 +274,17 @@ def _area_spells(addr: pd.DataFrame, gem: pd.DataFrame, person_of: "PersonLookup
     gem_obj, addr_obj = joint_codes(gem["RINOBJECTNUMMER"], addr["RINOBJECTNUMMER"])
     gem_kind, addr_kind = joint_codes(gem["SOORTOBJECTNUMMER"], addr["SOORTOBJECTNUMMER"])
     scale = max(gem_obj.max(initial=0), addr_obj.max(initial=0)) + 1
-    municipality = pd.Series(gem[f"GEM{year}"].astype(object).to_numpy(), index=gem_kind * scale + gem_obj)
-    municipality = municipality[~municipality.index.duplicated()]
-    muni = municipality.reindex((addr_kind * scale + addr_obj)[ok]).fillna("").to_numpy()
-    in_area = np.ones(muni.size, bool) if area == ["NL"] else np.isin(muni, area)
+    # Municipalities as codes of a categorical ("" for an address without one): tens of
+    # millions of address spells nationally, a few hundred municipalities.
+    names = pd.Categorical(gem[f"GEM{year}"].astype(object).fillna("").to_numpy())
+    categories = list(names.categories) + ([""] if "" not in names.categories else [])
+    code = pd.Series(names.codes, index=gem_kind * scale + gem_obj)
+    code = code[~code.index.duplicated()]
+    found = code.reindex((addr_kind * scale + addr_obj)[ok]).to_numpy()
+    muni = pd.Categorical.from_codes(np.where(np.isnan(found), categories.index(""), found).astype(np.int32),
+                                     categories=categories)
+    in_area = (np.ones(len(muni), bool) if area == ["NL"]
+               else np.isin(np.asarray(categories, dtype=object), area)[muni.codes])
     return pd.DataFrame({"person": person[ok].astype(np.int32), "start": start[ok].astype(np.int32),
                          "end": end[ok].astype(np.int32), "municipality": muni, "in_area": in_area})
 
@@ -362,7 +373,7 @@ def households_on(day: int, household_spells: pd.DataFrame, membership_spells: p
     """Household spells existing on ``day`` with their members then, and what became of them.
 
     Returns (households, members). ``households`` has the household spells' composition
-    plus ``in_area`` (the reference person lived in the study area on ``day``),
+    plus ``in_area`` and ``municipality`` (where its first member lived on ``day``),
     ``moved_away`` (a member lived outside the area at some time up to ``period_end``) and
     ``dissolved`` (on ``period_end`` the members no longer all share one household: a
     separation, a death, a child leaving; a birth does not dissolve a household).
@@ -372,10 +383,12 @@ def households_on(day: int, household_spells: pd.DataFrame, membership_spells: p
     households = household_spells[household_spells["household_spell"].isin(members["household"])].rename(
         columns={"household_spell": "household"}).copy()
     first = members.drop_duplicates("household").set_index("household")["person"]
-    households["in_area"] = _lives_in_area(first.reindex(households["household"]).to_numpy(),
-                                           np.full(len(households), day), area_spells)
+    address = spell_on(first.reindex(households["household"]).to_numpy(), np.full(len(households), day), area_spells)
+    found, address = address >= 0, np.maximum(address, 0)
+    households["in_area"] = found & area_spells["in_area"].to_numpy(dtype=bool)[address]
+    households["municipality"] = np.where(found, area_spells["municipality"].to_numpy(dtype=object)[address], "")
     later = area_spells[(area_spells["end"] >= day) & (area_spells["start"] <= period_end)]
-    outside = set(later.loc[~later["in_area"].to_numpy(dtype=bool), "person"])
+    outside = np.unique(later.loc[~later["in_area"].to_numpy(dtype=bool), "person"].to_numpy())
     moved = members.assign(out=members["person"].isin(outside)).groupby("household")["out"].any()
     at_end = at_date(membership_spells, period_end).set_index("person")["household_spell"]
     end_household = at_end.reindex(members["person"]).to_numpy()

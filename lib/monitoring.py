@@ -10,8 +10,9 @@ against a comparison group:
 * **matching**: households not in the cohort, matched one to one without replacement on
   a propensity score (logistic regression of cohort membership on the total cost before
   the start and that of the last period before it, the cost per domain (log), the number
-  of domains, the number of children and the household type),
-  exactly within household type, nearest neighbour within a caliper of ``caliper``
+  of domains, the number of children and the household type), exactly within household
+  type and, when the study area has several, municipality (on the start date), nearest
+  neighbour within a caliper of ``caliper``
   standard deviations of the score's logit; the balance table shows the standardised
   mean differences before and after matching;
 * **difference in differences**: ``cost ~ household + period + cohort x after + after x
@@ -136,28 +137,31 @@ def _propensity(features: pd.DataFrame, treated: np.ndarray) -> np.ndarray:
 
 
 def match_comparison_group(covariates: pd.DataFrame, treated: np.ndarray, caliper: float,
-                           seed: int) -> np.ndarray:
+                           seed: int, strata: np.ndarray | None = None) -> np.ndarray:
     """For each treated household the row of its matched control (-1 when none within the caliper).
 
     Greedy nearest-neighbour matching on the logit propensity score without replacement,
-    exactly within household type; treated households are matched in a random order fixed
-    by ``seed`` (greedy matching depends on the order)."""
+    exactly within ``strata`` (default: household type); treated households are matched in
+    a random order fixed by ``seed`` (greedy matching depends on the order)."""
     features = covariates.drop(columns=["household_type"])
     logit = _propensity(features, treated)
     width = caliper * logit.std()
     match = np.full(len(covariates), -1, dtype=np.int64)
     rng = np.random.default_rng(seed)
-    kind = covariates["household_type"].to_numpy()
-    # Greedy matching is sequential by nature; it loops over the cohort's households
-    # (hundreds to a few thousand), never over the whole population.
-    for t in np.unique(kind):
-        treated_rows = np.flatnonzero((kind == t) & treated)
-        controls = np.flatnonzero((kind == t) & ~treated)
+    kind = pd.factorize(covariates["household_type"].to_numpy() if strata is None else strata, sort=True)[0]
+    # Rows grouped by stratum once; only strata with cohort households are visited.
+    by_stratum = np.argsort(kind, kind="stable")
+    bounds = np.searchsorted(kind[by_stratum], np.arange(kind.max(initial=-1) + 2))
+    for t in np.unique(kind[treated]):
+        rows = by_stratum[bounds[t]:bounds[t + 1]]
+        treated_rows, controls = rows[treated[rows]], rows[~treated[rows]]
         if controls.size == 0:
             continue
         order = np.argsort(logit[controls], kind="stable")
         sorted_controls, sorted_logit = controls[order], logit[controls][order]
         available = np.ones(sorted_controls.size, dtype=bool)
+        # Greedy matching is sequential by nature; it loops over the cohort's households,
+        # never over the whole population.
         for row in rng.permutation(treated_rows):
             # Nearest available control: search outward from the insertion point.
             pos = int(np.searchsorted(sorted_logit, logit[row]))
@@ -256,8 +260,14 @@ def run_monitoring(ledger: pd.DataFrame, households: pd.DataFrame, members: pd.D
         eligible = ~(moved | dissolved)
     treated = cohort & eligible
     control_pool = ~cohort & eligible
-    match = match_comparison_group(covariates[treated | control_pool].reset_index(drop=True),
-                                   treated[treated | control_pool], caliper, seed)
+    # Exactly within household type, and within municipality when the area has several.
+    strata = households["household_type"].astype(str).to_numpy()
+    if "municipality" in households and households["municipality"].nunique() > 1:
+        strata = pd.DataFrame({"t": strata, "m": households["municipality"].astype(str).to_numpy()}).groupby(
+            ["t", "m"], sort=True).ngroup().to_numpy()
+    pool = treated | control_pool
+    match = match_comparison_group(covariates[pool].reset_index(drop=True), treated[pool], caliper, seed,
+                                   strata=strata[pool])
     pool_rows = np.flatnonzero(treated | control_pool)
     matched_treated = pool_rows[np.flatnonzero(match >= 0)]
     matched_control = pool_rows[match[match >= 0]]
@@ -302,6 +312,10 @@ def run_monitoring(ledger: pd.DataFrame, households: pd.DataFrame, members: pd.D
     else:
         notes.append("no comparison effect: fewer than two cohort households have a comparable household within the "
                      "caliper (widen [monitoring] caliper, or monitor an enrolled cohort that overlaps the rest)")
+    if treated.sum() and matched_treated.size < 0.5 * treated.sum():
+        notes.append(f"only {matched_treated.size / treated.sum():.0%} of the cohort has a comparable household within "
+                     "the caliper: the effect applies to that part (for a cohort selected on its own costs, the "
+                     "households near the selection threshold), not to the whole cohort")
     status = pd.DataFrame({"household": ids[cohort], "matched": np.isin(np.flatnonzero(cohort), matched_treated),
                            "moved_away": moved[cohort], "dissolved": dissolved[cohort]})
     notes += [f"cohort: {int(cohort.sum()):,} households, matched: {matched_treated.size:,}; "

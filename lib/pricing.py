@@ -145,8 +145,12 @@ def index_factor(index: pd.Series, from_years, to_year: int, path_hint: str) -> 
 
 @dataclass
 class PricingResult:
-    ledger: pd.DataFrame
-    """person, month, domain, source, cost (euros of the price year)."""
+    ledger: pd.DataFrame | None
+    """person, month, domain, source, cost (euros of the price year); None when the ledger
+    went to a ``ledger_sink`` part by part."""
+    ledger_rows: int
+    ledger_cost_by_domain: pd.Series
+    """Total cost per domain of the ledger (euros of the price year)."""
     record_cost: np.ndarray
     """Total cost of each record (0 for records not used), in euros of the price year."""
     report: pd.DataFrame
@@ -203,10 +207,13 @@ def _person_chunks(person: np.ndarray, chunk_records: int):
 
 def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series, price_year: int,
                   fallback: pd.DataFrame | None = None, bijstand_from: str = "spells",
-                  index_hint: str = "", chunk_records: int = CHUNK_RECORDS, progress=None) -> PricingResult:
+                  index_hint: str = "", chunk_records: int = CHUNK_RECORDS, progress=None,
+                  ledger_sink=None) -> PricingResult:
     """Price ``records`` (see ``lib.records``) into a person-month ledger.
 
-    ``progress``, when given, is called with the number of records priced so far."""
+    ``progress``, when given, is called with the number of records priced so far.
+    ``ledger_sink``, when given, receives the ledger part by part (a chunk of whole persons
+    at a time, in person order) instead of it being returned whole."""
     n = len(records)
     codes = _Codes(records, [prices] + ([fallback] if fallback is not None else []))
     source = codes.source_names[codes.source]
@@ -226,6 +233,7 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
     # half a million records), and ledger rows of different chunks never need merging.
     record_cost = np.zeros(n)
     ledgers, fallback_parts, missing_parts = [], [], []
+    ledger_rows, cost_by_domain = 0, np.zeros(len(codes.domain_names))
     priced_so_far = 0
     for chunk in _person_chunks(records["person"].to_numpy(), chunk_records):
         priced_so_far += chunk.size
@@ -247,15 +255,31 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
             continue
         rec = np.concatenate([p[0] for p in parts])
         cost = np.concatenate([p[3] for p in parts])
-        record_cost += np.bincount(rec, weights=cost, minlength=n)
-        ledgers.append(_aggregate(records["person"].to_numpy()[rec].astype(np.int64),
-                                  np.concatenate([p[1] for p in parts]).astype(np.int64),
-                                  np.concatenate([p[2] for p in parts]), codes.source[rec], cost, codes))
+        # chunk is sorted and holds every rec: sum per record on the chunk's own positions.
+        record_cost[chunk] += np.bincount(np.searchsorted(chunk, rec), weights=cost, minlength=chunk.size)
+        part = _aggregate(records["person"].to_numpy()[rec].astype(np.int64),
+                          np.concatenate([p[1] for p in parts]).astype(np.int64),
+                          np.concatenate([p[2] for p in parts]), codes.source[rec], cost, codes)
+        ledger_rows += len(part)
+        # Pairwise sums per domain (np.sum), not bincount's running sum: the totals are checked
+        # to the cent against the records' costs, over a hundred million rows nationally.
+        part_domain, part_cost = part["domain"].cat.codes.to_numpy(), part["cost"].to_numpy()
+        for d in np.unique(part_domain):
+            cost_by_domain[d] += part_cost[part_domain == d].sum()
+        if ledger_sink is not None:
+            ledger_sink(part)
+        else:
+            ledgers.append(part)
     missing = pd.concat(missing_parts, ignore_index=True) if missing_parts else pd.DataFrame()
     if len(missing):
         raise MissingPrices(missing.groupby(["source", "code", "year"], as_index=False)["records"].sum())
-    ledger = pd.concat(ledgers, ignore_index=True) if ledgers else _aggregate(
-        *(np.zeros(0, np.int64) for _ in range(4)), np.zeros(0), codes)
+    empty = _aggregate(*(np.zeros(0, np.int64) for _ in range(4)), np.zeros(0), codes)
+    if ledger_sink is not None:
+        if ledger_rows == 0:
+            ledger_sink(empty)  # the table exists, with its columns, also when nothing was priced
+        ledger = None
+    else:
+        ledger = pd.concat(ledgers, ignore_index=True) if ledgers else empty
     fallback_uses = (pd.concat([f for f in fallback_parts if len(f)], ignore_index=True)
                      .groupby(["source", "code", "year"], as_index=False)[["records", "cost"]].sum()
                      if any(len(f) for f in fallback_parts) else
@@ -264,8 +288,9 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
                             "priced_by": np.where(has_amount, "amount as delivered", "price table")})
               .groupby(["source", "code", "priced_by"], sort=True)
               .agg(records=("used", "size"), records_used=("used", "sum"), cost=("cost", "sum")).reset_index())
-    return PricingResult(ledger=ledger, record_cost=record_cost, report=report, fallback_uses=fallback_uses,
-                         excluded=excluded)
+    by_domain = pd.Series(cost_by_domain, index=pd.Index(codes.domain_names, name="domain"), name="cost")
+    return PricingResult(ledger=ledger, ledger_rows=ledger_rows, ledger_cost_by_domain=by_domain[by_domain != 0],
+                         record_cost=record_cost, report=report, fallback_uses=fallback_uses, excluded=excluded)
 
 
 def _aggregate(person, month, domain, source, cost, codes: _Codes) -> pd.DataFrame:

@@ -21,16 +21,58 @@ def table_path(stem: Path) -> Path:
 
 def write_table(frame: pd.DataFrame, stem: Path) -> Path:
     """Write ``frame`` to ``<stem>.parquet`` (or ``.csv`` + ``.dtypes.json``); return the path."""
-    path = table_path(stem)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if HAS_PARQUET:
-        frame.to_parquet(path, index=False)
-        return path
-    frame.to_csv(path, index=False, encoding="utf-8")
-    dtypes = {c: ({"category": [str(v) for v in frame[c].cat.categories]} if isinstance(frame[c].dtype, pd.CategoricalDtype)
-                  else str(frame[c].dtype)) for c in frame.columns}
-    path.with_suffix(".dtypes.json").write_text(json.dumps(dtypes), encoding="utf-8")
-    return path
+    with TableWriter(stem) as writer:
+        writer.write(frame)
+    return writer.path
+
+
+class TableWriter:
+    """Writes a work table part by part (a national ledger, priced chunk by chunk), so that it
+    never has to be in memory whole. Every part has the same columns and dtypes (categoricals
+    with the same categories).
+
+    >>> with TableWriter(folder / "ledger") as ledger:     # doctest: +SKIP
+    ...     for part in parts:
+    ...         ledger.write(part)
+    """
+
+    def __init__(self, stem: Path):
+        self.path = table_path(stem)
+        self.rows = 0
+        self._parquet = None
+        self._parts = 0
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self._parts == 0:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        if HAS_PARQUET:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self.path, table.schema)
+            self._parquet.write_table(table)
+        else:
+            first = self._parts == 0
+            frame.to_csv(self.path, mode="w" if first else "a", header=first, index=False, encoding="utf-8")
+            if first:
+                dtypes = {c: ({"category": [str(v) for v in frame[c].cat.categories]}
+                              if isinstance(frame[c].dtype, pd.CategoricalDtype) else str(frame[c].dtype))
+                          for c in frame.columns}
+                self.path.with_suffix(".dtypes.json").write_text(json.dumps(dtypes), encoding="utf-8")
+        self._parts += 1
+        self.rows += len(frame)
+
+    def close(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+            self._parquet = None
+
+    def __enter__(self) -> "TableWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def read_table(stem: Path, columns: list[str] | None = None) -> pd.DataFrame:

@@ -67,7 +67,9 @@ def replications(country):
 
 def test_the_comparison_group_recovers_a_planted_effect(replications):
     r = replications
-    assert (r["cohort"] > 300).all() and (r["matched"] > 0.8).all()
+    # Exact matching within household type and municipality (six types, eight municipalities)
+    # finds a partner within the caliper for about 70% of a cohort of some 500 households.
+    assert (r["cohort"] > 300).all() and (r["matched"] > 0.6).all()
     covered = (r["ci_low_1"] <= r["true"]) & (r["true"] <= r["ci_high_1"])
     assert covered.sum() >= 3, r
     # The mean error of four independent estimates is within 2.5 standard errors of that mean.

@@ -111,7 +111,7 @@ def form_households(ctx: RunContext) -> StepResult:
                   metadata=meta | {"title": "Huishoudens naar huishoudtype", "unit": "huishoudens"})
     members = model.members[model.members["household"].isin(households["household"])]
     request_table(out, "personen_naar_positie", "frequency_table",
-                  members.assign(positie=members["role"].map(ROLE_LABELS))[["person", "positie"]],
+                  members.assign(positie=members["role"].astype(str).map(ROLE_LABELS))[["person", "positie"]],
                   unit="person", dimensions=["positie"],
                   metadata=meta | {"title": "Personen in huishoudens naar positie in het huishouden",
                                    "unit": "personen"})

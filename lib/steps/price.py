@@ -20,7 +20,7 @@ from lib.pricing import (
     load_price_table,
     price_records,
 )
-from lib.workfiles import read_table, write_table
+from lib.workfiles import TableWriter, read_table, table_path, write_table
 
 
 def price_ledger(ctx: RunContext) -> StepResult:
@@ -35,13 +35,15 @@ def price_ledger(ctx: RunContext) -> StepResult:
                 if prices_cfg["fallback_tables"] else None)
     records = read_table(ctx.earlier_step_dir("read_sources") / "records")
     try:
-        priced = price_records(records, prices, index, price_year, fallback=fallback,
-                               bijstand_from=prices_cfg["bijstand_from"], index_hint=str(index_path),
-                               progress=ctx.progress("records priced", len(records)))
+        # The ledger goes to disk chunk by chunk: nationally it is over a hundred million rows.
+        with TableWriter(out / "ledger") as ledger:
+            priced = price_records(records, prices, index, price_year, fallback=fallback,
+                                   bijstand_from=prices_cfg["bijstand_from"], index_hint=str(index_path),
+                                   progress=ctx.progress("records priced", len(records)), ledger_sink=ledger.write)
     except MissingPrices as missing:
+        table_path(out / "ledger").unlink(missing_ok=True)
         missing.missing.to_csv(out / "missing_prices.csv", index=False, encoding="utf-8")
         raise
-    write_table(priced.ledger, out / "ledger")
     write_table(pd.DataFrame({"cost": priced.record_cost}), out / "record_cost")
     priced.report.to_csv(out / "pricing.csv", index=False, encoding="utf-8")
     priced.fallback_uses.to_csv(out / "fallback_uses.csv", index=False, encoding="utf-8")
@@ -49,15 +51,14 @@ def price_ledger(ctx: RunContext) -> StepResult:
         index, prices["price_year"].to_numpy(), price_year, str(index_path))})
     used.to_csv(out / "prices_used.csv", index=False, encoding="utf-8")
 
-    total = float(priced.ledger["cost"].sum())
+    total = float(priced.ledger_cost_by_domain.sum())
     if abs(total - float(priced.record_cost.sum())) > 0.01:
         raise AssertionError("ledger and record costs differ (a bug, please report)")
     result = StepResult(outputs=["ledger", "record_cost", "pricing.csv", "prices_used.csv", "fallback_uses.csv"])
     result.counts = {"records": len(records), "records priced": int((priced.record_cost != 0).sum()),
-                     "ledger rows (person, month, domain, source)": len(priced.ledger)}
+                     "ledger rows (person, month, domain, source)": priced.ledger_rows}
     result.notes.append(f"total cost EUR {total:,.2f} in euros of {price_year}")
-    by_domain = priced.ledger.groupby("domain", observed=True)["cost"].sum()
-    result.notes += [f"  {domain:<22} EUR {cost:>18,.2f}" for domain, cost in by_domain.items()]
+    result.notes += [f"  {domain:<22} EUR {cost:>18,.2f}" for domain, cost in priced.ledger_cost_by_domain.items()]
     for what, count in priced.excluded.items():
         result.notes.append(f"not priced: {count:,} {what}")
     if len(priced.fallback_uses):
