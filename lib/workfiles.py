@@ -91,7 +91,9 @@ def read_table(stem: Path, columns: list[str] | None = None) -> pd.DataFrame:
         return frame
     dtypes = json.loads(path.with_suffix(".dtypes.json").read_text(encoding="utf-8"))
     plain = {c: (str if isinstance(t, dict) or t == "object" else t) for c, t in dtypes.items()}
-    frame = pd.read_csv(path, dtype=plain, usecols=columns, keep_default_na=False, na_values=[""], encoding="utf-8")
+    # round_trip: pandas' default fast float parser may change the last digit of a cost.
+    frame = pd.read_csv(path, dtype=plain, usecols=columns, keep_default_na=False, na_values=[""], encoding="utf-8",
+                        float_precision="round_trip")
     for c, t in dtypes.items():
         if c in frame.columns and isinstance(t, dict):
             frame[c] = pd.Categorical(frame[c], categories=t["category"])
