@@ -167,13 +167,13 @@ def run_size(households: int, monitoring: bool) -> dict:
 def print_size(result: dict) -> None:
     reference, pipeline, manifests = result["reference"], result["pipeline"], result["manifests"]
     print(f"\n== {result['households']:,} households (data in {result['data']}, area NL)")
-    print(f"{'':<36}{'seconds':>9}{'peak MB':>10}{'rows':>14}{'rows/s':>12}  rows of")
+    print(f"{'':<36}{'seconds':>9}{'peak MB':>10}{'rows':>14}{'rows/s':>15}  rows of")
     print(f"{'reference: only reading the inputs':<36}{reference['seconds']:>9.1f}{reference['peak_mb'] or 0:>10,.0f}"
-          f"{reference['rows']:>14,}{reference['rows'] / reference['seconds']:>12,.0f}  source rows")
+          f"{reference['rows']:>14,}{reference['rows'] / reference['seconds']:>15,.0f}  source rows")
     for name, manifest in manifests.items():
         rows, unit = step_rows(name, manifests)
         seconds = manifest["seconds"]
-        rate = f"{rows / seconds:>12,.0f}" if rows and seconds > 0 else f"{'':>12}"
+        rate = f"{rows / seconds:>15,.0f}" if rows and seconds > 0 else f"{'':>15}"
         peak = manifest.get("peak_memory_mb") or 0
         print(f"{'  ' + name:<36}{seconds:>9.1f}{peak:>10,.0f}{rows or 0:>14,}{rate}  {unit}")
     peak = max((m.get("peak_memory_mb") or 0) for m in manifests.values())

@@ -71,8 +71,8 @@ def composition(members: pd.DataFrame) -> pd.DataFrame:
     Indexed by the households that have members, in increasing order."""
     households, h = np.unique(members["household"].to_numpy(), return_inverse=True)
     role = pd.Categorical(members["role"], categories=list(ROLES)).codes
-    counts = np.zeros((households.size, len(ROLES)), dtype=np.int32)
-    np.add.at(counts, (h, np.where(role >= 0, role, ROLES.index("V"))), 1)
+    cell = h.astype(np.int64) * len(ROLES) + np.where(role >= 0, role, ROLES.index("V"))
+    counts = np.bincount(cell, minlength=households.size * len(ROLES)).astype(np.int32).reshape(-1, len(ROLES))
     k, p, a, o, v, i = (counts[:, ROLES.index(r)] for r in ROLES)
     return pd.DataFrame({"n_persons": counts.sum(axis=1), "n_children": k, "n_partners": p, "n_singles": a,
                          "n_single_parents": o, "n_other": v + i, "institutional": i > 0},
