@@ -27,7 +27,6 @@ matched partner), with ``"follow"`` (default) their members are followed anyway.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
