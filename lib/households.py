@@ -69,10 +69,20 @@ def composition(members: pd.DataFrame) -> pd.DataFrame:
     """Counts per household of persons and of each role (members: household, role).
 
     Indexed by the households that have members, in increasing order."""
-    households, h = np.unique(members["household"].to_numpy(), return_inverse=True)
+    ids = members["household"].to_numpy()
+    # The model's own ids are dense integers: counted straight by id, without a sort.
+    dense = ids.size > 0 and np.issubdtype(ids.dtype, np.integer) and ids.min() >= 0 and ids.max() < 2 * ids.size
+    if dense:
+        h, size = ids.astype(np.int64), int(ids.max()) + 1
+    else:
+        households, h = np.unique(ids, return_inverse=True)
+        h, size = h.astype(np.int64), households.size
     role = pd.Categorical(members["role"], categories=list(ROLES)).codes
-    cell = h.astype(np.int64) * len(ROLES) + np.where(role >= 0, role, ROLES.index("V"))
-    counts = np.bincount(cell, minlength=households.size * len(ROLES)).astype(np.int32).reshape(-1, len(ROLES))
+    cell = h * len(ROLES) + np.where(role >= 0, role, ROLES.index("V"))
+    counts = np.bincount(cell, minlength=size * len(ROLES)).astype(np.int32).reshape(-1, len(ROLES))
+    if dense:
+        households = np.flatnonzero(counts.any(axis=1)).astype(ids.dtype)
+        counts = counts[households]
     k, p, a, o, v, i = (counts[:, ROLES.index(r)] for r in ROLES)
     return pd.DataFrame({"n_persons": counts.sum(axis=1), "n_children": k, "n_partners": p, "n_singles": a,
                          "n_single_parents": o, "n_other": v + i, "institutional": i > 0},
@@ -112,11 +122,33 @@ def _spell_dates(start_text: pd.Series, end_text: pd.Series) -> tuple[np.ndarray
     return start, end, start_ok & (end_ok | end_blank) & (end >= start)
 
 
+def order_by_person_and_start(person: np.ndarray, start: np.ndarray) -> np.ndarray | None:
+    """The stable order that sorts spells by (person, start), or None when they already are.
+
+    Registers come sorted by person as a rule, and the model keeps its spells in that order,
+    so the many lookups below skip sorts of tens of millions of spells at national scale."""
+    p, s = np.asarray(person), np.asarray(start)
+    if p.size < 2:
+        return None
+    later = p[1:] > p[:-1]
+    if (later | ((p[1:] == p[:-1]) & (s[1:] >= s[:-1]))).all():
+        return None
+    return np.lexsort((s, p))
+
+
+def sorted_by_person_and_start(spells: pd.DataFrame) -> pd.DataFrame:
+    """``spells`` in (person, start) order (stable), with a fresh index."""
+    order = order_by_person_and_start(spells["person"].to_numpy(), spells["start"].to_numpy())
+    return spells.reset_index(drop=True) if order is None else spells.iloc[order].reset_index(drop=True)
+
+
 def at_date(spells: pd.DataFrame, day: int) -> pd.DataFrame:
     """The spell of each person covering ``day`` (the latest-starting one if several)."""
     covering = spells[(spells["start"].to_numpy() <= day) & (spells["end"].to_numpy() >= day)]
     person = covering["person"].to_numpy()
-    order = np.lexsort((covering["start"].to_numpy(), person))
+    order = order_by_person_and_start(person, covering["start"].to_numpy())
+    if order is None:
+        order = np.arange(person.size)
     last_of_person = np.append(person[order][1:] != person[order][:-1], True)
     return covering.iloc[order[last_of_person]]
 
@@ -136,10 +168,10 @@ def spell_on(person: np.ndarray, day: np.ndarray, spells: pd.DataFrame) -> np.nd
     if sp.size == 0 or person.size == 0:
         return out
     low = min(int(st.min()), int(day.min()))
-    order = np.lexsort((st, sp))
-    keys = (sp[order] << 32) | (st[order] - low)
+    order = order_by_person_and_start(sp, st)
+    keys = (sp << 32) | (st - low) if order is None else (sp[order] << 32) | (st[order] - low)
     pos = np.searchsorted(keys, (person << 32) | (day - low), side="right") - 1
-    candidate = order[np.maximum(pos, 0)]
+    candidate = np.maximum(pos, 0) if order is None else order[np.maximum(pos, 0)]
     started = (pos >= 0) & (sp[candidate] == person)
     covers = started & (en[candidate] >= day)
     out[covers] = candidate[covers]
@@ -148,7 +180,8 @@ def spell_on(person: np.ndarray, day: np.ndarray, spells: pd.DataFrame) -> np.nd
     again = np.flatnonzero(started & ~covers)
     if again.size:
         query = pd.DataFrame({"person": person[again], "day": day[again], "query": again})
-        table = pd.DataFrame({"person": sp, "start": st, "end": en, "spell": np.arange(sp.size)})
+        of_query = np.flatnonzero(np.isin(sp, np.unique(person[again])))
+        table = pd.DataFrame({"person": sp[of_query], "start": st[of_query], "end": en[of_query], "spell": of_query})
         joined = query.merge(table, on="person")
         joined = joined[(joined["start"] <= joined["day"]) & (joined["end"] >= joined["day"])]
         joined = joined.sort_values(["query", "start", "spell"]).drop_duplicates("query", keep="last")
@@ -158,6 +191,14 @@ def spell_on(person: np.ndarray, day: np.ndarray, spells: pd.DataFrame) -> np.nd
 
 def joint_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes of two id columns (int64 or categorical) on one shared scale."""
+    if isinstance(a.dtype, pd.CategoricalDtype) and isinstance(b.dtype, pd.CategoricalDtype):
+        # Codes over the union of the categories, without materialising millions of strings.
+        categories = a.cat.categories.union(b.cat.categories)
+
+        def recoded(s):   # a missing value (code -1) gets a code of its own, len(categories)
+            return np.append(categories.get_indexer(s.cat.categories), len(categories))[s.cat.codes.to_numpy()]
+        return recoded(a).astype(np.int64), recoded(b).astype(np.int64)
+
     def values(s):
         return s.astype(object).to_numpy() if isinstance(s.dtype, pd.CategoricalDtype) else s.to_numpy()
     va, vb = values(a), values(b)
@@ -201,6 +242,7 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
                            "typhh": hh["TYPHH"].to_numpy()[ok],
                            "role": pd.Categorical.from_codes(role[ok], categories=list(ROLES)),
                            "reference": (hh["REFPERSOONHH"] == "1").to_numpy()[ok]})
+    spells = sorted_by_person_and_start(spells)
     # A household is its number together with its start date (numbers can be reused).
     number = pd.factorize(spells["huishoudnr"].to_numpy())[0].astype(np.int64)
     spell_key = (number << 32) | spells["start"].to_numpy().astype(np.int64)
@@ -285,8 +327,10 @@ def _area_spells(addr: pd.DataFrame, gem: pd.DataFrame, person_of: "PersonLookup
                                      categories=categories)
     in_area = (np.ones(len(muni), bool) if area == ["NL"]
                else np.isin(np.asarray(categories, dtype=object), area)[muni.codes])
-    return pd.DataFrame({"person": person[ok].astype(np.int32), "start": start[ok].astype(np.int32),
-                         "end": end[ok].astype(np.int32), "municipality": muni, "in_area": in_area})
+    return sorted_by_person_and_start(pd.DataFrame({"person": person[ok].astype(np.int32),
+                                                    "start": start[ok].astype(np.int32),
+                                                    "end": end[ok].astype(np.int32), "municipality": muni,
+                                                    "in_area": in_area}))
 
 
 def _reference_members(members: pd.DataFrame) -> pd.DataFrame:
@@ -320,20 +364,21 @@ def _lives_in_area(person: np.ndarray, day: np.ndarray, area_spells: pd.DataFram
 
 def _moves(area_spells: pd.DataFrame, spells: pd.DataFrame, period: tuple[int, int]) -> pd.DataFrame:
     """Moves into and out of the study area per year: persons, and their households on the move day."""
-    a = area_spells.sort_values(["person", "start"])
-    previous_in = a.groupby("person")["in_area"].shift(1)
-    moved = a[previous_in.notna().to_numpy() & (previous_in.to_numpy(dtype=object) != a["in_area"].to_numpy())]
-    moved = moved[(moved["start"] >= period[0]) & (moved["start"] <= period[1])]
-    year = pd.to_datetime(moved["start"].to_numpy(), unit="D").year
-    direction = np.where(moved["in_area"].to_numpy(), "in", "out")
+    a = sorted_by_person_and_start(area_spells)
+    person, start = a["person"].to_numpy(), a["start"].to_numpy()
+    inside = a["in_area"].to_numpy(dtype=bool)
+    # A move across the area's border: a person's address spell in or out of the area after
+    # one on the other side.
+    crossed = np.zeros(len(a), dtype=bool)
+    crossed[1:] = (person[1:] == person[:-1]) & (inside[1:] != inside[:-1])
+    moved = np.flatnonzero(crossed & (start >= period[0]) & (start <= period[1]))
+    year = pd.to_datetime(start[moved], unit="D").year
     # The household of the mover on the day of the move.
-    merged = moved[["person", "start"]].merge(spells[["person", "household_spell", "start", "end"]], on="person",
-                                                suffixes=("", "_hh"))
-    merged = merged[(merged["start_hh"] <= merged["start"]) & (merged["end"] >= merged["start"])]
-    hh_of = merged.drop_duplicates(["person", "start"]).set_index(["person", "start"])["household_spell"]
-    households = hh_of.reindex(pd.MultiIndex.from_arrays([moved["person"], moved["start"]])).to_numpy()
-    frame = pd.DataFrame({"year": year, "direction": direction, "person": moved["person"].to_numpy(),
-                          "household": households})
+    household = spell_on(person[moved], start[moved], spells)
+    frame = pd.DataFrame({"year": year, "direction": np.where(inside[moved], "in", "out"), "person": person[moved],
+                          "household": np.where(household >= 0,
+                                                spells["household_spell"].to_numpy()[np.maximum(household, 0)],
+                                                np.nan)})
     persons = frame.groupby(["year", "direction"])["person"].nunique().unstack(fill_value=0)
     hhs = frame.dropna(subset=["household"]).groupby(["year", "direction"])["household"].nunique().unstack(fill_value=0)
     out = pd.DataFrame(index=pd.Index(range(pd.Timestamp(np.datetime64(period[0], "D")).year,

@@ -118,13 +118,16 @@ def test_brp_extract_households_by_location_code():
     assert h["included"].to_dict() == {"L1": True, "L2": True, "L3": True, "L4": False}
 
 
-def test_spell_on_equals_a_join_and_filter_also_with_overlapping_spells():
+@pytest.mark.parametrize("presorted", [False, True], ids=["as delivered", "sorted by person and start"])
+def test_spell_on_equals_a_join_and_filter_also_with_overlapping_spells(presorted):
     from lib.households import spell_on
     rng = np.random.default_rng(11)
     n = 3000
     # Persons with zero to several spells each; some nested, overlapping or equal-start spells.
     spells = pd.DataFrame({"person": rng.integers(0, 400, n), "start": rng.integers(-300, 3000, n)})
     spells["end"] = spells["start"] + rng.choice([0, 5, 40, 400, 5000], n)
+    if presorted:   # the order the model keeps its spells in: no sort inside spell_on then
+        spells = spells.sort_values(["person", "start"], kind="stable", ignore_index=True)
     queries = pd.DataFrame({"person": rng.integers(0, 420, 20000), "day": rng.integers(-400, 9000, 20000)})
     got = spell_on(queries["person"].to_numpy(), queries["day"].to_numpy(), spells)
     joined = queries.reset_index(names="query").merge(spells.reset_index(names="spell"), on="person")
@@ -134,3 +137,53 @@ def test_spell_on_equals_a_join_and_filter_also_with_overlapping_spells():
     expected[best["query"].to_numpy()] = best["spell"].to_numpy()
     np.testing.assert_array_equal(got, expected)
     assert (got >= 0).mean() > 0.2 and (got == -1).mean() > 0.2
+
+
+@pytest.mark.parametrize("presorted", [False, True], ids=["as delivered", "sorted by person and start"])
+def test_at_date_takes_the_latest_starting_covering_spell(presorted):
+    from lib.households import at_date, order_by_person_and_start
+    rng = np.random.default_rng(5)
+    n = 2000
+    spells = pd.DataFrame({"person": rng.integers(0, 300, n), "start": rng.integers(0, 1000, n)})
+    spells["end"] = spells["start"] + rng.choice([0, 30, 300, 3000], n)
+    spells["spell"] = np.arange(n)
+    if presorted:
+        spells = spells.sort_values(["person", "start"], kind="stable", ignore_index=True)
+        assert order_by_person_and_start(spells["person"].to_numpy(), spells["start"].to_numpy()) is None
+    else:
+        assert order_by_person_and_start(spells["person"].to_numpy(), spells["start"].to_numpy()) is not None
+    got = at_date(spells, 600).set_index("person")["spell"].sort_index()
+    covering = spells[(spells["start"] <= 600) & (spells["end"] >= 600)]
+    # Among equal starts the one delivered last, as in spell_on.
+    expected = covering.sort_values(["person", "start"], kind="stable").groupby("person")["spell"].last()
+    pd.testing.assert_series_equal(got, expected, check_names=False)
+    assert 100 < len(got) < 300
+
+
+def test_composition_counts_roles_per_household_whatever_the_ids():
+    from lib.households import composition
+    members = pd.DataFrame({"household": [4, 4, 4, 7, 9, 9], "role": ["P", "P", "K", "A", "O", "K"]})
+    dense = composition(members)          # small integer ids: counted by id
+    assert dense.index.tolist() == [4, 7, 9]
+    assert dense[["n_persons", "n_children", "n_partners", "n_singles", "n_single_parents"]].values.tolist() == [
+        [3, 1, 2, 0, 0], [1, 0, 0, 1, 0], [2, 1, 0, 0, 1]]
+    sparse = composition(members.assign(household=members["household"] * 10**9))   # counted after a sort
+    np.testing.assert_array_equal(sparse.to_numpy(), dense.to_numpy())
+    text = composition(members.assign(household=members["household"].astype(str)))
+    np.testing.assert_array_equal(text.to_numpy(), dense.to_numpy())
+
+
+@pytest.mark.parametrize("kind", ["categorical", "text", "mixed"])
+def test_joint_codes_give_equal_values_equal_codes(kind):
+    from lib.households import joint_codes
+    left, right = ["B", "A", None, "C", "B"], ["C", "D", "B", None]
+
+    def column(values, categorical):
+        return pd.Series(pd.Categorical(values) if categorical else pd.array(values, dtype=object))
+    a = column(left, kind != "text")
+    b = column(right, kind == "categorical")
+    ca, cb = joint_codes(a, b)
+    codes = dict(zip(left + right, np.concatenate([ca, cb])))
+    for value, code in zip(left + right, np.concatenate([ca, cb])):
+        assert codes[value] == code                     # one code per value, in both columns
+    assert len(set(codes.values())) == len(codes)       # different values, different codes
