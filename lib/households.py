@@ -137,9 +137,12 @@ def order_by_person_and_start(person: np.ndarray, start: np.ndarray) -> np.ndarr
 
 
 def sorted_by_person_and_start(spells: pd.DataFrame) -> pd.DataFrame:
-    """``spells`` in (person, start) order (stable), with a fresh index."""
+    """``spells`` in (person, start) order (stable), with a fresh index; ``spells`` itself when
+    it already is (no copy of a national table)."""
     order = order_by_person_and_start(spells["person"].to_numpy(), spells["start"].to_numpy())
-    return spells.reset_index(drop=True) if order is None else spells.iloc[order].reset_index(drop=True)
+    if order is None:
+        return spells if spells.index.equals(pd.RangeIndex(len(spells))) else spells.reset_index(drop=True)
+    return spells.iloc[order].reset_index(drop=True)
 
 
 def at_date(spells: pd.DataFrame, day: int) -> pd.DataFrame:
