@@ -142,7 +142,9 @@ def sorted_by_person_and_start(spells: pd.DataFrame) -> pd.DataFrame:
     order = order_by_person_and_start(spells["person"].to_numpy(), spells["start"].to_numpy())
     if order is None:
         return spells if spells.index.equals(pd.RangeIndex(len(spells))) else spells.reset_index(drop=True)
-    return spells.iloc[order].reset_index(drop=True)
+    ordered = spells.iloc[order]
+    ordered.index = pd.RangeIndex(len(ordered))
+    return ordered
 
 
 def at_date(spells: pd.DataFrame, day: int) -> pd.DataFrame:
