@@ -12,6 +12,8 @@ Requests two tables for export: households by type, and persons by position.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 
@@ -49,16 +51,26 @@ def form_households(ctx: RunContext) -> StepResult:
         brp = [f for f in files if f.dataset == "BRP_EXTRACT"][0]
         model = brp_household_model(read_brp_extract(brp.path), persons, area[0], include_institutional)
 
-    write_table(model.households, out / "households")
-    write_table(model.members, out / "members")
+    tables = {"households": model.households, "members": model.members}
     if config["households"]["attribution"] == "monthly" or config["monitoring"]["enabled"]:
-        for name in ("membership_spells", "household_spells", "area_spells"):
-            frame = getattr(model, name)
-            if frame is not None:
-                write_table(frame, out / name)
+        tables |= {name: getattr(model, name) for name in ("membership_spells", "household_spells", "area_spells")
+                   if getattr(model, name) is not None}
     if model.moves is not None:
         model.moves.to_csv(out / "moves.csv", index=False, encoding="utf-8")
+    # The work tables are written on the second core while the accounting below runs (Arrow
+    # encodes and compresses without holding the GIL); nothing changes the frames meanwhile.
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        written = [writer.submit(write_table, frame, out / name) for name, frame in tables.items()]
+        result = _account_and_request_tables(ctx, model, persons, out)
+        for table in written:
+            table.result()
+    return result
 
+
+def _account_and_request_tables(ctx: RunContext, model, persons: pd.DataFrame, out) -> StepResult:
+    config = ctx.config
+    sources_dir = ctx.earlier_step_dir("read_sources")
+    include_institutional = config["households"]["include_institutional"]
     # Every person with a cost record, and every euro of the ledger, accounted for
     # (by where the person belongs at the peildatum; monthly attribution is resolved
     # month by month when costs are attached to households).
