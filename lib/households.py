@@ -207,6 +207,12 @@ def joint_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     def values(s):
         return s.astype(object).to_numpy() if isinstance(s.dtype, pd.CategoricalDtype) else s.to_numpy()
     va, vb = values(a), values(b)
+    if va.dtype.kind in "iu" and vb.dtype.kind in "iu" and va.size and vb.size:
+        # Whole numbers (object numbers, -1 where missing) are their own codes, shifted to start
+        # at 0: no hash table over millions of addresses.
+        low, high = min(int(va.min()), int(vb.min())), max(int(va.max()), int(vb.max()))
+        if high - low < 2**40:
+            return va.astype(np.int64) - low, vb.astype(np.int64) - low
     if va.dtype != vb.dtype:
         va, vb = va.astype(str), vb.astype(str)
     codes = pd.factorize(np.concatenate([va, vb]))[0]
@@ -323,9 +329,11 @@ def _area_spells(addr: pd.DataFrame, gem: pd.DataFrame, person_of: "PersonLookup
     scale = max(gem_obj.max(initial=0), addr_obj.max(initial=0)) + 1
     # Municipalities as codes of a categorical ("" for an address without one): tens of
     # millions of address spells nationally, a few hundred municipalities.
-    names = pd.Categorical(gem[f"GEM{year}"].astype(object).fillna("").to_numpy())
+    names = gem[f"GEM{year}"]
+    names = (names.array if isinstance(names.dtype, pd.CategoricalDtype)
+             else pd.Categorical(names.astype(object).fillna("").to_numpy()))
     categories = list(names.categories) + ([""] if "" not in names.categories else [])
-    code = pd.Series(names.codes, index=gem_kind * scale + gem_obj)
+    code = pd.Series(np.where(names.codes >= 0, names.codes, categories.index("")), index=gem_kind * scale + gem_obj)
     code = code[~code.index.duplicated()]
     found = code.reindex((addr_kind * scale + addr_obj)[ok]).to_numpy()
     muni = pd.Categorical.from_codes(np.where(np.isnan(found), categories.index(""), found).astype(np.int32),

@@ -76,8 +76,10 @@ def _account_and_request_tables(ctx: RunContext, model, persons: pd.DataFrame, o
     # month by month when costs are attached to households).
     records = read_table(sources_dir / "records", columns=["person", "source"])
     ledger = read_table(ctx.earlier_step_dir("price") / "ledger", columns=["person", "cost"])
-    cost_of = ledger.groupby("person")["cost"].sum()
     with_costs = pd.Index(records["person"].unique())
+    # Person ids are dense (0..n-1): euros per person by bincount instead of a groupby.
+    cost_of = pd.Series(np.bincount(ledger["person"].to_numpy(), weights=ledger["cost"].to_numpy(),
+                                    minlength=int(with_costs.max()) + 1 if len(with_costs) else 0))
     hh = model.households.set_index("household")
     member_of = model.members.set_index("person")["household"]
     of_costly = member_of.reindex(with_costs)
