@@ -13,6 +13,7 @@ Requests two tables for export: households by type, and persons by position.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from lib.dates import day_number
 from lib.export_requests import clear_requests, request_table
 from lib.households import (
     HOUSEHOLD_TYPE_ORDER,
+    HouseholdModel,
     brp_household_model,
     cbs_household_model,
 )
@@ -67,7 +69,10 @@ def form_households(ctx: RunContext) -> StepResult:
     return result
 
 
-def _account_and_request_tables(ctx: RunContext, model, persons: pd.DataFrame, out) -> StepResult:
+def _account_and_request_tables(ctx: RunContext, model: HouseholdModel, persons: pd.DataFrame,
+                                out: Path) -> StepResult:
+    """population.csv (every person with costs, and their euros, accounted for), the export
+    requests, and the step's counts and notes."""
     config = ctx.config
     sources_dir = ctx.earlier_step_dir("read_sources")
     include_institutional = config["households"]["include_institutional"]
