@@ -77,6 +77,19 @@ def test_every_person_with_costs_is_accounted_for(cbs_run):
     population = pd.read_csv(step_folder(cbs_run, "households") / "population.csv").set_index("what")["number"]
     parts = [v for k, v in population.items() if k.startswith("  of which")]
     assert sum(parts) == population["persons with a cost record"]
+    # Every euro of the ledger, computed here from the ledger itself.
+    euros = pd.read_csv(step_folder(cbs_run, "households") / "population.csv").set_index("what")["euros"]
+    ledger = read_table(step_folder(cbs_run, "price") / "ledger", columns=["person", "cost"])
+    assert euros["persons with a cost record"] == pytest.approx(ledger["cost"].sum(), abs=0.005)
+    parts = euros[[k for k in euros.index if k.startswith("  of which")]]
+    assert parts.sum() == pytest.approx(ledger["cost"].sum(), abs=0.005)
+    households = read_table(step_folder(cbs_run, "households") / "households")
+    members = read_table(step_folder(cbs_run, "households") / "members")
+    included = members.loc[members["household"].isin(households.loc[households["included"], "household"]), "person"]
+    expected = ledger.loc[ledger["person"].isin(included), "cost"].sum()
+    assert expected > 0
+    assert parts["  of which in an included household of the study area at the peildatum"] == pytest.approx(
+        expected, abs=0.005)
 
 
 def test_monthly_attribution_run(small_dataset, tmp_path):

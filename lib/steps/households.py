@@ -80,10 +80,12 @@ def _account_and_request_tables(ctx: RunContext, model: HouseholdModel, persons:
     # (by where the person belongs at the peildatum; monthly attribution is resolved
     # month by month when costs are attached to households).
     records = read_table(sources_dir / "records", columns=["person", "source"])
-    ledger = read_table(ctx.earlier_step_dir("price") / "ledger", columns=["person", "cost"])
+    # The ledger is the records' costs spread over months, so a person's euros are the sum of
+    # the costs of their records (record_cost, in the records' order): a tenth of the rows.
+    record_cost = read_table(ctx.earlier_step_dir("price") / "record_cost")["cost"].to_numpy()
     with_costs = pd.Index(records["person"].unique())
     # Person ids are dense (0..n-1): euros per person by bincount instead of a groupby.
-    cost_of = pd.Series(np.bincount(ledger["person"].to_numpy(), weights=ledger["cost"].to_numpy(),
+    cost_of = pd.Series(np.bincount(records["person"].to_numpy(), weights=record_cost,
                                     minlength=int(with_costs.max()) + 1 if len(with_costs) else 0))
     hh = model.households.set_index("household")
     member_of = model.members.set_index("person")["household"]
@@ -171,7 +173,7 @@ STEP = Step(
     name="households",
     title="households at the peildatum, residence, attribution, persons left out",
     run=form_households,
-    reads=("02_read_sources/persons", "02_read_sources/records", "03_price/ledger",
+    reads=("02_read_sources/persons", "02_read_sources/records", "03_price/record_cost",
            "household and address registers or BRP extract"),
     writes=("households", "members", "membership_spells", "household_spells", "area_spells", "moves.csv",
             "population.csv", "tables/"),
