@@ -26,12 +26,13 @@ lives. Municipal route: the BRP extract lists the municipality's residents.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from lib.readers import parse_yyyymmdd, read_datasets
+from lib.readers import parse_yyyymmdd, read_dataset
 from lib.sources import SourceFile
 
 OPEN = np.iinfo(np.int32).max
@@ -107,6 +108,9 @@ class PersonLookup:
     def __init__(self, persons: pd.DataFrame):
         self.index = pd.Index(persons["key"].to_numpy(dtype=np.int64))
         self.ids = persons["person"].to_numpy()
+        # Built here, once: pandas builds an index's hash table lazily on first use, and two
+        # threads look keys up at the same time.
+        self.index.get_indexer(self.index[:1])
 
     def __call__(self, keys: np.ndarray) -> np.ndarray:
         """-1 for a key that is missing or not in the register."""
@@ -224,44 +228,16 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
                         monthly: bool = True) -> HouseholdModel:
     """The household model of the CBS registers; ``monthly`` adds what monthly attribution needs."""
     notes: list[str] = []
-    # --- household spells -----------------------------------------------------------------
     year = int(pd.Timestamp(np.datetime64(int(peildatum), "D")).year)
-    tables = read_datasets(files, {
-        "GBAHUISHOUDENSBUS": ["RINPERSOONS", "RINPERSOON", "DATUMAANVANGHH", "DATUMEINDEHH", "HUISHOUDNR", "TYPHH",
-                              "PLHH", "REFPERSOONHH"],
-        "GBAADRESOBJECTBUS": ["RINPERSOONS", "RINPERSOON", "GBADATUMAANVANGADRESHOUDING", "GBADATUMEINDEADRESHOUDING",
-                              "SOORTOBJECTNUMMER", "RINOBJECTNUMMER"],
-        "VSLGWBTAB": ["SOORTOBJECTNUMMER", "RINOBJECTNUMMER", f"GEM{year}"]})
-    # The raw tables are dropped as soon as they are turned into spells: at national scale
-    # they are gigabytes that later parts of the model do not need.
-    hh = tables.pop("GBAHUISHOUDENSBUS")
-    rows_read = len(hh)
-    hh = hh[(hh["RINPERSOONS"] == "R").to_numpy()]
     person_of = PersonLookup(persons)
-    person = person_of(hh["RINPERSOON"].to_numpy())
-    start, end, ok = _spell_dates(hh["DATUMAANVANGHH"], hh["DATUMEINDEHH"])
-    ok &= person >= 0
-    notes.append(f"GBAHUISHOUDENSBUS: {rows_read:,} rows, {int(ok.sum()):,} usable spells of linked persons "
-                 f"({rows_read - int(ok.sum()):,} not: RINPERSOONS not R, person not in GBAPERSOONTAB, or bad dates)")
-    # Roles as a categorical through the few PLHH codes (tens of millions of spells nationally).
-    plhh = hh["PLHH"].astype("category")
-    role_of_code = pd.Index(ROLES).get_indexer([ROLE_BY_PLHH.get(c, "V") for c in plhh.cat.categories])
-    plhh_codes = plhh.cat.codes.to_numpy()
-    role = np.where(plhh_codes >= 0, role_of_code[np.maximum(plhh_codes, 0)], ROLES.index("V"))
-    spells = pd.DataFrame({"person": person[ok].astype(np.int32), "huishoudnr": hh["HUISHOUDNR"].to_numpy()[ok],
-                           "start": start[ok].astype(np.int32), "end": end[ok].astype(np.int32),
-                           "typhh": hh["TYPHH"].to_numpy()[ok],
-                           "role": pd.Categorical.from_codes(role[ok], categories=list(ROLES)),
-                           "reference": (hh["REFPERSOONHH"] == "1").to_numpy()[ok]})
-    spells = sorted_by_person_and_start(spells)
-    # A household is its number together with its start date (numbers can be reused).
-    number = pd.factorize(spells["huishoudnr"].to_numpy())[0].astype(np.int64)
-    spell_key = (number << 32) | spells["start"].to_numpy().astype(np.int64)
-    spells["household_spell"] = pd.factorize(spell_key, sort=True)[0].astype(np.int32)
-    del hh, plhh, plhh_codes, role, person, start, end, ok, number, spell_key
-
-    # --- addresses and the study area --------------------------------------------------------
-    area_spells = _area_spells(tables.pop("GBAADRESOBJECTBUS"), tables.pop("VSLGWBTAB"), person_of, area, year)
+    # The household register and the address registers are read and turned into spells side
+    # by side: Arrow, numpy and pandas' hash tables release the GIL, so both cores work.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        household_part = pool.submit(_household_spells, files, person_of)
+        area_part = pool.submit(_area_spells_of_registers, files, person_of, area, year)
+        spells, note = household_part.result()
+        area_spells = area_part.result()
+    notes.append(note)
     del person_of
 
     # --- households at the peildatum ----------------------------------------------------------
@@ -314,6 +290,47 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
     return HouseholdModel(households=households, members=members[["person", "household", "role"]],
                           membership_spells=membership, household_spells=household_spells,
                           area_spells=area_spells, moves=moves, notes=notes)
+
+
+def _household_spells(files: list[SourceFile], person_of: "PersonLookup") -> tuple[pd.DataFrame, str]:
+    """Spells of GBAHUISHOUDENSBUS (person, huishoudnr, start, end, typhh, role, reference,
+    household_spell) in (person, start) order, and a note on the rows used."""
+    hh = read_dataset(files, "GBAHUISHOUDENSBUS", ["RINPERSOONS", "RINPERSOON", "DATUMAANVANGHH", "DATUMEINDEHH",
+                                                   "HUISHOUDNR", "TYPHH", "PLHH", "REFPERSOONHH"])
+    rows_read = len(hh)
+    hh = hh[(hh["RINPERSOONS"] == "R").to_numpy()]
+    person = person_of(hh["RINPERSOON"].to_numpy())
+    start, end, ok = _spell_dates(hh["DATUMAANVANGHH"], hh["DATUMEINDEHH"])
+    ok &= person >= 0
+    note = (f"GBAHUISHOUDENSBUS: {rows_read:,} rows, {int(ok.sum()):,} usable spells of linked persons "
+            f"({rows_read - int(ok.sum()):,} not: RINPERSOONS not R, person not in GBAPERSOONTAB, or bad dates)")
+    # Roles as a categorical through the few PLHH codes (tens of millions of spells nationally).
+    plhh = hh["PLHH"].astype("category")
+    role_of_code = pd.Index(ROLES).get_indexer([ROLE_BY_PLHH.get(c, "V") for c in plhh.cat.categories])
+    plhh_codes = plhh.cat.codes.to_numpy()
+    role = np.where(plhh_codes >= 0, role_of_code[np.maximum(plhh_codes, 0)], ROLES.index("V"))
+    spells = pd.DataFrame({"person": person[ok].astype(np.int32), "huishoudnr": hh["HUISHOUDNR"].to_numpy()[ok],
+                           "start": start[ok].astype(np.int32), "end": end[ok].astype(np.int32),
+                           "typhh": hh["TYPHH"].to_numpy()[ok],
+                           "role": pd.Categorical.from_codes(role[ok], categories=list(ROLES)),
+                           "reference": (hh["REFPERSOONHH"] == "1").to_numpy()[ok]})
+    # The raw table goes as soon as it is turned into spells: gigabytes at national scale.
+    del hh, plhh, plhh_codes, role, person, start, end, ok
+    spells = sorted_by_person_and_start(spells)
+    # A household is its number together with its start date (numbers can be reused).
+    number = pd.factorize(spells["huishoudnr"].to_numpy())[0].astype(np.int64)
+    spell_key = (number << 32) | spells["start"].to_numpy().astype(np.int64)
+    spells["household_spell"] = pd.factorize(spell_key, sort=True)[0].astype(np.int32)
+    return spells, note
+
+
+def _area_spells_of_registers(files: list[SourceFile], person_of: "PersonLookup", area: list[str],
+                              year: int) -> pd.DataFrame:
+    addresses = read_dataset(files, "GBAADRESOBJECTBUS", ["RINPERSOONS", "RINPERSOON", "GBADATUMAANVANGADRESHOUDING",
+                                                          "GBADATUMEINDEADRESHOUDING", "SOORTOBJECTNUMMER",
+                                                          "RINOBJECTNUMMER"])
+    objects = read_dataset(files, "VSLGWBTAB", ["SOORTOBJECTNUMMER", "RINOBJECTNUMMER", f"GEM{year}"])
+    return _area_spells(addresses, objects, person_of, area, year)
 
 
 def _area_spells(addr: pd.DataFrame, gem: pd.DataFrame, person_of: "PersonLookup", area: list[str],
