@@ -26,6 +26,7 @@ lives. Municipal route: the BRP extract lists the municipality's residents.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -225,8 +226,18 @@ def joint_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatum: int, period: tuple[int, int],
                         area: list[str], include_institutional: bool, residence_date: int,
-                        monthly: bool = True) -> HouseholdModel:
-    """The household model of the CBS registers; ``monthly`` adds what monthly attribution needs."""
+                        monthly: bool = True,
+                        table_ready: Callable[[str, pd.DataFrame], None] | None = None) -> HouseholdModel:
+    """The household model of the CBS registers; ``monthly`` adds what monthly attribution needs.
+
+    ``table_ready(name, frame)``, when given, is called with each table of the model as soon as
+    it is final (``households``, ``members`` and, when ``monthly``, ``area_spells``,
+    ``membership_spells``, ``household_spells``), so a caller can write it while the rest is
+    computed. The frames are not changed afterwards."""
+    def ready(name: str, frame: pd.DataFrame) -> None:
+        if table_ready is not None:
+            table_ready(name, frame)
+
     notes: list[str] = []
     year = int(pd.Timestamp(np.datetime64(int(peildatum), "D")).year)
     person_of = PersonLookup(persons)
@@ -239,6 +250,8 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
         area_spells = area_part.result()
     notes.append(note)
     del person_of
+    if monthly:
+        ready("area_spells", area_spells)
 
     # --- households at the peildatum ----------------------------------------------------------
     at_peil = at_date(spells, peildatum)
@@ -257,13 +270,18 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
     households["included"] = households["in_area"] & (include_institutional | ~households["institutional"])
     households = households.rename_axis("household").reset_index()
 
+    members = members[["person", "household", "role"]]
+    ready("households", households)
+    ready("members", members)
     moves = _moves(area_spells, spells, period)
     if not monthly:
-        return HouseholdModel(households=households, members=members[["person", "household", "role"]],
-                              area_spells=area_spells, moves=moves, notes=notes)
+        return HouseholdModel(households=households, members=members, area_spells=area_spells, moves=moves,
+                              notes=notes)
 
     # --- monthly attribution: spells of membership, and household spells' composition ----------
     in_period = spells[(spells["end"] >= period[0]) & (spells["start"] <= period[1])]
+    membership = in_period[["person", "household_spell", "start", "end"]].reset_index(drop=True)
+    ready("membership_spells", membership)
     spell_comp = composition(in_period.rename(columns={"household_spell": "household"})[["household", "role"]])
     spell_first = in_period.drop_duplicates("household_spell").set_index("household_spell")
     household_spells = spell_comp.assign(
@@ -285,9 +303,8 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
     exists = (household_spells["start"].to_numpy() <= residence_date) & (household_spells["end"].to_numpy() >= residence_date)
     household_spells["still_resident"] = exists & _lives_in_area(ref["person"].to_numpy(),
                                                                  np.full(len(ref), residence_date), area_spells)
-    membership = in_period[["person", "household_spell", "start", "end"]].reset_index(drop=True)
-
-    return HouseholdModel(households=households, members=members[["person", "household", "role"]],
+    ready("household_spells", household_spells)
+    return HouseholdModel(households=households, members=members,
                           membership_spells=membership, household_spells=household_spells,
                           area_spells=area_spells, moves=moves, notes=notes)
 

@@ -12,7 +12,7 @@ Requests two tables for export: households by type, and persons by position.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -44,27 +44,31 @@ def form_households(ctx: RunContext) -> StepResult:
     peil = day_number(config.peildatum)
     area = config["study"]["area"]
     include_institutional = config["households"]["include_institutional"]
-    if config["run"]["route"] == "cbs":
-        model = cbs_household_model(files, persons, peil, (period.start, period.end), area, include_institutional,
-                                    day_number(config["study"]["residence_date"] or config.peildatum),
-                                    monthly=config["households"]["attribution"] == "monthly"
-                                    or config["monitoring"]["enabled"])
-    else:
-        brp = [f for f in files if f.dataset == "BRP_EXTRACT"][0]
-        model = brp_household_model(read_brp_extract(brp.path), persons, area[0], include_institutional)
-
-    tables = {"households": model.households, "members": model.members}
-    if config["households"]["attribution"] == "monthly" or config["monitoring"]["enabled"]:
-        tables |= {name: getattr(model, name) for name in ("membership_spells", "household_spells", "area_spells")
-                   if getattr(model, name) is not None}
-    if model.moves is not None:
-        model.moves.to_csv(out / "moves.csv", index=False, encoding="utf-8")
-    # The work tables are written on the second core while the accounting below runs (Arrow
-    # encodes and compresses without holding the GIL); nothing changes the frames meanwhile.
+    monthly = config["households"]["attribution"] == "monthly" or config["monitoring"]["enabled"]
+    # The work tables are written on the second core while the rest of the model and the
+    # accounting are computed (Arrow encodes and compresses without holding the GIL); the
+    # model hands each table over once it is final.
     with ThreadPoolExecutor(max_workers=1) as writer:
-        written = [writer.submit(write_table, frame, out / name) for name, frame in tables.items()]
+        written: dict[str, Future] = {}
+
+        def write_soon(name: str, frame: pd.DataFrame) -> None:
+            written[name] = writer.submit(write_table, frame, out / name)
+
+        if config["run"]["route"] == "cbs":
+            model = cbs_household_model(files, persons, peil, (period.start, period.end), area, include_institutional,
+                                        day_number(config["study"]["residence_date"] or config.peildatum),
+                                        monthly=monthly, table_ready=write_soon)
+        else:
+            brp = [f for f in files if f.dataset == "BRP_EXTRACT"][0]
+            model = brp_household_model(read_brp_extract(brp.path), persons, area[0], include_institutional)
+        names = ["households", "members"] + (["membership_spells", "household_spells", "area_spells"] if monthly else [])
+        for name in names:
+            if name not in written and getattr(model, name) is not None:
+                write_soon(name, getattr(model, name))
+        if model.moves is not None:
+            model.moves.to_csv(out / "moves.csv", index=False, encoding="utf-8")
         result = _account_and_request_tables(ctx, model, persons, out)
-        for table in written:
+        for table in written.values():
             table.result()
     return result
 
