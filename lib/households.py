@@ -91,6 +91,16 @@ def composition(members: pd.DataFrame) -> pd.DataFrame:
                         index=pd.Index(households, name="household"))
 
 
+def household_type_of(typhh: pd.Series) -> np.ndarray:
+    """The coarse household type of each TYPHH code ("overig" for an unknown or missing one)."""
+    if isinstance(typhh.dtype, pd.CategoricalDtype):
+        # Through the few categories instead of millions of rows.
+        types = np.array([HOUSEHOLD_TYPES.get(str(c), "overig") for c in typhh.cat.categories] + ["overig"],
+                         dtype=object)
+        return types[typhh.cat.codes.to_numpy()]       # code -1 (missing) is the last entry
+    return typhh.map(lambda c: HOUSEHOLD_TYPES.get(str(c), "overig")).to_numpy(dtype=object)
+
+
 def household_type_from_roles(comp: pd.DataFrame) -> pd.Series:
     """The coarse household type from composition (for the BRP route, which has no TYPHH)."""
     # As CBS types households: by their core (a couple, a parent with children, one person);
@@ -260,7 +270,7 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
     first = at_peil.drop_duplicates("household_spell").set_index("household_spell")
     households = comp.assign(huishoudnr=first["huishoudnr"].reindex(comp.index),
                              typhh=first["typhh"].reindex(comp.index))
-    households["household_type"] = households["typhh"].map(HOUSEHOLD_TYPES).fillna("overig")
+    households["household_type"] = household_type_of(households["typhh"])
     households["institutional"] = households["institutional"] | (households["typhh"] == "8")
     where = _household_residence(members, area_spells, peildatum)
     households["in_area"] = where["in_area"].reindex(households.index).fillna(False).astype(bool)
@@ -268,7 +278,8 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
     later = where if residence_date == peildatum else _household_residence(members, area_spells, residence_date)
     households["still_resident"] = later["in_area"].reindex(households.index).fillna(False).astype(bool)
     households["included"] = households["in_area"] & (include_institutional | ~households["institutional"])
-    households = households.rename_axis("household").reset_index()
+    households.index.name = "household"
+    households.reset_index(inplace=True)   # in place: no copy of a national table
 
     members = members[["person", "household", "role"]]
     ready("households", households)
@@ -288,9 +299,10 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
         huishoudnr=spell_first["huishoudnr"].reindex(spell_comp.index),
         start=spell_first["start"].reindex(spell_comp.index), end=spell_first["end"].reindex(spell_comp.index),
         typhh=spell_first["typhh"].reindex(spell_comp.index))
-    household_spells["household_type"] = household_spells["typhh"].map(HOUSEHOLD_TYPES).fillna("overig")
+    household_spells["household_type"] = household_type_of(household_spells["typhh"])
     household_spells["institutional"] = household_spells["institutional"] | (household_spells["typhh"] == "8")
-    household_spells = household_spells.rename_axis("household_spell").reset_index()
+    household_spells.index.name = "household_spell"
+    household_spells.reset_index(inplace=True)
     # A household spell belongs to the study population when its reference person lived in
     # the study area on its first day within the period; it is still resident when it
     # still exists on the residence date and lives in the area then.
@@ -328,7 +340,8 @@ def _household_spells(files: list[SourceFile], person_of: "PersonLookup") -> tup
     role = np.where(plhh_codes >= 0, role_of_code[np.maximum(plhh_codes, 0)], ROLES.index("V"))
     spells = pd.DataFrame({"person": person[ok].astype(np.int32), "huishoudnr": hh["HUISHOUDNR"].to_numpy()[ok],
                            "start": start[ok].astype(np.int32), "end": end[ok].astype(np.int32),
-                           "typhh": hh["TYPHH"].to_numpy()[ok],
+                           "typhh": (hh["TYPHH"].array[ok] if isinstance(hh["TYPHH"].dtype, pd.CategoricalDtype)
+                                     else hh["TYPHH"].to_numpy()[ok]),
                            "role": pd.Categorical.from_codes(role[ok], categories=list(ROLES)),
                            "reference": (hh["REFPERSOONHH"] == "1").to_numpy()[ok]})
     # The raw table goes as soon as it is turned into spells: gigabytes at national scale.

@@ -187,3 +187,11 @@ def test_joint_codes_give_equal_values_equal_codes(kind):
     for value, code in zip(left + right, np.concatenate([ca, cb])):
         assert codes[value] == code                     # one code per value, in both columns
     assert len(set(codes.values())) == len(codes)       # different values, different codes
+
+
+def test_household_type_of_codes_alike_as_text_and_as_categories():
+    from lib.households import household_type_of
+    codes = ["1", "8", None, "4", "9", "6", "1"]
+    expected = ["eenpersoons", "institutioneel", "overig", "paar met kinderen", "overig", "eenouder", "eenpersoons"]
+    assert list(household_type_of(pd.Series(codes, dtype=object))) == expected
+    assert list(household_type_of(pd.Series(pd.Categorical(codes)))) == expected
