@@ -1,4 +1,4 @@
-"""Step of a run: coherence (samenhang): co-occurrence of domains, association rules, cost-weighted combinations and typologies of households.
+"""Step 7 of a run: coherence (samenhang): co-occurrence of domains, association rules, cost-weighted combinations and typologies of households.
 
     python scripts/coherence.py --config config.toml
 """

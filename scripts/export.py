@@ -1,4 +1,4 @@
-"""Last step of a run: publish every requested table through disclosure control and check the export folder.
+"""Step 10 of a run: publish every requested table through disclosure control and check the export folder.
 
     python scripts/export.py --config config.toml
 """

@@ -1,4 +1,4 @@
-"""Step 3 of a run: households at the peildatum, residence and attribution.
+"""Step 4 of a run: households at the peildatum, residence and attribution.
 
     python scripts/households.py --config config.toml
 """

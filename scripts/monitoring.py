@@ -1,4 +1,4 @@
-"""Step 8 of a run: monitoring: the cohort's costs after its start against a matched comparison group.
+"""Step 9 of a run: monitoring: the cohort's costs after its start against a matched comparison group.
 
     python scripts/monitoring.py --config config.toml
 """

@@ -1,4 +1,4 @@
-"""Last step of a run: the report and the output-request package, from the export folder.
+"""Step 11, the last of a run: the report and the output-request package, from the export folder.
 
     python scripts/report.py --config config.toml
 """

@@ -1,4 +1,4 @@
-"""Step 7 of a run: selection: the aggregated profile of the households that qualify for a tailored approach.
+"""Step 8 of a run: selection: the aggregated profile of the households that qualify for a tailored approach.
 
     python scripts/selection.py --config config.toml
 """

@@ -1,4 +1,4 @@
-"""Step: coherence (samenhang): which problems cluster in which households.
+"""Step 7: coherence (samenhang): which problems cluster in which households.
 
 Reads the cube's household table and runs the analyses of ``lib.coherence`` on the
 households' distinct domain profiles: pairwise co-occurrence, frequent domain

@@ -1,4 +1,4 @@
-"""Last step: publish every requested table through disclosure control, then check the export.
+"""Step 10: publish every requested table through disclosure control, then check the export.
 
 Replays the table requests of all steps (``lib.export_requests``) through one
 ``disclosure_control.SafeWriter`` into a freshly emptied export folder, keeping the

@@ -1,6 +1,6 @@
-"""Step 3: households at the reference date, residence, attribution, and who is left out.
+"""Step 4: households at the reference date, residence, attribution, and who is left out.
 
-Writes to ``<work>/03_households/``: ``households`` (composition, type, municipality,
+Writes to ``<work>/04_households/``: ``households`` (composition, type, municipality,
 in the study area, still resident, included), ``members`` (person -> household at the
 peildatum), for the CBS route also ``membership_spells``, ``household_spells`` and
 ``area_spells`` (for monthly attribution) and ``moves.csv`` (moves into and out of the

@@ -1,4 +1,4 @@
-"""Step 8: monitoring: the cohort's costs after its start, against a matched comparison group.
+"""Step 9: monitoring: the cohort's costs after its start, against a matched comparison group.
 
 With ``[monitoring] enabled``: fixes the cohort on ``cohort_start`` (households selected
 by ``[selection]`` on the years before the start, or the households of the persons in

@@ -1,4 +1,4 @@
-"""Last step: the report and the output-request package, from the export folder only.
+"""Step 11, the last: the report and the output-request package, from the export folder only.
 
 Writes to ``<work>/NN_report/``: ``report.html`` (self-contained), ``report.md`` and the
 figures (when matplotlib is installed), all built from the released tables; and

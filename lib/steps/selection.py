@@ -1,4 +1,4 @@
-"""Step 7: selection: the aggregated profile of the households that qualify for a tailored approach.
+"""Step 8: selection: the aggregated profile of the households that qualify for a tailored approach.
 
 Applies ``[selection]`` to the household cube and requests the profile of the selected
 group for export: its size by household type, its domains and its costs. The list of
