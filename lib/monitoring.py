@@ -225,18 +225,19 @@ def naive_before_after(panel: pd.DataFrame, follow_up: list[str]) -> dict:
     return {"value": value, "se": float(se), "ci_low": value - 1.959964 * se, "ci_high": value + 1.959964 * se}
 
 
-def run_monitoring(ledger: pd.DataFrame, households: pd.DataFrame, members: pd.DataFrame, cohort: np.ndarray,
+def run_monitoring(costs: pd.DataFrame, households: pd.DataFrame, cohort: np.ndarray,
                    start_month: int, periods: list[str], unit: str, domains: list[str], caliper: float, seed: int,
                    moved: np.ndarray, dissolved: np.ndarray, movers: str = "follow") -> MonitoringResult:
     """Monitor ``cohort`` (boolean per row of ``households``, which are the households at the start).
 
+    ``costs``: the households' costs per period and domain, ``cohort_costs`` of the ledger
+    (computed once by the caller, who may also select the cohort on them).
     ``moved`` / ``dissolved``: per household, whether a member left the study area or the
     household ended during the follow-up."""
     follow_up = follow_up_periods(periods, start_month, unit)
     baseline_periods = [p for p in periods if p not in follow_up]
     if not baseline_periods or not follow_up:
         raise ValueError("monitoring needs periods both before and after the cohort start")
-    costs = cohort_costs(ledger, members, unit, domains)
     ids = households["household"].to_numpy()
     in_baseline = costs["period"].isin(baseline_periods).to_numpy()
     base = household_matrix(costs[in_baseline], ids, "domain", domains)
@@ -267,7 +268,7 @@ def run_monitoring(ledger: pd.DataFrame, households: pd.DataFrame, members: pd.D
     pool = treated | control_pool
     match = match_comparison_group(covariates[pool].reset_index(drop=True), treated[pool], caliper, seed,
                                    strata=strata[pool])
-    pool_rows = np.flatnonzero(treated | control_pool)
+    pool_rows = np.flatnonzero(pool)
     matched_treated = pool_rows[np.flatnonzero(match >= 0)]
     matched_control = pool_rows[match[match >= 0]]
     before = standardised_differences(covariates, treated, control_pool)

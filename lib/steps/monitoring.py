@@ -17,7 +17,7 @@ from lib.dates import day_number, month_index
 from lib.errors import UserFacingError
 from lib.export_requests import clear_requests, request_table
 from lib.households import households_on
-from lib.monitoring import cohort_costs, household_matrix, period_of_month, run_monitoring
+from lib.monitoring import cohort_costs, follow_up_periods, household_matrix, period_of_month, run_monitoring
 from lib.pipeline import RunContext, Step, StepResult
 from lib.selection import select_households
 from lib.steps.households import run_metadata
@@ -65,8 +65,14 @@ def monitoring(ctx: RunContext) -> StepResult:
     period = study_period(config)
     periods = sorted(pd.unique(period_of_month(np.arange(month_index(period.start), month_index(period.end) + 1),
                                                unit)).tolist())
+    # The cohort's costs per period and domain, once: the selection of the cohort and the
+    # monitoring both use them (the ledger has over a hundred million rows nationally).
+    costs = cohort_costs(ledger, members, unit, domains)
+    del ledger
+    start_month = int(month_index(start))
     if settings["cohort"] == "selection":
-        cohort = _selected_before_start(ledger, households, members, domains, unit, start, config["selection"])
+        before_start = costs[~costs["period"].isin(follow_up_periods(periods, start_month, unit)).to_numpy()]
+        cohort = _selected_before_start(before_start, households, domains, config["selection"])
         cohort_text = "geselecteerd op de kosten voor de start: " + describe_criteria(config["selection"])
     else:
         cohort = _enrolled(ctx, households, members)
@@ -74,7 +80,7 @@ def monitoring(ctx: RunContext) -> StepResult:
     if cohort.sum() < 2:
         raise UserFacingError(f"[monitoring] the cohort has {int(cohort.sum())} household(s) on {settings['cohort_start']}"
                               "; check the cohort definition")
-    result = run_monitoring(ledger, households, members, cohort, int(month_index(start)), periods, unit, domains,
+    result = run_monitoring(costs, households, cohort, start_month, periods, unit, domains,
                             settings["caliper"], config["run"]["seed"], households["moved_away"].to_numpy(bool),
                             households["dissolved"].to_numpy(bool), settings["movers"])
     result.estimates.to_csv(out / "estimates.csv", index=False, encoding="utf-8")
@@ -134,10 +140,10 @@ def monitoring(ctx: RunContext) -> StepResult:
     return step
 
 
-def _selected_before_start(ledger, households, members, domains, unit, start, selection_settings) -> np.ndarray:
-    """The selection criteria applied to the costs of the years before the start."""
-    costs = cohort_costs(ledger[ledger["month"] < month_index(start)], members, unit, domains)
-    per_domain = household_matrix(costs, households["household"].to_numpy(), "domain", domains)
+def _selected_before_start(costs_before_start, households, domains, selection_settings) -> np.ndarray:
+    """The selection criteria applied to the costs of the periods before the start (the start
+    is the first day of a period, so these are exactly the costs before it)."""
+    per_domain = household_matrix(costs_before_start, households["household"].to_numpy(), "domain", domains)
     frame = pd.DataFrame({"household": households["household"].to_numpy(),
                           "cost_total": per_domain.sum(axis=1),
                           "n_domains": (per_domain > 0).sum(axis=1),

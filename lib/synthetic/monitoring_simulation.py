@@ -59,6 +59,7 @@ def with_planted_effect(country: dict, effect: float) -> tuple[pd.DataFrame, flo
 
 def monitor(country: dict, ledger: pd.DataFrame, caliper: float = 0.2) -> MonitoringResult:
     h = country["households"]
-    return run_monitoring(ledger, h, country["members"], country["cohort"], int(month_index(country["start"])),
+    costs = cohort_costs(ledger, country["members"], "year", country["domains"])
+    return run_monitoring(costs, h, country["cohort"], int(month_index(country["start"])),
                           country["periods"], "year", country["domains"], caliper=caliper, seed=country["seed"],
                           moved=h["moved_away"].to_numpy(bool), dissolved=h["dissolved"].to_numpy(bool))
