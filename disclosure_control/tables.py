@@ -236,21 +236,29 @@ class UnitPairs:
 
 
 def leaf_codes(frame: pd.DataFrame, dimensions: Sequence[str]) -> pd.DataFrame:
-    """Dimension columns as text codes; missing values are an error (recode them)."""
+    """Dimension columns as Categoricals of their text codes (one category per
+    distinct text); missing values are an error (recode them).
+
+    Only the distinct values are turned into text, never each row.
+    """
     out = {}
     for name in dimensions:
         column = frame[name]
-        if column.isna().any():
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            row_code = column.cat.codes.to_numpy()
+            distinct = pd.Series(column.cat.categories)
+        else:
+            row_code, uniques = pd.factorize(column)
+            distinct = pd.Series(uniques)
+        missing = int((row_code < 0).sum())
+        if missing:
             raise ValueError(
-                f"dimension {name!r} has {int(column.isna().sum())} missing values; "
+                f"dimension {name!r} has {missing} missing values; "
                 "recode them to an explicit category (e.g. 'onbekend') first"
             )
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            # The text of each category, taken per row by its code (no NaN here).
-            text = _as_text(pd.Series(column.cat.categories)).to_numpy(dtype=object)
-            out[name] = pd.Series(text[column.cat.codes.to_numpy()], index=frame.index, dtype=object)
-            continue
-        out[name] = _as_text(column)
+        # Distinct values may share a text (1 and "1", 2019 and 2019.0): one category.
+        text_code, texts = pd.factorize(_as_text(distinct).to_numpy(dtype=object))
+        out[name] = pd.Categorical.from_codes(text_code[row_code], categories=pd.Index(texts, dtype=object))
     return pd.DataFrame(out, index=frame.index)
 
 
@@ -270,6 +278,16 @@ def code_order(column: pd.Series) -> list[str] | None:
     return categories
 
 
+def _code_positions(dimension: Dimension, column: pd.Series) -> np.ndarray:
+    """Index of each row's code among the dimension's codes (-1 if absent);
+    a Categorical is looked up per category, not per row."""
+    lookup = pd.Index(dimension.codes)
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        row_code = column.cat.codes.to_numpy()
+        return np.where(row_code >= 0, lookup.get_indexer(column.cat.categories)[row_code], -1)
+    return lookup.get_indexer(column)
+
+
 def spread_contributions(frame: pd.DataFrame, grid: TableGrid, dimension_codes: pd.DataFrame,
                          unit: str, value_columns: Sequence[str]) -> pd.DataFrame:
     """One row per (cell, unit) over every cell of the grid (leaves and margins).
@@ -281,12 +299,20 @@ def spread_contributions(frame: pd.DataFrame, grid: TableGrid, dimension_codes: 
     back to the ids), one per value column; sorted by cell and unit.
     """
     shape = grid.shape
-    leaf_index = []
+    n_cells = grid.n_cells
+    leaf_cell = np.zeros(len(frame), dtype=np.int64)
+    stride = n_cells
     for dim in grid.dimensions:
-        lookup = pd.Index(dim.codes)
-        leaf_index.append(lookup.get_indexer(dimension_codes[dim.name]))
-    leaf_cell = np.ravel_multi_index(tuple(leaf_index), shape) if shape else np.zeros(len(frame), np.int64)
-    unique_leaf, leaf_inverse = np.unique(leaf_cell, return_inverse=True)
+        stride //= dim.size
+        position = _code_positions(dim, dimension_codes[dim.name])
+        if (position < 0).any():
+            raise ValueError(f"dimension {dim.name!r} has codes outside its classification")
+        leaf_cell += position * stride
+    # The occupied leaf cells, numbered densely (a table has at most 200,000 cells: no sort needed).
+    occupied = np.zeros(n_cells, dtype=bool)
+    occupied[leaf_cell] = True
+    unique_leaf = np.flatnonzero(occupied)
+    leaf_inverse = (np.cumsum(occupied) - 1)[leaf_cell]
     leaf_multi = np.unravel_index(unique_leaf, shape)
     # Expand one axis at a time: every (leaf, partial target) pair is repeated once
     # per ancestor of the leaf's code on that axis (a small map, built once).
@@ -304,6 +330,7 @@ def spread_contributions(frame: pd.DataFrame, grid: TableGrid, dimension_codes: 
     order = np.argsort(leaf_owner, kind="stable")
     leaf_owner, target_cell = leaf_owner[order], target_cell[order]
     spread_pointer = np.searchsorted(leaf_owner, np.arange(len(unique_leaf) + 1))
+    n_targets = np.diff(spread_pointer)
 
     unit_code, unit_ids = pd.factorize(frame[unit], sort=False)
     if (unit_code < 0).any():
@@ -314,35 +341,44 @@ def spread_contributions(frame: pd.DataFrame, grid: TableGrid, dimension_codes: 
         if np.isnan(arr).any():
             raise ValueError(f"value column {v!r} has missing values; fill or drop them explicitly")
         values.append(arr)
-    # Sum per (leaf, unit) on packed integer keys (sorted by leaf, then unit).
-    n_units = max(len(unit_ids), 1)
-    key = leaf_inverse.astype(np.int64) * n_units + unit_code
+    # The (unit, leaf) pairs in unit order, then leaf, with their summed contributions.
     if len(unit_ids) == len(frame):
-        # One row per unit: every (leaf, unit) pair is already unique.
-        order = np.argsort(key)
-        pair_key = key[order]
-        pair_values = [arr[order] for arr in values]
+        # One row per unit: factorize numbered the units by row, so the rows are the pairs.
+        pair_unit, pair_leaf, pair_values = unit_code.astype(np.int64), leaf_inverse, values
     else:
-        pair_key, inverse = np.unique(key, return_inverse=True)
+        n_leaves = max(len(unique_leaf), 1)
+        pair_key, inverse = np.unique(unit_code.astype(np.int64) * n_leaves + leaf_inverse, return_inverse=True)
+        pair_unit = pair_key // n_leaves
+        pair_leaf = pair_key - pair_unit * n_leaves
         pair_values = [np.bincount(inverse, weights=arr, minlength=len(pair_key)) for arr in values]
-    leaf = pair_key // n_units
-    pair_unit = pair_key % n_units
-    reps = np.diff(spread_pointer)[leaf]
-    row_of = np.repeat(np.arange(len(pair_key)), reps)
-    offsets = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
-    cells = target_cell[np.repeat(spread_pointer[leaf], reps) + offsets]
-    spread_key = cells * n_units + pair_unit[row_of]
-    if len(pair_key) == len(unit_ids):
-        # Every unit in one leaf: a leaf's ancestor cells are distinct, so
-        # every (cell, unit) pair is unique; only the order is needed.
-        order = np.argsort(spread_key)
-        out_key = spread_key[order]
-        out_values = [arr[row_of][order] for arr in pair_values]
+    # Every pair to each cell its leaf adds to, still in unit order.
+    if len(n_targets) and n_targets.min() == n_targets.max():
+        per_pair = int(n_targets[0])
+        cells = target_cell.reshape(len(unique_leaf), per_pair)[pair_leaf].ravel()
+        spread_unit = np.repeat(pair_unit, per_pair)
+        spread_values = [np.repeat(arr, per_pair) for arr in pair_values]
     else:
-        out_key, inverse = np.unique(spread_key, return_inverse=True)
-        out_values = [np.bincount(inverse, weights=arr[row_of], minlength=len(out_key)) for arr in pair_values]
-    out = pd.DataFrame({"cell": out_key // n_units, "unit": out_key % n_units})
-    for v, arr in zip(value_columns, out_values):
+        reps = n_targets[pair_leaf]
+        row_of = np.repeat(np.arange(len(pair_leaf)), reps)
+        offsets = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+        cells = target_cell[np.repeat(spread_pointer[pair_leaf], reps) + offsets]
+        spread_unit = pair_unit[row_of]
+        spread_values = [arr[row_of] for arr in pair_values]
+    # Grouped by cell with a stable sort, so the units stay in order within each
+    # cell (a radix sort when the cell numbers fit in 16 bits).
+    order = np.argsort(cells.astype(np.uint16 if n_cells <= 1 << 16 else np.int64), kind="stable")
+    cells, spread_unit = cells[order], spread_unit[order]
+    spread_values = [arr[order] for arr in spread_values]
+    if len(pair_unit) != len(unit_ids):
+        # A unit in several leaves meets itself in their common ancestors: the
+        # repeats of a (cell, unit) are now adjacent; sum them.
+        first = np.ones(len(cells), dtype=bool)
+        first[1:] = (cells[1:] != cells[:-1]) | (spread_unit[1:] != spread_unit[:-1])
+        starts = np.flatnonzero(first)
+        cells, spread_unit = cells[starts], spread_unit[starts]
+        spread_values = [np.add.reduceat(arr, starts) if len(arr) else arr for arr in spread_values]
+    out = pd.DataFrame({"cell": cells, "unit": spread_unit})
+    for v, arr in zip(value_columns, spread_values):
         out[v] = arr
     out.attrs["unit_ids"] = unit_ids
     return out
