@@ -59,16 +59,41 @@ def month_index(days) -> np.ndarray:
     return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[M]").astype(np.int32)
 
 
+def _month_starts(month_idx: np.ndarray) -> np.ndarray:
+    return (month_idx.astype("datetime64[M]").astype("datetime64[D]") - EPOCH).astype(np.int32)
+
+
+# First days of the months 1900-01 to 2200-12 (and the month after), looked up instead of
+# converted: calendar conversion of datetime64 costs far more than an index, and pricing
+# asks for the months of hundreds of millions of ledger rows.
+_TABLE_FIRST = (1900 - 1970) * 12
+_MONTH_START_TABLE = _month_starts(np.arange(_TABLE_FIRST, (2201 - 1970) * 12 + 1, dtype=np.int64))
+_MONTH_LENGTH_TABLE = np.diff(_MONTH_START_TABLE).astype(np.int32)
+
+
+def _table_positions(month_idx, table: np.ndarray) -> np.ndarray | None:
+    """Positions of the months in a table starting at 1900-01, or None if one is outside it."""
+    position = np.asarray(month_idx, dtype=np.int64) - _TABLE_FIRST
+    if position.size and (position.min() < 0 or position.max() >= len(table)):
+        return None
+    return position
+
+
 def month_start(month_idx) -> np.ndarray:
     """Day number of the first day of each month index."""
-    return (np.asarray(month_idx, dtype=np.int64).astype("datetime64[M]").astype("datetime64[D]")
-            - EPOCH).astype(np.int32)
+    position = _table_positions(month_idx, _MONTH_LENGTH_TABLE)
+    if position is None:
+        return _month_starts(np.asarray(month_idx, dtype=np.int64))
+    return _MONTH_START_TABLE[position]
 
 
 def days_in_month(month_idx) -> np.ndarray:
     """Number of days of each month index."""
-    m = np.asarray(month_idx, dtype=np.int64)
-    return (month_start(m + 1) - month_start(m)).astype(np.int32)
+    position = _table_positions(month_idx, _MONTH_LENGTH_TABLE)
+    if position is None:
+        m = np.asarray(month_idx, dtype=np.int64)
+        return (_month_starts(m + 1) - _month_starts(m)).astype(np.int32)
+    return _MONTH_LENGTH_TABLE[position]
 
 
 def year_of_month(month_idx) -> np.ndarray:

@@ -173,12 +173,18 @@ class _Codes:
         self.source, self.source_names = source.codes.astype(np.int64), np.asarray(source.categories, dtype=object)
         self.code, self.code_names = code.codes.astype(np.int64), np.asarray(code.categories.astype(str), dtype=object)
         self.pair = self.source * max(len(self.code_names), 1) + self.code
-        record_domains = pd.Categorical(records["domain"].astype(str))
-        names = set(record_domains.categories) | {d for t in tables for d in t["domain"]}
+        # Domains as codes of their distinct texts (a missing or empty domain: -1).
+        domain = records["domain"]
+        if isinstance(domain.dtype, pd.CategoricalDtype):
+            row_domain, distinct = domain.cat.codes.to_numpy(), domain.cat.categories
+        else:
+            row_domain, distinct = pd.factorize(domain)
+        distinct = [str(d) for d in distinct]
+        names = set(distinct) | {d for t in tables for d in t["domain"]}
         self.domain_names = np.array(sorted(n for n in names if n), dtype=object)
         lookup = {n: i for i, n in enumerate(self.domain_names)}
-        mapped = np.array([lookup.get(c, -1) for c in record_domains.categories], dtype=np.int64)
-        self.record_domain = np.where(record_domains.codes >= 0, mapped[record_domains.codes], -1)
+        mapped = np.array([lookup.get(c, -1) for c in distinct] + [-1], dtype=np.int64)
+        self.record_domain = mapped[row_domain]  # code -1 takes the appended -1
 
     def pair_names(self, pairs: np.ndarray) -> pd.DataFrame:
         n_codes = max(len(self.code_names), 1)
@@ -216,6 +222,7 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
     at a time, in person order) instead of it being returned whole."""
     n = len(records)
     codes = _Codes(records, [prices] + ([fallback] if fallback is not None else []))
+    by_months = (records["spread"] == "months").to_numpy(dtype=bool)
     source = codes.source_names[codes.source]
     code = codes.code_names[codes.code]
     has_amount = ~np.isnan(records["amount"].to_numpy(dtype=float))
@@ -232,6 +239,7 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
     # Priced in chunks of whole persons: memory stays bounded by a chunk (the month rows of
     # half a million records), and ledger rows of different chunks never need merging.
     record_cost = np.zeros(n)
+    position_in_chunk = np.zeros(n, dtype=np.int64)
     ledgers, fallback_parts, missing_parts = [], [], []
     ledger_rows, cost_by_domain = 0, np.zeros(len(codes.domain_names))
     priced_so_far = 0
@@ -242,7 +250,7 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
         parts = []
         amounts = chunk[use[chunk] & has_amount[chunk]]
         if amounts.size:
-            parts.append(_amount_months(records, amounts, codes, index, price_year, index_hint))
+            parts.append(_amount_months(records, amounts, by_months[amounts], codes, index, price_year, index_hint))
         priced = chunk[use[chunk] & ~has_amount[chunk]]
         if priced.size:
             month_costs, fallback_chunk, missing = _priced_months(records, priced, codes, prices, fallback, index,
@@ -255,8 +263,9 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
             continue
         rec = np.concatenate([p[0] for p in parts])
         cost = np.concatenate([p[3] for p in parts])
-        # chunk is sorted and holds every rec: sum per record on the chunk's own positions.
-        record_cost[chunk] += np.bincount(np.searchsorted(chunk, rec), weights=cost, minlength=chunk.size)
+        # chunk holds every rec: sum per record on the chunk's own positions.
+        position_in_chunk[chunk] = np.arange(chunk.size)
+        record_cost[chunk] += np.bincount(position_in_chunk[rec], weights=cost, minlength=chunk.size)
         part = _aggregate(records["person"].to_numpy()[rec].astype(np.int64),
                           np.concatenate([p[1] for p in parts]).astype(np.int64),
                           np.concatenate([p[2] for p in parts]), codes.source[rec], cost, codes)
@@ -297,8 +306,15 @@ def _aggregate(person, month, domain, source, cost, codes: _Codes) -> pd.DataFra
     """Sum month costs per (person, month, domain, source), through one packed integer key."""
     m0 = int(month.min()) if month.size else 0
     key = (((person << 12 | (month - m0)) << 8 | domain) << 12) | source
-    unique, inverse = np.unique(key, return_inverse=True)
-    total = np.bincount(inverse, weights=cost)
+    # The month rows come nearly in key order (records by person, months in order): a
+    # stable sort (timsort) finds the runs and costs far less than a full sort.
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    first = np.ones(key.size, dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    starts = np.flatnonzero(first)
+    unique = key[starts]
+    total = np.add.reduceat(cost[order], starts) if key.size else np.zeros(0)
     keep = total != 0
     unique, total = unique[keep], total[keep]
     return pd.DataFrame({
@@ -309,9 +325,8 @@ def _aggregate(person, month, domain, source, cost, codes: _Codes) -> pd.DataFra
         "cost": total})
 
 
-def _amount_months(records: pd.DataFrame, rows: np.ndarray, codes: _Codes, index: pd.Series, price_year: int,
-                   index_hint: str):
-    by_months = records["spread"].astype(str).to_numpy()[rows] == "months"
+def _amount_months(records: pd.DataFrame, rows: np.ndarray, by_months: np.ndarray, codes: _Codes, index: pd.Series,
+                   price_year: int, index_hint: str):
     rec, month, amount = spread_over_months(records["start"].to_numpy()[rows], records["end"].to_numpy()[rows],
                                             records["amount"].to_numpy(dtype=float)[rows], by_months)
     years = year_of_month(month).astype(np.int64)
@@ -346,13 +361,24 @@ def _price_rows_by_pair(pairs: np.ndarray, table: pd.DataFrame, codes: _Codes, i
 
 def _segments(intervals: pd.DataFrame, price_rows: pd.DataFrame) -> pd.DataFrame:
     """Every (interval, price row) pair whose validity overlaps the interval's priced days."""
-    joined = intervals.merge(price_rows, on="pair", how="inner")
-    unit = joined["unit"].to_numpy()
-    last = np.where((unit == CASE) | (unit == HOUR), joined["start"].to_numpy(), joined["end"].to_numpy())
-    seg_start = np.maximum(joined["start"].to_numpy(), joined["valid_from"].to_numpy())
-    seg_end = np.minimum(last, joined["valid_to"].to_numpy())
+    rows = price_rows.sort_values("pair", kind="stable")
+    row_pair = rows["pair"].to_numpy()
+    interval_pair = intervals["pair"].to_numpy()
+    # The price rows of a pair are a run of the sorted table: each interval to each of them.
+    first_row = np.searchsorted(row_pair, interval_pair, side="left")
+    n_rows = np.searchsorted(row_pair, interval_pair, side="right") - first_row
+    which = np.repeat(np.arange(len(intervals)), n_rows)
+    row = np.repeat(first_row, n_rows) + (np.arange(which.size) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows))
+    start = intervals["start"].to_numpy()[which]
+    unit = rows["unit"].to_numpy()[row]
+    last = np.where((unit == CASE) | (unit == HOUR), start, intervals["end"].to_numpy()[which])
+    seg_start = np.maximum(start, rows["valid_from"].to_numpy()[row])
+    seg_end = np.minimum(last, rows["valid_to"].to_numpy()[row])
     keep = seg_start <= seg_end
-    return joined.loc[keep].assign(seg_start=seg_start[keep], seg_end=seg_end[keep])
+    which, row = which[keep], row[keep]
+    out = {c: intervals[c].to_numpy()[which] for c in intervals.columns}
+    out.update({c: rows[c].to_numpy()[row] for c in rows.columns if c != "pair"})
+    return pd.DataFrame({**out, "seg_start": seg_start[keep], "seg_end": seg_end[keep]})
 
 
 def _gaps(intervals: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
@@ -360,23 +386,42 @@ def _gaps(intervals: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
 
     Segments of one record never overlap (validity periods of one code do not), so the gaps
     are before the first segment, between consecutive ones, and after the last. A record
-    priced per case or hour needs its start day only."""
-    first_unit = segments.groupby("record")["unit"].first()
-    point = first_unit.isin([CASE, HOUR]).reindex(intervals["record"], fill_value=False).to_numpy(dtype=bool)
-    need = intervals.assign(end=np.where(point, intervals["start"].to_numpy(), intervals["end"].to_numpy()))
-    s = segments[["record", "seg_start", "seg_end"]].sort_values(["record", "seg_start"])
-    base = need.set_index("record")
-    rec = s["record"].to_numpy()
-    first = np.append(True, rec[1:] != rec[:-1]) if rec.size else np.zeros(0, bool)
-    last = np.append(rec[1:] != rec[:-1], True) if rec.size else np.zeros(0, bool)
-    prev_end = np.where(first, base["start"].reindex(rec).to_numpy() - 1, np.roll(s["seg_end"].to_numpy(), 1))
-    inner = pd.DataFrame({"record": rec, "start": prev_end + 1, "end": s["seg_start"].to_numpy() - 1})
-    tail = pd.DataFrame({"record": rec[last], "start": s["seg_end"].to_numpy()[last] + 1,
-                         "end": base["end"].reindex(rec[last]).to_numpy()})
-    untouched = need[~need["record"].isin(rec)][["record", "start", "end"]]
-    gaps = pd.concat([inner, tail, untouched], ignore_index=True)
-    gaps = gaps[gaps["start"] <= gaps["end"]]
-    return gaps.merge(need.drop(columns=["start", "end"]), on="record")
+    priced per case or hour needs its start day only (by the unit of its first segment).
+    ``intervals`` has one row per record."""
+    if not intervals["record"].is_monotonic_increasing:
+        intervals = intervals.sort_values("record", kind="stable")
+    record = intervals["record"].to_numpy()
+    start = intervals["start"].to_numpy()
+    seg_record = segments["record"].to_numpy()
+    by_record = np.argsort(seg_record, kind="stable")
+    leading = np.ones(len(by_record), dtype=bool)
+    leading[1:] = seg_record[by_record][1:] != seg_record[by_record][:-1]
+    first_segment = by_record[leading]
+    point = np.zeros(len(record), dtype=bool)
+    point[np.searchsorted(record, seg_record[first_segment])] = np.isin(
+        segments["unit"].to_numpy()[first_segment], [CASE, HOUR])
+    need_end = np.where(point, start, intervals["end"].to_numpy())
+    order = np.lexsort((segments["seg_start"].to_numpy(), seg_record))
+    rec = seg_record[order]
+    seg_start = segments["seg_start"].to_numpy()[order]
+    seg_end = segments["seg_end"].to_numpy()[order]
+    at = np.searchsorted(record, rec)
+    first = np.ones(rec.size, dtype=bool)
+    first[1:] = rec[1:] != rec[:-1]
+    last = np.ones(rec.size, dtype=bool)
+    last[:-1] = rec[1:] != rec[:-1]
+    prev_end = np.where(first, start[at] - 1, np.roll(seg_end, 1))
+    untouched = np.ones(len(record), dtype=bool)
+    untouched[at] = False
+    # Before or between segments, after the last one, and records without any segment.
+    owner = np.concatenate([at, at[last], np.flatnonzero(untouched)])
+    gap_start = np.concatenate([prev_end + 1, seg_end[last] + 1, start[untouched]])
+    gap_end = np.concatenate([seg_start - 1, need_end[at[last]], need_end[untouched]])
+    keep = gap_start <= gap_end
+    owner = owner[keep]
+    return pd.DataFrame({"record": record[owner], "start": gap_start[keep], "end": gap_end[keep],
+                         **{c: intervals[c].to_numpy()[owner] for c in intervals.columns
+                            if c not in ("record", "start", "end")}})
 
 
 def _priced_months(records: pd.DataFrame, rows: np.ndarray, codes: _Codes, prices: pd.DataFrame,

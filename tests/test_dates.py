@@ -42,6 +42,18 @@ def test_month_arithmetic_by_hand():
     assert month_start(m).tolist() == [day_number("2024-02-01"), day_number("2023-02-01"), day_number("2023-12-01")]
 
 
+def test_month_starts_and_lengths_agree_with_python_datetime_inside_and_outside_the_lookup_table():
+    # Months from 1850 to 2250: the table covers 1900-2200, the rest is converted.
+    months = np.arange((1850 - 1970) * 12, (2250 - 1970) * 12)
+    firsts = [dt.date(1970 + m // 12, m % 12 + 1, 1) for m in months.tolist()]
+    nexts = [dt.date(1970 + (m + 1) // 12, (m + 1) % 12 + 1, 1) for m in months.tolist()]
+    for part in (months[months < -840], months[(months >= -840) & (months < 2772)], months[months >= 2772], months):
+        expected_first = [python_days(firsts[i]) for i in (part - months[0]).tolist()]
+        expected_length = [(nexts[i] - firsts[i]).days for i in (part - months[0]).tolist()]
+        assert month_start(part).tolist() == expected_first
+        assert days_in_month(part).tolist() == expected_length
+
+
 @pytest.mark.parametrize("text", ["2023-12-31", "1970-01-01", "2000-02-29"])
 def test_day_number_round_trip(text):
     assert yyyymmdd_text([day_number(text)]).tolist() == [text.replace("-", "")]

@@ -171,3 +171,60 @@ def test_overlapping_prices_and_missing_index_years(tmp_path, prices):
     short = index(tmp_path, {2019: 100})
     with pytest.raises(PricingError, match=r"no value for year\(s\) \[2021\]"):
         price_records(records([(0, "WMOBUS", "2", "2019-03-01", "2019-03-31", 1, np.nan, "", "")]), prices, short, 2021)
+
+
+def test_random_spells_priced_day_by_day_with_price_changes_gaps_and_a_fallback(tmp_path, flat):
+    """Every record's cost and every ledger month against a plain day-by-day count: prices
+    per day, month and year that change inside spells, a period without a main price that
+    the fallback fills, and cases priced on their start day only."""
+    import calendar
+    import datetime as dt
+    main = table(tmp_path, [
+        "wmo,WMOBUS,D,day,10,2019,2018-01-01,2019-06-30,test",
+        "wmo,WMOBUS,D,day,12,2019,2019-07-01,2019-12-31,test",          # 2020 on: fallback only
+        "wmo,WMOBUS,M,month,310,2019,2018-01-01,2019-03-15,test",
+        "wmo,WMOBUS,M,month,400,2019,2019-03-16,2099-12-31,test",
+        "wmo,WMOBUS,Y,year,3650,2019,2018-01-01,2099-12-31,test",
+        "politie,VERDTAB,C,case,500,2019,2019-01-01,2099-12-31,test",   # 2018 cases: fallback
+    ])
+    fallback = table(tmp_path, ["wmo,WMOBUS,*,day,7,2019,2010-01-01,2099-12-31,fb",
+                                "politie,VERDTAB,*,case,100,2019,2010-01-01,2099-12-31,fb"], "fallback.csv")
+    day_price = {"D": [("2018-01-01", "2019-06-30", 10.0), ("2019-07-01", "2019-12-31", 12.0)],
+                 "M": [("2018-01-01", "2019-03-15", 310.0), ("2019-03-16", "2099-12-31", 400.0)],
+                 "Y": [("2018-01-01", "2099-12-31", 3650.0)]}
+    rng = np.random.default_rng(11)
+    rows = []
+    for person in range(80):
+        code = ["D", "M", "Y", "C"][person % 4]
+        start = dt.date(2017, 7, 1) + dt.timedelta(days=int(rng.integers(0, 1100)))   # some before any main price
+        end = start + dt.timedelta(days=int(rng.integers(0, 500)) if code != "C" else 0)
+        source = "VERDTAB" if code == "C" else "WMOBUS"
+        rows.append((person, source, code, start.isoformat(), end.isoformat(), 1, np.nan, "", ""))
+    result = price_records(records(rows), main, flat, 2019, fallback=fallback)
+    expected_ledger = {}
+    for person, source, code, start, end, *_ in rows:
+        day, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+        while day <= last:
+            key = (person, int(month_index(day_number(day.isoformat()))))
+            month_days = calendar.monthrange(day.year, day.month)[1]
+            if code == "C":
+                cost = 500.0 if day.year >= 2019 else 100.0
+            else:
+                periods = [p for lo, hi, p in day_price[code] if lo <= day.isoformat() <= hi]
+                if not periods:
+                    cost = 7.0                                            # the fallback's day price
+                elif code == "D":
+                    cost = periods[0]
+                elif code == "M":
+                    cost = periods[0] / month_days
+                else:
+                    cost = periods[0] / 12 / month_days
+            expected_ledger[key] = expected_ledger.get(key, 0.0) + cost
+            day += dt.timedelta(days=1)
+    got = result.ledger.groupby(["person", "month"])["cost"].sum().to_dict()
+    assert got.keys() == expected_ledger.keys()
+    for key, cost in expected_ledger.items():
+        assert got[key] == pytest.approx(cost, abs=1e-6), key
+    per_person = pd.Series(expected_ledger).groupby(level=0).sum()
+    assert result.record_cost == pytest.approx(per_person.reindex(range(80)).to_numpy(), abs=1e-6)
+    assert len(result.fallback_uses) > 0
