@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -31,18 +32,36 @@ class TableWriter:
     never has to be in memory whole. Every part has the same columns and dtypes (categoricals
     with the same categories).
 
+    With ``background=True`` each part is written on a second thread while the caller
+    computes the next one (at most one part waits); an error in writing is raised by the
+    next ``write`` or by ``close``.
+
     >>> with TableWriter(folder / "ledger") as ledger:     # doctest: +SKIP
     ...     for part in parts:
     ...         ledger.write(part)
     """
 
-    def __init__(self, stem: Path):
+    def __init__(self, stem: Path, background: bool = False):
         self.path = table_path(stem)
         self.rows = 0
         self._parquet = None
         self._parts = 0
+        self._executor = ThreadPoolExecutor(max_workers=1) if background else None
+        self._pending: Future | None = None
 
     def write(self, frame: pd.DataFrame) -> None:
+        if self._executor is None:
+            self._write_part(frame)
+            return
+        self._wait()
+        self._pending = self._executor.submit(self._write_part, frame)
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def _write_part(self, frame: pd.DataFrame) -> None:
         if self._parts == 0:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         if HAS_PARQUET:
@@ -69,9 +88,15 @@ class TableWriter:
         self.rows += len(frame)
 
     def close(self) -> None:
-        if self._parquet is not None:
-            self._parquet.close()
-            self._parquet = None
+        try:
+            self._wait()
+        finally:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
+                self._executor = None
+            if self._parquet is not None:
+                self._parquet.close()
+                self._parquet = None
 
     def __enter__(self) -> "TableWriter":
         return self

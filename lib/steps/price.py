@@ -35,8 +35,9 @@ def price_ledger(ctx: RunContext) -> StepResult:
                 if prices_cfg["fallback_tables"] else None)
     records = read_table(ctx.earlier_step_dir("read_sources") / "records")
     try:
-        # The ledger goes to disk chunk by chunk: nationally it is over a hundred million rows.
-        with TableWriter(out / "ledger") as ledger:
+        # The ledger goes to disk chunk by chunk (nationally it is over a hundred million rows),
+        # each chunk written on the second core while the next is priced.
+        with TableWriter(out / "ledger", background=True) as ledger:
             priced = price_records(records, prices, index, price_year, fallback=fallback,
                                    bijstand_from=prices_cfg["bijstand_from"], index_hint=str(index_path),
                                    progress=ctx.progress("records priced", len(records)), ledger_sink=ledger.write)
