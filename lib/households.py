@@ -496,9 +496,11 @@ def households_on(day: int, household_spells: pd.DataFrame, membership_spells: p
     outside = np.unique(later.loc[~later["in_area"].to_numpy(dtype=bool), "person"].to_numpy())
     moved = members.assign(out=members["person"].isin(outside)).groupby("household")["out"].any()
     at_end = at_date(membership_spells, period_end).set_index("person")["household_spell"]
-    end_household = at_end.reindex(members["person"]).to_numpy()
+    # Together at the end: every member in a household then (-1: none), all in the same one.
+    end_household = at_end.reindex(members["person"]).fillna(-1).to_numpy(dtype=np.int64)
     grouped = members.assign(end=end_household).groupby("household")["end"]
-    together = (grouped.count() == grouped.size()) & (grouped.nunique() == 1)
+    low, high = grouped.min(), grouped.max()
+    together = (low >= 0) & (low == high)
     households["moved_away"] = moved.reindex(households["household"]).fillna(False).to_numpy(dtype=bool)
     households["dissolved"] = ~together.reindex(households["household"]).fillna(False).to_numpy(dtype=bool)
     return households.reset_index(drop=True), members

@@ -66,6 +66,23 @@ def follow_up_periods(periods: list[str], start_month: int, unit: str) -> list[s
     return [p for p in periods if p >= first]
 
 
+def _member_rows(member_person: np.ndarray, person: np.ndarray) -> np.ndarray:
+    """Row in ``member_person`` (sorted, distinct) of each id in ``person``; -1 for non-members.
+
+    Person ids are dense integer codes, so a table indexed by id answers each row with one
+    look-up instead of a binary search (over a hundred million ledger rows nationally)."""
+    low, high = int(member_person[0]), int(member_person[-1])
+    span = high - low + 1
+    if not np.issubdtype(person.dtype, np.integer) or span > 4 * member_person.size + 1_000_000:
+        pos = np.minimum(np.searchsorted(member_person, person), member_person.size - 1)
+        return np.where(member_person[pos] == person, pos, -1)
+    row_of_id = np.full(span, -1, dtype=np.int64)
+    row_of_id[member_person - low] = np.arange(member_person.size)
+    offset = person.astype(np.int64) - low
+    inside = (offset >= 0) & (offset < span)
+    return np.where(inside, row_of_id[np.clip(offset, 0, span - 1)], -1)
+
+
 def cohort_costs(ledger: pd.DataFrame, members: pd.DataFrame, unit: str, domains: list[str]) -> pd.DataFrame:
     """Cost per household, period and domain from its members (fixed at the start).
 
@@ -79,25 +96,30 @@ def cohort_costs(ledger: pd.DataFrame, members: pd.DataFrame, unit: str, domains
                           "domain": pd.Categorical([], categories=domains), "cost": np.zeros(0)})
     if member_person.size == 0 or len(ledger) == 0:
         return empty
-    person = ledger["person"].to_numpy()
-    pos = np.minimum(np.searchsorted(member_person, person), member_person.size - 1)
+    member_row = _member_rows(member_person, ledger["person"].to_numpy())
     domain = ledger["domain"].astype("category")
     domain_position = pd.Index(domains).get_indexer(domain.cat.categories)
     domain_code = domain_position[domain.cat.codes.to_numpy()]
-    keep = (member_person[pos] == person) & (domain_code >= 0)
+    keep = (member_row >= 0) & (domain_code >= 0)
     if not keep.any():
         return empty
-    household = members["household"].to_numpy()[pos[keep]].astype(np.int64)
     month = ledger["month"].to_numpy()[keep]
     first = int(month.min())
     periods, period_of = np.unique(period_of_month(np.arange(first, int(month.max()) + 1), unit).astype(str),
                                    return_inverse=True)
     n_periods, n_domains = len(periods), len(domains)
-    key = (household * n_periods + period_of.reshape(-1)[month - first]) * n_domains + domain_code[keep]
-    sums = pd.Series(ledger["cost"].to_numpy()[keep]).groupby(key).sum()
+    cells = n_periods * n_domains
+    key = member_row[keep] * cells + period_of.reshape(-1)[month - first] * n_domains + domain_code[keep]
+    cost = ledger["cost"].to_numpy()[keep]
+    # The ledger comes by person and month: the months of one (person, period, domain) are
+    # mostly adjacent, so summing runs first leaves far fewer rows to group by household.
+    run_start = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+    key, cost = key[run_start], np.add.reduceat(cost, run_start)
+    household = members["household"].to_numpy().astype(np.int64)[key // cells]
+    sums = pd.Series(cost).groupby(household * cells + key % cells).sum()
     key = sums.index.to_numpy()
     return pd.DataFrame({
-        "household": key // (n_periods * n_domains),
+        "household": key // cells,
         "period": pd.Categorical.from_codes((key // n_domains) % n_periods, categories=periods.tolist()),
         "domain": pd.Categorical.from_codes(key % n_domains, categories=domains),
         "cost": sums.to_numpy()})
@@ -178,10 +200,30 @@ def match_comparison_group(covariates: pd.DataFrame, treated: np.ndarray, calipe
 
 
 def standardised_differences(covariates: pd.DataFrame, treated: np.ndarray, control: np.ndarray) -> pd.Series:
-    x = pd.get_dummies(covariates, columns=["household_type"], dtype=float)
-    a, b = x[treated], x[control]
-    pooled = np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
-    return ((a.mean() - b.mean()) / pooled.replace(0, np.nan)).fillna(0.0)
+    """Standardised mean difference of every covariate between two groups of rows, the
+    household type as one indicator per type: (mean_a - mean_b) / sqrt((var_a + var_b) / 2),
+    sample variances; 0 where both groups are constant."""
+    numeric = covariates.drop(columns=["household_type"])
+    types = pd.Categorical(covariates["household_type"])
+    names = list(numeric.columns) + [f"household_type_{t}" for t in types.categories]
+
+    def moments(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = numeric.to_numpy(dtype=float)[rows]
+        n = len(x)
+        # An indicator's sample variance follows from its share.
+        share = np.bincount(types.codes[rows], minlength=len(types.categories)) / max(n, 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            var = np.concatenate([x.var(axis=0, ddof=1) if n > 1 else np.full(x.shape[1], np.nan),
+                                  share * (1 - share) * n / (n - 1) if n > 1 else np.full(share.size, np.nan)])
+        mean = np.concatenate([x.mean(axis=0) if n else np.full(x.shape[1], np.nan), share if n else share * np.nan])
+        return mean, var
+
+    mean_a, var_a = moments(np.flatnonzero(treated))
+    mean_b, var_b = moments(np.flatnonzero(control))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled = np.sqrt((var_a + var_b) / 2)
+        smd = (mean_a - mean_b) / np.where(pooled == 0, np.nan, pooled)
+    return pd.Series(smd, index=names).fillna(0.0)
 
 
 def difference_in_differences(panel: pd.DataFrame, follow_up: list[str], adjust_for: list[str] = ()) -> dict:

@@ -20,7 +20,7 @@ import pytest
 
 from lib.config import load_config
 from lib.dates import day_number, month_index
-from lib.monitoring import cohort_costs, household_matrix, period_of_month
+from lib.monitoring import cohort_costs, household_matrix, period_of_month, standardised_differences
 from lib.synthetic.monitoring_simulation import (
     enrol,
     monitor,
@@ -94,16 +94,21 @@ def test_follow_up_periods_and_half_years():
     assert period_of_month(months, "half_year").tolist() == ["2021-1", "2021-1", "2021-2", "2022-2"]
 
 
-def test_cohort_costs_and_household_matrix_against_a_plain_groupby():
+@pytest.mark.parametrize("id_step", [1, 10_000_019])            # dense person codes, and sparse ids
+@pytest.mark.parametrize("by_person", [False, True])             # the ledger as stored (by person), or shuffled
+def test_cohort_costs_and_household_matrix_against_a_plain_groupby(id_step, by_person):
     rng = np.random.default_rng(3)
     n = 5000
     months = np.array([month_index(day_number(d)) for d in ("2020-01-01", "2022-12-01")])
-    ledger = pd.DataFrame({"person": rng.integers(0, 400, n).astype(np.int32),
+    ledger = pd.DataFrame({"person": rng.integers(0, 400, n).astype(np.int64) * id_step,
                            "month": rng.integers(months[0], months[1] + 1, n).astype(np.int32),
                            "domain": pd.Categorical(rng.choice(["wmo", "jeugdzorg", "detentie", "bijstand"], n)),
                            "cost": rng.gamma(2.0, 300.0, n)})
-    # Persons 0-299 are members of 120 households; 300-399 are not members and must be left out.
-    members = pd.DataFrame({"person": np.arange(300, dtype=np.int32), "household": rng.integers(10, 130, 300)})
+    if by_person:
+        ledger = ledger.sort_values(["person", "month"], kind="stable").reset_index(drop=True)
+    # Persons 50-349 are members of 120 households; those below and above are not and must be left out.
+    members = pd.DataFrame({"person": np.arange(50, 350, dtype=np.int64) * id_step,
+                            "household": rng.integers(10, 130, 300)})
     domains = ["bijstand", "jeugdzorg", "wmo"]  # detentie is not asked for
     for unit in ("year", "half_year"):
         costs = cohort_costs(ledger, members, unit, domains)
@@ -119,3 +124,19 @@ def test_cohort_costs_and_household_matrix_against_a_plain_groupby():
         by_period = expected.groupby(["household", "period"]).sum().unstack(fill_value=0.0)
         by_period = by_period.reindex(index=ids, columns=periods[::-1], fill_value=0.0)
         np.testing.assert_allclose(matrix, by_period.to_numpy(), rtol=1e-12)
+
+
+def test_standardised_differences_against_pandas_dummies():
+    rng = np.random.default_rng(4)
+    n = 400
+    covariates = pd.DataFrame({"cost": rng.gamma(1.0, 500.0, n), "n_domains": rng.integers(0, 4, n).astype(float),
+                               "constant": np.ones(n),
+                               "household_type": rng.choice(["paar met kinderen", "eenpersoons", "overig"], n)})
+    treated = rng.random(n) < 0.3
+    control = ~treated & (covariates["household_type"] != "overig").to_numpy()   # no "overig" among controls
+    got = standardised_differences(covariates, treated, control)
+    x = pd.get_dummies(covariates, columns=["household_type"], dtype=float)
+    a, b = x[treated], x[control]
+    expected = ((a.mean() - b.mean()) / np.sqrt((a.var() + b.var()) / 2).replace(0, np.nan)).fillna(0.0)
+    pd.testing.assert_series_equal(got, expected, rtol=1e-12)
+    assert got["constant"] == 0.0 and got["household_type_overig"] != 0.0
