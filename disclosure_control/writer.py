@@ -478,35 +478,55 @@ class SafeWriter:
         shares = sorted(set(float(x) for x in top_shares))
         if not shares or shares[0] <= 0 or shares[-1] >= 1:
             raise ValueError("top_shares must lie strictly between 0 and 1")
-        columns = [unit, value] + ([by] if by else [])
         reasons = self._input_problems(data, [unit], [by] if by else [], [value])
         if reasons:
             raise ValueError("; ".join(reasons))
         label = unit_label or _unit_label(unit, 0)
-        frame = data[columns].copy()
-        frame["_group"] = leaf_codes(frame, [by])[by] if by else self.rules.total_label
-        per_unit = frame.groupby(["_group", unit], sort=True)[value].sum().reset_index()
+        total = self.rules.total_label
+        # Units numbered in the order of their ids (ties in amount go to the smaller id).
+        unit_code, unit_ids = pd.factorize(data[unit], sort=True)
+        if (unit_code < 0).any():
+            raise ValueError(f"unit column {unit!r} has missing values")
+        n_ids = len(unit_ids)
+        amount = pd.to_numeric(data[value], errors="raise").to_numpy(dtype=float)
+        if np.isnan(amount).any():
+            raise ValueError(f"value column {value!r} has missing values; fill or drop them explicitly")
+        # Per unit its total, overall (group 0) and with ``by`` within each group (groups 1..):
+        # one row per (group, unit), the units of a group in id order.
+        group_codes = [total]
+        row_group = [np.zeros(n_ids, dtype=np.int64)]
+        row_unit = [np.arange(n_ids)]
+        row_amount = [np.bincount(unit_code, weights=amount, minlength=n_ids)]
         if by:
-            overall = per_unit.groupby(unit, sort=True)[value].sum().reset_index()
-            overall["_group"] = self.rules.total_label
-            per_unit = pd.concat([overall[["_group", unit, value]], per_unit], ignore_index=True)
-        if (per_unit[value] < 0).any():
+            groups = leaf_codes(data, [by])[by].cat.remove_unused_categories()
+            if total in set(groups.cat.categories):
+                raise ValueError(f"column {by!r} holds the total label {total!r} as a code")
+            group_codes += [str(c) for c in groups.cat.categories]
+            key = groups.cat.codes.to_numpy().astype(np.int64) * n_ids + unit_code
+            pair, inverse = np.unique(key, return_inverse=True)
+            row_group.append(pair // n_ids + 1)
+            row_unit.append(pair % n_ids)
+            row_amount.append(np.bincount(inverse.reshape(-1), weights=amount, minlength=len(pair)))
+        group_of_row = np.concatenate(row_group)
+        units_all = np.concatenate(row_unit)
+        amounts_all = np.concatenate(row_amount)
+        if (amounts_all < 0).any():
             raise ValueError("concentration needs non-negative amounts per unit (some units have a negative total)")
-        # Rank units within each group by amount, largest first (ties by unit id).
-        per_unit = per_unit.sort_values(["_group", value, unit], ascending=[True, False, True], kind="mergesort")
-        group_codes, group_index = np.unique(per_unit["_group"].to_numpy(dtype=str), return_inverse=True)
+        # Rank units within each group by amount, largest first, ties by unit id: within a
+        # group the rows are in unit id order already, so two stable sorts give that order.
+        order = np.argsort(-amounts_all, kind="stable")
+        order = order[np.argsort(group_of_row[order], kind="stable")]
+        amounts = amounts_all[order]
+        unit_rank = units_all[order]
+        group_index = group_of_row[order]
         rank = {code: i for i, code in enumerate((code_order(data[by]) if by else None) or [])}
         group_order = sorted(range(len(group_codes)), key=lambda g: (
-            group_codes[g] != self.rules.total_label, rank.get(group_codes[g], len(rank)), natural_key(group_codes[g])))
-        amounts = per_unit[value].to_numpy(dtype=float)
-        unit_ids = per_unit[unit].to_numpy()
+            group_codes[g] != total, rank.get(group_codes[g], len(rank)), natural_key(group_codes[g])))
         group_size = np.bincount(group_index, minlength=len(group_codes))
         group_start = np.concatenate([[0], np.cumsum(group_size)[:-1]])
-        rank = np.arange(len(per_unit)) - group_start[group_index]
         n_cuts = len(shares)
         # Segment boundaries per group (number of top units in each cumulative segment).
         cut_units = np.minimum(np.ceil(np.outer(group_size, shares) - 1e-9).astype(np.int64), group_size[:, None])
-        band_of = (rank[:, None] >= cut_units[group_index]).sum(axis=1)  # 0..n_cuts (n_cuts = rest)
         k = max(2, self.rules.dominance_n)
         # Positions per group: cumulative top segments, bands, rest, total.
         pos_labels = []
@@ -521,23 +541,29 @@ class SafeWriter:
             pos_labels.append((group_codes[g], "all", "total", 0))
         n_pos = len(pos_labels)
         position_of_group = {g: i * n_per_group for i, g in enumerate(group_order)}
-        base = np.array([position_of_group[g] for g in range(len(group_codes))])
-        # Unit -> every position it belongs to: its band, the cumulative tops at or
-        # above its band, and the total.
-        band_position = base[group_index] + n_cuts + band_of
-        total_position = base[group_index] + 2 * n_cuts + 1
-        memberships = [band_position, total_position]
-        for j in range(n_cuts):
-            inside = band_of <= j
-            memberships.append(np.where(inside, base[group_index] + j, -1))
-        member_pos = np.concatenate(memberships)
-        member_row = np.tile(np.arange(len(per_unit)), len(memberships))
-        keep = member_pos >= 0
-        member_pos, member_row = member_pos[keep], member_row[keep]
+        # Every position holds a run of its group's ranked units: top j% the first
+        # cut_j, band j those from cut_(j-1) to cut_j, the rest band from the last cut, the total all.
+        first = np.zeros(n_pos, dtype=np.int64)
+        size = np.zeros(n_pos, dtype=np.int64)
+        for g in range(len(group_codes)):
+            b0, cuts = position_of_group[g], cut_units[g]
+            lower = np.concatenate([[0], cuts])
+            first[b0:b0 + n_cuts] = group_start[g]
+            size[b0:b0 + n_cuts] = cuts
+            first[b0 + n_cuts:b0 + 2 * n_cuts + 1] = group_start[g] + lower
+            size[b0 + n_cuts:b0 + 2 * n_cuts + 1] = np.append(cuts, group_size[g]) - lower
+            first[b0 + 2 * n_cuts + 1] = group_start[g]
+            size[b0 + 2 * n_cuts + 1] = group_size[g]
+        member_pos = np.repeat(np.arange(n_pos), size)
+        member_row = np.repeat(first, size) + (np.arange(member_pos.size) - np.repeat(np.cumsum(size) - size, size))
         contribution = amounts[member_row]
-        n_units = np.bincount(member_pos, minlength=n_pos)
+        n_units = size
         sums = np.bincount(member_pos, weights=contribution, minlength=n_pos)
-        top = top_contributions(member_pos, contribution, n_pos, k)
+        # A run is ranked largest first: its first k units are its largest contributions.
+        top = np.zeros((n_pos, k))
+        for i in range(k):
+            has = size > i
+            top[has, i] = amounts[first[has] + i]
         # Relations: top_1 = band_1, top_j = top_(j-1) + band_j, total = top_last + rest.
         rows, cols, vals = [], [], []
         r = 0
@@ -585,7 +611,7 @@ class SafeWriter:
         )
         unit_sets = None
         if self.rules.differencing_check:
-            unit_sets = (label, UnitPairs.from_ids(member_pos, unit_ids[member_row]))
+            unit_sets = (label, UnitPairs(member_pos, unit_rank[member_row].astype(np.int64), np.asarray(unit_ids)))
         return model, unit_sets
 
     def _association_model(self, data, name, unit, items, rules, metadata, unit_label) -> TableModel:

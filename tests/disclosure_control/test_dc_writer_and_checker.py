@@ -1,6 +1,7 @@
 """Safe writer outputs and the export checker, on small hand-checkable data."""
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -228,6 +229,38 @@ def test_concentration_top_shares_and_small_segments(tmp_path):
                                                                         value="cost", top_shares=[0.2])
     # Top 20% = values 81..100, sum 1810 of 5050 = 35.8%.
     assert result.table.set_index("segment").loc["top 20%", "share_of_cost_pct"] == "35.8"
+
+
+@pytest.mark.parametrize("segments", ["top", "bands"])
+def test_concentration_by_group_against_an_independent_ranking(tmp_path, segments):
+    # Households with several rows, in three regions, with many equal amounts.
+    rng = np.random.default_rng(1)
+    n = 600
+    data = pd.DataFrame({"hh": rng.integers(0, 250, n), "cost": rng.choice([0.0, 10.0, 25.0, 100.0, 730.5], n),
+                         "region": pd.Categorical(rng.choice(["b", "a", "c"], n), categories=["a", "b", "c", "d"])})
+    open_rules = DisclosureRules(min_units=1, dominance_k=1.0, p_percent=1e-9, flag_zero_cells=False,
+                                 flag_full_cells=False)
+    shares = [0.1, 0.25, 0.5]
+    result = SafeWriter(tmp_path / "e", tmp_path / "v", open_rules).concentration(
+        data, name="c", unit="hh", value="cost", top_shares=shares, by="region", segments=segments)
+    assert result.status == "pass", result.reasons
+    got = result.table.set_index(["region", "segment"])
+    groups = [("Totaal", data)] + [(r, data[data["region"] == r]) for r in ("a", "b", "c")]
+    for region, rows in groups:
+        amounts = np.sort(rows.groupby("hh")["cost"].sum().to_numpy())[::-1]
+        cuts = [math.ceil(x * len(amounts) - 1e-9) for x in shares]
+        if segments == "top":
+            expected = {f"top {x:.0%}": (cut, amounts[:cut].sum()) for x, cut in zip(shares, cuts)}
+        else:
+            bounds = [0] + cuts + [len(amounts)]
+            names = ["0%-10%", "10%-25%", "25%-50%", "50%-100%"]
+            expected = {name: (hi - lo, amounts[lo:hi].sum()) for name, lo, hi in zip(names, bounds, bounds[1:])}
+        expected["all"] = (len(amounts), amounts.sum())
+        for segment, (count, amount) in expected.items():
+            row = got.loc[(region, segment)]
+            assert int(row["n_households"]) == count, (region, segment)
+            assert float(row["share_of_cost_pct"]) == pytest.approx(100 * amount / amounts.sum(), abs=0.05 + 1e-9)
+    assert list(dict.fromkeys(result.table["region"])) == ["Totaal", "a", "b", "c"]
 
 
 def test_aggregated_table_with_unit_counts_and_top_contributions(tmp_path):
