@@ -483,26 +483,37 @@ def households_on(day: int, household_spells: pd.DataFrame, membership_spells: p
     ``dissolved`` (on ``period_end`` the members no longer all share one household: a
     separation, a death, a child leaving; a birth does not dissolve a household).
     """
-    covering = membership_spells[(membership_spells["start"] <= day) & (membership_spells["end"] >= day)]
-    members = at_date(covering, day)[["person", "household_spell"]].rename(columns={"household_spell": "household"})
-    households = household_spells[household_spells["household_spell"].isin(members["household"])].rename(
-        columns={"household_spell": "household"}).copy()
-    first = members.drop_duplicates("household").set_index("household")["person"]
-    address = spell_on(first.reindex(households["household"]).to_numpy(), np.full(len(households), day), area_spells)
+    on_day = at_date(membership_spells, day)
+    person = on_day["person"].to_numpy()
+    members = pd.DataFrame({"person": person, "household": on_day["household_spell"].to_numpy()})
+    # Members grouped by household once (numbered by first appearance) for every per-household
+    # question below: first member, anyone outside the area, everyone together at the end.
+    member_code, household_ids = pd.factorize(members["household"].to_numpy())
+    by_household = np.argsort(member_code, kind="stable")
+    group_start = np.searchsorted(member_code[by_household], np.arange(len(household_ids)))
+    code = pd.Index(household_ids).get_indexer(household_spells["household_spell"].to_numpy())
+    households = household_spells.take(np.flatnonzero(code >= 0)).rename(columns={"household_spell": "household"})
+    code = code[code >= 0]
+    first_person = person[by_household[group_start]]
+    address = spell_on(first_person[code], np.full(len(households), day), area_spells)
     found, address = address >= 0, np.maximum(address, 0)
     households["in_area"] = found & area_spells["in_area"].to_numpy(dtype=bool)[address]
     households["municipality"] = np.where(found, area_spells["municipality"].to_numpy(dtype=object)[address], "")
-    later = area_spells[(area_spells["end"] >= day) & (area_spells["start"] <= period_end)]
-    outside = np.unique(later.loc[~later["in_area"].to_numpy(dtype=bool), "person"].to_numpy())
-    moved = members.assign(out=members["person"].isin(outside)).groupby("household")["out"].any()
-    at_end = at_date(membership_spells, period_end).set_index("person")["household_spell"]
-    # Together at the end: every member in a household then (-1: none), all in the same one.
-    end_household = at_end.reindex(members["person"]).fillna(-1).to_numpy(dtype=np.int64)
-    grouped = members.assign(end=end_household).groupby("household")["end"]
-    low, high = grouped.min(), grouped.max()
+    later = (area_spells["end"].to_numpy() >= day) & (area_spells["start"].to_numpy() <= period_end)
+    outside = np.unique(area_spells["person"].to_numpy()[later & ~area_spells["in_area"].to_numpy(dtype=bool)])
+    moved = np.bincount(member_code, weights=np.isin(person, outside), minlength=len(household_ids)) > 0
+    # Each member's household spell at the end (-1: none); at_date gives one row per person, by person.
+    at_end = at_date(membership_spells, period_end)
+    end_person = at_end["person"].to_numpy()
+    pos = np.minimum(np.searchsorted(end_person, person), max(end_person.size - 1, 0))
+    has_end = (pos < end_person.size) & (end_person[pos] == person) if end_person.size else np.zeros(person.size, bool)
+    end_household = np.where(has_end, at_end["household_spell"].to_numpy()[pos] if end_person.size else -1, -1)
+    ends = end_household.astype(np.int64)[by_household]
+    low = np.minimum.reduceat(ends, group_start) if ends.size else ends
+    high = np.maximum.reduceat(ends, group_start) if ends.size else ends
     together = (low >= 0) & (low == high)
-    households["moved_away"] = moved.reindex(households["household"]).fillna(False).to_numpy(dtype=bool)
-    households["dissolved"] = ~together.reindex(households["household"]).fillna(False).to_numpy(dtype=bool)
+    households["moved_away"] = moved[code]
+    households["dissolved"] = ~together[code]
     return households.reset_index(drop=True), members
 
 

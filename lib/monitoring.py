@@ -71,16 +71,18 @@ def _member_rows(member_person: np.ndarray, person: np.ndarray) -> np.ndarray:
 
     Person ids are dense integer codes, so a table indexed by id answers each row with one
     look-up instead of a binary search (over a hundred million ledger rows nationally)."""
-    low, high = int(member_person[0]), int(member_person[-1])
+    if member_person.size == 0 or person.size == 0:
+        return np.full(person.size, -1, dtype=np.int64)
+    low = min(int(member_person[0]), int(person.min()))
+    high = max(int(member_person[-1]), int(person.max()))
     span = high - low + 1
-    if not np.issubdtype(person.dtype, np.integer) or span > 4 * member_person.size + 1_000_000:
+    if not np.issubdtype(person.dtype, np.integer) or span > 4 * (member_person.size + 1_000_000):
         pos = np.minimum(np.searchsorted(member_person, person), member_person.size - 1)
         return np.where(member_person[pos] == person, pos, -1)
+    # The table spans every id of both, so each look-up is one index, no bounds to test.
     row_of_id = np.full(span, -1, dtype=np.int64)
     row_of_id[member_person - low] = np.arange(member_person.size)
-    offset = person.astype(np.int64) - low
-    inside = (offset >= 0) & (offset < span)
-    return np.where(inside, row_of_id[np.clip(offset, 0, span - 1)], -1)
+    return row_of_id[person - low] if low else row_of_id[person]
 
 
 def cohort_costs(ledger: pd.DataFrame, members: pd.DataFrame, unit: str, domains: list[str]) -> pd.DataFrame:
@@ -137,6 +139,34 @@ def household_matrix(costs: pd.DataFrame, household_ids: np.ndarray, column: str
     return total.reshape(len(household_ids), len(labels))
 
 
+def _distinct_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Number of each row's distinct value (numbered by first appearance) and the first row
+    of each, for a float matrix without NaN.
+
+    Rows are told apart by a 64-bit hash of their bits, then checked against the first row
+    of their number: a hash collision (never seen, but possible) falls back to grouping
+    on the columns themselves."""
+    x = np.ascontiguousarray(x, dtype=np.float64) + 0.0          # -0.0 becomes 0.0: equal rows, equal bits
+    bits = x.view(np.uint64)
+    multipliers = np.random.default_rng(20231231).integers(1, 2**63, size=x.shape[1], dtype=np.uint64) | np.uint64(1)
+    digest = np.zeros(len(x), dtype=np.uint64)
+    for j in range(x.shape[1]):     # over the few columns, not the rows
+        digest = (digest ^ bits[:, j]) * multipliers[j]
+        digest ^= digest >> np.uint64(29)
+    group = pd.factorize(digest)[0]
+    if not (x == x[_first_rows(group)][group]).all():
+        group = pd.DataFrame(x).groupby(list(range(x.shape[1])), sort=False).ngroup().to_numpy()
+    return group, _first_rows(group)
+
+
+def _first_rows(group: np.ndarray) -> np.ndarray:
+    """First row of each number, for numbers given by first appearance (0, 1, 2, ... as met)."""
+    if group.size == 0:
+        return group.astype(np.int64)
+    running = np.maximum.accumulate(group)
+    return np.flatnonzero(np.concatenate([[True], group[1:] > running[:-1]]))
+
+
 def _propensity(features: pd.DataFrame, treated: np.ndarray) -> np.ndarray:
     """Logit of the propensity score: logistic regression on standardised features.
 
@@ -149,9 +179,7 @@ def _propensity(features: pd.DataFrame, treated: np.ndarray) -> np.ndarray:
     x = (x - x.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
     # Most households have no costs before the start and share a few covariate rows: fit on the
     # distinct (row, cohort) combinations weighted by their number (the same likelihood).
-    frame = pd.DataFrame(x).assign(treated=treated.astype(np.int8))
-    group = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()
-    first = np.unique(group, return_index=True)[1]
+    group, first = _distinct_rows(np.column_stack([x, treated.astype(float)]))
     model = LogisticRegression(C=1.0, solver="lbfgs", max_iter=1000, tol=1e-8)
     model.fit(x[first], treated[first].astype(np.int8), sample_weight=np.bincount(group).astype(float))
     return model.decision_function(x)
@@ -206,9 +234,10 @@ def standardised_differences(covariates: pd.DataFrame, treated: np.ndarray, cont
     numeric = covariates.drop(columns=["household_type"])
     types = pd.Categorical(covariates["household_type"])
     names = list(numeric.columns) + [f"household_type_{t}" for t in types.categories]
+    values = numeric.to_numpy(dtype=float)
 
     def moments(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x = numeric.to_numpy(dtype=float)[rows]
+        x = values[rows]
         n = len(x)
         # An indicator's sample variance follows from its share.
         share = np.bincount(types.codes[rows], minlength=len(types.categories)) / max(n, 1)
@@ -267,6 +296,12 @@ def naive_before_after(panel: pd.DataFrame, follow_up: list[str]) -> dict:
     return {"value": value, "se": float(se), "ci_low": value - 1.959964 * se, "ci_high": value + 1.959964 * se}
 
 
+def _varies(values: np.ndarray) -> bool:
+    """More than one distinct value (missing values not counted), without a count of them all."""
+    present = values[~pd.isna(values)]
+    return bool(present.size) and bool((present != present[0]).any())
+
+
 def run_monitoring(costs: pd.DataFrame, households: pd.DataFrame, cohort: np.ndarray,
                    start_month: int, periods: list[str], unit: str, domains: list[str], caliper: float, seed: int,
                    moved: np.ndarray, dissolved: np.ndarray, movers: str = "follow") -> MonitoringResult:
@@ -294,7 +329,7 @@ def run_monitoring(costs: pd.DataFrame, households: pd.DataFrame, cohort: np.nda
     covariates["n_domains"] = (base > 0).sum(axis=1)
     covariates["n_children"] = households["n_children"].to_numpy()
     covariates["household_type"] = households["household_type"].to_numpy()
-    covariates = covariates.loc[:, covariates.nunique() > 1]
+    covariates = covariates.loc[:, [c for c in covariates.columns if _varies(covariates[c].to_numpy())]]
     if "household_type" not in covariates:
         covariates["household_type"] = households["household_type"].to_numpy()
     eligible = np.ones(len(households), dtype=bool)
@@ -308,8 +343,8 @@ def run_monitoring(costs: pd.DataFrame, households: pd.DataFrame, cohort: np.nda
         strata = pd.DataFrame({"t": strata, "m": households["municipality"].astype(str).to_numpy()}).groupby(
             ["t", "m"], sort=True).ngroup().to_numpy()
     pool = treated | control_pool
-    match = match_comparison_group(covariates[pool].reset_index(drop=True), treated[pool], caliper, seed,
-                                   strata=strata[pool])
+    in_pool = covariates if pool.all() else covariates[pool].reset_index(drop=True)
+    match = match_comparison_group(in_pool, treated[pool], caliper, seed, strata=strata[pool])
     pool_rows = np.flatnonzero(pool)
     matched_treated = pool_rows[np.flatnonzero(match >= 0)]
     matched_control = pool_rows[match[match >= 0]]

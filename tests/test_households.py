@@ -195,3 +195,36 @@ def test_household_type_of_codes_alike_as_text_and_as_categories():
     expected = ["eenpersoons", "institutioneel", "overig", "paar met kinderen", "overig", "eenouder", "eenpersoons"]
     assert list(household_type_of(pd.Series(codes, dtype=object))) == expected
     assert list(household_type_of(pd.Series(pd.Categorical(codes)))) == expected
+
+
+def test_households_on_a_day_with_moves_dissolutions_and_births():
+    from lib.households import households_on
+    d = day_number
+    start, end = d("2021-01-01"), d("2023-12-31")
+    far = d("2099-12-31")
+    household_spells = pd.DataFrame({"household_spell": [10, 11, 12, 13, 14],
+                                     "n_persons": [2, 1, 2, 1, 3], "start": [d("2015-01-01")] * 5, "end": [far] * 5})
+    # 10: persons 1, 2 stay together (a child 9 is born into it: not a dissolution);
+    # 11: person 3 moves out of the area in 2022; 12: persons 4 and 5 separate in 2022
+    # (5 goes to 14, which did not exist on the start day as her household... 14 ends up with 5 only);
+    # 13: person 6 dies (no spell at the end).
+    membership_spells = pd.DataFrame({
+        "person":          [1, 2, 9, 3, 4, 5, 5, 6, 7, 7],
+        "household_spell": [10, 10, 10, 11, 12, 12, 14, 13, 14, 12],
+        "start": [d("2015-01-01")] * 2 + [d("2022-03-01"), d("2015-01-01"), d("2015-01-01"), d("2015-01-01"),
+                  d("2022-06-01"), d("2015-01-01"), d("2023-01-01"), d("2015-01-01")],
+        "end": [far, far, far, far, far, d("2022-05-31"), far, d("2022-08-10"), far, d("2020-12-31")]})
+    area_spells = pd.DataFrame({
+        "person": [1, 2, 3, 3, 4, 5, 6, 7, 9],
+        "start": [d("2015-01-01")] * 3 + [d("2022-02-01")] + [d("2015-01-01")] * 4 + [d("2022-03-01")],
+        "end": [far, far, d("2022-01-31"), far, far, far, far, far, far],
+        "municipality": ["GM0363", "GM0363", "GM0363", "GM0518", "GM0344", "GM0344", "GM0363", "GM0363", "GM0363"],
+        "in_area": [True, True, True, False, True, True, True, True, True]})
+    households, members = households_on(start, household_spells, membership_spells, area_spells, end)
+    got = households.set_index("household")
+    assert sorted(got.index) == [10, 11, 12, 13]          # 14 had no member on the start day (7 left 12 in 2020)
+    assert dict(zip(members["person"], members["household"])) == {1: 10, 2: 10, 3: 11, 4: 12, 5: 12, 6: 13}
+    assert got["moved_away"].to_dict() == {10: False, 11: True, 12: False, 13: False}
+    assert got["dissolved"].to_dict() == {10: False, 11: False, 12: True, 13: True}
+    assert got["municipality"].to_dict() == {10: "GM0363", 11: "GM0363", 12: "GM0344", 13: "GM0363"}
+    assert got["in_area"].all()

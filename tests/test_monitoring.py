@@ -140,3 +140,19 @@ def test_standardised_differences_against_pandas_dummies():
     expected = ((a.mean() - b.mean()) / np.sqrt((a.var() + b.var()) / 2).replace(0, np.nan)).fillna(0.0)
     pd.testing.assert_series_equal(got, expected, rtol=1e-12)
     assert got["constant"] == 0.0 and got["household_type_overig"] != 0.0
+
+
+def test_distinct_rows_equal_a_groupby_also_when_the_hash_collides(monkeypatch):
+    import lib.monitoring as monitoring
+    rng = np.random.default_rng(0)
+    n = 20_000
+    x = np.column_stack([rng.choice([0.0, -0.0, 1.5, 2.0], n), rng.integers(0, 3, n).astype(float),
+                         np.where(rng.random(n) < 0.8, 0.0, rng.random(n))])
+    expected = pd.DataFrame(x + 0.0).groupby([0, 1, 2], sort=False).ngroup().to_numpy()
+    first = np.unique(expected, return_index=True)[1]
+    group, got_first = monitoring._distinct_rows(x)
+    assert (group == expected).all() and (got_first == first).all()
+    # Every row hashed alike: the check against the first row falls back to a groupby.
+    monkeypatch.setattr(monitoring.pd, "factorize", lambda values: (np.zeros(len(values), np.int64), None))
+    group, got_first = monitoring._distinct_rows(x)
+    assert (group == expected).all() and (got_first == first).all()

@@ -58,7 +58,7 @@ def monitoring(ctx: RunContext) -> StepResult:
     if not settings["enabled"]:
         return StepResult(notes=["monitoring not enabled ([monitoring] enabled = false)"])
     start = day_number(settings["cohort_start"])
-    ledger = read_table(ctx.earlier_step_dir("price") / "ledger")
+    ledger = read_table(ctx.earlier_step_dir("price") / "ledger", columns=["person", "month", "domain", "cost"])
     households, members, notes = cohort_at_start(ctx, start)
     domains = sorted(map(str, ledger["domain"].unique()))
     unit = settings["period"]
