@@ -106,10 +106,19 @@ def _sum_by(person, household, domain, year, cost):
     domain and year), then domain (8 bits) and year (6 bits)."""
     by_person = person is not None
     owner = (person << 27) | household if by_person else household
-    pair_codes, pairs = pd.factorize(owner, sort=True)
+    if owner.size and bool(np.all(owner[1:] >= owner[:-1])):
+        # Ledger order (by person, one household each on the peildatum): the pairs are runs.
+        new_pair = np.concatenate([[True], owner[1:] != owner[:-1]])
+        pair_codes, pairs = np.cumsum(new_pair) - 1, owner[new_pair]
+    else:
+        pair_codes, pairs = pd.factorize(owner, sort=True)
     key = (pair_codes.astype(np.int64) << 14) | (domain << 6) | year
+    # A person's months of one domain and year are mostly adjacent: sum those runs first,
+    # then sort what is left.
+    run_start = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]])) if key.size else key
+    key, cost = key[run_start], np.add.reduceat(cost, run_start) if key.size else cost
     unique, inverse = np.unique(key, return_inverse=True)
-    total = np.bincount(inverse, weights=cost)
+    total = np.bincount(inverse.reshape(-1), weights=cost, minlength=unique.size)
     owner_of = pairs[unique >> 14]
     return ((owner_of >> 27) if by_person else None, owner_of & ((1 << 27) - 1) if by_person else owner_of,
             (unique >> 6) & 0xFF, unique & 0x3F, total)
@@ -118,14 +127,23 @@ def _sum_by(person, household, domain, year, cost):
 def _household_table(unit_table: pd.DataFrame, household_cube: pd.DataFrame, domains: list[str]) -> pd.DataFrame:
     columns = ["household", "household_type", "n_persons", "n_children", "n_partners", "n_singles",
                "n_single_parents", "n_other", "institutional", "still_resident"]
-    table = unit_table[[c for c in columns if c in unit_table]].set_index("household")
-    per_domain = household_cube.pivot_table(index="household", columns="domain", values="cost", aggfunc="sum",
-                                            fill_value=0.0)
-    per_domain = per_domain.reindex(index=table.index, columns=domains, fill_value=0.0)
+    table = unit_table[[c for c in columns if c in unit_table]].reset_index(drop=True)
+    # Cost per household and domain, and years with costs, by integer position (no pivot).
+    row = pd.Index(table["household"]).get_indexer(household_cube["household"].to_numpy())
+    column = pd.Index(domains).get_indexer(household_cube["domain"].to_numpy())
+    cost = household_cube["cost"].to_numpy()
+    inside = (row >= 0) & (column >= 0)
+    per_domain = np.bincount(row[inside] * len(domains) + column[inside], weights=cost[inside],
+                             minlength=len(table) * len(domains)).reshape(len(table), len(domains))
     table["cost_total"] = per_domain.sum(axis=1)
     table["n_domains"] = (per_domain > 0).sum(axis=1).astype(np.int16)
-    years = household_cube[household_cube["cost"] > 0].groupby("household")["year"].nunique()
-    table["n_years_with_costs"] = years.reindex(table.index, fill_value=0).astype(np.int16)
-    for d in domains:
-        table[f"cost_{d}"] = per_domain[d]
-    return table.reset_index()
+    year = household_cube["year"].to_numpy().astype(np.int64)
+    positive = (row >= 0) & (cost > 0)
+    first_year = int(year.min()) if year.size else 0
+    n_years = int(year.max()) - first_year + 1 if year.size else 1
+    with_costs = np.zeros(len(table) * n_years, dtype=bool)
+    with_costs[row[positive] * n_years + year[positive] - first_year] = True
+    table["n_years_with_costs"] = with_costs.reshape(len(table), n_years).sum(axis=1).astype(np.int16)
+    for j, d in enumerate(domains):
+        table[f"cost_{d}"] = per_domain[:, j]
+    return table

@@ -8,6 +8,8 @@ run's price year and attributed as ``[households] attribution`` says.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from lib.cube import build_cube
 from lib.pipeline import RunContext, Step, StepResult
 from lib.workfiles import read_table, write_table
@@ -17,15 +19,19 @@ def household_cube(ctx: RunContext) -> StepResult:
     config = ctx.config
     attribution = config["households"]["attribution"]
     hh_dir = ctx.earlier_step_dir("households")
-    ledger = read_table(ctx.earlier_step_dir("price") / "ledger")
+    ledger = read_table(ctx.earlier_step_dir("price") / "ledger", columns=["person", "month", "domain", "cost"])
     extra = {}
     if attribution == "monthly":
         extra = {name: read_table(hh_dir / name) for name in ("membership_spells", "area_spells", "household_spells")}
     cube = build_cube(ledger, read_table(hh_dir / "households"), read_table(hh_dir / "members"), attribution, **extra)
     out = ctx.step_dir
-    write_table(cube.household_cube, out / "household_cube")
-    write_table(cube.person_cube, out / "person_cube")
-    write_table(cube.households, out / "households")
+    # The three tables are written side by side (parquet writing leaves the interpreter free).
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        written = [pool.submit(write_table, table, out / name) for table, name in
+                   ((cube.household_cube, "household_cube"), (cube.person_cube, "person_cube"),
+                    (cube.households, "households"))]
+    for future in written:
+        future.result()
     attributed = float(cube.household_cube["cost"].sum())
     total = float(ledger["cost"].sum())
     result = StepResult(outputs=["household_cube", "person_cube", "households"])
