@@ -73,10 +73,17 @@ def rank_bands(cost: np.ndarray, cuts: list[float]) -> np.ndarray:
     return (rank[:, None] >= edges[None, :]).sum(axis=1)
 
 
+def _as_text_codes(values: pd.Series) -> pd.Categorical:
+    """Whole numbers (years, counts) as categories of their text, in numeric order; the text
+    is made once per distinct value, not per row."""
+    codes, distinct = pd.factorize(values, sort=True)
+    return pd.Categorical.from_codes(codes, categories=[str(v) for v in distinct])
+
+
 def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, domains: list[str],
                     settings: dict, min_units: int, metadata: dict) -> list[TableSpec]:
     """Every baseline table of one run (see module docstring)."""
-    h = households.copy()
+    h = households
     tables: list[TableSpec] = []
 
     population = metadata["population"]
@@ -89,9 +96,9 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
 
     # --- reach -----------------------------------------------------------------------
     n_dom = np.minimum(h["n_domains"].to_numpy(), 4)
-    h["aantal_domeinen"] = pd.Categorical(np.asarray(DOMAIN_COUNT_LABELS, dtype=object)[n_dom],
-                                          categories=DOMAIN_COUNT_LABELS)
-    tables.append(TableSpec("bereik_aantal_domeinen", "frequency_table", h[["household", "aantal_domeinen"]],
+    reach = pd.DataFrame({"household": h["household"].to_numpy(),
+                          "aantal_domeinen": pd.Categorical.from_codes(n_dom, categories=DOMAIN_COUNT_LABELS)})
+    tables.append(TableSpec("bereik_aantal_domeinen", "frequency_table", reach,
                             {"unit": "household", "dimensions": ["aantal_domeinen"],
                              "metadata": meta("Huishoudens naar aantal domeinen met kosten in de studiejaren")}))
     per_domain_total = household_cube.groupby(["household", "domain"], as_index=False)["cost"].sum()
@@ -102,7 +109,7 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
                                               "voorkomen; het totaal telt elk huishouden eenmaal)",
                                               with_costs_population)}))
     per_year = household_cube.groupby(["household", "year"], as_index=False)["cost"].sum()
-    years = per_year[per_year["cost"] > 0].assign(jaar=lambda x: x["year"].astype(str))
+    years = per_year[per_year["cost"] > 0].assign(jaar=lambda x: _as_text_codes(x["year"]))
     tables.append(TableSpec("bereik_per_jaar", "frequency_table", years[["household", "jaar"]],
                             {"unit": "household", "dimensions": ["jaar"],
                              "metadata": meta("Huishoudens met kosten per jaar (het totaal telt elk huishouden "
@@ -139,7 +146,7 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
 
     # --- costs per domain and year, and by composition ----------------------------------
     cube = household_cube[household_cube["cost"] != 0].rename(columns={"domain": "domein", "cost": "kosten"})
-    cube = cube.assign(jaar=cube["year"].astype(str))
+    cube = cube.assign(jaar=_as_text_codes(cube["year"]))
     tables.append(TableSpec("kosten_domein_jaar", "magnitude_table", cube[["household", "domein", "jaar", "kosten"]],
                             {"unit": "household", "dimensions": ["domein", "jaar"], "values": "kosten",
                              "statistic": "sum", "metadata": meta("Kosten per domein en jaar",
@@ -156,7 +163,7 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
     tables.append(TableSpec("kosten_kinderen", "magnitude_table", composition[["household", "kinderen", "kosten"]],
                             {"unit": "household", "dimensions": ["kinderen"], "values": "kosten", "statistic": "mean",
                              "metadata": meta("Gemiddelde kosten per huishouden naar aantal thuiswonende kinderen")}))
-    structural = with_costs.assign(jaren_met_kosten=with_costs["n_years_with_costs"].astype(str),
+    structural = with_costs.assign(jaren_met_kosten=_as_text_codes(with_costs["n_years_with_costs"]),
                                    kosten=with_costs["cost_total"])
     tables.append(TableSpec("kosten_structureel", "magnitude_table",
                             structural[["household", "jaren_met_kosten", "kosten"]],
@@ -165,7 +172,8 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
                              "metadata": meta("Huishoudens met kosten naar aantal jaren met kosten (1 = incidenteel, "
                                               f"{len(settings.get('years', [])) or 5} = structureel) en hun gemiddelde "
                                               "kosten", with_costs_population)}))
-    resident = h.assign(woonachtig=np.where(h["still_resident"].to_numpy(dtype=bool), "nog woonachtig", "vertrokken"),
+    resident = h.assign(woonachtig=pd.Categorical.from_codes(np.where(h["still_resident"].to_numpy(dtype=bool), 0, 1),
+                                                             categories=["nog woonachtig", "vertrokken"]),
                         kosten=h["cost_total"])
     tables.append(TableSpec("kosten_woonachtig", "magnitude_table", resident[["household", "woonachtig", "kosten"]],
                             {"unit": "household", "dimensions": ["woonachtig"], "values": "kosten", "statistic": "mean",
