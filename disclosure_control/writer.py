@@ -1242,7 +1242,15 @@ class SafeWriter:
     # --------------------------------------------------------- differencing
 
     def _unit_codes(self, label: str, ids: np.ndarray) -> np.ndarray:
-        """Writer-wide code of every distinct unit id in ``ids``."""
+        """Writer-wide code of every unit id in ``ids``, equal ids equal codes: a whole-number
+        id is its own code (no look-up over millions of households), any other id a negative
+        code from an index of the ids seen so far."""
+        ids = np.asarray(ids)
+        if ids.dtype.kind in "iu" or (ids.dtype == object and pd.api.types.infer_dtype(ids) == "integer"):
+            return ids.astype(np.int64)
+        return -1 - self._indexed_unit_codes(label, ids)
+
+    def _indexed_unit_codes(self, label: str, ids: np.ndarray) -> np.ndarray:
         seen = pd.Index(pd.unique(ids))
         index = self._unit_index.get(label)
         if index is None:

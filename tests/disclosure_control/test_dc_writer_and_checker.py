@@ -159,9 +159,12 @@ def test_check_export_script_exit_codes(tmp_path, capsys):
     assert "households.notes.txt: changed" in capsys.readouterr().out
 
 
-def test_differencing_between_populations_is_flagged(tmp_path):
+@pytest.mark.parametrize("ids", ["text", "integers", "integers as objects"])
+def test_differencing_between_populations_is_flagged(tmp_path, ids):
     writer = SafeWriter(tmp_path / "export", tmp_path / "evidence", DisclosureRules(flag_zero_cells=False))
     data = _data()
+    numbers = pd.factorize(data["hh"])[0] + 1000
+    data["hh"] = {"text": data["hh"], "integers": numbers, "integers as objects": numbers.astype(object)}[ids]
     everyone = writer.frequency_table(data, name="all_hh", unit="hh", dimensions=["hhtype"],
                                       metadata={"population": "all households"})
     # The same households minus three: differencing the totals reveals three households.
@@ -275,3 +278,14 @@ def test_aggregated_table_with_unit_counts_and_top_contributions(tmp_path):
     evidence = pd.read_csv(result.evidence.with_name("agg.cells.csv")).set_index("area")
     assert evidence.loc["c", "rules_failed"] == "dominance;p-percent"
     assert evidence.loc["Totaal", "cost_largest"] == 2900.0
+
+
+def test_the_checker_names_row_and_column_of_each_identifier_like_number():
+    from disclosure_control.checker import CheckReport, _check_table
+    frame = pd.DataFrame({"a": ["x", "y", "z", "123456782"], "b": ["1", "2", "111222333", "123456789"]})
+    report = CheckReport.__new__(CheckReport)
+    report.findings = []
+    _check_table(frame, "f.csv", {"label_columns": ["a"]}, DisclosureRules(), report)
+    found = [(f.cell, f.message.rsplit(" ", 1)[-1]) for f in report.findings if f.rule == "identifier"]
+    # 123456789 fails the eleven-test; the other two pass it.
+    assert found == [("row 4, column a", "123456782"), ("row 3, column b", "111222333")]
