@@ -54,7 +54,8 @@ def cost_correlations(costs: Mapping[str, np.ndarray], rows: np.ndarray) -> pd.D
     """Pearson and Spearman correlation of the five-year costs of every pair of groups.
 
     ``rows`` selects the households (e.g. those with costs). Spearman's coefficient is the
-    Pearson correlation of the ranks (average ranks for ties, such as the many zeros).
+    Pearson correlation of the ranks (average ranks for ties, such as the many zeros) of the
+    costs in whole cents, so that equal amounts tie whatever the order they were summed in.
     A group without variation among the rows gives NaN.
 
     Examples
@@ -73,7 +74,7 @@ def cost_correlations(costs: Mapping[str, np.ndarray], rows: np.ndarray) -> pd.D
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
             pearson = _correlation_matrix(matrix)
-            spearman = _correlation_matrix(rankdata(matrix, axis=0))
+            spearman = _correlation_matrix(rankdata(np.round(matrix, 2), axis=0))
     a, b = np.triu_indices(len(names), k=1)
     return pd.DataFrame({"a": np.asarray(names, dtype=object)[a], "b": np.asarray(names, dtype=object)[b],
                          "n_households": n, "pearson": pearson[a, b], "spearman": spearman[a, b]})
