@@ -101,14 +101,14 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
     tables.append(TableSpec("bereik_aantal_domeinen", "frequency_table", reach,
                             {"unit": "household", "dimensions": ["aantal_domeinen"],
                              "metadata": meta("Huishoudens naar aantal domeinen met kosten in de studiejaren")}))
-    per_domain_total = household_cube.groupby(["household", "domain"], as_index=False)["cost"].sum()
+    per_domain_total = household_cube.groupby(["household", "domain"], as_index=False, observed=True)["cost"].sum()
     touched = per_domain_total[per_domain_total["cost"] > 0].rename(columns={"domain": "domein"})
     tables.append(TableSpec("bereik_per_domein", "frequency_table", touched[["household", "domein"]],
                             {"unit": "household", "dimensions": ["domein"],
                              "metadata": meta("Huishoudens met kosten per domein (een huishouden kan in meer domeinen "
                                               "voorkomen; het totaal telt elk huishouden eenmaal)",
                                               with_costs_population)}))
-    per_year = household_cube.groupby(["household", "year"], as_index=False)["cost"].sum()
+    per_year = household_cube.groupby(["household", "year"], as_index=False, observed=True)["cost"].sum()
     years = per_year[per_year["cost"] > 0].assign(jaar=lambda x: _as_text_codes(x["year"]))
     tables.append(TableSpec("bereik_per_jaar", "frequency_table", years[["household", "jaar"]],
                             {"unit": "household", "dimensions": ["jaar"],

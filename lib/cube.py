@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from lib.dates import year_of_month
-from lib.households import attribute_months
+from lib.households import attribute_months, id_positions
 
 
 @dataclass
@@ -73,11 +73,14 @@ def build_cube(ledger: pd.DataFrame, households: pd.DataFrame, members: pd.DataF
     p_person, p_household, p_domain, p_year, p_cost = (np.concatenate([part[i] for part in parts])
                                                        if parts else np.zeros(0, np.int64 if i < 4 else float)
                                                        for i in range(5))
-    person_cube = pd.DataFrame({"person": p_person, "household": p_household, "domain": domain_names[p_domain],
+    # Domains stay codes (a Categorical): tens of millions of rows nationally.
+    person_cube = pd.DataFrame({"person": p_person, "household": p_household,
+                                "domain": pd.Categorical.from_codes(p_domain, categories=domain_names),
                                 "year": p_year + y0, "cost": p_cost})
     hh = _sum_by(None, p_household, p_domain, p_year, p_cost)
-    household_cube = pd.DataFrame({"household": hh[1], "domain": domain_names[hh[2]], "year": hh[3] + y0,
-                                   "cost": hh[4]})
+    household_cube = pd.DataFrame({"household": hh[1],
+                                   "domain": pd.Categorical.from_codes(hh[2], categories=domain_names),
+                                   "year": hh[3] + y0, "cost": hh[4]})
     domains = sorted(domain_names[np.unique(p_domain)].tolist())
     return Cube(household_cube=household_cube, person_cube=person_cube,
                 households=_household_table(unit_table, household_cube, domains), domains=domains)
@@ -129,8 +132,10 @@ def _household_table(unit_table: pd.DataFrame, household_cube: pd.DataFrame, dom
                "n_single_parents", "n_other", "institutional", "still_resident"]
     table = unit_table[[c for c in columns if c in unit_table]].reset_index(drop=True)
     # Cost per household and domain, and years with costs, by integer position (no pivot).
-    row = pd.Index(table["household"]).get_indexer(household_cube["household"].to_numpy())
-    column = pd.Index(domains).get_indexer(household_cube["domain"].to_numpy())
+    row = id_positions(table["household"].to_numpy(), household_cube["household"].to_numpy())
+    domain = pd.Categorical(household_cube["domain"])
+    column = pd.Index(domains).get_indexer(domain.categories.astype(str))[domain.codes]
+    column[domain.codes < 0] = -1
     cost = household_cube["cost"].to_numpy()
     inside = (row >= 0) & (column >= 0)
     per_domain = np.bincount(row[inside] * len(domains) + column[inside], weights=cost[inside],
@@ -144,6 +149,4 @@ def _household_table(unit_table: pd.DataFrame, household_cube: pd.DataFrame, dom
     with_costs = np.zeros(len(table) * n_years, dtype=bool)
     with_costs[row[positive] * n_years + year[positive] - first_year] = True
     table["n_years_with_costs"] = with_costs.reshape(len(table), n_years).sum(axis=1).astype(np.int16)
-    for j, d in enumerate(domains):
-        table[f"cost_{d}"] = per_domain[:, j]
-    return table
+    return pd.concat([table, pd.DataFrame(per_domain, columns=[f"cost_{d}" for d in domains])], axis=1)

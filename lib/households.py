@@ -130,6 +130,25 @@ class PersonLookup:
         return np.where((pos >= 0) & (keys >= 0), self.ids[np.maximum(pos, 0)], -1)
 
 
+def id_positions(keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Position in ``keys`` (distinct ids) of each of ``ids``; -1 for an id not among them.
+
+    Persons, households and spells carry dense integer codes, so a table indexed by id
+    answers each look-up with one index (tens of millions of rows nationally, no hashing);
+    other ids, or codes spread too thin for such a table, go through a hash index."""
+    keys, ids = np.asarray(keys), np.asarray(ids)
+    if keys.size == 0 or ids.size == 0:
+        return np.full(ids.size, -1, dtype=np.int64)
+    if keys.dtype.kind in "iu" and ids.dtype.kind in "iu":
+        low = min(int(keys.min()), int(ids.min()))
+        span = max(int(keys.max()), int(ids.max())) - low + 1
+        if span <= 4 * (keys.size + ids.size) + 1_000_000:
+            position_of = np.full(span, -1, dtype=np.int64)
+            position_of[keys.astype(np.int64) - low] = np.arange(keys.size)
+            return position_of[ids.astype(np.int64) - low] if low else position_of[ids]
+    return pd.Index(keys).get_indexer(ids)
+
+
 def _spell_dates(start_text: pd.Series, end_text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     start, _, start_ok = parse_yyyymmdd(start_text)
     end, end_blank, end_ok = parse_yyyymmdd(end_text)
@@ -491,7 +510,7 @@ def households_on(day: int, household_spells: pd.DataFrame, membership_spells: p
     member_code, household_ids = pd.factorize(members["household"].to_numpy())
     by_household = np.argsort(member_code, kind="stable")
     group_start = np.searchsorted(member_code[by_household], np.arange(len(household_ids)))
-    code = pd.Index(household_ids).get_indexer(household_spells["household_spell"].to_numpy())
+    code = id_positions(household_ids, household_spells["household_spell"].to_numpy())
     households = household_spells.take(np.flatnonzero(code >= 0)).rename(columns={"household_spell": "household"})
     code = code[code >= 0]
     first_person = person[by_household[group_start]]

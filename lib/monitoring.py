@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from lib.dates import year_of_month
+from lib.households import id_positions
 
 COVARIATE_LABELS = {"n_domains": "aantal domeinen", "n_children": "aantal kinderen"}
 
@@ -66,25 +67,6 @@ def follow_up_periods(periods: list[str], start_month: int, unit: str) -> list[s
     return [p for p in periods if p >= first]
 
 
-def _member_rows(member_person: np.ndarray, person: np.ndarray) -> np.ndarray:
-    """Row in ``member_person`` (sorted, distinct) of each id in ``person``; -1 for non-members.
-
-    Person ids are dense integer codes, so a table indexed by id answers each row with one
-    look-up instead of a binary search (over a hundred million ledger rows nationally)."""
-    if member_person.size == 0 or person.size == 0:
-        return np.full(person.size, -1, dtype=np.int64)
-    low = min(int(member_person[0]), int(person.min()))
-    high = max(int(member_person[-1]), int(person.max()))
-    span = high - low + 1
-    if not np.issubdtype(person.dtype, np.integer) or span > 4 * (member_person.size + 1_000_000):
-        pos = np.minimum(np.searchsorted(member_person, person), member_person.size - 1)
-        return np.where(member_person[pos] == person, pos, -1)
-    # The table spans every id of both, so each look-up is one index, no bounds to test.
-    row_of_id = np.full(span, -1, dtype=np.int64)
-    row_of_id[member_person - low] = np.arange(member_person.size)
-    return row_of_id[person - low] if low else row_of_id[person]
-
-
 def cohort_costs(ledger: pd.DataFrame, members: pd.DataFrame, unit: str, domains: list[str]) -> pd.DataFrame:
     """Cost per household, period and domain from its members (fixed at the start).
 
@@ -92,13 +74,12 @@ def cohort_costs(ledger: pd.DataFrame, members: pd.DataFrame, unit: str, domains
     ``domain`` (categorical of ``domains``) and ``cost``; ledger rows of persons who are
     not members, or of other domains, are left out. Integer keys throughout: the ledger
     has tens of millions of rows at national scale."""
-    members = members.sort_values("person")
     member_person = members["person"].to_numpy()
     empty = pd.DataFrame({"household": np.zeros(0, np.int64), "period": pd.Categorical([]),
                           "domain": pd.Categorical([], categories=domains), "cost": np.zeros(0)})
     if member_person.size == 0 or len(ledger) == 0:
         return empty
-    member_row = _member_rows(member_person, ledger["person"].to_numpy())
+    member_row = id_positions(member_person, ledger["person"].to_numpy())
     domain = ledger["domain"].astype("category")
     domain_position = pd.Index(domains).get_indexer(domain.cat.categories)
     domain_code = domain_position[domain.cat.codes.to_numpy()]
@@ -130,7 +111,7 @@ def cohort_costs(ledger: pd.DataFrame, members: pd.DataFrame, unit: str, domains
 def household_matrix(costs: pd.DataFrame, household_ids: np.ndarray, column: str, labels: list[str]) -> np.ndarray:
     """Summed ``cost`` per household (rows, in the order of ``household_ids``) and label of the
     categorical ``column`` (columns, in the order of ``labels``); zeros where there is none."""
-    rows = pd.Index(household_ids).get_indexer(costs["household"].to_numpy())
+    rows = id_positions(household_ids, costs["household"].to_numpy())
     values = costs[column].astype("category")
     columns = pd.Index(labels).get_indexer(values.cat.categories.astype(str))[values.cat.codes.to_numpy()]
     keep = (rows >= 0) & (columns >= 0)

@@ -61,7 +61,7 @@ def selection(ctx: RunContext) -> StepResult:
                   unit="household", dimensions=["huishoudtype"],
                   metadata=meta | {"title": "Geselecteerde huishoudens naar huishoudtype"})
     in_domain = household_cube[household_cube["household"].isin(chosen["household"])]
-    in_domain = in_domain.groupby(["household", "domain"], as_index=False)["cost"].sum()
+    in_domain = in_domain.groupby(["household", "domain"], as_index=False, observed=True)["cost"].sum()
     in_domain = in_domain[in_domain["cost"] > 0].rename(columns={"domain": "domein", "cost": "kosten"})
     request_table(out, "selectie_domeinen", "magnitude_table", in_domain[["household", "domein", "kosten"]],
                   unit="household", dimensions=["domein"], values="kosten", statistic="sum",
@@ -93,7 +93,7 @@ def write_selection_list(ctx: RunContext, chosen: pd.DataFrame, household_cube: 
         key=lambda m: persons.set_index("person")["key"].reindex(m["person"]).map("{:09d}".format).to_numpy())
     keys = member_keys.groupby("household")["key"].agg(" ".join)
     domains = (household_cube[household_cube["household"].isin(chosen["household"]) & (household_cube["cost"] > 0)]
-               .groupby("household")["domain"].agg(lambda d: " + ".join(sorted(set(d)))))
+               .groupby("household")["domain"].agg(lambda d: " + ".join(sorted(set(map(str, d))))))
     listing = pd.DataFrame({
         "household": hh.set_index("household")[key_column].reindex(chosen["household"]).to_numpy(),
         "members": keys.reindex(chosen["household"]).to_numpy(),
