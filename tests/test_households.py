@@ -228,3 +228,17 @@ def test_households_on_a_day_with_moves_dissolutions_and_births():
     assert got["dissolved"].to_dict() == {10: False, 11: False, 12: True, 13: True}
     assert got["municipality"].to_dict() == {10: "GM0363", 11: "GM0363", 12: "GM0344", 13: "GM0363"}
     assert got["in_area"].all()
+
+
+@pytest.mark.parametrize("scale", [1, 10**12])      # dense codes (a look-up table) and sparse ids (a hash index)
+def test_id_positions_equal_a_hash_index(scale):
+    from lib.households import id_positions
+    rng = np.random.default_rng(2)
+    keys = rng.permutation(np.arange(5, 5000)).astype(np.int64) * scale
+    ids = rng.integers(0, 6000, 20_000).astype(np.int64) * scale      # some below, some above the keys
+    expected = pd.Index(keys).get_indexer(ids)
+    assert (id_positions(keys, ids) == expected).all()
+    assert (id_positions(keys.astype(np.int32) if scale == 1 else keys, ids) == expected).all()
+    assert id_positions(keys, ids[:0]).size == 0 and (id_positions(keys[:0], ids) == -1).all()
+    text_keys = keys.astype(str)
+    assert (id_positions(text_keys, ids.astype(str)) == expected).all()
