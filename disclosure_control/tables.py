@@ -296,7 +296,8 @@ def spread_contributions(frame: pd.DataFrame, grid: TableGrid, dimension_codes: 
     ancestor cell and summed again per (unit, cell), so a unit counts once per
     cell and its contribution to a total is its whole contribution to it.
     Columns: ``cell``, ``unit`` (integer code; ``attrs["unit_ids"]`` maps codes
-    back to the ids), one per value column; sorted by cell and unit.
+    back to the ids), one per value column; grouped by cell (in cell order), each
+    (cell, unit) once.
     """
     shape = grid.shape
     n_cells = grid.n_cells
@@ -351,37 +352,57 @@ def spread_contributions(frame: pd.DataFrame, grid: TableGrid, dimension_codes: 
         pair_unit = pair_key // n_leaves
         pair_leaf = pair_key - pair_unit * n_leaves
         pair_values = [np.bincount(inverse, weights=arr, minlength=len(pair_key)) for arr in values]
-    # Every pair to each cell its leaf adds to, still in unit order.
-    if len(n_targets) and n_targets.min() == n_targets.max():
-        per_pair = int(n_targets[0])
-        cells = target_cell.reshape(len(unique_leaf), per_pair)[pair_leaf].ravel()
-        spread_unit = np.repeat(pair_unit, per_pair)
-        spread_values = [np.repeat(arr, per_pair) for arr in pair_values]
+    if len(pair_unit) == len(unit_ids):
+        cells, spread_unit, spread_values = _gather_by_cell(pair_unit, pair_leaf, pair_values, leaf_owner,
+                                                            target_cell, len(unique_leaf))
     else:
-        reps = n_targets[pair_leaf]
-        row_of = np.repeat(np.arange(len(pair_leaf)), reps)
-        offsets = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
-        cells = target_cell[np.repeat(spread_pointer[pair_leaf], reps) + offsets]
-        spread_unit = pair_unit[row_of]
-        spread_values = [arr[row_of] for arr in pair_values]
-    # Grouped by cell with a stable sort, so the units stay in order within each
-    # cell (a radix sort when the cell numbers fit in 16 bits).
-    order = np.argsort(cells.astype(np.uint16 if n_cells <= 1 << 16 else np.int64), kind="stable")
-    cells, spread_unit = cells[order], spread_unit[order]
-    spread_values = [arr[order] for arr in spread_values]
-    if len(pair_unit) != len(unit_ids):
-        # A unit in several leaves meets itself in their common ancestors: the
-        # repeats of a (cell, unit) are now adjacent; sum them.
-        first = np.ones(len(cells), dtype=bool)
-        first[1:] = (cells[1:] != cells[:-1]) | (spread_unit[1:] != spread_unit[:-1])
-        starts = np.flatnonzero(first)
-        cells, spread_unit = cells[starts], spread_unit[starts]
-        spread_values = [np.add.reduceat(arr, starts) if len(arr) else arr for arr in spread_values]
+        cells, spread_unit, spread_values = _sum_by_cell_and_unit(pair_unit, pair_leaf, pair_values, n_targets,
+                                                                  spread_pointer, target_cell, n_cells)
     out = pd.DataFrame({"cell": cells, "unit": spread_unit})
     for v, arr in zip(value_columns, spread_values):
         out[v] = arr
     out.attrs["unit_ids"] = unit_ids
     return out
+
+
+def _gather_by_cell(pair_unit, pair_leaf, pair_values, leaf_owner, target_cell, n_leaves):
+    """Every unit in one leaf: the rows of a cell are the units of the leaves under it.
+
+    The units are put in leaf order once; each cell is then a concatenation of runs of them,
+    copied run by run (no sort of every (cell, unit) row). Within a cell: by leaf, then in
+    unit order."""
+    by_leaf = np.argsort(pair_leaf.astype(np.uint16 if n_leaves <= 1 << 16 else np.int64), kind="stable")
+    unit_by_leaf = pair_unit[by_leaf]
+    values_by_leaf = [arr[by_leaf] for arr in pair_values]
+    leaf_size = np.bincount(pair_leaf, minlength=n_leaves)
+    leaf_first = np.cumsum(leaf_size) - leaf_size
+    # The (cell, leaf) links in cell order, then leaf order: one run of units each.
+    link = np.lexsort((leaf_owner, target_cell))
+    link_cell, link_leaf = target_cell[link], leaf_owner[link]
+    run_size = leaf_size[link_leaf]
+    run_end = np.cumsum(run_size)
+    total = int(run_end[-1]) if run_end.size else 0
+    source = np.repeat(leaf_first[link_leaf] - (run_end - run_size), run_size) + np.arange(total)
+    return np.repeat(link_cell, run_size), unit_by_leaf[source], [arr[source] for arr in values_by_leaf]
+
+
+def _sum_by_cell_and_unit(pair_unit, pair_leaf, pair_values, n_targets, spread_pointer, target_cell, n_cells):
+    """Units in several leaves: every (unit, leaf) pair to each cell its leaf adds to, grouped
+    by cell with a stable sort (a radix sort when the cell numbers fit in 16 bits), so the
+    pairs stay in unit order within a cell and the repeats of a (cell, unit), met in their
+    leaves' common ancestors, are adjacent: they are summed."""
+    reps = n_targets[pair_leaf]
+    row_of = np.repeat(np.arange(len(pair_leaf)), reps)
+    offsets = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+    cells = target_cell[np.repeat(spread_pointer[pair_leaf], reps) + offsets]
+    order = np.argsort(cells.astype(np.uint16 if n_cells <= 1 << 16 else np.int64), kind="stable")
+    cells, row_of = cells[order], row_of[order]
+    units = pair_unit[row_of]
+    first = np.ones(len(cells), dtype=bool)
+    first[1:] = (cells[1:] != cells[:-1]) | (units[1:] != units[:-1])
+    starts = np.flatnonzero(first)
+    values = [np.add.reduceat(arr[row_of], starts) if len(starts) else arr[:0] for arr in pair_values]
+    return cells[starts], units[starts], values
 
 
 def top_contributions(cell: np.ndarray, contribution: np.ndarray, n_cells: int, top_k: int) -> np.ndarray:
@@ -418,6 +439,20 @@ def top_contributions(cell: np.ndarray, contribution: np.ndarray, n_cells: int, 
     return top
 
 
+def cell_sums(cell: np.ndarray, value: np.ndarray, n_cells: int) -> np.ndarray:
+    """Total of ``value`` per cell, for rows grouped by cell (as spread_contributions gives
+    them): each cell's run summed pairwise, so a total of a million amounts is exact to the
+    cent whatever the order of its rows (a running sum can be a cent off)."""
+    sums = np.zeros(n_cells)
+    if len(cell) and np.all(cell[1:] >= cell[:-1]):
+        starts = np.flatnonzero(np.concatenate([[True], cell[1:] != cell[:-1]]))
+        sums[cell[starts]] = np.add.reduceat(value, starts)
+    elif len(cell):
+        order = np.argsort(cell, kind="stable")
+        return cell_sums(cell[order], value[order], n_cells)
+    return sums
+
+
 def cell_statistics(frame: pd.DataFrame, grid: TableGrid, dimension_codes: pd.DataFrame,
                     unit_columns: Sequence[str], value_columns: Sequence[str], top_k: int,
                     keep_units: bool = False) -> tuple[CellStatistics, UnitPairs | None]:
@@ -438,9 +473,8 @@ def cell_statistics(frame: pd.DataFrame, grid: TableGrid, dimension_codes: pd.Da
         stats.n_units[unit] = np.bincount(cell, minlength=n_cells)
         for v in values:
             contribution = per_cell_unit[v].to_numpy()
-            stats.sums[v] = np.bincount(cell, weights=contribution, minlength=n_cells)
-            stats.n_negative[v] = np.bincount(cell, weights=(contribution < 0).astype(float),
-                                              minlength=n_cells).astype(np.int64)
+            stats.sums[v] = cell_sums(cell, contribution, n_cells)
+            stats.n_negative[v] = np.bincount(cell[contribution < 0], minlength=n_cells).astype(np.int64)
             stats.top[v] = top_contributions(cell, contribution, n_cells, top_k)
         if position == 0 and keep_units:
             ids = per_cell_unit.attrs["unit_ids"]

@@ -30,8 +30,8 @@ from .model import Layer, TableModel, build_problem, grid_model, quantity_name
 from .output import format_number, openpyxl_available, sha256_of, write_csv, write_xlsx
 from .protection import ProtectionImpossible, protect, unprotectable_cells
 from .rules import DisclosureRules
-from .tables import (CellStatistics, Dimension, TableGrid, UnitPairs, cell_statistics, code_order, leaf_codes,
-                     natural_key, top_contributions)
+from .tables import (CellStatistics, Dimension, TableGrid, UnitPairs, cell_statistics, cell_sums, code_order,
+                     leaf_codes, natural_key, top_contributions)
 
 MANIFEST_NAME = "disclosure_manifest.json"
 EVIDENCE_SUFFIX = ".evidence.json"
@@ -447,7 +447,7 @@ class SafeWriter:
             spread = spread_contributions(pseudo, grid, leaves, "_row", ["_n", "_v"])
             row_of = np.asarray(spread.attrs["unit_ids"])[spread["unit"].to_numpy()]
             n_units = np.bincount(spread["cell"], weights=spread["_n"], minlength=n_cells)
-            sums = np.bincount(spread["cell"], weights=spread["_v"], minlength=n_cells)
+            sums = cell_sums(spread["cell"].to_numpy(), spread["_v"].to_numpy(), n_cells)
             top = np.zeros((n_cells, k))
             if tops.shape[1]:
                 # Largest contributions of a margin are the largest among its cells'.
@@ -558,7 +558,7 @@ class SafeWriter:
         member_row = np.repeat(first, size) + (np.arange(member_pos.size) - np.repeat(np.cumsum(size) - size, size))
         contribution = amounts[member_row]
         n_units = size
-        sums = np.bincount(member_pos, weights=contribution, minlength=n_pos)
+        sums = cell_sums(member_pos, contribution, n_pos)
         # A run is ranked largest first: its first k units are its largest contributions.
         top = np.zeros((n_pos, k))
         for i in range(k):

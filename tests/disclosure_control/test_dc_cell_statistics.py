@@ -116,3 +116,19 @@ def test_missing_dimension_values_are_an_error_naming_the_column():
         assert "'kind'" in str(error) and "1 missing" in str(error)
     else:
         raise AssertionError("missing codes were accepted")
+
+
+def test_cell_totals_are_exact_to_the_cent_whatever_the_row_order():
+    # A million amounts whose running sum drifts by more than half a cent.
+    rng = np.random.default_rng(8)
+    n = 1_000_000
+    frame = pd.DataFrame({"hh": np.arange(n), "kind": rng.choice(["a", "b"], n),
+                          "cost": np.round(rng.lognormal(9, 2, n), 2) + rng.random(n) / 1000})
+    import math
+    exact = math.fsum(frame["cost"])
+    for seed in range(3):
+        shuffled = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+        codes = leaf_codes(shuffled, ["kind"])
+        grid = TableGrid.build([Dimension.build("kind", ["a", "b"], None, TOTAL, True)])
+        stats, _ = cell_statistics(shuffled, grid, codes, ["hh"], ["cost"], 2)
+        assert abs(stats.sums["cost"][0] - exact) < 1e-4, (stats.sums["cost"][0], exact)
