@@ -8,12 +8,10 @@ to ``summary.csv``.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pandas as pd
 
 from lib.baseline import baseline_tables, gini
-from lib.export_requests import clear_requests, request_table
+from lib.export_requests import clear_requests, request_tables
 from lib.pipeline import RunContext, Step, StepResult
 from lib.steps.households import run_metadata
 from lib.workfiles import read_table
@@ -29,12 +27,7 @@ def baseline(ctx: RunContext) -> StepResult:
                              config.disclosure_rules.min_units, run_metadata(config))
     out = ctx.step_dir
     clear_requests(out)
-    # Written two at a time: parquet writing leaves the interpreter free for the next table.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        requested = [pool.submit(request_table, out, table.name, table.method, table.data, **table.kwargs)
-                     for table in tables]
-    for future in requested:
-        future.result()
+    request_tables(out, tables)
 
     cost = households["cost_total"]
     ordered = cost.sort_values(ascending=False).to_numpy()

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from lib.coherence.analysis import analyse_coherence, level_cutoff_text
-from lib.export_requests import clear_requests, request_table
+from lib.export_requests import clear_requests, request_tables
 from lib.pipeline import RunContext, Step, StepResult
 from lib.steps.households import run_metadata
 from lib import workfiles
@@ -65,8 +65,7 @@ def coherence(ctx: RunContext) -> StepResult:
                                metadata=run_metadata(config))
     out = ctx.step_dir
     clear_requests(out)
-    for table in result.tables:
-        request_table(out, table.name, table.method, table.data, **table.kwargs)
+    request_tables(out, result.tables)
 
     profiles = result.profiles
     distinct = pd.DataFrame(profiles.distinct.profiles.astype(np.int8), columns=profiles.groups)
