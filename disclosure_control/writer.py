@@ -621,21 +621,37 @@ class SafeWriter:
         for item in items:
             if not (pd.api.types.is_bool_dtype(data[item]) or set(pd.unique(data[item])) <= {0, 1}):
                 raise ValueError(f"item column {item!r} must be boolean (or 0/1)")
-        per_unit = data[[unit] + items].astype({i: bool for i in items}).groupby(unit, sort=True).any()
-        matrix = per_unit.to_numpy(dtype=bool)
+        # Each unit's items (any of its rows) as a bit mask; the units per distinct mask are
+        # all a rule's counts need.
+        unit_code, unit_ids = pd.factorize(data[unit])
+        if (unit_code < 0).any():
+            raise ValueError(f"unit column {unit!r} has missing values")
+        n_total = len(unit_ids)
+        one_row_each = n_total == len(data)
+        if len(items) > 62:
+            raise ValueError(f"at most 62 item columns ({len(items)} given)")
+        mask = np.zeros(n_total, dtype=np.int64)
+        for bit, item in enumerate(items):
+            flag = data[item].to_numpy(dtype=bool)
+            if not one_row_each:
+                flag = np.bincount(unit_code, weights=flag, minlength=n_total) > 0
+            # With one row per unit, units are numbered by row: the flags are already per unit.
+            mask |= flag.astype(np.int64) << bit
+        masks, units_with_mask = np.unique(mask, return_counts=True)
         index = {item: i for i, item in enumerate(items)}
-        n_total = len(per_unit)
         ant_counts, both_counts, cons_counts, ant_labels, cons_labels = [], [], [], [], []
-        for antecedent, consequent in rules:  # loops over rules (few), each vectorised over units
+        for antecedent, consequent in rules:  # loops over rules (few), each vectorised over the masks
             antecedent, consequent = list(antecedent), list(consequent)
             unknown = [i for i in antecedent + consequent if i not in index]
             if unknown:
                 raise ValueError(f"rule uses items that are not item columns: {unknown}")
-            has_a = matrix[:, [index[i] for i in antecedent]].all(axis=1)
-            has_c = matrix[:, [index[i] for i in consequent]].all(axis=1)
-            ant_counts.append(int(has_a.sum()))
-            cons_counts.append(int(has_c.sum()))
-            both_counts.append(int((has_a & has_c).sum()))
+            a_bits = sum(1 << index[i] for i in set(antecedent))
+            c_bits = sum(1 << index[i] for i in set(consequent))
+            has_a = (masks & a_bits) == a_bits
+            has_c = (masks & c_bits) == c_bits
+            ant_counts.append(int(units_with_mask[has_a].sum()))
+            cons_counts.append(int(units_with_mask[has_c].sum()))
+            both_counts.append(int(units_with_mask[has_a & has_c].sum()))
             ant_labels.append(" + ".join(antecedent))
             cons_labels.append(" + ".join(consequent))
         n_ant = np.array(ant_counts, dtype=float)

@@ -289,3 +289,24 @@ def test_the_checker_names_row_and_column_of_each_identifier_like_number():
     found = [(f.cell, f.message.rsplit(" ", 1)[-1]) for f in report.findings if f.rule == "identifier"]
     # 123456789 fails the eleven-test; the other two pass it.
     assert found == [("row 4, column a", "123456782"), ("row 3, column b", "111222333")]
+
+
+@pytest.mark.parametrize("rows_per_unit", ["one", "several"])
+def test_association_rule_counts_against_an_independent_count(tmp_path, rows_per_unit):
+    rng = np.random.default_rng(5)
+    n = 3000
+    data = pd.DataFrame({"hh": np.arange(n) if rows_per_unit == "one" else rng.integers(0, 1200, n),
+                         "youth": rng.random(n) < 0.4, "debt": rng.random(n) < 0.3,
+                         "police": (rng.random(n) < 0.2).astype(int)})
+    rules = [(["youth"], ["debt"]), (["youth", "debt"], ["police"]), (["police"], ["youth", "debt"])]
+    open_rules = DisclosureRules(min_units=1, near_full_share=0.999, flag_zero_cells=False, flag_full_cells=False)
+    result = SafeWriter(tmp_path / "e", tmp_path / "v", open_rules).association_rules(
+        data, name="r", unit="hh", items=["youth", "debt", "police"], rules=rules)
+    per_unit = data.astype({"police": bool}).groupby("hh")[["youth", "debt", "police"]].any()
+    table = result.table
+    for i, (antecedent, consequent) in enumerate(rules):
+        has_a = per_unit[antecedent].all(axis=1)
+        has_both = has_a & per_unit[consequent].all(axis=1)
+        assert int(table["n_households_antecedent"].iloc[i]) == int(has_a.sum())
+        assert int(table["n_households_rule"].iloc[i]) == int(has_both.sum())
+        assert float(table["support_pct"].iloc[i]) == pytest.approx(100 * has_both.sum() / len(per_unit), abs=0.05)
