@@ -27,6 +27,7 @@ matched partner), with ``"follow"`` (default) their members are followed anyway.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -188,24 +189,40 @@ def match_comparison_group(covariates: pd.DataFrame, treated: np.ndarray, calipe
         if controls.size == 0:
             continue
         order = np.argsort(logit[controls], kind="stable")
-        sorted_controls, sorted_logit = controls[order], logit[controls][order]
-        available = np.ones(sorted_controls.size, dtype=bool)
+        sorted_controls, sorted_logit = controls[order], logit[controls][order].tolist()
+        n = len(sorted_logit)
+        # Taken controls are skipped through pointers with path compression (a union-find),
+        # not scanned one by one: the nearest available control at or right of position i
+        # is _root(right, i) (n: none), at or left of it _root(left, i + 1) - 1 (-1: none).
+        right = list(range(n + 1))
+        left = list(range(n + 1))
         # Greedy matching is sequential by nature; it loops over the cohort's households,
         # never over the whole population.
-        for row in rng.permutation(treated_rows):
-            # Nearest available control: search outward from the insertion point.
-            pos = int(np.searchsorted(sorted_logit, logit[row]))
+        cohort_order = rng.permutation(treated_rows)
+        for row, value in zip(cohort_order.tolist(), logit[cohort_order].tolist()):
+            pos = bisect_left(sorted_logit, value)
             best, best_gap = -1, np.inf
-            for direction in (-1, 1):
-                i = pos - 1 if direction < 0 else pos
-                while 0 <= i < sorted_controls.size and not available[i]:
-                    i += direction
-                if 0 <= i < sorted_controls.size and abs(sorted_logit[i] - logit[row]) < best_gap:
-                    best, best_gap = i, abs(sorted_logit[i] - logit[row])
+            i = _root(left, pos) - 1                       # the nearest on the left first: it wins ties
+            if i >= 0:
+                best, best_gap = i, abs(sorted_logit[i] - value)
+            i = _root(right, pos)
+            if i < n and abs(sorted_logit[i] - value) < best_gap:
+                best, best_gap = i, abs(sorted_logit[i] - value)
             if best >= 0 and best_gap <= width:
-                available[best] = False
+                right[best] = best + 1
+                left[best + 1] = best
                 match[row] = sorted_controls[best]
     return match
+
+
+def _root(parent: list[int], i: int) -> int:
+    """The representative of ``i`` in a pointer forest, compressing the path walked."""
+    root = i
+    while parent[root] != root:
+        root = parent[root]
+    while parent[i] != root:
+        parent[i], i = root, parent[i]
+    return root
 
 
 def standardised_differences(covariates: pd.DataFrame, treated: np.ndarray, control: np.ndarray) -> pd.Series:

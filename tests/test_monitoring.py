@@ -156,3 +156,48 @@ def test_distinct_rows_equal_a_groupby_also_when_the_hash_collides(monkeypatch):
     monkeypatch.setattr(monitoring.pd, "factorize", lambda values: (np.zeros(len(values), np.int64), None))
     group, got_first = monitoring._distinct_rows(x)
     assert (group == expected).all() and (got_first == first).all()
+
+
+def _greedy_matching_by_scanning(logit, treated, kind, width, seed):
+    """Reference: the same greedy matching, finding the nearest available control on each
+    side by scanning past the taken ones one by one."""
+    match = np.full(len(logit), -1)
+    rng = np.random.default_rng(seed)
+    for t in np.unique(kind[treated]):
+        rows = np.flatnonzero(kind == t)
+        treated_rows, controls = rows[treated[rows]], rows[~treated[rows]]
+        if controls.size == 0:
+            continue
+        order = np.argsort(logit[controls], kind="stable")
+        sorted_controls, sorted_logit = controls[order], logit[controls][order]
+        available = np.ones(controls.size, dtype=bool)
+        for row in rng.permutation(treated_rows):
+            pos = int(np.searchsorted(sorted_logit, logit[row]))
+            best, best_gap = -1, np.inf
+            for direction in (-1, 1):
+                i = pos - 1 if direction < 0 else pos
+                while 0 <= i < controls.size and not available[i]:
+                    i += direction
+                if 0 <= i < controls.size and abs(sorted_logit[i] - logit[row]) < best_gap:
+                    best, best_gap = i, abs(sorted_logit[i] - logit[row])
+            if best >= 0 and best_gap <= width:
+                available[best] = False
+                match[row] = sorted_controls[best]
+    return match
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_greedy_matching_equals_a_plain_scan_also_with_ties_and_crowded_scores(monkeypatch, seed):
+    import lib.monitoring as monitoring
+    rng = np.random.default_rng(seed)
+    n = 4000
+    logit = np.round(rng.normal(size=n), 1 if seed % 2 else 3)        # many equal scores when rounded hard
+    treated = rng.random(n) < (0.45 if seed < 3 else 0.1)              # crowded: the nearest are soon taken
+    kind = rng.integers(0, 3, n)
+    monkeypatch.setattr(monitoring, "_propensity", lambda features, treated: logit)
+    covariates = pd.DataFrame({"x": rng.random(n), "household_type": kind})
+    caliper = [0.05, 0.5, 10.0][seed % 3]
+    got = monitoring.match_comparison_group(covariates, treated, caliper, seed, strata=kind)
+    expected = _greedy_matching_by_scanning(logit, treated, kind, caliper * logit.std(), seed)
+    assert (got == expected).all()
+    assert (got >= 0).sum() > 100
