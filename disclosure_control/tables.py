@@ -278,6 +278,25 @@ def code_order(column: pd.Series) -> list[str] | None:
     return categories
 
 
+def unit_codes(ids: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes 0..k-1 of the distinct unit ids, in the order of the ids, and those ids.
+
+    Whole-number ids within a compact range (the usual household and person numbers) are
+    coded through a table over that range, without hashing; other ids are factorized.
+    Missing ids get code -1."""
+    values = ids.to_numpy() if isinstance(ids, pd.Series) else np.asarray(ids)
+    if values.dtype.kind in "iu" and values.size:
+        low, high = int(values.min()), int(values.max())
+        if high - low <= 4 * values.size + 1_000_000:
+            offset = values.astype(np.int64) - low
+            present = np.zeros(high - low + 1, dtype=bool)
+            present[offset] = True
+            rank = np.cumsum(present) - 1
+            return rank[offset], (np.flatnonzero(present) + low).astype(values.dtype)
+    codes, distinct = pd.factorize(ids, sort=True)
+    return codes, np.asarray(distinct)
+
+
 def _code_positions(dimension: Dimension, column: pd.Series) -> np.ndarray:
     """Index of each row's code among the dimension's codes (-1 if absent);
     a Categorical is looked up per category, not per row."""
@@ -295,9 +314,9 @@ def spread_contributions(frame: pd.DataFrame, grid: TableGrid, dimension_codes: 
     Contributions are first summed per (unit, leaf cell), then spread to every
     ancestor cell and summed again per (unit, cell), so a unit counts once per
     cell and its contribution to a total is its whole contribution to it.
-    Columns: ``cell``, ``unit`` (integer code; ``attrs["unit_ids"]`` maps codes
-    back to the ids), one per value column; grouped by cell (in cell order), each
-    (cell, unit) once.
+    Columns: ``cell``, ``unit`` (integer code, see :func:`unit_codes`;
+    ``attrs["unit_ids"]`` maps codes back to the ids), one per value column; grouped by
+    cell (in cell order), each (cell, unit) once.
     """
     shape = grid.shape
     n_cells = grid.n_cells
@@ -333,7 +352,7 @@ def spread_contributions(frame: pd.DataFrame, grid: TableGrid, dimension_codes: 
     spread_pointer = np.searchsorted(leaf_owner, np.arange(len(unique_leaf) + 1))
     n_targets = np.diff(spread_pointer)
 
-    unit_code, unit_ids = pd.factorize(frame[unit], sort=False)
+    unit_code, unit_ids = unit_codes(frame[unit])
     if (unit_code < 0).any():
         raise ValueError(f"unit column {unit!r} has missing values")
     values = []
@@ -344,7 +363,7 @@ def spread_contributions(frame: pd.DataFrame, grid: TableGrid, dimension_codes: 
         values.append(arr)
     # The (unit, leaf) pairs in unit order, then leaf, with their summed contributions.
     if len(unit_ids) == len(frame):
-        # One row per unit: factorize numbered the units by row, so the rows are the pairs.
+        # One row per unit: the rows are the pairs.
         pair_unit, pair_leaf, pair_values = unit_code.astype(np.int64), leaf_inverse, values
     else:
         n_leaves = max(len(unique_leaf), 1)
@@ -358,9 +377,8 @@ def spread_contributions(frame: pd.DataFrame, grid: TableGrid, dimension_codes: 
     else:
         cells, spread_unit, spread_values = _sum_by_cell_and_unit(pair_unit, pair_leaf, pair_values, n_targets,
                                                                   spread_pointer, target_cell, n_cells)
-    out = pd.DataFrame({"cell": cells, "unit": spread_unit})
-    for v, arr in zip(value_columns, spread_values):
-        out[v] = arr
+    # copy=False: the columns stay the arrays just made (tens of millions of rows nationally).
+    out = pd.DataFrame({"cell": cells, "unit": spread_unit, **dict(zip(value_columns, spread_values))}, copy=False)
     out.attrs["unit_ids"] = unit_ids
     return out
 

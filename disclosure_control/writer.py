@@ -31,7 +31,7 @@ from .output import format_number, openpyxl_available, sha256_of, write_csv, wri
 from .protection import ProtectionImpossible, protect, unprotectable_cells
 from .rules import DisclosureRules
 from .tables import (CellStatistics, Dimension, TableGrid, UnitPairs, cell_statistics, cell_sums, code_order,
-                     leaf_codes, natural_key, top_contributions)
+                     leaf_codes, natural_key, top_contributions, unit_codes)
 
 MANIFEST_NAME = "disclosure_manifest.json"
 EVIDENCE_SUFFIX = ".evidence.json"
@@ -484,7 +484,7 @@ class SafeWriter:
         label = unit_label or _unit_label(unit, 0)
         total = self.rules.total_label
         # Units numbered in the order of their ids (ties in amount go to the smaller id).
-        unit_code, unit_ids = pd.factorize(data[unit], sort=True)
+        unit_code, unit_ids = unit_codes(data[unit])
         if (unit_code < 0).any():
             raise ValueError(f"unit column {unit!r} has missing values")
         n_ids = len(unit_ids)
@@ -1257,7 +1257,7 @@ class SafeWriter:
 
     # --------------------------------------------------------- differencing
 
-    def _unit_codes(self, label: str, ids: np.ndarray) -> np.ndarray:
+    def _writer_unit_codes(self, label: str, ids: np.ndarray) -> np.ndarray:
         """Writer-wide code of every unit id in ``ids``, equal ids equal codes: a whole-number
         id is its own code (no look-up over millions of households), any other id a negative
         code from an index of the ids seen so far."""
@@ -1288,7 +1288,7 @@ class SafeWriter:
     def _published_unit_sets(self, model: TableModel, unit_sets) -> tuple[str, dict]:
         """Per published position (any statistic shown) the writer-wide codes of its units."""
         label, pairs = unit_sets
-        codes = self._unit_codes(label, pairs.ids)[pairs.unit]
+        codes = self._writer_unit_codes(label, pairs.ids)[pairs.unit]
         cell = pairs.cell
         if len(cell) > 1 and np.any(cell[1:] < cell[:-1]):
             order = np.argsort(cell, kind="stable")

@@ -6,6 +6,7 @@ floats, integers or Categoricals, with and without a hierarchy."""
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -132,3 +133,12 @@ def test_cell_totals_are_exact_to_the_cent_whatever_the_row_order():
         grid = TableGrid.build([Dimension.build("kind", ["a", "b"], None, TOTAL, True)])
         stats, _ = cell_statistics(shuffled, grid, codes, ["hh"], ["cost"], 2)
         assert abs(stats.sums["cost"][0] - exact) < 1e-4, (stats.sums["cost"][0], exact)
+
+
+@pytest.mark.parametrize("ids", [np.array([7, 3, 3, 10**6, 7]), np.array([7, 3, 3, 10**15, 7]),
+                                 np.array(["b", "a", "a", "c", "b"], dtype=object)])
+def test_unit_codes_number_the_distinct_ids_in_their_order(ids):
+    from disclosure_control.tables import unit_codes
+    codes, distinct = unit_codes(pd.Series(ids))
+    assert list(distinct) == sorted(set(ids.tolist()))
+    assert (np.asarray(distinct)[codes] == ids).all()
