@@ -511,7 +511,8 @@ def households_on(day: int, household_spells: pd.DataFrame, membership_spells: p
     by_household = np.argsort(member_code, kind="stable")
     group_start = np.searchsorted(member_code[by_household], np.arange(len(household_ids)))
     code = id_positions(household_ids, household_spells["household_spell"].to_numpy())
-    households = household_spells.take(np.flatnonzero(code >= 0)).rename(columns={"household_spell": "household"})
+    households = household_spells.take(np.flatnonzero(code >= 0))
+    households.columns = ["household" if c == "household_spell" else c for c in households.columns]  # no copy
     code = code[code >= 0]
     first_person = person[by_household[group_start]]
     address = spell_on(first_person[code], np.full(len(households), day), area_spells)
