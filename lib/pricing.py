@@ -29,7 +29,10 @@ year with its number of records, never a silent zero.
 from __future__ import annotations
 
 import io
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -236,18 +239,10 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
         excluded["BIJSTANDUITKERINGTAB spells (bijstand costed from the yearly amounts)"] = int(drop.sum())
     use = ~drop
 
-    # Priced in chunks of whole persons: memory stays bounded by a chunk (the month rows of
-    # half a million records), and ledger rows of different chunks never need merging.
-    record_cost = np.zeros(n)
-    position_in_chunk = np.zeros(n, dtype=np.int64)
-    ledgers, fallback_parts, missing_parts = [], [], []
-    ledger_rows, cost_by_domain = 0, np.zeros(len(codes.domain_names))
-    priced_so_far = 0
-    for chunk in _person_chunks(records["person"].to_numpy(), chunk_records):
-        priced_so_far += chunk.size
-        if progress is not None:
-            progress(priced_so_far)
-        parts = []
+    def price_chunk(chunk: np.ndarray):
+        """Month rows of one chunk's records, summed into ledger rows, and each record's cost;
+        None for both when a price is missing (then only the missing prices are collected)."""
+        parts, fallback_chunk, missing = [], None, None
         amounts = chunk[use[chunk] & has_amount[chunk]]
         if amounts.size:
             parts.append(_amount_months(records, amounts, by_months[amounts], codes, index, price_year, index_hint))
@@ -257,28 +252,54 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
                                                                   price_year, index_hint)
             if month_costs is not None:
                 parts.append(month_costs)
-            fallback_parts.append(fallback_chunk)
-            missing_parts.append(missing)
-        if not parts or any(len(m) for m in missing_parts):
-            continue
+        if not parts or (missing is not None and len(missing)):
+            return None, None, fallback_chunk, missing
         rec = np.concatenate([p[0] for p in parts])
         cost = np.concatenate([p[3] for p in parts])
-        # chunk holds every rec: sum per record on the chunk's own positions.
-        position_in_chunk[chunk] = np.arange(chunk.size)
-        record_cost[chunk] += np.bincount(position_in_chunk[rec], weights=cost, minlength=chunk.size)
-        part = _aggregate(records["person"].to_numpy()[rec].astype(np.int64),
-                          np.concatenate([p[1] for p in parts]).astype(np.int64),
+        # chunk is sorted and holds every rec: sum per record on the chunk's own positions.
+        chunk_cost = np.bincount(np.searchsorted(chunk, rec), weights=cost, minlength=chunk.size)
+        part = _aggregate(person[rec].astype(np.int64), np.concatenate([p[1] for p in parts]).astype(np.int64),
                           np.concatenate([p[2] for p in parts]), codes.source[rec], cost, codes)
-        ledger_rows += len(part)
-        # Pairwise sums per domain (np.sum), not bincount's running sum: the totals are checked
-        # to the cent against the records' costs, over a hundred million rows nationally.
-        part_domain, part_cost = part["domain"].cat.codes.to_numpy(), part["cost"].to_numpy()
-        for d in np.unique(part_domain):
-            cost_by_domain[d] += part_cost[part_domain == d].sum()
-        if ledger_sink is not None:
-            ledger_sink(part)
-        else:
-            ledgers.append(part)
+        return chunk_cost, part, fallback_chunk, missing
+
+    # Priced in chunks of whole persons: memory stays bounded by a chunk (the month rows of
+    # half a million records), and ledger rows of different chunks never need merging. Two
+    # chunks are priced at a time (numpy leaves the interpreter free for most of the work);
+    # their ledger rows are handed on in person order.
+    person = records["person"].to_numpy()
+    record_cost = np.zeros(n)
+    ledgers, fallback_parts, missing_parts = [], [], []
+    ledger_rows, cost_by_domain = 0, np.zeros(len(codes.domain_names))
+    priced_so_far = 0
+    chunks = _person_chunks(person, chunk_records)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending = deque((chunk, pool.submit(price_chunk, chunk)) for chunk in islice(chunks, 2))
+        while pending:
+            chunk, future = pending.popleft()
+            chunk_cost, part, fallback_chunk, missing = future.result()
+            following = next(chunks, None)
+            if following is not None:
+                pending.append((following, pool.submit(price_chunk, following)))
+            priced_so_far += chunk.size
+            if progress is not None:
+                progress(priced_so_far)
+            if fallback_chunk is not None:
+                fallback_parts.append(fallback_chunk)
+            if missing is not None:
+                missing_parts.append(missing)
+            if part is None or any(len(m) for m in missing_parts):
+                continue
+            record_cost[chunk] += chunk_cost
+            ledger_rows += len(part)
+            # Pairwise sums per domain (np.sum), not bincount's running sum: the totals are checked
+            # to the cent against the records' costs, over a hundred million rows nationally.
+            part_domain, part_cost = part["domain"].cat.codes.to_numpy(), part["cost"].to_numpy()
+            for d in np.unique(part_domain):
+                cost_by_domain[d] += part_cost[part_domain == d].sum()
+            if ledger_sink is not None:
+                ledger_sink(part)
+            else:
+                ledgers.append(part)
     missing = pd.concat(missing_parts, ignore_index=True) if missing_parts else pd.DataFrame()
     if len(missing):
         raise MissingPrices(missing.groupby(["source", "code", "year"], as_index=False)["records"].sum())

@@ -128,11 +128,13 @@ def test_missing_prices_are_listed_never_zero(prices, flat, tmp_path):
             # A price that ends before the spell does: the 2020 part has no price.
             (3, "BIJSTANDUITKERINGTAB", "O", "2019-06-01", "2020-03-31", 1, np.nan, "", "")]
     partial = table(tmp_path, ["bijstand,BIJSTANDUITKERINGTAB,O,month,900,2019,2019-01-01,2019-12-31,test"], "o.csv")
-    with pytest.raises(MissingPrices) as err:
-        price_records(records(rows), combine_price_tables([prices, partial]), flat, 2019)
-    assert err.value.missing.values.tolist() == [["BIJSTANDUITKERINGTAB", "O", 2020, 1], ["WMOBUS", "7", 2019, 2],
-                                                 ["WMOBUS", "7", 2020, 1]]
-    assert "WMOBUS code '7' in 2019: 2 record(s)" in str(err.value)
+    for chunk_records in (1, 500_000):        # one person a chunk, or all in one: every missing price is listed
+        with pytest.raises(MissingPrices) as err:
+            price_records(records(rows), combine_price_tables([prices, partial]), flat, 2019,
+                          chunk_records=chunk_records)
+        assert err.value.missing.values.tolist() == [["BIJSTANDUITKERINGTAB", "O", 2020, 1],
+                                                     ["WMOBUS", "7", 2019, 2], ["WMOBUS", "7", 2020, 1]]
+        assert "WMOBUS code '7' in 2019: 2 record(s)" in str(err.value)
     # A fallback prices exactly what is missing, and its use is reported.
     fallback = table(tmp_path, ["onbekend,WMOBUS,*,month,100,2019,2010-01-01,2099-12-31,fallback",
                                 "bijstand,BIJSTANDUITKERINGTAB,*,month,500,2019,2010-01-01,2099-12-31,fallback"],
@@ -228,3 +230,8 @@ def test_random_spells_priced_day_by_day_with_price_changes_gaps_and_a_fallback(
     per_person = pd.Series(expected_ledger).groupby(level=0).sum()
     assert result.record_cost == pytest.approx(per_person.reindex(range(80)).to_numpy(), abs=1e-6)
     assert len(result.fallback_uses) > 0
+    # Priced in many small chunks (two at a time): the same ledger, in person order.
+    chunked = price_records(records(rows), main, flat, 2019, fallback=fallback, chunk_records=7)
+    pd.testing.assert_frame_equal(chunked.ledger, result.ledger)
+    assert chunked.record_cost == pytest.approx(result.record_cost, abs=1e-9)
+    pd.testing.assert_frame_equal(chunked.fallback_uses, result.fallback_uses)
