@@ -20,6 +20,7 @@ import pandas as pd
 
 from lib.dates import year_of_month
 from lib.households import attribute_months, id_positions
+from lib.parallel import map_in_order
 
 
 @dataclass
@@ -56,8 +57,9 @@ def build_cube(ledger: pd.DataFrame, households: pd.DataFrame, members: pd.DataF
     domain_names = np.asarray(domain_cat.categories, dtype=object)
     month = ledger["month"].to_numpy()
     y0 = int(year_of_month(np.array([month.min()]))[0]) if len(month) else 0
-    parts = []
-    for rows in _person_slices(person, chunk_rows):
+    cost = ledger["cost"].to_numpy()
+
+    def sum_slice(rows: slice):
         if attribution == "peildatum":
             household = member_of[person[rows]]
         else:
@@ -65,10 +67,12 @@ def build_cube(ledger: pd.DataFrame, households: pd.DataFrame, members: pd.DataF
             household = np.where(np.isin(household, included_spells), household, -1)
         attributed = household >= 0
         # Sums on packed integer keys (domain and year as small codes).
-        parts.append(_sum_by(person[rows][attributed].astype(np.int64), household[attributed].astype(np.int64),
-                             domain_cat.codes[rows][attributed].astype(np.int64),
-                             year_of_month(month[rows][attributed]).astype(np.int64) - y0,
-                             ledger["cost"].to_numpy()[rows][attributed]))
+        return _sum_by(person[rows][attributed].astype(np.int64), household[attributed].astype(np.int64),
+                       domain_cat.codes[rows][attributed].astype(np.int64),
+                       year_of_month(month[rows][attributed]).astype(np.int64) - y0, cost[rows][attributed])
+
+    # Two slices summed at a time; the parts come back in slice order.
+    parts = [part for _, part in map_in_order(sum_slice, _person_slices(person, chunk_rows))]
     # Slices hold whole persons in increasing order, so the concatenation is sorted by the key.
     p_person, p_household, p_domain, p_year, p_cost = (np.concatenate([part[i] for part in parts])
                                                        if parts else np.zeros(0, np.int64 if i < 4 else float)

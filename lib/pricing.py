@@ -29,10 +29,7 @@ year with its number of records, never a silent zero.
 from __future__ import annotations
 
 import io
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +38,7 @@ import pandas as pd
 from lib.appendix2 import amount_decimal, decode, parse_amounts
 from lib.dates import day_number, days_in_month, month_index, month_start, year_of_month
 from lib.errors import UserFacingError
+from lib.parallel import map_in_order
 from lib.spreading import spread_over_months
 
 UNITS = ("day", "month", "year", "case", "hour")
@@ -271,35 +269,28 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
     ledgers, fallback_parts, missing_parts = [], [], []
     ledger_rows, cost_by_domain = 0, np.zeros(len(codes.domain_names))
     priced_so_far = 0
-    chunks = _person_chunks(person, chunk_records)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        pending = deque((chunk, pool.submit(price_chunk, chunk)) for chunk in islice(chunks, 2))
-        while pending:
-            chunk, future = pending.popleft()
-            chunk_cost, part, fallback_chunk, missing = future.result()
-            following = next(chunks, None)
-            if following is not None:
-                pending.append((following, pool.submit(price_chunk, following)))
-            priced_so_far += chunk.size
-            if progress is not None:
-                progress(priced_so_far)
-            if fallback_chunk is not None:
-                fallback_parts.append(fallback_chunk)
-            if missing is not None:
-                missing_parts.append(missing)
-            if part is None or any(len(m) for m in missing_parts):
-                continue
-            record_cost[chunk] += chunk_cost
-            ledger_rows += len(part)
-            # Pairwise sums per domain (np.sum), not bincount's running sum: the totals are checked
-            # to the cent against the records' costs, over a hundred million rows nationally.
-            part_domain, part_cost = part["domain"].cat.codes.to_numpy(), part["cost"].to_numpy()
-            for d in np.unique(part_domain):
-                cost_by_domain[d] += part_cost[part_domain == d].sum()
-            if ledger_sink is not None:
-                ledger_sink(part)
-            else:
-                ledgers.append(part)
+    for chunk, (chunk_cost, part, fallback_chunk, missing) in map_in_order(
+            price_chunk, _person_chunks(person, chunk_records)):
+        priced_so_far += chunk.size
+        if progress is not None:
+            progress(priced_so_far)
+        if fallback_chunk is not None:
+            fallback_parts.append(fallback_chunk)
+        if missing is not None:
+            missing_parts.append(missing)
+        if part is None or any(len(m) for m in missing_parts):
+            continue
+        record_cost[chunk] += chunk_cost
+        ledger_rows += len(part)
+        # Pairwise sums per domain (np.sum), not bincount's running sum: the totals are checked
+        # to the cent against the records' costs, over a hundred million rows nationally.
+        part_domain, part_cost = part["domain"].cat.codes.to_numpy(), part["cost"].to_numpy()
+        for d in np.unique(part_domain):
+            cost_by_domain[d] += part_cost[part_domain == d].sum()
+        if ledger_sink is not None:
+            ledger_sink(part)
+        else:
+            ledgers.append(part)
     missing = pd.concat(missing_parts, ignore_index=True) if missing_parts else pd.DataFrame()
     if len(missing):
         raise MissingPrices(missing.groupby(["source", "code", "year"], as_index=False)["records"].sum())
