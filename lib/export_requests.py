@@ -10,12 +10,12 @@ checked, and rerunning one analysis step never leaves a half-protected export.
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from lib.parallel import map_in_order
 from lib.workfiles import read_table, write_table
 
 WRITER_METHODS = ("frequency_table", "magnitude_table", "cluster_profiles", "aggregated_table", "concentration",
@@ -49,10 +49,8 @@ def request_tables(step_dir: Path, tables) -> None:
     """``request_table`` for each of ``tables`` (objects with ``name``, ``method``, ``data`` and
     ``kwargs``), two at a time: writing one table's data leaves the interpreter free for the
     next (a step's tables hold millions of rows nationally)."""
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        written = [pool.submit(request_table, step_dir, t.name, t.method, t.data, **t.kwargs) for t in tables]
-    for future in written:
-        future.result()
+    for _ in map_in_order(lambda t: request_table(step_dir, t.name, t.method, t.data, **t.kwargs), tables):
+        pass
 
 
 def clear_requests(step_dir: Path) -> None:

@@ -8,9 +8,8 @@ run's price year and attributed as ``[households] attribution`` says.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 from lib.cube import build_cube
+from lib.parallel import map_in_order
 from lib.pipeline import RunContext, Step, StepResult
 from lib.workfiles import read_table, write_table
 
@@ -26,12 +25,9 @@ def household_cube(ctx: RunContext) -> StepResult:
     cube = build_cube(ledger, read_table(hh_dir / "households"), read_table(hh_dir / "members"), attribution, **extra)
     out = ctx.step_dir
     # The three tables are written side by side (parquet writing leaves the interpreter free).
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        written = [pool.submit(write_table, table, out / name) for table, name in
-                   ((cube.household_cube, "household_cube"), (cube.person_cube, "person_cube"),
-                    (cube.households, "households"))]
-    for future in written:
-        future.result()
+    tables = {"household_cube": cube.household_cube, "person_cube": cube.person_cube, "households": cube.households}
+    for _ in map_in_order(lambda name: write_table(tables[name], out / name), tables, threads=3):
+        pass
     attributed = float(cube.household_cube["cost"].sum())
     total = float(ledger["cost"].sum())
     result = StepResult(outputs=["household_cube", "person_cube", "households"])
