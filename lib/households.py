@@ -522,12 +522,9 @@ def households_on(day: int, household_spells: pd.DataFrame, membership_spells: p
     later = (area_spells["end"].to_numpy() >= day) & (area_spells["start"].to_numpy() <= period_end)
     outside = np.unique(area_spells["person"].to_numpy()[later & ~area_spells["in_area"].to_numpy(dtype=bool)])
     moved = np.bincount(member_code, weights=np.isin(person, outside), minlength=len(household_ids)) > 0
-    # Each member's household spell at the end (-1: none); at_date gives one row per person, by person.
-    at_end = at_date(membership_spells, period_end)
-    end_person = at_end["person"].to_numpy()
-    pos = np.minimum(np.searchsorted(end_person, person), max(end_person.size - 1, 0))
-    has_end = (pos < end_person.size) & (end_person[pos] == person) if end_person.size else np.zeros(person.size, bool)
-    end_household = np.where(has_end, at_end["household_spell"].to_numpy()[pos] if end_person.size else -1, -1)
+    # Each member's household spell at the end (-1: none).
+    at_end = spell_on(person, np.full(person.size, period_end), membership_spells)
+    end_household = np.where(at_end >= 0, membership_spells["household_spell"].to_numpy()[np.maximum(at_end, 0)], -1)
     ends = end_household.astype(np.int64)[by_household]
     low = np.minimum.reduceat(ends, group_start) if ends.size else ends
     high = np.maximum.reduceat(ends, group_start) if ends.size else ends
