@@ -235,6 +235,12 @@ class UnitPairs:
         return cls(np.asarray(cell, dtype=np.int64), codes.astype(np.int64), np.asarray(ids))
 
 
+def offsets_in_runs(counts: np.ndarray) -> np.ndarray:
+    """0, 1, ..., count - 1 for each run, concatenated (positions within a ``np.repeat`` by counts)."""
+    counts = np.asarray(counts)
+    return np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
 def leaf_codes(frame: pd.DataFrame, dimensions: Sequence[str]) -> pd.DataFrame:
     """Dimension columns as Categoricals of their text codes (one category per
     distinct text); missing values are an error (recode them).
@@ -342,8 +348,7 @@ def spread_contributions(frame: pd.DataFrame, grid: TableGrid, dimension_codes: 
         pointer, ancestors = dim.ancestors()
         leaf_code_here = leaf_multi[axis][leaf_owner]
         per_row = pointer[leaf_code_here + 1] - pointer[leaf_code_here]
-        offsets = np.arange(per_row.sum()) - np.repeat(np.cumsum(per_row) - per_row, per_row)
-        ancestor_code = ancestors[np.repeat(pointer[leaf_code_here], per_row) + offsets]
+        ancestor_code = ancestors[np.repeat(pointer[leaf_code_here], per_row) + offsets_in_runs(per_row)]
         stride = int(np.prod(shape[axis + 1:]))
         target_cell = np.repeat(target_cell, per_row) + ancestor_code * stride
         leaf_owner = np.repeat(leaf_owner, per_row)
@@ -411,8 +416,7 @@ def _sum_by_cell_and_unit(pair_unit, pair_leaf, pair_values, n_targets, spread_p
     leaves' common ancestors, are adjacent: they are summed."""
     reps = n_targets[pair_leaf]
     row_of = np.repeat(np.arange(len(pair_leaf)), reps)
-    offsets = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
-    cells = target_cell[np.repeat(spread_pointer[pair_leaf], reps) + offsets]
+    cells = target_cell[np.repeat(spread_pointer[pair_leaf], reps) + offsets_in_runs(reps)]
     order = np.argsort(cells.astype(np.uint16 if n_cells <= 1 << 16 else np.int64), kind="stable")
     cells, row_of = cells[order], row_of[order]
     units = pair_unit[row_of]

@@ -31,7 +31,7 @@ from .output import format_number, openpyxl_available, sha256_of, write_csv, wri
 from .protection import ProtectionImpossible, protect, unprotectable_cells
 from .rules import DisclosureRules
 from .tables import (CellStatistics, Dimension, TableGrid, UnitPairs, cell_statistics, cell_sums, code_order,
-                     leaf_codes, natural_key, top_contributions, unit_codes)
+                     leaf_codes, natural_key, offsets_in_runs, top_contributions, unit_codes)
 
 MANIFEST_NAME = "disclosure_manifest.json"
 EVIDENCE_SUFFIX = ".evidence.json"
@@ -555,7 +555,7 @@ class SafeWriter:
             first[b0 + 2 * n_cuts + 1] = group_start[g]
             size[b0 + 2 * n_cuts + 1] = group_size[g]
         member_pos = np.repeat(np.arange(n_pos), size)
-        member_row = np.repeat(first, size) + (np.arange(member_pos.size) - np.repeat(np.cumsum(size) - size, size))
+        member_row = np.repeat(first, size) + offsets_in_runs(size)
         contribution = amounts[member_row]
         n_units = size
         sums = cell_sums(member_pos, contribution, n_pos)

@@ -71,17 +71,17 @@ _MONTH_START_TABLE = _month_starts(np.arange(_TABLE_FIRST, (2201 - 1970) * 12 + 
 _MONTH_LENGTH_TABLE = np.diff(_MONTH_START_TABLE).astype(np.int32)
 
 
-def _table_positions(month_idx, table: np.ndarray) -> np.ndarray | None:
-    """Positions of the months in a table starting at 1900-01, or None if one is outside it."""
+def _table_positions(month_idx) -> np.ndarray | None:
+    """Positions of the months in the tables starting at 1900-01, or None if one is outside them."""
     position = np.asarray(month_idx, dtype=np.int64) - _TABLE_FIRST
-    if position.size and (position.min() < 0 or position.max() >= len(table)):
+    if position.size and (position.min() < 0 or position.max() >= len(_MONTH_LENGTH_TABLE)):
         return None
     return position
 
 
 def month_start(month_idx) -> np.ndarray:
     """Day number of the first day of each month index."""
-    position = _table_positions(month_idx, _MONTH_LENGTH_TABLE)
+    position = _table_positions(month_idx)
     if position is None:
         return _month_starts(np.asarray(month_idx, dtype=np.int64))
     return _MONTH_START_TABLE[position]
@@ -89,7 +89,7 @@ def month_start(month_idx) -> np.ndarray:
 
 def days_in_month(month_idx) -> np.ndarray:
     """Number of days of each month index."""
-    position = _table_positions(month_idx, _MONTH_LENGTH_TABLE)
+    position = _table_positions(month_idx)
     if position is None:
         m = np.asarray(month_idx, dtype=np.int64)
         return (_month_starts(m + 1) - _month_starts(m)).astype(np.int32)

@@ -39,7 +39,7 @@ from lib.appendix2 import amount_decimal, decode, parse_amounts
 from lib.dates import day_number, days_in_month, month_index, month_start, year_of_month
 from lib.errors import UserFacingError
 from lib.parallel import map_in_order
-from lib.spreading import spread_over_months
+from lib.spreading import offsets_in_runs, spread_over_months
 
 UNITS = ("day", "month", "year", "case", "hour")
 PRICE_COLUMNS = ("domain", "source", "code", "unit", "price", "price_year", "valid_from", "valid_to", "figure_source")
@@ -380,7 +380,7 @@ def _segments(intervals: pd.DataFrame, price_rows: pd.DataFrame) -> pd.DataFrame
     first_row = np.searchsorted(row_pair, interval_pair, side="left")
     n_rows = np.searchsorted(row_pair, interval_pair, side="right") - first_row
     which = np.repeat(np.arange(len(intervals)), n_rows)
-    row = np.repeat(first_row, n_rows) + (np.arange(which.size) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows))
+    row = np.repeat(first_row, n_rows) + offsets_in_runs(n_rows)
     start = intervals["start"].to_numpy()[which]
     unit = rows["unit"].to_numpy()[row]
     last = np.where((unit == CASE) | (unit == HOUR), start, intervals["end"].to_numpy()[which])
@@ -472,7 +472,7 @@ def _months_of_segments(segments: pd.DataFrame):
     first = month_index(start).astype(np.int64)
     n_months = month_index(end).astype(np.int64) - first + 1
     seg = np.repeat(np.arange(len(segments)), n_months)
-    month = first[seg] + (np.arange(seg.size) - np.repeat(np.cumsum(n_months) - n_months, n_months))
+    month = first[seg] + offsets_in_runs(n_months)
     m_first = month_start(month).astype(np.int64)
     dim = days_in_month(month).astype(np.int64)
     overlap = np.minimum(end[seg], m_first + dim - 1) - np.maximum(start[seg], m_first) + 1

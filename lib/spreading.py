@@ -12,6 +12,17 @@ import numpy as np
 from lib.dates import days_in_month, month_index, month_start
 
 
+def offsets_in_runs(counts: np.ndarray) -> np.ndarray:
+    """0, 1, ..., count - 1 for each run, concatenated: the position of every row of a ragged
+    expansion (``np.repeat`` by ``counts``) within its run.
+
+    >>> offsets_in_runs(np.array([2, 0, 3])).tolist()
+    [0, 1, 0, 1, 2]
+    """
+    counts = np.asarray(counts)
+    return np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
 def spread_over_months(start, end, amount, by_months) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(record index, month index, amount in that month) for every month a record touches."""
     start = np.asarray(start, dtype=np.int64)
@@ -21,8 +32,7 @@ def spread_over_months(start, end, amount, by_months) -> tuple[np.ndarray, np.nd
     first = month_index(start).astype(np.int64)
     n_months = month_index(end).astype(np.int64) - first + 1
     record = np.repeat(np.arange(start.size), n_months)
-    offset = np.arange(record.size) - np.repeat(np.cumsum(n_months) - n_months, n_months)
-    month = first[record] + offset
+    month = first[record] + offsets_in_runs(n_months)
     m_first = month_start(month).astype(np.int64)
     m_last = m_first + days_in_month(month) - 1
     overlap = np.minimum(end[record], m_last) - np.maximum(start[record], m_first) + 1
