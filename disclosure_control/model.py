@@ -62,6 +62,26 @@ class Layer:
 
 
 @dataclass
+class Membership:
+    """Which units make a layer's value at each position (the export-wide audit's input).
+
+    One row per (position, unit): ``unit`` indexes ``ids``.  For a sum layer
+    ``amount`` is the unit's contribution to the position, ``value_name`` the
+    amount it is part of (``"kosten"``) and ``components`` says which part:
+    per value dimension (a dimension that splits a unit's amount, such as
+    domain or year) the code of each position, ``None`` where the position
+    takes every code (a total).  A count layer has neither.
+    """
+
+    position: np.ndarray
+    unit: np.ndarray
+    ids: np.ndarray
+    amount: np.ndarray | None = None
+    value_name: str | None = None
+    components: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
 class TableModel:
     """Everything known about one table before and after protection."""
 
@@ -87,6 +107,14 @@ class TableModel:
     implies: list[tuple[int, int]] = field(default_factory=list)
     # After protection: per layer, the status of each position (as ``status``).
     layer_status: list[np.ndarray] | None = None
+    # The units behind every figure, per layer (None: the layer is not in the
+    # export-wide audit), and the set of units the figures are about: tables
+    # of one universe are audited together as one population.
+    memberships: list[Membership | None] | None = None
+    universe: str = ""
+    # Positions of a sum layer in rank order (the units of each have amounts at
+    # least those of the next): (layer index, positions) per ranked group.
+    rank_chains: list[tuple[int, np.ndarray]] = field(default_factory=list)
 
     @property
     def n_positions(self) -> int:
@@ -199,6 +227,13 @@ def grid_model(name: str, population: str, grid: TableGrid, stats: CellStatistic
             display="count", cost=count_cost,
         ))
     for position, value in enumerate(value_columns):
+        # A sum or mean rests on the units that contribute to it: a mean over 30 households of
+        # which 3 have costs is the sum of 3 households' costs.
+        contributors = stats.n_nonzero.get(value)
+        contributors = counts if contributors is None else contributors.astype(float)
+        value_frequency = (contributors > 0) & (contributors < rules.min_units)
+        note(value_frequency & ~frequency, rules_mod.RULE_FREQUENCY_CONTRIBUTORS)
+        evidence[f"{value}_n_contributors"] = contributors.astype(np.int64)
         total = stats.sums[value]
         top = stats.top[value]
         negative = stats.n_negative[value] > 0
@@ -225,10 +260,11 @@ def grid_model(name: str, population: str, grid: TableGrid, stats: CellStatistic
         upl = np.zeros(n_positions)
         upl = np.where(dom_unsafe, np.maximum(upl, dom_level), upl)
         upl = np.where(p_unsafe, np.maximum(upl, p_level), upl)
-        upl = np.where(frequency | negative, np.maximum(upl, relative), upl)
+        unsafe_units = frequency | value_frequency
+        upl = np.where(unsafe_units | negative, np.maximum(upl, relative), upl)
         # (tau-Argus protects a frequency-unsafe amount by a fraction of its
         # value; one with nothing to take a fraction of gets one of a unit's.)
-        upl = np.where(frequency & (relative == 0), np.maximum(upl, rules.protection_level * unit_amount), upl)
+        upl = np.where(unsafe_units & (relative == 0), np.maximum(upl, rules.protection_level * unit_amount), upl)
         lpl = upl.copy()
         if count_in_problem:
             # The zero rule hides whether a cell has units at all: its amount
@@ -464,3 +500,75 @@ def _dedupe_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
             seen.add(signature)
             keep.append(r)
     return matrix[keep]
+
+
+def attach_memberships(model: TableModel, pairs, universe: str, value_dimensions: Sequence[str] = (),
+                       value_names: dict | None = None) -> None:
+    """Record which units make each figure of a grid table (see :class:`Membership`).
+
+    ``pairs`` are the (cell, unit) pairs of the first unit column with each value
+    column's contributions (``UnitPairs`` with ``amounts``)."""
+    components = {d: model.key_codes[d].to_numpy(dtype=object) for d in value_dimensions}
+    memberships: list[Membership | None] = []
+    for layer in model.layers:
+        if layer.statistic == "count":
+            memberships.append(Membership(pairs.cell, pairs.unit, pairs.ids))
+        else:
+            memberships.append(Membership(pairs.cell, pairs.unit, pairs.ids, amount=pairs.amounts[layer.source],
+                                          value_name=(value_names or {}).get(layer.source, layer.source),
+                                          components=components))
+    model.memberships = memberships
+    model.universe = universe
+
+
+def ranked_chains(model: TableModel, grid: TableGrid, ranked: str) -> list[tuple[int, np.ndarray]]:
+    """For every sum layer, the positions of each ranked group in rank order, per combination of
+    the other dimensions' codes."""
+    dim = next(d for d in grid.dimensions if d.name == ranked)
+    order = {code: i for i, code in enumerate(dim.codes) if dim.is_leaf[i]}
+    labels = model.labels
+    rank = labels[ranked].map(order)
+    others = [c for c in model.label_columns if c != ranked]
+    chains = []
+    frame = pd.DataFrame({"rank": rank, "position": np.arange(len(labels))})
+    for c in others:
+        frame[c] = labels[c].astype(str).to_numpy()
+    frame = frame[frame["rank"].notna()]
+    groups = [frame] if not others else [g for _, g in frame.groupby(others, sort=False)]
+    for group in groups:
+        positions = group.sort_values("rank")["position"].to_numpy(dtype=np.int64)
+        for index, layer in enumerate(model.layers):
+            if layer.statistic == "sum" and len(positions) > 1:
+                chains.append((index, positions))
+    return chains
+
+
+def as_profile(model: TableModel, shares: Sequence[str], parts: dict) -> None:
+    """Turn a table of means per group into a profile: the mean of an indicator is published as
+    the percentage of the group's units that have it (a count of those units, for the audit),
+    and each amount is declared as its part of a shared amount."""
+    count_layer = next(i for i, layer in enumerate(model.layers) if layer.statistic == "count")
+    counts = model.layers[count_layer].values
+    for index, (layer, membership) in enumerate(zip(model.layers, model.memberships)):
+        if layer.statistic != "sum":
+            continue
+        if layer.source in shares:
+            layer.display = "share"
+            layer.share_of = counts
+            layer.column = f"pct_{layer.source}"
+            has = np.asarray(membership.amount) != 0
+            model.memberships[index] = Membership(membership.position[has], membership.unit[has], membership.ids)
+            # Whole units, as for any count (the frequency rule of a count needs at least one).
+            layer.upper_protection = np.where(layer.upper_protection > 0, np.maximum(layer.upper_protection, 1.0), 0.0)
+            layer.lower_protection = np.where(layer.lower_protection > 0, np.maximum(layer.lower_protection, 1.0), 0.0)
+            if (count_layer, index) not in model.implies:
+                model.implies.append((count_layer, index))
+        elif layer.source in parts:
+            value_name, codes = parts[layer.source]
+            membership.value_name = str(value_name)
+            membership.components = {str(d): np.array([_code_value(c)] * model.n_positions + [None], dtype=object)[:-1]
+                                     for d, c in dict(codes).items()}
+
+
+def _code_value(code):
+    return tuple(str(c) for c in code) if isinstance(code, (list, tuple)) else str(code)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 RULE_FREQUENCY = "frequency"
+RULE_FREQUENCY_CONTRIBUTORS = "frequency (units contributing to the amount)"
 RULE_DOMINANCE = "dominance"
 RULE_P_PERCENT = "p-percent"
 RULE_ZERO = "zero-cell"

@@ -46,9 +46,14 @@ class MonitoringResult:
     panel: pd.DataFrame
     """household, group (cohort / comparison), period, cost: the matched balanced panel."""
     balance: pd.DataFrame
-    """covariate, smd_before, smd_after."""
+    """covariate, smd_before, smd_after; per covariate the households that drive it in each group
+    (:func:`covariate_units`): ``n_cohort_all``, ``n_comparison_pool`` (before matching),
+    ``n_cohort_matched``, ``n_comparison_matched`` (after)."""
     estimates: pd.DataFrame
-    """estimate, value, se, ci_low, ci_high, n_households, note."""
+    """estimate, value, se, ci_low, ci_high, n_households; the households with costs behind it per
+    group before and after the start (``n_cohort_before``, ``n_cohort_after``,
+    ``n_comparison_before``, ``n_comparison_after``; NaN where the group is not behind it),
+    ``residual_df`` (in households: clusters minus parameters) and ``n_parameters``."""
     status: pd.DataFrame
     """One row per cohort household: matched, moved_away, dissolved."""
     notes: list[str] = field(default_factory=list)
@@ -253,6 +258,44 @@ def standardised_differences(covariates: pd.DataFrame, treated: np.ndarray, cont
     return pd.Series(smd, index=names).fillna(0.0)
 
 
+def covariate_units(covariates: pd.DataFrame, rows: np.ndarray) -> pd.Series:
+    """Per covariate (named as by :func:`standardised_differences`) the households among
+    ``rows`` (boolean) that drive its mean and variance in that group: those with a value
+    other than 0, and for an indicator (a 0/1 covariate, and every household type) the
+    smaller of the households with and without it (a share tells about the few on either
+    side). A standardised difference is published only when each of its groups has at
+    least ``min_units`` such households."""
+    numeric = covariates.drop(columns=["household_type"])
+    types = pd.Categorical(covariates["household_type"])
+    names = list(numeric.columns) + [f"household_type_{t}" for t in types.categories]
+    values = numeric.to_numpy(dtype=float)
+    n = int(rows.sum())
+    nonzero = (values[rows] != 0).sum(axis=0)
+    binary = np.isin(values, [0.0, 1.0]).all(axis=0)     # the kind of covariate, over all households
+    units = np.where(binary, np.minimum(nonzero, n - nonzero), nonzero)
+    codes = types.codes[rows]
+    per_type = np.bincount(codes[codes >= 0], minlength=len(types.categories))
+    return pd.Series(np.concatenate([units, np.minimum(per_type, n - per_type)]).astype(np.int64), index=names)
+
+
+def households_with_costs(panel: pd.DataFrame, follow_up: list[str]) -> dict[str, float]:
+    """Households (not household-periods) with costs (other than 0) in the periods before and
+    after the start, per group of ``panel``: the units whose amounts make the means behind a
+    before/after comparison. ``n_<group>_before`` / ``n_<group>_after`` for the groups
+    ``cohort`` and ``comparison``; NaN for a group that is not in the panel."""
+    after = panel["period"].isin(follow_up).to_numpy()
+    with_costs = panel["cost"].to_numpy() != 0
+    group = panel["group"].to_numpy()
+    household = panel["household"].to_numpy()
+    out = {}
+    for name in ("cohort", "comparison"):
+        in_group = group == name
+        for when, period_rows in (("before", ~after), ("after", after)):
+            rows = in_group & period_rows & with_costs
+            out[f"n_{name}_{when}"] = float(pd.unique(household[rows]).size) if in_group.any() else np.nan
+    return out
+
+
 def difference_in_differences(panel: pd.DataFrame, follow_up: list[str], adjust_for: list[str] = ()) -> dict:
     """Two-way fixed effects DiD on a balanced panel, clustered by household.
 
@@ -280,8 +323,10 @@ def difference_in_differences(panel: pd.DataFrame, follow_up: list[str], adjust_
     dof_fix = (n - 1) / (n - 1 - (n_households + n_periods - 1))
     se = float(fit.bse["treat_within"]) * np.sqrt(dof_fix)
     value = float(fit.params["treat_within"])
+    # Standard errors clustered by household: the independent units are the households, so
+    # the residual degrees of freedom are the clusters minus the parameters estimated.
     return {"value": value, "se": se, "ci_low": value - 1.959964 * se, "ci_high": value + 1.959964 * se,
-            "residual_df": int(n - n_households - n_periods - len(regressors) + 1)}
+            "residual_df": int(n_households - len(regressors)), "n_parameters": len(regressors)}
 
 
 def naive_before_after(panel: pd.DataFrame, follow_up: list[str]) -> dict:
@@ -354,6 +399,9 @@ def run_monitoring(costs: pd.DataFrame, households: pd.DataFrame, cohort: np.nda
     after = standardised_differences(covariates, after_mask_t, after_mask_c)
     balance = pd.DataFrame({"covariate": before.index, "smd_before": before.to_numpy(),
                             "smd_after": after.reindex(before.index).to_numpy()})
+    for column, rows in (("n_cohort_all", treated), ("n_comparison_pool", control_pool),
+                         ("n_cohort_matched", after_mask_t), ("n_comparison_matched", after_mask_c)):
+        balance[column] = covariate_units(covariates, rows).reindex(before.index).to_numpy()
 
     # Cost per household and period, only for the households in the panel or the cohort.
     panel_rows = np.concatenate([matched_treated, matched_control])
@@ -375,15 +423,19 @@ def run_monitoring(costs: pd.DataFrame, households: pd.DataFrame, cohort: np.nda
     # The method's before/after comparison is over the whole cohort, matched or not.
     treated_rows = np.flatnonzero(treated)
     cohort_panel = period_panel(treated_rows, np.full(treated_rows.size, "cohort"))
+    # Every estimate carries the households behind it per group (before and after the start)
+    # and its residual degrees of freedom in households: the mean change of n households has
+    # n - 1.
     estimates = [{"estimate": "voor/na in het cohort (methode; vertekend door regressie naar het gemiddelde)",
-                  **naive_before_after(cohort_panel, follow_up), "n_households": int(treated_rows.size)}]
-    residual_df = 0
+                  **naive_before_after(cohort_panel, follow_up), "n_households": int(treated_rows.size),
+                  **households_with_costs(cohort_panel, follow_up), "residual_df": int(treated_rows.size) - 1,
+                  "n_parameters": 1}]
     notes = []
     if matched_treated.size >= 2:
         did = difference_in_differences(panel, follow_up, adjust_for=["before_total", "before_last"])
-        residual_df = did.pop("residual_df")
         estimates.append({"estimate": "effect t.o.v. gematchte vergelijkingsgroep (verschil-in-verschillen)", **did,
-                          "n_households": int(matched_treated.size + matched_control.size)})
+                          "n_households": int(matched_treated.size + matched_control.size),
+                          **households_with_costs(panel, follow_up)})
     else:
         notes.append("no comparison effect: fewer than two cohort households have a comparable household within the "
                      "caliper (widen [monitoring] caliper, or monitor an enrolled cohort that overlaps the rest)")
@@ -398,5 +450,5 @@ def run_monitoring(costs: pd.DataFrame, households: pd.DataFrame, cohort: np.nda
              f"(movers {'followed' if movers == 'follow' else 'excluded'})"]
     return MonitoringResult(periods=periods, follow_up=follow_up,
                             panel=panel[["household", "group", "period", "cost"]], balance=balance,
-                            estimates=pd.DataFrame(estimates).assign(residual_df=residual_df),
+                            estimates=pd.DataFrame(estimates),
                             status=status, notes=notes)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from lib.dates import day_number, month_index
 from lib.errors import UserFacingError
+from lib.baseline import with_code_list
 from lib.export_requests import clear_requests, request_table
 from lib.households import households_on
 from lib.monitoring import cohort_costs, follow_up_periods, household_matrix, period_of_month, run_monitoring
@@ -25,6 +26,8 @@ from lib.steps.read_sources import study_period
 from lib.steps.selection import describe_criteria
 from lib.workfiles import read_table
 
+GROUP_UNITS = ("n_cohort_before", "n_cohort_after", "n_comparison_before", "n_comparison_after")
+BALANCE_UNITS = ("n_cohort_all", "n_comparison_pool", "n_cohort_matched", "n_comparison_matched")
 WARNING = ("Waarschuwing: huishoudens die om hun hoge kosten zijn geselecteerd, worden ook zonder aanpak gemiddeld "
            "goedkoper (regressie naar het gemiddelde). Het verschil voor/na is daarom geen effect van de aanpak; "
            "het effect is het verschil met de gematchte vergelijkingsgroep.")
@@ -93,33 +96,48 @@ def monitoring(ctx: RunContext) -> StepResult:
     meta = base | {"population": population, "unit": "huishoudens",
                    "notes": [WARNING, "Leden van het cohort worden gevolgd vanaf de start, ook als ze verhuizen "
                              f"({'gevolgd' if settings['movers'] == 'follow' else 'uitgesloten'})."]}
-    panel = result.panel.assign(groep=result.panel["group"].map({"cohort": "cohort", "comparison": "vergelijkingsgroep"}),
-                                periode=result.panel["period"], kosten=result.panel["cost"])
+    # Both groups and every period of the study, empty or not (code lists, see lib.baseline.with_code_list).
+    panel = result.panel.assign(groep=with_code_list(result.panel["group"].map(
+                                    {"cohort": "cohort", "comparison": "vergelijkingsgroep"}),
+                                    ["cohort", "vergelijkingsgroep"]),
+                                periode=with_code_list(result.panel["period"], periods), kosten=result.panel["cost"])
     if len(panel):
         request_table(out, "monitoring_trend", "magnitude_table", panel[["household", "groep", "periode", "kosten"]],
                       unit="household", dimensions=["groep", "periode"], values="kosten", statistic="mean",
                       metadata=meta | {"title": "Gemiddelde kosten per huishouden per "
                                                 f"{'jaar' if unit == 'year' else 'halfjaar'}: cohort en gematchte "
                                                 "vergelijkingsgroep"})
-    estimates = result.estimates[["estimate", "value", "se", "ci_low", "ci_high", "n_households"]].rename(
+    # Not published, but checked per row by the safe writer: the households (not household-
+    # periods) with costs behind each estimate per group before and after the start, and the
+    # residual degrees of freedom in households (clusters minus parameters).
+    estimates = result.estimates.reindex(columns=["estimate", "value", "se", "ci_low", "ci_high", "n_households",
+                                                  *GROUP_UNITS, "residual_df", "n_parameters"]).rename(
         columns={"estimate": "schatting", "value": "verschil_per_huishouden_per_periode", "se": "standaardfout",
                  "ci_low": "ondergrens_95", "ci_high": "bovengrens_95", "n_households": "aantal_huishoudens"})
+    matched = int(result.status["matched"].sum())
     request_table(out, "monitoring_effect", "model_table", estimates,
-                  residual_df=int(result.estimates["residual_df"].iloc[0]) if len(result.estimates) > 1
-                  else int(cohort.sum()) - 1,
-                  n_observations=max(int(len(result.panel)), int(cohort.sum())),
+                  row_units=list(GROUP_UNITS), row_residual_df="residual_df", n_parameters="n_parameters",
+                  standard_errors="standaardfout", unit_label="households",
+                  n_observations=max(2 * matched, int(cohort.sum())),
                   metadata=meta | {"title": "Verandering van de kosten na de start: voor/na in het cohort en het effect "
                                             "t.o.v. de vergelijkingsgroep (verschil-in-verschillen, standaardfouten "
                                             "geclusterd per huishouden)"})
-    matched = int(result.status["matched"].sum())
     if matched >= 2:
+        # Each standardised difference compares two group means: per group the households that
+        # drive it (covariate_units), two parameters, residual degrees of freedom in households.
         request_table(out, "monitoring_balans", "model_table",
                       result.balance.rename(columns={"covariate": "kenmerk", "smd_before": "smd_voor_matching",
                                                      "smd_after": "smd_na_matching"}),
+                      row_units=list(BALANCE_UNITS), n_parameters=2, unit_label="households",
                       residual_df=max(2 * matched - 2, 0), n_observations=2 * matched,
                       metadata=meta | {"title": "Balans van cohort en vergelijkingsgroep: gestandaardiseerde "
                                                 "verschillen in de kenmerken voor de start, voor en na matching"})
     status = result.status
+    # Every status the route can know, empty or not; the municipal route does not know moves and
+    # dissolutions during the follow-up (not measured, so not published as zero: said in the notes).
+    known = ["a. in cohort", "b. gematcht"]
+    if config["run"]["route"] == "cbs":
+        known += ["c. lid verhuisd uit het gebied tijdens follow-up", "d. huishouden ontbonden tijdens follow-up"]
     labels = pd.concat([
         pd.DataFrame({"household": status["household"], "status": "a. in cohort"}),
         pd.DataFrame({"household": status.loc[status["matched"], "household"], "status": "b. gematcht"}),
@@ -128,8 +146,12 @@ def monitoring(ctx: RunContext) -> StepResult:
         pd.DataFrame({"household": status.loc[status["dissolved"], "household"],
                       "status": "d. huishouden ontbonden tijdens follow-up"})], ignore_index=True)
     cohort_population = f"cohort van {settings['cohort_start']} ({cohort_text}), {base['population']}"
+    labels = labels.assign(status=with_code_list(labels["status"], known))
+    cohort_notes = meta["notes"] + ([] if config["run"]["route"] == "cbs" else [
+        "Verhuisd en ontbonden tijdens de follow-up zijn niet opgenomen: de gemeentelijke route kent alleen de "
+        "peildatum (BRP-extract), dus verhuizingen en ontbindingen zijn niet gemeten."])
     request_table(out, "monitoring_cohort", "frequency_table", labels, unit="household", dimensions=["status"],
-                  metadata=meta | {"population": cohort_population, "title": "Cohorthuishoudens: gematcht, verhuisd en ontbonden (een huishouden kan "
+                  metadata=meta | {"notes": cohort_notes, "population": cohort_population, "title": "Cohorthuishoudens: gematcht, verhuisd en ontbonden (een huishouden kan "
                                             "in meer rijen voorkomen)"})
     step = StepResult(outputs=["tables/", "estimates.csv", "balance.csv", "cohort_status.csv"])
     step.counts = {"cohort households": int(cohort.sum()), "matched": matched}

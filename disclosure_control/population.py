@@ -1,0 +1,642 @@
+"""The export-wide audit: every figure about one population as a sum over shared atoms.
+
+Tables protected one by one (or linked only where two tables publish the very
+same cell) leave an intruder every relation *between* tables: a share times
+its count is a count of another table, a mean times its count a sum, a rule
+and its reverse share their joint count, the top 1% of all households and the
+top 5% of the households with costs differ by a handful of households.  All
+of these are linear relations between sets of units, so this module puts
+every figure of every table about one population (a *universe* of units:
+the households of the study area, persons, a monitoring cohort) on one
+footing:
+
+* an **item** is what a figure adds up: a unit for counts, a (unit, part of
+  its amount) for sums -- the part being the codes of the value dimensions
+  (domain, year) of the finest table that splits the amount, so the costs of
+  a household in one domain in a profile table are the same items as its
+  costs in that domain, year by year, in the domain-by-year table;
+* an **atom** is the set of items that enter exactly the same figures; every
+  figure (published, suppressed or hidden) is the sum of its atoms, and the
+  atoms' values are the unknowns of the intruder;
+* a published figure fixes its sum of atoms to the interval its published
+  text allows (rounding of counts, decimals of sums, means times their
+  count, shares times their denominator); ranked groups add that a higher
+  band's mean is at least the next band's; every atom is non-negative
+  (unless its items have negative amounts);
+* for every suppressed figure with a protection requirement (a primary cell,
+  or a hidden segment that is one), two linear programs give the interval an
+  intruder can prove from **all** published figures of the population; it
+  must reach the protection interval.
+
+Where a figure fails, the published figures that bind the intruder's bound
+(non-zero duals of the LP) are candidates for suppression; the cheapest is
+suppressed (everywhere it is published, with the layers it implies) and the
+figure is checked again, until it holds.  Suppressing more never narrows an
+interval, so figures that held keep holding.
+
+The atoms are built from the units actually present: an intruder who does
+not know which combinations of categories occur has a larger feasible set,
+so the audit is on the safe side.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+from .model import TableModel, layer_primary
+from .output import format_number
+from .rules import DisclosureRules
+from .tables import offsets_in_runs
+
+_TOLERANCE = 1e-6          # relative, comparing an LP bound with a requirement
+_MAX_REPAIRS = 200         # suppressions added for one figure before it is declared unprotectable
+_SUPPRESSED = ("primary", "secondary", "hidden")
+
+
+@dataclass
+class FigureAudit:
+    """The export-wide audit of one suppressed figure."""
+
+    table: str
+    column: str
+    position: int
+    true_value: float
+    required_low: float
+    required_high: float
+    derived_low: float
+    derived_high: float
+    protected: bool
+    quantity: int
+    shared_with: list[str]
+
+
+@dataclass
+class ExportAudit:
+    """Outcome of :func:`audit_export` for one batch of tables."""
+
+    figures: list[FigureAudit] = field(default_factory=list)
+    added: list[tuple[str, str, int]] = field(default_factory=list)   # (table, column, position) suppressed
+    failures: dict[str, list[str]] = field(default_factory=dict)      # table -> reasons
+    warnings: dict[str, list[str]] = field(default_factory=dict)      # table -> notes
+    populations: dict[str, list[str]] = field(default_factory=dict)   # universe -> tables
+    reasons: list[str] = field(default_factory=list)                  # why each suppression was added
+    seconds: float = 0.0
+
+    def frame(self, table: str) -> pd.DataFrame:
+        rows = [f.__dict__ for f in self.figures if f.table == table]
+        return pd.DataFrame(rows, columns=list(FigureAudit.__dataclass_fields__))
+
+
+@dataclass
+class _Measure:
+    """All figures of one (universe, measure) as sums of atoms."""
+
+    universe: str
+    measure: str
+    owners: list[tuple[int, int]]        # (model index, layer index) per block of figures
+    offsets: np.ndarray                  # first figure of each block
+    figure_atoms: sp.csr_matrix          # figures x atoms, 0/1
+    atom_lower: np.ndarray
+    atom_value: np.ndarray
+    quantity: np.ndarray                 # per figure: index of its distinct atom set
+    excluded: np.ndarray                 # per figure: not modelled (its sum of atoms differs from its value)
+
+    @property
+    def n_figures(self) -> int:
+        return self.figure_atoms.shape[0]
+
+    def locate(self, figure: int) -> tuple[int, int, int]:
+        block = int(np.searchsorted(self.offsets, figure, side="right") - 1)
+        m, l = self.owners[block]
+        return m, l, int(figure - self.offsets[block])
+
+
+def audit_export(models: list[TableModel], rules: DisclosureRules, repair: bool = True,
+                 frozen: set[int] = frozenset()) -> ExportAudit:
+    """Audit (and, with ``repair``, complete) the suppression of ``models`` across tables.
+
+    The models must carry their statuses (``layer_status``) from the per-table
+    protection.  Statuses are changed in place where more suppression is
+    needed, never in the models whose index is in ``frozen`` (tables already
+    written).
+    """
+    import time
+    start = time.perf_counter()
+    result = ExportAudit()
+    for model in models:
+        if model.memberships is not None and model.layer_status is not None:
+            result.populations.setdefault(model.universe, []).append(model.name)
+    measures = _build_measures(models, result)
+    # Counts first: suppressing a count suppresses the mean beside it, which only widens the sums.
+    measures.sort(key=lambda m: (m.universe, m.measure != "count", m.measure))
+    for measure in measures:
+        _audit_measure(measure, models, rules, result, repair, frozen)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+# ----------------------------------------------------------------- building
+
+def _build_measures(models: list[TableModel], result: ExportAudit) -> list[_Measure]:
+    blocks: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+    for m, model in enumerate(models):
+        if model.memberships is None or model.layer_status is None:
+            continue
+        for l, membership in enumerate(model.memberships):
+            if membership is None:
+                continue
+            measure = "count" if membership.amount is None else f"sum:{membership.value_name}"
+            blocks[(model.universe, measure)].append((m, l))
+    out = []
+    for (universe, measure), owners in sorted(blocks.items()):
+        unit_codes = _universe_unit_codes([models[m].memberships[l] for m, l in owners])
+        if measure == "count":
+            built = _count_items(models, owners, unit_codes)
+        else:
+            built = _sum_items(models, owners, unit_codes, result)
+        if built is None:
+            continue
+        out.append(_atoms(universe, measure, models, *built))
+    return out
+
+
+def _universe_unit_codes(memberships) -> list[np.ndarray]:
+    """Per membership, a code per unit id shared by every table of the universe."""
+    ids = [np.asarray(mem.ids) for mem in memberships]
+    if all(a.dtype.kind in "iu" for a in ids):
+        joined = np.concatenate([a.astype(np.int64) for a in ids]) if ids else np.zeros(0, np.int64)
+        _, inverse = np.unique(joined, return_inverse=True)
+    else:
+        joined = pd.Index(np.concatenate([a.astype(str).astype(object) for a in ids]))
+        inverse, _ = pd.factorize(joined)
+    inverse = np.asarray(inverse).reshape(-1)
+    bounds = np.cumsum([0] + [len(a) for a in ids])
+    return [inverse[bounds[i]:bounds[i + 1]].astype(np.int64) for i in range(len(ids))]
+
+
+def _count_items(models, owners, unit_codes):
+    """Counts add up units: the items are the units."""
+    fig, item, offsets = [], [], []
+    n = 0
+    for (m, l), codes in zip(owners, unit_codes):
+        mem = models[m].memberships[l]
+        offsets.append(n)
+        fig.append(n + np.asarray(mem.position, dtype=np.int64))
+        item.append(codes[np.asarray(mem.unit, dtype=np.int64)])
+        n += models[m].n_positions
+    fig, item = np.concatenate(fig), np.concatenate(item)
+    n_items = int(item.max(initial=-1)) + 1
+    return owners, np.array(offsets, dtype=np.int64), n, fig, item, np.ones(n_items), np.zeros(n_items)
+
+
+def _sum_items(models, owners, unit_codes, result: ExportAudit):
+    """Sums add up parts of the units' amounts: the items are (unit, part), the parts those of the
+    table that splits the amount finest (its value dimensions); a coarser table's figure takes
+    every part of its units that lies under its codes."""
+    dims_of = [tuple(sorted(models[m].memberships[l].components)) for m, l in owners]
+    finest = sorted(set().union(*map(set, dims_of)))
+    base_blocks = [i for i, d in enumerate(dims_of) if list(d) == finest]
+    usable = []
+    if not base_blocks:
+        # No table splits the amount by every value dimension at once: audit each split on its own
+        # (the tables are still audited among those with the same split).
+        for i, (m, l) in enumerate(owners):
+            result.warnings.setdefault(models[m].name, []).append(
+                f"{models[m].layers[l].column}: no table splits '{models[m].memberships[l].value_name}' by all of "
+                f"{finest}; audited with the tables that split it as this one does")
+        finest = list(dims_of[0])
+        base_blocks = [i for i, d in enumerate(dims_of) if list(d) == finest]
+    # The base parts: (unit, codes of the finest split) with their amounts, from the base tables'
+    # positions that name a code in every value dimension.
+    part_unit, part_codes, part_amount = [], [], []
+    for i in base_blocks:
+        m, l = owners[i]
+        mem = models[m].memberships[l]
+        pos = np.asarray(mem.position, dtype=np.int64)
+        leaf = np.ones(len(pos), dtype=bool)
+        codes = {}
+        for d in finest:
+            per_position = pd.Series(mem.components[d], dtype=object)
+            leaf &= per_position.notna().to_numpy()[pos]
+            codes[d] = per_position.to_numpy(dtype=object)[pos]
+        part_unit.append(unit_codes[i][np.asarray(mem.unit, dtype=np.int64)][leaf])
+        part_codes.append({d: codes[d][leaf] for d in finest})
+        part_amount.append(np.asarray(mem.amount, dtype=float)[leaf])
+    units = np.concatenate(part_unit)
+    amounts = np.concatenate(part_amount)
+    code_cols = {d: np.concatenate([c[d] for c in part_codes]) for d in finest}
+    code_ints = {}
+    code_maps = {}
+    for d in finest:
+        ints, uniques = pd.factorize(pd.Series(code_cols[d], dtype=object).astype(str))
+        code_ints[d] = ints.astype(np.int64)
+        code_maps[d] = {u: k for k, u in enumerate(uniques)}
+    key = pd.DataFrame({"unit": units, **code_ints})
+    first = ~key.duplicated().to_numpy()
+    part_unit_all = units[first]
+    part_amount_all = amounts[first]
+    part_code_all = {d: code_ints[d][first] for d in finest}
+    order = np.argsort(part_unit_all, kind="stable")
+    part_unit_all = part_unit_all[order]
+    part_amount_all = part_amount_all[order]
+    part_code_all = {d: v[order] for d, v in part_code_all.items()}
+    n_units = int(max([c.max(initial=-1) for c in unit_codes]) + 1)
+    unit_start = np.searchsorted(part_unit_all, np.arange(n_units + 1))
+
+    fig, item, offsets = [], [], []
+    n = 0
+    kept_owners = []
+    for i, (m, l) in enumerate(owners):
+        mem = models[m].memberships[l]
+        model = models[m]
+        if not set(dims_of[i]) <= set(finest):
+            result.warnings.setdefault(model.name, []).append(
+                f"{model.layers[l].column}: split by {list(dims_of[i])}, not part of the finest split {finest}; "
+                "left out of the export-wide audit")
+            continue
+        pos = np.asarray(mem.position, dtype=np.int64)
+        unit = unit_codes[i][np.asarray(mem.unit, dtype=np.int64)]
+        per_pair = unit_start[unit + 1] - unit_start[unit]
+        pair = np.repeat(np.arange(len(pos)), per_pair)
+        part = np.repeat(unit_start[unit], per_pair) + offsets_in_runs(per_pair)
+        keep = np.ones(len(part), dtype=bool)
+        for d in dims_of[i]:
+            wanted = _code_masks(mem.components[d], code_maps[d])
+            keep &= ((wanted[pos[pair]] >> part_code_all[d][part].astype(np.uint64)) & np.uint64(1)) == 1
+        pair, part = pair[keep], part[keep]
+        # The parts must add up to the table's own contributions: otherwise the amounts are not
+        # the same quantity (another period, another definition) and cannot be linked.
+        summed = np.bincount(pair, weights=part_amount_all[part], minlength=len(pos))
+        own = np.asarray(mem.amount, dtype=float)
+        if len(own) and np.abs(summed - own).max() > 0.005 + 1e-9 * np.abs(own).max():
+            result.warnings.setdefault(model.name, []).append(
+                f"{model.layers[l].column}: its amounts per unit differ from '{mem.value_name}' in the tables that "
+                "split it finest; left out of the export-wide audit (give it its own value name or universe)")
+            continue
+        offsets.append(n)
+        kept_owners.append((m, l))
+        fig.append(n + pos[pair])
+        item.append(part)
+        n += model.n_positions
+    if not kept_owners:
+        return None
+    lower = np.where(part_amount_all < 0, -np.inf, 0.0)
+    return (kept_owners, np.array(offsets, dtype=np.int64), n, np.concatenate(fig), np.concatenate(item),
+            part_amount_all, lower)
+
+
+def _code_masks(codes, code_map: dict) -> np.ndarray:
+    """Per position the codes of a value dimension it takes, as a bit mask over the codes
+    (all bits for a total; a tuple of codes for a group)."""
+    if len(code_map) > 64:
+        raise ValueError("a value dimension of the export-wide audit has more than 64 codes")
+    every = np.uint64((1 << len(code_map)) - 1) if len(code_map) < 64 else np.uint64(np.iinfo(np.uint64).max)
+    out = np.zeros(len(codes), dtype=np.uint64)
+    for i, code in enumerate(codes):   # loops over positions (cells), not units
+        if code is None or (isinstance(code, float) and np.isnan(code)):
+            out[i] = every
+            continue
+        for c in (code if isinstance(code, tuple) else (code,)):
+            if str(c) in code_map:
+                out[i] |= np.uint64(1 << code_map[str(c)])
+    return out
+
+
+def _atoms(universe, measure, models, owners, offsets, n_figures, fig, item, item_value, item_lower) -> _Measure:
+    """Group items that enter the same figures into atoms (by two 64-bit hashes of their figure sets)."""
+    pair_key = np.unique(item.astype(np.int64) * max(n_figures, 1) + fig)
+    item, fig = pair_key // max(n_figures, 1), pair_key % max(n_figures, 1)
+    rng = np.random.default_rng(20261204)
+    w1 = rng.integers(1, np.iinfo(np.int64).max, size=n_figures, dtype=np.int64).astype(np.uint64)
+    w2 = rng.integers(1, np.iinfo(np.int64).max, size=n_figures, dtype=np.int64).astype(np.uint64)
+    n_items = len(item_value)
+    h1 = np.zeros(n_items, dtype=np.uint64)
+    h2 = np.zeros(n_items, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        np.add.at(h1, item, w1[fig])
+        np.add.at(h2, item, w2[fig])
+    used = np.zeros(n_items, dtype=bool)
+    used[item] = True
+    keys = np.column_stack([h1, h2])
+    _, atom_of_item = np.unique(keys, axis=0, return_inverse=True)
+    atom_of_item = atom_of_item.reshape(-1)
+    # Unused items all hash to (0, 0): their atom enters no figure; keep it out.
+    atom_of_item = np.where(used, atom_of_item, -1)
+    kept_atoms, atom_index = np.unique(atom_of_item[used], return_inverse=True)
+    remap = np.full(int(atom_of_item.max(initial=-1)) + 2, -1, dtype=np.int64)
+    remap[kept_atoms] = np.arange(len(kept_atoms))
+    atom = remap[atom_of_item[item]]
+    n_atoms = len(kept_atoms)
+    atom_value = np.zeros(n_atoms)
+    np.add.at(atom_value, remap[atom_of_item[used]], item_value[used])
+    atom_lower = np.zeros(n_atoms)
+    np.minimum.at(atom_lower, remap[atom_of_item[used]], item_lower[used])
+    fa_key = np.unique(fig * max(n_atoms, 1) + atom)
+    fa = np.column_stack([fa_key // max(n_atoms, 1), fa_key % max(n_atoms, 1)])
+    matrix = sp.csr_matrix((np.ones(len(fa)), (fa[:, 0], fa[:, 1])), shape=(n_figures, n_atoms))
+    # Figures with the same atoms are one quantity (the same number published twice).
+    v1 = rng.integers(1, np.iinfo(np.int64).max, size=n_atoms, dtype=np.int64).astype(np.uint64)
+    v2 = rng.integers(1, np.iinfo(np.int64).max, size=n_atoms, dtype=np.int64).astype(np.uint64)
+    q1 = np.zeros(n_figures, dtype=np.uint64)
+    q2 = np.zeros(n_figures, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        np.add.at(q1, fa[:, 0], v1[fa[:, 1]])
+        np.add.at(q2, fa[:, 0], v2[fa[:, 1]])
+    _, quantity = np.unique(np.column_stack([q1, q2]), axis=0, return_inverse=True)
+    # Every figure must be its sum of atoms; one that is not is not what the model says it is.
+    values = np.zeros(n_figures)
+    for (m, l), first in zip(owners, offsets):
+        values[first:first + models[m].n_positions] = models[m].layers[l].values
+    modelled = matrix @ atom_value
+    excluded = np.abs(modelled - values) > 0.005 + 1e-9 * np.abs(values)
+    return _Measure(universe, measure, list(owners), np.asarray(offsets), matrix, atom_lower, atom_value,
+                    quantity.reshape(-1), excluded)
+
+
+# ----------------------------------------------------------------- auditing
+
+def _published_interval(model: TableModel, l: int, rules: DisclosureRules) -> tuple[np.ndarray, np.ndarray]:
+    """What a layer's published text tells of its true values (as counts or sums)."""
+    layer = model.layers[l]
+    v = np.asarray(layer.values, dtype=float)
+    if layer.display == "count":
+        base = rules.rounding_base
+        if base and base > 1:
+            shown = np.round(v / base) * base
+            return np.maximum(shown - base / 2, 0.0), shown + base / 2
+        return v.copy(), v.copy()
+    if layer.display == "sum":
+        half = 0.5 * 10.0 ** -rules.magnitude_decimals
+        shown = _shown(v, rules.magnitude_decimals)
+        return shown - half, shown + half
+    if layer.display == "mean":
+        n = _position_counts(model)
+        half = 0.5 * 10.0 ** -rules.magnitude_decimals
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shown = _shown(np.where(n > 0, v / n, 0.0), rules.magnitude_decimals)
+        return (shown - half) * n, (shown + half) * n
+    if layer.display == "share":
+        total = np.asarray(layer.share_of, dtype=float)
+        half = 0.5 * 10.0 ** -rules.share_decimals
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shown = _shown(np.where(total > 0, v / total * 100, 0.0), rules.share_decimals)
+        return (shown - half) / 100 * total, (shown + half) / 100 * total
+    return np.full(len(v), -np.inf), np.full(len(v), np.inf)
+
+
+def _shown(values: np.ndarray, decimals: int) -> np.ndarray:
+    """The number a reader reads back from the published text."""
+    return np.array([float(t) for t in format_number(np.nan_to_num(values), decimals)], dtype=float)
+
+
+def _position_counts(model: TableModel) -> np.ndarray:
+    for layer in model.layers:
+        if layer.statistic == "count":
+            return np.asarray(layer.values, dtype=float)
+    n_columns = [c for c in model.evidence.columns if c.startswith("n_")]
+    return model.evidence[n_columns[0]].to_numpy(dtype=float)
+
+
+def _requirement(model: TableModel, l: int) -> tuple[np.ndarray, np.ndarray]:
+    layer = model.layers[l]
+    v = np.asarray(layer.values, dtype=float)
+    lpl = np.minimum(layer.lower_protection, v - layer.lower_bound)
+    return v + layer.upper_protection, v - lpl
+
+
+def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair: bool, frozen) -> None:
+    n = measure.n_figures
+    status = np.empty(n, dtype=object)
+    primary = np.zeros(n, dtype=bool)
+    lo_pub, hi_pub = np.zeros(n), np.zeros(n)
+    need_hi, need_lo = np.zeros(n), np.zeros(n)
+    values, cost = np.zeros(n), np.zeros(n)
+    in_frozen = np.zeros(n, dtype=bool)
+
+    def refresh_status():
+        for (m, l), first in zip(measure.owners, measure.offsets):
+            model = models[m]
+            status[first:first + model.n_positions] = model.layer_status[l]
+
+    for (m, l), first in zip(measure.owners, measure.offsets):
+        model, layer = models[m], models[m].layers[l]
+        sl = slice(first, first + model.n_positions)
+        primary[sl] = layer_primary(layer) & (measure.excluded[sl] == False)  # noqa: E712
+        lo_pub[sl], hi_pub[sl] = _published_interval(model, l, rules)
+        need_hi[sl], need_lo[sl] = _requirement(model, l)
+        values[sl] = layer.values
+        in_frozen[sl] = m in frozen
+        cost[sl] = np.asarray(layer.cost, dtype=float) + 1e-3 * (1 + np.abs(layer.values).mean())
+    refresh_status()
+    # What the published text says must hold for the true atoms; a figure for which it does not is
+    # not the sum the model says it is (left out, and named).
+    modelled = measure.figure_atoms @ measure.atom_value
+    slack = 1e-6 * (1 + np.abs(modelled))
+    off = (status == "safe") & ~measure.excluded & ((modelled < lo_pub - slack) | (modelled > hi_pub + slack))
+    for f in np.flatnonzero(off):
+        m, l, p = measure.locate(int(f))
+        result.warnings.setdefault(models[m].name, []).append(
+            f"{models[m].layers[l].column} of {_position_text(models[m], p)}: published interval "
+            f"[{lo_pub[f]:.4f}, {hi_pub[f]:.4f}] does not hold its value {modelled[f]:.4f}; left out of the "
+            "export-wide audit")
+    measure.excluded = measure.excluded | off
+    rank_rows = _rank_rows(measure, models)
+    n_q = int(measure.quantity.max(initial=-1)) + 1
+    q_matrix = sp.csr_matrix((np.ones(n), (measure.quantity, np.arange(n))), shape=(n_q, n)) if n else None
+    # One row of atoms per quantity.
+    first_fig = np.full(n_q, -1, dtype=np.int64)
+    first_fig[measure.quantity[::-1]] = np.arange(n)[::-1]
+    q_atoms = measure.figure_atoms[first_fig]
+
+    def published_quantities():
+        published = (status == "safe") & ~measure.excluded
+        lo = np.full(n_q, -np.inf)
+        hi = np.full(n_q, np.inf)
+        np.maximum.at(lo, measure.quantity[published], lo_pub[published])
+        np.minimum.at(hi, measure.quantity[published], hi_pub[published])
+        is_pub = np.zeros(n_q, dtype=bool)
+        is_pub[measure.quantity[published]] = True
+        return is_pub, lo, hi
+
+    # An empty figure has no atoms to move: whether it could hold units is a question of the
+    # categories no unit has, which its own table's audit answers (the zero-cell rule).
+    has_atoms = np.diff(measure.figure_atoms.indptr) > 0
+    targets = np.flatnonzero(primary & np.isin(status, _SUPPRESSED) & ~in_frozen & has_atoms)
+    audited: dict[int, tuple[float, float, bool]] = {}
+    for f in targets:
+        q = measure.quantity[f]
+        for _ in range(_MAX_REPAIRS + 1):
+            is_pub, lo, hi = published_quantities()
+            if is_pub[q]:
+                # The same quantity is published in another table: nothing hides it.
+                low = high = values[f]
+                binding = pd.Series([1.0], index=[q])
+                ok = False
+            else:
+                low, high, binding_low, binding_high = _interval(q_atoms, q, is_pub, lo, hi, measure, rank_rows)
+                ok_high = high >= need_hi[f] - _TOLERANCE * (1 + abs(need_hi[f]))
+                ok_low = low <= need_lo[f] + _TOLERANCE * (1 + abs(need_lo[f]))
+                ok = ok_high and ok_low
+                parts = [b for b, failed in ((binding_high, not ok_high), (binding_low, not ok_low)) if failed]
+                binding = pd.concat(parts).groupby(level=0).sum() if parts else pd.Series(dtype=float)
+            if ok or not repair:
+                break
+            # A quantity published in a table already written cannot be taken back.
+            fixed = set(np.unique(measure.quantity[in_frozen & (status == "safe")]).tolist())
+            candidates = [int(c) for c in binding.index if is_pub[int(c)] and int(c) not in fixed]
+            if not candidates:
+                break
+            # The binding quantity that frees the bound most for its cost goes (all its published
+            # figures): cost per unit of dual.
+            safe = status == "safe"
+            q_cost = np.array([cost[(measure.quantity == c) & safe].sum() / max(float(binding[c]), 1e-12)
+                               for c in candidates])
+            chosen = candidates[int(np.argmin(q_cost))]
+            for g in np.flatnonzero((measure.quantity == chosen) & (status == "safe")):
+                m, l, p = measure.locate(int(g))
+                _suppress(models[m], l, p, result)
+                tm, tl, tp = measure.locate(int(f))
+                result.reasons.append(f"{models[m].name}:{models[m].layers[l].column}:{_position_text(models[m], p)} "
+                                      f"<- {models[tm].name}:{models[tm].layers[tl].column}:{_position_text(models[tm], tp)}"
+                                      f" [{low:.1f}, {high:.1f}] needs [{need_lo[f]:.1f}, {need_hi[f]:.1f}]")
+            refresh_status()
+        audited[int(f)] = (low, high, ok)
+    for f, (low, high, ok) in audited.items():
+        m, l, p = measure.locate(f)
+        model = models[m]
+        q = measure.quantity[f]
+        shared = sorted({models[measure.locate(int(g))[0]].name for g in np.flatnonzero(measure.quantity == q)}
+                        - {model.name})
+        result.figures.append(FigureAudit(
+            table=model.name, column=model.layers[l].column, position=p, true_value=float(values[f]),
+            required_low=float(need_lo[f]), required_high=float(need_hi[f]), derived_low=float(low),
+            derived_high=float(high), protected=bool(ok), quantity=int(q), shared_with=shared))
+        if not ok:
+            result.failures.setdefault(model.name, []).append(
+                f"export-wide audit: {model.layers[l].column} of {_position_text(model, p)} can be derived to "
+                f"[{low:.2f}, {high:.2f}] from the published figures of the tables about {measure.universe or 'these units'}"
+                f" (true {values[f]:.2f}; protection needs [{need_lo[f]:.2f}, {need_hi[f]:.2f}])")
+
+
+def _interval(q_atoms, q, is_pub, lo, hi, measure: _Measure, rank_rows):
+    """The intruder's bounds on quantity ``q`` and, per bound, the published quantities that bind it.
+
+    Atoms that enter the same published figures (and rank rows), with the same bound, and are
+    all in ``q`` or all outside it, are one column of the LP: merged, exactly (their sum is what
+    the constraints see).  Suppressed figures split atoms without constraining them, so this
+    shrinks the LP by orders of magnitude."""
+    pub = np.flatnonzero(is_pub)
+    columns = _column_classes(q_atoms, pub, q, measure, rank_rows)
+    merge = sp.csr_matrix((np.ones(len(columns)), (np.arange(len(columns)), columns)),
+                          shape=(len(columns), int(columns.max(initial=-1)) + 1))
+    atom_lower = np.full(merge.shape[1], 0.0)
+    np.minimum.at(atom_lower, columns, measure.atom_lower)
+    q_atoms = (q_atoms @ merge).tocsr()
+    rank_rows = (rank_rows @ merge).tocsr() if rank_rows is not None else None
+    a_pub = q_atoms[pub]
+    blocks = [a_pub, -a_pub]
+    rhs = [hi[pub], -lo[pub]]
+    row_quantity = np.concatenate([pub, pub])
+    if rank_rows is not None and rank_rows.shape[0]:
+        blocks.append(rank_rows)
+        rhs.append(np.zeros(rank_rows.shape[0]))
+        row_quantity = np.concatenate([row_quantity, np.full(rank_rows.shape[0], -1)])
+    a_ub = sp.vstack(blocks).tocsr()
+    b_ub = np.concatenate(rhs)
+    finite = np.isfinite(b_ub)
+    a_ub, b_ub, row_quantity = a_ub[finite], b_ub[finite], row_quantity[finite]
+    objective = q_atoms[q].toarray().ravel()
+    bounds = [(None if np.isinf(a) else a, None) for a in atom_lower]
+    out = []
+    for sign in (1.0, -1.0):   # min, then max
+        res = linprog(sign * objective, A_ub=a_ub if a_ub.shape[0] else None,
+                      b_ub=b_ub if a_ub.shape[0] else None, bounds=bounds, method="highs")
+        if res.status == 3:        # unbounded
+            out.append((sign * -np.inf, pd.Series(dtype=float)))
+            continue
+        if res.status == 2:
+            # HiGHS's presolve reports an unbounded LP as infeasible at times; without it, it says which.
+            res = linprog(sign * objective, A_ub=a_ub if a_ub.shape[0] else None,
+                          b_ub=b_ub if a_ub.shape[0] else None, bounds=bounds, method="highs",
+                          options={"presolve": False})
+            if res.status == 3:
+                out.append((sign * -np.inf, pd.Series(dtype=float)))
+                continue
+        if res.status != 0:
+            raise RuntimeError(f"export-wide audit LP failed: {res.message}")
+        marginals = np.abs(res.ineqlin.marginals) if a_ub.shape[0] else np.zeros(0)
+        binding = (marginals > 1e-9) & (row_quantity >= 0)
+        # Per binding published quantity, how much its figure moves the bound (|dual|).
+        bind = pd.Series(marginals[binding]).groupby(row_quantity[binding]).sum()
+        out.append((sign * res.fun, bind))
+    (low, bind_low), (high, bind_high) = out
+    return low, high, bind_low, bind_high
+
+
+def _column_classes(q_atoms, pub, q, measure: _Measure, rank_rows) -> np.ndarray:
+    """Per atom its LP column: atoms with the same published quantities, rank-row
+    coefficients, membership of ``q`` and lower bound share one."""
+    rng = np.random.default_rng(7)
+    n_q = q_atoms.shape[0]
+    weights = rng.integers(1, 2 ** 62, size=(n_q, 2), dtype=np.int64).astype(np.uint64)
+    coo = q_atoms[pub].tocoo()
+    h = np.zeros((q_atoms.shape[1], 2), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        np.add.at(h[:, 0], coo.col, weights[pub[coo.row], 0])
+        np.add.at(h[:, 1], coo.col, weights[pub[coo.row], 1])
+    extra = [h, (q_atoms[q].toarray().ravel() != 0).astype(np.uint64)[:, None],
+             np.isinf(measure.atom_lower).astype(np.uint64)[:, None]]
+    if rank_rows is not None and rank_rows.shape[0]:
+        # Exact coefficients: two atoms merge only when every rank row treats them alike.
+        dense = rank_rows.T.tocsr()
+        rows = [hash((tuple(dense.indices[dense.indptr[i]:dense.indptr[i + 1]]),
+                      tuple(dense.data[dense.indptr[i]:dense.indptr[i + 1]]))) & ((1 << 62) - 1)
+                for i in range(dense.shape[0])]   # loops over atoms of ranked tables only when ranked
+        extra.append(np.asarray(rows, dtype=np.uint64)[:, None])
+    key = np.column_stack(extra)
+    _, columns = np.unique(key, axis=0, return_inverse=True)
+    return columns.reshape(-1)
+
+
+def _rank_rows(measure: _Measure, models) -> sp.csr_matrix | None:
+    """mean(band b) >= mean(band b+1): n_b * S_(b+1) - n_(b+1) * S_b <= 0, in atoms."""
+    rows = []
+    for (m, l), first in zip(measure.owners, measure.offsets):
+        model = models[m]
+        counts = _position_counts(model)
+        for layer_index, chain in model.rank_chains:
+            if layer_index != l:
+                continue
+            for a, b in zip(chain[:-1], chain[1:]):
+                if counts[a] <= 0 or counts[b] <= 0:
+                    continue
+                rows.append(counts[a] * measure.figure_atoms[first + b] - counts[b] * measure.figure_atoms[first + a])
+    return sp.vstack(rows).tocsr() if rows else None
+
+
+def _suppress(model: TableModel, l: int, p: int, result: ExportAudit) -> None:
+    """Suppress one figure with what it takes along (the mean beside a count; a whole row of a
+    table whose layers are one decision)."""
+    if model.layer_mode == "separate":
+        layers = {l} | {j for i, j in model.implies if i == l}
+    else:
+        layers = set(range(len(model.layers)))
+    for j in sorted(layers):
+        if model.layer_status[j][p] == "safe":
+            model.layer_status[j][p] = "secondary"
+            result.added.append((model.name, model.layers[j].column, p))
+    if model.status is not None and model.status[p] == "safe":
+        model.status[p] = "secondary"
+
+
+def _position_text(model: TableModel, p: int) -> str:
+    if not model.label_columns:
+        return f"row {p + 1}"
+    row = model.labels.iloc[p]
+    return ", ".join(f"{c}={row[c]}" for c in model.label_columns)

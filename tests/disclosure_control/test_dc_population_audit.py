@@ -1,0 +1,113 @@
+"""The export-wide audit: figures of different tables about the same units protected as one system.
+
+Each test builds tables that are safe one by one but give a suppressed value away together,
+and checks, from the published tables alone (as an intruder would), that it no longer comes
+back; the expected values are computed by hand from the data.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from disclosure_control import DisclosureRules, SafeWriter
+
+RULES = DisclosureRules(flag_full_cells=False)
+
+
+def _households(n: int = 300, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"hh": np.arange(n)})
+    frame["cluster"] = np.where(np.arange(n) < n // 2, "c1", "c2")
+    frame["wmo"] = rng.random(n) < 0.5
+    frame["jeugd"] = rng.random(n) < 0.4
+    frame["halt"] = False
+    frame.loc[[3, 17, 160, 171], "halt"] = True          # 4 households: below 10
+    for domain in ("wmo", "jeugd", "halt"):
+        frame[f"kosten_{domain}"] = np.where(frame[domain], rng.uniform(500, 5000, n).round(2), 0.0)
+    frame["kosten_totaal"] = frame[[f"kosten_{d}" for d in ("wmo", "jeugd", "halt")]].sum(axis=1)
+    return frame
+
+
+def _long(frame: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for domain in ("wmo", "jeugd", "halt"):
+        part = frame.loc[frame[domain], ["hh", f"kosten_{domain}"]].rename(columns={f"kosten_{domain}": "kosten"})
+        rows.append(part.assign(domein=domain))
+    return pd.concat(rows, ignore_index=True)
+
+
+def _release(tmp_path, frame: pd.DataFrame, with_profile: bool = True):
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence", RULES)
+    long = _long(frame)
+    with writer.batch() as batch:
+        # Different groups (households with costs; all households): the population labels say so.
+        with_costs = {"population": "huishoudens met kosten"}
+        batch.frequency_table(long, name="bereik", unit="hh", dimensions=["domein"], metadata=with_costs)
+        batch.magnitude_table(long, name="kosten", unit="hh", dimensions=["domein"], values="kosten",
+                              value_dimensions=["domein"], metadata=with_costs)
+        if with_profile:
+            batch.cluster_profiles(frame, name="profiel", unit="hh", cluster="cluster",
+                                   values=["kosten_wmo", "kosten_jeugd", "kosten_halt", "kosten_totaal"],
+                                   shares=["wmo", "jeugd", "halt"],
+                                   parts={f"kosten_{d}": ("kosten", {"domein": d}) for d in ("wmo", "jeugd", "halt")}
+                                   | {"kosten_totaal": ("kosten", {})},
+                                   metadata={"population": "alle huishoudens"})
+    return {r.name: r for r in batch.results}
+
+
+def test_a_share_times_its_count_does_not_give_back_a_suppressed_count(tmp_path):
+    frame = _households()
+    results = _release(tmp_path, frame)
+    assert all(r.status in ("pass", "review") for r in results.values()), {n: r.reasons for n, r in results.items()}
+    bereik = results["bereik"].table.set_index("domein")
+    assert bereik.loc["halt", "n_households"] == "x"          # 4 households: primary
+    profile = results["profiel"].table.set_index("cluster")
+    # pct_halt x n / 100 in the total row is the reach of halt: it must not be published.
+    total_row = profile.loc["Totaal"]
+    n_total = int(total_row["n_households"])
+    assert n_total == len(frame)
+    assert total_row["pct_halt"] == "x"
+    # Nor can it be rebuilt from the clusters: their shares times their counts add up to it.
+    per_cluster = [(profile.loc[c, "pct_halt"], profile.loc[c, "n_households"]) for c in ("c1", "c2")]
+    assert any("x" in pair for pair in per_cluster)
+
+
+def test_a_mean_times_its_count_does_not_give_back_a_suppressed_sum(tmp_path):
+    frame = _households()
+    results = _release(tmp_path, frame)
+    kosten = results["kosten"].table.set_index("domein")
+    assert kosten.loc["halt", "sum_kosten"] == "x"
+    profile = results["profiel"].table.set_index("cluster")
+    true_halt = frame["kosten_halt"].sum()
+    # mean x n over the total row would be the suppressed sum (to the cent).
+    assert profile.loc["Totaal", "mean_kosten_halt"] == "x"
+    # The total cost minus the published domains would give it too (a row identity).
+    published = [profile.loc["Totaal", f"mean_kosten_{d}"] for d in ("wmo", "jeugd", "totaal")]
+    if "x" not in published:
+        n = int(profile.loc["Totaal", "n_households"])
+        derived = (float(published[2]) - float(published[0]) - float(published[1])) * n
+        assert abs(derived - true_halt) > 0.1 * true_halt
+
+
+def test_the_evidence_holds_the_export_wide_interval_of_every_suppressed_figure(tmp_path):
+    import json
+    frame = _households()
+    _release(tmp_path, frame)
+    record = json.loads((tmp_path / "evidence" / "bereik.evidence.json").read_text(encoding="utf-8"))
+    audit = record["export_audit"]
+    assert set(audit["tables"]) == {"kosten", "profiel"}
+    halt = [f for f in audit["figures"] if f["column"] == "n_households" and f["true_value"] == 4.0]
+    assert halt and all(f["protected"] for f in halt)
+    # The derived interval reaches the required one on both sides (4 +- 1 unit at least).
+    assert halt[0]["derived_low"] <= 3.0 + 1e-6 and halt[0]["derived_high"] >= 5.0 - 1e-6
+
+
+def test_without_the_profile_nothing_more_is_suppressed_than_the_tables_need(tmp_path):
+    frame = _households()
+    results = _release(tmp_path, frame, with_profile=False)
+    bereik = results["bereik"].table.set_index("domein")
+    # halt (4) is primary; the total counts each household once (multi-membership), so the
+    # table protects halt with one more domain suppressed; wmo and jeugd are not both lost.
+    assert bereik.loc["halt", "n_households"] == "x"
+    assert (bereik["n_households"] != "x").sum() >= 2
