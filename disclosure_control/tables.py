@@ -1,9 +1,13 @@
 """Building a table with its margins from unit-level contributions.
 
 A table is the full cross product of the codes of its dimensions, where each
-dimension's codes are a tree: the leaves that occur in the data, the
-intermediate levels of a hierarchy (municipality within region, domain within
-domain group) and the total.  Every cell is computed from the true
+dimension's codes are a tree: the leaves (every category of a dimension given
+as a pandas Categorical, its code list, also the categories no row has; the
+codes that occur in the data for a text dimension), the intermediate levels of
+a hierarchy (municipality within region, domain within domain group) and the
+total.  A leaf no unit falls in is a zero cell, published (or suppressed by the
+zero-cell rule) like any other cell: a category left out of a table would tell
+that it is empty just as well.  Every cell is computed from the true
 contributions, so the unweighted number of distinct units and the largest
 contributions are known for totals too (a unit present in two cells of a row
 contributes once to the row total).
@@ -40,9 +44,11 @@ class Dimension:
     @classmethod
     def build(cls, name: str, observed: Sequence[str], hierarchy: Mapping[str, str] | None,
               total_label: str, margin: bool, order: Sequence[str] | None = None) -> "Dimension":
-        """``order``: publication order of the codes (e.g. the categories of a
-        Categorical); codes not in it follow, sorted naturally.  A hierarchy
-        node is placed by the first of its parts in that order."""
+        """``observed``: the leaf codes (a Categorical's whole code list, see
+        :func:`code_order`, or the codes that occur).  ``order``: publication
+        order of the codes (e.g. the categories of a Categorical); codes not in
+        it follow, sorted naturally.  A hierarchy node is placed by the first of
+        its parts in that order."""
         rank = {code: i for i, code in enumerate(order or [])}
         far = len(rank)
 
@@ -212,6 +218,8 @@ class CellStatistics:
     sums: dict[str, np.ndarray] = field(default_factory=dict)       # value column -> total
     top: dict[str, np.ndarray] = field(default_factory=dict)        # value column -> (cells, k) largest
     n_negative: dict[str, np.ndarray] = field(default_factory=dict)  # value column -> units < 0
+    # value column -> units with a non-zero contribution (the units a sum or mean rests on)
+    n_nonzero: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _as_text(values: pd.Series) -> pd.Series:
@@ -228,6 +236,8 @@ class UnitPairs:
     cell: np.ndarray
     unit: np.ndarray
     ids: np.ndarray
+    # value column -> each (cell, unit)'s contribution to the cell (for the export-wide audit)
+    amounts: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def from_ids(cls, cell: np.ndarray, unit_ids: np.ndarray) -> "UnitPairs":
@@ -269,18 +279,21 @@ def leaf_codes(frame: pd.DataFrame, dimensions: Sequence[str]) -> pd.DataFrame:
 
 
 def code_order(column: pd.Series) -> list[str] | None:
-    """Publication order of a dimension given as a pandas Categorical: the
-    order of its categories (as text, as :func:`leaf_codes` writes them).
+    """The code list of a dimension given as a pandas Categorical, in
+    publication order: all its categories (as text, as :func:`leaf_codes`
+    writes them), the unused ones too, in the order of the categories.  None
+    for a column that is not a Categorical (its codes are those that occur).
 
     An unordered Categorical whose categories are merely sorted as text (what
-    ``astype("category")`` makes) carries no order of its own: None, so the
-    codes are sorted naturally ("2" before "10") like plain text columns.
+    ``astype("category")`` makes) carries no order of its own: its categories
+    are sorted naturally ("2" before "10"), like the codes of a text column.
     """
     if not isinstance(column.dtype, pd.CategoricalDtype):
         return None
-    categories = _as_text(pd.Series(column.cat.categories)).tolist()
+    # Distinct categories may share a text (1 and "1"): one code, where it first comes.
+    categories = list(dict.fromkeys(_as_text(pd.Series(column.cat.categories)).tolist()))
     if not column.cat.ordered and categories == sorted(categories):
-        return None
+        return sorted(categories, key=natural_key)
     return categories
 
 
@@ -497,8 +510,10 @@ def cell_statistics(frame: pd.DataFrame, grid: TableGrid, dimension_codes: pd.Da
             contribution = per_cell_unit[v].to_numpy()
             stats.sums[v] = cell_sums(cell, contribution, n_cells)
             stats.n_negative[v] = np.bincount(cell[contribution < 0], minlength=n_cells).astype(np.int64)
+            stats.n_nonzero[v] = np.bincount(cell[contribution != 0], minlength=n_cells).astype(np.int64)
             stats.top[v] = top_contributions(cell, contribution, n_cells, top_k)
         if position == 0 and keep_units:
             ids = per_cell_unit.attrs["unit_ids"]
-            kept = UnitPairs(cell, per_cell_unit["unit"].to_numpy(dtype=np.int64), np.asarray(ids))
+            kept = UnitPairs(cell, per_cell_unit["unit"].to_numpy(dtype=np.int64), np.asarray(ids),
+                             {v: per_cell_unit[v].to_numpy() for v in values})
     return stats, kept

@@ -26,7 +26,9 @@ import scipy.sparse as sp
 from . import __version__
 from . import primary as rules_mod
 from .identifiers import bsn_like_tokens, forbidden_statistic_reason, identifier_name_reason
-from .model import Layer, TableModel, build_problem, grid_model, quantity_name
+from .model import Layer, Membership, TableModel, as_profile, attach_memberships, build_problem, grid_model, \
+    quantity_name, ranked_chains
+from .population import audit_export
 from .output import format_number, openpyxl_available, sha256_of, write_csv, write_xlsx
 from .protection import ProtectionImpossible, protect, unprotectable_cells
 from .rules import DisclosureRules
@@ -164,9 +166,17 @@ class SafeWriter:
                         dimensions: Sequence[str], values: str | Sequence[str], statistic: str = "sum",
                         hierarchies: Mapping[str, Mapping] | None = None, margins: bool | Sequence[str] = True,
                         show_counts: bool = True, metadata: Mapping[str, Any] | None = None,
-                        unit_labels: Sequence[str] | None = None) -> ReleaseResult:
+                        unit_labels: Sequence[str] | None = None, value_dimensions: Sequence[str] = (),
+                        ranked: str | None = None) -> ReleaseResult:
         """Sum or mean of value column(s) per cell, with dominance and p%-rule on
-        the contributions of the distinct units (the first unit column)."""
+        the contributions of the distinct units (the first unit column).
+
+        ``value_dimensions``: dimensions that split each unit's amount (a
+        household's costs by domain and year) rather than classify the unit;
+        the export-wide audit links them with the same parts of the amount in
+        other tables.  ``ranked``: a dimension whose categories are groups of
+        units ranked by this amount, most expensive first (a unit in an
+        earlier group has at least the amount of any unit in a later one)."""
         if statistic not in ("sum", "mean"):
             raise ValueError("statistic must be 'sum' or 'mean' (minimum/maximum are never released)")
         values = [values] if isinstance(values, str) else list(values)
@@ -174,15 +184,38 @@ class SafeWriter:
             raise ValueError("give at least one value column")
         return self._grid_release(data, name=name, unit=unit, dimensions=dimensions, values=values,
                                   statistic=statistic, hierarchies=hierarchies, margins=margins,
-                                  metadata=metadata, unit_labels=unit_labels, show_counts=show_counts)
+                                  metadata=metadata, unit_labels=unit_labels, show_counts=show_counts,
+                                  value_dimensions=value_dimensions, ranked=ranked)
 
     def cluster_profiles(self, data: pd.DataFrame, *, name: str, unit: str | Sequence[str], cluster: str,
-                         values: Sequence[str], metadata: Mapping[str, Any] | None = None,
+                         values: Sequence[str], shares: Sequence[str] = (),
+                         parts: Mapping[str, Sequence] | None = None, metadata: Mapping[str, Any] | None = None,
                          unit_labels: Sequence[str] | None = None) -> ReleaseResult:
-        """Per cluster (and in total): number of units and the mean of each value."""
-        return self.magnitude_table(data, name=name, unit=unit, dimensions=[cluster], values=values,
-                                    statistic="mean", show_counts=True, metadata=metadata,
-                                    unit_labels=unit_labels)
+        """Per cluster (and in total): the number of units, the mean of each column of ``values``
+        over all units of the cluster, and for each column of ``shares`` (an indicator: 0/1,
+        boolean, or 0/100) the percentage of the cluster's units that have it.
+
+        A share is a count in disguise (share x units = count) and is protected as the count of
+        the units that have the indicator; a mean is a sum in disguise and rests on the units
+        that contribute to it (a non-zero amount).  ``parts`` says which part of an amount a
+        value column is: ``{"kosten_wmo": ("kosten", {"domein": "wmo"}), "kosten_totaal":
+        ("kosten", {})}``, so the export-wide audit links it with the same costs in other
+        tables (a code may be a list of codes: a group of domains).
+        """
+        values, shares = list(values), list(shares)
+        if set(values) & set(shares):
+            raise ValueError("a column cannot be both a value and a share")
+        frame = data.copy()
+        for column in shares:
+            if column in frame.columns:
+                frame[column] = (pd.to_numeric(frame[column]) != 0).astype(np.int8)
+        self._profile_layout = (shares, dict(parts or {}))
+        try:
+            return self.magnitude_table(frame, name=name, unit=unit, dimensions=[cluster], values=shares + values,
+                                        statistic="mean", show_counts=True, metadata=metadata,
+                                        unit_labels=unit_labels)
+        finally:
+            self._profile_layout = None
 
     def aggregated_table(self, table: pd.DataFrame, *, name: str, dimensions: Sequence[str],
                          count_column: str, value_column: str | None = None, statistic: str = "count",
@@ -275,55 +308,131 @@ class SafeWriter:
             return self._fail(name, metadata, [str(error)])
         return self._release(model, metadata, kind="percentiles", unit_sets=unit_sets)
 
-    def model_table(self, coefficients: pd.DataFrame, *, name: str, residual_df: int, n_observations: int,
-                    metadata: Mapping[str, Any] | None = None, decimals: int = 4) -> ReleaseResult:
-        """Coefficient table of a model: released only with at least
-        ``min_residual_df`` residual degrees of freedom; residuals and
-        predictions are refused."""
+    def model_table(self, coefficients: pd.DataFrame, *, name: str, residual_df: int | None = None,
+                    n_observations: int, metadata: Mapping[str, Any] | None = None, decimals: int = 4,
+                    row_units: str | Sequence[str] | Sequence[int] | None = None,
+                    row_residual_df: str | Sequence[int] | None = None,
+                    n_parameters: int | str | Sequence[int] | None = None,
+                    standard_errors: str | Sequence[str] | None = None,
+                    unit_label: str = "units") -> ReleaseResult:
+        """Coefficient table of a model (estimates, means with standard errors,
+        correlations, association measures), released row by row; residuals
+        and predictions are refused.
+
+        ``residual_df``: residual degrees of freedom of the model, counted in
+        independent units (households, not household-periods; clusters minus
+        parameters for clustered standard errors); below ``min_residual_df``
+        the table fails.  Per row (see :func:`disclosure_control.models.model_row_checks`):
+        ``row_units`` the independent units behind the row (a column name, a
+        list of column names, one per group behind the row, or one number per
+        row), ``row_residual_df`` the residual degrees of freedom of the row's
+        model (rows from different models), ``n_parameters`` its parameters,
+        ``standard_errors`` the standard error columns (default: columns named
+        so).  Columns named here are not published.  A row with fewer than
+        ``min_units`` units in a group, fewer than ``min_residual_df`` residual
+        degrees of freedom, a standard error of 0 (or undefined), or that is
+        exactly identified (units <= parameters) is suppressed (its numbers
+        shown as the suppression symbol), with the reason in the evidence; the
+        table fails only when every row fails.
+        """
+        from .models import model_row_checks
+
         result = self._start(name, metadata)
         if isinstance(result, ReleaseResult):
             return result
         metadata = result
+        rules = self.rules
         reasons = []
-        if residual_df < self.rules.min_residual_df:
+        try:
+            checks = model_row_checks(coefficients, min_units=rules.min_units, min_residual_df=rules.min_residual_df,
+                                      residual_df=residual_df, row_units=row_units, row_residual_df=row_residual_df,
+                                      n_parameters=n_parameters, standard_errors=standard_errors)
+        except ValueError as error:
+            return self._fail(name, metadata, [str(error)])
+        published = [c for c in coefficients.columns if c not in checks.unpublished]
+        if row_residual_df is None and residual_df < rules.min_residual_df:
             reasons.append(f"model has {residual_df} residual degrees of freedom; at least "
-                           f"{self.rules.min_residual_df} are required")
+                           f"{rules.min_residual_df} are required")
         if len(coefficients) >= n_observations:
             reasons.append("a coefficient table with as many rows as observations is unit-level output")
-        for column in coefficients.columns:
+        for column in published:
             why = forbidden_statistic_reason(column)
             if why:
                 reasons.append(f"column {column!r}: {why}")
-        text_columns = [c for c in coefficients.columns if not pd.api.types.is_numeric_dtype(coefficients[c])]
+        text_columns = [c for c in published if not pd.api.types.is_numeric_dtype(coefficients[c])]
         for column in text_columns:
             for value in coefficients[column].astype(str).unique():
                 why = forbidden_statistic_reason(value)
                 if why:
                     reasons.append(f"row {value!r}: {why}")
+        labels = coefficients[text_columns].astype(str).reset_index(drop=True)
+        row_text = [", ".join(f"{c}={labels[c].iloc[i]}" for c in labels.columns) or f"row {i + 1}"
+                    for i in range(len(labels))]
+        if not reasons and len(labels) and checks.unsafe.all():
+            reasons.append(f"every row fails the rules of model tables (at least {rules.min_units} independent "
+                           f"units per group, {rules.min_residual_df} residual degrees of freedom, a standard "
+                           "error above 0, not exactly identified)")
+            reasons += [f"{row_text[i]}: {checks.explanations[i]}" for i in range(min(len(labels), 20))]
         if reasons:
             return self._fail(name, metadata, reasons)
-        labels = coefficients[text_columns].astype(str).reset_index(drop=True)
         derived = {}
-        for column in coefficients.columns:
+        for column in published:
             if column in text_columns:
                 continue
             derived[column] = format_number(coefficients[column].to_numpy(dtype=float), decimals)
+        n_rows = len(labels)
+        evidence: dict[str, object] = {}
+        label = unit_label or "units"
+        if checks.units is not None:
+            evidence[f"n_{label}"] = checks.units.astype(np.int64)
+            if len(checks.group_units) > 1:
+                for column, values in checks.group_units.items():
+                    evidence[f"units_{column}"] = values
+        evidence["residual_df_row"] = checks.residual_df
+        if checks.parameters is not None:
+            evidence["parameters"] = checks.parameters
+        evidence["rules_failed"] = checks.reasons
+        evidence["rules_detail"] = checks.explanations
+        layers = []
+        unsafe = checks.unsafe
+        if unsafe.any():
+            # The decision per row: one hidden count (its units) per row, primary where a
+            # rule fails.  No relations tie the rows to each other or to other tables.
+            count = checks.units if checks.units is not None else np.full(n_rows, float(n_observations))
+            level = rules_mod.count_protection(count, rules.protection_level)
+            layers.append(Layer(column=f"n_{label}_row", statistic="count", source=f"model:{name}",
+                                values=count.astype(float), lower_bound=np.zeros(n_rows),
+                                upper_protection=np.where(unsafe, level, 0.0), lower_protection=np.zeros(n_rows),
+                                display="hidden", cost=np.ones(n_rows)))
         model = TableModel(
-            name=name, population=str(metadata.get("population", "")), label_columns=list(labels.columns),
-            labels=labels, key_codes=pd.DataFrame(index=labels.index), relations=sp.csr_matrix((0, len(labels))),
-            layers=[], evidence=pd.DataFrame({"rules_failed": [""] * len(labels)}),
-            hidden=np.zeros(len(labels), dtype=bool),
+            name=name, population=f"{metadata.get('population', '')}/model:{name}", label_columns=list(labels.columns),
+            labels=labels, key_codes=pd.DataFrame({"row": [str(i) for i in range(n_rows)]}),
+            relations=sp.csr_matrix((0, n_rows)), layers=layers,
+            evidence=pd.DataFrame(evidence, index=np.arange(n_rows)), hidden=np.zeros(n_rows, dtype=bool),
         )
         model.derived = derived
         model.unweighted_n = {"observations": int(n_observations)}
-        model.notes.append(f"Model estimated on {n_observations} observations with {residual_df} residual "
-                           "degrees of freedom; no residuals or predictions are released.")
+        if row_residual_df is None:
+            model.notes.append(f"Model estimated on {n_observations} observations with {residual_df} residual "
+                               "degrees of freedom; no residuals or predictions are released.")
+        else:
+            model.notes.append(f"Estimates on {n_observations} observations; residual degrees of freedom counted per "
+                               "row in independent units; no residuals or predictions are released.")
+        if checks.units is not None or checks.standard_errors or row_residual_df is not None:
+            model.notes.append(
+                "A row is published only when "
+                + (f"every group behind it has at least {rules.min_units} independent {label}, "
+                   if checks.units is not None else "")
+                + f"its model has at least {rules.min_residual_df} residual degrees of freedom"
+                + (", no standard error of it is zero" if checks.standard_errors else "")
+                + f" and it is not exactly identified; otherwise its numbers are shown as "
+                  f"'{rules.suppressed_symbol}'.")
         return self._release(model, metadata, kind="model coefficients")
 
     # --------------------------------------------------------------- builders
 
     def _grid_release(self, data, *, name, unit, dimensions, values, statistic, hierarchies, margins,
-                      metadata, unit_labels, show_counts) -> ReleaseResult:
+                      metadata, unit_labels, show_counts, value_dimensions=(), ranked=None) -> ReleaseResult:
         result = self._start(name, metadata)
         if isinstance(result, ReleaseResult):
             return result
@@ -332,37 +441,71 @@ class SafeWriter:
         labels = list(unit_labels) if unit_labels else [_unit_label(u, i) for i, u in enumerate(units)]
         dimensions = list(dimensions)
         reasons = self._input_problems(data, units, dimensions, values)
+        reasons += [f"value dimension {d!r} is not a dimension of the table" for d in value_dimensions
+                    if d not in dimensions]
+        if ranked is not None and ranked not in dimensions:
+            reasons.append(f"ranked dimension {ranked!r} is not a dimension of the table")
         if reasons:
             return self._fail(name, metadata, reasons)
         try:
             codes = leaf_codes(data, dimensions)
             grid = self._grid(codes, dimensions, hierarchies, margins, _orders(data, dimensions))
             stats, kept = cell_statistics(data, grid, codes, units, values, max(2, self.rules.dominance_n),
-                                          keep_units=self.rules.differencing_check)
+                                          keep_units=True)
             model = grid_model(name, str(metadata.get("population", "")), grid, stats, self.rules, units, labels,
                                values, statistic, show_counts)
         except ValueError as error:
             return self._fail(name, metadata, [str(error)])
+        attach_memberships(model, kept, universe=str(metadata.get("universe") or labels[0]),
+                           value_dimensions=value_dimensions)
+        layout = getattr(self, "_profile_layout", None)
+        if layout is not None:
+            as_profile(model, *layout)
+        if ranked is not None:
+            model.rank_chains = ranked_chains(model, grid, ranked)
         kind = "frequency table" if statistic == "count" else f"magnitude table ({statistic})"
-        unit_sets = (labels[0], kept) if kept is not None else None
+        unit_sets = (labels[0], kept) if self.rules.differencing_check else None
         return self._release(model, metadata, kind=kind, unit_sets=unit_sets)
 
     def _grid(self, codes: pd.DataFrame, dimensions, hierarchies, margins,
               orders: Mapping[str, Sequence[str] | None] | None = None) -> TableGrid:
-        """The grid of a table; a dimension given as a Categorical keeps the
-        order of its categories (``orders``), others are sorted naturally."""
+        """The grid of a table.  A dimension given as a Categorical (its code
+        list in ``orders``, see :func:`_orders`) has every category as a leaf,
+        in the order of the categories, also the categories no row has: they
+        are zero cells, which the zero-cell rule protects like any other cell
+        (leaving them out would tell that they are empty).  Other dimensions
+        have the codes that occur, sorted naturally.  An unused category that
+        is the total label or an aggregate of the dimension's hierarchy is not
+        a leaf."""
         hierarchies = hierarchies or {}
         unknown = sorted(set(hierarchies) - set(dimensions))
         if unknown:
             raise ValueError(f"hierarchies given for columns that are not dimensions: {unknown}")
         with_margin = set(dimensions) if margins is True else set() if margins is False else set(margins)
         orders = orders or {}
-        dims = [Dimension.build(d, codes[d].unique().tolist(), hierarchies.get(d), self.rules.total_label,
-                                d in with_margin, orders.get(d)) for d in dimensions]
-        grid = TableGrid.build(dims)
-        if grid.n_cells > 200_000:
-            raise ValueError(f"table would have {grid.n_cells} cells; split it (at most 200000 cells per table)")
-        return grid
+        dims = []
+        for d in dimensions:
+            column = codes[d]
+            if isinstance(column.dtype, pd.CategoricalDtype):
+                # The categories rows use, found on the codes (a hash pass, not a sort of every row).
+                used = np.sort(pd.unique(column.cat.codes.to_numpy()))
+                leaves = column.cat.categories[used[used >= 0]].tolist()
+            else:
+                leaves = pd.unique(column).tolist()
+            listed = orders.get(d)
+            if listed is not None:
+                not_leaves = {self.rules.total_label} | {str(p) for p in (hierarchies.get(d) or {}).values()}
+                present = set(leaves)
+                leaves = list(dict.fromkeys([c for c in listed if c in present or c not in not_leaves] + leaves))
+            dims.append(Dimension.build(d, leaves, hierarchies.get(d), self.rules.total_label, d in with_margin,
+                                        listed))
+        # Checked before the relations are built: a code list can be long.
+        n_cells = math.prod(dim.size for dim in dims)
+        if n_cells > 200_000:
+            sizes = ", ".join(f"{dim.name}: {dim.size}" for dim in dims)
+            raise ValueError(f"table would have {n_cells} cells ({sizes} codes, margins included); split it, or "
+                             "give fewer categories (at most 200000 cells per table)")
+        return TableGrid.build(dims)
 
     def _input_problems(self, data: pd.DataFrame, units, dimensions, values) -> list[str]:
         reasons = []
@@ -609,9 +752,14 @@ class SafeWriter:
             "Units are ranked by their total amount; 'top x%' holds the ceil(x * N) units with the largest "
             "amounts. Cut-off amounts are not published. Shares are percentages of the group total."
         )
-        unit_sets = None
-        if self.rules.differencing_check:
-            unit_sets = (label, UnitPairs(member_pos, unit_rank[member_row].astype(np.int64), np.asarray(unit_ids)))
+        pairs = UnitPairs(member_pos, unit_rank[member_row].astype(np.int64), np.asarray(unit_ids),
+                          {value: contribution})
+        attach_memberships(model, pairs, universe=str(metadata.get("universe") or label))
+        # Within a group the bands are in rank order: each unit of a band has at least the amount
+        # of any unit of the next band.
+        model.rank_chains = [(1, np.arange(position_of_group[g] + n_cuts, position_of_group[g] + 2 * n_cuts + 1))
+                             for g in group_order]
+        unit_sets = (label, pairs) if self.rules.differencing_check else None
         return model, unit_sets
 
     def _association_model(self, data, name, unit, items, rules, metadata, unit_label) -> TableModel:
@@ -640,6 +788,7 @@ class SafeWriter:
         masks, units_with_mask = np.unique(mask, return_counts=True)
         index = {item: i for i, item in enumerate(items)}
         ant_counts, both_counts, cons_counts, ant_labels, cons_labels = [], [], [], [], []
+        rule_bits = []
         for antecedent, consequent in rules:  # loops over rules (few), each vectorised over the masks
             antecedent, consequent = list(antecedent), list(consequent)
             unknown = [i for i in antecedent + consequent if i not in index]
@@ -647,6 +796,7 @@ class SafeWriter:
                 raise ValueError(f"rule uses items that are not item columns: {unknown}")
             a_bits = sum(1 << index[i] for i in set(antecedent))
             c_bits = sum(1 << index[i] for i in set(consequent))
+            rule_bits.append((a_bits, c_bits))
             has_a = (masks & a_bits) == a_bits
             has_c = (masks & c_bits) == c_bits
             ant_counts.append(int(units_with_mask[has_a].sum()))
@@ -684,21 +834,39 @@ class SafeWriter:
         label = unit_label or _unit_label(unit, 0)
         labels = pd.DataFrame({"antecedent": ant_labels, "consequent": cons_labels})
         n_rules = len(rules)
-        level = rules_mod.count_protection(n_both, self.rules.protection_level)
-        layer = Layer(column=f"n_{label}_rule", statistic="count", source=unit, values=n_both,
-                      lower_bound=np.zeros(n_rules), upper_protection=np.where(unsafe, level, 0.0),
-                      lower_protection=np.where(unsafe, level, 0.0), display="hidden", cost=n_both)
+        # Three counts per rule, each a count of units (the export-wide audit links them with the
+        # same units elsewhere: a rule and its reverse share the joint count; the antecedent of a
+        # one-item rule is the domain's reach).  A row is one decision.
+        layers = []
+        for suffix, counts, unsafe_here in (("antecedent", n_ant, n_ant < m), ("consequent", n_cons, n_cons < m),
+                                            ("rule", n_both, unsafe)):
+            level = rules_mod.count_protection(counts, self.rules.protection_level)
+            flag = unsafe_here & (counts > 0) if suffix != "rule" else unsafe_here
+            layers.append(Layer(column=f"n_{label}_{suffix}", statistic="count", source=f"{unit}#{suffix}", values=counts,
+                                lower_bound=np.zeros(n_rules), upper_protection=np.where(flag, level, 0.0),
+                                lower_protection=np.where(flag, np.minimum(level, counts), 0.0), display="count",
+                                cost=counts))
         model = TableModel(
             name=name, population=f"{metadata.get('population', '')}/rules:{name}", label_columns=["antecedent", "consequent"],
-            labels=labels, key_codes=labels.copy(), relations=sp.csr_matrix((0, n_rules)), layers=[layer],
+            labels=labels, key_codes=labels.copy(), relations=sp.csr_matrix((0, n_rules)), layers=layers,
             evidence=pd.DataFrame({f"n_{label}_antecedent": n_ant.astype(int), f"n_{label}_rule": n_both.astype(int),
                                    f"n_{label}_consequent": n_cons.astype(int),
                                    "confidence": np.round(confidence, 6), "rules_failed": reasons_per_rule}),
             hidden=np.zeros(n_rules, dtype=bool),
         )
+        mask_units = [np.flatnonzero(((mask & a) == a) & ((mask & c) == c) if part == "rule" else
+                                     ((mask & (a if part == "antecedent" else c)) == (a if part == "antecedent" else c)))
+                      for part in ("antecedent", "consequent", "rule") for a, c in rule_bits]
+        memberships = []
+        for k in range(3):
+            per_rule = mask_units[k * n_rules:(k + 1) * n_rules]
+            sizes = np.array([len(u) for u in per_rule], dtype=np.int64)
+            memberships.append(Membership(np.repeat(np.arange(n_rules), sizes),
+                                          np.concatenate(per_rule) if per_rule else np.zeros(0, np.int64),
+                                          np.asarray(unit_ids)))
+        model.memberships = memberships
+        model.universe = str(metadata.get("universe") or label)
         model.derived = {
-            f"n_{label}_antecedent": np.array([str(int(v)) for v in shown_ant], dtype=object),
-            f"n_{label}_rule": np.array([str(int(v)) for v in shown_both], dtype=object),
             "support_pct": format_number(support, self.rules.share_decimals),
             "confidence_pct": format_number(conf, self.rules.share_decimals),
             "lift": format_number(lift, 2),
@@ -834,7 +1002,32 @@ class SafeWriter:
                     "they are protected jointly"]
             return self._fail(model.name, metadata, reasons, model=model, audit=outcome.audit,
                               problem=outcome.problem)
+        outcomes = {model.name: outcome}
+        self._audit_across([pending], outcomes)
+        outcome = outcomes[model.name]
+        if isinstance(outcome, _Failure):
+            self._names.discard(model.name)
+            return self._fail(model.name, metadata, outcome.reasons, model=model, audit=outcome.audit,
+                              problem=outcome.problem)
         return self._finish(pending, outcome)
+
+    def _audit_across(self, pendings: list["_Pending"], outcomes: dict) -> None:
+        """The export-wide audit of the protected ``pendings`` with every table released before
+        (whose figures can no longer change): adds the suppressions it needs to the pendings'
+        statuses, or turns a table's outcome into a failure when no more suppression helps."""
+        new = [p.model for p in pendings if p.model.layers and p.model.layer_status is not None]
+        if not new:
+            return
+        audit = audit_export(list(self._released) + new, self.rules, frozen=set(range(len(self._released))))
+        self.export_audit_log = list(getattr(self, "export_audit_log", [])) + audit.reasons
+        for pending in pendings:
+            name = pending.model.name
+            pending.model.export_audit = audit.frame(name)
+            pending.model.export_audit_notes = audit.warnings.get(name, [])
+            pending.model.export_population = sorted(
+                set(audit.populations.get(pending.model.universe, [])) - {name})
+            if name in audit.failures and not isinstance(outcomes[name], _Failure):
+                outcomes[name] = _Failure(audit.failures[name], impossible=True)
 
     def _prepare(self, model: TableModel, metadata: dict, kind: str, unit_sets) -> "_Pending | ReleaseResult":
         """Checks that do not depend on the suppression pattern."""
@@ -1144,12 +1337,15 @@ class SafeWriter:
             "count_columns": count_columns,
             "statistic_columns": [c for c in table.columns if c not in model.label_columns],
             "rows": int(len(table)),
-            "unweighted_n": _unweighted_n(model),
             "suppressed_cells": suppressed_entries,
             # Tables protected as one problem with this one (shared cells
             # suppressed alike), and released tables whose pattern it kept.
             "protected_with": sorted(n for n in protection.joint if n != model.name),
             "linked_released_before": sorted(protection.fixed),
+            # The export-wide audit: the other tables about the same units, audited with this one.
+            "same_population": list(getattr(model, "export_population", [])),
+            "population_universe": model.universe,
+            "export_audit": _export_audit_summary(model),
         }
         path.write_bytes((json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8"))
 
@@ -1237,6 +1433,12 @@ class SafeWriter:
             "cells": _records(cells),
             "audit": {"passed": True, "intervals": _records(protection.audit)},
             "problem": protection.problem,
+            # Every suppressed figure of this table, audited against every published figure of
+            # every table about the same units (see disclosure_control/population.py).
+            "export_audit": {"population": model.universe,
+                             "tables": list(getattr(model, "export_population", [])),
+                             "notes": list(getattr(model, "export_audit_notes", [])),
+                             "figures": _records(getattr(model, "export_audit", None))},
         }
         path = self.evidence_dir / f"{model.name}{EVIDENCE_SUFFIX}"
         _write_json(path, record)
@@ -1430,6 +1632,8 @@ class ReleaseBatch:
         try:
             pendings = [e for e in self._entries if isinstance(e, _Pending)]
             outcomes = writer._protect_batch(pendings)
+            writer._audit_across([p for p in pendings if not isinstance(outcomes[p.model.name], _Failure)],
+                                 outcomes)
             done: dict[str, ReleaseResult] = {}
             for pending in pendings:
                 name = pending.model.name
@@ -1485,7 +1689,9 @@ class _Relations:
 
 
 def _orders(data: pd.DataFrame, dimensions: Sequence[str]) -> dict[str, list[str] | None]:
-    """Publication order of every dimension given as a Categorical."""
+    """The code list, in publication order, of every dimension given as a
+    Categorical (all its categories, the unused ones too); None for a text
+    dimension (its codes are those that occur)."""
     return {d: code_order(data[d]) for d in dimensions if d in data.columns}
 
 
@@ -1524,6 +1730,16 @@ def _unprotectable_cells(problem) -> list[int]:
         return unprotectable_cells(problem)
     except Exception:  # a diagnosis only; the failure itself is reported anyway
         return []
+
+
+def _export_audit_summary(model: TableModel) -> dict:
+    """What the manifest says of the export-wide audit of a table (no values: they are in the evidence)."""
+    frame = getattr(model, "export_audit", None)
+    if frame is None:
+        return {"audited": False}
+    return {"audited": model.memberships is not None, "suppressed_figures_checked": int(len(frame)),
+            "all_protected": bool(frame["protected"].all()) if len(frame) else True,
+            "notes": list(getattr(model, "export_audit_notes", []))}
 
 
 def _unweighted_n(model: TableModel) -> dict[str, int]:

@@ -19,6 +19,14 @@ Tables (names as exported):
 * ``kosten_woonachtig`` -- still resident versus moved away;
 * ``combinaties_duurste`` -- domain combinations among the most expensive households;
 * ``correlatie_domeinen`` -- correlation of five-year costs between domains.
+
+Every classification is published with its whole code list (``with_code_list``): the
+domains with a source in the run, the study years, 0..4+ domains, 1..n years with costs,
+the household types of the population, 0..3+ children. An empty category is a zero cell
+(suppressed by the zero-cell rule), never left out: a missing row would tell that it is
+empty. Domains of the method without a source in the run are not measured, not zero: they
+are left out and every table says which (metadata ``domeinen``). Domain combinations are
+not a code list: those of fewer than ``min_units`` households are merged, as the notes say.
 """
 from __future__ import annotations
 
@@ -62,6 +70,13 @@ def domain_combinations(present: np.ndarray, domains: list[str]) -> np.ndarray:
     return labels[position]
 
 
+RANKING = "rangorde van alle huishoudens in het onderzoeksgebied naar kosten over de studiejaren"
+RANKING_NOTE = ("Rangorde: alle huishoudens van het onderzoeksgebied (ook zonder kosten) naar hun kosten over de "
+                "studiejaren, van duur naar goedkoop, bij gelijke kosten in volgorde van huishouden; 'de duurste x%' "
+                "zijn de eerste x% (naar boven afgerond op hele huishoudens). Alle tabellen met een rangorde "
+                "gebruiken deze ene rangorde.")
+
+
 def rank_bands(cost: np.ndarray, cuts: list[float]) -> np.ndarray:
     """Band of each household when sorted by cost, largest first: 0 = top cuts[0], ...
 
@@ -73,18 +88,50 @@ def rank_bands(cost: np.ndarray, cuts: list[float]) -> np.ndarray:
     return (rank[:, None] >= edges[None, :]).sum(axis=1)
 
 
-def _as_text_codes(values: pd.Series) -> pd.Categorical:
-    """Whole numbers (years, counts) as categories of their text, in numeric order; the text
-    is made once per distinct value, not per row."""
-    codes, distinct = pd.factorize(values, sort=True)
-    return pd.Categorical.from_codes(codes, categories=[str(v) for v in distinct])
+def with_code_list(values, code_list) -> pd.Categorical:
+    """``values`` as a Categorical of the code list ``code_list`` (in that order), so that the
+    safe writer publishes every code of the classification, the empty ones as zero cells (a
+    category left out of a table would tell that it is empty). Whole numbers (years, counts)
+    are coded by their text. A value outside the list is kept, after it (it must not become a
+    missing value). The text is made once per distinct value, not per row."""
+    values = pd.Series(values)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        row_code, distinct = values.cat.codes.to_numpy(), values.cat.categories
+    else:
+        row_code, distinct = pd.factorize(values, sort=True)
+    text = [str(int(v)) if isinstance(v, (int, np.integer)) or (isinstance(v, (float, np.floating))
+                                                                 and float(v).is_integer()) else str(v)
+            for v in distinct]
+    categories = list(dict.fromkeys([str(c) for c in code_list]))
+    used = set(np.unique(row_code[row_code >= 0]).tolist())
+    categories += sorted({t for i, t in enumerate(text) if i in used} - set(categories))
+    position = pd.Index(categories).get_indexer(text)
+    return pd.Categorical.from_codes(np.where(row_code >= 0, position[np.maximum(row_code, 0)], -1)
+                                     if len(position) else row_code, categories=categories)
+
+
+def domain_count_labels(n_domains: int) -> list[str]:
+    """Number of domains with costs: 0 up to the number of domains of the run, at most "4+"."""
+    return list(DOMAIN_COUNT_LABELS[:min(n_domains, 4) + 1])
 
 
 def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, domains: list[str],
-                    settings: dict, min_units: int, metadata: dict) -> list[TableSpec]:
-    """Every baseline table of one run (see module docstring)."""
+                    settings: dict, min_units: int, metadata: dict, domain_codes: list[str] | None = None,
+                    years: list[int] | None = None, household_types: list[str] | None = None,
+                    moves_measured: bool = True) -> list[TableSpec]:
+    """Every baseline table of one run (see module docstring).
+
+    ``domains``: the domains of the cube (its ``cost_<domain>`` columns). The code lists every
+    table publishes in full (an empty category is a zero cell, never left out): ``domain_codes``
+    (the domains with a source in the run), ``years`` (the study years) and ``household_types``;
+    by default the codes that occur. ``moves_measured``: whether a household can have moved
+    away (residence decided after the peildatum, or monthly attribution); if not, "vertrokken"
+    is not measured, and left out with a note, rather than published as zero."""
     h = households
     tables: list[TableSpec] = []
+    domain_codes = sorted(set(domain_codes or []) | set(domains))
+    years = list(years) if years else sorted(map(int, household_cube["year"].unique()))
+    household_types = list(household_types) if household_types else sorted(map(str, h["household_type"].unique()))
 
     population = metadata["population"]
     with_costs_population = f"{population}, met kosten in de studiejaren"
@@ -97,20 +144,22 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
     # --- reach -----------------------------------------------------------------------
     n_dom = np.minimum(h["n_domains"].to_numpy(), 4)
     reach = pd.DataFrame({"household": h["household"].to_numpy(),
-                          "aantal_domeinen": pd.Categorical.from_codes(n_dom, categories=DOMAIN_COUNT_LABELS)})
+                          "aantal_domeinen": pd.Categorical.from_codes(
+                              n_dom, categories=domain_count_labels(max(len(domain_codes), int(n_dom.max(initial=0)))))})
     tables.append(TableSpec("bereik_aantal_domeinen", "frequency_table", reach,
                             {"unit": "household", "dimensions": ["aantal_domeinen"],
                              "metadata": meta("Huishoudens naar aantal domeinen met kosten in de studiejaren")}))
     per_domain_total = household_cube.groupby(["household", "domain"], as_index=False, observed=True)["cost"].sum()
     touched = per_domain_total[per_domain_total["cost"] > 0].rename(columns={"domain": "domein"})
+    touched = touched.assign(domein=with_code_list(touched["domein"], domain_codes))
     tables.append(TableSpec("bereik_per_domein", "frequency_table", touched[["household", "domein"]],
                             {"unit": "household", "dimensions": ["domein"],
                              "metadata": meta("Huishoudens met kosten per domein (een huishouden kan in meer domeinen "
                                               "voorkomen; het totaal telt elk huishouden eenmaal)",
                                               with_costs_population)}))
     per_year = household_cube.groupby(["household", "year"], as_index=False, observed=True)["cost"].sum()
-    years = per_year[per_year["cost"] > 0].assign(jaar=lambda x: _as_text_codes(x["year"]))
-    tables.append(TableSpec("bereik_per_jaar", "frequency_table", years[["household", "jaar"]],
+    per_year = per_year[per_year["cost"] > 0].assign(jaar=lambda x: with_code_list(x["year"], years))
+    tables.append(TableSpec("bereik_per_jaar", "frequency_table", per_year[["household", "jaar"]],
                             {"unit": "household", "dimensions": ["jaar"],
                              "metadata": meta("Huishoudens met kosten per jaar (het totaal telt elk huishouden "
                                               "eenmaal)", with_costs_population)}))
@@ -132,26 +181,30 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
                             {"residual_df": int(len(h)) - 1, "n_observations": int(len(h)),
                              "metadata": meta("Gini-coefficient van de kosten per huishouden over de studiejaren")}))
     with_costs = h[h["cost_total"] > 0]
+    # One ranking throughout the export: every household of the study area (also those without
+    # costs) by its costs over the study years, ties by household order; "the most expensive x%"
+    # are the ceil(x * N) first. The concentration tables rank the same way.
     cuts = [0.01, 0.05, 0.20]
-    band = rank_bands(with_costs["cost_total"].to_numpy(), cuts)
+    band = rank_bands(h["cost_total"].to_numpy(), cuts)
     # Lettered so that the published order (sorted) is the ranking order.
     labels = np.array(["a. duurste 1%", "b. 1-5%", "c. 5-20%", "d. overige 80%"], dtype=object)
-    groups = with_costs[["household", "cost_total"]].rename(columns={"cost_total": "kosten"}).assign(
+    groups = h[["household", "cost_total"]].rename(columns={"cost_total": "kosten"}).assign(
         groep=pd.Categorical(labels[band], categories=list(labels)))
     tables.append(TableSpec("kosten_topgroepen", "magnitude_table", groups[["household", "groep", "kosten"]],
                             {"unit": "household", "dimensions": ["groep"], "values": "kosten", "statistic": "mean",
-                             "metadata": meta("Gemiddelde kosten per huishouden naar rangorde, onder huishoudens met "
-                                              "kosten (de totaalrij: alle huishoudens met kosten)",
-                                              with_costs_population)}))
+                             "ranked": "groep",
+                             "metadata": meta("Gemiddelde kosten per huishouden naar rangorde (" + RANKING + ")",
+                                              notes=[RANKING_NOTE])}))
 
     # --- costs per domain and year, and by composition ----------------------------------
     cube = household_cube[household_cube["cost"] != 0].rename(columns={"domain": "domein", "cost": "kosten"})
-    cube = cube.assign(jaar=_as_text_codes(cube["year"]))
+    cube = cube.assign(domein=with_code_list(cube["domein"], domain_codes), jaar=with_code_list(cube["year"], years))
     tables.append(TableSpec("kosten_domein_jaar", "magnitude_table", cube[["household", "domein", "jaar", "kosten"]],
                             {"unit": "household", "dimensions": ["domein", "jaar"], "values": "kosten",
-                             "statistic": "sum", "metadata": meta("Kosten per domein en jaar",
+                             "statistic": "sum", "value_dimensions": ["domein", "jaar"],
+                             "metadata": meta("Kosten per domein en jaar",
                                                                   with_costs_population)}))
-    composition = h.assign(huishoudtype=h["household_type"], kosten=h["cost_total"],
+    composition = h.assign(huishoudtype=with_code_list(h["household_type"], household_types), kosten=h["cost_total"],
                            kinderen=pd.Categorical(np.asarray(CHILD_LABELS, dtype=object)[
                                np.minimum(h["n_children"].to_numpy(), 3)], categories=CHILD_LABELS))
     tables.append(TableSpec("kosten_huishoudtype", "magnitude_table",
@@ -163,26 +216,33 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
     tables.append(TableSpec("kosten_kinderen", "magnitude_table", composition[["household", "kinderen", "kosten"]],
                             {"unit": "household", "dimensions": ["kinderen"], "values": "kosten", "statistic": "mean",
                              "metadata": meta("Gemiddelde kosten per huishouden naar aantal thuiswonende kinderen")}))
-    structural = with_costs.assign(jaren_met_kosten=_as_text_codes(with_costs["n_years_with_costs"]),
+    structural = with_costs.assign(jaren_met_kosten=with_code_list(with_costs["n_years_with_costs"],
+                                                                   range(1, len(years) + 1)),
                                    kosten=with_costs["cost_total"])
     tables.append(TableSpec("kosten_structureel", "magnitude_table",
                             structural[["household", "jaren_met_kosten", "kosten"]],
                             {"unit": "household", "dimensions": ["jaren_met_kosten"], "values": "kosten",
                              "statistic": "mean",
                              "metadata": meta("Huishoudens met kosten naar aantal jaren met kosten (1 = incidenteel, "
-                                              f"{len(settings.get('years', [])) or 5} = structureel) en hun gemiddelde "
+                                              f"{len(years)} = structureel) en hun gemiddelde "
                                               "kosten", with_costs_population)}))
-    resident = h.assign(woonachtig=pd.Categorical.from_codes(np.where(h["still_resident"].to_numpy(dtype=bool), 0, 1),
-                                                             categories=["nog woonachtig", "vertrokken"]),
+    residence = ["nog woonachtig", "vertrokken"] if moves_measured else ["nog woonachtig"]
+    resident = h.assign(woonachtig=with_code_list(np.where(h["still_resident"].to_numpy(dtype=bool), "nog woonachtig",
+                                                           "vertrokken"), residence),
                         kosten=h["cost_total"])
+    not_moved = [] if moves_measured else [
+        "Vertrokken huishoudens zijn niet gemeten (geen rij 'vertrokken'): de woonplaats is alleen op de peildatum "
+        "bepaald, dus elk huishouden van de populatie woont er dan nog. Zet [study] residence_date op een latere "
+        "datum om vertrek te meten."]
     tables.append(TableSpec("kosten_woonachtig", "magnitude_table", resident[["household", "woonachtig", "kosten"]],
                             {"unit": "household", "dimensions": ["woonachtig"], "values": "kosten", "statistic": "mean",
                              "metadata": meta("Gemiddelde kosten van huishoudens die nog in het onderzoeksgebied wonen "
-                                              "en van vertrokken huishoudens")}))
+                                              "en van vertrokken huishoudens", notes=not_moved)}))
 
     # --- the most expensive households: domain combinations, correlation ----------------
     top_share = settings["top_group_share"]
-    top = with_costs[rank_bands(with_costs["cost_total"].to_numpy(), [top_share]) == 0]
+    top = h[rank_bands(h["cost_total"].to_numpy(), [top_share]) == 0]
+    top = top[top["cost_total"] > 0]
     combination = domain_combinations(top[[f"cost_{d}" for d in domains]].to_numpy() > 0, domains)
     counts = pd.Series(combination).value_counts()
     rare = ~pd.Series(combination).isin(counts.index[counts >= min_units]).to_numpy()
@@ -191,9 +251,10 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
     tables.append(TableSpec("combinaties_duurste", "magnitude_table", combos,
                             {"unit": "household", "dimensions": ["combinatie"], "values": "kosten", "statistic": "sum",
                              "metadata": meta(f"Combinaties van domeinen bij de duurste {top_share:.0%} van de "
-                                              "huishoudens met kosten: aantal en kosten (combinaties van minder dan "
+                                              "huishoudens: aantal en kosten (combinaties van minder dan "
                                               f"{min_units} huishoudens samengenomen)",
-                                              f"{with_costs_population}, de duurste {top_share:.0%}")}))
+                                              f"{population}, de duurste {top_share:.0%} ({RANKING})",
+                                              notes=[RANKING_NOTE])}))
     tables.append(_correlation_table(with_costs, domains, meta, with_costs_population))
     return tables
 
@@ -204,9 +265,17 @@ def _correlation_table(with_costs: pd.DataFrame, domains: list[str], meta, popul
     names = [d for d, k in zip(domains, keep) if k]
     corr = np.corrcoef(values[:, keep], rowvar=False) if keep.sum() >= 2 else np.zeros((0, 0))
     i, j = np.triu_indices(len(names), k=1)
+    # The households that drive a coefficient are those with costs in both domains (and those
+    # with costs in at least one): counted per pair, checked per row, not published.
+    positive = (values[:, keep] > 0).astype(np.int64)
+    both = positive.T @ positive
+    either = np.diag(both)[:, None] + np.diag(both)[None, :] - both
     table = pd.DataFrame({"domein_a": np.asarray(names, dtype=object)[i], "domein_b": np.asarray(names, dtype=object)[j],
-                          "correlatie": corr[i, j] if len(names) >= 2 else np.zeros(0)})
+                          "correlatie": corr[i, j] if len(names) >= 2 else np.zeros(0),
+                          "huishoudens_kosten_beide": both[i, j], "huishoudens_kosten_een_of_beide": either[i, j]})
     return TableSpec("correlatie_domeinen", "model_table", table,
                      {"residual_df": int(len(with_costs)) - 2, "n_observations": int(len(with_costs)),
+                      "row_units": ["huishoudens_kosten_beide", "huishoudens_kosten_een_of_beide"], "n_parameters": 2,
+                      "unit_label": "households",
                       "metadata": meta("Correlatie (Pearson) van de kosten per domein over de studiejaren, onder "
                                        "huishoudens met kosten", population)})

@@ -47,7 +47,9 @@ def select_households(households: pd.DataFrame, domains: list[str], settings: di
         if unknown:
             raise UserFacingError(f"[selection] combinations name unknown domain(s) {unknown}; the domains of this "
                                   f"run are {domains}")
-        present = {d: households[f"cost_{d}"].to_numpy() > 0 for d in domains}
+        # A domain of the run without costs in these households has no cost column: nobody has it.
+        present = {d: households[f"cost_{d}"].to_numpy() > 0 if f"cost_{d}" in households else np.zeros(n, bool)
+                   for d in domains}
         has_any = np.zeros(n, dtype=bool)
         for combo in settings["combinations"]:
             has_any |= np.logical_and.reduce([present[d] for d in combo])

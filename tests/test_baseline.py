@@ -12,11 +12,21 @@ import pandas as pd
 import pytest
 
 from lib.config import load_config
-from lib.pipeline import run_steps
+from lib.pipeline import run_steps, step_folder
 from lib.synthetic.truth import load_cpi
+from lib.workfiles import read_table
 from tests.conftest import SMALL_SPEC as SPEC
 
 PEIL = f"{SPEC.last_year}1231"
+# The synthetic CBS route reads every register; the domains they deliver (the default price
+# table's domains of the registers, and the other benefits of UITKERINGBEDRAGTAB). Debt help
+# and other care come only from municipal appendix-2 files: not measured in this run.
+CBS_ROUTE_DOMAINS = ["bijstand", "detentie", "halt", "jeugdbescherming", "jeugdhulp", "jeugdreclassering",
+                     "om_rechtspraak", "overige_uitkering", "politie", "sancties", "wmo"]
+NOT_MEASURED = ["overige_zorg", "schuldhulp"]
+HOUSEHOLD_TYPES = ["eenpersoons", "paar zonder kinderen", "paar met kinderen", "eenouder", "overig"]
+TYPE_OF_TYPHH = {"1": "eenpersoons", "2": "paar zonder kinderen", "3": "paar zonder kinderen", "4": "paar met kinderen",
+                 "5": "paar met kinderen", "6": "eenouder", "7": "overig"}
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +73,62 @@ def test_reach_by_number_of_domains_by_domain_and_by_year(run, truth_households)
     expected = n_domains.clip(upper=4).map({0: "0", 1: "1", 2: "2", 3: "3", 4: "4+"}).value_counts().to_dict()
     expected["Totaal"] = len(households)
     assert true_n(evidence(run, "bereik_aantal_domeinen"), "aantal_domeinen") == expected
-    per_domain = with_cost.groupby("domain")["HUISHOUDNR"].nunique().to_dict()
+    # Every domain with a source is in the table, also one without households (a zero cell).
+    per_domain = with_cost.groupby("domain")["HUISHOUDNR"].nunique().reindex(CBS_ROUTE_DOMAINS, fill_value=0).to_dict()
     per_domain["Totaal"] = with_cost["HUISHOUDNR"].nunique()
     assert true_n(evidence(run, "bereik_per_domein"), "domein") == per_domain
     per_year = {str(k): v for k, v in with_cost.groupby("year")["HUISHOUDNR"].nunique().items()}
     per_year["Totaal"] = with_cost["HUISHOUDNR"].nunique()
     assert true_n(evidence(run, "bereik_per_jaar"), "jaar") == per_year
+
+
+def test_every_domain_with_a_source_every_year_and_every_household_type_is_published(run, truth_households):
+    """No category is left out because it is empty (that would tell it is empty): an empty one
+    is a zero cell, suppressed by the zero-cell rule; domains without a source are named."""
+    households, cube = truth_households
+    assert set(cube["domain"]) <= set(CBS_ROUTE_DOMAINS)
+    with_cost = cube[cube["cost"] > 0]
+    empty = sorted(set(CBS_ROUTE_DOMAINS) - set(with_cost["domain"]))
+    assert empty, "the small data set should have a domain with a source but no household with costs"
+    published = pd.read_csv(run.export_dir / "bereik_per_domein.csv", dtype=str)
+    assert published["domein"].tolist() == ["Totaal"] + CBS_ROUTE_DOMAINS
+    cells = evidence(run, "bereik_per_domein").set_index("domein")
+    for d in empty:
+        assert published.set_index("domein").loc[d, "n_households"] == "x"
+        assert float(cells.loc[d, "true_n_households"]) == 0 and "zero-cell" in cells.loc[d, "rules_failed"]
+    years = [str(y) for y in SPEC.years]
+    for name in ("kosten_domein_jaar",):
+        table = pd.read_csv(run.export_dir / f"{name}.csv", dtype=str)
+        assert list(zip(table["domein"], table["jaar"])) == [(d, y) for d in ["Totaal"] + CBS_ROUTE_DOMAINS
+                                                             for y in ["Totaal"] + years]
+        cells = evidence(run, name)
+        zero = cells["domein"].isin(empty)
+        assert (cells.loc[zero, "true_n_households"].astype(float) == 0).all()
+        assert (table.loc[zero.to_numpy(), ["n_households", "sum_kosten"]] == "x").all().all()
+    assert pd.read_csv(run.export_dir / "bereik_per_jaar.csv", dtype=str)["jaar"].tolist() == ["Totaal"] + years
+    n_years = pd.read_csv(run.export_dir / "kosten_structureel.csv", dtype=str)["jaren_met_kosten"].tolist()
+    assert n_years == ["Totaal"] + [str(n) for n in range(1, len(SPEC.years) + 1)]
+    counts = pd.read_csv(run.export_dir / "bereik_aantal_domeinen.csv", dtype=str)["aantal_domeinen"].tolist()
+    assert counts == ["Totaal", "0", "1", "2", "3", "4+"]
+    # Household types of the population (institutional households are excluded: no such row).
+    kind = households["TYPHH"].map(TYPE_OF_TYPHH).value_counts().reindex(HOUSEHOLD_TYPES, fill_value=0)
+    for name in ("huishoudens_naar_type", "kosten_huishoudtype"):
+        table = pd.read_csv(run.export_dir / f"{name}.csv", dtype=str)
+        assert table["huishoudtype"].tolist() == ["Totaal"] + HOUSEHOLD_TYPES
+        assert true_n(evidence(run, name), "huishoudtype") == {"Totaal": len(households), **kind.to_dict()}
+    positions = pd.read_csv(run.export_dir / "personen_naar_positie.csv", dtype=str)["positie"].tolist()
+    assert positions == ["Totaal", "alleenstaande", "ouder in eenoudergezin", "overig lid", "partner",
+                         "thuiswonend kind"]
+    # Every table says which domains the run measures and which of the method it does not.
+    for name in ("bereik_per_domein", "kosten_domein_jaar", "selectie_domeinen", "samenhang_paren"):
+        notes = (run.export_dir / f"{name}.notes.txt").read_text(encoding="utf-8")
+        line = next(l for l in notes.splitlines() if l.startswith("Domeinen: "))
+        assert ", ".join(CBS_ROUTE_DOMAINS) in line and line.endswith("niet nul): " + ", ".join(NOT_MEASURED))
+    # Residence is decided on the peildatum only: nobody can have moved away, so no row "vertrokken".
+    resident = pd.read_csv(run.export_dir / "kosten_woonachtig.csv", dtype=str)
+    assert resident["woonachtig"].tolist() == ["Totaal", "nog woonachtig"]
+    assert "Vertrokken huishoudens zijn niet gemeten" in (
+        run.export_dir / "kosten_woonachtig.notes.txt").read_text(encoding="utf-8")
 
 
 def test_concentration_matches_the_truth(run, truth_households):
@@ -107,9 +167,7 @@ def test_costs_per_domain_and_year(run, truth_households):
 def test_mean_costs_by_household_type_and_children(run, truth_households):
     households, cube = truth_households
     total = cube.groupby("HUISHOUDNR")["cost"].sum().reindex(households["HUISHOUDNR"], fill_value=0.0).to_numpy()
-    kind = households["TYPHH"].map({"1": "eenpersoons", "2": "paar zonder kinderen", "3": "paar zonder kinderen",
-                                    "4": "paar met kinderen", "5": "paar met kinderen", "6": "eenouder",
-                                    "7": "overig"}).to_numpy()
+    kind = households["TYPHH"].map(TYPE_OF_TYPHH).to_numpy()
     cells = evidence(run, "kosten_huishoudtype").set_index("huishoudtype")
     for t in np.unique(kind):
         assert int(float(cells.loc[t, "true_n_households"])) == (kind == t).sum()
@@ -133,8 +191,10 @@ def test_structural_versus_incidental_and_ranked_groups(run, truth_households):
         members = years.index[years == n_years]
         assert int(float(cells.loc[str(n_years), "true_n_households"])) == len(members)
         assert float(cells.loc[str(n_years), "true_sum_kosten"]) == pytest.approx(with_costs[members].sum(), abs=0.01)
-    # Ranked groups: the 1% most expensive households with costs, the next 4%, the next 15%, the rest.
-    ordered = np.sort(with_costs.to_numpy())[::-1]
+    # Ranked groups: one ranking of all households of the area (also those without costs): the 1%
+    # most expensive, the next 4%, the next 15%, the rest.
+    every = total.reindex(households["HUISHOUDNR"], fill_value=0.0)
+    ordered = np.sort(every.to_numpy())[::-1]
     edges = np.ceil(np.array([0.01, 0.05, 0.20]) * ordered.size - 1e-9).astype(int)
     bounds = np.concatenate([[0], edges, [ordered.size]])
     cells = evidence(run, "kosten_topgroepen").set_index("groep")
@@ -145,10 +205,13 @@ def test_structural_versus_incidental_and_ranked_groups(run, truth_households):
 
 
 def test_domain_combinations_of_the_most_expensive_households(run, truth_households):
-    _, cube = truth_households
-    total = cube.groupby("HUISHOUDNR")["cost"].sum()
-    with_costs = total[total > 0].sort_values(ascending=False, kind="stable")
-    top = with_costs.iloc[:int(np.ceil(run["baseline"]["top_group_share"] * len(with_costs) - 1e-9))]
+    households, cube = truth_households
+    # The same ranking as every ranked table: all households of the area, the top x% of them
+    # (those among them with costs have a combination).
+    total = cube.groupby("HUISHOUDNR")["cost"].sum().reindex(households["HUISHOUDNR"], fill_value=0.0)
+    ranked = total.sort_values(ascending=False, kind="stable")
+    top = ranked.iloc[:int(np.ceil(run["baseline"]["top_group_share"] * len(ranked) - 1e-9))]
+    top = top[top > 0]
     positive = cube[(cube["cost"] > 0) & cube["HUISHOUDNR"].isin(top.index)]
     combination = positive.groupby("HUISHOUDNR")["domain"].apply(lambda d: " + ".join(sorted(set(d))))
     counts = combination.value_counts()
@@ -163,10 +226,28 @@ def test_correlations_between_domains(run, truth_households):
     _, cube = truth_households
     wide = cube.pivot_table(index="HUISHOUDNR", columns="domain", values="cost", aggfunc="sum", fill_value=0.0)
     wide = wide[wide.sum(axis=1) > 0]
-    published = pd.read_csv(run.export_dir / "correlatie_domeinen.csv")
+    published = pd.read_csv(run.export_dir / "correlatie_domeinen.csv", dtype=str, keep_default_na=False)
     assert len(published) > 10
+    # The households that drive a coefficient: those with costs in both domains, counted here
+    # from the truth. A pair on fewer than min_units of them is suppressed, the others published.
+    rules = run.disclosure_rules
+    both = {(a, b): int(((wide[a] > 0) & (wide[b] > 0)).sum()) for a, b in zip(published["domein_a"],
+                                                                              published["domein_b"])}
     for row in published.itertuples():
-        assert row.correlatie == pytest.approx(wide[row.domein_a].corr(wide[row.domein_b]), abs=5e-5)
+        if both[(row.domein_a, row.domein_b)] < rules.min_units:
+            assert row.correlatie == rules.suppressed_symbol, row
+        else:
+            assert float(row.correlatie) == pytest.approx(wide[row.domein_a].corr(wide[row.domein_b]), abs=5e-5)
+    assert 0 < sum(n >= rules.min_units for n in both.values()) < len(both)   # both cases occur in these data
+    # The table request carries the counts per pair (not published).
+    request = read_table(step_folder(run, "baseline") / "tables" / "correlatie_domeinen")
+    assert "huishoudens_kosten_beide" not in published.columns
+    carried = {(a, b): int(n) for a, b, n in zip(request["domein_a"], request["domein_b"],
+                                                  request["huishoudens_kosten_beide"])}
+    assert carried == both
+    either = {(a, b): int(((wide[a] > 0) | (wide[b] > 0)).sum()) for a, b in both}
+    assert dict(zip(zip(request["domein_a"], request["domein_b"]),
+                    request["huishoudens_kosten_een_of_beide"].astype(int))) == either
 
 
 def test_an_earlier_cycle_is_a_config_change(small_dataset, run, tmp_path):

@@ -187,7 +187,12 @@ def test_grouped_domains_levels_and_minimum_support(small_run):
     # Minimum support never below the disclosure threshold.
     assert result.summary["minimum support (households)"] == 10 and (result.itemsets["count"] >= 10).all()
     clusters = next(t for t in result.tables if t.name == "samenhang_clusters")
-    assert "pct_justitie_hoog" in clusters.kwargs["values"]
+    # Indicators are shares (published as pct_<indicator>, protected as counts); a group's costs
+    # are declared as the costs of all its domains, so they link with the domain tables.
+    assert "justitie_hoog" in clusters.kwargs["shares"] and "justitie" in clusters.kwargs["shares"]
+    assert clusters.kwargs["parts"]["kosten_justitie"] == ["kosten", {"domein": ["politie", "om_rechtspraak",
+                                                                                 "sancties", "detentie"]}]
+    assert "aantal_domeinen" not in clusters.kwargs["values"]
     # Level cut-offs are internal: no exported metadata states an amount.
     text = json.dumps([t.kwargs.get("metadata", {}) for t in result.tables])
     assert all(f"{v:.2f}" not in text for v in result.level_cutoffs.values() if v)
@@ -257,6 +262,81 @@ def test_combinations_that_would_difference_with_the_baseline_are_pooled():
     without = analyse_coherence(cube, settings, seed=1, min_units=10)
     table = next(t for t in without.tables if t.name == "samenhang_combinaties_kosten")
     assert "bijstand + wmo" in set(table.data["combinatie"].astype(str))
+
+
+def test_measures_carry_the_households_that_drive_each_row(small_run):
+    config, out, _, cube = small_run
+    present = presence_of(cube)
+    minimum = config.disclosure_rules.min_units
+    tables = out / "tables"
+
+    def spec(name: str) -> dict:
+        return json.loads((tables / f"{name}.json").read_text(encoding="utf-8"))["kwargs"]
+
+    # Correlations: per pair the households with costs in both groups (and in one of them),
+    # counted here household by household; a pair on fewer than min_units of them is suppressed.
+    corr = read_table(tables / "samenhang_correlatie_kosten")
+    assert spec("samenhang_correlatie_kosten")["row_units"] == ["huishoudens_kosten_beide",
+                                                                "huishoudens_kosten_een_of_beide"]
+    both = [int((present[a] & present[b]).sum()) for a, b in zip(corr["domein_a"], corr["domein_b"])]
+    assert corr["huishoudens_kosten_beide"].tolist() == both
+    assert corr["huishoudens_kosten_een_of_beide"].tolist() == [
+        int((present[a] | present[b]).sum()) for a, b in zip(corr["domein_a"], corr["domein_b"])]
+    published = pd.read_csv(config.export_dir / "samenhang_correlatie_kosten.csv", dtype=str, keep_default_na=False)
+    assert list(published.columns) == ["domein_a", "domein_b", "pearson", "spearman"]
+    assert ((published["pearson"] == "x").to_numpy() == (np.array(both) < minimum)).all()
+    assert 0 < (np.array(both) >= minimum).sum() < len(both)            # both cases occur in these data
+    # Phi and odds ratios: the four cells of each pair's 2x2 table, each at least min_units.
+    pairs = read_table(tables / "samenhang_paren_maten")
+    cells = ["huishoudens_n_both", "huishoudens_n_a_only", "huishoudens_n_b_only", "huishoudens_n_neither"]
+    assert spec("samenhang_paren_maten")["row_units"] == cells
+    for row in pairs.itertuples():
+        a, b = present[row.domein_a], present[row.domein_b]
+        expected = [(a & b).sum(), (a & ~b).sum(), (~a & b).sum(), (~a & ~b).sum()]
+        assert [getattr(row, c) for c in cells] == expected and min(expected) >= minimum
+    # Rule measures rest on the 2x2 table of antecedent and consequent in the same way.
+    if (tables / "samenhang_regels_maten.json").exists():
+        rules = read_table(tables / "samenhang_regels_maten")
+        assert spec("samenhang_regels_maten")["row_units"] == cells
+        for row in rules.itertuples():
+            a = present[row.antecedent.split(" + ")].all(axis=1)
+            b = present[row.consequent.split(" + ")].all(axis=1)
+            expected = [(a & b).sum(), (a & ~b).sum(), (~a & b).sum(), (~a & ~b).sum()]
+            assert [getattr(row, c) for c in cells] == expected and min(expected) >= minimum
+
+
+def test_a_correlation_on_a_few_households_with_both_costs_is_suppressed(tmp_path):
+    from disclosure_control import SafeWriter
+    # 400 households: 100 with bijstand, 150 with jeugd, 200 with wmo; only 6 have both
+    # bijstand and wmo, 30 bijstand and jeugd, 50 jeugd and wmo.
+    n = 400
+    rng = np.random.default_rng(2)
+    index = np.arange(n)
+    bijstand = (index < 100)
+    jeugd = (index >= 70) & (index < 220)
+    wmo = (index >= 94) & (index < 100) | (index >= 176) & (index < 370)
+    costs = {d: np.where(flag, np.round(rng.gamma(2.0, 800.0, n), 2), 0.0)
+             for d, flag in (("bijstand", bijstand), ("jeugd", jeugd), ("wmo", wmo))}
+    cube = pd.DataFrame({"household": index, "household_type": "eenpersoons", "n_persons": 1, "n_children": 0,
+                         **{f"cost_{d}": v for d, v in costs.items()}})
+    cube["cost_total"] = cube[[f"cost_{d}" for d in costs]].sum(axis=1)
+    result = analyse_coherence(cube, load_config_defaults(), seed=1, min_units=10)
+    table = next(t for t in result.tables if t.name == "samenhang_correlatie_kosten")
+    flags = {"bijstand": bijstand, "jeugd": jeugd, "wmo": wmo}
+    both = {(a, b): int((flags[a] & flags[b]).sum()) for a, b in zip(table.data["domein_a"], table.data["domein_b"])}
+    assert both == {("bijstand", "jeugd"): 30, ("bijstand", "wmo"): 6, ("jeugd", "wmo"): 50}
+    assert table.data["huishoudens_kosten_beide"].tolist() == list(both.values())
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence")
+    released = writer.model_table(table.data, name=table.name, **table.kwargs)
+    assert released.status == "pass"
+    shown = released.table.set_index(["domein_a", "domein_b"])
+    assert (shown.loc[("bijstand", "wmo")] == "x").all()
+    with_costs = bijstand | jeugd | wmo                 # the correlations are among households with costs
+    assert float(shown.loc[("jeugd", "wmo"), "pearson"]) == pytest.approx(
+        np.corrcoef(costs["jeugd"][with_costs], costs["wmo"][with_costs])[0, 1], abs=5e-5)
+    # The phi/odds-ratio table leaves out the pair whose 2x2 table has a cell of 6.
+    pairs = next(t for t in result.tables if t.name == "samenhang_paren_maten").data
+    assert ("bijstand", "wmo") not in set(zip(pairs["domein_a"], pairs["domein_b"]))
 
 
 def load_config_defaults() -> dict:

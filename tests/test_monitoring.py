@@ -14,13 +14,16 @@ error of a mean of four); ``benchmarks/simulate_monitoring.py`` runs many more.
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from lib.config import load_config
 from lib.dates import day_number, month_index
-from lib.monitoring import cohort_costs, household_matrix, period_of_month, standardised_differences
+from lib.monitoring import (cohort_costs, covariate_units, household_matrix, period_of_month,
+                             standardised_differences)
 from lib.synthetic.monitoring_simulation import (
     enrol,
     monitor,
@@ -201,3 +204,127 @@ def test_greedy_matching_equals_a_plain_scan_also_with_ties_and_crowded_scores(m
     expected = _greedy_matching_by_scanning(logit, treated, kind, caliper * logit.std(), seed)
     assert (got == expected).all()
     assert (got >= 0).sum() > 100
+
+
+# --- disclosure control: households, not household-periods, behind every estimate ----------
+
+GROUPS = ["n_cohort_before", "n_cohort_after", "n_comparison_before", "n_comparison_after"]
+START_YEAR = SPEC.first_year + 2
+
+
+def _households_with_costs_by_hand(ledger: pd.DataFrame, members: pd.DataFrame, households, years) -> tuple[int, int]:
+    """Households among ``households`` with costs (other than 0) in a year before / from the
+    start: straight from the ledger and the members, with pandas."""
+    chosen = members.loc[members["household"].isin(households), ["person", "household"]]
+    rows = ledger[["person", "month", "cost"]].merge(chosen, on="person")
+    rows["year"] = 1970 + rows["month"].astype(np.int64) // 12
+    rows = rows[rows["year"].astype(str).isin(years)]
+    per_year = rows.groupby(["household", "year"])["cost"].sum()
+    per_year = per_year[per_year != 0].reset_index()
+    return (per_year.loc[per_year["year"] < START_YEAR, "household"].nunique(),
+            per_year.loc[per_year["year"] >= START_YEAR, "household"].nunique())
+
+
+def test_covariate_units_against_plain_counts():
+    rng = np.random.default_rng(5)
+    n = 300
+    covariates = pd.DataFrame({"cost": np.where(rng.random(n) < 0.3, rng.gamma(1.0, 500.0, n), 0.0),
+                               "flag": (rng.random(n) < 0.1).astype(float),
+                               "household_type": rng.choice(["eenouder", "eenpersoons", "overig"], n, p=[.2, .75, .05])})
+    rows = rng.random(n) < 0.4
+    got = covariate_units(covariates, rows)
+    group = covariates[rows]
+    assert got["cost"] == (group["cost"] != 0).sum()
+    # An indicator: the smaller of the households with and without it.
+    assert got["flag"] == min((group["flag"] == 1).sum(), (group["flag"] == 0).sum())
+    for kind in ["eenouder", "eenpersoons", "overig"]:
+        has = (group["household_type"] == kind).sum()
+        assert got[f"household_type_{kind}"] == min(has, len(group) - has)
+    assert list(got.index) == list(standardised_differences(covariates, rows, ~rows).index)
+
+
+def test_households_per_group_behind_each_estimate_and_a_small_comparison_group(country, tmp_path):
+    from disclosure_control import SafeWriter
+
+    c = enrol(country, 1000)
+    # A caliper so narrow that only a few cohort households find a partner: the comparison
+    # effect rests on fewer than 10 households per group, the before/after on the whole cohort.
+    for caliper in (0.0005, 0.0003, 0.0007, 0.0002, 0.001):
+        result = monitor(c, c["ledger"], caliper=caliper)
+        if 2 <= result.status["matched"].sum() < 10:
+            break
+    else:
+        pytest.fail("no caliper leaves 2-9 matched households")
+    est = result.estimates.set_index(result.estimates["estimate"].str.startswith("effect").map(
+        {False: "naive", True: "did"}))
+    # The before/after comparison: the cohort's households with costs before and after the
+    # start, from the ledger; residual degrees of freedom: households - 1.
+    cohort = country["households"]["household"].to_numpy()[c["cohort"]]
+    before, after = _households_with_costs_by_hand(c["ledger"], country["members"], cohort, country["periods"])
+    assert (est.loc["naive", "n_cohort_before"], est.loc["naive", "n_cohort_after"]) == (before, after)
+    assert est.loc["naive", "n_households"] == len(cohort) and est.loc["naive", "residual_df"] == len(cohort) - 1
+    assert pd.isna(est.loc["naive", "n_comparison_before"])
+    # The comparison effect: households (not household-periods) per group and half, counted on
+    # its panel; residual degrees of freedom: clusters (households) minus the 3 parameters.
+    panel = result.panel
+    later = panel["period"].astype(int) >= START_YEAR
+    for group in ("cohort", "comparison"):
+        for when, rows in (("before", ~later), ("after", later)):
+            chosen = panel[(panel["group"] == group) & rows & (panel["cost"] != 0)]
+            assert est.loc["did", f"n_{group}_{when}"] == chosen["household"].nunique()
+    assert est.loc["did", "residual_df"] == panel["household"].nunique() - 3
+    assert panel["household"].nunique() == 2 * result.status["matched"].sum() < len(panel)
+    # Through the safe writer with the step's arguments: the small row suppressed, the other published.
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence")
+    table = result.estimates[["estimate", "value", "se", "ci_low", "ci_high", *GROUPS, "residual_df", "n_parameters"]]
+    released = writer.model_table(table, name="effect", n_observations=len(cohort), row_units=GROUPS,
+                                  row_residual_df="residual_df", n_parameters="n_parameters", standard_errors="se",
+                                  unit_label="households")
+    assert released.status == "pass"
+    published = released.table.set_index("estimate")
+    naive_label, did_label = result.estimates["estimate"]
+    assert (published.loc[did_label, ["value", "se", "ci_low", "ci_high"]] == "x").all()
+    assert float(published.loc[naive_label, "value"]) == pytest.approx(est.loc["naive", "value"], abs=0.01)
+    assert list(published.columns) == ["value", "se", "ci_low", "ci_high"]
+
+
+def test_the_step_requests_every_monitoring_table_with_its_households(country, calibration_dataset):
+    from disclosure_control import DisclosureRules, SafeWriter
+    from lib.export_requests import collect_requests
+    from lib.pipeline import run_steps, step_folder
+    from lib.workfiles import read_table
+
+    config = load_config(calibration_dataset / "config_country.toml")
+    run_steps(config, ["monitoring"])
+    folder = step_folder(config, "monitoring")
+    status = pd.read_csv(folder / "cohort_status.csv")
+    spec = json.loads((folder / "tables" / "monitoring_effect.json").read_text(encoding="utf-8"))["kwargs"]
+    assert spec["row_units"] == GROUPS and spec["row_residual_df"] == "residual_df"
+    effect = read_table(folder / "tables" / "monitoring_effect")
+    # Counted independently: the cohort's (and the matched cohort's) households with costs
+    # before and after the start, from the ledger and the members at the start.
+    for row, households in ((0, status["household"]), (1, status.loc[status["matched"], "household"])):
+        before, after = _households_with_costs_by_hand(country["ledger"], country["members"], households,
+                                                       country["periods"])
+        assert (effect["n_cohort_before"].iloc[row], effect["n_cohort_after"].iloc[row]) == (before, after)
+    assert effect["residual_df"].tolist() == [len(status) - 1, 2 * int(status["matched"].sum()) - 3]
+    # The trend: one row per household and period, counted per cell in households by the writer.
+    trend = read_table(folder / "tables" / "monitoring_trend")
+    assert not trend.duplicated(["household", "groep", "periode"]).any()
+    # Released as the export step does: a row is published exactly when every group behind it
+    # has at least min_units households (and its other rules hold).
+    rules = DisclosureRules()
+    writer = SafeWriter(folder / "check_export", folder / "check_evidence", rules, replace_existing=True)
+    requests = {r.name: r for r in collect_requests(config.work_dir) if r.name.startswith("monitoring_")}
+    results = {name: getattr(writer, r.method)(r.data(), name=name, **r.kwargs) for name, r in requests.items()}
+    effect_rows = results["monitoring_effect"].table
+    small = effect[GROUPS].min(axis=1) < rules.min_units
+    assert ((effect_rows["standaardfout"] == "x") == (small | (effect["residual_df"] < rules.min_residual_df))).all()
+    balance = read_table(folder / "tables" / "monitoring_balans")
+    units = balance[["n_cohort_all", "n_comparison_pool", "n_cohort_matched", "n_comparison_matched"]].min(axis=1)
+    released = results["monitoring_balans"]
+    if released.released:
+        assert ((released.table["smd_na_matching"] == "x") == (units < rules.min_units)).all()
+        assert "n_cohort_matched" not in released.table.columns
+    else:
+        assert (units < rules.min_units).all() or 2 * status["matched"].sum() - 2 < rules.min_residual_df

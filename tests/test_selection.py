@@ -8,6 +8,8 @@ import pytest
 from lib.config import ConfigError, load_config
 from lib.pipeline import run_steps, step_folder
 from lib.selection import SelectionRefused, check_list_allowed, select_households
+from lib.synthetic.truth import load_cpi
+from tests.conftest import SMALL_SPEC as SPEC
 
 DOMAINS = ["bijstand", "jeugdhulp", "wmo"]
 
@@ -81,3 +83,64 @@ def test_the_list_stays_in_the_work_folder(small_dataset, tmp_path):
     for bsn in listing["members"].str.split().explode().head(50):
         assert bsn not in exported
     assert (tmp_path / "export" / "selectie_huishoudtype.csv").is_file()
+
+
+def test_the_profile_lists_every_domain_with_a_source_and_every_household_type(small_dataset, tmp_path):
+    """Municipal route: the selected group is small, so some domains and types have no selected
+    household. They are published as (suppressed) zero cells, never left out."""
+    text = (small_dataset / "config_gemeente.toml").read_text(encoding="utf-8")
+    text = (text.replace('work_dir = "work_gemeente"', f'work_dir = "{(tmp_path / "work").as_posix()}"')
+            .replace('export_dir = "export_gemeente"', f'export_dir = "{(tmp_path / "export").as_posix()}"')
+            + "\n[selection]\ntop_share = 0.10\n")
+    path = small_dataset / "config_selection_profile.toml"
+    path.write_text(text, encoding="utf-8")
+    config = load_config(path)
+    run_steps(config)
+
+    # Independently: households of the BRP extract (one per location code, institutional ones
+    # left out), their true costs from the truth of the appendix-2 files, the top 10% of those
+    # with costs.
+    brp = pd.read_csv(small_dataset / "gemeente" / "brp_extract.csv", sep=";", dtype=str)
+    institutional = brp.groupby("Locatiecode")["Gezinsrelatie"].agg(lambda r: (r == "I").any())
+    brp = brp[~brp["Locatiecode"].map(institutional)]
+    costs = pd.read_csv(small_dataset / "truth" / "municipal_costs_person_year.csv", dtype={"bsn": str})
+    cpi = load_cpi()
+    costs["cost"] = costs["amount_nominal"] * cpi[SPEC.last_year] / cpi.reindex(costs["year"]).to_numpy()
+    costs = costs.merge(brp[["BSN", "Locatiecode"]], left_on="bsn", right_on="BSN")
+    per_household = costs.groupby("Locatiecode")["cost"].sum()
+    with_costs = per_household[per_household > 0].sort_values(ascending=False)
+    top = with_costs.index[:int(np.ceil(0.10 * len(with_costs) - 1e-9))]
+    per_domain = costs[costs["Locatiecode"].isin(top)].groupby(["Locatiecode", "domain"])["cost"].sum()
+    domains = sorted(costs["domain"].unique())           # the domains the providers' files deliver
+    assert domains == ["bijstand", "jeugdhulp", "schuldhulp", "wmo"]
+    n_domain = (per_domain[per_domain > 0].reset_index().groupby("domain")["Locatiecode"].nunique()
+                .reindex(domains, fill_value=0))
+    assert (n_domain == 0).any(), "the test needs a domain without selected households"
+    children = (brp[brp["Locatiecode"].isin(top)].groupby("Locatiecode")["Gezinsrelatie"]
+                .agg(lambda r: int((r == "K").sum())).clip(upper=3))
+    n_children = children.value_counts().reindex([0, 1, 2, 3], fill_value=0).to_numpy()
+
+    export, evidence = tmp_path / "export", tmp_path / "work" / "evidence"
+
+    def cells(name):
+        return pd.read_csv(evidence / f"{name}.cells.csv", dtype=str, keep_default_na=False)
+
+    published = pd.read_csv(export / "selectie_domeinen.csv", dtype=str)
+    assert published["domein"].tolist() == ["Totaal"] + domains
+    got = cells("selectie_domeinen").set_index("domein")["true_n_households"].astype(float)
+    assert got.to_dict() == {"Totaal": len(top), **n_domain.astype(float).to_dict()}
+    for d in n_domain.index[n_domain == 0]:
+        assert published.set_index("domein").loc[d, "n_households"] == "x"
+    notes = (export / "selectie_domeinen.notes.txt").read_text(encoding="utf-8")
+    assert ("Domeinen: gemeten, met een bron in deze run: bijstand, jeugdhulp, schuldhulp, wmo; niet opgenomen, want "
+            "zonder bron in deze run (niet gemeten, dus niet nul): detentie, halt, jeugdbescherming, jeugdreclassering, "
+            "om_rechtspraak, overige_uitkering, overige_zorg, politie, sancties") in notes
+
+    types = pd.read_csv(export / "selectie_huishoudtype.csv", dtype=str)["huishoudtype"].tolist()
+    assert types == ["Totaal", "eenpersoons", "paar zonder kinderen", "paar met kinderen", "eenouder", "overig"]
+    n_types = cells("selectie_huishoudtype")["true_n_households"].astype(float).to_numpy()
+    assert n_types[0] == len(top) == n_types[1:].sum() and (n_types[1:] == 0).any()
+
+    kids = cells("selectie_kosten")
+    assert kids["kinderen"].tolist() == ["Totaal", "0", "1", "2", "3+"]
+    assert kids["true_n_households"].astype(float).tolist() == [len(top), *n_children]

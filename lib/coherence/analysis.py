@@ -13,11 +13,15 @@ disclosure control. Tables (names as exported):
   having at least those groups (frequency_table);
 * ``samenhang_regels`` -- association rules among three or more groups with their counts,
   support, confidence and lift (association_rules); ``samenhang_regels_maten`` -- their
-  leverage, conviction and Zhang's metric (model_table);
-* ``samenhang_combinaties_kosten`` -- households and costs per exact combination of groups,
-  and the share of all costs it carries (magnitude_table);
+  leverage, conviction and Zhang's metric (model_table); only rules whose 2x2 table of
+  antecedent and consequent has at least ``min_units`` households in each cell;
+* ``samenhang_combinaties_kosten`` -- households and costs per exact combination of groups
+  (magnitude_table; the share of all costs is sum / total, computed by the reader, not
+  published as a column of its own: a second column of the same amounts would be a second
+  statistic to protect);
 * ``samenhang_correlatie_kosten`` -- Pearson and Spearman correlation of costs between
-  groups among households with costs (model_table);
+  groups among households with costs (model_table); a pair is published only when at least
+  ``min_units`` households have costs in both groups (the units that drive the coefficient);
 * ``samenhang_clusters`` and ``samenhang_klassen`` -- profiles of the k-modes clusters and
   the latent classes: size, share with each group, mean costs per group, composition
   (cluster_profiles); ``samenhang_clusters_klassen`` -- how they cross (frequency_table);
@@ -44,6 +48,7 @@ from lib.coherence.typology import (TypologyChoice, adjusted_rand_index, choose_
                                     matched_agreement)
 
 OTHER_COMBINATIONS = "overige combinaties"
+PAIR_CELLS = ("n_both", "n_a_only", "n_b_only", "n_neither")
 
 
 @dataclass
@@ -339,8 +344,11 @@ def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFra
         "domein_a": measures["a"].to_numpy(), "domein_b": measures["b"].to_numpy(),
         "phi": measures["phi"].to_numpy(), "odds_ratio": measures["odds_ratio"].to_numpy(),
         "odds_ratio_ondergrens": measures["odds_ratio_low"].to_numpy(),
-        "odds_ratio_bovengrens": measures["odds_ratio_high"].to_numpy(), "lift": measures["lift"].to_numpy()}),
+        "odds_ratio_bovengrens": measures["odds_ratio_high"].to_numpy(), "lift": measures["lift"].to_numpy(),
+        # The four cells of the 2x2 table behind each measure (not published; each at least min_units).
+        **{f"huishoudens_{c}": measures[c].to_numpy() for c in PAIR_CELLS}}),
         {"residual_df": len(households) - 1, "n_observations": len(households),
+         "row_units": [f"huishoudens_{c}" for c in PAIR_CELLS], "unit_label": "households",
          "metadata": meta("Samenhang tussen paren van domeinen: phi-coefficient, odds ratio met "
                           f"{level}-betrouwbaarheidsinterval (Woolf) en lift", population,
                           f"Alleen paren waarvan alle vier cellen van de 2x2-tabel ten minste {min_units} "
@@ -356,14 +364,14 @@ def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFra
                                                   "deze domeinen samen (een huishouden telt bij elke combinatie die "
                                                   "het heeft; het totaal telt elk huishouden eenmaal)",
                                                   f"{population} (frequente combinaties van domeinen)",
-                                                  f"Minimale steun: {min_count} huishoudens; ten hoogste "
+                                                  f"Minimale steun: {min_count} huishoudens; niet meer dan "
                                                   f"{settings['max_itemset_size']} domeinen per combinatie.")}))
     exported = _exportable_rules(result.rules, settings, min_units, near_full_share)
     if len(exported):
         rule_pairs = [(a.split(" + "), c.split(" + ")) for a, c in zip(exported["antecedent"], exported["consequent"])]
         rule_notes = (f"Regels uit combinaties van drie of meer domeinen met steun >= {min_count} huishoudens, "
-                      f"confidence >= {settings['min_confidence']:.0%} en lift >= {settings['min_lift']:g}; de "
-                      f"{settings['max_exported_rules']} met de hoogste lift.")
+                      f"confidence >= {settings['min_confidence']:.0%} en lift >= {settings['min_lift']:g}; de eerste "
+                      f"{settings['max_exported_rules']} in volgorde van lift (sterkste samenhang eerst).")
         tables.append(TableSpec("samenhang_regels", "association_rules", presence,
                                 {"unit": "household", "items": names, "rules": rule_pairs,
                                  "metadata": meta("Associatieregels tussen domeinen (drie of meer domeinen)",
@@ -377,8 +385,12 @@ def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFra
         tables.append(TableSpec("samenhang_regels_maten", "model_table", pd.DataFrame({
             "antecedent": exported["antecedent"].to_numpy(), "consequent": exported["consequent"].to_numpy(),
             "leverage": metrics["leverage"], "conviction": metrics["conviction"],
-            "zhang": metrics["zhangs_metric"]}),
+            "zhang": metrics["zhangs_metric"],
+            # The measures rest on the 2x2 table of antecedent and consequent (exact counts; not
+            # published, each cell at least min_units).
+            **{f"huishoudens_{c}": v for c, v in rule_cells(exported).items()}}),
             {"residual_df": len(households) - 1, "n_observations": len(households),
+             "row_units": [f"huishoudens_{c}" for c in PAIR_CELLS], "unit_label": "households",
              "metadata": meta("Associatieregels tussen domeinen: leverage, conviction en Zhang's maat", population,
                               rule_notes, "Dezelfde regels als samenhang_regels; berekend uit de gepubliceerde "
                               "aantallen.")}))
@@ -408,36 +420,55 @@ def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFra
                           "aandeel_kosten_pct": profiles.cost_total * (100.0 / total_cost) if total_cost else 0.0})
     tables.append(TableSpec("samenhang_combinaties_kosten", "magnitude_table", costs,
                             {"unit": "household", "dimensions": ["combinatie"],
-                             "values": ["kosten", "aandeel_kosten_pct"], "statistic": "sum",
+                             "values": "kosten", "statistic": "sum",
                              "metadata": meta("Huishoudens en kosten per combinatie van domeinen (precies deze "
-                                              "domeinen) en hun aandeel in alle kosten", population,
+                                              "domeinen); het aandeel in alle kosten is som / totaal", population,
                                               f"Combinaties van minder dan {min_units} huishoudens, of met minder "
                                               f"dan {min_units} huishoudens buiten de duurste groep van de "
                                               f"nulmeting, samengenomen in '{OTHER_COMBINATIONS}'.")}))
     corr = result.correlations.dropna(subset=["pearson", "spearman"])
     n_with = int(result.correlations["n_households"].iloc[0]) if len(result.correlations) else 0
     if len(corr) and n_with > 2:
+        # The households that drive a coefficient: those with costs in both groups (and in at
+        # least one), per pair; not published, checked per row.
+        both, either = pair_households(profiles, corr["a"].to_numpy(), corr["b"].to_numpy())
         tables.append(TableSpec("samenhang_correlatie_kosten", "model_table", pd.DataFrame({
             "domein_a": corr["a"].to_numpy(), "domein_b": corr["b"].to_numpy(),
-            "pearson": corr["pearson"].to_numpy(), "spearman": corr["spearman"].to_numpy()}),
+            "pearson": corr["pearson"].to_numpy(), "spearman": corr["spearman"].to_numpy(),
+            "huishoudens_kosten_beide": both, "huishoudens_kosten_een_of_beide": either}),
             {"residual_df": n_with - 2, "n_observations": n_with,
+             "row_units": ["huishoudens_kosten_beide", "huishoudens_kosten_een_of_beide"], "n_parameters": 2,
+             "unit_label": "households",
              "metadata": meta("Correlatie van de kosten per domein over de studiejaren (Pearson en Spearman), onder "
                               "huishoudens met kosten", with_costs_population)}))
 
     # --- typologies -------------------------------------------------------------------------
     if units is not None and result.cluster_choice is not None:
-        value_columns = [c for c in units.columns if c not in ("household", "cluster", "klasse")]
-        profile_note = ("Per type: aantal huishoudens, percentage met elk domein (pct_), gemiddelde kosten per domein "
-                        "(kosten_), gemiddeld aantal domeinen, personen en kinderen, en de huishoudtypen (pct_type_).")
+        # Shares of indicators are counts of households (protected as such); the number of domains is
+        # the sum of the domain shares, so it is not published beside them (the report adds them up).
+        share_columns = [c for c in units.columns if c.startswith("pct_")]
+        value_columns = [c for c in units.columns if c not in ("household", "cluster", "klasse", "aantal_domeinen")
+                         and c not in share_columns]
+        parts = {f"kosten_{g}": ["kosten", {"domein": list(d)}] for g, d in result.groups.items()}
+        parts["kosten_totaal"] = ["kosten", {}]
+        profile_kwargs = {"values": value_columns, "shares": [c[len("pct_"):] for c in share_columns],
+                          "parts": parts}
+        profile_units = units.rename(columns={c: c[len("pct_"):] for c in share_columns})
+        profile_note = ("Per type: aantal huishoudens; pct_<domein>: percentage van de huishoudens van het type met "
+                        "kosten in het domein (= aantal / n_households x 100); mean_kosten_<domein>: kosten in het "
+                        "domein, gemiddeld over alle huishoudens van het type (= som / n_households); gemiddeld "
+                        "aantal personen en kinderen; pct_type_<huishoudtype>: percentage per huishoudtype.")
         what = "kostenniveaus (geen/laag/hoog)" if settings["typology_profile"] == "levels" else "domeinprofielen"
-        cluster_units = units[["household", "cluster"] + value_columns]
+        profile_columns = value_columns + profile_kwargs["shares"]
+        cluster_units = profile_units[["household", "cluster"] + profile_columns]
         tables.append(TableSpec("samenhang_clusters", "cluster_profiles", cluster_units,
-                                {"unit": "household", "cluster": "cluster", "values": value_columns,
+                                {"unit": "household", "cluster": "cluster", **profile_kwargs,
                                  "metadata": meta(f"Typen huishoudens (k-modes op {what}): profiel per cluster",
                                                   clustered_population, profile_note,
                                                   "Een cluster wordt benoemd naar de domeinen in zijn modus.")}))
-        tables.append(TableSpec("samenhang_klassen", "cluster_profiles", units[["household", "klasse"] + value_columns],
-                                {"unit": "household", "cluster": "klasse", "values": value_columns,
+        tables.append(TableSpec("samenhang_klassen", "cluster_profiles",
+                                profile_units[["household", "klasse"] + profile_columns],
+                                {"unit": "household", "cluster": "klasse", **profile_kwargs,
                                  "metadata": meta(f"Typen huishoudens (latente-klassenmodel op {what}): profiel per "
                                                   "klasse (meest waarschijnlijke klasse)", clustered_population,
                                                   profile_note, "Een klasse wordt benoemd naar de domeinen met een "
@@ -470,7 +501,7 @@ def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFra
              "metadata": meta("Keuze van het aantal latente klassen: loglikelihood, BIC, AIC en relatieve entropie",
                               clustered_population,
                               ("Het aantal is vast ingesteld." if settings["n_classes"] else
-                               "Gekozen: de laagste BIC."))}))
+                               "Gekozen: het aantal klassen met de beste (kleinere is beter) BIC."))}))
         tables.append(TableSpec("samenhang_overeenstemming", "model_table", pd.DataFrame({
             "maat": ["adjusted Rand index clusters en klassen", "aandeel huishoudens in overeenkomend type",
                      "stabiliteit gekozen clusteroplossing (ARI)", "relatieve entropie klassen"],
@@ -480,14 +511,38 @@ def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFra
     return tables
 
 
+def rule_cells(rules: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The 2x2 table of antecedent and consequent behind each rule: households with both,
+    with the antecedent only, with the consequent only, with neither (as ``PAIR_CELLS``)."""
+    total, antecedent, consequent, both = (rules[c].to_numpy(dtype=np.int64) for c in
+                                           ("n_total", "n_antecedent", "n_consequent", "n_rule"))
+    return {"n_both": both, "n_a_only": antecedent - both, "n_b_only": consequent - both,
+            "n_neither": total - antecedent - consequent + both}
+
+
+def pair_households(profiles: HouseholdProfiles, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair of groups (``a[i]``, ``b[i]``) the households with costs in both, and in at
+    least one, counted on the distinct profiles."""
+    presence = profiles.distinct.profiles.astype(bool)
+    index = {g: j for j, g in enumerate(profiles.groups)}
+    ja = np.array([index[g] for g in a], dtype=np.int64)
+    jb = np.array([index[g] for g in b], dtype=np.int64)
+    weights = profiles.distinct.weights.astype(np.int64)
+    in_a, in_b = presence[:, ja], presence[:, jb]
+    return weights @ (in_a & in_b), weights @ (in_a | in_b)
+
+
 def _exportable_rules(rules: pd.DataFrame, settings: dict, min_units: int, near_full_share: float) -> pd.DataFrame:
     """Rules among three or more groups worth publishing, that pass the safe writer's rule checks."""
     r = rules[(rules["n_items"] >= 3) & (rules["confidence"] >= settings["min_confidence"])
               & (rules["lift"] >= settings["min_lift"])]
     # The writer's checks: enough units in antecedent, rule and consequent, and no
-    # (near) 100% or 0% confidence; requesting only rules that pass keeps the table readable.
+    # (near) 100% or 0% confidence; and, as for the pairs, every cell of the 2x2 table of
+    # antecedent and consequent that the measures of samenhang_regels_maten rest on at least
+    # min_units. Requesting only rules that pass keeps the two tables the same rules.
+    cells = rule_cells(r)
     passes = ((r[["n_antecedent", "n_rule", "n_consequent"]].min(axis=1) >= min_units)
-              & (r["n_antecedent"] - r["n_rule"] >= min_units)
+              & (np.column_stack(list(cells.values())).min(axis=1) >= min_units)
               & (r["confidence"] < near_full_share) & (r["confidence"] > 1 - near_full_share))
     r = r[passes]
     return r.sort_values(["lift", "n_rule"], ascending=[False, False], kind="mergesort").head(

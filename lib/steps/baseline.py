@@ -13,8 +13,16 @@ import pandas as pd
 from lib.baseline import baseline_tables, gini
 from lib.export_requests import clear_requests, request_tables
 from lib.pipeline import RunContext, Step, StepResult
-from lib.steps.households import run_metadata
+from lib.steps.households import household_type_codes, run_domains, run_metadata
 from lib.workfiles import read_table
+
+
+def moves_measured(config) -> bool:
+    """Can a household of the population have moved away? Only in the CBS route, when residence
+    is decided after the peildatum ([study] residence_date) or households are followed month by
+    month; otherwise every household lives in the study area by definition (not measured)."""
+    later = (config["study"]["residence_date"] or config.peildatum) != config.peildatum
+    return config["run"]["route"] == "cbs" and (later or config["households"]["attribution"] == "monthly")
 
 
 def baseline(ctx: RunContext) -> StepResult:
@@ -23,8 +31,13 @@ def baseline(ctx: RunContext) -> StepResult:
     households = read_table(cube_dir / "households")
     household_cube = read_table(cube_dir / "household_cube")
     domains = sorted(map(str, household_cube["domain"].unique()))
+    # Every table publishes the whole code list of its classifications (empty categories as zero
+    # cells): the domains with a source in the run, the study years, the household types.
     tables = baseline_tables(households, household_cube, domains, config["baseline"],
-                             config.disclosure_rules.min_units, run_metadata(config))
+                             config.disclosure_rules.min_units, run_metadata(config),
+                             domain_codes=run_domains(config)[0], years=config.years,
+                             household_types=household_type_codes(config["households"]["include_institutional"]),
+                             moves_measured=moves_measured(config))
     out = ctx.step_dir
     clear_requests(out)
     request_tables(out, tables)

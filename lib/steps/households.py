@@ -18,6 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lib.appendix2 import load_domain_mapping
+from lib.baseline import with_code_list
+from lib.config import REFERENCE_DATA
 from lib.dates import day_number
 from lib.export_requests import clear_requests, request_table
 from lib.households import (
@@ -26,12 +29,30 @@ from lib.households import (
     brp_household_model,
     cbs_household_model,
 )
-from lib.pipeline import RunContext, Step, StepResult
+from lib.layouts import UITKERINGSOORT_DOMAINS
+from lib.pipeline import RunContext, Step, StepResult, step_folder
+from lib.pricing import combine_price_tables, load_price_table
 from lib.steps.read_sources import chosen_files, read_brp_extract, study_period
 from lib.workfiles import read_table, write_table
 
 ROLE_LABELS = {"K": "thuiswonend kind", "P": "partner", "A": "alleenstaande", "O": "ouder in eenoudergezin",
                "V": "overig lid", "I": "bewoner instelling"}
+INSTITUTIONAL_TYPE = "institutioneel"
+INSTITUTIONAL_ROLE = "I"
+
+
+def household_type_codes(include_institutional: bool) -> list[str]:
+    """The household types of the population, in publication order: every type of the household
+    model, but "institutioneel" only when institutional households are included (without them
+    it is not an empty category but outside the population, as every table's population says)."""
+    return [t for t in HOUSEHOLD_TYPE_ORDER if include_institutional or t != INSTITUTIONAL_TYPE]
+
+
+def position_codes(include_institutional: bool) -> list[str]:
+    """The positions of persons in their household, in publication order (by label); "bewoner
+    instelling" only when institutional households are included (a resident of an institution
+    makes a household institutional)."""
+    return sorted(label for role, label in ROLE_LABELS.items() if include_institutional or role != INSTITUTIONAL_ROLE)
 
 
 def form_households(ctx: RunContext) -> StepResult:
@@ -129,14 +150,14 @@ def _account_and_request_tables(ctx: RunContext, model: HouseholdModel, persons:
     meta = _metadata(config, attribution)
     households = model.households[model.households["included"]]
     request_table(out, "huishoudens_naar_type", "frequency_table",
-                  households.assign(huishoudtype=pd.Categorical(households["household_type"],
-                                                                categories=HOUSEHOLD_TYPE_ORDER))
+                  households.assign(huishoudtype=with_code_list(households["household_type"],
+                                                                household_type_codes(include_institutional)))
                   [["household", "huishoudtype"]],
                   unit="household", dimensions=["huishoudtype"],
                   metadata=meta | {"title": "Huishoudens naar huishoudtype", "unit": "huishoudens"})
     members = model.members[model.members["household"].isin(households["household"])]
     request_table(out, "personen_naar_positie", "frequency_table",
-                  members.assign(positie=_position_labels(members["role"]))[["person", "positie"]],
+                  members.assign(positie=_position_labels(members["role"], include_institutional))[["person", "positie"]],
                   unit="person", dimensions=["positie"],
                   metadata=meta | {"title": "Personen in huishoudens naar positie in het huishouden",
                                    "unit": "personen"})
@@ -153,17 +174,85 @@ def _account_and_request_tables(ctx: RunContext, model: HouseholdModel, persons:
     return result
 
 
-def _position_labels(role: pd.Series) -> pd.Series:
-    """Roles as the labels of their positions, categorical in label order (millions of members
-    nationally: renaming a handful of categories instead of mapping every row)."""
+def _position_labels(role: pd.Series, include_institutional: bool) -> pd.Series:
+    """Roles as the labels of their positions, a categorical of every position of the population
+    (``position_codes``), empty ones too (millions of members nationally: renaming a handful of
+    categories instead of mapping every row)."""
     role = role.astype(pd.CategoricalDtype(list(ROLE_LABELS)))
-    labels = role.cat.rename_categories(ROLE_LABELS).cat.remove_unused_categories()
-    return labels.cat.reorder_categories(sorted(labels.cat.categories))
+    labels = role.cat.rename_categories(ROLE_LABELS)
+    return pd.Series(with_code_list(labels, position_codes(include_institutional)), index=role.index)
 
 
 def run_metadata(config) -> dict:
-    """What every exported table of the run states: population, period, attribution, price year, route."""
-    return _metadata(config, config["households"]["attribution"])
+    """What every exported table of the run states: population, period, attribution, price year, route,
+    and which domains of the method the run measures."""
+    measured, not_measured = run_domains(config)
+    return _metadata(config, config["households"]["attribution"]) | {"domeinen": domain_note(measured, not_measured)}
+
+
+def method_domains(config) -> list[str]:
+    """Every domain of the method: those of the domain mapping of appendix-2 files (the bundle's and
+    the run's), of the price tables (the bundle's default and the run's) and of the benefit types."""
+    mappings = {REFERENCE_DATA / "domain_labels.csv",
+                config.resolve(config["sources"]["municipality"]["domain_labels"])}
+    prices = [REFERENCE_DATA / "prices_default.csv"] + [config.resolve(p) for p in
+                                                         config["prices"]["price_tables"] + config["prices"]["fallback_tables"]]
+    domains = set(UITKERINGSOORT_DOMAINS.values())
+    for path in mappings:
+        domains |= set(load_domain_mapping(path)["domain"])
+    for path in dict.fromkeys(prices):
+        domains |= set(load_price_table(path)["domain"])
+    return sorted(d for d in map(str, domains) if d.strip())
+
+
+def run_domains(config) -> tuple[list[str], list[str]]:
+    """The domains this run measures, and the domains of the method it does not (sorted).
+
+    A domain is measured when a source of the run delivers it: a configured CBS register whose
+    actions or spells the price tables put in that domain (bijstand from its spells or from the
+    yearly amounts, as ``[prices] bijstand_from`` says), the benefit types of UITKERINGBEDRAGTAB,
+    or the appendix-2 cost files that hold it (their records, once read). A domain without a
+    source is not zero but not measured: tables leave it out and say so; a measured domain is
+    published in every table, empty or not (a zero cell)."""
+    cbs = {name.upper() for name in config["sources"]["cbs"]}
+    bijstand_from = config["prices"]["bijstand_from"]
+    if bijstand_from == "yearly_amounts":
+        cbs.discard("BIJSTANDUITKERINGTAB")
+    prices = combine_price_tables([load_price_table(config.resolve(p)) for p in config["prices"]["price_tables"]]
+                                  + [load_price_table(config.resolve(p)) for p in config["prices"]["fallback_tables"]])
+    measured = set(prices.loc[prices["source"].isin(cbs), "domain"])
+    if "UITKERINGBEDRAGTAB" in cbs:
+        measured |= {d for code, d in UITKERINGSOORT_DOMAINS.items() if code != "BIJSTAND" or bijstand_from != "spells"}
+    if config["sources"]["municipality"]["cost_files"]:
+        measured |= _appendix2_domains(config)
+    measured = sorted(d for d in map(str, measured) if d.strip())
+    return measured, [d for d in method_domains(config) if d not in measured]
+
+
+def _appendix2_domains(config) -> set[str]:
+    """The domains of the records read from appendix-2 cost files; before they are read, every
+    domain of the run's domain mapping (what such files can hold)."""
+    records = step_folder(config, "read_sources") / "records"
+    try:
+        frame = read_table(records, columns=["source", "domain"])
+    except FileNotFoundError:
+        return set(load_domain_mapping(config.resolve(config["sources"]["municipality"]["domain_labels"]))["domain"])
+    source = frame["source"].astype("category")
+    # Decided per source name, not per row (millions of rows, a few sources).
+    from_file = np.array([str(s).startswith("appendix2:") for s in source.cat.categories] + [False], dtype=bool)
+    rows = from_file[source.cat.codes.to_numpy()]           # code -1 (no source) takes the appended False
+    return set(map(str, pd.unique(frame["domain"].to_numpy()[rows])))
+
+
+def domain_note(measured: list[str], not_measured: list[str]) -> str:
+    """What a table says about its domains (the metadata key ``domeinen``)."""
+    text = "gemeten, met een bron in deze run: " + (", ".join(measured) or "geen")
+    if not_measured:
+        text += ("; niet opgenomen, want zonder bron in deze run (niet gemeten, dus niet nul): "
+                 + ", ".join(not_measured))
+    else:
+        text += "; alle domeinen van de methode hebben een bron in deze run"
+    return text
 
 
 def _metadata(config, attribution: str) -> dict:

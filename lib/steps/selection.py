@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from lib.baseline import CHILD_LABELS, with_code_list
 from lib.export_requests import clear_requests, request_table
 from lib.pipeline import RunContext, Step, StepResult
 from lib.selection import check_list_allowed, select_households
-from lib.steps.households import run_metadata
+from lib.steps.households import household_type_codes, run_domains, run_metadata
 from lib.workfiles import read_table
 
 
@@ -47,7 +48,8 @@ def selection(ctx: RunContext) -> StepResult:
     cube_dir = ctx.earlier_step_dir("cube")
     households = read_table(cube_dir / "households")
     household_cube = read_table(cube_dir / "household_cube")
-    domains = sorted(map(str, household_cube["domain"].unique()))
+    # The domains of the run: those with a source (empty or not) and any the cube holds.
+    domains = sorted(set(run_domains(config)[0]) | set(map(str, household_cube["domain"].unique())))
     selected = select_households(households, domains, settings)
     chosen = households[selected.to_numpy()]
     out = ctx.step_dir
@@ -57,18 +59,22 @@ def selection(ctx: RunContext) -> StepResult:
     meta = base | {"population": f"{base['population']}, geselecteerd: {criteria}", "unit": "huishoudens",
                    "notes": [f"Selectiecriteria: {criteria}."] + shortlist_note(settings)}
     request_table(out, "selectie_huishoudtype", "frequency_table",
-                  chosen.assign(huishoudtype=chosen["household_type"])[["household", "huishoudtype"]],
+                  chosen.assign(huishoudtype=with_code_list(chosen["household_type"], household_type_codes(
+                      config["households"]["include_institutional"])))[["household", "huishoudtype"]],
                   unit="household", dimensions=["huishoudtype"],
                   metadata=meta | {"title": "Geselecteerde huishoudens naar huishoudtype"})
     in_domain = household_cube[household_cube["household"].isin(chosen["household"])]
     in_domain = in_domain.groupby(["household", "domain"], as_index=False, observed=True)["cost"].sum()
     in_domain = in_domain[in_domain["cost"] > 0].rename(columns={"domain": "domein", "cost": "kosten"})
+    in_domain = in_domain.assign(domein=with_code_list(in_domain["domein"], domains))
     request_table(out, "selectie_domeinen", "magnitude_table", in_domain[["household", "domein", "kosten"]],
                   unit="household", dimensions=["domein"], values="kosten", statistic="sum",
+                  value_dimensions=["domein"],
                   metadata=meta | {"title": "Geselecteerde huishoudens: aantal en kosten per domein (een huishouden "
                                             "kan in meer domeinen voorkomen)"})
     request_table(out, "selectie_kosten", "magnitude_table",
-                  chosen.assign(kinderen=np.minimum(chosen["n_children"], 3).astype(str).str.replace("3", "3+"),
+                  chosen.assign(kinderen=pd.Categorical.from_codes(np.minimum(chosen["n_children"].to_numpy(), 3),
+                                                                   categories=CHILD_LABELS),
                                 kosten=chosen["cost_total"])[["household", "kinderen", "kosten"]],
                   unit="household", dimensions=["kinderen"], values="kosten", statistic="mean",
                   metadata=meta | {"title": "Geselecteerde huishoudens: gemiddelde kosten over de studiejaren naar "

@@ -202,16 +202,21 @@ def test_percentiles_only_when_allowed_and_as_a_window_mean(tmp_path):
 def test_association_rules_group_disclosure(tmp_path):
     n = 200
     data = pd.DataFrame({"hh": [f"h{i}" for i in range(n)],
-                         "youth": np.arange(n) < 100,
+                         "youth": np.arange(n) < 150,
                          "debt": (np.arange(n) < 60) | (np.arange(n) >= 150),
                          "police": np.arange(n) < 98})
     writer = SafeWriter(tmp_path / "export", tmp_path / "evidence")
     result = writer.association_rules(data, name="rules", unit="hh", items=["youth", "debt", "police"],
                                       rules=[(["youth"], ["debt"]), (["police"], ["youth"])])
     table = result.table.set_index("antecedent")
-    # youth -> debt: 100 youth, 60 also debt: confidence 60%, support 30%.
-    assert table.loc["youth", "confidence_pct"] == "60.0" and table.loc["youth", "support_pct"] == "30.0"
+    # youth -> debt: 150 youth, 60 also debt: confidence 40%, support 30%; the consequent, debt, 110.
+    assert table.loc["youth", "confidence_pct"] == "40.0" and table.loc["youth", "support_pct"] == "30.0"
     assert table.loc["youth", "n_households_rule"] == "60"
+    assert table.loc["youth", "n_households_antecedent"] == "150"
+    assert table.loc["youth", "n_households_consequent"] == "110"
+    # The police row is one decision: its counts go with it (98 police households would give the
+    # joint count of a 100% rule).
+    assert (table.loc["police", ["n_households_antecedent", "n_households_rule"]] == "x").all()
     # police -> youth: all 98 police households have youth care: 100% confidence.
     assert table.loc["police", "confidence_pct"] == "x"
 
