@@ -18,6 +18,7 @@ __version__ = "1.0.0"
 from .rules import DisclosureRules  # noqa: E402
 from .writer import ReleaseBatch, ReleaseResult, SafeWriter  # noqa: E402
 from .checker import CheckReport, Finding, check_export  # noqa: E402
+from .completion import write_completion_record  # noqa: E402
 
 __all__ = ["DisclosureRules", "SafeWriter", "ReleaseBatch", "ReleaseResult", "check_export", "CheckReport", "Finding",
-           "__version__"]
+           "write_completion_record", "__version__"]

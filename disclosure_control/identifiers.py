@@ -7,6 +7,7 @@ export checker on the files as they are in the export folder.
 from __future__ import annotations
 
 import re
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -25,16 +26,54 @@ _IDENTIFIER_NAME_EXACT = ("bsn", "dob", "rin", "id", "pseudoniem", "pseudonym", 
 # Tokens of a name split on separators/case: "household_id", "person id", "hh_key".
 _IDENTIFIER_NAME_TOKENS = ("bsn", "id", "rin", "dob", "key", "pseudoniem", "pseudonym")
 
-# Statistics that are one unit's value: never exported.
+# Statistics that are one unit's value: never exported.  "p0" and "p100" are
+# the minimum and maximum written as percentiles ("p0.5" is not: a dot or a
+# digit after the number keeps it from matching).
+_MIN_MAX_WORDS = ("min", "max", "minimum", "maximum", "minima", "maxima", "laagste", "hoogste", "kleinste",
+                  "grootste")
 _FORBIDDEN_STATISTIC = re.compile(
-    r"(?:^|[^a-z])(min|max|minimum|maximum|minimaal|maximaal|laagste|hoogste|kleinste|grootste)(?:$|[^a-z])"
+    r"(?:^|[^a-z])(minimaal|maximaal|" + "|".join(_MIN_MAX_WORDS) + r")(?:$|[^a-z])"
+)
+_MIN_MAX_PERCENTILE = re.compile(r"(?:^|[^a-z0-9.])(p(?:0+|100)(?:\.0+)?)(?=$|[^a-z0-9.])")
+# In running text (notes, manifest texts) "maximaal"/"minimaal" are adverbs
+# ("maximaal 5 domeinen per combinatie" states a limit, not a unit's value) and
+# two fixed phrases use the words for "at most" / "more or less"; all other
+# listed words are caught there as in names.
+_FORBIDDEN_IN_TEXT = re.compile(r"(?:^|[^a-z0-9])(" + "|".join(_MIN_MAX_WORDS) + r")(?:$|[^a-z0-9])")
+_TEXT_IDIOMS = re.compile(r"(?:^|[^a-z])(?:ten hoogste|min of meer)(?:$|[^a-z])")
+# Percentiles and medians, refused unless the rules allow percentiles:
+# "p50_kosten", "p99", "p2.5", "percentiel", "median", "kwartiel", ...
+_PERCENTILE = re.compile(
+    r"(?:^|[^a-z0-9.])(p[0-9]{1,3}(?:\.[0-9]+)?|percentiel(?:en)?|percentiles?|mediaan|medianen|medians?|"
+    r"kwartiel(?:en)?|quartiles?|deciel(?:en)?|deciles?|kwantiel(?:en)?|quantiles?)(?=$|[^a-z0-9])"
 )
 _FORBIDDEN_MODEL_OUTPUT = re.compile(
     r"(?:^|[^a-z])(resid|residu|residual|residuals|residuen|predicted|prediction|predictions|"
     r"fitted|fit|yhat|voorspelling|voorspeld)(?:$|[^a-z])"
 )
 
-_NINE_DIGITS = re.compile(r"(?<![0-9.,])([0-9]{9})(?![0-9]|[.,][0-9])")
+
+def _grouped_nine_digits(separator: str) -> str:
+    """Nine digits grouped exactly 3-3-3 by one kind of separator ("123.456.782").
+
+    A neighbouring group with the same separator makes it part of a longer
+    number ("1.123.456.782" is over a billion, "123.456.782,50" an amount with
+    decimals): only a number that is exactly three groups of three counts.
+    """
+    group = "[0-9]{3}"
+    return (rf"(?<![0-9.,])(?<![0-9]{separator}){group}{separator}{group}{separator}{group}"
+            rf"(?![0-9])(?![.,][0-9])(?!{separator}[0-9])")
+
+
+# Nine digits written plainly, or grouped 3-3-3 with dots, spaces (also the
+# no-break spaces of formatted numbers) or hyphens.  A plain run must not touch
+# a decimal part: "123456782.00" is an amount, not a nine-digit number.
+_NINE_DIGITS = re.compile("(" + "|".join([
+    r"(?<![0-9.,])[0-9]{9}(?![0-9]|[.,][0-9])",
+    _grouped_nine_digits(r"\."),
+    _grouped_nine_digits("[ \u00a0\u202f]"),
+    _grouped_nine_digits("-"),
+]) + ")")
 
 
 def _squash(name: str) -> str:
@@ -63,9 +102,10 @@ def identifier_name_reason(name: object) -> str | None:
 
 
 def forbidden_statistic_reason(name: object) -> str | None:
-    """Why a column or statistic name denotes a minimum/maximum or model residuals/predictions."""
+    """Why a column or statistic name (or a label) denotes a minimum/maximum or
+    model residuals/predictions."""
     text = str(name).lower().replace("_", " ")
-    match = _FORBIDDEN_STATISTIC.search(text)
+    match = _FORBIDDEN_STATISTIC.search(text) or _MIN_MAX_PERCENTILE.search(text)
     if match:
         return f"{match.group(1)!r} is a single unit's value (minimum/maximum), never exported"
     match = _FORBIDDEN_MODEL_OUTPUT.search(text)
@@ -74,11 +114,46 @@ def forbidden_statistic_reason(name: object) -> str | None:
     return None
 
 
+def forbidden_statistic_in_text(text: object, exempt: Sequence[str] = ()) -> str | None:
+    """Why a line of running text (a notes file, a manifest text) names a
+    minimum/maximum, or None.
+
+    ``exempt``: setting names that merely contain such a word ("min_units",
+    "milp_max_cells"); they are removed before the search, so "min_units = 10"
+    passes while "max_kosten" and "de hoogste lift" do not.  "maximaal" and
+    "minimaal" and the phrases "ten hoogste" (at most) and "min of meer" (more
+    or less) are ordinary Dutch in a sentence and pass here (in column names
+    and labels they are caught by :func:`forbidden_statistic_reason`).
+    """
+    lowered = str(text).lower()
+    for name in sorted(exempt, key=len, reverse=True):
+        lowered = lowered.replace(name.lower(), " ")
+    lowered = _TEXT_IDIOMS.sub(" ", lowered.replace("_", " "))
+    match = _FORBIDDEN_IN_TEXT.search(lowered) or _MIN_MAX_PERCENTILE.search(lowered)
+    if match:
+        return f"{match.group(1)!r} names a single unit's value (minimum/maximum), never exported"
+    return None
+
+
+def percentile_reason(name: object) -> str | None:
+    """Why a column name or label denotes a percentile or median, or None
+    (such output is allowed only with ``allow_percentiles = true``)."""
+    match = _PERCENTILE.search(str(name).lower().replace("_", " "))
+    if match:
+        return f"{match.group(1)!r} is a percentile/median, not allowed by the rules (allow_percentiles = false)"
+    return None
+
+
 def bsn_like_tokens(texts: pd.Series) -> pd.DataFrame:
     """Nine-digit numbers in the texts that pass the BSN eleven-test.
 
-    Returns a frame with the index of the text and the token.  A number written
-    with decimals ("123456782.00") is an amount, not a nine-digit number.
+    Returns a frame with the index of the text and the token as written.  The
+    nine digits may be written plainly ("123456782") or grouped exactly 3-3-3
+    with dots, spaces or hyphens ("123.456.782", "123 456 782",
+    "123-456-782").  A number written with decimals ("123456782.00",
+    "123.456.782,00") is an amount, and a group of a longer number
+    ("1.123.456.782") is not a nine-digit number; Dutch thousands separators of
+    other lengths ("1.155", "24.461.335,29") never match.
     """
     as_text = texts.astype("string").fillna("")
     # Only texts of nine characters or more can hold one (cheap to test first).
@@ -87,8 +162,9 @@ def bsn_like_tokens(texts: pd.Series) -> pd.DataFrame:
     if found.empty:
         return pd.DataFrame({"row": pd.Series(dtype="int64"), "token": pd.Series(dtype="string")})
     tokens = found[0].astype(str)
+    digits = tokens.str.replace(r"[^0-9]", "", regex=True)
     # extractall returns characters as str; convert each token's digits at once.
-    digit_matrix = np.frombuffer("".join(tokens).encode("ascii"), dtype=np.uint8).reshape(-1, 9).astype(np.int64) - 48
+    digit_matrix = np.frombuffer("".join(digits).encode("ascii"), dtype=np.uint8).reshape(-1, 9).astype(np.int64) - 48
     weights = np.array([9, 8, 7, 6, 5, 4, 3, 2, -1], dtype=np.int64)
     valid = ((digit_matrix @ weights) % 11 == 0) & (digit_matrix.sum(axis=1) > 0)
     rows = found.index.get_level_values(0)

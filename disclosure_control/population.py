@@ -442,9 +442,8 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
     for f in np.flatnonzero(off):
         m, l, p = measure.locate(int(f))
         result.warnings.setdefault(models[m].name, []).append(
-            f"{models[m].layers[l].column} of {_position_text(models[m], p)}: published interval "
-            f"[{lo_pub[f]:.4f}, {hi_pub[f]:.4f}] does not hold its value {modelled[f]:.4f}; left out of the "
-            "export-wide audit")
+            f"{models[m].layers[l].column} of {_position_text(models[m], p)}: its published text does not hold "
+            "the sum of its units (see the evidence); left out of the export-wide audit")
     measure.excluded = measure.excluded | off
     rank_rows = _rank_rows(measure, models)
     n_q = int(measure.quantity.max(initial=-1)) + 1

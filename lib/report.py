@@ -127,8 +127,10 @@ def headline_findings(tables: list[ExportedTable]) -> list[str]:
                        "domeinen.")
     top = _table(tables, "concentratie_top")
     if top is not None:
-        shares = {seg: top.value("share_of_kosten_pct", segment=seg) for seg in ("top 1%", "top 2%", "top 5%")}
-        known = {k: v for k, v in shares.items() if v is not None}
+        # The smallest top groups are suppressed in small areas: then the next published ones speak.
+        segments = ("top 1%", "top 2%", "top 5%", "top 10%", "top 20%")
+        shares = {seg: top.value("share_of_kosten_pct", segment=seg) for seg in segments}
+        known = dict(list({k: v for k, v in shares.items() if v is not None}.items())[:3])
         if known:
             parts = [f"de duurste {k[4:]} van de huishoudens droeg {v:.1f}% van alle kosten" for k, v in known.items()]
             out.append("Concentratie: " + "; ".join(parts) + ". " + FIELD_FIGURE)

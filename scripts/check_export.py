@@ -21,12 +21,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="check_export.py",
         description=(
-            "Check that every file in EXPORT_DIR was written by the safe writer and is unchanged since, that no "
-            "column or value looks like an identifier (including nine-digit numbers passing the BSN eleven-test), "
-            "that there is no minimum/maximum, no published count under the threshold, and that every table's "
-            "audit passed. With --evidence the audits and per-cell unit counts are re-verified from the evidence "
-            "in the work folder. Then writes output_request.md, the documentation that goes with an output "
-            "request to CBS."
+            "Check that every file in EXPORT_DIR was written by the safe writer and is unchanged since, that the "
+            "run which wrote it finished (export_complete.json matches the manifest), that no column, value, "
+            "notes line or manifest text looks like an identifier (including nine-digit numbers passing the BSN "
+            "eleven-test, also written 123.456.782, 123 456 782 or 123-456-782), that there is no minimum/maximum "
+            "(and no percentile unless the rules allow them), no published count under the threshold, no table "
+            "value in the notes or the manifest, and that every table's audit passed. With --evidence the audits, "
+            "per-cell unit counts and suppressed cells (each must show the suppression symbol) are re-verified "
+            "from the evidence in the work folder, and evidence and manifest must describe the same tables. Then "
+            "writes output_request.md, the documentation that goes with an output request to CBS."
         ),
         epilog="Exit status: 0 = no findings, 1 = findings (listed above), 2 = wrong usage.",
     )

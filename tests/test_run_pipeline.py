@@ -63,7 +63,9 @@ def test_run_all_writes_work_export_and_a_readable_log(bundle_copy, small_datase
     listed = json.dumps(manifest)
     exported = [p.name for p in export.rglob("*") if p.is_file()]
     assert "huishoudens_naar_type.csv" in exported
-    assert all(name in listed for name in exported if name != "disclosure_manifest.json")
+    assert all(name in listed for name in exported if name not in ("disclosure_manifest.json", "export_complete.json"))
+    # The export is marked complete, for the manifest it has.
+    assert (export / "export_complete.json").is_file()
     export_number = [step.name for step in all_steps()].index("export") + 1
     check = work / f"{export_number:02d}_export" / "check_export.txt"
     assert "RESULT: no findings" in check.read_text(encoding="utf-8")

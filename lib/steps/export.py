@@ -5,6 +5,14 @@ Replays the table requests of all steps (``lib.export_requests``) through one
 evidence in ``<work>/evidence``. Then re-verifies the whole export folder with the
 export checker and writes the output-request documentation to ``<work>/NN_export/``.
 A table that fails disclosure control is not written; the log says why.
+
+Order around the completion record (``export_complete.json``): the record of the
+previous run goes first, before the writer empties the folder (a folder being
+rewritten is not complete, and the writer refuses files it did not list); the
+record is written once every table is released, and the check comes last, so it
+sees the finished folder with its record (it refuses a folder without one). The
+record says the run finished writing; the check's findings say whether the folder
+may leave the environment.
 """
 from __future__ import annotations
 
@@ -13,6 +21,7 @@ import sys
 import pandas as pd
 
 from disclosure_control import SafeWriter, check_export
+from disclosure_control.completion import remove_completion_record, write_completion_record
 from lib.export_requests import collect_requests
 from lib.pipeline import RunContext, Step, StepResult
 
@@ -20,6 +29,12 @@ from lib.pipeline import RunContext, Step, StepResult
 def publish_tables(ctx: RunContext) -> StepResult:
     config = ctx.config
     evidence = config.work_dir / "evidence"
+    remove_completion_record(config.export_dir)
+    # The evidence of an earlier export describes tables that may no longer be requested: the
+    # checker would rightly refuse it beside this export's manifest.
+    if evidence.is_dir():
+        for path in list(evidence.glob("*.evidence.json")) + list(evidence.glob("*.cells.csv")):
+            path.unlink()
     writer = SafeWriter(config.export_dir, evidence, rules=config.disclosure_rules, replace_existing=True,
                         provenance={"script": " ".join(sys.argv) or "run_all.py", "config_path": str(config.path),
                                     "config_sha256": config.sha256, "run": config["run"]["name"]})
@@ -54,6 +69,10 @@ def publish_tables(ctx: RunContext) -> StepResult:
     table = pd.DataFrame(rows, columns=["table", "step", "status", "primary_suppressed", "secondary_suppressed",
                                         "method", "reasons", "warnings"])
     table.to_csv(ctx.step_dir / "released.csv", index=False, encoding="utf-8")
+    n_released = int(table["status"].isin(["pass", "review"]).sum())
+    if n_released:  # nothing released: no manifest, nothing to mark complete (the check says so)
+        write_completion_record(config.export_dir, run_id=config["run"]["name"], config_sha256=config.sha256,
+                                n_tables=n_released)
     report = check_export(config.export_dir, evidence_dir=evidence, out_dir=ctx.step_dir / "output_request")
     (ctx.step_dir / "check_export.txt").write_text(report.summary() + "\n", encoding="utf-8")
     result.counts = {"tables requested": len(table), "tables released": int(table["status"].isin(["pass", "review"]).sum()),

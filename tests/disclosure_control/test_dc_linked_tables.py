@@ -10,6 +10,8 @@ comments.
 import json
 import math
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +19,16 @@ from scipy.optimize import linprog
 
 from disclosure_control import DisclosureRules, ReleaseBatch, SafeWriter, check_export
 
+
+
+def _complete(export):
+    """Mark a writer-only export complete, as the export step does after its last table."""
+    import json as _json
+    from disclosure_control.completion import write_completion_record
+    manifest = _json.loads((Path(export) / "disclosure_manifest.json").read_text(encoding="utf-8"))
+    write_completion_record(export, run_id="test", config_sha256=manifest.get("provenance", {}).get(
+        "config_sha256", "0" * 64) or "0" * 64, n_tables=len(manifest["tables"]))
+    return export
 
 def _households(cells: dict) -> pd.DataFrame:
     rows, i = [], 0
@@ -85,7 +97,7 @@ def test_one_call_per_table_cannot_protect_a_later_linked_table_and_fails_cleanl
     assert any("region=r1, type=t1" in r for r in result.reasons)
     assert any("SafeWriter.batch()" in r for r in result.reasons)
     assert not (tmp_path / "export" / "cross.csv").exists()
-    assert check_export(tmp_path / "export", tmp_path / "evidence").ok
+    assert check_export(_complete(tmp_path / "export"), tmp_path / "evidence").ok
 
 
 def test_a_batch_protects_linked_tables_jointly(tmp_path):
@@ -106,7 +118,7 @@ def test_a_batch_protects_linked_tables_jointly(tmp_path):
         assert by_type[kind] == cross[("Totaal", kind)]
     manifest = json.loads((tmp_path / "export" / "disclosure_manifest.json").read_text(encoding="utf-8"))
     assert manifest["tables"]["cross"]["protected_with"] == ["by_region", "by_type"]
-    assert check_export(tmp_path / "export", tmp_path / "evidence").ok
+    assert check_export(_complete(tmp_path / "export"), tmp_path / "evidence").ok
 
 
 # Mean costs by household type.  "overig": 15 households, one with 5000 and 14
@@ -160,7 +172,7 @@ def test_a_published_count_beside_a_dominated_mean(tmp_path, batched):
     assert cells.loc["overig", "status_sum_cost"] == "primary"
     assert cells.loc["b", "status_sum_cost"] == "secondary"
     assert "true_mean_kosten" not in cells.columns
-    assert check_export(tmp_path / "export", tmp_path / "evidence").ok
+    assert check_export(_complete(tmp_path / "export"), tmp_path / "evidence").ok
 
 
 def test_a_suppressed_count_always_takes_its_mean_along(tmp_path):
@@ -199,7 +211,7 @@ def test_checker_finds_a_published_primary_statistic_in_the_evidence(tmp_path):
         if cell["type"] == "overig":
             cell["status_sum_cost"] = "safe"   # pretend the dominated mean was published
     path.write_text(json.dumps(record), encoding="utf-8")
-    report = check_export(tmp_path / "export", tmp_path / "evidence")
+    report = check_export(_complete(tmp_path / "export"), tmp_path / "evidence")
     assert any(f.rule == "primary-published" and "type=overig" in f.cell and "sum_cost" in f.message
                for f in report.findings), report.summary()
 
@@ -252,7 +264,7 @@ def test_batch_mechanics(tmp_path):
 def test_checker_finds_a_suppressed_count_beside_a_published_mean_in_the_evidence(tmp_path):
     writer = SafeWriter(tmp_path / "export", tmp_path / "evidence")
     writer.magnitude_table(_costs(), name="costs", unit="hh", dimensions=["type"], values="cost", statistic="mean")
-    assert check_export(tmp_path / "export", tmp_path / "evidence").ok
+    assert check_export(_complete(tmp_path / "export"), tmp_path / "evidence").ok
     path = tmp_path / "evidence" / "costs.evidence.json"
     record = json.loads(path.read_text(encoding="utf-8"))
     problem = record["problem"]
@@ -260,7 +272,7 @@ def test_checker_finds_a_suppressed_count_beside_a_published_mean_in_the_evidenc
     count, mean = next((a, b) for a, b in problem["implies"] if not problem["suppressed_groups"][b])
     problem["suppressed_groups"][count] = True   # suppressing more passes the audit, but not this rule
     path.write_text(json.dumps(record), encoding="utf-8")
-    report = check_export(tmp_path / "export", tmp_path / "evidence")
+    report = check_export(_complete(tmp_path / "export"), tmp_path / "evidence")
     assert any(f.rule == "audit" and "takes it along" in f.message for f in report.findings), report.summary()
 
 

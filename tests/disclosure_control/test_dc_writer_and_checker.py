@@ -15,6 +15,16 @@ from pathlib import Path
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "check_export.py"
 
 
+
+def _complete(export):
+    """Mark a writer-only export complete, as the export step does after its last table."""
+    import json as _json
+    from disclosure_control.completion import write_completion_record
+    manifest = _json.loads((Path(export) / "disclosure_manifest.json").read_text(encoding="utf-8"))
+    write_completion_record(export, run_id="test", config_sha256=manifest.get("provenance", {}).get(
+        "config_sha256", "0" * 64) or "0" * 64, n_tables=len(manifest["tables"]))
+    return export
+
 def _data(seed=1, n=600):
     rng = np.random.default_rng(seed)
     return pd.DataFrame({
@@ -104,7 +114,7 @@ def test_xlsx_written_deterministically_or_csv_when_openpyxl_is_missing(tmp_path
 
 def test_checker_passes_a_clean_export_and_writes_the_documentation(tmp_path):
     _write_all(tmp_path)
-    report = check_export(tmp_path / "export", tmp_path / "evidence", tmp_path / "docs")
+    report = check_export(_complete(tmp_path / "export"), tmp_path / "evidence", tmp_path / "docs")
     assert report.ok, report.summary()
     doc = (tmp_path / "docs" / "output_request.md").read_text(encoding="utf-8")
     assert "### Households (`costs`)" in doc and "unweighted N (whole table) | households: 600" in doc
@@ -125,7 +135,7 @@ def test_checker_finds_tampering_foreign_files_identifiers_and_small_counts(tmp_
     from disclosure_control.output import sha256_of
     manifest["tables"]["households"]["files"]["households.csv"] = sha256_of(households)
     (export / "disclosure_manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    report = check_export(export, tmp_path / "evidence")
+    report = check_export(_complete(export), tmp_path / "evidence")
     rules = {f.rule for f in report.findings}
     assert {"not-safe-writer", "identifier", "threshold", "evidence"} <= rules
     assert any(f.file == "extra.csv" for f in report.findings)
@@ -143,7 +153,7 @@ def test_checker_reruns_the_audit_from_the_evidence(tmp_path):
                                                record["problem"]["lower_protection"]) if upl > 0 or lpl > 0}
     record["problem"]["suppressed_groups"] = [s and g in primary_groups for g, s in enumerate(groups)]
     path.write_text(json.dumps(record), encoding="utf-8")
-    report = check_export(tmp_path / "export", tmp_path / "evidence")
+    report = check_export(_complete(tmp_path / "export"), tmp_path / "evidence")
     assert any(f.rule == "audit" and f.file == "households" for f in report.findings)
 
 
@@ -152,6 +162,9 @@ def test_check_export_script_exit_codes(tmp_path, capsys):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     _write_all(tmp_path)
+    # Not marked complete (no export step ran): refused.
+    assert module.main([str(tmp_path / "export"), "--evidence", str(tmp_path / "evidence")]) == 1
+    _complete(tmp_path / "export")
     assert module.main([str(tmp_path / "export"), "--evidence", str(tmp_path / "evidence")]) == 0
     assert (tmp_path / "export_output_request" / "output_request.md").exists()
     (tmp_path / "export" / "households.notes.txt").write_text("changed\n", encoding="utf-8")
