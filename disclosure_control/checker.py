@@ -897,9 +897,27 @@ def _table_section(name: str, entry: dict, evidence: dict | None, frames: dict, 
         "suppressed": suppressed,
         "audit": "passed (re-run from the evidence)" if evidence else "passed (per manifest; not re-run)",
         "linked": _linked_text(entry),
+        "population_audit": _population_audit_text(entry, evidence),
         "status": entry.get("status", ""),
         "sha256": "; ".join(f"{k}: {v}" for k, v in sorted(entry.get("files", {}).items())),
     }
+
+
+def _population_audit_text(entry: dict, evidence: dict | None) -> str:
+    """What the export-wide audit covered for one table: the tables about the same units, the
+    relations it held, and its result (from the manifest; the intervals are in the evidence)."""
+    summary = entry.get("export_audit") or {}
+    if not summary.get("audited"):
+        return "not part of the export-wide audit (a model or coefficient table: rules per row)"
+    others = ", ".join(entry.get("same_population", [])) or "none"
+    figures = (evidence or {}).get("export_audit", {}).get("figures", [])
+    checked = len(figures) if evidence else summary.get("suppressed_figures_checked", 0)
+    result = "every suppressed figure keeps its protection interval" if summary.get("all_protected", False) \
+        else "FAILED for some figures"
+    return (f"audited with the other tables about the same units ({others}); relations: every figure as a sum of "
+            "the same atoms (units and their parts of amounts), so shares x counts, means x counts, totals and "
+            "row identities, the same quantity in several tables, nested and ranked groups (rank order), rules "
+            f"and their reverse; method: {summary.get('method', '')}; {checked} suppressed figure(s) checked: {result}")
 
 
 def _unweighted_n(evidence: dict | None) -> dict[str, int]:

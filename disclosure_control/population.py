@@ -56,6 +56,10 @@ from .tables import offsets_in_runs
 
 _TOLERANCE = 1e-6          # relative, comparing an LP bound with a requirement
 _MAX_REPAIRS = 200         # suppressions added for one figure before it is declared unprotectable
+# Above this many atoms in one (population, measure) the LPs take minutes per figure (a national
+# run has millions of households): the audit then holds only identities between tables (the same
+# quantity published elsewhere), and says so in the evidence and the manifest.
+MAX_LP_ATOMS = 20_000
 _SUPPRESSED = ("primary", "secondary", "hidden")
 
 
@@ -85,6 +89,7 @@ class ExportAudit:
     failures: dict[str, list[str]] = field(default_factory=dict)      # table -> reasons
     warnings: dict[str, list[str]] = field(default_factory=dict)      # table -> notes
     populations: dict[str, list[str]] = field(default_factory=dict)   # universe -> tables
+    modes: dict[str, str] = field(default_factory=dict)              # "universe measure" -> how it was audited
     reasons: list[str] = field(default_factory=list)                  # why each suppression was added
     seconds: float = 0.0
 
@@ -403,6 +408,19 @@ def _position_counts(model: TableModel) -> np.ndarray:
     return model.evidence[n_columns[0]].to_numpy(dtype=float)
 
 
+def _group_rules_only(model: TableModel) -> np.ndarray:
+    """Positions unsafe only by a group-disclosure rule (zero cell, 100% cell, a rule of (near)
+    100% or 0% confidence): what they disclose is a property of the whole group, which their own
+    table's audit protects; the export-wide audit is about small groups and single amounts."""
+    reasons = model.evidence["rules_failed"] if "rules_failed" in model.evidence else None
+    if reasons is None:
+        return np.zeros(model.n_positions, dtype=bool)
+    group = ("zero-cell", "full-cell", "group disclosure")
+    parts = reasons.fillna("").astype(str).str.split(";")
+    return np.array([bool(p) and all(any(g in r for g in group) for r in p if r) and any(r for r in p)
+                     for p in parts], dtype=bool)
+
+
 def _requirement(model: TableModel, l: int) -> tuple[np.ndarray, np.ndarray]:
     layer = model.layers[l]
     v = np.asarray(layer.values, dtype=float)
@@ -427,7 +445,7 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
     for (m, l), first in zip(measure.owners, measure.offsets):
         model, layer = models[m], models[m].layers[l]
         sl = slice(first, first + model.n_positions)
-        primary[sl] = layer_primary(layer) & (measure.excluded[sl] == False)  # noqa: E712
+        primary[sl] = layer_primary(layer) & (measure.excluded[sl] == False) & ~_group_rules_only(model)  # noqa: E712
         lo_pub[sl], hi_pub[sl] = _published_interval(model, l, rules)
         need_hi[sl], need_lo[sl] = _requirement(model, l)
         values[sl] = layer.values
@@ -468,6 +486,12 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
     has_atoms = np.diff(measure.figure_atoms.indptr) > 0
     targets = np.flatnonzero(primary & np.isin(status, _SUPPRESSED) & ~in_frozen & has_atoms)
     audited: dict[int, tuple[float, float, bool]] = {}
+    n_atoms = measure.figure_atoms.shape[1]
+    use_lp = n_atoms <= MAX_LP_ATOMS
+    result.modes[f"{measure.universe} {measure.measure}"] = (
+        f"linear programs over {n_atoms} atoms" if use_lp else
+        f"identities between tables only ({n_atoms} atoms, above {MAX_LP_ATOMS}): a figure published in another "
+        "table is suppressed there too; each table keeps its own audit")
     for f in targets:
         q = measure.quantity[f]
         for _ in range(_MAX_REPAIRS + 1):
@@ -477,6 +501,10 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
                 low = high = values[f]
                 binding = pd.Series([1.0], index=[q])
                 ok = False
+            elif not use_lp:
+                # Identities only: the quantity is not published elsewhere; the per-table audit holds.
+                low, high, ok = -np.inf, np.inf, True
+                binding = pd.Series(dtype=float)
             else:
                 low, high, binding_low, binding_high = _interval(q_atoms, q, is_pub, lo, hi, measure, rank_rows)
                 ok_high = high >= need_hi[f] - _TOLERANCE * (1 + abs(need_hi[f]))

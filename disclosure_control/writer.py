@@ -1023,7 +1023,9 @@ class SafeWriter:
         for pending in pendings:
             name = pending.model.name
             pending.model.export_audit = audit.frame(name)
-            pending.model.export_audit_notes = audit.warnings.get(name, [])
+            pending.model.export_audit_notes = audit.warnings.get(name, []) + [
+                f"{key}: {mode}" for key, mode in audit.modes.items()
+                if key.split(" ")[0] == pending.model.universe]
             pending.model.export_population = sorted(
                 set(audit.populations.get(pending.model.universe, [])) - {name})
             if name in audit.failures and not isinstance(outcomes[name], _Failure):
@@ -1737,9 +1739,11 @@ def _export_audit_summary(model: TableModel) -> dict:
     frame = getattr(model, "export_audit", None)
     if frame is None:
         return {"audited": False}
+    notes = " ".join(getattr(model, "export_audit_notes", []))
     return {"audited": model.memberships is not None, "suppressed_figures_checked": int(len(frame)),
             "all_protected": bool(frame["protected"].all()) if len(frame) else True,
-            "notes": list(getattr(model, "export_audit_notes", []))}
+            "method": "identities between tables only (large population)" if "identities between tables only" in notes
+            else "one linear program per suppressed figure over all tables of the population"}
 
 
 def _unweighted_n(model: TableModel) -> dict[str, int]:
