@@ -1,0 +1,305 @@
+"""An intruder against the exports: what can be proven about suppressed cells from the published files alone.
+
+The intruder (``tests/intruder``) is built independently of ``disclosure_control``: it reads only the
+export folder (tables, notes, manifest), turns every table into linear relations (margins, shares
+and means as counts and sums in disguise, the same quantity in several tables, domain profiles,
+ranked groups, association measures, selection criteria, persons by position, missing rows) and
+bounds every suppressed quantity with an LP (HiGHS through scipy). Only the assertions below
+look at the TRUE values in ``<work>/evidence``, to compare.
+
+Asserted per export:
+
+(a) no suppressed count with a true value of 1..9 (or 0, zero cells being protected) has an
+    interval that misses [t - max(1, ceil(0.3 t)), t + max(1, ceil(0.3 t))] (clipped at 0), and no
+    suppressed sum with a true value > 0 an interval that misses 10% on either side;
+(b) no group of 1..9 households can be derived (a published small count, a band between two
+    published top groups with its cost pinned down, the difference of two nested published groups);
+(c) no group of one or two households has its total cost pinned down (to within +-10%);
+(d) no correlation over fewer than 10 households with costs in both domains, no monitoring estimate
+    on fewer than 10 households per group, no zero standard error, no impossible degrees of freedom;
+(e) every suppressed count, of any value (full cells, group disclosure), keeps the protection interval
+    the writer itself required for it (``lpl``/``upl`` in the evidence);
+and, for the intruder itself: every derived interval holds the true value (it is sound).
+
+Exports (built once per module, two at a time): the demo (40,000 households, area 0344, with
+monitoring), small study areas of about 240, 420 and 600 households on both routes, a tiny
+monitoring cohort, ``rounding_base = 5`` and a selection on a rare combination of domains.
+``INTRUDER_SCENARIOS=all`` (or a comma-separated list of names) runs more of them.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.intruder.attack import Report, attack
+from tests.intruder.compare import Assessment
+from tests.intruder.model import Model
+from tests.intruder.reader import read_export
+from tests.intruder.scenarios import SCENARIOS, build, dataset_dir
+
+DEFAULT = ["demo_monitoring", "small_240_monitoring_tiny_cohort", "small_600_cbs", "small_420_municipal",
+           "small_600_rounding5", "small_420_rare_combination"]
+
+
+def _selected():
+    wanted = os.environ.get("INTRUDER_SCENARIOS", "")
+    if wanted == "all":
+        return list(SCENARIOS)
+    names = [n.strip() for n in wanted.split(",") if n.strip()] or DEFAULT
+    return [s for s in SCENARIOS if s.name in names]
+
+
+SELECTED = _selected()
+
+
+def _build_and_attack(args):
+    scenario, base = args
+    start = time.perf_counter()
+    try:
+        export, evidence = build(scenario, base)
+    except Exception as exc:  # the pipeline failed: reported by every test of this scenario
+        return scenario.name, None, None, None, f"{type(exc).__name__}: {exc}", time.perf_counter() - start
+    built = time.perf_counter() - start
+    report = attack(export)
+    return scenario.name, export, evidence, report, None, built
+
+
+# Leaks the intruder still finds (issue 15 is open): each listed (test, export) must still fail, so
+# that a fix shows up as an unexpected pass (strict) and the marker is then removed. The families:
+# ranked-group sizes known from ceil(x * N), shares of 0% pinning a type's other costs, secondary
+# sums inside 10% of their value, selection totals known from its criteria, persons by position
+# against household types, domains missing from the coherence notes' list, and (demo) the 7
+# households ranked 52-58 between kosten_topgroepen and selectie_domeinen.
+KNOWN_LEAKS = {
+    ("a", "demo_monitoring"), ("a", "small_600_cbs"), ("a", "small_420_municipal"),
+    ("a", "small_240_monitoring_tiny_cohort"), ("a", "small_600_rounding5"), ("a", "small_420_rare_combination"),
+    ("b", "demo_monitoring"),
+    ("e", "demo_monitoring"), ("e", "small_600_cbs"), ("e", "small_240_monitoring_tiny_cohort"),
+    ("e", "small_600_rounding5"), ("e", "small_420_rare_combination"),
+}
+
+
+def _known_leak(request, test: str, name: str) -> None:
+    if (test, name) in KNOWN_LEAKS:
+        request.applymarker(pytest.mark.xfail(strict=True, reason="known leak, issue 15 open"))
+
+
+@pytest.fixture(scope="module")
+def attacked(tmp_path_factory):
+    """Every selected export, built and attacked once (two processes)."""
+    base = tmp_path_factory.mktemp("intruder")
+    # Data sets first (one per households/seed), so that no two processes generate the same one.
+    distinct = {}
+    for s in SELECTED:
+        distinct.setdefault(s.dataset, s)
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        list(pool.map(dataset_dir, distinct.values(), [base] * len(distinct)))
+        # Longest first: the demo.
+        order = sorted(SELECTED, key=lambda s: -s.households)
+        out = {}
+        for name, export, evidence, report, error, built in pool.map(_build_and_attack, [(s, base) for s in order]):
+            out[name] = (export, evidence, report, error)
+    return out
+
+
+def _get(attacked, name) -> tuple[Report, Assessment]:
+    export, evidence, report, error = attacked[name]
+    if error:
+        pytest.fail(f"scenario {name}: the export could not be built: {error}")
+    if report.error:
+        pytest.fail(f"scenario {name}: the intruder could not model the export: {report.error}")
+    return report, Assessment(report, evidence)
+
+
+def _fail(name: str, what: str, lines: list[str]) -> None:
+    if lines:
+        pytest.fail(f"{name}: {len(lines)} {what}:\n" + "\n".join(f"- {line}" for line in lines), pytrace=False)
+
+
+NAMES = [s.name for s in SELECTED]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_intruder_is_sound(attacked, name):
+    """Every interval the intruder derives holds the true value: its relations are right."""
+    report, assessment = _get(attacked, name)
+    lines = [f"{r.cell.name}: true {t:,.4f} outside [{r.lo:,.4f}, {r.hi:,.4f}]; chain: {r.chain_text()}"
+             for r, t in assessment.unsound]
+    lines += [f"table not understood (format changed? update tests/intruder/relations.py): {e}"
+              for e in report.table_errors]
+    _fail(name, "derived intervals miss the true value (an intruder relation is wrong)", lines)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_suppressed_cells_keep_their_protection(attacked, name, request):
+    _known_leak(request, "a", name)
+    report, assessment = _get(attacked, name)
+    lines = [Assessment.leak_text(r, t, why) for r, t, why in assessment.leaks]
+    _fail(name, "suppressed cells an intruder pins down (table[row].column: true value, derived interval, "
+                "relation families, chain)", lines)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_b_no_derivable_group_under_10(attacked, name, request):
+    _known_leak(request, "b", name)
+    report, _ = _get(attacked, name)
+    lines = []
+    for g in report.groups:
+        if g.size_hi < 1 or g.size_lo > 9:
+            continue
+        if g.kind in ("published", "difference") or g.cost_known:
+            chain = "; ".join(f"[{fam}] {label}" for fam, label in g.chain[:8])
+            lines.append(f"{g.describe()}; via {chain}")
+    _fail(name, "groups of 1-9 households derivable from published figures", lines)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_c_no_single_household_cost(attacked, name):
+    report, assessment = _get(attacked, name)
+    lines = []
+    for g in report.groups:
+        if g.size_hi <= 2 and g.size_lo >= 1 and g.cost_known:
+            chain = "; ".join(f"[{fam}] {label}" for fam, label in g.chain[:8])
+            lines.append(f"{g.describe()}; via {chain}")
+    _fail(name, "groups of one or two households whose total cost is derived", lines)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_d_no_figure_on_too_few_households(attacked, name):
+    """Correlations over < 10 households with both domains (proven by the intruder, or true per the
+    evidence of samenhang_paren), monitoring estimates on < 10 households per group, zero standard
+    errors, degrees of freedom that cannot be right."""
+    report, assessment = _get(attacked, name)
+    export, evidence, _, _ = attacked[name]
+    lines = [f"{f.table} [{f.cell}]: {f.message} ({f.family})" for f in report.flags]
+    pairs = _true_pair_counts(evidence)
+    for c in report.correlations:
+        true = pairs.get(frozenset((c.a, c.b)))
+        if true is not None and true < 10 and not c.pair_hi < 10:
+            lines.append(f"{c.table} [{c.a} x {c.b}]: correlation published while {true:g} households have costs "
+                         f"in both (intruder's interval for that count: [{c.pair_lo:g}, {c.pair_hi:g}])")
+    _fail(name, "figures published on too few households", lines)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_e_suppressed_counts_keep_the_writers_own_protection(attacked, name, request):
+    _known_leak(request, "e", name)
+    """Every suppressed count, whatever its value (full cells and group disclosure included), keeps the
+    interval the writer itself required for it (lpl/upl in the evidence)."""
+    report, assessment = _get(attacked, name)
+    lines = [Assessment.leak_text(r, t, why) for r, t, why in assessment.own_level_misses]
+    _fail(name, "suppressed counts an intruder pins down closer than the writer's own protection levels", lines)
+
+
+def _true_pair_counts(evidence: Path) -> dict:
+    import csv
+    path = Path(evidence) / "samenhang_paren.cells.csv"
+    out = {}
+    if not path.is_file():
+        return out
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        for row in csv.DictReader(fh):
+            v = row.get("true_n_households_rule") or row.get("n_households_rule")
+            if row.get("antecedent") and row.get("consequent") and v not in (None, ""):
+                out[frozenset((row["antecedent"], row["consequent"]))] = float(v)
+    return out
+
+
+# --------------------------------------------------------------------------- the intruder itself
+NOTES = """Table: {name}
+Title: {name}
+Unit: {unit}
+Population: {population}
+Period: peildatum 2023-12-31; studiejaren 2022-2023
+Kind: {kind}
+
+'x' = suppressed for statistical disclosure control.
+'Totaal' rows and columns are totals over all categories.
+"""
+BASE = "huishoudens woonachtig in 9999 op 2023-12-31"
+
+
+def _write(folder: Path, name: str, text: str, kind: str, population: str = BASE, unit: str = "huishoudens"):
+    (folder / f"{name}.csv").write_text(text, encoding="utf-8")
+    (folder / f"{name}.notes.txt").write_text(NOTES.format(name=name, unit=unit, population=population, kind=kind),
+                                              encoding="utf-8")
+
+
+@pytest.fixture()
+def tiny_export(tmp_path) -> Path:
+    """A hand-made export: a 2x2 domain x year table with margins and suppressed cells, household
+    types with two suppressed cells, persons by position."""
+    _write(tmp_path, "kosten_domein_jaar", "domein,jaar,n_households,sum_kosten\n"
+           "Totaal,Totaal,50,1000.00\nTotaal,2022,40,400.00\nTotaal,2023,45,600.00\n"
+           "a,Totaal,30,700.00\na,2022,x,x\na,2023,25,450.00\n"
+           "b,Totaal,35,300.00\nb,2022,20,150.00\nb,2023,x,x\n", "magnitude table (sum)",
+           BASE + ", met kosten in de studiejaren")
+    _write(tmp_path, "huishoudens_naar_type", "huishoudtype,n_households\nTotaal,100\neenpersoons,40\n"
+           "paar zonder kinderen,x\npaar met kinderen,30\neenouder,x\noverig,5\n", "frequency table")
+    _write(tmp_path, "personen_naar_positie", "positie,n_persons\nTotaal,x\nalleenstaande,40\n"
+           "ouder in eenoudergezin,x\npartner,100\nthuiswonend kind,x\noverig lid,x\n", "frequency table",
+           unit="personen")
+    return tmp_path
+
+
+def _by_cell(report):
+    return {r.cell.name: r for r in report.results}
+
+
+def test_intruder_recovers_a_cell_from_margins(tiny_export):
+    report = attack(tiny_export)
+    assert report.error is None, report.error
+    got = _by_cell(report)
+    # Sums: a 2x2 table with margins gives both suppressed sums exactly.
+    a22 = got["kosten_domein_jaar[a, 2022].sum_kosten"]
+    assert a22.lo == pytest.approx(250.0, abs=0.02) and a22.hi == pytest.approx(250.0, abs=0.02)
+    b23 = got["kosten_domein_jaar[b, 2023].sum_kosten"]
+    assert b23.lo == pytest.approx(150.0, abs=0.02) and b23.hi == pytest.approx(150.0, abs=0.02)
+    assert "margin (Totaal = sum of a partition)" in a22.families
+    # Counts: a household can have costs in both domains, so only bounds (max <= total <= sum).
+    n_a22 = got["kosten_domein_jaar[a, 2022].n_households"]
+    assert (n_a22.lo, n_a22.hi) == (20, 30)
+    n_b23 = got["kosten_domein_jaar[b, 2023].n_households"]
+    assert (n_b23.lo, n_b23.hi) == (20, 35)
+    # Two partners per couple: 100 partners and 30 couples with children give 20 without; then the
+    # margin gives the one-parent households, and one parent each.
+    assert (got["huishoudens_naar_type[paar zonder kinderen].n_households"].lo,
+            got["huishoudens_naar_type[paar zonder kinderen].n_households"].hi) == (20, 20)
+    assert (got["huishoudens_naar_type[eenouder].n_households"].lo,
+            got["huishoudens_naar_type[eenouder].n_households"].hi) == (5, 5)
+    assert (got["personen_naar_positie[ouder in eenoudergezin].n_persons"].lo,
+            got["personen_naar_positie[ouder in eenoudergezin].n_persons"].hi) == (5, 5)
+    chain = got["huishoudens_naar_type[paar zonder kinderen].n_households"].chain_text()
+    assert "two partners per couple household" in chain
+
+
+def test_warm_highs_and_linprog_agree(tiny_export):
+    from tests.intruder.relations import Builder
+    export = read_export(tiny_export)
+    warm, cold = Builder(export).build(), Builder(export).build()
+    cold.m.backend = "linprog"
+    for t in warm.targets:
+        if not t.expr:
+            continue
+        a, b = warm.m.bounds(t.expr), cold.m.bounds(t.expr)
+        assert a.lo == pytest.approx(b.lo, abs=1e-6) and a.hi == pytest.approx(b.hi, abs=1e-6), t.cell.name
+
+
+def test_lp_model_min_max_and_certificate():
+    m = Model("2x2")
+    # x11 + x12 = 10, x21 + x22 = 5, x11 + x21 = 8, x12 + x22 = 7, x22 published as 3.
+    for expr, v, label in (({"x11": 1, "x12": 1}, 10, "row 1"), ({"x21": 1, "x22": 1}, 5, "row 2"),
+                           ({"x11": 1, "x21": 1}, 8, "column 1"), ({"x12": 1, "x22": 1}, 7, "column 2"),
+                           ({"x22": 1}, 3, "published x22")):
+        m.eq(expr, v, "margin", label)
+    for backend in ("warm", "linprog"):
+        m.backend = backend
+        m._highs = None
+        b = m.bounds({"x11": 1.0})
+        assert b.lo == pytest.approx(6.0) and b.hi == pytest.approx(6.0)
+        assert any(label == "published x22" for _, label in b.chain_lo)
