@@ -115,6 +115,8 @@ class TableModel:
     # Positions of a sum layer in rank order (the units of each have amounts at
     # least those of the next): (layer index, positions) per ranked group.
     rank_chains: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    # After the export-wide audit: what it found for this table (population.TableAudit).
+    population_audit: "TableAudit | None" = None
 
     @property
     def n_positions(self) -> int:
@@ -566,9 +568,13 @@ def as_profile(model: TableModel, shares: Sequence[str], parts: dict) -> None:
         elif layer.source in parts:
             value_name, codes = parts[layer.source]
             membership.value_name = str(value_name)
-            membership.components = {str(d): np.array([_code_value(c)] * model.n_positions + [None], dtype=object)[:-1]
-                                     for d, c in dict(codes).items()}
+            membership.components = {str(d): _same_code(c, model.n_positions) for d, c in dict(codes).items()}
 
 
-def _code_value(code):
-    return tuple(str(c) for c in code) if isinstance(code, (list, tuple)) else str(code)
+def _same_code(code, n: int) -> np.ndarray:
+    """One code (a text, or a tuple of texts for a group of codes) for each of ``n`` positions."""
+    out = np.empty(n, dtype=object)
+    value = tuple(str(c) for c in code) if isinstance(code, (list, tuple)) else str(code)
+    for i in range(n):   # loops over a profile's groups; a tuple must not be spread over the array
+        out[i] = value
+    return out

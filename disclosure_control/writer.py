@@ -209,13 +209,9 @@ class SafeWriter:
         for column in shares:
             if column in frame.columns:
                 frame[column] = (pd.to_numeric(frame[column]) != 0).astype(np.int8)
-        self._profile_layout = (shares, dict(parts or {}))
-        try:
-            return self.magnitude_table(frame, name=name, unit=unit, dimensions=[cluster], values=shares + values,
-                                        statistic="mean", show_counts=True, metadata=metadata,
-                                        unit_labels=unit_labels)
-        finally:
-            self._profile_layout = None
+        return self._grid_release(frame, name=name, unit=unit, dimensions=[cluster], values=shares + values,
+                                  statistic="mean", hierarchies=None, margins=True, metadata=metadata,
+                                  unit_labels=unit_labels, show_counts=True, profile=(shares, dict(parts or {})))
 
     def aggregated_table(self, table: pd.DataFrame, *, name: str, dimensions: Sequence[str],
                          count_column: str, value_column: str | None = None, statistic: str = "count",
@@ -432,7 +428,8 @@ class SafeWriter:
     # --------------------------------------------------------------- builders
 
     def _grid_release(self, data, *, name, unit, dimensions, values, statistic, hierarchies, margins,
-                      metadata, unit_labels, show_counts, value_dimensions=(), ranked=None) -> ReleaseResult:
+                      metadata, unit_labels, show_counts, value_dimensions=(), ranked=None,
+                      profile=None) -> ReleaseResult:
         result = self._start(name, metadata)
         if isinstance(result, ReleaseResult):
             return result
@@ -458,9 +455,8 @@ class SafeWriter:
             return self._fail(name, metadata, [str(error)])
         attach_memberships(model, kept, universe=str(metadata.get("universe") or labels[0]),
                            value_dimensions=value_dimensions)
-        layout = getattr(self, "_profile_layout", None)
-        if layout is not None:
-            as_profile(model, *layout)
+        if profile is not None:
+            as_profile(model, *profile)
         if ranked is not None:
             model.rank_chains = ranked_chains(model, grid, ranked)
         kind = "frequency table" if statistic == "count" else f"magnitude table ({statistic})"
@@ -854,12 +850,13 @@ class SafeWriter:
                                    "confidence": np.round(confidence, 6), "rules_failed": reasons_per_rule}),
             hidden=np.zeros(n_rules, dtype=bool),
         )
-        mask_units = [np.flatnonzero(((mask & a) == a) & ((mask & c) == c) if part == "rule" else
-                                     ((mask & (a if part == "antecedent" else c)) == (a if part == "antecedent" else c)))
-                      for part in ("antecedent", "consequent", "rule") for a, c in rule_bits]
+        def units_with(bits: int) -> np.ndarray:
+            return np.flatnonzero((mask & bits) == bits)
+
+        # The units behind each count, in the order of the layers: antecedent, consequent, both.
         memberships = []
-        for k in range(3):
-            per_rule = mask_units[k * n_rules:(k + 1) * n_rules]
+        for bits_of in (lambda a, c: a, lambda a, c: c, lambda a, c: a | c):
+            per_rule = [units_with(bits_of(a, c)) for a, c in rule_bits]
             sizes = np.array([len(u) for u in per_rule], dtype=np.int64)
             memberships.append(Membership(np.repeat(np.arange(n_rules), sizes),
                                           np.concatenate(per_rule) if per_rule else np.zeros(0, np.int64),
@@ -1019,15 +1016,9 @@ class SafeWriter:
         if not new:
             return
         audit = audit_export(list(self._released) + new, self.rules, frozen=set(range(len(self._released))))
-        self.export_audit_log = list(getattr(self, "export_audit_log", [])) + audit.reasons
         for pending in pendings:
             name = pending.model.name
-            pending.model.export_audit = audit.frame(name)
-            pending.model.export_audit_notes = audit.warnings.get(name, []) + [
-                f"{key}: {mode}" for key, mode in audit.modes.items()
-                if key.split(" ")[0] == pending.model.universe]
-            pending.model.export_population = sorted(
-                set(audit.populations.get(pending.model.universe, [])) - {name})
+            pending.model.population_audit = audit.for_table(pending.model.universe, name)
             if name in audit.failures and not isinstance(outcomes[name], _Failure):
                 outcomes[name] = _Failure(audit.failures[name], impossible=True)
 
@@ -1345,7 +1336,7 @@ class SafeWriter:
             "protected_with": sorted(n for n in protection.joint if n != model.name),
             "linked_released_before": sorted(protection.fixed),
             # The export-wide audit: the other tables about the same units, audited with this one.
-            "same_population": list(getattr(model, "export_population", [])),
+            "same_population": model.population_audit.tables if model.population_audit else [],
             "population_universe": model.universe,
             "export_audit": _export_audit_summary(model),
         }
@@ -1437,10 +1428,7 @@ class SafeWriter:
             "problem": protection.problem,
             # Every suppressed figure of this table, audited against every published figure of
             # every table about the same units (see disclosure_control/population.py).
-            "export_audit": {"population": model.universe,
-                             "tables": list(getattr(model, "export_population", [])),
-                             "notes": list(getattr(model, "export_audit_notes", [])),
-                             "figures": _records(getattr(model, "export_audit", None))},
+            "export_audit": _export_audit_evidence(model),
         }
         path = self.evidence_dir / f"{model.name}{EVIDENCE_SUFFIX}"
         _write_json(path, record)
@@ -1736,14 +1724,21 @@ def _unprotectable_cells(problem) -> list[int]:
 
 def _export_audit_summary(model: TableModel) -> dict:
     """What the manifest says of the export-wide audit of a table (no values: they are in the evidence)."""
-    frame = getattr(model, "export_audit", None)
-    if frame is None:
+    audit = model.population_audit
+    if audit is None:
         return {"audited": False}
-    notes = " ".join(getattr(model, "export_audit_notes", []))
-    return {"audited": model.memberships is not None, "suppressed_figures_checked": int(len(frame)),
-            "all_protected": bool(frame["protected"].all()) if len(frame) else True,
-            "method": "identities between tables only (large population)" if "identities between tables only" in notes
-            else "one linear program per suppressed figure over all tables of the population"}
+    return {"audited": model.memberships is not None, "suppressed_figures_checked": int(len(audit.figures)),
+            "all_protected": bool(audit.figures["protected"].all()) if len(audit.figures) else True,
+            "method": "one linear program per suppressed figure over all tables of the population"
+            if audit.linear_programs else "identities between tables only (large population)"}
+
+
+def _export_audit_evidence(model: TableModel) -> dict:
+    """The export-wide audit of a table for the evidence: every interval, every added suppression."""
+    audit = model.population_audit
+    return {"population": model.universe, "tables": audit.tables if audit else [],
+            "notes": audit.notes if audit else [], "added_suppressions": audit.added if audit else [],
+            "figures": _records(audit.figures if audit else None)}
 
 
 def _unweighted_n(model: TableModel) -> dict[str, int]:
