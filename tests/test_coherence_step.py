@@ -131,10 +131,11 @@ def test_every_table_is_released_through_disclosure_control(small_run):
                         keep_default_na=False).set_index("combinatie")
     present = presence_of(cube)
     label = present.apply(lambda r: " + ".join(d for d in present.columns if r[d]) or "geen", axis=1)
-    # The baseline's most expensive 5% of households with costs (ties by position).
-    with_costs = cube.index[cube["cost_total"] > 0]
-    ranked = cube.loc[with_costs, "cost_total"].sort_values(ascending=False, kind="stable")
-    top = set(ranked.index[:int(np.ceil(config["baseline"]["top_group_share"] * len(ranked) - 1e-9))])
+    # The baseline's one ranking: the most expensive 5% of all households (ties by position),
+    # those with costs among them.
+    ranked = cube["cost_total"].sort_values(ascending=False, kind="stable")
+    top = ranked.index[:int(np.ceil(config["baseline"]["top_group_share"] * len(ranked) - 1e-9))]
+    top = set(top[cube.loc[top, "cost_total"] > 0])
     outside = label[~label.index.isin(top)].value_counts().reindex(label.unique(), fill_value=0)
     counts = label.value_counts()
     minimum = config.disclosure_rules.min_units
@@ -252,10 +253,10 @@ def test_combinations_that_would_difference_with_the_baseline_are_pooled():
     cube = pd.DataFrame({"household": np.arange(n), "household_type": "eenpersoons", "n_persons": 1,
                          "n_children": 0, "cost_wmo": wmo, "cost_bijstand": bijstand, "cost_total": wmo + bijstand})
     settings = load_config_defaults()
-    # 54 households with costs. Top 5%: 3 households, so 11 of the 14 lie outside (published).
-    # Top 20%: 11 households, all with both domains, so 3 lie outside: the two tables would
-    # differ by 3 households, and the combination is pooled.
-    for share, pooled in ((0.05, False), (0.20, True)):
+    # The baseline ranks all 400 households. Top 0.75%: 3 households, so 11 of the 14 lie outside
+    # (published). Top 2.75%: 11 households, all with both domains, so 3 lie outside: the two
+    # tables would differ by 3 households, and the combination is pooled.
+    for share, pooled in ((0.0075, False), (0.0275, True)):
         result = analyse_coherence(cube, settings, seed=1, min_units=10, baseline_top_share=share)
         table = next(t for t in result.tables if t.name == "samenhang_combinaties_kosten")
         labels = set(table.data["combinatie"].astype(str))

@@ -402,22 +402,19 @@ def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFra
     row = row_of_mask.reindex(profiles.masks).to_numpy()
     rare = combination["n_households"].to_numpy() < min_units
     if baseline_top_share:
-        # The baseline tabulates the combinations of its most expensive households (ranked as
-        # it ranks them). A combination with fewer than min_units households outside that
-        # group would let the two tables be subtracted: pool it.
-        with_costs = profiles.cost_total > 0
-        top = np.zeros(len(row), dtype=bool)
-        top[np.flatnonzero(with_costs)] = rank_bands(profiles.cost_total[with_costs], [baseline_top_share]) == 0
+        # The baseline tabulates the combinations of its most expensive households (its one
+        # ranking: all households of the area, those with costs among the top have a combination).
+        # A combination with fewer than min_units households outside that group would let the
+        # two tables be subtracted: pool it.
+        top = (rank_bands(profiles.cost_total, [baseline_top_share]) == 0) & (profiles.cost_total > 0)
         outside = np.bincount(row[~top], minlength=len(combination))
         rare |= (outside > 0) & (outside < min_units)
     label_of_profile = np.where(rare, OTHER_COMBINATIONS, combination["combination"].to_numpy())
     labels = np.asarray(label_of_profile, dtype=object)[row]
     categories = list(dict.fromkeys(label_of_profile.tolist()))
-    total_cost = profiles.cost_total.sum()
     costs = pd.DataFrame({"household": profiles.household,
                           "combinatie": pd.Categorical(labels, categories=categories),
-                          "kosten": profiles.cost_total,
-                          "aandeel_kosten_pct": profiles.cost_total * (100.0 / total_cost) if total_cost else 0.0})
+                          "kosten": profiles.cost_total})
     tables.append(TableSpec("samenhang_combinaties_kosten", "magnitude_table", costs,
                             {"unit": "household", "dimensions": ["combinatie"],
                              "values": "kosten", "statistic": "sum",
