@@ -66,15 +66,22 @@ def test_a_statistics_only_run_refuses_the_list(small_dataset, tmp_path):
         load_config(path)
 
 
-def test_the_list_stays_in_the_work_folder(small_dataset, tmp_path):
+def _municipal_selection_run(small_dataset, tmp_path, name: str, selection: str):
+    """The municipal route of the small data set with work and export folders of its own and the
+    given [selection] settings, run whole."""
     text = (small_dataset / "config_gemeente.toml").read_text(encoding="utf-8")
     text = (text.replace('work_dir = "work_gemeente"', f'work_dir = "{(tmp_path / "work").as_posix()}"')
             .replace('export_dir = "export_gemeente"', f'export_dir = "{(tmp_path / "export").as_posix()}"')
-            + "\n[selection]\nwrite_list = true\ntop_share = 0.10\n")
-    path = small_dataset / "config_selection_list.toml"
+            + f"\n[selection]\n{selection}")
+    path = small_dataset / f"config_{name}.toml"
     path.write_text(text, encoding="utf-8")
     config = load_config(path)
     run_steps(config)
+    return config
+
+
+def test_the_list_stays_in_the_work_folder(small_dataset, tmp_path):
+    config = _municipal_selection_run(small_dataset, tmp_path, "selection_list", "write_list = true\ntop_share = 0.10\n")
     listing = pd.read_csv(step_folder(config, "selection") / "selection_list.csv", dtype=str)
     assert len(listing) > 0 and listing["members"].str.fullmatch(r"\d{9}( \d{9})*").all()
     exported = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in (tmp_path / "export").rglob("*")
@@ -88,14 +95,7 @@ def test_the_list_stays_in_the_work_folder(small_dataset, tmp_path):
 def test_the_profile_lists_every_domain_with_a_source_and_every_household_type(small_dataset, tmp_path):
     """Municipal route: the selected group is small, so some domains and types have no selected
     household. They are published as (suppressed) zero cells, never left out."""
-    text = (small_dataset / "config_gemeente.toml").read_text(encoding="utf-8")
-    text = (text.replace('work_dir = "work_gemeente"', f'work_dir = "{(tmp_path / "work").as_posix()}"')
-            .replace('export_dir = "export_gemeente"', f'export_dir = "{(tmp_path / "export").as_posix()}"')
-            + "\n[selection]\ntop_share = 0.10\n")
-    path = small_dataset / "config_selection_profile.toml"
-    path.write_text(text, encoding="utf-8")
-    config = load_config(path)
-    run_steps(config)
+    config = _municipal_selection_run(small_dataset, tmp_path, "selection_profile", "top_share = 0.10\n")
 
     # Independently: households of the BRP extract (one per location code, institutional ones
     # left out), their true costs from the truth of the appendix-2 files, the top 10% of those

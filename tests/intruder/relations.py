@@ -175,39 +175,33 @@ class Builder:
     def count_cell(self, table: Table, row: dict, column: str, expr: dict[str, float] | str, what: str,
                    constant: float = 0.0) -> None:
         """A published or suppressed count: published -> its rounding interval; suppressed -> a target."""
-        if column not in row:
-            return
-        if isinstance(expr, str):
-            expr = {expr: 1.0}
-        cell = table.cell(row, column)
-        if cell.suppressed:
-            self.targets.append(Target(cell, "count", dict(expr), constant, 1.0, what))
-            return
-        if cell.value is None:
-            return
-        lo, hi = cell.interval(table.rounding_base, is_count=True)
-        self.m.add(expr, lo - constant, hi - constant, F_PUBLISHED, f"{cell.name} = {cell.text} ({what})")
-        if len(expr) == 1 and next(iter(expr.values())) == 1.0:
-            self._record_single(next(iter(expr)), lo - constant, hi - constant)
+        self._cell(table, row, column, expr, what, constant, "count")
 
     def sum_cell(self, table: Table, row: dict, column: str, expr: dict[str, float] | str, what: str,
                  constant: float = 0.0) -> None:
         """A published or suppressed sum of euros."""
+        self._cell(table, row, column, expr, what, constant, "sum")
+
+    def _cell(self, table: Table, row: dict, column: str, expr: dict[str, float] | str, what: str,
+              constant: float, kind: str) -> None:
+        """A count (in units) or a sum (in cents, MONEY): published -> the interval its text allows;
+        suppressed -> a target."""
         if column not in row:
             return
         if isinstance(expr, str):
             expr = {expr: 1.0}
+        scale = 1.0 if kind == "count" else MONEY
         cell = table.cell(row, column)
         if cell.suppressed:
-            self.targets.append(Target(cell, "sum", dict(expr), constant, 1 / MONEY, what))
+            self.targets.append(Target(cell, kind, dict(expr), constant, 1.0 / scale, what))
             return
         if cell.value is None:
             return
-        lo, hi = cell.interval()
-        self.m.add(expr, lo * MONEY - constant, hi * MONEY - constant, F_PUBLISHED,
-                   f"{cell.name} = {cell.text} ({what})")
-        if len(expr) == 1:
-            self._record_single(next(iter(expr)), lo * MONEY - constant, hi * MONEY - constant)
+        lo, hi = cell.interval(table.rounding_base, is_count=True) if kind == "count" else cell.interval()
+        lo, hi = lo * scale - constant, hi * scale - constant
+        self.m.add(expr, lo, hi, F_PUBLISHED, f"{cell.name} = {cell.text} ({what})")
+        if len(expr) == 1 and next(iter(expr.values())) == 1.0:
+            self._record_single(next(iter(expr)), lo, hi)
 
     def mean_cell(self, table: Table, row: dict, column: str, total: dict[str, float] | str,
                   count: dict[str, float] | str, what: str, money: bool = True, kind: str = "sum") -> None:
