@@ -6,15 +6,15 @@ settings and returns every result (internal, unprotected) and the table requests
 disclosure control. Tables (names as exported):
 
 * ``samenhang_paren`` -- every ordered pair of domain groups as a rule a -> b: households
-  with a, with both, support, confidence and lift (association_rules);
-* ``samenhang_paren_maten`` -- phi, odds ratio and its confidence interval per pair, only
-  for pairs whose four 2x2 cells each hold at least ``min_units`` households (model_table);
+  with a, with both, support, confidence and lift (association_rules). Phi, the odds ratio
+  (with its Woolf interval), leverage, conviction and Zhang's metric are functions of these
+  counts and the total: the reader computes them from the published counts (the report
+  does). Published as columns of their own they would give back every count the writer
+  suppresses (a phi beside a suppressed joint count is that count), so they are not;
 * ``samenhang_combinaties`` -- frequent combinations of two or more groups: households
   having at least those groups (frequency_table);
 * ``samenhang_regels`` -- association rules among three or more groups with their counts,
-  support, confidence and lift (association_rules); ``samenhang_regels_maten`` -- their
-  leverage, conviction and Zhang's metric (model_table); only rules whose 2x2 table of
-  antecedent and consequent has at least ``min_units`` households in each cell;
+  support, confidence and lift (association_rules);
 * ``samenhang_combinaties_kosten`` -- households and costs per exact combination of groups
   (magnitude_table; the share of all costs is sum / total, computed by the reader, not
   published as a column of its own: a second column of the same amounts would be a second
@@ -24,22 +24,32 @@ disclosure control. Tables (names as exported):
   ``min_units`` households have costs in both groups (the units that drive the coefficient);
 * ``samenhang_clusters`` and ``samenhang_klassen`` -- profiles of the k-modes clusters and
   the latent classes: size, share with each group, mean costs per group, composition
-  (cluster_profiles); ``samenhang_clusters_klassen`` -- how they cross (frequency_table);
+  (cluster_profiles); a group on fewer households than :func:`profile_min_households` has no
+  columns there (a profile publishes 0% as it is); ``samenhang_clusters_klassen`` -- how they
+  cross (frequency_table);
 * ``samenhang_keuze_clusters``, ``samenhang_keuze_klassen`` -- the evidence for the number
   of clusters and classes; ``samenhang_overeenstemming`` -- how the typologies agree.
+
+Every domain the run measures is analysed, also one in which no household has costs (an
+all-zero column), so that no table tells which domains are empty: the notes list it, its
+pairs and correlations are rows whose counts are zero (suppressed by the writer's rules), it
+is left out of the profiles by the same rule that leaves out a group on a few households, and
+the typologies count its parameters.
 
 No membership list, medoid or single household's value is ever requested.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from lib.baseline import TableSpec, rank_bands
-from lib.coherence.association import association_rules, frequent_itemsets, pairwise_cooccurrence, rule_metrics
+from lib.coherence.association import association_rules, frequent_itemsets, pairwise_cooccurrence
 from lib.coherence.costs import cost_by_combination, cost_correlations
 from lib.coherence.profiles import (LEVEL_LABELS, CoherenceConfigError, DistinctProfiles, HouseholdProfiles,
                                     compress_profiles, cost_levels, household_profiles, popcount,
@@ -49,6 +59,7 @@ from lib.coherence.typology import (TypologyChoice, adjusted_rand_index, choose_
 
 OTHER_COMBINATIONS = "overige combinaties"
 PAIR_CELLS = ("n_both", "n_a_only", "n_b_only", "n_neither")
+MEASURES_FROM_COUNTS = ("Phi, odds ratio, leverage, conviction en Zhang's maat volgen uit de aantallen (huishoudens met a, met b, met a en b, en het totaal) en worden niet apart gepubliceerd: naast een onderdrukt aantal zouden ze dat aantal verraden.")
 
 
 @dataclass
@@ -79,7 +90,10 @@ class CoherenceResult:
 
 
 def cube_domains(households: pd.DataFrame) -> list[str]:
-    """The domains of the cube: its ``cost_<domain>`` columns (``cost_total`` excluded)."""
+    """The domains of the cube: its ``cost_<domain>`` columns (``cost_total`` excluded).
+
+    The cube has a column only for a domain in which some household has costs; the domains a
+    run *measures* (``run_domains``) can be more."""
     return sorted(c[len("cost_"):] for c in households.columns if c.startswith("cost_") and c != "cost_total")
 
 
@@ -89,8 +103,16 @@ def _slug(text: str) -> str:
 
 def analyse_coherence(households: pd.DataFrame, settings: dict, *, seed: int, min_units: int,
                       near_full_share: float = 0.95, rounding_base: int | None = None, min_residual_df: int = 10,
-                      baseline_top_share: float | None = None, metadata: dict | None = None) -> CoherenceResult:
+                      baseline_top_share: float | None = None, metadata: dict | None = None,
+                      domains: Sequence[str] | None = None, protection_level: float = 0.3) -> CoherenceResult:
     """Run every coherence analysis on the cube's household table (see module docstring).
+
+    ``domains`` are the domains the run measures (``run_domains(config)[0]``; default: the
+    cube's ``cost_<domain>`` columns). A measured domain without a column (no household has
+    costs there) is analysed as an all-zero column and treated as any group on too few
+    households (see the module docstring). Leaving it out would tell a reader that no
+    household has costs there, which other tables hide as a zero cell. ``protection_level``
+    is the writer's (``[disclosure_control]``), for :func:`profile_min_households`.
 
     ``baseline_top_share`` is the baseline's ``top_group_share``: the baseline publishes the
     domain combinations of that most expensive share, so combinations whose households
@@ -99,8 +121,8 @@ def analyse_coherence(households: pd.DataFrame, settings: dict, *, seed: int, mi
     """
     metadata = dict(metadata or {"population": "huishoudens"})
     notes: list[str] = []
-    groups, group_notes = resolve_domain_groups(cube_domains(households), settings["domain_groups"],
-                                                settings["exclude_domains"])
+    run_domains = sorted(set(cube_domains(households)) | set(domains or ()))
+    groups, group_notes = resolve_domain_groups(run_domains, settings["domain_groups"], settings["exclude_domains"])
     notes += group_notes
     names = list(groups)
     profiles = household_profiles(households, groups)
@@ -143,7 +165,8 @@ def analyse_coherence(households: pd.DataFrame, settings: dict, *, seed: int, mi
     n_clustered = int(clustered.sum())
     # A number of types is tried when there are at least as many distinct profiles and the
     # latent class model keeps min_residual_df degrees of freedom (its (k - 1) + k g (V - 1)
-    # parameters are more than k-modes' k g modes).
+    # parameters are more than k-modes' k g modes). g counts every group, one without costs too,
+    # as the parameters below do: the numbers tried must not tell how many groups are empty.
     wanted = range(int(settings["cluster_range"][0]), int(settings["cluster_range"][1]) + 1)
     k_values = [k for k in wanted if k <= typology.n_distinct
                 and n_clustered - ((k - 1) + k * len(names) * (n_levels - 1)) >= min_residual_df]
@@ -158,9 +181,14 @@ def analyse_coherence(households: pd.DataFrame, settings: dict, *, seed: int, mi
         cluster_choice = choose_kmodes(typology.profiles, typology.weights, k_values, init=settings["kmodes_init"],
                                        n_init=settings["kmodes_restarts"], n_seeds=settings["stability_runs"],
                                        seed=seed, n_clusters=_fixed(settings["n_clusters"], k_values, "n_clusters"))
+        # Parameters counted over every category a group can take (2, or 3 levels), also where
+        # no clustered household has it: the published parameters, BIC and AIC (and the
+        # residual degrees of freedom, and the numbers of types tried above) must not tell how
+        # many groups or levels are empty.
         class_choice = choose_latent_classes(typology.profiles, typology.weights, k_values,
                                              n_init=settings["lca_starts"], seed=seed,
-                                             n_classes=_fixed(settings["n_classes"], k_values, "n_classes"))
+                                             n_classes=_fixed(settings["n_classes"], k_values, "n_classes"),
+                                             n_categories=typology.n_categories)
         kmodes = cluster_choice.models[cluster_choice.chosen]
         lca = class_choice.models[class_choice.chosen]
         cluster_of_profile = kmodes.labels_
@@ -232,7 +260,7 @@ def analyse_coherence(households: pd.DataFrame, settings: dict, *, seed: int, mi
     if k_values:
         result.summary["ARI k-modes vs latent classes"] = float(agreement["value"].iloc[0])
     result.tables = _tables(result, households, units if k_values else None, settings, min_units, near_full_share,
-                            rounding_base, metadata, min_count, baseline_top_share)
+                            rounding_base, metadata, min_count, baseline_top_share, protection_level)
     return result
 
 
@@ -307,9 +335,24 @@ def _profile_summary(units: pd.DataFrame, by: str, value_columns: list[str]) -> 
     return table.reset_index()
 
 
+def profile_min_households(min_units: int, protection_level: float) -> int:
+    """Fewest households of the clustered population a group needs for columns in the type profiles.
+
+    Leaving a group out tells a reader that it has fewer. The writer protects a count t below
+    ``min_units`` (zero included) with an interval of max(1, ceil(protection_level x t)) units on
+    either side, so the bound lies above the largest such upper end: for a group left out,
+    "fewer than the bound" is then no narrower than what its suppressed count may show.
+
+    >>> profile_min_households(10, 0.3)
+    13
+    """
+    largest = max(0, int(min_units) - 1)
+    return largest + max(1, math.ceil(protection_level * largest - 1e-9)) + 1
+
+
 def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFrame | None, settings: dict,
             min_units: int, near_full_share: float, rounding_base: int | None, metadata: dict,
-            min_count: int, baseline_top_share: float | None) -> list[TableSpec]:
+            min_count: int, baseline_top_share: float | None, protection_level: float = 0.3) -> list[TableSpec]:
     names = list(result.groups)
     population = metadata.get("population", "huishoudens")
     min_domains = int(settings["min_domains"])
@@ -335,27 +378,10 @@ def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFra
                             {"unit": "household", "items": names, "rules": ordered_pairs,
                              "metadata": meta("Samen voorkomen van domeinen binnen huishoudens: huishoudens met "
                                               "domein a, met a en b, steun, betrouwbaarheid (confidence) en lift "
-                                              "van a -> b")}))
-    pairs = result.pairs
-    safe = pairs[["n_both", "n_a_only", "n_b_only", "n_neither"]].min(axis=1) >= min_units
-    measures = pairs[safe]
-    level = f"{settings['confidence_level']:.0%}"
-    tables.append(TableSpec("samenhang_paren_maten", "model_table", pd.DataFrame({
-        "domein_a": measures["a"].to_numpy(), "domein_b": measures["b"].to_numpy(),
-        "phi": measures["phi"].to_numpy(), "odds_ratio": measures["odds_ratio"].to_numpy(),
-        "odds_ratio_ondergrens": measures["odds_ratio_low"].to_numpy(),
-        "odds_ratio_bovengrens": measures["odds_ratio_high"].to_numpy(), "lift": measures["lift"].to_numpy(),
-        # The four cells of the 2x2 table behind each measure (not published; each at least min_units).
-        **{f"huishoudens_{c}": measures[c].to_numpy() for c in PAIR_CELLS}}),
-        {"residual_df": len(households) - 1, "n_observations": len(households),
-         "row_units": [f"huishoudens_{c}" for c in PAIR_CELLS], "unit_label": "households",
-         "metadata": meta("Samenhang tussen paren van domeinen: phi-coefficient, odds ratio met "
-                          f"{level}-betrouwbaarheidsinterval (Woolf) en lift", population,
-                          f"Alleen paren waarvan alle vier cellen van de 2x2-tabel ten minste {min_units} "
-                          "huishoudens tellen.")}))
+                                              "van a -> b", population, MEASURES_FROM_COUNTS)}))
 
     # --- frequent combinations and rules -------------------------------------------------
-    frequent = result.itemsets[result.itemsets["n_items"] >= 2]
+    frequent = _without_implied(result.itemsets, min_units, near_full_share)
     if len(frequent):
         tables.append(TableSpec("samenhang_combinaties", "frequency_table",
                                 _itemset_units(profiles, frequent),
@@ -365,8 +391,10 @@ def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFra
                                                   "het heeft; het totaal telt elk huishouden eenmaal)",
                                                   f"{population} (frequente combinaties van domeinen)",
                                                   f"Minimale steun: {min_count} huishoudens; niet meer dan "
-                                                  f"{settings['max_itemset_size']} domeinen per combinatie.")}))
-    exported = _exportable_rules(result.rules, settings, min_units, near_full_share)
+                                                  f"{settings['max_itemset_size']} domeinen per combinatie.",
+                                                  IMPLIED_NOTE.format(share=f"{near_full_share:.0%}",
+                                                                      min_units=min_units))}))
+    exported = _exportable_rules(result.rules, settings, min_units, near_full_share, result.itemsets)
     if len(exported):
         rule_pairs = [(a.split(" + "), c.split(" + ")) for a, c in zip(exported["antecedent"], exported["consequent"])]
         rule_notes = (f"Regels uit combinaties van drie of meer domeinen met steun >= {min_count} huishoudens, "
@@ -375,25 +403,7 @@ def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFra
         tables.append(TableSpec("samenhang_regels", "association_rules", presence,
                                 {"unit": "household", "items": names, "rules": rule_pairs,
                                  "metadata": meta("Associatieregels tussen domeinen (drie of meer domeinen)",
-                                                  population, rule_notes)}))
-        counts = {c: exported[c].to_numpy() for c in ("n_total", "n_antecedent", "n_consequent", "n_rule")}
-        if rounding_base:
-            # The counts are published rounded; metrics from exact counts would reveal them.
-            counts = {c: (np.floor(v / rounding_base + 0.5) * rounding_base).astype(np.int64)
-                      for c, v in counts.items()}
-        metrics = rule_metrics(counts["n_total"], counts["n_antecedent"], counts["n_consequent"], counts["n_rule"])
-        tables.append(TableSpec("samenhang_regels_maten", "model_table", pd.DataFrame({
-            "antecedent": exported["antecedent"].to_numpy(), "consequent": exported["consequent"].to_numpy(),
-            "leverage": metrics["leverage"], "conviction": metrics["conviction"],
-            "zhang": metrics["zhangs_metric"],
-            # The measures rest on the 2x2 table of antecedent and consequent (exact counts; not
-            # published, each cell at least min_units).
-            **{f"huishoudens_{c}": v for c, v in rule_cells(exported).items()}}),
-            {"residual_df": len(households) - 1, "n_observations": len(households),
-             "row_units": [f"huishoudens_{c}" for c in PAIR_CELLS], "unit_label": "households",
-             "metadata": meta("Associatieregels tussen domeinen: leverage, conviction en Zhang's maat", population,
-                              rule_notes, "Dezelfde regels als samenhang_regels; berekend uit de gepubliceerde "
-                              "aantallen.")}))
+                                                  population, rule_notes, MEASURES_FROM_COUNTS)}))
 
     # --- cost-weighted combinations and cost correlations -------------------------------
     combination = result.combinations
@@ -423,12 +433,21 @@ def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFra
                                               f"Combinaties van minder dan {min_units} huishoudens, of met minder "
                                               f"dan {min_units} huishoudens buiten de duurste groep van de "
                                               f"nulmeting, samengenomen in '{OTHER_COMBINATIONS}'.")}))
-    corr = result.correlations.dropna(subset=["pearson", "spearman"])
-    n_with = int(result.correlations["n_households"].iloc[0]) if len(result.correlations) else 0
+    corr = result.correlations
+    n_with = int(corr["n_households"].iloc[0]) if len(corr) else 0
     if len(corr) and n_with > 2:
         # The households that drive a coefficient: those with costs in both groups (and in at
         # least one), per pair; not published, checked per row.
         both, either = pair_households(profiles, corr["a"].to_numpy(), corr["b"].to_numpy())
+        # A coefficient is undefined (NaN) when a group's costs do not vary among the households
+        # with costs. For a group without costs no household has costs in both, so the row rule
+        # suppresses the pair: it stays in the table like a pair of a small group (leaving it out
+        # would tell that the group is empty) and is never shown as a number. Only a group with
+        # the same costs for every household with costs could leave an undefined row unsuppressed:
+        # such a row is left out.
+        undefined = corr[["pearson", "spearman"]].isna().any(axis=1).to_numpy()
+        keep = ~undefined | (both < min_units)
+        corr, both, either = corr[keep], both[keep], either[keep]
         tables.append(TableSpec("samenhang_correlatie_kosten", "model_table", pd.DataFrame({
             "domein_a": corr["a"].to_numpy(), "domein_b": corr["b"].to_numpy(),
             "pearson": corr["pearson"].to_numpy(), "spearman": corr["spearman"].to_numpy(),
@@ -443,10 +462,19 @@ def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFra
     if units is not None and result.cluster_choice is not None:
         # Shares of indicators are counts of households (protected as such); the number of domains is
         # the sum of the domain shares, so it is not published beside them (the report adds them up).
-        share_columns = [c for c in units.columns if c.startswith("pct_")]
+        # A group on fewer than profile_min households of the clustered population has no columns
+        # in the profiles: a profile publishes a share of 0% (and a mean of 0) as it is, so a group
+        # without households there would show as one (also in the total row, where it is the
+        # group's reach, a zero cell elsewhere). The bound lies above what the writer protects of
+        # a count below min_units, so that a group left out tells no more than its suppressed count.
+        profile_min = profile_min_households(min_units, protection_level)
+        shown = [g for g in names if int(np.count_nonzero(units[f"pct_{g}"].to_numpy())) >= profile_min]
+        left_out = {f"{prefix}{g}{suffix}" for g in names if g not in shown
+                    for prefix, suffix in (("pct_", ""), ("pct_", "_hoog"), ("kosten_", ""))}
+        share_columns = [c for c in units.columns if c.startswith("pct_") and c not in left_out]
         value_columns = [c for c in units.columns if c not in ("household", "cluster", "klasse", "aantal_domeinen")
-                         and c not in share_columns]
-        parts = {f"kosten_{g}": ["kosten", {"domein": list(d)}] for g, d in result.groups.items()}
+                         and c not in share_columns and c not in left_out]
+        parts = {f"kosten_{g}": ["kosten", {"domein": list(result.groups[g])}] for g in shown}
         parts["kosten_totaal"] = ["kosten", {}]
         profile_kwargs = {"values": value_columns, "shares": [c[len("pct_"):] for c in share_columns],
                           "parts": parts}
@@ -454,7 +482,10 @@ def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFra
         profile_note = ("Per type: aantal huishoudens; pct_<domein>: percentage van de huishoudens van het type met "
                         "kosten in het domein (= aantal / n_households x 100); mean_kosten_<domein>: kosten in het "
                         "domein, gemiddeld over alle huishoudens van het type (= som / n_households); gemiddeld "
-                        "aantal personen en kinderen; pct_type_<huishoudtype>: percentage per huishoudtype.")
+                        "aantal personen en kinderen; pct_type_<huishoudtype>: percentage per huishoudtype. "
+                        f"Een domein met minder dan {profile_min} huishoudens in deze populatie heeft geen kolommen "
+                        "in deze tabel (aandelen en kosten op zo weinig huishoudens worden niet gepubliceerd); "
+                        "mean_kosten_totaal omvat ook de kosten in die domeinen.")
         what = "kostenniveaus (geen/laag/hoog)" if settings["typology_profile"] == "levels" else "domeinprofielen"
         profile_columns = value_columns + profile_kwargs["shares"]
         cluster_units = profile_units[["household", "cluster"] + profile_columns]
@@ -529,14 +560,26 @@ def pair_households(profiles: HouseholdProfiles, a: np.ndarray, b: np.ndarray) -
     return weights @ (in_a & in_b), weights @ (in_a | in_b)
 
 
-def _exportable_rules(rules: pd.DataFrame, settings: dict, min_units: int, near_full_share: float) -> pd.DataFrame:
-    """Rules among three or more groups worth publishing, that pass the safe writer's rule checks."""
+def _exportable_rules(rules: pd.DataFrame, settings: dict, min_units: int, near_full_share: float,
+                      itemsets: pd.DataFrame) -> pd.DataFrame:
+    """Rules among three or more groups worth publishing, that pass the safe writer's rule checks.
+
+    A rule publishes the counts of its antecedent, consequent and all its groups together: each
+    of these combinations (of two or more groups) must be one that no smaller combination
+    nearly implies (:func:`_without_implied`), or the rule would show that implication."""
     r = rules[(rules["n_items"] >= 3) & (rules["confidence"] >= settings["min_confidence"])
               & (rules["lift"] >= settings["min_lift"])]
+    allowed = {frozenset(label.split(" + ")) for label in _without_implied(itemsets, min_units, near_full_share)["itemset"]}
+
+    def shown(label: str) -> bool:
+        groups = frozenset(label.split(" + "))
+        return len(groups) < 2 or groups in allowed
+
+    r = r[np.array([shown(a) and shown(c) and shown(f"{a} + {c}") for a, c in zip(r["antecedent"], r["consequent"])],
+                   dtype=bool)]
     # The writer's checks: enough units in antecedent, rule and consequent, and no
-    # (near) 100% or 0% confidence; and, as for the pairs, every cell of the 2x2 table of
-    # antecedent and consequent that the measures of samenhang_regels_maten rest on at least
-    # min_units. Requesting only rules that pass keeps the two tables the same rules.
+    # (near) 100% or 0% confidence; and every cell of the 2x2 table of antecedent and
+    # consequent (from which a reader computes the rule's measures) at least min_units.
     cells = rule_cells(r)
     passes = ((r[["n_antecedent", "n_rule", "n_consequent"]].min(axis=1) >= min_units)
               & (np.column_stack(list(cells.values())).min(axis=1) >= min_units)
@@ -544,6 +587,31 @@ def _exportable_rules(rules: pd.DataFrame, settings: dict, min_units: int, near_
     r = r[passes]
     return r.sort_values(["lift", "n_rule"], ascending=[False, False], kind="mergesort").head(
         int(settings["max_exported_rules"])).reset_index(drop=True)
+
+
+def _without_implied(itemsets: pd.DataFrame, min_units: int, near_full_share: float) -> pd.DataFrame:
+    """The frequent combinations of two or more groups that no smaller combination (nearly)
+    implies.  A combination whose count is that of one of its sub-combinations, or within
+    ``min_units`` of it, or at least ``near_full_share`` of it, tells that (nearly) every
+    household with the smaller one also has the rest: the group disclosure that the pairs and
+    rules suppress (near-100% confidence).  Every sub-combination of a frequent one is frequent,
+    so its count is in ``itemsets``."""
+    count_of = dict(zip(itemsets["mask"].to_numpy(dtype=np.int64), itemsets["count"].to_numpy(dtype=float)))
+    keep = []
+    for mask, n_items, count in zip(itemsets["mask"].to_numpy(dtype=np.int64), itemsets["n_items"],
+                                    itemsets["count"].to_numpy(dtype=float)):
+        if n_items < 2:
+            keep.append(False)
+            continue
+        # Loops over itemsets and their items (a handful of domains), not over households.
+        subsets = [count_of[mask & ~(1 << bit)] for bit in range(int(mask).bit_length()) if mask >> bit & 1]
+        keep.append(all(sub - count >= min_units and count < near_full_share * sub for sub in subsets))
+    return itemsets[np.array(keep, dtype=bool)]
+
+
+IMPLIED_NOTE = ("Niet getoond: combinaties die vrijwel samenvallen met een kleinere combinatie (ten minste {share} van "
+                "de huishoudens met de kleinere combinatie, of minder dan {min_units} huishoudens verschil): zo'n "
+                "combinatie zou tonen dat (bijna) alle huishoudens met de kleinere combinatie ook de rest hebben.")
 
 
 def _itemset_units(profiles: HouseholdProfiles, itemsets: pd.DataFrame) -> pd.DataFrame:

@@ -24,7 +24,9 @@ The cost is the weighted number of mismatches between profiles and their cluster
 (simple matching dissimilarity), as in Huang (1998). The restart with the lowest cost
 is kept; among restarts of equal cost, the one whose clusters are most homogeneous
 (lowest Gini impurity of the categories within clusters), a second criterion that
-separates equal-cost optima such as the two of the soybean data. At the end, ``labels_``
+separates equal-cost optima such as the two of the soybean data. A constant attribute (one
+category, such as a domain in which no household has costs) matches every mode and takes no
+draws: the clustering is the same with or without it. At the end, ``labels_``
 is the nearest-mode assignment (``predict``) and every mode is the mode of its cluster.
 """
 from __future__ import annotations
@@ -186,8 +188,12 @@ def _run(problem: _Problem, init_modes: np.ndarray, k: int, max_iter: int
 
 def init_huang(problem: _Problem, k: int, rng: np.random.Generator) -> np.ndarray:
     """Huang's initial modes on weighted profiles (see module docstring)."""
-    drawn = np.empty((k, problem.d), dtype=np.int64)
+    drawn = np.zeros((k, problem.d), dtype=np.int64)
     for j in range(problem.d):
+        if problem.n_categories[j] <= 1:
+            # A constant attribute (e.g. a domain without costs) has nothing to draw; drawing
+            # would still take numbers from the stream and change the modes of the others.
+            continue
         freq = np.bincount(problem.codes[:, j], weights=problem.weights, minlength=int(problem.n_categories[j]))
         drawn[:, j] = rng.choice(len(freq), size=k, p=freq / freq.sum())
     distance = problem.distances(drawn)                          # (m, k)
@@ -203,10 +209,13 @@ def init_huang(problem: _Problem, k: int, rng: np.random.Generator) -> np.ndarra
 def init_cao(problem: _Problem, k: int) -> np.ndarray:
     """Cao, Liang and Bai (2009): density times distance, deterministic."""
     density = np.zeros(problem.m)
-    for j in range(problem.d):
+    # Over the attributes that vary: a constant one adds the same to every profile's density,
+    # which would shift the products density x distance and so the modes chosen.
+    varying = np.flatnonzero(problem.n_categories > 1)
+    for j in varying:
         freq = np.bincount(problem.codes[:, j], weights=problem.weights, minlength=int(problem.n_categories[j]))
         density += freq[problem.codes[:, j]]
-    density /= problem.total * problem.d
+    density /= problem.total * max(1, len(varying))
     chosen = [int(np.argmax(density))]
     nearest = problem.distances(problem.codes[chosen]).min(axis=1)
     for _ in range(1, k):

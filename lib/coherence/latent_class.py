@@ -14,7 +14,12 @@ infinity. Classes are ordered by size, largest first.
 Model choice uses BIC = -2 LL + p ln N, AIC = -2 LL + 2p, with p = (K - 1) +
 K * sum_j (V_j - 1) free parameters and N the number of households, and the relative
 entropy 1 - sum_i sum_c (-r_ic ln r_ic) / (N ln K) of the posterior probabilities
-(1 = perfectly separated classes).
+(1 = perfectly separated classes). V_j is the number of categories feature j can take
+(``n_categories``; default the categories seen). A category that can occur but does not
+(a domain in which no household has costs) has its probability estimated at exactly 0 in
+every class and adds nothing to the log-likelihood (its feature's only category has
+probability exactly 1, log 1 = 0), but its parameters are still counted: whether a category
+is empty is a property of the data, and a count that depended on it would tell.
 """
 from __future__ import annotations
 
@@ -139,6 +144,9 @@ class LatentClassModel(BaseEstimator):
         Floor of every probability.
     random_state : int, numpy Generator or None, default=None
         Seed of the random starts.
+    n_categories : array-like of shape (n_features,) or None, default=None
+        Number of categories each feature can take, for the number of parameters (BIC,
+        AIC); at least the number seen. Default: the categories seen in fitting.
 
     Attributes
     ----------
@@ -175,13 +183,14 @@ class LatentClassModel(BaseEstimator):
     """
 
     def __init__(self, n_classes: int = 2, *, n_init: int = 10, max_iter: int = 5000, tol: float = 1e-13,
-                 min_probability: float = 1e-15, random_state=None):
+                 min_probability: float = 1e-15, random_state=None, n_categories=None):
         self.n_classes = n_classes
         self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
         self.min_probability = min_probability
         self.random_state = random_state
+        self.n_categories = n_categories
 
     def fit(self, X, y=None, sample_weight=None):
         """Fit the model to the rows of ``X`` (categorical values).
@@ -204,7 +213,16 @@ class LatentClassModel(BaseEstimator):
             raise ValueError("sample weights must be non-negative")
         distinct, categories = encode_distinct(X, sample_weight)
         keep = distinct.weights > 0
-        data = _Data(distinct.profiles[keep], distinct.weights[keep], distinct.n_categories)
+        seen = distinct.n_categories
+        possible = seen if self.n_categories is None else np.asarray(self.n_categories, dtype=np.int64)
+        if possible.shape != seen.shape or (possible < seen).any():
+            raise ValueError(f"n_categories must give, for each of the {len(seen)} features, at least the number of "
+                             f"categories seen ({seen.tolist()})")
+        # A feature with one category seen (a domain without costs) has probability 1 in every
+        # class and adds nothing to any likelihood: EM runs without it, so the fit is exactly
+        # that of the other features (extra zero terms would change the rounding of every sum).
+        informative = seen > 1 if (seen > 1).any() else np.ones(len(seen), dtype=bool)
+        data = _Data(distinct.profiles[keep][:, informative], distinct.weights[keep], seen[informative])
         if data.total <= 0:
             raise ValueError("the data have no rows with positive weight")
         rng = np.random.default_rng(self.random_state)
@@ -221,15 +239,19 @@ class LatentClassModel(BaseEstimator):
         priors, theta, loglik, n_iter, converged = _em(data, resp, floor, int(self.max_iter), self.tol)
         order = np.lexsort((np.arange(k), -priors))
         self.weights_ = priors[order]
-        self.item_probabilities_ = theta[order]
+        # Every feature in the probabilities: a one-category feature has probability 1 there.
+        self.item_probabilities_ = np.zeros((k, len(seen), data.width))
+        self.item_probabilities_[:, informative] = theta[order]
+        self.item_probabilities_[:, ~informative, 0] = 1.0
+        self._informative = informative
         self.categories_ = categories
-        self.n_features_in_ = data.d
+        self.n_features_in_ = len(seen)
         self.n_distinct_ = data.m
-        resp, loglik = _e_step(data, self.weights_, self.item_probabilities_)
+        resp, loglik = _e_step(data, self.weights_, theta[order])
         self.loglik_ = loglik
         self.n_iter_ = best[3] + n_iter
         self.converged_ = converged
-        self.n_parameters_ = int((k - 1) + k * (distinct.n_categories - 1).sum())
+        self.n_parameters_ = int((k - 1) + k * (possible - 1).sum())
         self.bic_ = -2 * loglik + self.n_parameters_ * np.log(data.total)
         self.aic_ = -2 * loglik + 2 * self.n_parameters_
         self.entropy_ = relative_entropy(resp, data.weights)
@@ -239,9 +261,12 @@ class LatentClassModel(BaseEstimator):
         if not hasattr(self, "weights_"):
             raise AttributeError("this LatentClassModel instance is not fitted yet; call fit first")
         raw, _, inverse = compress_rows(X)
-        codes = encode(raw, self.categories_)
+        codes = encode(raw, self.categories_)[:, self._informative]
         width = self.item_probabilities_.shape[2]
-        return _log_joint(one_hot(codes, width), self.weights_, self.item_probabilities_), inverse
+        # Over the features the model was fitted on (a one-category feature adds log 1 = 0; a value
+        # not seen in fitting adds nothing either).
+        theta = self.item_probabilities_[:, self._informative]
+        return _log_joint(one_hot(codes, width), self.weights_, theta), inverse
 
     def predict_proba(self, X) -> np.ndarray:
         """Posterior class probabilities of every row, shape (n_samples, n_classes)."""

@@ -201,7 +201,9 @@ def resolve_domain_groups(run_domains: Sequence[str], configured: Mapping[str, S
                           ) -> tuple[dict[str, tuple[str, ...]], list[str]]:
     """The domain groups of a run, validated: ``{group: (domain, ...)}`` sorted by group name.
 
-    A configured domain must be a domain the bundle knows (or one present in the run);
+    ``run_domains`` are the domains the run measures, with costs or without (an empty domain
+    stays in: leaving it out would tell that it is empty). A configured domain must be a
+    domain the bundle knows (or one present in the run);
     a domain may be in one group only. Domains of the run that no group names and that
     are not excluded get a group of their own, named after the domain. Groups none of
     whose domains occur in the run are left out. Returns the groups and notes for the log.
@@ -240,8 +242,8 @@ def resolve_domain_groups(run_domains: Sequence[str], configured: Mapping[str, S
         if present:
             groups[group] = present
         elif isinstance(domains, (list, tuple)):
-            notes.append(f"domain group {group!r} left out: none of its domains ({', '.join(domains)}) has "
-                         "costs in this run")
+            notes.append(f"domain group {group!r} left out: none of its domains ({', '.join(domains)}) is "
+                         "in this run")
     for domain in run_domains:
         if domain not in seen and domain not in exclude:
             if domain in groups:
@@ -263,10 +265,24 @@ def resolve_domain_groups(run_domains: Sequence[str], configured: Mapping[str, S
 
 
 def group_costs(households: pd.DataFrame, groups: Mapping[str, Sequence[str]]) -> dict[str, np.ndarray]:
-    """Five-year cost per domain group (sum of its domains' ``cost_<domain>`` columns), per household."""
+    """Five-year cost per domain group (sum of its domains' ``cost_<domain>`` columns), per household.
+
+    A domain without a column is a measured domain in which no household has costs (the cube
+    has columns only for domains with costs; the groups are resolved against the measured
+    domains): its cost is 0 for every household.
+    """
     out = {}
+    zero = None
     for group, domains in groups.items():
-        columns = [households[f"cost_{d}"].to_numpy(dtype=np.float64) for d in domains]
+        present = [d for d in domains if f"cost_{d}" in households.columns]
+        if not present:
+            # One shared read-only zero column for every empty group: no copy per group.
+            if zero is None:
+                zero = np.zeros(len(households), dtype=np.float64)
+                zero.flags.writeable = False
+            out[group] = zero
+            continue
+        columns = [households[f"cost_{d}"].to_numpy(dtype=np.float64) for d in present]
         # A one-domain group shares the cube's column: no copy of millions of amounts.
         out[group] = columns[0] if len(columns) == 1 else np.sum(columns, axis=0)
     return out

@@ -131,13 +131,18 @@ def choose_kmodes(profiles: np.ndarray, weights: np.ndarray, k_values: Sequence[
 
 
 def choose_latent_classes(profiles: np.ndarray, weights: np.ndarray, k_values: Sequence[int], *, n_init: int = 10,
-                          seed: int = 1, n_classes: int = 0, max_iter: int = 5000) -> TypologyChoice:
-    """A latent class model for every number of classes; the lowest BIC unless ``n_classes`` > 0."""
+                          seed: int = 1, n_classes: int = 0, max_iter: int = 5000,
+                          n_categories: Sequence[int] | None = None) -> TypologyChoice:
+    """A latent class model for every number of classes; the lowest BIC unless ``n_classes`` > 0.
+
+    ``n_categories``: the categories each column can take (see :class:`LatentClassModel`), so
+    that the parameters, BIC and AIC do not depend on whether a category happens to be empty.
+    """
     rows = []
     models: dict[int, LatentClassModel] = {}
     for k in k_values:
-        model = LatentClassModel(k, n_init=n_init, max_iter=max_iter,
-                                 random_state=derived_seed(seed, k, 0)).fit(profiles, sample_weight=weights)
+        model = LatentClassModel(k, n_init=n_init, max_iter=max_iter, random_state=derived_seed(seed, k, 0),
+                                 n_categories=n_categories).fit(profiles, sample_weight=weights)
         models[k] = model
         rows.append({"k": k, "loglik": model.loglik_, "n_parameters": model.n_parameters_, "bic": model.bic_,
                      "aic": model.aic_, "entropy": model.entropy_, "converged": model.converged_})

@@ -1,7 +1,8 @@
 """Step 7: coherence (samenhang): which problems cluster in which households.
 
 Reads the cube's household table and runs the analyses of ``lib.coherence`` on the
-households' distinct domain profiles: pairwise co-occurrence, frequent domain
+households' distinct domain profiles, over every domain the run measures (a measured domain
+in which no household has costs is an all-zero column, named in every table like the others): pairwise co-occurrence, frequent domain
 combinations and association rules, cost-weighted combinations, correlation of costs
 between domains, and two typologies (k-modes clusters and a latent class model) with
 the evidence for their number and how they agree. Requests every table for export
@@ -27,7 +28,7 @@ import pandas as pd
 from lib.coherence.analysis import analyse_coherence, level_cutoff_text
 from lib.export_requests import clear_requests, request_tables
 from lib.pipeline import RunContext, Step, StepResult
-from lib.steps.households import run_metadata
+from lib.steps.households import run_domains, run_metadata
 from lib import workfiles
 from lib.workfiles import read_table, table_path, write_table
 
@@ -58,11 +59,15 @@ def coherence(ctx: RunContext) -> StepResult:
     config = ctx.config
     households = _read_cube(ctx.earlier_step_dir("cube") / "households")
     rules = config.disclosure_rules
+    # Every domain the run measures, also one without costs (no column in the cube): the tables
+    # say which domains are measured, so one missing here would show that it is empty.
+    measured, _ = run_domains(config)
     result = analyse_coherence(households, config["coherence"], seed=config["run"]["seed"],
                                min_units=rules.min_units, near_full_share=rules.near_full_share,
                                rounding_base=rules.rounding_base, min_residual_df=rules.min_residual_df,
                                baseline_top_share=config["baseline"]["top_group_share"],
-                               metadata=run_metadata(config))
+                               metadata=run_metadata(config), domains=measured,
+                               protection_level=rules.protection_level)
     out = ctx.step_dir
     clear_requests(out)
     request_tables(out, result.tables)
