@@ -118,6 +118,33 @@ def test_brp_extract_households_by_location_code():
     assert h["included"].to_dict() == {"L1": True, "L2": True, "L3": True, "L4": False}
 
 
+@pytest.mark.parametrize("institutional", [False, True], ids=["without institutions", "with institutions"])
+def test_positions_per_household_for_personen_naar_positie(register, institutional):
+    """One row per household and position present in it, with its number of persons; every position
+    of the code list is a category (empty ones too); per household the persons add up to its size."""
+    from lib.steps.households import _positions_per_household, position_codes
+    m = model(register, institutional=institutional)
+    # Every household at the peildatum (in the step: the included ones), institutions only when included.
+    kept = m.households.loc[institutional | ~m.households["institutional"], "household"]
+    members = m.members[m.members["household"].isin(kept)]
+    got = _positions_per_household(members, institutional)
+    assert got.columns.tolist() == ["household", "positie", "aantal_personen"]
+    assert got["positie"].cat.categories.tolist() == position_codes(institutional)
+    number = m.households.set_index("household")["huishoudnr"]
+    rows = {(number[h], str(p), int(n)) for h, p, n in got.itertuples(index=False)}
+    expected = {("000000000H1b", "partner", 2), ("000000000H1b", "thuiswonend kind", 2),
+                ("0000000000H2", "alleenstaande", 1), ("0000000000H4", "ouder in eenoudergezin", 1),
+                ("0000000000H4", "thuiswonend kind", 1)}
+    if institutional:
+        expected.add(("0000000000H3", "bewoner instelling", 2))
+    else:
+        assert "bewoner instelling" not in position_codes(False)
+    assert rows == expected
+    sizes = m.households.set_index("household")["n_persons"]
+    per_household = got.groupby("household")["aantal_personen"].sum()
+    assert (per_household == sizes.reindex(per_household.index)).all()
+
+
 @pytest.mark.parametrize("presorted", [False, True], ids=["as delivered", "sorted by person and start"])
 def test_spell_on_equals_a_join_and_filter_also_with_overlapping_spells(presorted):
     from lib.households import spell_on

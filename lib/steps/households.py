@@ -8,7 +8,8 @@ study area per year); and ``population.csv``, which accounts for every person wi
 cost record: in an included household, in a household outside the study area, in an
 excluded institutional household, or in no household at the peildatum.
 
-Requests two tables for export: households by type, and persons by position.
+Requests two tables for export: households by type, and households and persons by position
+(a table about households: per position the households with a person in it and those persons).
 """
 from __future__ import annotations
 
@@ -39,6 +40,21 @@ ROLE_LABELS = {"K": "thuiswonend kind", "P": "partner", "A": "alleenstaande", "O
                "V": "overig lid", "I": "bewoner instelling"}
 INSTITUTIONAL_TYPE = "institutioneel"
 INSTITUTIONAL_ROLE = "I"
+# What personen_naar_positie says about its figures: the definitions that tie positions to household
+# types are public knowledge, so they are stated (and the table is protected together with the other
+# tables about households, in the export-wide audit). The persons are published as a mean per household
+# (suppressed with its count): by those definitions an exact number of alleenstaanden, parents or
+# partners is an exact number of households, which a sum would publish beside a suppressed count (the
+# audit links counts with counts and amounts with amounts, not the one with the other).
+POSITION_NOTES = [
+    "Per positie: n_households = aantal huishoudens met ten minste een persoon in die positie; "
+    "mean_aantal_personen = gemiddeld aantal personen in die positie per zo'n huishouden (aantal personen in "
+    "de positie = n_households x mean_aantal_personen). Totaal: alle huishoudens (elk een keer) en het "
+    "gemiddelde aantal personen per huishouden.",
+    "Een eenpersoonshuishouden bestaat uit een alleenstaande; een eenoudergezin heeft een ouder in "
+    "eenoudergezin; een paar (met of zonder kinderen) heeft twee partners; thuiswonende kinderen wonen bij "
+    "hun ouder(s). Een huishouden kan personen in meer posities hebben.",
+]
 
 
 def household_type_codes(include_institutional: bool) -> list[str]:
@@ -156,11 +172,12 @@ def _account_and_request_tables(ctx: RunContext, model: HouseholdModel, persons:
                   unit="household", dimensions=["huishoudtype"],
                   metadata=meta | {"title": "Huishoudens naar huishoudtype", "unit": "huishoudens"})
     members = model.members[model.members["household"].isin(households["household"])]
-    request_table(out, "personen_naar_positie", "frequency_table",
-                  members.assign(positie=_position_labels(members["role"], include_institutional))[["person", "positie"]],
-                  unit="person", dimensions=["positie"],
-                  metadata=meta | {"title": "Personen in huishoudens naar positie in het huishouden",
-                                   "unit": "personen"})
+    request_table(out, "personen_naar_positie", "magnitude_table", _positions_per_household(members,
+                                                                                          include_institutional),
+                  unit="household", dimensions=["positie"], values="aantal_personen", statistic="mean",
+                  value_dimensions=["positie"],
+                  metadata=meta | {"title": "Huishoudens en personen naar positie in het huishouden",
+                                   "unit": "huishoudens", "notes": POSITION_NOTES})
 
     result = StepResult(outputs=["households", "members", "population.csv", "moves.csv", "tables/"])
     result.counts = {row.what.strip(): row.number for row in population.itertuples()}
@@ -172,6 +189,19 @@ def _account_and_request_tables(ctx: RunContext, model: HouseholdModel, persons:
             result.notes.append(f"{row.year}: moved into the study area {row.persons_in:,} persons "
                                 f"({row.households_in:,} households), out {row.persons_out:,} ({row.households_out:,})")
     return result
+
+
+def _positions_per_household(members: pd.DataFrame, include_institutional: bool) -> pd.DataFrame:
+    """One row per household and position present in it: ``household``, ``positie`` (a categorical
+    of every position of the population, see ``_position_labels``) and ``aantal_personen``, the
+    household's persons in that position (their sum over the positions is the household's number
+    of persons, the ``aantal_personen`` of the coherence profiles)."""
+    counts = (members.groupby(["household", "role"], observed=True, sort=True).size()
+              .rename("aantal_personen").reset_index())
+    counts = counts[counts["aantal_personen"] > 0]
+    return counts.assign(positie=_position_labels(counts["role"], include_institutional),
+                         aantal_personen=counts["aantal_personen"].astype(np.int64))[
+        ["household", "positie", "aantal_personen"]].reset_index(drop=True)
 
 
 def _position_labels(role: pd.Series, include_institutional: bool) -> pd.Series:
