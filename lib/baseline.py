@@ -88,6 +88,60 @@ def rank_bands(cost: np.ndarray, cuts: list[float]) -> np.ndarray:
     return (rank[:, None] >= edges[None, :]).sum(axis=1)
 
 
+def published_cuts(n_units: int, optional, required=(), min_units: int = 10) -> list[float]:
+    """The cut points of the one ranking (shares x: the ceil(x N) most expensive) that the
+    export may publish, sorted.
+
+    Every ranked table of the export (concentration, Lorenz bands, mean cost per rank group,
+    the combinations of the most expensive, the selection) takes its cuts from this one set:
+    two published top groups differ by a band of households, and the remainder below a top
+    group is the total minus the group, so every such band must hold 0 or at least
+    ``min_units`` households. The ``required`` cuts (the configured top group and selection)
+    are kept; an optional cut is kept, smallest first, only when the bands to its kept
+    neighbours (0 and N included) are empty or at least ``min_units``.
+
+    Examples
+    --------
+    >>> published_cuts(600, [0.005, 0.01, 0.02, 0.05, 0.10], required=[0.05])
+    [0.02, 0.05, 0.1]
+    """
+    def size(share: float) -> int:
+        return int(np.ceil(share * n_units - 1e-9))
+
+    kept_sizes = sorted({0, n_units} | {size(x) for x in required})
+    kept = set(required)
+    for share in sorted(set(optional) - set(required)):
+        k = size(share)
+        below = max(v for v in kept_sizes if v <= k)
+        above = min(v for v in kept_sizes if v >= k)
+        if all(gap == 0 or gap >= min_units for gap in (k - below, above - k)):
+            kept.add(share)
+            kept_sizes = sorted(set(kept_sizes) | {k})
+    return sorted(kept)
+
+
+def dropped_cuts_note(dropped) -> list[str]:
+    """The notes line that says which configured groups of the ranking are not published."""
+    if not dropped:
+        return []
+    shares = ", ".join(f"{x * 100:g}%".replace(".", ",") for x in sorted(dropped))
+    return [f"Niet gepubliceerd: de duurste {shares} (een groep, of het verschil met een andere gepubliceerde groep "
+            "van de rangorde, van minder huishoudens dan de minimumcelvulling)."]
+
+
+def rank_group_labels(cuts) -> list[str]:
+    """Labels of the bands between consecutive cuts, lettered so that the published (sorted)
+    order is the ranking order: "a. duurste 1%", "b. 1-5%", ..., then the rest."""
+    def pct(x: float) -> str:
+        return f"{x * 100:g}".replace(".", ",")
+
+    edges = [0.0] + list(cuts)
+    labels = [f"duurste {pct(edges[1])}%"] if len(edges) > 1 else []
+    labels += [f"{pct(a)}-{pct(b)}%" for a, b in zip(edges[1:-1], edges[2:])]
+    labels.append(f"overige {pct(1 - edges[-1])}%" if len(edges) > 1 else "alle huishoudens")
+    return [f"{chr(ord('a') + i)}. {label}" for i, label in enumerate(labels)]
+
+
 def with_code_list(values, code_list) -> pd.Categorical:
     """``values`` as a Categorical of the code list ``code_list`` (in that order), so that the
     safe writer publishes every code of the classification, the empty ones as zero cells (a
@@ -118,7 +172,7 @@ def domain_count_labels(n_domains: int) -> list[str]:
 def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, domains: list[str],
                     settings: dict, min_units: int, metadata: dict, domain_codes: list[str] | None = None,
                     years: list[int] | None = None, household_types: list[str] | None = None,
-                    moves_measured: bool = True) -> list[TableSpec]:
+                    moves_measured: bool = True, selection_share: float = 0.0) -> list[TableSpec]:
     """Every baseline table of one run (see module docstring).
 
     ``domains``: the domains of the cube (its ``cost_<domain>`` columns). The code lists every
@@ -126,7 +180,8 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
     (the domains with a source in the run), ``years`` (the study years) and ``household_types``;
     by default the codes that occur. ``moves_measured``: whether a household can have moved
     away (residence decided after the peildatum, or monthly attribution); if not, "vertrokken"
-    is not measured, and left out with a note, rather than published as zero."""
+    is not measured, and left out with a note, rather than published as zero. ``selection_share``:
+    the selection's share of the ranking (a required cut of :func:`published_cuts`)."""
     h = households
     tables: list[TableSpec] = []
     domain_codes = sorted(set(domain_codes or []) | set(domains))
@@ -165,16 +220,29 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
                                               "eenmaal)", with_costs_population)}))
 
     # --- concentration ---------------------------------------------------------------
+    # One ranking, one set of published cuts for every ranked table (see published_cuts).
+    rank_groups = [0.01, 0.05, 0.20]
+    required = [x for x in (settings["top_group_share"], selection_share) if 0 < x < 1]
+    cuts_kept = set(published_cuts(len(h), list(settings["top_shares"]) + list(settings["lorenz_cuts"]) + rank_groups,
+                                   required, min_units))
+
+    def cuts_of(shares) -> tuple[list[float], list[str]]:
+        kept = [x for x in shares if x in cuts_kept]
+        return kept, dropped_cuts_note(sorted(set(shares) - set(kept)))
+
     costs = h[["household", "cost_total"]].rename(columns={"cost_total": "kosten"})
-    note = meta("Aandeel in de totale kosten van de duurste huishoudens", notes=[FIELD_FIGURE])
+    top_shares, dropped = cuts_of(settings["top_shares"])
+    note = meta("Aandeel in de totale kosten van de duurste huishoudens", notes=[FIELD_FIGURE, RANKING_NOTE] + dropped)
     tables.append(TableSpec("concentratie_top", "concentration", costs,
-                            {"unit": "household", "value": "kosten", "top_shares": list(settings["top_shares"]),
+                            {"unit": "household", "value": "kosten", "top_shares": top_shares,
                              "segments": "top", "metadata": note}))
+    lorenz_cuts, dropped = cuts_of(settings["lorenz_cuts"])
     tables.append(TableSpec("concentratie_lorenz", "concentration", costs,
-                            {"unit": "household", "value": "kosten", "top_shares": list(settings["lorenz_cuts"]),
+                            {"unit": "household", "value": "kosten", "top_shares": lorenz_cuts,
                              "segments": "bands",
                              "metadata": meta("Lorenz-segmenten: aandeel in de totale kosten per percentielgroep van "
-                                              "huishoudens, van duur naar goedkoop", notes=[FIELD_FIGURE])}))
+                                              "huishoudens, van duur naar goedkoop",
+                                              notes=[FIELD_FIGURE, RANKING_NOTE] + dropped)}))
     g = gini(h["cost_total"].to_numpy())
     tables.append(TableSpec("gini", "model_table", pd.DataFrame({"maat": ["Gini-coefficient kosten per huishouden"],
                                                                  "waarde": [g]}),
@@ -184,17 +252,16 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
     # One ranking throughout the export: every household of the study area (also those without
     # costs) by its costs over the study years, ties by household order; "the most expensive x%"
     # are the ceil(x * N) first. The concentration tables rank the same way.
-    cuts = [0.01, 0.05, 0.20]
+    cuts, dropped = cuts_of(rank_groups)
     band = rank_bands(h["cost_total"].to_numpy(), cuts)
-    # Lettered so that the published order (sorted) is the ranking order.
-    labels = np.array(["a. duurste 1%", "b. 1-5%", "c. 5-20%", "d. overige 80%"], dtype=object)
+    labels = np.array(rank_group_labels(cuts), dtype=object)
     groups = h[["household", "cost_total"]].rename(columns={"cost_total": "kosten"}).assign(
         groep=pd.Categorical(labels[band], categories=list(labels)))
     tables.append(TableSpec("kosten_topgroepen", "magnitude_table", groups[["household", "groep", "kosten"]],
                             {"unit": "household", "dimensions": ["groep"], "values": "kosten", "statistic": "mean",
                              "ranked": "groep",
                              "metadata": meta("Gemiddelde kosten per huishouden naar rangorde (" + RANKING + ")",
-                                              notes=[RANKING_NOTE])}))
+                                              notes=[RANKING_NOTE] + dropped)}))
 
     # --- costs per domain and year, and by composition ----------------------------------
     cube = household_cube[household_cube["cost"] != 0].rename(columns={"domain": "domein", "cost": "kosten"})

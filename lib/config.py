@@ -111,8 +111,8 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
                 "whose share in all costs is published (concentration)."),
         Setting("lorenz_cuts", list, [0.01, 0.02, 0.05, 0.10, 0.20, 0.50], "Cut points of the Lorenz segments "
                 "(bands of households from most to least expensive)."),
-        Setting("top_group_share", float, 0.05, "Share of the most expensive households (with costs) whose domain "
-                "combinations are tabulated."),
+        Setting("top_group_share", float, 0.05, "Share of the most expensive households (of all households of the "
+                "study area, the one ranking) whose domain combinations are tabulated."),
     ),
     "coherence": (
         Setting("domain_groups", dict, {}, "Domain groups of the coherence analyses: a table group = [domains], "
@@ -164,8 +164,8 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
                 check=lambda v: None if 0 < v < 1 else "must lie strictly between 0 and 1"),
     ),
     "selection": (
-        Setting("top_share", float, 0.05, "Select the most expensive share of the households with costs (0 = no "
-                "cost-rank criterion)."),
+        Setting("top_share", float, 0.05, "Select the most expensive share of all households of the study area "
+                "(the one ranking of every ranked table; 0 = no cost-rank criterion)."),
         Setting("min_domains", int, 0, "Select households with costs in at least this many domains (0 = no such "
                 "criterion)."),
         Setting("combinations", list, [], "Select households with every domain of at least one listed combination, "

@@ -2,8 +2,10 @@
 
 Criteria (``[selection]`` of the run config) on the household cube:
 
-* ``top_share``: among the households with costs, the most expensive share of five-year
-  costs (e.g. 0.05 = the top 5%);
+* ``top_share``: the most expensive share of five-year costs in the one ranking of the
+  export (all households of the study area, ``lib.baseline.RANKING``; e.g. 0.05 = the top
+  5%), so that the selected group is a group of the ranked tables, not a second ranking that
+  differs from them by a few households;
 * ``min_domains``: at least this many domains with costs;
 * ``combinations``: has every domain of at least one listed combination;
 * ``min_cost``: five-year cost of at least this many euros (price year of the run);
@@ -36,10 +38,7 @@ def select_households(households: pd.DataFrame, domains: list[str], settings: di
     cost = households["cost_total"].to_numpy(dtype=float)
     tests: list[np.ndarray] = []
     if settings["top_share"] > 0:
-        with_costs = cost > 0
-        top = np.zeros(n, dtype=bool)
-        top[with_costs] = rank_bands(cost[with_costs], [settings["top_share"]]) == 0
-        tests.append(top)
+        tests.append(rank_bands(cost, [settings["top_share"]]) == 0)
     if settings["min_domains"] > 0:
         tests.append(households["n_domains"].to_numpy() >= settings["min_domains"])
     if settings["combinations"]:

@@ -308,9 +308,21 @@ def test_the_step_requests_every_monitoring_table_with_its_households(country, c
                                                        country["periods"])
         assert (effect["n_cohort_before"].iloc[row], effect["n_cohort_after"].iloc[row]) == (before, after)
     assert effect["residual_df"].tolist() == [len(status) - 1, 2 * int(status["matched"].sum()) - 3]
-    # The trend: one row per household and period, counted per cell in households by the writer.
-    trend = read_table(folder / "tables" / "monitoring_trend")
-    assert not trend.duplicated(["household", "groep", "periode"]).any()
+    # The trend: one row per household and period, counted per cell in households by the writer;
+    # not requested at all below min_units matched households (1:1 matching: the Totaal would give
+    # both groups' sizes).
+    matched = int(status["matched"].sum())
+    assert (folder / "tables" / "monitoring_trend.json").exists() == (matched >= 10)
+    if matched >= 10:
+        trend = read_table(folder / "tables" / "monitoring_trend")
+        assert not trend.duplicated(["household", "groep", "periode"]).any()
+        assert trend.groupby("periode", observed=True)["household"].nunique().eq(2 * matched).all()
+    # The cohort table: the Totaal is the cohort (matched and not matched split it).
+    cohort_rows = read_table(folder / "tables" / "monitoring_cohort")
+    assert cohort_rows["household"].nunique() == len(status)
+    split = cohort_rows[cohort_rows["status"].isin(["a. gematcht", "b. niet gematcht"])]
+    assert split["household"].is_unique and len(split) == len(status)
+    assert (split["status"] == "a. gematcht").sum() == matched
     # Released as the export step does: a row is published exactly when every group behind it
     # has at least min_units households (and its other rules hold).
     rules = DisclosureRules()

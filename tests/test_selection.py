@@ -39,8 +39,11 @@ def picked(**kw):
 
 def test_each_criterion_by_hand():
     # Totals: h0 18000, h1 20000, h2 500, h3 4000, h4 2600, h5 200, h6 300, h7 100, h8 700, h9 50000.
-    assert picked(top_share=0.2) == [1]                  # top 2 of 10 are h9 (moved away) and h1
-    assert picked(top_share=0.2, resident_only=False) == [1, 9]
+    # The one ranking: all 12 households (also h10, h11 without costs); the top 20% are the
+    # ceil(0.2 x 12) = 3 most expensive: h9 (moved away), h1 and h0.
+    assert picked(top_share=0.2) == [0, 1]
+    assert picked(top_share=0.2, resident_only=False) == [0, 1, 9]
+    assert picked(top_share=0.1, resident_only=False) == [1, 9]          # ceil(1.2) = 2
     assert picked(min_domains=2) == [0, 4]
     assert picked(combinations=[["jeugdhulp", "wmo"], ["bijstand", "jeugdhulp"]]) == [0, 4]
     assert picked(min_cost=4000) == [0, 1, 3]
@@ -95,11 +98,13 @@ def test_the_list_stays_in_the_work_folder(small_dataset, tmp_path):
 def test_the_profile_lists_every_domain_with_a_source_and_every_household_type(small_dataset, tmp_path):
     """Municipal route: the selected group is small, so some domains and types have no selected
     household. They are published as (suppressed) zero cells, never left out."""
-    config = _municipal_selection_run(small_dataset, tmp_path, "selection_profile", "top_share = 0.10\n")
+    config = _municipal_selection_run(small_dataset, tmp_path, "selection_profile",
+                                      'top_share = 0.0\ncombinations = [["bijstand", "wmo"], ["bijstand", "schuldhulp"]]\n'
+                                      'combine = "any"\n')
 
     # Independently: households of the BRP extract (one per location code, institutional ones
-    # left out), their true costs from the truth of the appendix-2 files, the top 10% of those
-    # with costs.
+    # left out), their true costs per domain from the truth of the appendix-2 files, those with
+    # costs in bijstand and in wmo or schuldhulp.
     brp = pd.read_csv(small_dataset / "gemeente" / "brp_extract.csv", sep=";", dtype=str)
     institutional = brp.groupby("Locatiecode")["Gezinsrelatie"].agg(lambda r: (r == "I").any())
     brp = brp[~brp["Locatiecode"].map(institutional)]
@@ -107,9 +112,9 @@ def test_the_profile_lists_every_domain_with_a_source_and_every_household_type(s
     cpi = load_cpi()
     costs["cost"] = costs["amount_nominal"] * cpi[SPEC.last_year] / cpi.reindex(costs["year"]).to_numpy()
     costs = costs.merge(brp[["BSN", "Locatiecode"]], left_on="bsn", right_on="BSN")
-    per_household = costs.groupby("Locatiecode")["cost"].sum()
-    with_costs = per_household[per_household > 0].sort_values(ascending=False)
-    top = with_costs.index[:int(np.ceil(0.10 * len(with_costs) - 1e-9))]
+    has = costs.groupby(["Locatiecode", "domain"])["cost"].sum().unstack(fill_value=0.0) > 0
+    top = has.index[has["bijstand"] & (has["wmo"] | has["schuldhulp"])]
+    assert len(top) >= config.disclosure_rules.min_units
     per_domain = costs[costs["Locatiecode"].isin(top)].groupby(["Locatiecode", "domain"])["cost"].sum()
     domains = sorted(costs["domain"].unique())           # the domains the providers' files deliver
     assert domains == ["bijstand", "jeugdhulp", "schuldhulp", "wmo"]

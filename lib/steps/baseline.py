@@ -37,7 +37,8 @@ def baseline(ctx: RunContext) -> StepResult:
                              config.disclosure_rules.min_units, run_metadata(config),
                              domain_codes=run_domains(config)[0], years=config.years,
                              household_types=household_type_codes(config["households"]["include_institutional"]),
-                             moves_measured=moves_measured(config))
+                             moves_measured=moves_measured(config),
+                             selection_share=config["selection"]["top_share"])
     out = ctx.step_dir
     clear_requests(out)
     request_tables(out, tables)

@@ -101,9 +101,18 @@ def monitoring(ctx: RunContext) -> StepResult:
                                     {"cohort": "cohort", "comparison": "vergelijkingsgroep"}),
                                     ["cohort", "vergelijkingsgroep"]),
                                 periode=with_code_list(result.panel["period"], periods), kosten=result.panel["cost"])
-    if len(panel):
+    matched = int(result.status["matched"].sum())
+    min_units = config.disclosure_rules.min_units
+    if matched < min_units:
+        # 1:1 matching: the comparison group is as large as the matched cohort, so the trend's
+        # Totaal gives both groups' sizes; below min_units nothing of it may be published.
+        notes.append(f"monitoring_trend not published: {matched} matched cohort households, fewer than {min_units}")
+    elif len(panel):
         request_table(out, "monitoring_trend", "magnitude_table", panel[["household", "groep", "periode", "kosten"]],
                       unit="household", dimensions=["groep", "periode"], values="kosten", statistic="mean",
+                      # Every household of both groups is followed in every period (zero costs
+                      # too): that a period holds the whole group is the design, not a disclosure.
+                      panel="periode",
                       metadata=meta | {"title": "Gemiddelde kosten per huishouden per "
                                                 f"{'jaar' if unit == 'year' else 'halfjaar'}: cohort en gematchte "
                                                 "vergelijkingsgroep"})
@@ -114,7 +123,6 @@ def monitoring(ctx: RunContext) -> StepResult:
                                                   *GROUP_UNITS, "residual_df", "n_parameters"]).rename(
         columns={"estimate": "schatting", "value": "verschil_per_huishouden_per_periode", "se": "standaardfout",
                  "ci_low": "ondergrens_95", "ci_high": "bovengrens_95", "n_households": "aantal_huishoudens"})
-    matched = int(result.status["matched"].sum())
     request_table(out, "monitoring_effect", "model_table", estimates,
                   row_units=list(GROUP_UNITS), row_residual_df="residual_df", n_parameters="n_parameters",
                   standard_errors="standaardfout", unit_label="households",
@@ -135,12 +143,15 @@ def monitoring(ctx: RunContext) -> StepResult:
     status = result.status
     # Every status the route can know, empty or not; the municipal route does not know moves and
     # dissolutions during the follow-up (not measured, so not published as zero: said in the notes).
-    known = ["a. in cohort", "b. gematcht"]
+    # The cohort is the Totaal row: matched and not matched split it, so every cohort household is
+    # in the table (a row "in cohort" beside the Totaal would hold the whole table by definition).
+    known = ["a. gematcht", "b. niet gematcht"]
     if config["run"]["route"] == "cbs":
         known += ["c. lid verhuisd uit het gebied tijdens follow-up", "d. huishouden ontbonden tijdens follow-up"]
+    matched_rows = status["matched"].to_numpy(bool)
     labels = pd.concat([
-        pd.DataFrame({"household": status["household"], "status": "a. in cohort"}),
-        pd.DataFrame({"household": status.loc[status["matched"], "household"], "status": "b. gematcht"}),
+        pd.DataFrame({"household": status["household"],
+                      "status": np.where(matched_rows, "a. gematcht", "b. niet gematcht")}),
         pd.DataFrame({"household": status.loc[status["moved_away"], "household"],
                       "status": "c. lid verhuisd uit het gebied tijdens follow-up"}),
         pd.DataFrame({"household": status.loc[status["dissolved"], "household"],
@@ -151,8 +162,8 @@ def monitoring(ctx: RunContext) -> StepResult:
         "Verhuisd en ontbonden tijdens de follow-up zijn niet opgenomen: de gemeentelijke route kent alleen de "
         "peildatum (BRP-extract), dus verhuizingen en ontbindingen zijn niet gemeten."])
     request_table(out, "monitoring_cohort", "frequency_table", labels, unit="household", dimensions=["status"],
-                  metadata=meta | {"notes": cohort_notes, "population": cohort_population, "title": "Cohorthuishoudens: gematcht, verhuisd en ontbonden (een huishouden kan "
-                                            "in meer rijen voorkomen)"})
+                  metadata=meta | {"notes": cohort_notes, "population": cohort_population, "title": "Cohorthuishoudens (Totaal): gematcht of niet, verhuisd en ontbonden "
+                                            "(een huishouden kan in meer rijen voorkomen)"})
     step = StepResult(outputs=["tables/", "estimates.csv", "balance.csv", "cohort_status.csv"])
     step.counts = {"cohort households": int(cohort.sum()), "matched": matched}
     step.notes += notes + result.notes

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lib.baseline import CHILD_LABELS, with_code_list
+from lib.baseline import CHILD_LABELS, RANKING, RANKING_NOTE, with_code_list
 from lib.export_requests import clear_requests, request_table
 from lib.pipeline import RunContext, Step, StepResult
 from lib.selection import check_list_allowed, select_households
@@ -22,7 +22,8 @@ from lib.workfiles import read_table
 def describe_criteria(settings: dict) -> str:
     parts = []
     if settings["top_share"] > 0:
-        parts.append(f"de duurste {settings['top_share']:.1%} van de huishoudens met kosten")
+        share = f"{settings['top_share'] * 100:g}".replace(".", ",")
+        parts.append(f"de duurste {share}% van alle huishoudens ({RANKING})")
     if settings["min_domains"] > 0:
         parts.append(f"kosten in minstens {settings['min_domains']} domeinen")
     if settings["combinations"]:
@@ -57,7 +58,18 @@ def selection(ctx: RunContext) -> StepResult:
     criteria = describe_criteria(settings)
     base = run_metadata(config)
     meta = base | {"population": f"{base['population']}, geselecteerd: {criteria}", "unit": "huishoudens",
-                   "notes": [f"Selectiecriteria: {criteria}."] + shortlist_note(settings)}
+                   "notes": [f"Selectiecriteria: {criteria}."] + ([RANKING_NOTE] if settings["top_share"] > 0 else [])
+                   + shortlist_note(settings)}
+    result = StepResult(outputs=["tables/"])
+    result.counts = {"households": len(households), "households selected": len(chosen)}
+    result.notes.append(f"criteria: {criteria}")
+    min_units = config.disclosure_rules.min_units
+    if len(chosen) < min_units:
+        # Every figure about fewer than min_units households would be suppressed, and the group's
+        # size follows from its criteria (the ceil(x N) most expensive): publish nothing about it.
+        result.notes.append(f"the selected group has fewer than {min_units} households: its profile is not "
+                            "published (no selection tables)")
+        return _with_list(ctx, settings, result, chosen, household_cube)
     request_table(out, "selectie_huishoudtype", "frequency_table",
                   chosen.assign(huishoudtype=with_code_list(chosen["household_type"], household_type_codes(
                       config["households"]["include_institutional"])))[["household", "huishoudtype"]],
@@ -79,9 +91,11 @@ def selection(ctx: RunContext) -> StepResult:
                   unit="household", dimensions=["kinderen"], values="kosten", statistic="mean",
                   metadata=meta | {"title": "Geselecteerde huishoudens: gemiddelde kosten over de studiejaren naar "
                                             "aantal thuiswonende kinderen"})
-    result = StepResult(outputs=["tables/"])
-    result.counts = {"households": len(households), "households selected": len(chosen)}
-    result.notes.append(f"criteria: {criteria}")
+    return _with_list(ctx, settings, result, chosen, household_cube)
+
+
+def _with_list(ctx: RunContext, settings: dict, result: StepResult, chosen: pd.DataFrame,
+               household_cube: pd.DataFrame) -> StepResult:
     if settings["write_list"]:
         list_path = write_selection_list(ctx, chosen, household_cube)
         result.outputs.append(list_path.name)
