@@ -183,8 +183,11 @@ def quantity_name(layer: Layer) -> str:
 
 def grid_model(name: str, population: str, grid: TableGrid, stats: CellStatistics, rules: DisclosureRules,
                unit_columns: Sequence[str], unit_labels: Sequence[str], value_columns: Sequence[str],
-               statistic: str, show_counts: bool) -> TableModel:
-    """Apply the primary rules to a table built from (or given as) cell statistics."""
+               statistic: str, show_counts: bool, panel_axes: Sequence[int] = ()) -> TableModel:
+    """Apply the primary rules to a table built from (or given as) cell statistics.
+
+    ``panel_axes``: dimensions every unit is in every category of by design; the full-cell
+    rule does not look along them."""
     codes = grid.code_frame()
     key_codes = codes.copy()
     for dim in grid.dimensions:
@@ -205,7 +208,11 @@ def grid_model(name: str, population: str, grid: TableGrid, stats: CellStatistic
 
     frequency = rules_mod.frequency_unsafe(stats.n_units, rules.min_units)
     zero = (counts == 0) & rules.flag_zero_cells
-    full = rules_mod.full_cells(grid.relations, _relation_totals(grid), counts) & rules.flag_full_cells
+    relations, totals = grid.relations, _relation_totals(grid)
+    if len(panel_axes) and relations.shape[0]:
+        along = ~np.isin(np.asarray(grid.relation_dimension), list(panel_axes))
+        relations, totals = relations[np.flatnonzero(along)], totals[along]
+    full = rules_mod.full_cells(relations, totals, counts) & rules.flag_full_cells
     note(frequency, rules_mod.RULE_FREQUENCY)
     note(zero, rules_mod.RULE_ZERO)
     note(full, rules_mod.RULE_FULL)
@@ -222,7 +229,10 @@ def grid_model(name: str, population: str, grid: TableGrid, stats: CellStatistic
         upl = np.where(frequency, level, 0.0)
         lpl = np.where(frequency, level, 0.0)
         upl = np.where(zero, np.maximum(upl, 1.0), upl)
-        lpl = np.where(full, np.maximum(lpl, level), lpl)
+        # A full cell discloses that *all* units of its margin have the category: the intruder
+        # must not be able to rule out that one of them lies outside it (a whole unit below; a
+        # fraction of the cell's own size would ask far more than the rule protects).
+        lpl = np.where(full, np.maximum(lpl, 1.0), lpl)
         layers.append(Layer(
             column=f"n_{unit_labels[0]}", statistic="count", source=primary_unit, values=counts,
             lower_bound=np.zeros(n_positions), upper_protection=upl, lower_protection=lpl,
@@ -269,10 +279,14 @@ def grid_model(name: str, population: str, grid: TableGrid, stats: CellStatistic
         upl = np.where(unsafe_units & (relative == 0), np.maximum(upl, rules.protection_level * unit_amount), upl)
         lpl = upl.copy()
         if count_in_problem:
-            # The zero rule hides whether a cell has units at all: its amount
-            # must be able to reach that of one unit too.  (A 100% cell is
-            # about the count; its count layer carries that.)
-            upl = np.where(zero, np.maximum(upl, unit_amount), upl)
+            # The zero rule hides whether a cell has units at all; its count layer
+            # carries that (room for one unit).  The amount must not prove the
+            # cell empty either: room for a fraction of a typical unit's amount, as
+            # a frequency-unsafe cell without amount gets (a whole typical amount
+            # can exceed what other tables allow for the cell, e.g. a domain's
+            # costs of a selected group of expensive households).  A 100% cell is
+            # about the count; its count layer carries that.
+            upl = np.where(zero, np.maximum(upl, rules.protection_level * unit_amount), upl)
         else:
             # Without a published count the zero and 100% rules act on the amounts.
             typical = np.abs(total[(counts > 0) & (total != 0)])

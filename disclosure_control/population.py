@@ -51,8 +51,8 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from .model import TableModel, layer_primary
-from .output import format_number
 from .primary import RULE_FULL, RULE_ZERO
+from .output import format_number
 from .rules import DisclosureRules
 from .tables import offsets_in_runs
 
@@ -426,19 +426,28 @@ def _position_counts(model: TableModel) -> np.ndarray:
     return model.evidence[n_columns[0]].to_numpy(dtype=float)
 
 
-def _group_rules_only(model: TableModel) -> np.ndarray:
-    """Positions unsafe only by a group-disclosure rule (zero cell, 100% cell, a rule of (near)
-    100% or 0% confidence): what they disclose is a property of the whole group, which their own
-    table's audit protects; the export-wide audit is about small groups and single amounts."""
+def _all_of_a_group_only(model: TableModel) -> np.ndarray:
+    """Positions unsafe only because they hold all or none of a group: a zero cell, a 100% cell,
+    a rule of 100% confidence.  Their protection needs units the data do not have (one outside
+    the full cell), which the atoms, built from the units present, cannot hold: a full cell has
+    the very atoms of its margin, so the atoms would even call it published wherever the margin
+    is.  Their own table's audit protects them (with the categories no unit has).  Rules of near
+    100% or near 0% confidence with units on both sides are audited here like any figure."""
     if "rules_failed" not in model.evidence:
         return np.zeros(model.n_positions, dtype=bool)
-
-    def group_only(text: str) -> bool:
-        failed = [rule for rule in text.split(";") if rule]
-        return bool(failed) and all(rule in (RULE_ZERO, RULE_FULL) or rule.startswith("group disclosure")
-                                    for rule in failed)
-
-    return np.array([group_only(t) for t in model.evidence["rules_failed"].fillna("").astype(str)], dtype=bool)
+    failed = [[rule for rule in text.split(";") if rule]
+              for text in model.evidence["rules_failed"].fillna("").astype(str)]
+    group = np.array([bool(f) and all(r in (RULE_ZERO, RULE_FULL) or r.startswith(("group disclosure", "joint count"))
+                                      for r in f) for f in failed], dtype=bool)
+    antecedent = [c for c in model.evidence.columns if c.endswith("_antecedent")]
+    consequent = [c for c in model.evidence.columns if c.endswith("_consequent")]
+    joint = [c for c in model.evidence.columns if c.endswith("_rule")]
+    if antecedent and consequent and joint:
+        # A rule (or its reverse, which shares the joint count): only where every unit with one
+        # side has the other (100%), or none has both (0%).
+        n_ant, n_cons, n_both = (model.evidence[c[0]].to_numpy(dtype=float) for c in (antecedent, consequent, joint))
+        return group & ((n_ant == n_both) | (n_cons == n_both) | (n_both == 0))
+    return group
 
 
 def _requirement(model: TableModel, l: int) -> tuple[np.ndarray, np.ndarray]:
@@ -452,6 +461,7 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
     n = measure.n_figures
     status = np.empty(n, dtype=object)
     primary = np.zeros(n, dtype=bool)
+    all_or_none = np.zeros(n, dtype=bool)
     lo_pub, hi_pub = np.zeros(n), np.zeros(n)
     need_hi, need_lo = np.zeros(n), np.zeros(n)
     values, cost = np.zeros(n), np.zeros(n)
@@ -465,7 +475,8 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
     for (m, l), first in zip(measure.owners, measure.offsets):
         model, layer = models[m], models[m].layers[l]
         sl = slice(first, first + model.n_positions)
-        primary[sl] = layer_primary(layer) & ~measure.excluded[sl] & ~_group_rules_only(model)
+        primary[sl] = layer_primary(layer) & ~measure.excluded[sl]
+        all_or_none[sl] = _all_of_a_group_only(model)
         lo_pub[sl], hi_pub[sl] = _published_interval(model, l, rules)
         need_hi[sl], need_lo[sl] = _requirement(model, l)
         values[sl] = layer.values
@@ -491,13 +502,15 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
     first_fig[measure.quantity[::-1]] = np.arange(n)[::-1]
     q_atoms = measure.figure_atoms[first_fig]
 
-    def published_quantities():
+    def published_quantities(n_rows: int = n_q):
+        """Per quantity (and ``n_rows - n_q`` derived ones, never published): published?, and the
+        interval its published texts allow."""
         published = (status == "safe") & ~measure.excluded
-        lo = np.full(n_q, -np.inf)
-        hi = np.full(n_q, np.inf)
+        lo = np.full(n_rows, -np.inf)
+        hi = np.full(n_rows, np.inf)
         np.maximum.at(lo, measure.quantity[published], lo_pub[published])
         np.minimum.at(hi, measure.quantity[published], hi_pub[published])
-        is_pub = np.zeros(n_q, dtype=bool)
+        is_pub = np.zeros(n_rows, dtype=bool)
         is_pub[measure.quantity[published]] = True
         return is_pub, lo, hi
 
@@ -512,13 +525,20 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
         f"linear programs over {n_atoms} atoms" if use_lp else
         f"identities between tables only ({n_atoms} atoms, above {MAX_LP_ATOMS}): a figure published in another "
         "table is suppressed there too; each table keeps its own audit"))
-    for f in targets:
-        q = measure.quantity[f]
+
+    def protect(q: int, value: float, low_needed: float, high_needed: float, why: str, rows,
+                identity_only: bool = False):
+        """Bound quantity ``q`` (a row of ``rows``) by every published figure; with ``repair``,
+        suppress binding published quantities until it reaches [low_needed, high_needed]."""
         for _ in range(_MAX_REPAIRS + 1):
-            is_pub, lo, hi = published_quantities()
-            if is_pub[q]:
+            is_pub, lo, hi = published_quantities(rows.shape[0])
+            if identity_only:
+                # All or none of a group: see _all_of_a_group_only (left to the table's own audit).
+                low, high, ok = -np.inf, np.inf, True
+                binding = pd.Series(dtype=float)
+            elif is_pub[q]:
                 # The same quantity is published in another table: nothing hides it.
-                low = high = values[f]
+                low = high = value
                 binding = pd.Series([1.0], index=[q])
                 ok = False
             elif not use_lp:
@@ -526,10 +546,10 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
                 low, high, ok = -np.inf, np.inf, True
                 binding = pd.Series(dtype=float)
             else:
-                low, high, binding_low, binding_high = _interval(q_atoms, q, is_pub, lo, hi, measure, rank_rows,
+                low, high, binding_low, binding_high = _interval(rows, q, is_pub, lo, hi, measure, rank_rows,
                                                                  rank_key)
-                ok_high = high >= need_hi[f] - _TOLERANCE * (1 + abs(need_hi[f]))
-                ok_low = low <= need_lo[f] + _TOLERANCE * (1 + abs(need_lo[f]))
+                ok_high = high >= high_needed - _TOLERANCE * (1 + abs(high_needed))
+                ok_low = low <= low_needed + _TOLERANCE * (1 + abs(low_needed))
                 ok = ok_high and ok_low
                 parts = [b for b, failed in ((binding_high, not ok_high), (binding_low, not ok_low)) if failed]
                 binding = pd.concat(parts).groupby(level=0).sum() if parts else pd.Series(dtype=float)
@@ -546,13 +566,19 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
             published_cost = np.bincount(measure.quantity[safe], weights=cost[safe], minlength=n_q)
             per_dual = [published_cost[c] / max(float(binding[c]), 1e-12) for c in candidates]
             chosen = candidates[int(np.argmin(per_dual))]
-            tm, tl, tp = measure.locate(int(f))
-            why = f"{models[tm].name}: {models[tm].layers[tl].column} of {_position_text(models[tm], tp)}"
             for g in np.flatnonzero((measure.quantity == chosen) & safe):
                 m, l, p = measure.locate(int(g))
                 _suppress(models[m], l, p, result, why)
             refresh_status()
-        audited[int(f)] = (low, high, ok)
+        return low, high, ok
+
+    for f in targets:
+        tm, tl, tp = measure.locate(int(f))
+        why = f"{models[tm].name}: {models[tm].layers[tl].column} of {_position_text(models[tm], tp)}"
+        audited[int(f)] = protect(int(measure.quantity[f]), values[f], need_lo[f], need_hi[f], why, q_atoms,
+                                  identity_only=bool(all_or_none[f]))
+    if measure.measure == "count" and use_lp:
+        _protect_small_differences(measure, models, rules, q_atoms, published_quantities, protect, result)
     for f, (low, high, ok) in audited.items():
         m, l, p = measure.locate(f)
         model = models[m]
@@ -568,6 +594,74 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
                 f"export-wide audit: {model.layers[l].column} of {_position_text(model, p)} can be derived to "
                 f"[{low:.2f}, {high:.2f}] from the published figures of the tables about {measure.universe or 'these units'}"
                 f" (true {values[f]:.2f}; protection needs [{need_lo[f]:.2f}, {need_hi[f]:.2f}])")
+
+
+def _protect_small_differences(measure: _Measure, models, rules: DisclosureRules, q_atoms, published_quantities,
+                               protect, result: ExportAudit) -> None:
+    """Two published counts of nested groups (one group's units all in the other's) give the
+    count of their difference: households of the selection without wmo costs, a cluster's
+    households outside a class.  A difference of 1 to ``min_units - 1`` units is a small group
+    no table publishes but every reader derives: it is protected as a suppressed count of that
+    size would be (its own protection interval), by suppressing published figures that bind it."""
+    m = rules.min_units
+    is_pub, _, _ = published_quantities()
+    pub = np.flatnonzero(is_pub)
+    if len(pub) < 2:
+        return
+    member = (q_atoms[pub] != 0).astype(np.float64).tocsr()
+    weighted = (member @ sp.diags(measure.atom_value)).tocsr()
+    size = np.asarray(weighted.sum(axis=1)).ravel()
+    order = np.argsort(size, kind="stable")
+    sorted_size = size[order]
+    # Candidate pairs: a larger group by 1..m-1 units (sizes sorted, so a window per group).
+    first = np.searchsorted(sorted_size, sorted_size + 1 - 1e-9, side="left")
+    last = np.searchsorted(sorted_size, sorted_size + m - 1 + 1e-9, side="right")
+    per = np.maximum(last - first, 0)
+    if not per.sum():
+        return
+    small = np.repeat(order, per)
+    large = order[np.repeat(first, per) + offsets_in_runs(per)]
+    # Nested: every unit of the smaller group is in the larger one.
+    inside = np.asarray(weighted[small].multiply(member[large]).sum(axis=1)).ravel()
+    nested = np.abs(inside - size[small]) < 0.5
+    small, large = small[nested], large[nested]
+    if not len(small):
+        return
+    differences = (member[large] - member[small]).tocsr()
+    differences.eliminate_zeros()
+    # The same difference from several pairs is one group.
+    key = np.asarray(differences @ np.random.default_rng(5).random((differences.shape[1], 2))).round(9)
+    _, keep = np.unique(key, axis=0, return_index=True)
+    keep = np.sort(keep)
+    rows = sp.vstack([q_atoms, differences[keep]]).tocsr()
+    n_q = q_atoms.shape[0]
+    for k, pair in enumerate(keep):
+        value = float(size[large[pair]] - size[small[pair]])
+        level = float(max(1.0, np.ceil(rules.protection_level * value - 1e-9)))
+        big, little = _figure_of(measure, pub[large[pair]]), _figure_of(measure, pub[small[pair]])
+        why = (f"the {value:.0f} unit(s) of {_figure_text(models, measure, big)} not in "
+               f"{_figure_text(models, measure, little)}")
+        low, high, ok = protect(n_q + k, value, max(0.0, value - level), value + level, why, rows)
+        # Recorded with the smaller group's table: usually the later one (its subset of a population).
+        mb, lb, pb = measure.locate(little)
+        result.figures.append(FigureAudit(
+            table=models[mb].name, column=f"{models[mb].layers[lb].column} (difference)", position=pb,
+            true_value=value, required_low=max(0.0, value - level), required_high=value + level,
+            derived_low=float(low), derived_high=float(high), protected=bool(ok), quantity=-1,
+            shared_with=[models[measure.locate(big)[0]].name]))
+        if not ok:
+            result.failures.setdefault(models[mb].name, []).append(
+                f"export-wide audit: {why} can be derived to [{low:.2f}, {high:.2f}] (protection needs "
+                f"[{max(0.0, value - level):.2f}, {value + level:.2f}])")
+
+
+def _figure_of(measure: _Measure, quantity: int) -> int:
+    return int(np.flatnonzero(measure.quantity == quantity)[0])
+
+
+def _figure_text(models, measure: _Measure, figure: int) -> str:
+    m, l, p = measure.locate(figure)
+    return f"{models[m].name}: {models[m].layers[l].column} of {_position_text(models[m], p)}"
 
 
 def _interval(q_atoms, q, is_pub, lo, hi, measure: _Measure, rank_rows, rank_key):

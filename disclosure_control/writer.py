@@ -167,7 +167,7 @@ class SafeWriter:
                         hierarchies: Mapping[str, Mapping] | None = None, margins: bool | Sequence[str] = True,
                         show_counts: bool = True, metadata: Mapping[str, Any] | None = None,
                         unit_labels: Sequence[str] | None = None, value_dimensions: Sequence[str] = (),
-                        ranked: str | None = None) -> ReleaseResult:
+                        ranked: str | None = None, panel: str | None = None) -> ReleaseResult:
         """Sum or mean of value column(s) per cell, with dominance and p%-rule on
         the contributions of the distinct units (the first unit column).
 
@@ -176,7 +176,11 @@ class SafeWriter:
         the export-wide audit links them with the same parts of the amount in
         other tables.  ``ranked``: a dimension whose categories are groups of
         units ranked by this amount, most expensive first (a unit in an
-        earlier group has at least the amount of any unit in a later one)."""
+        earlier group has at least the amount of any unit in a later one).
+        ``panel``: a dimension in whose every category every unit is by design (a
+        cohort followed over periods, zero costs included): a cell holding all
+        units of its margin along it is the design, not a group disclosure, so the
+        full-cell rule does not apply along it."""
         if statistic not in ("sum", "mean"):
             raise ValueError("statistic must be 'sum' or 'mean' (minimum/maximum are never released)")
         values = [values] if isinstance(values, str) else list(values)
@@ -185,7 +189,7 @@ class SafeWriter:
         return self._grid_release(data, name=name, unit=unit, dimensions=dimensions, values=values,
                                   statistic=statistic, hierarchies=hierarchies, margins=margins,
                                   metadata=metadata, unit_labels=unit_labels, show_counts=show_counts,
-                                  value_dimensions=value_dimensions, ranked=ranked)
+                                  value_dimensions=value_dimensions, ranked=ranked, panel=panel)
 
     def cluster_profiles(self, data: pd.DataFrame, *, name: str, unit: str | Sequence[str], cluster: str,
                          values: Sequence[str], shares: Sequence[str] = (),
@@ -279,6 +283,38 @@ class SafeWriter:
         except ValueError as error:
             return self._fail(name, metadata, [str(error)])
         return self._release(model, metadata, kind="association rules")
+
+    def _rule_count_protection(self, n_ant: np.ndarray, n_both: np.ndarray,
+                               n_cons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(upper, lower) protection of a rule's joint count, by what each rule discloses.
+
+        Too few units in a count (frequency): the joint count itself, a fraction of it both
+        ways.  Near 100% confidence: the units with the antecedent but not the consequent
+        are few (``d``): ``d`` is protected as a small count (the joint count may be
+        ``p(d)`` lower and, as far as ``d`` allows, higher), and the confidence must not be
+        provably at least ``near_full_share``.  A joint count can never exceed its
+        antecedent, so a 100% rule (``d = 0``) needs room below only.  Near 0%
+        confidence: the joint count, a fraction of it both ways."""
+        m, level = self.rules.min_units, self.rules.protection_level
+        own = rules_mod.count_protection(n_both, level)
+        d = n_ant - n_both
+        p_d = rules_mod.count_protection(d, level)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            confidence = np.where(n_ant > 0, n_both / n_ant, 0.0)
+        near_full = (d < m) | (confidence >= self.rules.near_full_share)
+        below_threshold = n_both - np.ceil(self.rules.near_full_share * n_ant - 1e-9) + 1
+        full_lpl = np.maximum(p_d, np.where(confidence >= self.rules.near_full_share, below_threshold, 0.0))
+        full_upl = np.minimum(p_d, d)
+        frequency = np.minimum(np.minimum(n_ant, n_both), n_cons) < m
+        near_zero = confidence <= 1 - self.rules.near_full_share
+        upl = np.zeros(len(n_both))
+        lpl = np.zeros(len(n_both))
+        both_ways = frequency | near_zero
+        upl = np.where(both_ways, np.maximum(upl, own), upl)
+        lpl = np.where(both_ways, np.maximum(lpl, own), lpl)
+        upl = np.where(near_full, np.maximum(upl, full_upl), upl)
+        lpl = np.where(near_full, np.maximum(lpl, full_lpl), lpl)
+        return upl, np.minimum(lpl, n_both)
 
     def percentiles(self, data: pd.DataFrame, *, name: str, unit: str, value: str,
                     percentiles: Sequence[float] = (0.5,), dimensions: Sequence[str] = (),
@@ -429,7 +465,7 @@ class SafeWriter:
 
     def _grid_release(self, data, *, name, unit, dimensions, values, statistic, hierarchies, margins,
                       metadata, unit_labels, show_counts, value_dimensions=(), ranked=None,
-                      profile=None) -> ReleaseResult:
+                      profile=None, panel=None) -> ReleaseResult:
         result = self._start(name, metadata)
         if isinstance(result, ReleaseResult):
             return result
@@ -442,6 +478,8 @@ class SafeWriter:
                     if d not in dimensions]
         if ranked is not None and ranked not in dimensions:
             reasons.append(f"ranked dimension {ranked!r} is not a dimension of the table")
+        if panel is not None and panel not in dimensions:
+            reasons.append(f"panel dimension {panel!r} is not a dimension of the table")
         if reasons:
             return self._fail(name, metadata, reasons)
         try:
@@ -450,7 +488,8 @@ class SafeWriter:
             stats, kept = cell_statistics(data, grid, codes, units, values, max(2, self.rules.dominance_n),
                                           keep_units=True)
             model = grid_model(name, str(metadata.get("population", "")), grid, stats, self.rules, units, labels,
-                               values, statistic, show_counts)
+                               values, statistic, show_counts,
+                               panel_axes=() if panel is None else (dimensions.index(panel),))
         except ValueError as error:
             return self._fail(name, metadata, [str(error)])
         attach_memberships(model, kept, universe=str(metadata.get("universe") or labels[0]),
@@ -834,13 +873,26 @@ class SafeWriter:
         # same units elsewhere: a rule and its reverse share the joint count; the antecedent of a
         # one-item rule is the domain's reach).  A row is one decision.
         layers = []
+        rule_upl, rule_lpl = self._rule_count_protection(n_ant, n_both, n_cons)
+        # A rule and its reverse (and any rule over the same items) publish the same joint count:
+        # one number, so one decision and the strictest requirement of them all.
+        joint = np.unique(np.array([a | c for a, c in rule_bits], dtype=np.int64), return_inverse=True)[1].reshape(-1)
+        shared = np.bincount(joint, weights=unsafe.astype(float), minlength=joint.max(initial=-1) + 1)[joint] > 0
+        for i in np.flatnonzero(shared & ~unsafe):   # loops over the rules that take over a shared count
+            reasons_per_rule[i] = "joint count shared with an unsafe rule over the same items"
+        unsafe = shared
+        for level_array in (rule_upl, rule_lpl):
+            strictest = np.zeros(joint.max(initial=-1) + 1)
+            np.maximum.at(strictest, joint, level_array)
+            level_array[:] = strictest[joint]
         for suffix, counts, unsafe_here in (("antecedent", n_ant, n_ant < m), ("consequent", n_cons, n_cons < m),
                                             ("rule", n_both, unsafe)):
             level = rules_mod.count_protection(counts, self.rules.protection_level)
             flag = unsafe_here & (counts > 0) if suffix != "rule" else unsafe_here
+            upl, lpl = (level, np.minimum(level, counts)) if suffix != "rule" else (rule_upl, rule_lpl)
             layers.append(Layer(column=f"n_{label}_{suffix}", statistic="count", source=f"{unit}#{suffix}", values=counts,
-                                lower_bound=np.zeros(n_rules), upper_protection=np.where(flag, level, 0.0),
-                                lower_protection=np.where(flag, np.minimum(level, counts), 0.0), display="count",
+                                lower_bound=np.zeros(n_rules), upper_protection=np.where(flag, upl, 0.0),
+                                lower_protection=np.where(flag, lpl, 0.0), display="count",
                                 cost=counts))
         model = TableModel(
             name=name, population=f"{metadata.get('population', '')}/rules:{name}", label_columns=["antecedent", "consequent"],
