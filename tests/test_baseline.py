@@ -27,6 +27,10 @@ NOT_MEASURED = ["overige_zorg", "schuldhulp"]
 HOUSEHOLD_TYPES = ["eenpersoons", "paar zonder kinderen", "paar met kinderen", "eenouder", "overig"]
 TYPE_OF_TYPHH = {"1": "eenpersoons", "2": "paar zonder kinderen", "3": "paar zonder kinderen", "4": "paar met kinderen",
                  "5": "paar met kinderen", "6": "eenouder", "7": "overig"}
+# Positions in the household (PLHH of GBAHUISHOUDENSBUS), as published.
+POSITION_OF_PLHH = {"1": "thuiswonend kind", "2": "alleenstaande", "3": "partner", "4": "partner", "5": "partner",
+                    "6": "partner", "7": "ouder in eenoudergezin", "8": "overig lid", "9": "overig lid"}
+POSITIONS = ["alleenstaande", "ouder in eenoudergezin", "overig lid", "partner", "thuiswonend kind"]
 
 
 @pytest.fixture(scope="module")
@@ -116,9 +120,10 @@ def test_every_domain_with_a_source_every_year_and_every_household_type_is_publi
         table = pd.read_csv(run.export_dir / f"{name}.csv", dtype=str)
         assert table["huishoudtype"].tolist() == ["Totaal"] + HOUSEHOLD_TYPES
         assert true_n(evidence(run, name), "huishoudtype") == {"Totaal": len(households), **kind.to_dict()}
-    positions = pd.read_csv(run.export_dir / "personen_naar_positie.csv", dtype=str)["positie"].tolist()
-    assert positions == ["Totaal", "alleenstaande", "ouder in eenoudergezin", "overig lid", "partner",
-                         "thuiswonend kind"]
+    # Households and persons by position: a table about households (every position of the code list).
+    positions = pd.read_csv(run.export_dir / "personen_naar_positie.csv", dtype=str)
+    assert positions.columns.tolist() == ["positie", "n_households", "mean_aantal_personen"]
+    assert positions["positie"].tolist() == ["Totaal"] + POSITIONS
     # Every table says which domains the run measures and which of the method it does not.
     for name in ("bereik_per_domein", "kosten_domein_jaar", "selectie_domeinen", "samenhang_paren"):
         notes = (run.export_dir / f"{name}.notes.txt").read_text(encoding="utf-8")
@@ -131,12 +136,63 @@ def test_every_domain_with_a_source_every_year_and_every_household_type_is_publi
         run.export_dir / "kosten_woonachtig.notes.txt").read_text(encoding="utf-8")
 
 
+def test_households_and_persons_by_position_match_the_register(run, small_dataset, truth_households):
+    """personen_naar_positie counts households (with a person in each position) and their persons (published
+    as a mean per household): true values against the household register's positions (PLHH), counted here
+    without the pipeline. It is protected together with the other household tables (one export-wide audit)."""
+    import json
+
+    households, _ = truth_households
+    hh = pd.read_csv(next((small_dataset / "cbs" / "Bevolking" / "GBAHUISHOUDENSBUS").glob("*.csv")), dtype=str)
+    hh = hh[(hh["DATUMAANVANGHH"] <= PEIL) & (hh["DATUMEINDEHH"] >= PEIL)
+            & hh["HUISHOUDNR"].isin(set(households["HUISHOUDNR"]))]
+    assert hh["RINPERSOON"].is_unique
+    hh = hh.assign(positie=hh["PLHH"].map(POSITION_OF_PLHH))
+    assert hh["positie"].notna().all()
+    per_household = hh.groupby(["positie", "HUISHOUDNR"]).size()
+    n_households = per_household.groupby(level="positie").size().reindex(POSITIONS, fill_value=0)
+    persons = per_household.groupby(level="positie").sum().reindex(POSITIONS, fill_value=0)
+    cells = evidence(run, "personen_naar_positie").set_index("positie")
+    got_n = cells["true_n_households"].astype(float).astype(int)
+    got_sum = cells["true_sum_aantal_personen"].astype(float)
+    got_mean = cells["true_mean_aantal_personen"].astype(float)
+    assert np.allclose(got_mean, got_sum / got_n)
+    # Totaal: every household once (not once per position), and every person.
+    assert got_n["Totaal"] == len(households) == hh["HUISHOUDNR"].nunique() < n_households.sum()
+    assert got_sum["Totaal"] == len(hh)
+    for p in POSITIONS:
+        assert (got_n[p], got_sum[p]) == (n_households[p], persons[p]), p
+    # The definitions the notes state: an alleenstaande per one-person household, one parent per
+    # one-parent household, two partners per couple.
+    kind = households["TYPHH"].map(TYPE_OF_TYPHH).value_counts()
+    assert got_n["alleenstaande"] == got_sum["alleenstaande"] == kind["eenpersoons"]
+    assert got_n["ouder in eenoudergezin"] == got_sum["ouder in eenoudergezin"] == kind["eenouder"]
+    assert got_n["partner"] == got_sum["partner"] / 2 == kind["paar zonder kinderen"] + kind["paar met kinderen"]
+    notes = (run.export_dir / "personen_naar_positie.notes.txt").read_text(encoding="utf-8")
+    assert "Title: Huishoudens en personen naar positie in het huishouden" in notes
+    assert "Unit: huishoudens" in notes and "twee partners" in notes and "Kind: magnitude table (mean)" in notes
+    # Audited with the households' tables (so the household-type counts it implies are protected), and its
+    # persons linked with the profiles' aantal_personen (same amounts per household: no warning).
+    entry = json.loads((run.export_dir / "disclosure_manifest.json").read_text(encoding="utf-8"))["tables"][
+        "personen_naar_positie"]
+    assert entry["population_universe"] == "households"
+    assert {"huishoudens_naar_type", "kosten_huishoudtype", "samenhang_clusters"} <= set(entry["same_population"])
+    for name in ("personen_naar_positie", "samenhang_clusters", "samenhang_klassen"):
+        proof = json.loads((run.work_dir / "evidence" / f"{name}.evidence.json").read_text(encoding="utf-8"))
+        assert not [w for w in proof.get("warnings") or [] if "aantal_personen" in str(w)], name
+    audit = json.loads((run.work_dir / "evidence" / "personen_naar_positie.evidence.json").read_text(
+        encoding="utf-8"))["export_audit"]
+    assert any(n.startswith("sum:aantal_personen") for n in audit["notes"])
+
+
 def test_concentration_matches_the_truth(run, truth_households):
     households, cube = truth_households
     total = cube.groupby("HUISHOUDNR")["cost"].sum().reindex(households["HUISHOUDNR"], fill_value=0.0)
     ordered = np.sort(total.to_numpy())[::-1]
     cells = evidence(run, "concentratie_top").set_index("segment")
-    for share in run["baseline"]["top_shares"]:
+    published = [share for share in run["baseline"]["top_shares"] if f"top {share * 100:g}%" in cells.index]
+    assert published, "no top group published"
+    for share in published:
         k = int(np.ceil(share * ordered.size - 1e-9))
         label = f"top {share * 100:g}%"
         assert int(float(cells.loc[label, "true_n_households"])) == k
@@ -195,10 +251,14 @@ def test_structural_versus_incidental_and_ranked_groups(run, truth_households):
     # most expensive, the next 4%, the next 15%, the rest.
     every = total.reindex(households["HUISHOUDNR"], fill_value=0.0)
     ordered = np.sort(every.to_numpy())[::-1]
-    edges = np.ceil(np.array([0.01, 0.05, 0.20]) * ordered.size - 1e-9).astype(int)
-    bounds = np.concatenate([[0], edges, [ordered.size]])
     cells = evidence(run, "kosten_topgroepen").set_index("groep")
-    for label, lo, hi in zip(["a. duurste 1%", "b. 1-5%", "c. 5-20%", "d. overige 80%"], bounds[:-1], bounds[1:]):
+    cells = cells[cells.index != "Totaal"]
+    # The cuts of the published groups from their labels ("a. duurste 1%", "b. 1-5%", ..., "overige 80%").
+    cuts = [float(label.split()[-1].split("-")[-1].rstrip("%").replace(",", ".")) / 100 for label in cells.index[:-1]]
+    edges = np.ceil(np.array(cuts) * ordered.size - 1e-9).astype(int)
+    bounds = np.concatenate([[0], edges, [ordered.size]])
+    assert cells.index[-1] == f"{chr(ord('a') + len(cuts))}. overige {100 - cuts[-1] * 100:g}%"
+    for label, lo, hi in zip(cells.index, bounds[:-1], bounds[1:]):
         assert int(float(cells.loc[label, "true_n_households"])) == hi - lo
         assert float(cells.loc[label, "true_sum_kosten"]) == pytest.approx(ordered[lo:hi].sum(), abs=0.01)
         assert float(cells.loc[label, "true_mean_kosten"]) == pytest.approx(ordered[lo:hi].mean(), abs=0.01)
@@ -268,3 +328,34 @@ def test_an_earlier_cycle_is_a_config_change(small_dataset, run, tmp_path):
     notes = (tmp_path / "export" / "bereik_aantal_domeinen.notes.txt").read_text(encoding="utf-8")
     assert f"peildatum {last - 1}-12-31" in notes and f"{SPEC.first_year}-{last - 1}" in notes
     assert f"euro's van {last - 1}" in notes
+
+
+def test_published_cuts_keep_every_band_of_the_ranking_at_min_units():
+    from lib.baseline import published_cuts
+    # 600 households: the top 0.5%, 1%, 2%, 5% and 10% are 3, 6, 12, 30 and 60 households. The
+    # 5% is required; 3 and 6 are fewer than 10; 12 leaves 18 to the 30; 60 leaves 30 and 540.
+    assert published_cuts(600, [0.005, 0.01, 0.02, 0.05, 0.10], required=[0.05]) == [0.02, 0.05, 0.10]
+    # 100 households: 5 (too few), 10 (kept: 10 and 90), 15 (only 5 more than 10), 95 (5 left over).
+    assert published_cuts(100, [0.05, 0.10, 0.15, 0.95]) == [0.10]
+    # A required cut stays even when its group is small (the caller publishes nothing about it),
+    # and an optional cut 5 households from it goes.
+    assert published_cuts(100, [0.10], required=[0.05]) == [0.05]
+    # Two shares of one group (ceil(10.5) = ceil(11) = 11 households) differ by no household.
+    assert published_cuts(1000, [0.0105, 0.011], required=[]) == [0.0105, 0.011]
+
+
+def test_every_published_ranked_group_differs_from_every_other_by_zero_or_min_units(run):
+    """Across the ranked tables of the export (one ranking), the true sizes of the published groups
+    and bands, as prefix sizes, never differ by 1..min_units-1 households."""
+    m = run.disclosure_rules.min_units
+    prefixes = set()
+    top = evidence(run, "concentratie_top")
+    prefixes |= set(top["true_n_households"].astype(float).astype(int))
+    for name, column in (("concentratie_lorenz", "segment"), ("kosten_topgroepen", "groep")):
+        cells = evidence(run, name)
+        # The published bands (hidden rows are the writer's own derived groups; 'all' is the total).
+        cells = cells[(cells[column] != "Totaal") & (cells[column] != "all") & (cells["status"] != "hidden")]
+        prefixes |= set(np.cumsum(cells["true_n_households"].astype(float).astype(int)))
+    sizes = np.array(sorted(prefixes | {0}))
+    gaps = np.diff(sizes)
+    assert ((gaps == 0) | (gaps >= m)).all(), sizes

@@ -410,12 +410,18 @@ def monitoring_attack(export: Export) -> tuple[list[Result], list[Flag], list[Gr
             if label == T:
                 b.count_cell(cohort, row, "n_households", "n:cohortunion", "households in any row")
                 continue
-            key = label.split(".")[0].strip()
-            var = {"a": "n:cohort", "b": "n:matched", "c": "n:moved", "d": "n:dissolved"}.get(key, f"n:status={label}")
+            words = label.lower()
+            var = next((v for word, v in (("in cohort", "n:cohort"), ("niet gematcht", "n:unmatched"),
+                                          ("gematcht", "n:matched"),
+                                          ("verhuisd", "n:moved"), ("ontbonden", "n:dissolved")) if word in words),
+                       f"n:status={label}")
             parts.append(var)
             b.count_cell(cohort, row, "n_households", var, label)
         b.m.eq({"n:cohortunion": 1.0, "n:cohort": -1.0}, 0.0, F_MONITOR,
                "matched, moved and dissolved households are cohort households: Totaal = cohort")
+        if "n:unmatched" in parts and "n:matched" in parts:
+            b.m.eq({"n:matched": 1.0, "n:unmatched": 1.0, "n:cohort": -1.0}, 0.0, F_MONITOR,
+                   "matched + not matched = the cohort")
         for p in parts:
             if p != "n:cohort":
                 b.m.le({p: 1.0, "n:cohort": -1.0}, 0.0, F_MONITOR, f"{p} is part of the cohort")

@@ -107,18 +107,30 @@ def protection_levels(row: dict, result: Result) -> tuple[float, float] | None:
 def status_of(row: dict, result: Result) -> str:
     col = result.cell.column
     for c in (f"status_{col}", f"status_n_{col[2:]}" if col.startswith("n_") else "",
-              f"status_sum_{col[5:]}" if col.startswith("mean_") else "", "status"):
+              f"status_sum_{col[5:]}" if col.startswith("mean_") else "",
+              f"status_sum_{col[4:]}" if col.startswith("pct_") else "", "status"):
         if c and row.get(c):
             return row[c]
     return ""
 
 
-def protection_shortfall(result: Result, true: float, protect_zero: bool = True) -> str | None:
+def contributors(row: dict, result: Result) -> float | None:
+    """The number of units with a non-zero amount behind a sum (evidence ``<value>_n_contributors``)."""
+    got = _level_column(result)
+    if got is None or not got[0].startswith("sum_"):
+        return None
+    return _num(row, f"{got[0][4:]}_n_contributors")
+
+
+def protection_shortfall(result: Result, true: float, protect_zero: bool = True,
+                         n_contributors: float | None = None, min_units: int = 10) -> str | None:
     """Why the derived interval gives too little protection, or None.
 
     Counts with a true value of 1..9 (or 0 when zero cells are protected): the interval must
-    reach max(1, ceil(0.3 t)) below (down to 0) and above the true value. Sums > 0: 10% of the
-    true value on both sides.
+    reach max(1, ceil(0.3 t)) below (down to 0) and above the true value. Sums > 0 that rest on
+    fewer than ``min_units`` contributing units (or whose contributors the evidence does not
+    state): 10% of the true value on both sides. A sum over enough units is not sensitive by
+    its size; when a dominance or p% rule made it so, (e) holds it to the writer's own levels.
     """
     lo, hi = result.lo, result.hi
     if result.target.kind == "count":
@@ -130,12 +142,13 @@ def protection_shortfall(result: Result, true: float, protect_zero: bool = True)
         if lo <= need_lo + 1e-9 and hi >= need_hi - 1e-9:
             return None
         return f"needs [{need_lo}, {need_hi}] inside the interval"
-    if true <= 0:
+    if true <= 0 or (n_contributors is not None and n_contributors >= min_units):
         return None
     need_lo, need_hi = 0.9 * true, 1.1 * true
     if lo <= need_lo + 1e-6 * true and hi >= need_hi - 1e-6 * true:
         return None
-    return f"needs [{need_lo:,.2f}, {need_hi:,.2f}] (10% either side) inside the interval"
+    return (f"rests on {n_contributors:g} households; " if n_contributors is not None else "") + \
+        f"needs [{need_lo:,.2f}, {need_hi:,.2f}] (10% either side) inside the interval"
 
 
 class Assessment:
@@ -148,11 +161,12 @@ class Assessment:
         if protect_zero is None:
             # Zero cells count as protected when the export's rules say so (flag_zero_cells).
             protect_zero = bool(export.manifest.get("rules", {}).get("flag_zero_cells", True))
+        min_units = int(export.manifest.get("rules", {}).get("min_units", 10) or 10)
         self.leaks: list[tuple[Result, float, str]] = []        # (a)
         self.unsound: list[tuple[Result, float]] = []           # true value outside the derived interval
         self.exact_other: list[tuple[Result, float]] = []      # other suppressed cells pinned down exactly
         self.unmatched: list[Result] = []
-        self.own_level_misses: list[tuple[Result, float, str]] = []   # (e): counts whose own upl/lpl are not met
+        self.own_level_misses: list[tuple[Result, float, str]] = []   # (e): cells whose own upl/lpl are not met
         for r in report.results:
             table = export.get(r.cell.table)
             position = None
@@ -170,13 +184,16 @@ class Assessment:
             if not (r.lo - tol <= t <= r.hi + tol):
                 self.unsound.append((r, t))
                 continue
-            why = protection_shortfall(r, t, protect_zero)
+            # A zero is sensitive where the rules make it so (the zero-cell rule: a cell without units,
+            # status primary); a zero share of a non-empty group suppressed beside another cell is not.
+            zero_sensitive = protect_zero and status_of(row, r) == "primary"
+            why = protection_shortfall(r, t, zero_sensitive, contributors(row, r), min_units)
             if why:
                 self.leaks.append((r, t, why))
-            levels = protection_levels(row, r) if r.target.kind == "count" else None
+            levels = protection_levels(row, r)
             if not why and levels and (levels[0] > 0 or levels[1] > 0):
                 need_lo, need_hi = max(0.0, t - levels[0]), t + levels[1]
-                slack = 1e-6 * max(1.0, abs(t))
+                slack = 1e-6 * max(1.0, abs(t)) + (0.0 if r.target.kind == "count" else 0.01)
                 if r.lo > need_lo + slack or r.hi < need_hi - slack:
                     self.own_level_misses.append(
                         (r, t, f"the writer required [{need_lo:,.2f}, {need_hi:,.2f}] (evidence lpl/upl)"))

@@ -827,40 +827,75 @@ def tab_huishoudens_naar_type(b: Builder, t: Table) -> None:
 
 
 def tab_personen_naar_positie(b: Builder, t: Table) -> None:
-    parts = []
-    listed = set()
+    """Households and persons by position in the household (a table about households).
+
+    Per position: ``n_households`` = households with at least one person in that position
+    (``n:pos=<position>``) and the persons in that position (``p:pos=<position>``, a sum or a mean
+    per household); Totaal: every household once and every person. The notes' definitions tie the
+    positions to the household types: one alleenstaande per one-person household, one parent per
+    one-parent household, two partners per couple."""
+    n_all = b.pop_var(t)
+    persons = next((c for c in t.columns if c.startswith("sum_") and "personen" in c), None)
+    mean = None if persons else next((c for c in t.columns if c.startswith("mean_") and "personen" in c), None)
+
+    def persons_cell(row: dict, var: str, count: str, what: str) -> None:
+        """The persons of a row: a sum (a count of persons, not money) or a mean per household."""
+        if mean:
+            b.mean_cell(t, row, mean, var, count, what, money=False)
+            return
+        if not persons or persons not in row:
+            return
+        cell = t.cell(row, persons)
+        if cell.suppressed:
+            b.targets.append(Target(cell, "sum", {var: 1.0}, 0.0, 1.0, what))
+        elif cell.value is not None:
+            lo, hi = cell.interval()
+            b.m.add({var: 1.0}, lo, hi, F_PUBLISHED, f"{cell.name} = {cell.text} ({what})")
+
+    households, person_parts, listed = [], [], set()
     for row, (label, *_) in b.rows_of(t):
         if b.is_total(label):
-            b.count_cell(t, row, "n_persons", "p:all", "all persons")
+            b.count_cell(t, row, "n_households", n_all, "all households")
+            persons_cell(row, "p:all", n_all, "all persons")
             continue
         listed.add(label)
-        parts.append(f"p:pos={label}")
-        b.count_cell(t, row, "n_persons", f"p:pos={label}", f"persons in position {label}")
-    b.partition("p:all", parts, f"{t.name}: Totaal = sum of positions")
-    types = set(getattr(b, "types", [])) | {"eenpersoons", "eenouder", "paar met kinderen", "paar zonder kinderen",
-                                            "overig"}
-    if "alleenstaande" in listed or "eenpersoons" in types:
-        b.m.eq({"p:pos=alleenstaande": 1.0, "n:type=eenpersoons": -1.0}, 0.0, F_PERSONS,
-               "one alleenstaande per one-person household")
-    b.m.eq({"p:pos=ouder in eenoudergezin": 1.0, "n:type=eenouder": -1.0}, 0.0, F_PERSONS,
-           "one parent per one-parent household")
-    b.m.eq({"p:pos=partner": 1.0, "n:type=paar zonder kinderen": -2.0, "n:type=paar met kinderen": -2.0}, 0.0,
-           F_PERSONS, "two partners per couple household")
-    b.m.ge({"p:pos=thuiswonend kind": 1.0, "n:type=paar met kinderen": -1.0, "n:type=eenouder": -1.0}, 0.0,
-           F_PERSONS, "households with children have at least one child")
-    b.m.ge({"p:pos=thuiswonend kind": 1.0, "n:kids=1": -1.0, "n:kids=2": -2.0, "n:kids=3+": -3.0}, 0.0,
-           F_PERSONS, "children at home >= sum of k x households with k children")
-    b.m.ge({"p:pos=overig lid": 1.0, "n:type=overig": -1.0}, 0.0, F_PERSONS,
-           "an 'overig' household has at least one other member")
-    b.m.ge({"p:all": 1.0, "n:all": -1.0}, 0.0, F_PERSONS, "at least one person per household")
+        n, p = f"n:pos={label}", f"p:pos={label}"
+        households.append(n)
+        person_parts.append(p)
+        b.count_cell(t, row, "n_households", n, f"households with a person in position {label}")
+        persons_cell(row, p, n, f"persons in position {label}")
+        # Every household with a person in a position has at least one.
+        b.m.ge({p: 1.0, n: -1.0}, 0.0, F_PERSONS, f"at least one {label} per household with one")
+    # Every household has a person in some position; a household can have several positions.
+    b.cover(n_all, households, f"{t.name}: households by position")
+    b.partition("p:all", person_parts, f"{t.name}: all persons = sum of the persons per position")
     for label in ("alleenstaande", "ouder in eenoudergezin", "partner", "thuiswonend kind", "overig lid"):
         if label not in listed:
+            b.zero(f"n:pos={label}", f"{t.name} has no row {label}")
             b.zero(f"p:pos={label}", f"{t.name} has no row {label}")
-    # Children and types.
+    # The definitions of the notes: positions against household types.
+    b.m.eq({"n:pos=alleenstaande": 1.0, "n:type=eenpersoons": -1.0}, 0.0, F_PERSONS,
+           "households with an alleenstaande = one-person households")
+    b.m.eq({"p:pos=alleenstaande": 1.0, "n:pos=alleenstaande": -1.0}, 0.0, F_PERSONS,
+           "one alleenstaande per one-person household")
+    b.m.eq({"n:pos=ouder in eenoudergezin": 1.0, "n:type=eenouder": -1.0}, 0.0, F_PERSONS,
+           "households with a parent in a one-parent family = one-parent households")
+    b.m.eq({"p:pos=ouder in eenoudergezin": 1.0, "n:pos=ouder in eenoudergezin": -1.0}, 0.0, F_PERSONS,
+           "one parent per one-parent household")
+    b.m.eq({"n:pos=partner": 1.0, "n:type=paar zonder kinderen": -1.0, "n:type=paar met kinderen": -1.0}, 0.0,
+           F_PERSONS, "households with partners = couple households")
+    b.m.eq({"p:pos=partner": 1.0, "n:pos=partner": -2.0}, 0.0, F_PERSONS, "two partners per couple household")
+    b.m.ge({"n:pos=overig lid": 1.0, "n:type=overig": -1.0}, 0.0, F_PERSONS,
+           "an 'overig' household has at least one other member")
+    # Children at home: the households with children are those with 1, 2 or 3+ children (kosten_kinderen).
+    b.m.eq({"n:pos=thuiswonend kind": 1.0, "n:kids=1": -1.0, "n:kids=2": -1.0, "n:kids=3+": -1.0}, 0.0,
+           F_PERSONS, "households with a child at home = households with 1, 2 or 3+ children")
+    b.m.ge({"p:pos=thuiswonend kind": 1.0, "n:kids=1": -1.0, "n:kids=2": -2.0, "n:kids=3+": -3.0}, 0.0,
+           F_PERSONS, "children at home >= sum of k x households with k children")
+    b.m.ge({"n:pos=thuiswonend kind": 1.0, "n:type=paar met kinderen": -1.0, "n:type=eenouder": -1.0}, 0.0,
+           F_PERSONS, "couples with children and one-parent households have a child at home")
     b.m.ge({"n:kids=0": 1.0, "n:type=eenpersoons": -1.0, "n:type=paar zonder kinderen": -1.0}, 0.0, F_PERSONS,
            "one-person households and couples without children have no children")
-    b.m.ge({"n:kids=1": 1.0, "n:kids=2": 1.0, "n:kids=3+": 1.0, "n:type=paar met kinderen": -1.0,
-            "n:type=eenouder": -1.0}, 0.0, F_PERSONS, "households with children have children")
 
 
 def _ranked_band(b: Builder, t: Table, row: dict, label: str, base, base_name: str) -> tuple[str, str] | None:
@@ -1283,7 +1318,7 @@ def parse_selection(notes: str) -> dict | None:
         text = text[:-1]
     crit = {"resident_only": "; nog woonachtig in het onderzoeksgebied" in text}
     text = text.replace("; nog woonachtig in het onderzoeksgebied", "")
-    mm = re.search(r"de duurste (\d+(?:[.,]\d+)?)% van de huishoudens( met kosten)?", text)
+    mm = re.search(r"de duurste (\d+(?:[.,]\d+)?)% van (?:de|alle) huishoudens( met kosten)?", text)
     crit["top_share"] = float(mm.group(1).replace(",", ".")) / 100 if mm else 0.0
     crit["top_with_costs"] = bool(mm and mm.group(2))
     mm = re.search(r"kosten in minstens (\d+) domeinen", text)
