@@ -59,6 +59,10 @@ class Layer:
     display: str           # "count", "sum", "mean", "share" or "hidden"
     cost: np.ndarray       # information loss attributed to this layer per position
     share_of: np.ndarray | None = None  # denominators when displayed as a percentage
+    # Where the denominator of a share is a figure of the same table: its layer and, per position,
+    # its position (the export-wide audit then holds share = numerator / denominator as a ratio).
+    share_of_layer: int | None = None
+    share_of_position: np.ndarray | None = None
 
 
 @dataclass
@@ -286,7 +290,13 @@ def grid_model(name: str, population: str, grid: TableGrid, stats: CellStatistic
             # can exceed what other tables allow for the cell, e.g. a domain's
             # costs of a selected group of expensive households).  A 100% cell is
             # about the count; its count layer carries that.
-            upl = np.where(zero, np.maximum(upl, rules.protection_level * unit_amount), upl)
+            upl = np.where(zero, np.maximum(upl, np.minimum(rules.protection_level * unit_amount,
+                                                            _smallest_margin(grid, total))), upl)
+            # A positive amount proves that the cell has a unit: where its count must be able to
+            # be 0 (a count of 1), the amount must be able to be 0 too.
+            count_may_be_zero = frequency & (counts > 0) & (rules_mod.count_protection(
+                counts, rules.protection_level) >= counts) & (total > 0)
+            lpl = np.where(count_may_be_zero, np.maximum(lpl, total), lpl)
         else:
             # Without a published count the zero and 100% rules act on the amounts.
             typical = np.abs(total[(counts > 0) & (total != 0)])
@@ -310,6 +320,21 @@ def grid_model(name: str, population: str, grid: TableGrid, stats: CellStatistic
     )
     model.review = review
     return model
+
+
+def _smallest_margin(grid: TableGrid, total: np.ndarray) -> np.ndarray:
+    """Per cell the smallest non-zero absolute amount of a margin it adds up to (inf if none):
+    an empty cell's amount can never be shown to exceed it, so no requirement may ask more."""
+    out = np.full(len(total), np.inf)
+    relations = getattr(grid, "relations", None)
+    if relations is None or not relations.shape[0]:
+        return out
+    matrix = relations.tocoo()
+    margin = np.abs(total)[_relation_totals(grid)[matrix.row]]
+    # An empty margin is a zero cell itself (suppressed), not a bound an intruder can read.
+    child = (matrix.data > 0) & (margin > 0)
+    np.minimum.at(out, matrix.col[child], margin[child])
+    return out
 
 
 def _relation_totals(grid: TableGrid) -> np.ndarray:
@@ -571,6 +596,7 @@ def as_profile(model: TableModel, shares: Sequence[str], parts: dict) -> None:
         if layer.source in shares:
             layer.display = "share"
             layer.share_of = counts
+            layer.share_of_layer, layer.share_of_position = count_layer, np.arange(model.n_positions)
             layer.column = f"pct_{layer.source}"
             has = np.asarray(membership.amount) != 0
             model.memberships[index] = Membership(membership.position[has], membership.unit[has], membership.ids)

@@ -432,7 +432,7 @@ def _all_of_a_group_only(model: TableModel) -> np.ndarray:
     the full cell), which the atoms, built from the units present, cannot hold: a full cell has
     the very atoms of its margin, so the atoms would even call it published wherever the margin
     is.  Their own table's audit protects them (with the categories no unit has).  Rules of near
-    100% or near 0% confidence with units on both sides are audited here like any figure."""
+    100% confidence with units on both sides are audited here like any figure."""
     if "rules_failed" not in model.evidence:
         return np.zeros(model.n_positions, dtype=bool)
     failed = [[rule for rule in text.split(";") if rule]
@@ -495,7 +495,31 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
             "the sum of its units (see the evidence); left out of the export-wide audit")
     measure.excluded = measure.excluded | off
     rank_rows = _rank_rows(measure, models)
-    rank_key = _rank_key(rank_rows, measure.figure_atoms.shape[1])
+    # A published share is numerator / denominator, both figures of this measure: two rows
+    # num - r_hi * den <= 0 and r_lo * den - num <= 0 (the intruder does not know the denominator
+    # when it is suppressed); such a share does not publish its numerator as a quantity.
+    ratio_figure, ratio_rows = _ratio_rows(measure, models, rules)
+    is_share = np.zeros(n, dtype=bool)
+    is_share[ratio_figure] = True
+    all_rows = sp.vstack([r for r in (rank_rows, ratio_rows) if r is not None and r.shape[0]]).tocsr() \
+        if (rank_rows is not None and rank_rows.shape[0]) or ratio_rows.shape[0] else None
+    rank_key = _rank_key(all_rows, measure.figure_atoms.shape[1])
+
+    def extra_rows():
+        """The rows with right-hand side 0 that hold now: rank order, and the ratio rows of the
+        shares still published; tagged -1 (rank) or -2 - figure (a share)."""
+        blocks, tags = [], []
+        if rank_rows is not None and rank_rows.shape[0]:
+            blocks.append(rank_rows)
+            tags.append(np.full(rank_rows.shape[0], -1))
+        live = (status[ratio_figure] == "safe") & ~measure.excluded[ratio_figure]
+        if live.any():
+            rows = np.flatnonzero(np.repeat(live, 2))
+            blocks.append(ratio_rows[rows])
+            tags.append(-2 - np.repeat(ratio_figure, 2)[rows])
+        if not blocks:
+            return None, np.zeros(0, dtype=np.int64)
+        return sp.vstack(blocks).tocsr(), np.concatenate(tags)
     n_q = int(measure.quantity.max(initial=-1)) + 1
     # One row of atoms per quantity.
     first_fig = np.full(n_q, -1, dtype=np.int64)
@@ -505,7 +529,7 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
     def published_quantities(n_rows: int = n_q):
         """Per quantity (and ``n_rows - n_q`` derived ones, never published): published?, and the
         interval its published texts allow."""
-        published = (status == "safe") & ~measure.excluded
+        published = (status == "safe") & ~measure.excluded & ~is_share
         lo = np.full(n_rows, -np.inf)
         hi = np.full(n_rows, np.inf)
         np.maximum.at(lo, measure.quantity[published], lo_pub[published])
@@ -546,8 +570,9 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
                 low, high, ok = -np.inf, np.inf, True
                 binding = pd.Series(dtype=float)
             else:
-                low, high, binding_low, binding_high = _interval(rows, q, is_pub, lo, hi, measure, rank_rows,
-                                                                 rank_key)
+                zero_rows, tags = extra_rows()
+                low, high, binding_low, binding_high = _interval(rows, q, is_pub, lo, hi, measure, zero_rows,
+                                                                 rank_key, tags)
                 ok_high = high >= high_needed - _TOLERANCE * (1 + abs(high_needed))
                 ok_low = low <= low_needed + _TOLERANCE * (1 + abs(low_needed))
                 ok = ok_high and ok_low
@@ -557,16 +582,21 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
                 break
             # A quantity published in a table already written cannot be taken back.
             fixed = set(np.unique(measure.quantity[in_frozen & (status == "safe")]).tolist())
-            candidates = [int(c) for c in binding.index if is_pub[int(c)] and int(c) not in fixed]
-            if not candidates:
-                break
-            # The binding quantity that frees the bound most for its cost goes (all its published
-            # figures): cost per unit of dual.
             safe = status == "safe"
+            # Candidates: a binding published quantity (all its figures), or a binding share (that figure).
+            candidates = [int(c) for c in binding.index if int(c) >= 0 and is_pub[int(c)] and int(c) not in fixed]
+            shares = [-2 - int(c) for c in binding.index if int(c) <= -2]
+            shares = [f for f in shares if safe[f] and not in_frozen[f]]
+            if not candidates and not shares:
+                break
+            # The one that frees the bound most for its cost goes: cost per unit of dual.
             published_cost = np.bincount(measure.quantity[safe], weights=cost[safe], minlength=n_q)
-            per_dual = [published_cost[c] / max(float(binding[c]), 1e-12) for c in candidates]
-            chosen = candidates[int(np.argmin(per_dual))]
-            for g in np.flatnonzero((measure.quantity == chosen) & safe):
+            options = [(published_cost[c] / max(float(binding[c]), 1e-12), "quantity", c) for c in candidates]
+            options += [(cost[f] / max(float(binding[-2 - f]), 1e-12), "share", f) for f in shares]
+            _, kind, chosen = min(options, key=lambda o: o[0])
+            figures = (np.flatnonzero((measure.quantity == chosen) & safe) if kind == "quantity"
+                       else np.array([chosen]))
+            for g in figures:
                 m, l, p = measure.locate(int(g))
                 _suppress(models[m], l, p, result, why)
             refresh_status()
@@ -664,7 +694,7 @@ def _figure_text(models, measure: _Measure, figure: int) -> str:
     return f"{models[m].name}: {models[m].layers[l].column} of {_position_text(models[m], p)}"
 
 
-def _interval(q_atoms, q, is_pub, lo, hi, measure: _Measure, rank_rows, rank_key):
+def _interval(q_atoms, q, is_pub, lo, hi, measure: _Measure, rank_rows, rank_key, tags=None):
     """The intruder's bounds on quantity ``q`` and, per bound, the published quantities that bind it.
 
     Atoms that enter the same published figures (and rank rows), with the same bound, and are
@@ -686,7 +716,7 @@ def _interval(q_atoms, q, is_pub, lo, hi, measure: _Measure, rank_rows, rank_key
     if rank_rows is not None and rank_rows.shape[0]:
         blocks.append(rank_rows)
         rhs.append(np.zeros(rank_rows.shape[0]))
-        row_quantity = np.concatenate([row_quantity, np.full(rank_rows.shape[0], -1)])
+        row_quantity = np.concatenate([row_quantity, np.full(rank_rows.shape[0], -1) if tags is None else tags])
     a_ub = sp.vstack(blocks).tocsr()
     b_ub = np.concatenate(rhs)
     finite = np.isfinite(b_ub)
@@ -711,7 +741,7 @@ def _interval(q_atoms, q, is_pub, lo, hi, measure: _Measure, rank_rows, rank_key
         if res.status != 0:
             raise RuntimeError(f"export-wide audit LP failed: {res.message}")
         marginals = np.abs(res.ineqlin.marginals) if a_ub.shape[0] else np.zeros(0)
-        binding = (marginals > 1e-9) & (row_quantity >= 0)
+        binding = (marginals > 1e-9) & (row_quantity != -1)
         # Per binding published quantity, how much its figure moves the bound (|dual|).
         bind = pd.Series(marginals[binding]).groupby(row_quantity[binding]).sum()
         out.append((sign * res.fun, bind))
@@ -734,6 +764,33 @@ def _column_classes(q_atoms, pub, q, measure: _Measure, rank_key: np.ndarray) ->
                            np.isinf(measure.atom_lower).astype(np.uint64)[:, None], rank_key])
     _, columns = np.unique(key, axis=0, return_inverse=True)
     return columns.reshape(-1)
+
+
+def _ratio_rows(measure: _Measure, models, rules: DisclosureRules) -> tuple[np.ndarray, sp.csr_matrix]:
+    """Per share figure whose denominator is a figure of the same measure: the figure, and two
+    rows num - r_hi * den and r_lo * den - num (both <= 0), r the shown percentage +- half its
+    last decimal, over 100."""
+    where = {(m, l): first for (m, l), first in zip(measure.owners, measure.offsets)}
+    figures, rows = [], []
+    half = 0.5 * 10.0 ** -rules.share_decimals
+    for (m, l), first in zip(measure.owners, measure.offsets):
+        layer = models[m].layers[l]
+        if layer.display != "share" or layer.share_of_position is None or (m, layer.share_of_layer) not in where:
+            continue
+        total = np.asarray(layer.share_of, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shown = _shown(np.where(total > 0, np.asarray(layer.values, dtype=float) / total * 100, 0.0),
+                           rules.share_decimals)
+        num = first + np.arange(models[m].n_positions)
+        den = where[(m, layer.share_of_layer)] + np.asarray(layer.share_of_position, dtype=np.int64)
+        for f, g, s in zip(num, den, shown):   # loops over a table's share cells, not units
+            a, b = measure.figure_atoms[f], measure.figure_atoms[g]
+            rows.append(a - (s + half) / 100 * b)
+            rows.append(max(s - half, 0.0) / 100 * b - a)
+            figures.append(f)
+    if not rows:
+        return np.zeros(0, dtype=np.int64), sp.csr_matrix((0, measure.figure_atoms.shape[1]))
+    return np.asarray(figures, dtype=np.int64), sp.vstack(rows).tocsr()
 
 
 def _rank_key(rank_rows: sp.csr_matrix | None, n_atoms: int) -> np.ndarray:

@@ -64,8 +64,8 @@ class DisclosureRules:
         "flag_zero_cells": "treat empty cells (no units) as group disclosure and suppress them",
         "flag_full_cells": "treat 100% cells (all units of a row/column in one category) as "
                            "group disclosure and suppress them",
-        "near_full_share": "association rules with confidence at or above this share (or at "
-                           "or below 1 minus it) are group disclosure",
+        "near_full_share": "association rules with confidence at or above this share are group "
+                           "disclosure (nearly every unit with the antecedent has the consequent)",
         "allow_percentiles": "allow medians/percentiles, each computed as the mean of the "
                              "min_units values around the position, never one unit's value",
         "rounding_base": "round published counts to this base (5 or 10); 0/none = no rounding",

@@ -272,7 +272,7 @@ class SafeWriter:
         item columns; each rule is (antecedent items, consequent items).  A rule
         is released with its counts, support, confidence and lift only when the
         antecedent, the rule and the antecedent-without-consequent all rest on at
-        least ``min_units`` units and its confidence is not (near) 100% or 0%.
+        least ``min_units`` units and its confidence is not (near) 100%.
         """
         result = self._start(name, metadata)
         if isinstance(result, ReleaseResult):
@@ -293,8 +293,11 @@ class SafeWriter:
         are few (``d``): ``d`` is protected as a small count (the joint count may be
         ``p(d)`` lower and, as far as ``d`` allows, higher), and the confidence must not be
         provably at least ``near_full_share``.  A joint count can never exceed its
-        antecedent, so a 100% rule (``d = 0``) needs room below only.  Near 0%
-        confidence: the joint count, a fraction of it both ways."""
+        antecedent, so a 100% rule (``d = 0``) needs room below only.  (A rule of near 0%
+        confidence is not a group disclosure of its own: the few units with both are a small
+        count, which the frequency rule protects; a joint count of 251 among 5,000 households
+        with the antecedent says nothing about any of them, and protecting it by 30% cost
+        hundreds of suppressions at 100,000 households.)"""
         m, level = self.rules.min_units, self.rules.protection_level
         own = rules_mod.count_protection(n_both, level)
         d = n_ant - n_both
@@ -306,12 +309,8 @@ class SafeWriter:
         full_lpl = np.maximum(p_d, np.where(confidence >= self.rules.near_full_share, below_threshold, 0.0))
         full_upl = np.minimum(p_d, d)
         frequency = np.minimum(np.minimum(n_ant, n_both), n_cons) < m
-        near_zero = confidence <= 1 - self.rules.near_full_share
-        upl = np.zeros(len(n_both))
-        lpl = np.zeros(len(n_both))
-        both_ways = frequency | near_zero
-        upl = np.where(both_ways, np.maximum(upl, own), upl)
-        lpl = np.where(both_ways, np.maximum(lpl, own), lpl)
+        upl = np.where(frequency, own, 0.0)
+        lpl = np.where(frequency, own, 0.0)
         upl = np.where(near_full, np.maximum(upl, full_upl), upl)
         lpl = np.where(near_full, np.maximum(lpl, full_lpl), lpl)
         return upl, np.minimum(lpl, n_both)
@@ -779,10 +778,12 @@ class SafeWriter:
         model.key_codes = labels.copy()
         publish = "top" if segments == "top" else "band"
         model.hidden = ~((kinds == publish) | (kinds == "total"))
-        group_total = np.repeat(sums[[position_of_group[g] + 2 * n_cuts + 1 for g in group_order]], n_per_group)
+        total_position = np.repeat([position_of_group[g] + 2 * n_cuts + 1 for g in group_order], n_per_group)
+        group_total = sums[total_position]
         model.layers[1].display = "share"
         model.layers[1].column = f"share_of_{value}_pct"
         model.layers[1].share_of = group_total
+        model.layers[1].share_of_layer, model.layers[1].share_of_position = 1, total_position
         model.notes.append(
             "Units are ranked by their total amount; 'top x%' holds the ceil(x * N) units with the largest "
             "amounts. Cut-off amounts are not published. Shares are percentages of the group total."
@@ -853,8 +854,6 @@ class SafeWriter:
                 why.append(rules_mod.RULE_FREQUENCY)
             if n_ant[i] - n_both[i] < m or confidence[i] >= self.rules.near_full_share:
                 why.append("group disclosure (near 100% confidence)")
-            if confidence[i] <= 1 - self.rules.near_full_share:
-                why.append("group disclosure (near 0% confidence)")
             unsafe[i] = bool(why)
             reasons_per_rule.append(";".join(why))
         shown_ant = _round_counts(n_ant, self.rules.rounding_base)

@@ -97,8 +97,11 @@ def published_cuts(n_units: int, optional, required=(), min_units: int = 10) -> 
     two published top groups differ by a band of households, and the remainder below a top
     group is the total minus the group, so every such band must hold 0 or at least
     ``min_units`` households. The ``required`` cuts (the configured top group and selection)
-    are kept; an optional cut is kept, smallest first, only when the bands to its kept
-    neighbours (0 and N included) are empty or at least ``min_units``.
+    come first: each is kept when its group and the rest hold at least ``min_units`` (a group
+    whose size is known by definition cannot be hidden by suppressing its count; a required
+    cut left out means its tables are not published); then an optional cut is kept, smallest
+    first, only when the bands to its kept neighbours (0 and N included) are empty or at least
+    ``min_units``.
 
     Examples
     --------
@@ -108,8 +111,15 @@ def published_cuts(n_units: int, optional, required=(), min_units: int = 10) -> 
     def size(share: float) -> int:
         return int(np.ceil(share * n_units - 1e-9))
 
-    kept_sizes = sorted({0, n_units} | {size(x) for x in required})
-    kept = set(required)
+    kept_sizes = [0, n_units]
+    kept = set()
+    for share in sorted(set(required)):
+        k = size(share)
+        below = max(v for v in kept_sizes if v <= k)
+        above = min(v for v in kept_sizes if v >= k)
+        if all(gap == 0 or gap >= min_units for gap in (k - below, above - k)) and k >= min_units:
+            kept.add(share)
+            kept_sizes = sorted(set(kept_sizes) | {k})
     for share in sorted(set(optional) - set(required)):
         k = size(share)
         below = max(v for v in kept_sizes if v <= k)
@@ -222,7 +232,7 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
     # --- concentration ---------------------------------------------------------------
     # One ranking, one set of published cuts for every ranked table (see published_cuts).
     rank_groups = [0.01, 0.05, 0.20]
-    required = [x for x in (settings["top_group_share"], selection_share) if 0 < x < 1]
+    required = [x for x in (selection_share, settings["top_group_share"]) if 0 < x < 1]
     cuts_kept = set(published_cuts(len(h), list(settings["top_shares"]) + list(settings["lorenz_cuts"]) + rank_groups,
                                    required, min_units))
 
@@ -308,8 +318,12 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
 
     # --- the most expensive households: domain combinations, correlation ----------------
     top_share = settings["top_group_share"]
+    if top_share not in cuts_kept:
+        # Its size follows from its definition: below min_units households (or fewer than that
+        # outside it), nothing about the group can be published.
+        return tables + [_correlation_table(with_costs, domains, meta, with_costs_population)]
+    # The ceil(x N) first of the ranking; in a small area some may have no costs ("geen").
     top = h[rank_bands(h["cost_total"].to_numpy(), [top_share]) == 0]
-    top = top[top["cost_total"] > 0]
     combination = domain_combinations(top[[f"cost_{d}" for d in domains]].to_numpy() > 0, domains)
     counts = pd.Series(combination).value_counts()
     rare = ~pd.Series(combination).isin(counts.index[counts >= min_units]).to_numpy()

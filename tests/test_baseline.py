@@ -271,9 +271,10 @@ def test_domain_combinations_of_the_most_expensive_households(run, truth_househo
     total = cube.groupby("HUISHOUDNR")["cost"].sum().reindex(households["HUISHOUDNR"], fill_value=0.0)
     ranked = total.sort_values(ascending=False, kind="stable")
     top = ranked.iloc[:int(np.ceil(run["baseline"]["top_group_share"] * len(ranked) - 1e-9))]
-    top = top[top > 0]
     positive = cube[(cube["cost"] > 0) & cube["HUISHOUDNR"].isin(top.index)]
     combination = positive.groupby("HUISHOUDNR")["domain"].apply(lambda d: " + ".join(sorted(set(d))))
+    # A household of the top group without costs (a small area) has the combination "geen".
+    combination = combination.reindex(top.index, fill_value="geen")
     counts = combination.value_counts()
     common = counts.index[counts >= run.disclosure_rules.min_units]
     label = combination.where(combination.isin(common), "overige combinaties")
@@ -337,9 +338,11 @@ def test_published_cuts_keep_every_band_of_the_ranking_at_min_units():
     assert published_cuts(600, [0.005, 0.01, 0.02, 0.05, 0.10], required=[0.05]) == [0.02, 0.05, 0.10]
     # 100 households: 5 (too few), 10 (kept: 10 and 90), 15 (only 5 more than 10), 95 (5 left over).
     assert published_cuts(100, [0.05, 0.10, 0.15, 0.95]) == [0.10]
-    # A required cut stays even when its group is small (the caller publishes nothing about it),
-    # and an optional cut 5 households from it goes.
-    assert published_cuts(100, [0.10], required=[0.05]) == [0.05]
+    # A required cut whose group is smaller than min_units goes too (its size is known by
+    # definition; its tables are not published), and frees the optional cut beside it.
+    assert published_cuts(100, [0.10], required=[0.05]) == [0.10]
+    assert published_cuts(200, [0.06], required=[0.05]) == [0.05]          # 10 and 12: 2 apart
+    assert published_cuts(200, [0.06], required=[0.96]) == [0.06]          # 192 leaves 8 below it
     # Two shares of one group (ceil(10.5) = ceil(11) = 11 households) differ by no household.
     assert published_cuts(1000, [0.0105, 0.011], required=[]) == [0.0105, 0.011]
 
