@@ -61,7 +61,12 @@ _MAX_REPAIRS = 200         # suppressions added for one figure before it is decl
 # Above this many atoms in one (population, measure) the LPs take minutes per figure (a national
 # run has millions of households): the audit then holds only identities between tables (the same
 # quantity published elsewhere), and says so in the evidence and the manifest.
-MAX_LP_ATOMS = 20_000
+MAX_LP_ATOMS = 5_000
+# At most this many pairs of linear programs per (population, measure): a bound that keeps the
+# export step within minutes whatever the data (deterministic, unlike a time limit, so the same
+# input gives the same export). The smallest figures are audited first; beyond the bound the
+# rest get the identities only, and the evidence and manifest say how many.
+MAX_LP_PAIRS = 1_500
 _SUPPRESSED = ("primary", "secondary", "hidden")
 
 
@@ -545,10 +550,10 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
     audited: dict[int, tuple[float, float, bool]] = {}
     n_atoms = measure.figure_atoms.shape[1]
     use_lp = n_atoms <= MAX_LP_ATOMS
-    result.modes[(measure.universe, measure.measure)] = (use_lp, (
-        f"linear programs over {n_atoms} atoms" if use_lp else
-        f"identities between tables only ({n_atoms} atoms, above {MAX_LP_ATOMS}): a figure published in another "
-        "table is suppressed there too; each table keeps its own audit"))
+    lp_pairs = [0]
+    budget_reached = [0]
+    # The smallest figures first: a small count or amount is what an intruder is after.
+    targets = targets[np.argsort(np.abs(values[targets]), kind="stable")]
 
     def protect(q: int, value: float, low_needed: float, high_needed: float, why: str, rows,
                 identity_only: bool = False):
@@ -565,11 +570,13 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
                 low = high = value
                 binding = pd.Series([1.0], index=[q])
                 ok = False
-            elif not use_lp:
+            elif not use_lp or lp_pairs[0] >= MAX_LP_PAIRS:
                 # Identities only: the quantity is not published elsewhere; the per-table audit holds.
+                budget_reached[0] += use_lp
                 low, high, ok = -np.inf, np.inf, True
                 binding = pd.Series(dtype=float)
             else:
+                lp_pairs[0] += 1
                 zero_rows, tags = extra_rows()
                 low, high, binding_low, binding_high = _interval(rows, q, is_pub, lo, hi, measure, zero_rows,
                                                                  rank_key, tags)
@@ -609,6 +616,12 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
                                   identity_only=bool(all_or_none[f]))
     if measure.measure == "count" and use_lp:
         _protect_small_differences(measure, models, rules, q_atoms, published_quantities, protect, result)
+    result.modes[(measure.universe, measure.measure)] = (use_lp and not budget_reached[0], (
+        f"identities between tables only ({n_atoms} atoms, above {MAX_LP_ATOMS}): a figure published in another "
+        "table is suppressed there too; each table keeps its own audit" if not use_lp else
+        f"linear programs over {n_atoms} atoms ({lp_pairs[0]} pairs)" + (
+            f"; the bound of {MAX_LP_PAIRS} pairs was reached: {budget_reached[0]} later checks held the "
+            "identities between tables only" if budget_reached[0] else "")))
     for f, (low, high, ok) in audited.items():
         m, l, p = measure.locate(f)
         model = models[m]
