@@ -18,7 +18,8 @@ def run_cli(main: Callable[[list[str]], int]) -> None:
         print(f"\nERROR: {exc}", file=sys.stderr)
         code = EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
+        print("\ninterrupted: the step that was running did not finish and left no step.json, so no later step "
+              "uses its files; run again from that step (run_all.py --from STEP, the log names it)", file=sys.stderr)
         code = 130
     sys.exit(code)
 
@@ -31,8 +32,9 @@ def step_main(step_name: str, description: str) -> Callable[[list[str]], int]:
         from lib.pipeline import run_steps
         parser = argparse.ArgumentParser(
             description=description,
-            epilog="Runs this one step. Earlier steps must have run with the same config (run_all.py runs "
-                   "every step in order).")
+            epilog="Runs this one step. The steps before it must have finished with the same config, input files "
+                   "and upstream outputs; if not, it stops and says which step to rerun from (run_all.py --from STEP "
+                   "runs that step and every later one; run_all.py runs every step in order).")
         parser.add_argument("--config", required=True, help="run configuration file (TOML)")
         args = parser.parse_args(argv)
         run_steps(load_config(args.config), [step_name])

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from lib.parallel import map_in_order
-from lib.workfiles import read_table, write_table
+from lib.workfiles import read_table, remove_file, write_json_atomic, write_table
 
 WRITER_METHODS = ("frequency_table", "magnitude_table", "cluster_profiles", "aggregated_table", "concentration",
                   "association_rules", "percentiles", "model_table")
@@ -39,10 +39,10 @@ def request_table(step_dir: Path, name: str, method: str, data: pd.DataFrame, **
         raise ValueError(f"unknown safe-writer method {method!r}")
     folder = step_dir / "tables"
     folder.mkdir(parents=True, exist_ok=True)
+    # The data first, then the request that points at it; each appears under its name only when complete.
     write_table(data, folder / f"{name}.data")
     spec = {"name": name, "method": method, "kwargs": kwargs}
-    (folder / f"{name}.json").write_text(json.dumps(spec, indent=2, ensure_ascii=False, default=str) + "\n",
-                                         encoding="utf-8")
+    write_json_atomic(folder / f"{name}.json", spec, indent=2, ensure_ascii=False, default=str)
 
 
 def request_tables(step_dir: Path, tables) -> None:
@@ -57,7 +57,7 @@ def clear_requests(step_dir: Path) -> None:
     folder = step_dir / "tables"
     if folder.is_dir():
         for path in folder.iterdir():
-            path.unlink()
+            remove_file(path)
 
 
 def collect_requests(work_dir: Path) -> list[TableRequest]:

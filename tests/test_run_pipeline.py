@@ -40,6 +40,14 @@ def test_every_script_explains_itself(bundle_copy, tmp_path, script):
     assert result.returncode == 0, result.stderr
     assert "usage:" in result.stdout
     assert "--config" in result.stdout or "--out" in result.stdout or "EXPORT_DIR" in result.stdout
+    if script == "run_all.py":
+        assert "--from STEP" in result.stdout and "--steps" in result.stdout
+
+
+def test_list_steps_names_what_each_step_needs(bundle_copy, tmp_path):
+    result = run(bundle_copy, "run_all.py", "--list-steps", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert " 5. cube " in result.stdout and "    needs the steps: households, price\n" in result.stdout
 
 
 def test_run_all_writes_work_export_and_a_readable_log(bundle_copy, small_dataset, tmp_path):
@@ -85,6 +93,9 @@ def test_a_step_before_its_input_exists_says_what_to_run(bundle_copy, tmp_path):
     result = run(bundle_copy, "households.py", "--config", str(tmp_path / "data" / "config.toml"), cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "needs the output of step 'read_sources'" in result.stderr
+    assert "needs the output of step 'inventory'" in result.stderr
+    assert f'run_all.py --config "{(tmp_path / "data" / "config.toml").resolve()}"\n' in result.stderr  # from the start
+    assert not (tmp_path / "data" / "work" / "04_households").exists()                         # nothing ran
 
 
 def test_bad_config_gives_a_message_not_a_traceback(bundle_copy, tmp_path):
