@@ -14,6 +14,7 @@ c``), line (``line n``) or field (``tables.t.unweighted_n``), and the rule:
 * ``not-safe-writer``, ``missing``, ``changed``: files not written by the safe
   writer, missing, or changed since;
 * ``incomplete``: no valid completion record, or one that does not match the
+  folder (a file it lists missing or changed, a file it does not list) or the
   manifest (hash, number of tables, config hash);
 * ``evidence``: a manifest table without evidence (record or cells file), a
   released file whose hash in the evidence differs from the manifest, evidence
@@ -46,7 +47,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .completion import COMPLETION_FIELDS, COMPLETION_NAME
+from .completion import COMPLETION_NAME, completion_problems, read_completion_record
 from .identifiers import (bsn_like_tokens, forbidden_statistic_in_text, forbidden_statistic_reason,
                           identifier_name_reason, percentile_reason)
 from .output import CSV_DIALECTS, openpyxl_available, sha256_of
@@ -257,27 +258,20 @@ def _read_xlsx_notes(path: Path) -> str | None:
 
 
 def _check_completion(export_dir: Path, manifest_path: Path, manifest: dict, report: CheckReport) -> None:
-    """The run that wrote the folder finished, and nothing changed since."""
-    path = export_dir / COMPLETION_NAME
-    if not path.is_file():
-        report.add(COMPLETION_NAME, "", "incomplete",
-                   "export not marked complete: the run that wrote it did not finish (or the folder was "
-                   "assembled by hand); release the tables again")
-        return
+    """The run that wrote the folder finished, and nothing changed since: the record is
+    complete, every file it lists is there with its SHA-256 and no other file is, and it
+    agrees with the manifest (number of tables, config)."""
+    # A file the manifest check already refused (missing, changed, not written by the
+    # safe writer) is not refused a second time for the record.
+    refused = {f.file for f in report.findings}
+    for cell, message in completion_problems(export_dir):
+        if cell.startswith("files.") and cell[len("files."):] in refused:
+            continue
+        report.add(COMPLETION_NAME, cell, "incomplete", message)
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(record, dict):
-            raise ValueError("not a JSON object")
-    except ValueError as error:
-        report.add(COMPLETION_NAME, "", "incomplete", f"unreadable completion record: {error}")
-        return
-    for key in sorted(set(record) - set(COMPLETION_FIELDS)):
-        report.add(COMPLETION_NAME, key, "incomplete", f"unknown field {key!r} in the completion record")
-    for key in [k for k in COMPLETION_FIELDS if k not in record]:
-        report.add(COMPLETION_NAME, key, "incomplete", f"completion record lacks {key!r}")
-    if "manifest_sha256" in record and record["manifest_sha256"] != sha256_of(manifest_path):
-        report.add(COMPLETION_NAME, "manifest_sha256", "incomplete",
-                   f"{MANIFEST_NAME} changed after the export was completed (its SHA-256 differs from the record)")
+        record = read_completion_record(export_dir)
+    except (OSError, ValueError):
+        return  # reported above
     n_tables = len(manifest.get("tables", {}))
     if "n_tables" in record and record["n_tables"] != n_tables:
         report.add(COMPLETION_NAME, "n_tables", "incomplete",

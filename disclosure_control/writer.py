@@ -25,6 +25,7 @@ import scipy.sparse as sp
 
 from . import __version__
 from . import primary as rules_mod
+from .completion import COMPLETION_NAME, FolderInUse
 from .identifiers import bsn_like_tokens, forbidden_statistic_reason, identifier_name_reason
 from .model import Layer, Membership, TableModel, as_profile, attach_memberships, build_problem, grid_model, \
     quantity_name, ranked_chains
@@ -1573,14 +1574,27 @@ class SafeWriter:
             self._unit_sets.setdefault((label, keys[position]), []).append((model.name, model.population, units))
 
     def _remove_previous(self, manifest_path: Path) -> None:
+        """Empty a folder of an earlier release, in an order a stop halfway cannot make look
+        finished: the completion record first (the folder is no longer complete), then the
+        files the manifest lists, the manifest last (so what is left is still described).
+        A file that cannot be removed (open in another program) raises
+        :class:`~disclosure_control.completion.FolderInUse` naming it.
+
+        The pipeline never empties its export folder: it writes a fresh staging folder
+        and replaces the export folder whole (see ``disclosure_control/completion.py``).
+        """
         if not manifest_path.exists():
             raise ValueError(f"export folder {self.export_dir} is not empty and has no {MANIFEST_NAME}; "
                              "it was not written by the safe writer, refusing to remove anything")
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         listed = {f for entry in manifest.get("tables", {}).values() for f in entry.get("files", {})}
-        for path in self.export_dir.iterdir():
-            if path.name in listed or path.name == MANIFEST_NAME:
-                path.unlink()
+        ordered = [self.export_dir / COMPLETION_NAME] + \
+            sorted(p for p in self.export_dir.iterdir() if p.name in listed) + [manifest_path]
+        for path in ordered:
+            try:
+                path.unlink(missing_ok=True)
+            except PermissionError as error:
+                raise FolderInUse(path, "remove", self.export_dir, error) from error
         left = [p.name for p in self.export_dir.iterdir()]
         if left:
             raise ValueError(f"export folder holds files the safe writer did not write: {left[:5]}")

@@ -12,14 +12,19 @@ The report comes as Markdown and as one self-contained HTML file (styles and ima
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import io
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
+
+from lib.errors import UserFacingError
 
 FIELD_FIGURE = ("In het veld wordt gevonden dat ongeveer de helft van de kosten in het sociaal domein bij minder dan 5% "
                 "van de huishoudens valt, en een kwart tot een derde bij 1-2%.")
@@ -360,17 +365,45 @@ def _html_table(t: ExportedTable) -> str:
     return "".join(rows) + "</table>"
 
 
+@contextlib.contextmanager
+def atomic_output(target: Path) -> Iterator[Path]:
+    """A temporary path in ``target``'s folder to write; renamed over ``target`` when the block ends
+    without an error (``os.replace``: atomic on one volume, Windows too), removed otherwise. So
+    ``target`` is always either the previous file or the whole new one, never part of one.
+
+    A ``target`` that cannot be replaced (on Windows: open in another program) is a
+    :class:`~lib.errors.UserFacingError` naming it.
+    """
+    target = Path(target)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        yield temporary
+        try:
+            os.replace(temporary, target)
+        except PermissionError as error:
+            raise UserFacingError(
+                f"cannot replace {target}: it is open in another program or not writable ({error.strerror or error})"
+                f". Close it, then run the step again; the previous {target.name} is as it was.") from None
+    finally:
+        if temporary.exists():  # only when writing or renaming failed
+            temporary.unlink()
+
+
 def write_report(export_dir: Path, out_dir: Path) -> list[Path]:
-    """Write report.md, report.html and the figures (PNG) to ``out_dir``."""
+    """Write report.md, report.html and the figures (PNG) to ``out_dir``, each under a temporary
+    name first (a stopped run leaves the previous file or the whole new one)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     report = build_report(export_dir)
     names = []
     for i, (title, table, png) in enumerate(report.figures, start=1):
         name = f"figuur_{i}_{table}.png"
-        (out_dir / name).write_bytes(png)
+        with atomic_output(out_dir / name) as temporary:
+            temporary.write_bytes(png)
         names.append(name)
     md = out_dir / "report.md"
-    md.write_text(render_markdown(report, names), encoding="utf-8")
+    with atomic_output(md) as temporary:
+        temporary.write_bytes(render_markdown(report, names).encode("utf-8"))
     page = out_dir / "report.html"
-    page.write_text(render_html(report), encoding="utf-8")
+    with atomic_output(page) as temporary:
+        temporary.write_bytes(render_html(report).encode("utf-8"))
     return [md, page] + [out_dir / n for n in names]

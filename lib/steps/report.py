@@ -4,37 +4,77 @@ Writes to ``<work>/NN_report/``: ``report.html`` (self-contained), ``report.md``
 figures (when matplotlib is installed), all built from the released tables; and
 ``output_request.zip``: the export folder's files, the output-request documentation
 of the export check and the report with its figures, ready to go with the output control form to CBS.
+
+Only a finished export is reported on: the export folder must hold a completion record
+that matches its files (``disclosure_control.completion``).
+Every file is written under a temporary name and renamed into place, the zip too: a
+stopped run leaves the previous file or the whole new one, never a partial zip.
 """
 from __future__ import annotations
 
 import zipfile
+from pathlib import Path
 
+from disclosure_control.completion import completion_problems
+from lib.errors import UserFacingError
 from lib.pipeline import RunContext, Step, StepResult
-from lib.report import write_report
+from lib.report import atomic_output, write_report
+
+# Fixed member times: the same export gives the same zip, byte for byte.
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def finished_export(export_dir: Path) -> None:
+    """Refuse (``UserFacingError``) an export folder that is not the finished export of a run:
+    no completion record, or one its files do not match (a run stopped halfway, a file
+    added or changed since). Whether the export is stale for the current config is the
+    pipeline's question (the export step's inputs), not this one."""
+    problems = completion_problems(export_dir)
+    if problems:
+        listed = "; ".join(message for _, message in problems[:5]) + (" ..." if len(problems) > 5 else "")
+        raise UserFacingError(f"{export_dir} is not a finished export ({listed}). Run the export step (or "
+                              "run_all.py) first.")
 
 
 def make_report(ctx: RunContext) -> StepResult:
     config = ctx.config
     out = ctx.step_dir
-    written = write_report(config.export_dir, out)
     documentation = ctx.earlier_step_dir("export") / "output_request"
+    finished_export(config.export_dir)
+    written = write_report(config.export_dir, out)
+    # Figures of an earlier report that this one does not have.
+    for path in sorted(out.glob("figuur_*.png")):
+        if path not in written:
+            path.unlink(missing_ok=True)
     package = out / "output_request.zip"
-    with zipfile.ZipFile(package, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(config.export_dir.iterdir()):
-            if path.is_file():
-                archive.write(path, f"export/{path.name}")
-        for path in sorted(documentation.glob("*")) if documentation.is_dir() else []:
-            if path.is_file():
-                archive.write(path, f"documentatie/{path.name}")
-        # The figures go out too when the request includes them; each plots a table in export/.
-        for path in written:
-            archive.write(path, f"rapport/{path.name}")
+    with atomic_output(package) as temporary:
+        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(config.export_dir.iterdir()):
+                if path.is_file():
+                    _add(archive, path, f"export/{path.name}")
+            for path in sorted(documentation.glob("*")) if documentation.is_dir() else []:
+                if path.is_file():
+                    _add(archive, path, f"documentatie/{path.name}")
+            # The figures go out too when the request includes them; each plots a table in export/.
+            for path in written:
+                _add(archive, path, f"rapport/{path.name}")
+        with zipfile.ZipFile(temporary) as archive:  # complete and readable, or no zip
+            broken = archive.testzip()
+            if broken is not None:
+                raise OSError(f"{package}: {broken} is damaged in the new zip")
     result = StepResult(outputs=[p.name for p in written] + [package.name])
     result.counts = {"tables in the report": len(list(config.export_dir.glob("*.notes.txt"))),
                      "figures": sum(p.suffix == ".png" for p in written)}
     result.notes.append(f"report: {out / 'report.html'}")
     result.notes.append(f"output request (export files + documentation): {package}")
     return result
+
+
+def _add(archive: zipfile.ZipFile, path: Path, name: str) -> None:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    archive.writestr(info, path.read_bytes())
 
 
 STEP = Step(

@@ -237,7 +237,9 @@ def test_the_completion_record_holds_the_run_and_the_manifest_hash(tmp_path):
     record = json.loads((export / COMPLETION_NAME).read_text(encoding="utf-8"))
     assert record["run_id"] == "test" and record["config_sha256"] == CONFIG and record["n_tables"] == 2
     assert record["manifest_sha256"] == sha256_of(export / MANIFEST)
-    assert record["format"] == 1 and record["completed_utc"].endswith("Z") and len(record["completed_utc"]) == 20
+    assert record["format"] == 2 and record["completed_utc"].endswith("Z") and len(record["completed_utc"]) == 20
+    # Every other file of the folder, with its SHA-256.
+    assert record["files"] == {p.name: sha256_of(p) for p in sorted(export.iterdir()) if p.name != COMPLETION_NAME}
     # Written under a temporary name and renamed: nothing else is left behind.
     assert not [p.name for p in export.iterdir() if p.name.endswith(".tmp")]
 
@@ -273,9 +275,12 @@ def test_a_manifest_changed_after_completion_is_refused(tmp_path):
     for name in ("costs.csv", "costs.notes.txt"):
         (export / name).unlink()
     report = _check(tmp_path)
-    # The record names 2 tables and the manifest as it was; the costs evidence is now unlisted.
+    # The record names 2 tables, the manifest as it was and the files of the costs table, now missing;
+    # the costs evidence is now unlisted.
     assert _found(report) == {(COMPLETION_NAME, "manifest_sha256", "incomplete"),
                               (COMPLETION_NAME, "n_tables", "incomplete"),
+                              (COMPLETION_NAME, "files.costs.csv", "incomplete"),
+                              (COMPLETION_NAME, "files.costs.notes.txt", "incomplete"),
                               ("costs.evidence.json", "", "evidence"), ("costs.cells.csv", "", "evidence")}
 
 
