@@ -11,17 +11,29 @@ reader accepts:
   ``03-2014``, ``201403``, ``1-3-2014`` / ``01/03/2014`` / ``1.3.2014``, ``2014-03-01``
   and ``1 maart 2014``.
 
+**Decimal separator.** Decided for the whole file from its amounts (``amount_decimal``):
+an amount with both separators (``1.234,56``), one separator repeated (``1.234.567``) or
+one separator not followed by exactly three digits (``12,5``, ``12,50``) shows the file's
+notation. An amount like ``1,200`` or ``12.000`` (one separator, three digits after it)
+can be read both ways; it is never guessed: when no amount of the file settles the
+notation, or the file shows both notations, reading stops with the file, example rows and
+the setting to choose (``[sources.municipality] decimal``). With a clear notation, an
+amount written in the other notation is rejected with its own reason.
+
 Rules (appendix 2 of the method): an empty end date is the end of the start's month,
 or of its year when the start was given as a year. An amount covers its whole period:
-it is spread over the months in proportion to the days in each month, or equally over
-whole months when the period was given as months or years. Credit notes are netted.
+a period of whole calendar months (given as months, years or dates: ``20140101`` to
+``20141231``) is spread equally over its months; a period that starts or ends inside a
+month is spread in proportion to its days in each month (``lib.spreading``). Credit
+notes are netted.
 
 Rows are rejected with a reason (and kept) when: the BSN is missing or invalid (the
 eleven-test, where raw BSNs occur), a date or the amount cannot be read, the end is
 before the start, the period lies outside the study period, or the domain label is not
 in the domain mapping. A period partly outside the study period is clipped: only the
-part inside counts, and the rest is accounted as clipped. Exact duplicate rows are
-reported and (by default) dropped.
+part inside counts, and the rest is accounted as clipped. Exact duplicate rows (every
+field the same as an earlier row) are always reported, with their euros; by default they
+are dropped (rejected as duplicates), with ``drop_duplicates`` false they are kept.
 """
 from __future__ import annotations
 
@@ -35,6 +47,7 @@ import pandas as pd
 
 from lib.dates import days_from_ymd, days_in_month, month_index, month_start
 from lib.errors import UserFacingError
+from lib.spreading import covers_whole_months
 
 CANONICAL = ("instelling", "bsn", "begindatum", "einddatum", "domein", "code", "bedrag", "toelichting")
 HEADER_ALIASES = {
@@ -64,6 +77,7 @@ REASON = {
     "end_invalid": "end date cannot be read",
     "end_before_start": "end date before start date",
     "amount_invalid": "amount cannot be read as a number",
+    "amount_notation": "amount written with the other decimal separator than the rest of the file",
     "outside_period": "period entirely outside the study period",
     "domain_unknown": "domain label not in the domain mapping",
     "duplicate": "exact duplicate of an earlier row",
@@ -88,7 +102,18 @@ class Appendix2Result:
     clipped_rows: int = 0
     credit_notes: int = 0
     credit_amount: float = 0.0
+    duplicates: pd.DataFrame | None = None
+    """Every exact duplicate row that would otherwise be used: line, first_line (the earlier row
+    it repeats), amount (as read), kept (False: dropped, among the rejected rows)."""
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def duplicate_rows(self) -> int:
+        return 0 if self.duplicates is None else len(self.duplicates)
+
+    @property
+    def duplicate_amount(self) -> float:
+        return 0.0 if self.duplicates is None else float(np.nansum(self.duplicates["amount"].to_numpy(dtype=float)))
 
 
 def decode(path: Path) -> tuple[str, str]:
@@ -124,18 +149,22 @@ def _canonical_header(path: Path, columns: list[str]) -> list[str]:
     return names
 
 
-def read_rows(path: Path) -> tuple[pd.DataFrame, str, str]:
-    """All rows as text in canonical columns, with their line numbers (1 = header)."""
-    text, encoding = decode(path)
-    first = text.split("\n", 1)[0]
-    sep = _separator(first)
-    frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=False,
-                        quotechar='"')
-    frame.columns = _canonical_header(path, list(frame.columns))
-    for c in CANONICAL:
-        if c not in frame.columns:
-            frame[c] = ""
-    frame = frame[list(CANONICAL)]
+def read_text_table(path: Path, text: str, sep: str, what: str, usecols=None) -> pd.DataFrame:
+    """The rows of a delimited text as text columns, with their line numbers (``line``, 1 = the
+    header); blank rows are left out. Problems of the file's structure are messages: a row with
+    more fields than the header (which pandas would read as a shifted row, or cut short)."""
+    _check_field_counts(path, text, sep, what)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=False,
+                            quotechar='"', usecols=usecols, index_col=False)
+    except pd.errors.EmptyDataError:
+        raise UserFacingError(f"{path}: the {what} is empty (not even a header row)") from None
+    except pd.errors.ParserError as exc:
+        detail = str(exc).strip().splitlines()[-1]
+        raise UserFacingError(
+            f"{path}: the {what} cannot be read as {sep!r}-separated text ({detail}). A field that holds the "
+            f"separator {sep!r} (an amount like 1{sep}200 or a remark) must be in double quotes; save the file from "
+            "Excel as 'CSV (gescheiden door lijstscheidingsteken)' or ask the sender to resend it") from None
     # Line numbers: exact when no quoted field holds a line break, otherwise counted by the csv module.
     physical = text.count("\n") + (0 if text.endswith("\n") else 1)
     if physical - 1 == len(frame):
@@ -150,16 +179,52 @@ def read_rows(path: Path) -> tuple[pd.DataFrame, str, str]:
             starts.append(previous_end + 1)
             previous_end = reader.line_num
         lines = np.array(starts[:len(frame)])
+    columns = list(frame.columns)
+    blank = (frame[columns].apply(lambda c: c.str.strip()) == "").all(axis=1).to_numpy() if columns else \
+        np.ones(len(frame), bool)
     frame.insert(0, "line", lines.astype(np.int64))
-    blank = (frame[list(CANONICAL)].apply(lambda s: s.str.strip()) == "").all(axis=1)
-    return frame[~blank].reset_index(drop=True), encoding, sep
+    return frame[~blank].reset_index(drop=True)
+
+
+def _check_field_counts(path: Path, text: str, sep: str, what: str) -> None:
+    """Refuse a row with more fields than the header row, counted on the lines without quotes
+    (a quoted field may hold the separator; the csv parser reads those)."""
+    lines = pd.Series(text.split("\n")).str.rstrip("\r")
+    if lines.empty:
+        return
+    header_fields = int(lines.str.count(re.escape(sep)).iloc[0]) + 1
+    fields = lines.str.count(re.escape(sep)).to_numpy() + 1
+    plain = ~lines.str.contains('"', regex=False).to_numpy()
+    too_many = np.flatnonzero(plain & (fields > header_fields))
+    if too_many.size:
+        first = int(too_many[0])
+        others = f" (and {too_many.size - 1:,} more line(s))" if too_many.size > 1 else ""
+        raise UserFacingError(
+            f"{path}: line {first + 1} has {int(fields[first])} fields where the header row has {header_fields}"
+            f"{others}: {lines.iloc[first][:120]!r}. A field that holds the separator {sep!r} (an amount like "
+            f"300{sep}50, a name or a remark) must be in double quotes; save the {what} from Excel as 'CSV "
+            "(gescheiden door lijstscheidingsteken)' or ask the sender to resend it")
+
+
+def read_rows(path: Path) -> tuple[pd.DataFrame, str, str]:
+    """All rows as text in canonical columns, with their line numbers (1 = header)."""
+    text, encoding = decode(path)
+    if not text.strip():
+        raise UserFacingError(f"{path}: the cost file is empty (not even a header row); ask the provider to resend it")
+    first = text.split("\n", 1)[0]
+    sep = _separator(first)
+    frame = read_text_table(path, text, sep, "cost file")
+    lines = frame.pop("line")
+    frame.columns = _canonical_header(path, list(frame.columns))
+    for c in CANONICAL:
+        if c not in frame.columns:
+            frame[c] = ""
+    frame = frame[list(CANONICAL)]
+    frame.insert(0, "line", lines.to_numpy())
+    return frame, encoding, sep
 
 
 # --- amounts ---------------------------------------------------------------------------
-
-_COMMA_DECIMAL = re.compile(r"^-?(\d{1,3}(\.\d{3})+|\d+),\d{1,2}$")
-_POINT_DECIMAL = re.compile(r"^-?(\d{1,3}(,\d{3})+|\d+)\.\d{1,2}$")
-
 
 def _clean_amount_text(text: pd.Series) -> pd.Series:
     s = text.str.replace("\u00a0", "", regex=False).str.replace("€", "", regex=False)
@@ -169,17 +234,89 @@ def _clean_amount_text(text: pd.Series) -> pd.Series:
     return s.where(~negative, "-" + s.str.lstrip("-"))
 
 
-def amount_decimal(text: pd.Series) -> str:
-    """The file's decimal separator: the one most of its amounts use."""
-    s = _clean_amount_text(text)
-    comma = s.str.match(_COMMA_DECIMAL).sum()
-    point = s.str.match(_POINT_DECIMAL).sum()
-    return "," if comma >= point else "."
+def amount_notation(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What each amount says about the decimal separator: (says ',', says '.', ambiguous).
+
+    An amount shows its notation when it has both separators (the last one is the decimal:
+    ``1.234,56``), one separator more than once (a thousands separator: ``1.234.567``), or one
+    separator once that cannot group thousands: not followed by exactly three digits (``12,5``,
+    ``12,50``), after more than three digits (``1234,567``) or after a leading zero (``0,500``).
+    One separator followed by three digits (``1,200``, ``12.000``) reads both ways: ambiguous.
+    Amounts without a separator, or that are not numbers, say nothing."""
+    s = _clean_amount_text(text.fillna("").astype(str)).str.lstrip("-")
+    numeric = s.str.fullmatch(r"\d([\d.,]*\d)?").fillna(False).to_numpy(dtype=bool)
+    n_comma, n_point = s.str.count(",").to_numpy(), s.str.count(r"\.").to_numpy()
+    last_comma, last_point = s.str.rfind(",").to_numpy(), s.str.rfind(".").to_numpy()
+    length = s.str.len().to_numpy()
+    leading_zero = s.str.startswith("0").to_numpy(dtype=bool)
+    both = (n_comma > 0) & (n_point > 0)
+    says_comma = both & (last_comma > last_point)
+    says_point = both & (last_point > last_comma)
+    ambiguous = np.zeros(len(s), dtype=bool)
+    for count, other, last, says_self, says_other in ((n_comma, n_point, last_comma, says_comma, says_point),
+                                                      (n_point, n_comma, last_point, says_point, says_comma)):
+        only = (count > 0) & (other == 0)
+        says_other |= only & (count > 1)                   # repeated: it groups thousands
+        once = only & (count == 1)
+        decimal_only = (length - last - 1 != 3) | (last > 3) | leading_zero
+        says_self |= once & decimal_only
+        ambiguous |= once & ~decimal_only
+    return says_comma & numeric, says_point & numeric, ambiguous & numeric
+
+
+def amount_decimal(text: pd.Series, lines=None, path: Path | str = "the file", setting: str | None = None,
+                   setting_key: str | None = None) -> str:
+    """The file's decimal separator, decided from all its amounts (see ``amount_notation``).
+
+    ``setting`` (``","`` or ``"."``, from the configuration) decides without looking; ``setting_key``
+    names the file in ``[sources.municipality] decimal`` for the message ("" for the file's name,
+    None for a table that has no such setting). Otherwise
+    the notation the amounts show; when they show both, the one most show, provided no amount
+    is ambiguous. Returns ``""`` when no amount has a separator (whole numbers). Raises a
+    ``UserFacingError`` naming the file, example rows and the setting to choose when an
+    ambiguous amount cannot be settled by the file."""
+    if setting:
+        return setting
+    says_comma, says_point, ambiguous = amount_notation(text)
+    comma, point = int(says_comma.sum()), int(says_point.sum())
+    if not ambiguous.any() and comma != point:
+        return "," if comma > point else "."
+    if not ambiguous.any() and comma == 0:
+        return ""
+    if ambiguous.any() and (comma == 0) != (point == 0):
+        return "," if comma else "."
+    lines = np.arange(2, len(text) + 2) if lines is None else np.asarray(lines)
+    values = text.to_numpy(dtype=object)
+
+    def examples(mask: np.ndarray) -> str:
+        rows = np.flatnonzero(mask)
+        shown = ", ".join(f"{str(values[i]).strip()!r} (line {int(lines[i])})" for i in rows[:3])
+        return f"{rows.size:,} such as {shown}"
+
+    if setting_key is None:          # a table of the bundle's own (prices, index): no setting to choose
+        choose = "Write every amount with its decimals (1200.00 or 1200,00), so the file shows its notation."
+    else:
+        key = setting_key or Path(path).name
+        choose = (f'Choose the reading for this file in the run configuration, under [sources.municipality]: '
+                  f'decimal = {{ "{key}" = "," }} (decimal comma: 1.234,56 and 1,20; then 1,200 is 1.20) or '
+                  f'decimal = {{ "{key}" = "." }} (decimal point: 1,234.56 and 1.20; then 1,200 is 1200.00); '
+                  'or ask the provider to resend the file with two decimals in every amount (1200,00).')
+    if comma and point:
+        found = (f"the amounts show both notations: decimal comma in {examples(says_comma)}; decimal point in "
+                 f"{examples(says_point)}")
+        if ambiguous.any():
+            found += f"; and {examples(ambiguous)} read either way"
+        raise UserFacingError(f"{path}: cannot tell the decimal separator of the amounts (Bedrag): {found}. {choose}")
+    raise UserFacingError(
+        f"{path}: cannot tell the decimal separator of the amounts (Bedrag): {examples(ambiguous)} can be read "
+        "either way (one separator followed by three digits: 1,200 is 1200.00 with a thousands separator or 1.20 "
+        f"with a decimal comma), and no amount in the file settles it. {choose}")
 
 
 def parse_amounts(text: pd.Series, decimal: str) -> np.ndarray:
     """Amounts as floats (NaN where the text is not a number in the file's notation)."""
     s = _clean_amount_text(text)
+    decimal = decimal or ","                     # whole numbers: either reading is the same
     thousands = "." if decimal == "," else ","
     grouped = s.str.contains(re.escape(thousands), regex=True)
     plain = s.str.replace(thousands, "", regex=False).str.replace(decimal, ".", regex=False)
@@ -262,8 +399,13 @@ def eleven_test(bsn: pd.Series) -> np.ndarray:
 
 
 def read_appendix2(path: Path, period_start: int, period_end: int, domain_mapping: pd.DataFrame,
-                   check_eleven: bool = True, drop_duplicates: bool = True) -> Appendix2Result:
-    """Read one appendix-2 file; see the module docstring for the rules."""
+                   check_eleven: bool = True, drop_duplicates: bool = True, decimal: str | None = None,
+                   decimal_key: str = "") -> Appendix2Result:
+    """Read one appendix-2 file; see the module docstring for the rules.
+
+    ``decimal`` (``","`` or ``"."``) is the file's decimal separator when the configuration
+    sets it; by default it is decided from the file's amounts (``amount_decimal``), and
+    ``decimal_key`` is how a message names the file in the setting to choose."""
     rows, encoding, sep = read_rows(path)
     n = len(rows)
     reason = np.full(n, "", dtype=object)
@@ -289,9 +431,11 @@ def read_appendix2(path: Path, period_start: int, period_end: int, domain_mappin
     reject(s_gran == GRAN_INVALID, "start_invalid")
     reject(e_gran == GRAN_INVALID, "end_invalid")
 
-    decimal = amount_decimal(rows["bedrag"])
+    decimal = amount_decimal(rows["bedrag"], rows["line"].to_numpy(), path, decimal, decimal_key)
     amount = parse_amounts(rows["bedrag"], decimal)
     readable = ~np.isnan(amount)
+    says_comma, says_point, _ = amount_notation(rows["bedrag"])
+    reject(~readable & {",": says_point, ".": says_comma, "": says_comma | says_point}[decimal], "amount_notation")
     reject(~readable, "amount_invalid")
 
     # An empty end date: the end of the start's month, or of its year.
@@ -299,17 +443,25 @@ def read_appendix2(path: Path, period_start: int, period_end: int, domain_mappin
     start = s_first
     end = np.where(e_gran == GRAN_BLANK, np.where(s_gran == GRAN_YEAR, s_last, start_month_end), e_last)
     reject(end < start, "end_before_start")
-    by_months = np.isin(s_gran, (GRAN_MONTH, GRAN_YEAR)) & np.isin(e_gran, (GRAN_MONTH, GRAN_YEAR, GRAN_BLANK))
+    # Whole calendar months (as months, years or dates) are spread equally over the months.
+    by_months = covers_whole_months(start, end)
     reject((end < period_start) | (start > period_end), "outside_period")
 
     by_code, by_label = _domain_lookup(domain_mapping)
     label = rows["domein"].str.strip().str.lower()
     domain = (label + "\x1f" + rows["code"].str.strip().str.lower()).map(by_code)
-    domain = domain.fillna(label.map(by_label))
+    domain = domain.where(domain.notna(), label.map(by_label))
     reject(domain.isna().to_numpy(), "domain_unknown")
 
+    # Exact duplicates (every field as an earlier row) are reported whether they are dropped or kept.
+    fields = rows[list(CANONICAL)]
+    group = fields.groupby(list(CANONICAL), sort=False, dropna=False).ngroup().to_numpy()
+    _, first_of_group = np.unique(group, return_index=True)
+    dup = fields.duplicated(keep="first").to_numpy() & (reason == "")
+    duplicates = pd.DataFrame({"line": rows["line"].to_numpy()[dup],
+                               "first_line": rows["line"].to_numpy()[first_of_group[group[dup]]],
+                               "amount": amount[dup], "kept": not drop_duplicates})
     if drop_duplicates:
-        dup = rows[list(CANONICAL)].duplicated(keep="first").to_numpy()
         reject(dup, "duplicate")
 
     used = reason == ""
@@ -338,6 +490,7 @@ def read_appendix2(path: Path, period_start: int, period_end: int, domain_mappin
         path=path, encoding=encoding, separator=sep, decimal=decimal, records=records, rejected=rejected,
         rows_read=n, amount_read=float(np.nansum(amount)), amount_clipped=float(np.sum((amount - amount_inside)[used])),
         clipped_rows=int(clipped.sum()), credit_notes=int(credit.sum()), credit_amount=float(amount[credit].sum()),
+        duplicates=duplicates,
     )
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,8 @@ class Setting:
     choices: tuple = ()
     check: Callable[[Any], str | None] | None = None
     """Returns an error message for a bad value, or None."""
+    items: type | tuple[type, ...] | None = None
+    """For a list (or a table): the type every item (every value) must have."""
 
 
 def _year_list(value) -> str | None:
@@ -60,6 +64,35 @@ def _positive(value) -> str | None:
     return None if value > 0 else "must be positive"
 
 
+def _share(value) -> str | None:
+    return None if 0 < value <= 1 else "must be a share greater than 0 and at most 1 (e.g. 0.05 for 5%)"
+
+
+def _shares(value) -> str | None:
+    bad = [v for v in value if not 0 < v <= 1]
+    return f"must hold shares greater than 0 and at most 1 (e.g. 0.05 for 5%); not {bad}" if bad else None
+
+
+def _share_or_zero(value) -> str | None:
+    return None if 0 <= value <= 1 else "must be a share between 0 (no such criterion) and 1 (e.g. 0.05 for 5%)"
+
+
+def _not_negative(value) -> str | None:
+    return None if value >= 0 else "must not be negative"
+
+
+def _decimal(value) -> str | None:
+    bad = ([v for v in value.values() if v not in (",", ".")] if isinstance(value, dict)
+           else [] if value in (",", ".", "") else [value])
+    return None if not bad else ('must be "," or "." (one separator for every file), or a table of file names or '
+                                 'patterns with "," or "." (e.g. { "zorg_bv.csv" = "," })')
+
+
+def _combinations(value) -> str | None:
+    ok = all(isinstance(c, list) and c and all(isinstance(d, str) for d in c) for c in value)
+    return None if ok else 'must be a list of lists of domains, e.g. [["jeugdhulp", "bijstand"]]'
+
+
 SCHEMA: dict[str, tuple[Setting, ...]] = {
     "run": (
         Setting("name", str, "run", "Name of the run, shown in the log and in every output's notes."),
@@ -72,7 +105,7 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
         Setting("export_dir", str, "export", "Export folder: only aggregated tables that passed disclosure "
                 "control are written here."),
         Setting("seed", int, 1, "Seed for every random choice of the run (restarts, matching), so a rerun gives "
-                "byte-identical exports."),
+                "byte-identical exports.", check=_not_negative),
     ),
     "study": (
         Setting("area", list, REQUIRED, 'Study area: municipality codes of the reference date\'s year (e.g. '
@@ -96,10 +129,11 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
         Setting("price_tables", list, [str(REFERENCE_DATA / "prices_default.csv")],
                 "Price tables (CSV: domain, source, code, unit, price, price_year, valid_from, valid_to, "
                 "figure_source); a later table replaces earlier tables' prices of the same source and code. The "
-                "default is the bundle's table of documented default prices."),
+                "default is the bundle's table of documented default prices.", items=str,
+                check=lambda v: None if v else "must name at least one price table"),
         Setting("fallback_tables", list, [], "Price tables consulted only where price_tables have no price "
                 "(code '*' prices every code of a source); every use is counted and reported. Without a fallback, "
-                "a missing price stops the run with the list of missing codes and years."),
+                "a missing price stops the run with the list of missing codes and years.", items=str),
         Setting("index", str, str(REFERENCE_DATA / "cpi.csv"), "Price index series (CSV: year,index) used to "
                 "bring amounts to the price year."),
         Setting("bijstand_from", str, "spells", "Cost of bijstand: 'spells' (months of benefit times the norm "
@@ -108,11 +142,11 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
     ),
     "baseline": (
         Setting("top_shares", list, [0.005, 0.01, 0.02, 0.05, 0.10, 0.20], "Shares of the most expensive households "
-                "whose share in all costs is published (concentration)."),
+                "whose share in all costs is published (concentration).", items=float, check=_shares),
         Setting("lorenz_cuts", list, [0.01, 0.02, 0.05, 0.10, 0.20, 0.50], "Cut points of the Lorenz segments "
-                "(bands of households from most to least expensive)."),
+                "(bands of households from most to least expensive).", items=float, check=_shares),
         Setting("top_group_share", float, 0.05, "Share of the most expensive households (of all households of the "
-                "study area, the one ranking) whose domain combinations are tabulated."),
+                "study area, the one ranking) whose domain combinations are tabulated.", check=_share),
     ),
     "coherence": (
         Setting("domain_groups", dict, {}, "Domain groups of the coherence analyses: a table group = [domains], "
@@ -120,7 +154,7 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
                 "group form a group of their own (the default: one group per domain).",
                 check=lambda v: None if all(isinstance(d, list) and d and all(isinstance(x, str) for x in d)
                                             for d in v.values()) else "must map every group to a list of domains"),
-        Setting("exclude_domains", list, [], "Domains left out of the coherence analyses."),
+        Setting("exclude_domains", list, [], "Domains left out of the coherence analyses.", items=str),
         Setting("min_domains", int, 1, "Typologies cluster the households with costs in at least this many domain "
                 "groups (2: only multi-problem households).", check=lambda v: None if v >= 1 else "must be at least 1"),
         Setting("typology_profile", str, "presence", "What the typologies cluster on: 'presence' (a group with or "
@@ -165,20 +199,20 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
     ),
     "selection": (
         Setting("top_share", float, 0.05, "Select the most expensive share of all households of the study area "
-                "(the one ranking of every ranked table; 0 = no cost-rank criterion)."),
+                "(the one ranking of every ranked table; 0 = no cost-rank criterion).", check=_share_or_zero),
         Setting("min_domains", int, 0, "Select households with costs in at least this many domains (0 = no such "
-                "criterion)."),
+                "criterion).", check=_not_negative),
         Setting("combinations", list, [], "Select households with every domain of at least one listed combination, "
-                "e.g. [[\"jeugdhulp\", \"bijstand\"]] ([] = no such criterion)."),
+                "e.g. [[\"jeugdhulp\", \"bijstand\"]] ([] = no such criterion).", check=_combinations),
         Setting("min_cost", float, 0.0, "Select households with at least this five-year cost in euros of the price "
-                "year (0 = no such criterion)."),
+                "year (0 = no such criterion).", check=_not_negative),
         Setting("resident_only", bool, True, "Select only households still living in the study area."),
         Setting("combine", str, "all", "'all': every criterion that is set must hold; 'any': one of them.",
                 choices=("all", "any")),
         Setting("write_list", bool, False, "Write the list of selected households (keys of households and members) "
                 "to the work folder. Refused when [run] statistics_only is true (CBS RA). Never exported."),
         Setting("shortlist_sources", list, [], "Sources (appendix-2 file names) that delivered only a shortlist of "
-                "their most expensive clients; stated in every selection and baseline table."),
+                "their most expensive clients; stated in every selection and baseline table.", items=str),
     ),
     "monitoring": (
         Setting("enabled", bool, False, "Follow a cohort after its start against a matched comparison group."),
@@ -189,14 +223,24 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
         Setting("cohort_file", str, "", "CSV with a column 'key' (RINPERSOON or BSN) of the persons enrolled; their "
                 "households on the start date are the cohort."),
         Setting("period", str, "year", "Follow costs per 'year' or per 'half_year'.", choices=("year", "half_year")),
-        Setting("caliper", float, 0.2, "Matching caliper in standard deviations of the propensity score's logit."),
+        Setting("caliper", float, 0.2, "Matching caliper in standard deviations of the propensity score's logit.",
+                check=_positive),
         Setting("movers", str, "follow", "Households of which a member moved out of the area, or that dissolved, "
                 "during the follow-up: 'follow' their members anyway, or 'exclude' them (with their match).",
                 choices=("follow", "exclude")),
     ),
     "sources": (
         Setting("format_preference", list, ["parquet", "sav", "csv"], "When a file exists in several formats, "
-                "the first available in this order is read."),
+                "the first available in this order is read.", items=str),
+        Setting("csv_encoding", str, "auto", "Text encoding of the CSV files of [sources.cbs]: 'auto' reads UTF-8, "
+                "and a file with a byte-order mark (UTF-8 or UTF-16) in the encoding the mark names; any other "
+                "file that is not UTF-8 is refused with its row. Set 'cp1252' for files saved by Excel as 'CSV' "
+                "(Windows-1252).", choices=("auto", "utf-8", "cp1252", "latin-1", "utf-16")),
+        Setting("max_rejected_share", float, 0.2, "A source that loses more than this share of its rows or of its "
+                "euros to one data problem (one rejection reason; not to lying outside the study period) stops the run with the reasons and "
+                "the fix, unless accept_rejections names it.", check=_share),
+        Setting("accept_rejections", list, [], "Sources (dataset names such as \"WMOBUS\", or appendix-2 file names) "
+                "whose rejections above max_rejected_share are accepted: a warning instead of a stop.", items=str),
         Setting("cbs", dict, {}, "CBS datasets: DATASET = \"path or glob\". For TAB datasets the highest V<n> "
                 "of each year is read, for BUS datasets the newest file."),
         Setting("municipality", dict, {}, "Municipal route: a table [sources.municipality] with the settings below."),
@@ -206,15 +250,21 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
 
 CBS_REQUIRED_DATASETS = ("GBAPERSOONTAB", "GBAHUISHOUDENSBUS", "GBAADRESOBJECTBUS", "VSLGWBTAB")
 MUNICIPALITY_SETTINGS = (
-    Setting("brp_extract", str, "", "BRP extract of the municipality at the reference date (CSV: BSN, Locatiecode, "
-            "Gezinsrelatie, Geboortedatum, Geslacht)."),
-    Setting("cost_files", list, [], "Appendix-2 cost files of providers and departments (paths or globs)."),
+    Setting("brp_extract", str, "", "BRP extract of the municipality at the reference date (CSV with the columns "
+            "BSN, Locatiecode, Gezinsrelatie; other columns are not read)."),
+    Setting("cost_files", list, [], "Appendix-2 cost files of providers and departments (paths or globs).",
+            items=str),
     Setting("domain_labels", str, str(REFERENCE_DATA / "domain_labels.csv"), "Mapping of the appendix-2 domain "
             "labels (and, where needed, cost codes) to the bundle's domains (CSV: domain_label, cost_code, domain)."),
     Setting("bsn_eleven_test", bool, True, "Reject BSNs that fail the eleven-test; set false when the files carry "
             "pseudonyms of a trusted third party instead of raw BSNs."),
-    Setting("exact_duplicates", str, "drop", "Exact duplicate rows of a cost file: 'drop' (reported and not "
-            "counted) or 'keep' (reported and counted).", choices=("drop", "keep")),
+    Setting("exact_duplicates", str, "drop", "Exact duplicate rows of a cost file: 'drop' (reported with their "
+            "rows and euros in the reconciliation, and not counted) or 'keep' (reported likewise, and counted).",
+            choices=("drop", "keep")),
+    Setting("decimal", (str, dict), {}, "Decimal separator of the amounts of the cost files where a file cannot "
+            "tell (e.g. only '1,200'): \",\" or \".\" for every file, or a table of file names or patterns, e.g. "
+            "decimal = { \"zorg_bv.csv\" = \",\" }. Default: decided from each file's whole amount column.",
+            check=_decimal),
 )
 
 
@@ -277,6 +327,11 @@ def _check_type(value, kind) -> bool:
     return isinstance(value, kinds)
 
 
+def _wrong_items(value, kind) -> list:
+    items = value.values() if isinstance(value, dict) else value
+    return [v for v in items if not _check_type(v, kind)]
+
+
 def _validate_settings(given: dict, settings: tuple[Setting, ...], where: str) -> tuple[dict, list[str]]:
     """Values of ``settings`` in ``given`` (defaults filled in) and the problems found."""
     problems = []
@@ -294,6 +349,9 @@ def _validate_settings(given: dict, settings: tuple[Setting, ...], where: str) -
         value = given[s.key]
         if not _check_type(value, s.kind):
             problems.append(f"[{where}] {s.key} = {value!r} must be {_type_name(s.kind)}")
+        elif s.items is not None and (bad := _wrong_items(value, s.items)):
+            problems.append(f"[{where}] {s.key} = {value!r}: every item must be {_type_name(s.items)}; not "
+                            f"{', '.join(map(repr, bad))}")
         elif s.choices and value not in s.choices:
             problems.append(f"[{where}] {s.key} = {value!r} must be one of {', '.join(map(repr, s.choices))}")
         elif s.check and (msg := s.check(value)):
@@ -303,9 +361,10 @@ def _validate_settings(given: dict, settings: tuple[Setting, ...], where: str) -
     return out, problems
 
 
-def validate(raw: dict, where: str) -> dict[str, dict[str, Any]]:
-    """Check ``raw`` (parsed TOML) against the schema; return values with defaults filled in."""
-    problems: list[str] = []
+def validate(raw: dict, where: str, base_dir: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Check ``raw`` (parsed TOML) against the schema; return values with defaults filled in.
+    ``base_dir`` (the config file's folder) resolves relative folders for the checks that need it."""
+    problems: list[str] = _escaped_backslashes(raw)
     for s in sorted(set(raw) - set(SCHEMA)):
         problems.append(f"unknown section [{s}] (known: {', '.join(sorted(SCHEMA))})")
     values: dict[str, dict[str, Any]] = {}
@@ -329,6 +388,7 @@ def validate(raw: dict, where: str) -> dict[str, dict[str, Any]]:
         problems += found
     if not problems:
         problems += _cross_checks(values)
+        problems += _folder_checks(values, base_dir if base_dir is not None else Path(where).parent)
     if problems:
         raise ConfigError(f"{where}: the configuration has {len(problems)} problem(s):\n  - "
                           + "\n  - ".join(problems))
@@ -383,6 +443,57 @@ def _cross_checks(values: dict[str, dict[str, Any]]) -> list[str]:
     for fmt in sources["format_preference"]:
         if fmt not in ("parquet", "sav", "csv"):
             problems.append(f"[sources] format_preference has unknown format {fmt!r}")
+    residence = study["residence_date"]
+    if residence is not None and residence < study["peildatum"]:
+        problems.append(f"[study] residence_date {residence} is before the peildatum {study['peildatum']}: it is the "
+                        "date on which households are still living in the study area, the peildatum or later")
+    elif residence is not None and residence != study["peildatum"] and values["run"]["route"] == "municipality":
+        problems.append(f"[study] residence_date {residence} differs from the peildatum {study['peildatum']}, but the "
+                        "municipal route's BRP extract describes the peildatum only: no data covers that date. Leave "
+                        "residence_date out (or set it to the peildatum)")
+    return problems
+
+
+def _folder_checks(values: dict[str, dict[str, Any]], base_dir: Path) -> list[str]:
+    """The export folder receives only checked aggregates, the work folder holds microdata: they
+    must be apart, neither inside the other."""
+    def resolved(value: str) -> Path:
+        p = Path(value)
+        return Path(os.path.normcase(os.path.abspath(p if p.is_absolute() else base_dir / p)))
+    work, export = resolved(values["run"]["work_dir"]), resolved(values["run"]["export_dir"])
+    if work == export:
+        return [f"[run] work_dir and export_dir are the same folder ({work}): the work folder holds microdata, "
+                "which must never be in the export folder; give them different folders side by side"]
+    if export in work.parents:
+        return [f"[run] work_dir {work} is inside export_dir {export}: the work folder holds microdata, which must "
+                "never be in the export folder; put them side by side (e.g. work_dir = \"work\", export_dir = "
+                "\"export\")"]
+    if work in export.parents:
+        return [f"[run] export_dir {export} is inside work_dir {work}: keep the export folder (checked aggregates "
+                "only) apart from the work folder (microdata); put them side by side (e.g. work_dir = \"work\", "
+                "export_dir = \"export\")"]
+    return []
+
+
+_CONTROL = {"\t": "\\t (a tab)", "\n": "\\n (a new line)", "\r": "\\r", "\b": "\\b", "\f": "\\f"}
+BACKSLASH_HINT = ("in a TOML string between double quotes a backslash starts an escape (\"C:\\temp\" holds a tab). "
+                  "Write paths with forward slashes, which work on Windows too (\"G:/data/GBAPERSOON*.sav\"), or "
+                  "between single quotes ('G:\\data\\GBAPERSOON*.sav')")
+
+
+def _escaped_backslashes(raw: dict, where: str = "") -> list[str]:
+    """Text values that hold control characters: a Windows path in double quotes whose backslashes
+    TOML read as escapes (\\t, \\n, \\b, \\f, \\r)."""
+    problems = []
+    for key, value in raw.items():
+        name = f"{where}.{key}" if where else key
+        if isinstance(value, dict):
+            problems += _escaped_backslashes(value, name)
+            continue
+        for item in (value if isinstance(value, list) else [value]):
+            if isinstance(item, str) and (found := [_CONTROL[c] for c in _CONTROL if c in item]):
+                section, _, last = name.rpartition(".")
+                problems.append(f"[{section}] {last} = {item!r} holds {', '.join(found)}: {BACKSLASH_HINT}")
     return problems
 
 
@@ -393,11 +504,25 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"{path}: configuration file not found")
     data = path.read_bytes()
     try:
-        raw = tomllib.loads(data.decode("utf-8-sig"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not a valid TOML file: {exc}") from None
-    values = validate(raw, str(path))
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a valid TOML file: it is not UTF-8 text ({exc}); save it as UTF-8") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        hint = ""
+        line = re.search(r"line (\d+)", str(exc))
+        if line and "\\" in _quoted_text(text.splitlines()[int(line[1]) - 1] if int(line[1]) <= len(text.splitlines())
+                                          else ""):
+            hint = f". That line has a backslash between double quotes: {BACKSLASH_HINT}"
+        raise ConfigError(f"{path}: not a valid TOML file: {exc}{hint}") from None
+    values = validate(raw, str(path), path.parent)
     return RunConfig(path=path, sha256=hashlib.sha256(data).hexdigest(), values=values)
+
+
+def _quoted_text(line: str) -> str:
+    """The parts of a TOML line between double quotes."""
+    return "".join(re.findall(r'"([^"]*)"', line))
 
 
 def config_reference() -> str:

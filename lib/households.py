@@ -3,7 +3,19 @@
 **Households at the reference date (peildatum).** CBS route: the spells of
 ``GBAHUISHOUDENSBUS`` that cover the peildatum (a household is ``HUISHOUDNR`` with its
 start date). Municipal route: every unique location code of the BRP extract, with the
-role of each person from ``Gezinsrelatie`` (the method's way).
+role of each person from ``Gezinsrelatie`` (the method's way). Only the three columns the
+method asks for are read (``BSN``, ``Locatiecode``, ``Gezinsrelatie``; data minimisation).
+The method counts every BSN as one person in one household, so (``brp_rows``):
+
+* rows that repeat a person, location and role (also a BSN written with and without its
+  leading zero) are one person: the repeats are counted and set aside;
+* a BSN listed at more than one location, or twice with different roles, cannot be placed:
+  which household it belongs to the extract does not tell, and the bundle does not guess.
+  Every row of such a BSN is set aside (counted, with its reason, in the reconciliation and
+  the rejected rows of ``read_sources``); the person stays a resident of the register, in
+  no household, and is counted as such in ``population.csv``. Ask the BRP department for a
+  corrected extract when they matter (their number is in the log);
+* a row without a valid BSN or without a location code is set aside with its reason.
 
 **Composition** per household: persons, children, partners, singles, single parents,
 other members; the household type (``TYPHH`` where the register has it, and a coarse
@@ -33,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from lib.errors import UserFacingError
 from lib.readers import parse_yyyymmdd, read_dataset
 from lib.sources import SourceFile
 
@@ -65,6 +78,83 @@ class HouseholdModel:
     moves: pd.DataFrame | None = None
     """year, persons_in, persons_out, households_in, households_out."""
     notes: list[str] | None = None
+    not_placed: np.ndarray | None = None
+    """Person ids of the register left out of every household because the BRP extract places them
+    in more than one (municipal route)."""
+
+
+# --- the BRP extract (municipal route) ----------------------------------------------------------
+
+BRP_COLUMNS = {"BSN": ("BSN", "BURGERSERVICENUMMER"), "LOCATIECODE": ("LOCATIECODE",),
+               "GEZINSRELATIE": ("GEZINSRELATIE",)}
+BRP_REASON = {
+    "bsn": "BSN missing or not a number of at most 9 digits",
+    "location": "no Locatiecode: the person cannot be placed in a household",
+    "duplicate": "the same BSN, Locatiecode and Gezinsrelatie as an earlier row (counted once)",
+    "locations": "BSN at more than one Locatiecode: in no household (the method places a person in one)",
+    "roles": "BSN twice at one Locatiecode with different Gezinsrelatie: in no household (role unknown)",
+}
+
+
+def read_brp_extract(path) -> pd.DataFrame:
+    """The BRP extract's rows: ``line`` (1 = header), ``BSN``, ``LOCATIECODE``, ``GEZINSRELATIE``
+    as stripped text. Only these columns are read (other columns may be present or not); a
+    missing one is named with the file."""
+    import io
+
+    from lib.appendix2 import decode, read_text_table
+    text, _ = decode(path)
+    if not text.strip():
+        raise UserFacingError(f"{path}: the BRP extract is empty (not even a header row)")
+    first = text.split("\n", 1)[0]
+    sep = max((";", ",", "\t"), key=first.count)
+    header = [str(c).strip() for c in pd.read_csv(io.StringIO(first), sep=sep, dtype=str, nrows=0).columns]
+    upper = [" ".join(c.upper().split()) for c in header]
+    positions, missing = {}, []
+    for name, aliases in BRP_COLUMNS.items():
+        found = [i for i, c in enumerate(upper) if c in aliases]
+        if found:
+            positions[name] = found[0]
+        else:
+            missing.append(name.capitalize() if name != "BSN" else name)
+    if missing:
+        raise UserFacingError(f"{path}: the BRP extract lacks the column(s) {', '.join(missing)} (found: "
+                              f"{', '.join(header)}). The method needs BSN, Locatiecode and Gezinsrelatie, in the "
+                              "header row; other columns are not read")
+    used = sorted(positions.values())
+    frame = read_text_table(path, text, sep, "BRP extract", usecols=used)
+    # Columns come in the file's order, after the line number.
+    columns = {name: frame.iloc[:, 1 + used.index(i)].str.strip().to_numpy() for name, i in positions.items()}
+    return pd.DataFrame({"line": frame["line"].to_numpy()} | columns)
+
+
+def brp_rows(brp: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(key, reason) of every row of a BRP extract: the BSN as an integer (-1 when it is not a
+    number) and why the row places no one ("" for a row that places its person in a household);
+    see the module docstring for the rules."""
+    bsn = brp["BSN"].astype(str).str.strip()
+    digits = bsn.str.fullmatch(r"\d{1,9}").to_numpy(dtype=bool)
+    key = np.full(len(bsn), -1, dtype=np.int64)
+    key[digits] = bsn.to_numpy(dtype=object)[digits].astype("U9").astype(np.int64)
+    location = brp["LOCATIECODE"].astype(str).str.strip()
+    role = brp["GEZINSRELATIE"].astype(str).str.strip().str.upper()
+    reason = np.full(len(bsn), "", dtype=object)
+    reason[~digits] = BRP_REASON["bsn"]
+    reason[(reason == "") & (location == "").to_numpy()] = BRP_REASON["location"]
+    valid = reason == ""
+    rows = pd.DataFrame({"key": key, "location": location.to_numpy(), "role": role.to_numpy()})[valid]
+    repeat = rows.duplicated(keep="first").to_numpy()
+    reason[np.flatnonzero(valid)[repeat]] = BRP_REASON["duplicate"]
+    # A person listed differently more than once: every row of that BSN (repeats too) places no one.
+    distinct = rows[~repeat]
+    several = distinct["key"].duplicated(keep=False).to_numpy()
+    if several.any():
+        locations = distinct[several].groupby("key")["location"].nunique()
+        count = pd.Series(rows["key"].to_numpy()).map(locations).to_numpy()
+        conflict = ~np.isnan(count)
+        reason[np.flatnonzero(valid)[conflict]] = np.where(count[conflict] > 1, BRP_REASON["locations"],
+                                                           BRP_REASON["roles"])
+    return key, reason
 
 
 def composition(members: pd.DataFrame) -> pd.DataFrame:
@@ -284,6 +374,13 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
 
     # --- households at the peildatum ----------------------------------------------------------
     at_peil = at_date(spells, peildatum)
+    # A person in two households on the peildatum (overlapping spells in the register) is counted
+    # in one: the household whose spell started last (at_date). Said, with how many.
+    covering = (spells["start"].to_numpy() <= peildatum) & (spells["end"].to_numpy() >= peildatum)
+    if int(covering.sum()) > len(at_peil):
+        twice = int((np.bincount(spells["person"].to_numpy()[covering]) > 1).sum())
+        notes.append(f"GBAHUISHOUDENSBUS: {twice:,} person(s) in more than one household on the peildatum "
+                     "(overlapping spells); each is counted once, in the household whose spell started last")
     members = at_peil[["person", "household_spell", "role", "reference"]].rename(columns={"household_spell": "household"})
     comp = composition(members)
     first = at_peil.drop_duplicates("household_spell").set_index("household_spell")
@@ -470,17 +567,17 @@ def _moves(area_spells: pd.DataFrame, spells: pd.DataFrame, period: tuple[int, i
 
 def brp_household_model(brp: pd.DataFrame, persons: pd.DataFrame, municipality: str,
                         include_institutional: bool) -> HouseholdModel:
-    """Households of a BRP extract: every location code is a household."""
-    bsn = brp["BSN"].str.strip()
-    digits = bsn.str.fullmatch(r"\d{1,9}").to_numpy(dtype=bool)
-    keys = np.full(len(bsn), -1, dtype=np.int64)
-    keys[digits] = bsn.to_numpy(dtype=object)[digits].astype("U9").astype(np.int64)
-    person = PersonLookup(persons)(keys)
-    ok = (person >= 0) & (brp["LOCATIECODE"].to_numpy(dtype=object) != "")
-    role = brp["GEZINSRELATIE"].str.upper().where(brp["GEZINSRELATIE"].str.upper().isin(ROLES), "V")
-    household, codes = pd.factorize(brp["LOCATIECODE"].to_numpy(dtype=object)[ok], sort=True)
+    """Households of a BRP extract (columns BSN, LOCATIECODE, GEZINSRELATIE): every location code
+    is a household, every BSN one person in one household (see ``brp_rows`` for the rows that
+    place no one)."""
+    key, reason = brp_rows(brp)
+    person = PersonLookup(persons)(key)
+    ok = (reason == "") & (person >= 0)
+    role = brp["GEZINSRELATIE"].astype(str).str.strip().str.upper()
+    known_role = role.isin(ROLES).to_numpy()
+    household, codes = pd.factorize(brp["LOCATIECODE"].astype(str).str.strip().to_numpy(dtype=object)[ok], sort=True)
     members = pd.DataFrame({"person": person[ok].astype(np.int32), "household": household.astype(np.int32),
-                            "role": role.to_numpy()[ok]})
+                            "role": np.where(known_role, role.to_numpy(dtype=object), "V")[ok]})
     comp = composition(members)
     households = comp.assign(locatiecode=np.asarray(codes)[comp.index], typhh="",
                              household_type=household_type_from_roles(comp), municipality=municipality,
@@ -489,7 +586,21 @@ def brp_household_model(brp: pd.DataFrame, persons: pd.DataFrame, municipality: 
     households = households.rename_axis("household").reset_index()
     notes = [f"BRP extract: {len(brp):,} rows, {int(ok.sum()):,} persons in {len(households):,} households "
              "(every location code one household)"]
-    return HouseholdModel(households=households, members=members, notes=notes)
+    counts = pd.Series(reason[reason != ""]).value_counts()
+    for text in (BRP_REASON[k] for k in ("duplicate", "locations", "roles", "bsn", "location")):
+        if text in counts:
+            notes.append(f"BRP extract: {int(counts[text]):,} row(s) set aside: {text}")
+    conflict = np.isin(reason, [BRP_REASON["locations"], BRP_REASON["roles"]])
+    not_placed = np.unique(person[conflict & (person >= 0)]).astype(np.int32)
+    if not_placed.size:
+        notes.append(f"BRP extract: {not_placed.size:,} person(s) listed in more than one way are in no household "
+                     "(the extract does not tell which; the rows are in read_sources' rejected/BRP-extract.csv)")
+    unknown = ok & ~known_role
+    if unknown.any():
+        found = ", ".join(map(repr, sorted(pd.unique(role.to_numpy(dtype=object)[unknown]))[:10]))
+        notes.append(f"BRP extract: {int(unknown.sum()):,} person(s) with a Gezinsrelatie code other than "
+                     f"{', '.join(ROLES)} ({found}) counted as other members (V)")
+    return HouseholdModel(households=households, members=members, notes=notes, not_placed=not_placed)
 
 
 def households_on(day: int, household_spells: pd.DataFrame, membership_spells: pd.DataFrame,

@@ -31,7 +31,8 @@ class CbsDataset:
     theme: str
     """Theme folder on the RA data drive, e.g. ``Bevolking``."""
     columns: tuple[str, ...]
-    """Columns the bundle needs, upper case. ``GEM{year}`` stands for one column per year."""
+    """Columns a step of the bundle uses, upper case: a file without one is refused. ``GEM{year}``
+    stands for one column per year."""
     description: str
     start_column: str | None = None
     end_column: str | None = None
@@ -41,6 +42,9 @@ class CbsDataset:
     """True when each year's files sit in a ``<YYYY>`` sub-folder."""
     person_keyed: bool = True
     notes: str = ""
+    optional_columns: tuple[str, ...] = ()
+    """Columns of the dataset's documentation that no step uses (data minimisation: they are
+    not required, and read only where a caller asks for them; a file without them is fine)."""
 
     def file_name(self, year: int, version: int, extension: str) -> str:
         return f"{self.file_stem}{year}{self.kind}V{version}.{extension}"
@@ -59,19 +63,23 @@ def _dataset(**kwargs) -> CbsDataset:
 CBS_DATASETS: dict[str, CbsDataset] = {d.name: d for d in (
     _dataset(
         name="GBAPERSOONTAB", file_stem="GBAPERSOON", kind="TAB", theme="Bevolking",
-        columns=PERSON_KEY + ("GBAGESLACHT", "GBAGEBOORTEJAAR", "GBAGEBOORTEMAAND",
-                              "GBAGEBOORTEDAG", "GBAGENERATIE"),
+        columns=PERSON_KEY,
+        optional_columns=("GBAGESLACHT", "GBAGEBOORTEJAAR", "GBAGEBOORTEMAAND", "GBAGEBOORTEDAG", "GBAGENERATIE"),
         description="Persons ever registered in the BRP: sex, date of birth, generation.",
-        notes="One file covers everybody ever registered; the newest file wins.",
+        notes="One file covers everybody ever registered; the newest file wins. Only the person key is "
+              "used (the population register of the run); sex, date of birth and generation are not read.",
     ),
     _dataset(
         name="GBAHUISHOUDENSBUS", file_stem="GBAHUISHOUDENS", kind="BUS", theme="Bevolking",
         columns=PERSON_KEY + ("DATUMAANVANGHH", "DATUMEINDEHH", "HUISHOUDNR", "TYPHH", "PLHH",
-                              "REFPERSOONHH", "AANTALPERSHH", "AANTALKINDHH"),
+                              "REFPERSOONHH"),
+        optional_columns=("AANTALPERSHH", "AANTALKINDHH"),
         start_column="DATUMAANVANGHH", end_column="DATUMEINDEHH", code_column="TYPHH",
         description="Household spells per person: household number, type, position.",
         notes="A new spell starts at every change of composition or address. "
-              "Open spells end at the version's end date.",
+              "Open spells end at the version's end date. A person with two spells that both cover the "
+              "peildatum (registrations that overlap) is counted once, in the spell that starts latest; "
+              "the households step reports how many.",
     ),
     _dataset(
         name="GBAADRESOBJECTBUS", file_stem="GBAADRESOBJECT", kind="BUS", theme="Bevolking",
@@ -125,7 +133,8 @@ CBS_DATASETS: dict[str, CbsDataset] = {d.name: d for d in (
     _dataset(
         name="BIJSTANDUITKERINGTAB", file_stem="BIJSTANDUITKERING", kind="TAB", theme="SocialeZekerheid",
         columns=PERSON_KEY + ("BIJSTANDAANVANGUITKERINGPERSOON1A", "BIJSTANDEINDEUITKERINGPERSOON1A",
-                              "BIJSTANDSTATISTIEKCODEA", "BIJSTANDNORMA"),
+                              "BIJSTANDNORMA"),
+        optional_columns=("BIJSTANDSTATISTIEKCODEA",),
         start_column="BIJSTANDAANVANGUITKERINGPERSOON1A", end_column="BIJSTANDEINDEUITKERINGPERSOON1A",
         code_column="BIJSTANDNORMA", yearly_folder=True,
         description="Social assistance (bijstand) spells per recipient; both partners of a "
@@ -165,9 +174,9 @@ CBS_DATASETS: dict[str, CbsDataset] = {d.name: d for d in (
     ),
     _dataset(
         name="JUSTITIEZAKENBUS", file_stem="JUSTITIEZAKEN", kind="BUS", theme="VeiligheidRecht",
-        columns=PERSON_KEY + ("ZAAKID", "DATUMBESLISSING", "INSTANTIE", "BESLISSING", "RECHTER",
-                              "DELICTCATEGORIE", "SANCTIE", "DAGENDETENTIE", "URENTAAKSTRAF",
+        columns=PERSON_KEY + ("DATUMBESLISSING", "INSTANTIE", "BESLISSING", "RECHTER", "URENTAAKSTRAF",
                               "MAANDENTOEZICHT"),
+        optional_columns=("ZAAKID", "DELICTCATEGORIE", "SANCTIE", "DAGENDETENTIE"),
         start_column="DATUMBESLISSING", code_column="BESLISSING",
         description="Prosecution (OM) and court (ZM) decisions with sanctions. Not a CBS "
                     "standard file: delivered by arrangement in this documented layout.",

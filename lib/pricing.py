@@ -50,11 +50,26 @@ class PricingError(UserFacingError):
     """Prices are missing or a price table is unusable; the message says which and what to do."""
 
 
-def _read_csv_text(path: Path) -> pd.DataFrame:
-    text, _ = decode(path)
+def _read_csv_text(path: Path, what: str) -> pd.DataFrame:
+    """A price table or index as text columns; a missing, unreadable or empty file is a PricingError
+    that names the file and the setting (``what``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise PricingError(f"{path}: {what} not found{' (it is a folder)' if path.is_dir() else ''}. Check the path "
+                           "in the config (relative paths are relative to the config file's folder; write / "
+                           "between folders)")
+    try:
+        text, _ = decode(path)
+    except OSError as exc:
+        raise PricingError(f"{path}: {what} cannot be read ({exc.strerror or exc})") from None
     first = text.split("\n", 1)[0]
+    if not first.strip():
+        raise PricingError(f"{path}: {what} is empty or has no header row in its first line")
     sep = ";" if first.count(";") > first.count(",") else ","
-    frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as exc:
+        raise PricingError(f"{path}: {what} cannot be read as CSV ({str(exc).strip()})") from None
     frame.columns = [c.strip().lower() for c in frame.columns]
     return frame.apply(lambda s: s.str.strip())
 
@@ -74,7 +89,7 @@ def _parse_day(values: pd.Series, path: Path, column: str) -> np.ndarray:
 
 def load_price_table(path: Path) -> pd.DataFrame:
     """One price table, validated; dates as day numbers, prices as floats."""
-    frame = _read_csv_text(path)
+    frame = _read_csv_text(path, "price table ([prices] price_tables or fallback_tables)")
     missing = [c for c in PRICE_COLUMNS if c not in frame.columns]
     if missing:
         raise PricingError(f"{path}: a price table needs the columns {', '.join(PRICE_COLUMNS)} "
@@ -124,7 +139,7 @@ def combine_price_tables(tables: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def load_price_index(path: Path) -> pd.Series:
-    frame = _read_csv_text(path)
+    frame = _read_csv_text(path, "price index ([prices] index)")
     if not {"year", "index"} <= set(frame.columns):
         raise PricingError(f"{path}: a price index needs the columns year and index")
     index = pd.Series(parse_amounts(frame["index"], amount_decimal(frame["index"])),

@@ -17,11 +17,30 @@
   once per distinct value (``parse_yyyymmdd``, ``integers``).
 
 With pyarrow installed, parquet and CSV files are read and cleaned with Arrow compute
-functions; without it, pandas reads them. Both paths give the same tables.
+functions; without it (or when it is installed but fails to import), pandas reads them.
+Both paths give the same tables.
+
+**Columns.** Only the columns a step uses are required. The layout of a dataset
+(``lib.layouts``) names the columns the bundle reads but no step needs
+(``optional_columns``): when a file lacks one, it comes out blank (``""``, ``NaN`` or
+``-1``). A missing column that a step needs stops the run with the file, the column and
+the columns the file has.
+
+**CSV text.** A file that starts with a byte-order mark is read in the encoding the mark
+names (UTF-8 or UTF-16), and a UTF-16 file without one is recognised by its zero bytes.
+Any other file is read as UTF-8, or as ``[sources] csv_encoding`` says; a value that is
+not text in that encoding stops the run with the file, the row, the column and the
+setting to choose, never with a guess.
+
+**Bad files.** An empty file, a truncated or damaged ``.sav`` or parquet file, a CSV
+file that cannot be parsed, or a file that disappeared is a ``ReadError`` naming the file
+and the problem (exit code 2), never a traceback.
 """
 from __future__ import annotations
 
-import importlib.util
+import codecs
+import re
+from contextlib import contextmanager
 from typing import Iterator
 
 import numpy as np
@@ -29,105 +48,316 @@ import pandas as pd
 from pandas.api.types import union_categoricals
 
 from lib.errors import UserFacingError
-from lib.sources import SourceFile
+from lib.layouts import CBS_DATASETS
+from lib.sources import SourceFile, importable
 
 CHUNK_ROWS = 1_000_000
-HAS_ARROW = importlib.util.find_spec("pyarrow") is not None
+HAS_ARROW = all(importable(m) for m in ("pyarrow", "pyarrow.compute", "pyarrow.csv", "pyarrow.parquet"))
 KEY_COLUMN = "RINPERSOON"
 NUMERIC_ID_COLUMNS = ("HUISHOUDNR", "RINOBJECTNUMMER")
+ENCODING_SETTING = '[sources] csv_encoding'
+_UNDECODED = re.compile("[\udc80-\udcff]")
 
 
 class ReadError(UserFacingError):
     """A file cannot be read as expected, with a message meant for the user."""
 
 
+# --- opening files, with every failure as a message -------------------------------------
+
+def _check_file(source: SourceFile) -> None:
+    """A file that is gone or empty is refused before any reader sees it."""
+    try:
+        size = source.path.stat().st_size
+    except FileNotFoundError:
+        raise ReadError(f"{source.path}: file not found (was it moved or renamed after the inventory step? "
+                        "Rerun from the inventory step)") from None
+    except OSError as exc:
+        raise ReadError(f"{source.path}: the file cannot be opened ({exc.strerror or exc})") from None
+    if size == 0:
+        raise ReadError(f"{source.path}: the file is empty (0 bytes): it was not copied or exported completely. "
+                        f"Copy it again, or leave {source.dataset} out of [sources.cbs]")
+
+
+def _failure(source: SourceFile, exc: BaseException) -> str | None:
+    """The user's message for an exception raised while reading ``source``; None for a bug."""
+    path, fmt = source.path, source.format
+    if isinstance(exc, FileNotFoundError):
+        return f"{path}: file not found (was it moved or renamed after the inventory step? Rerun from inventory)"
+    if isinstance(exc, PermissionError):
+        return f"{path}: no permission to read the file (is it open in another program?)"
+    if fmt == "sav" and type(exc).__module__.startswith("pyreadstat"):
+        return (f"{path}: the .sav file cannot be read ({exc}): it is probably incomplete (a copy that broke off) "
+                "or damaged. Copy it again from the data drive, or point [sources.cbs] at another format of the "
+                "same file")
+    arrow_error = type(exc).__module__.startswith("pyarrow")
+    if fmt == "parquet" and (arrow_error or isinstance(exc, OSError)):
+        return (f"{path}: not a readable parquet file ({exc}): it is probably incomplete (a copy that broke off) "
+                "or damaged. Copy it again from the data drive, or point [sources.cbs] at the .sav or .csv version")
+    if fmt == "csv" and (isinstance(exc, UnicodeError) or "UTF8" in str(exc)):
+        return _undecoded_message(source, csv_encoding(source), "the file", "") + f" ({str(exc).strip()})"
+    if fmt == "csv" and (arrow_error or isinstance(exc, (pd.errors.ParserError, pd.errors.EmptyDataError))):
+        return (f"{path}: the CSV file cannot be read ({str(exc).strip()}). Check that every row has the header's "
+                "number of fields, with one separator (; or ,) and text with separators in double quotes")
+    if isinstance(exc, OSError):
+        return f"{path}: the file cannot be read ({exc})"
+    return None
+
+
+@contextmanager
+def _reading(source: SourceFile):
+    """Turn a reader's exception into a ReadError that names the file and the problem."""
+    try:
+        yield
+    except UserFacingError:
+        raise
+    except Exception as exc:
+        message = _failure(source, exc)
+        if message is None:
+            raise
+        raise ReadError(message) from None
+
+
+def csv_encoding(source: SourceFile) -> str:
+    """The text encoding of a CSV file: what its byte-order mark says; UTF-16 recognised by its
+    zero bytes; otherwise the configured ``encoding`` (``auto``: UTF-8)."""
+    _check_file(source)
+    with _reading(source), open(source.path, "rb") as f:
+        head = f.read(1 << 16)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in head:
+        even, odd = head[0::2], head[1::2]
+        if even and odd.count(0) >= len(odd) // 3 and even.count(0) == 0:
+            return "utf-16-le"
+        if odd and even.count(0) >= len(even) // 3 and odd.count(0) == 0:
+            return "utf-16-be"
+        raise ReadError(f"{source.path}: the file holds zero bytes, so it is no CSV text file (nor UTF-16 text); "
+                        "check that the configured file is the right one, or save it again as CSV (UTF-8)")
+    return "utf-8" if source.encoding in ("auto", "", None) else source.encoding
+
+
+def _csv_header(source: SourceFile, encoding: str) -> str:
+    with _reading(source), open(source.path, encoding=encoding, errors="surrogateescape", newline="") as f:
+        header = f.readline().lstrip("\ufeff").rstrip("\r\n")
+    if not header.strip():
+        raise ReadError(f"{source.path}: the first line is empty: a CSV file of the CBS route starts with a header "
+                        "row of column names")
+    if _UNDECODED.search(header):
+        raise ReadError(_undecoded_message(source, encoding, "the header row", header))
+    return header
+
+
+def _undecoded_message(source: SourceFile, encoding: str, where: str, text: str) -> str:
+    bad = " ".join(f"{ord(c) - 0xDC00:02X}" for c in _UNDECODED.findall(text)[:3])
+    name = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8"}.get(encoding, encoding)
+    return (f"{source.path}: {where} has bytes that are not {name} text{f' (hex {bad})' if bad else ''}. "
+            "The file is in another "
+            "encoding (Excel saves 'CSV' as Windows-1252). Save it as 'CSV UTF-8', or set "
+            f'{ENCODING_SETTING} = "cp1252" (or the encoding it was saved in) in the config')
+
+
 def file_columns(source: SourceFile) -> list[str]:
     """Column names as stored in the file."""
-    if source.format == "sav":
-        import pyreadstat
-        _, meta = pyreadstat.read_sav(str(source.path), metadataonly=True)
-        return list(meta.column_names)
-    if source.format == "parquet":
-        import pyarrow.parquet as pq
-        return list(pq.read_schema(source.path).names)
-    with open(source.path, encoding="utf-8-sig", newline="") as f:
-        header = f.readline().rstrip("\r\n")
-    return header.split(_csv_separator(header))
+    _check_file(source)
+    with _reading(source):
+        if source.format == "sav":
+            import pyreadstat
+            _, meta = pyreadstat.read_sav(str(source.path), metadataonly=True)
+            return list(meta.column_names)
+        if source.format == "parquet":
+            _need_arrow(source)
+            import pyarrow.parquet as pq
+            return list(pq.read_schema(source.path).names)
+    header = _csv_header(source, csv_encoding(source))
+    # Names as the CSV readers see them: a name in double quotes without its quotes.
+    return [c[1:-1] if len(c) > 1 and c[0] == c[-1] == '"' else c for c in header.split(_csv_separator(header))]
 
 
 def row_count(source: SourceFile) -> int:
     """Number of data rows, from the file's metadata where the format has it."""
-    if source.format == "sav":
-        import pyreadstat
-        _, meta = pyreadstat.read_sav(str(source.path), metadataonly=True)
-        return int(meta.number_rows)
-    if source.format == "parquet":
-        import pyarrow.parquet as pq
-        return int(pq.ParquetFile(source.path).metadata.num_rows)
-    with open(source.path, "rb") as f:
-        lines = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
-        f.seek(-1, 2)
-        ends_with_newline = f.read(1) == b"\n"
-    return lines - 1 + (0 if ends_with_newline else 1)
+    _check_file(source)
+    with _reading(source):
+        if source.format == "sav":
+            import pyreadstat
+            _, meta = pyreadstat.read_sav(str(source.path), metadataonly=True)
+            return int(meta.number_rows)
+        if source.format == "parquet":
+            _need_arrow(source)
+            import pyarrow.parquet as pq
+            return int(pq.ParquetFile(source.path).metadata.num_rows)
+        encoding = csv_encoding(source)
+        if encoding.startswith("utf-16"):
+            with open(source.path, encoding=encoding, errors="replace") as f:
+                return max(sum(1 for line in f if line.strip()) - 1, 0)
+        with open(source.path, "rb") as f:
+            lines = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
+            f.seek(-1, 2)
+            ends_with_newline = f.read(1) == b"\n"
+        return max(lines - 1 + (0 if ends_with_newline else 1), 0)
+
+
+def _need_arrow(source: SourceFile) -> None:
+    if not HAS_ARROW:
+        raise ReadError(f"{source.path}: reading parquet needs pyarrow, which is not installed or does not import "
+                        "here; point the config at the .sav or .csv version of the file (or put \"parquet\" last "
+                        "in [sources] format_preference)")
 
 
 def _csv_separator(header: str) -> str:
     return max((";", ",", "\t", "|"), key=header.count)
 
 
-def _match_columns(source: SourceFile, wanted: list[str]) -> dict[str, str]:
-    """Map wanted upper-case names to the names as stored; error when one is missing."""
+def optional_columns(source: SourceFile) -> tuple[str, ...]:
+    """The columns of the source's dataset that the bundle reads when present but no step needs."""
+    dataset = CBS_DATASETS.get(source.dataset)
+    return dataset.optional_columns if dataset is not None else ()
+
+
+def _match_columns(source: SourceFile, wanted: list[str], optional=()) -> dict[str, str]:
+    """Map wanted upper-case names to the names as stored (only those present); error when a
+    needed (not optional) one is missing."""
     stored = file_columns(source)
-    by_upper = {c.upper(): c for c in stored}
-    missing = [w for w in wanted if w not in by_upper]
+    by_upper = {}
+    for c in stored:
+        by_upper.setdefault(c.upper(), c)
+    missing = [w for w in wanted if w not in by_upper and w not in optional]
     if missing:
         raise ReadError(f"{source.path}: column(s) {missing} not found (the file has: {', '.join(stored)}). "
-                        "Check that the configured file is the right dataset.")
-    return {w: by_upper[w] for w in wanted}
+                        f"The bundle needs {'them' if len(missing) > 1 else 'it'}: check that the configured file "
+                        "is the right dataset.")
+    present = {w: by_upper[w] for w in wanted if w in by_upper}
+    if not present:
+        raise ReadError(f"{source.path}: none of the columns {wanted} is in the file (the file has: "
+                        f"{', '.join(stored)})")
+    return present
 
 
 def iter_cbs_table(source: SourceFile, columns: list[str], numeric: tuple[str, ...] = (),
-                   chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-    """Yield normalised chunks of ``columns`` (upper case) of one CBS file."""
-    mapping = _match_columns(source, [c.upper() for c in columns])
+                   chunk_rows: int = CHUNK_ROWS, optional: tuple[str, ...] | None = None) -> Iterator[pd.DataFrame]:
+    """Yield normalised chunks of ``columns`` (upper case) of one CBS file.
+
+    ``optional`` columns (default: those the dataset's layout marks optional) come out blank
+    when the file lacks them; any other missing column is an error."""
+    wanted = [c.upper() for c in columns]
+    optional = tuple(c.upper() for c in (optional_columns(source) if optional is None else optional))
+    mapping = _match_columns(source, wanted, optional)
     stored = list(mapping.values())
     rename = {v: k for k, v in mapping.items()}
     numeric = tuple(c.upper() for c in numeric)
-    if source.format == "parquet" and HAS_ARROW:
+    absent = [w for w in wanted if w not in mapping]
+    for chunk in _iter_stored(source, stored, rename, numeric, chunk_rows):
+        if absent:
+            chunk = _with_blank_columns(chunk, absent, numeric)[wanted]
+        yield chunk
+
+
+def _with_blank_columns(chunk: pd.DataFrame, absent: list[str], numeric: tuple[str, ...]) -> pd.DataFrame:
+    n = len(chunk)
+    for c in absent:
+        if c == KEY_COLUMN or c in NUMERIC_ID_COLUMNS:
+            chunk[c] = np.full(n, -1, dtype=np.int64)
+        elif c in numeric:
+            chunk[c] = np.full(n, np.nan)
+        else:
+            chunk[c] = pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[""])
+    return chunk
+
+
+def _iter_stored(source: SourceFile, stored: list[str], rename: dict[str, str], numeric: tuple[str, ...],
+                 chunk_rows: int) -> Iterator[pd.DataFrame]:
+    if source.format == "parquet":
+        _need_arrow(source)
         import pyarrow.parquet as pq
-        for batch in pq.ParquetFile(source.path).iter_batches(batch_size=chunk_rows, columns=stored):
-            yield _from_arrow(batch, rename, numeric)
-    elif source.format == "csv" and HAS_ARROW:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-        with open(source.path, encoding="utf-8-sig", newline="") as f:
-            sep = _csv_separator(f.readline())
-        reader = pacsv.open_csv(source.path, read_options=pacsv.ReadOptions(block_size=64 << 20),
-                                parse_options=pacsv.ParseOptions(delimiter=sep),
-                                convert_options=pacsv.ConvertOptions(
-                                    include_columns=stored, column_types={c: pa.string() for c in stored},
-                                    strings_can_be_null=False, quoted_strings_can_be_null=False))
-        for batch in reader:
-            yield _from_arrow(batch, rename, numeric)
+        with _reading(source):
+            for batch in pq.ParquetFile(source.path).iter_batches(batch_size=chunk_rows, columns=stored):
+                yield _from_arrow(batch, rename, numeric)
     elif source.format == "sav":
         import pyreadstat
-        for chunk, _ in pyreadstat.read_file_in_chunks(pyreadstat.read_sav, str(source.path), chunksize=chunk_rows,
-                                                       usecols=stored):
-            yield _from_pandas(chunk.rename(columns=rename), numeric)
-    elif source.format == "parquet":
-        raise ReadError(f"{source.path}: reading parquet needs pyarrow; install it or point the config at the "
-                        ".sav or .csv version of the file")
+        with _reading(source):
+            for chunk, _ in pyreadstat.read_file_in_chunks(pyreadstat.read_sav, str(source.path),
+                                                           chunksize=chunk_rows, usecols=stored):
+                yield _from_pandas(chunk.rename(columns=rename), numeric)
     else:
-        with open(source.path, encoding="utf-8-sig", newline="") as f:
-            sep = _csv_separator(f.readline())
-        for chunk in pd.read_csv(source.path, sep=sep, usecols=stored, dtype=str, keep_default_na=False,
-                                 encoding="utf-8-sig", chunksize=chunk_rows):
-            yield _from_pandas(chunk.rename(columns=rename), numeric)
+        encoding = csv_encoding(source)
+        sep = _csv_separator(_csv_header(source, encoding))
+        if HAS_ARROW:
+            yield from _iter_csv_arrow(source, stored, rename, numeric, chunk_rows, encoding, sep)
+        else:
+            yield from _iter_csv_pandas(source, stored, rename, numeric, chunk_rows, encoding, sep)
 
 
-def read_cbs_table(source: SourceFile, columns: list[str], numeric: tuple[str, ...] = ()) -> pd.DataFrame:
+def _iter_csv_arrow(source, stored, rename, numeric, chunk_rows, encoding, sep) -> Iterator[pd.DataFrame]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    read_options = pacsv.ReadOptions(block_size=64 << 20)
+    if encoding not in ("utf-8", "utf-8-sig"):
+        read_options.encoding = encoding
+    try:
+        with _reading(source):
+            reader = pacsv.open_csv(source.path, read_options=read_options,
+                                    parse_options=pacsv.ParseOptions(delimiter=sep),
+                                    convert_options=pacsv.ConvertOptions(
+                                        include_columns=stored, column_types={c: pa.string() for c in stored},
+                                        strings_can_be_null=False, quoted_strings_can_be_null=False))
+            for batch in reader:
+                yield _from_arrow(batch, rename, numeric)
+    except ReadError as exc:
+        if "are not" not in str(exc) or "text" not in str(exc):
+            raise
+        # Text that is not in the file's encoding: the pandas reader finds the row and column.
+        for _ in _iter_csv_pandas(source, stored, rename, numeric, chunk_rows, encoding, sep):
+            pass
+        raise
+
+
+def _iter_csv_pandas(source, stored, rename, numeric, chunk_rows, encoding, sep) -> Iterator[pd.DataFrame]:
+    first_row = 1
+    # Every column is parsed (pandas checks the number of fields only then, as Arrow does), in
+    # chunks made smaller for wide files so that a chunk holds about as much text as the columns read.
+    width = len(file_columns(source))
+    chunk_rows = max(10_000, chunk_rows * max(len(stored), 1) // max(width, 1))
+    with _reading(source):
+        # Undecodable bytes are kept as surrogates and refused below, with their row, when they
+        # are in a column the step reads (a stray byte in another column does not matter).
+        for chunk in pd.read_csv(source.path, sep=sep, dtype=str, keep_default_na=False,
+                                 encoding=encoding, encoding_errors="surrogateescape", chunksize=chunk_rows):
+            chunk = chunk[stored]
+            converted = _from_pandas(chunk.rename(columns=rename), numeric)
+            _refuse_undecoded(source, encoding, chunk.rename(columns=rename), converted, first_row)
+            first_row += len(chunk)
+            yield converted
+
+
+def _refuse_undecoded(source: SourceFile, encoding: str, raw: pd.DataFrame, converted: pd.DataFrame,
+                      first_row: int) -> None:
+    """Stop at the first value of a read column that held bytes not in the file's encoding. Only
+    the values that did not convert (blank keys and amounts) or the distinct text values are looked at."""
+    for column in converted.columns:
+        values = converted[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            bad_categories = values.cat.categories.astype(str).str.contains(_UNDECODED)
+            if not bad_categories.any():
+                continue
+            rows = np.flatnonzero(np.isin(values.cat.codes.to_numpy(), np.flatnonzero(bad_categories)))
+        else:
+            failed = (values.to_numpy() < 0) if values.dtype.kind in "iu" else np.isnan(values.to_numpy(dtype=float))
+            if not failed.any():
+                continue
+            text = raw[column].iloc[np.flatnonzero(failed)].astype(str)
+            rows = np.flatnonzero(failed)[text.str.contains(_UNDECODED).to_numpy()]
+        if rows.size:
+            row = first_row + int(rows[0])
+            raise ReadError(_undecoded_message(source, encoding, f"row {row:,} (line {row + 1:,}), column {column},",
+                                               str(raw[column].iloc[int(rows[0])])))
+
+
+def read_cbs_table(source: SourceFile, columns: list[str], numeric: tuple[str, ...] = (),
+                   optional: tuple[str, ...] | None = None) -> pd.DataFrame:
     """All rows of ``columns`` of one CBS file, normalised (see module docstring)."""
-    table = concat_tables([c for c in iter_cbs_table(source, columns, numeric)],
+    table = concat_tables([c for c in iter_cbs_table(source, columns, numeric, optional=optional)],
                           [c.upper() for c in columns], tuple(c.upper() for c in numeric))
     if "RINPERSOONS" in table:
         table["RINPERSOONS"] = _upper_categorical(table["RINPERSOONS"].array)
@@ -257,7 +487,8 @@ def _key_from_float(values: np.ndarray) -> np.ndarray:
 
 def _numbers_of_text(values: pd.Series) -> np.ndarray:
     codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
-    numbers = pd.to_numeric(pd.Series(uniques, dtype=object).astype(str).str.strip(), errors="coerce").to_numpy(float)
+    text = pd.Series(uniques, dtype=object).astype(str).str.strip()
+    numbers = _exact_floats(text.where(text.str.fullmatch(_POINT)))
     return np.where(codes >= 0, numbers[np.maximum(codes, 0)], np.nan)
 
 
@@ -335,3 +566,57 @@ def integers(text) -> tuple[np.ndarray, np.ndarray]:
     valid = (codes >= 0) & (ok_u[take] if ok_u.size else False)
     values = np.where(valid, np.nan_to_num(numbers)[take] if numbers.size else 0, 0).astype(np.int64)
     return values, valid
+
+
+# --- amounts written as text -------------------------------------------------------------
+
+AMOUNT_OK, AMOUNT_BLANK, AMOUNT_OTHER_NOTATION, AMOUNT_AMBIGUOUS, AMOUNT_NOT_A_NUMBER = range(5)
+_POINT = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
+_DOT_THOUSANDS = r"[+-]?\d{1,3}(\.\d{3})+"
+_COMMA_DECIMAL = r"[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+"
+_COMMA_THOUSANDS = r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?"
+
+
+def amounts_of_text(values) -> tuple[np.ndarray, np.ndarray]:
+    """Amounts of a column as CBS writes them (``12345.67``), decided once per distinct value.
+
+    Returns (amount, status). ``AMOUNT_OK``: a number with a decimal point (or none).
+    ``AMOUNT_OTHER_NOTATION``: not how CBS writes amounts but readable all the same: a
+    decimal comma (``12.345,67``, ``1234,5``) or thousands commas (``1,234,567.50``);
+    ``amount`` holds that reading. ``AMOUNT_AMBIGUOUS``: two readings, never guessed
+    (``1,200`` is 1.2 with a decimal comma and 1200 with a thousands comma; ``1.234`` is
+    1.234 or, in a column that also has decimal commas, 1234); ``amount`` is NaN.
+    ``AMOUNT_BLANK`` and ``AMOUNT_NOT_A_NUMBER``: NaN."""
+    codes, uniques = _per_distinct_value(values)
+    text = pd.Series(uniques, dtype=object).astype(str).str.strip().str.replace(" ", "", regex=False)
+    point = text.str.fullmatch(_POINT).to_numpy(dtype=bool)
+    comma_decimal = text.str.fullmatch(_COMMA_DECIMAL).to_numpy(dtype=bool)
+    comma_thousands = text.str.fullmatch(_COMMA_THOUSANDS).to_numpy(dtype=bool)
+    dot_thousands = text.str.fullmatch(_DOT_THOUSANDS).to_numpy(dtype=bool)
+    present = np.isin(np.arange(len(text)), codes[codes >= 0])
+    column_has_decimal_commas = bool((comma_decimal & ~comma_thousands & present).any())
+    status = np.full(len(text), AMOUNT_NOT_A_NUMBER, dtype=np.int8)
+    status[text.to_numpy(dtype=str) == ""] = AMOUNT_BLANK
+    status[point] = AMOUNT_OK
+    status[comma_decimal ^ comma_thousands] = AMOUNT_OTHER_NOTATION
+    status[comma_decimal & comma_thousands] = AMOUNT_AMBIGUOUS
+    if column_has_decimal_commas:
+        status[point & dot_thousands] = AMOUNT_AMBIGUOUS
+    as_point = _exact_floats(text.where(point))
+    dutch = _exact_floats(text.where(comma_decimal).str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+    english = _exact_floats(text.where(comma_thousands).str.replace(",", "", regex=False))
+    number = np.where(status == AMOUNT_OK, as_point, np.nan)
+    number = np.where((status == AMOUNT_OTHER_NOTATION) & comma_decimal, dutch, number)
+    number = np.where((status == AMOUNT_OTHER_NOTATION) & comma_thousands, english, number)
+    known = codes >= 0
+    take = np.maximum(codes, 0)
+    amount = np.where(known, number[take] if number.size else np.nan, np.nan)
+    out_status = np.where(known, status[take] if status.size else AMOUNT_BLANK, AMOUNT_BLANK).astype(np.int8)
+    return amount.astype(float), out_status
+
+
+
+def _exact_floats(text: pd.Series) -> np.ndarray:
+    """Numbers of text that is known to be numbers (NaN elsewhere), parsed exactly: pandas'
+    fast parser (``to_numeric``) may change the last bit ('0.30000000000000004' becomes 0.3)."""
+    return text.to_numpy(dtype=object).astype(float)

@@ -21,7 +21,16 @@ from lib.accounting import SourceAccount
 from lib.appendix2 import Appendix2Result
 from lib.dates import add_months, days_from_ymd
 from lib.layouts import CBS_DATASETS, LINKABLE_RINPERSOONS, UITKERINGSOORT_DOMAINS
-from lib.readers import concat_tables, parse_yyyymmdd, read_cbs_table
+from lib.readers import (
+    AMOUNT_AMBIGUOUS,
+    AMOUNT_BLANK,
+    AMOUNT_NOT_A_NUMBER,
+    AMOUNT_OTHER_NOTATION,
+    amounts_of_text,
+    concat_tables,
+    parse_yyyymmdd,
+    read_cbs_table,
+)
 from lib.sources import SourceFile
 
 SPELL_DATASETS = ("JGDHULPBUS", "JGDBESCHERMBUS", "JGDRECLASBUS", "WMOBUS", "BIJSTANDUITKERINGTAB", "GEDETINEERDENTAB")
@@ -83,7 +92,9 @@ def source_columns(dataset: str) -> tuple[list[str], tuple[str, ...]]:
     if dataset in CASE_DATASETS:
         numeric = ("URENTAAKSTRAF", "MAANDENTOEZICHT")
         return ["RINPERSOONS", "RINPERSOON", "DATUMBESLISSING", "INSTANTIE", "BESLISSING", "RECHTER", *numeric], numeric
-    return ["RINPERSOONS", "RINPERSOON", "UITKERINGSOORT", "BEDRAGJAAR"], ("BEDRAGJAAR",)
+    # The amount is read as text (numbers of .sav and parquet files as their shortest exact text),
+    # so a rejected row keeps the amount as delivered and its notation is judged (amount_records).
+    return ["RINPERSOONS", "RINPERSOON", "UITKERINGSOORT", "BEDRAGJAAR"], ()
 
 
 def read_source_files(dataset: str, files: list[SourceFile]) -> pd.DataFrame:
@@ -233,12 +244,29 @@ def case_records(dataset: str, t: pd.DataFrame, period: Period, persons: PersonI
 
 def amount_records(dataset: str, t: pd.DataFrame, period: Period, persons: PersonIndex,
                    account: SourceAccount) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Yearly amounts paid: each spread equally over the twelve months of its file's year."""
+    """Yearly amounts paid: each spread equally over the twelve months of its file's year.
+
+    Amounts are read as CBS writes them (``12345.67``). A row whose amount is written otherwise
+    is rejected with its text as delivered: in another notation that reads one way only
+    (``12.345,67``), its euros count in "read" and "rejected"; an ambiguous or unreadable
+    amount is rejected with a reason that says its euros could not be read, and the account
+    notes how many such rows there are."""
     account.has_amounts = True
-    amount = t["BEDRAGJAAR"].to_numpy(float)
+    amount, status = amounts_of_text(t["BEDRAGJAAR"])
     t["AMOUNT"] = amount
     reason = _key_reasons(t)
-    reason[(reason == "") & np.isnan(amount)] = "amount missing or not a number"
+    reason[(reason == "") & (status == AMOUNT_BLANK)] = AMOUNT_REASONS[AMOUNT_BLANK]
+    for kind in (AMOUNT_OTHER_NOTATION, AMOUNT_AMBIGUOUS, AMOUNT_NOT_A_NUMBER):
+        reason[(reason == "") & (status == kind)] = AMOUNT_REASONS[kind]
+    unreadable = (status == AMOUNT_AMBIGUOUS) | (status == AMOUNT_NOT_A_NUMBER)
+    if unreadable.any():
+        account.notes.append(f"{int(unreadable.sum()):,} row(s) with an amount that could not be read (ambiguous or "
+                             "not a number): their euros are not in the amounts read and rejected")
+    other = status == AMOUNT_OTHER_NOTATION
+    if other.any():
+        account.notes.append(f"{int(other.sum()):,} row(s) with an amount not written as CBS writes amounts "
+                             f"(EUR {float(np.nansum(amount[other])):,.2f} as read): rejected, counted in read and "
+                             "rejected")
     soort = t["UITKERINGSOORT"].str.upper()
     domain = soort.map(UITKERINGSOORT_DOMAINS).to_numpy(dtype=object)
     reason[(reason == "") & pd.isna(domain)] = "benefit type has no domain (see UITKERINGSOORT_DOMAINS)"
@@ -252,6 +280,16 @@ def amount_records(dataset: str, t: pd.DataFrame, period: Period, persons: Perso
         "amount": amount[ok], "spread": "months", "domain": domain[ok], "file": t["FILE"].to_numpy()[ok],
         "row": t["ROW"].to_numpy()[ok]})
     return _finish(dataset, t, reason, account, records, persons)
+
+
+AMOUNT_REASONS = {
+    AMOUNT_BLANK: "amount missing or not a number",
+    AMOUNT_OTHER_NOTATION: "amount not written as CBS writes amounts (12345.67) but with a decimal comma or "
+                           "thousands separators (12.345,67): its euros are counted in read and rejected",
+    AMOUNT_AMBIGUOUS: "amount ambiguous ('1,200' is 1.2 or 1200; '1.234' in a column with decimal commas is 1.234 or "
+                      "1234): its euros could not be read and are not counted",
+    AMOUNT_NOT_A_NUMBER: "amount not a number: its euros could not be read and are not counted",
+}
 
 
 READERS = {**{d: spell_records for d in SPELL_DATASETS}, **{d: event_records for d in EVENT_DATASETS},

@@ -6,13 +6,19 @@ in year folders) contributes each study year's file; any other dataset contribut
 only its newest file (highest year, then highest version). When one version exists in
 several formats, ``format_preference`` decides. Every file that was found but not
 chosen is listed with the reason, so the inventory explains itself.
+
+A format counts as readable only when its package imports: an installed package that
+fails to import (on Windows often a missing DLL) is treated as absent, so the run falls
+back to the other formats instead of stopping with a traceback.
 """
 from __future__ import annotations
 
+import datetime as _dt
+import functools
 import glob
-import importlib.util
+import importlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lib.config import RunConfig
@@ -36,6 +42,8 @@ class SourceFile:
     year: int | None
     version: int | None
     format: str
+    encoding: str = "auto"
+    """Text encoding of a CSV file (``[sources] csv_encoding``); ``auto``: UTF-8, or what a BOM says."""
 
 
 @dataclass(frozen=True)
@@ -45,10 +53,22 @@ class SkippedFile:
     reason: str
 
 
+@functools.cache
+def importable(module: str) -> bool:
+    """True when ``module`` imports. An installed package that fails to import (a missing or
+    mismatched DLL on Windows, a broken installation) counts as absent: the bundle then falls
+    back as if it were not installed, instead of stopping with a traceback later."""
+    try:
+        importlib.import_module(module)
+    except Exception:       # ImportError, OSError (DLL load failed), or whatever a broken package raises
+        return False
+    return True
+
+
 def readable_formats(preference: list[str]) -> list[str]:
     """The preferred formats this environment can read (.sav needs pyreadstat, parquet pyarrow)."""
-    needs = {"sav": "pyreadstat", "parquet": "pyarrow", "csv": None}
-    return [f for f in preference if needs[f] is None or importlib.util.find_spec(needs[f]) is not None]
+    needs = {"sav": "pyreadstat", "parquet": "pyarrow.parquet", "csv": None}
+    return [f for f in preference if needs[f] is None or importable(needs[f])]
 
 
 def expand_pattern(config: RunConfig, pattern: str) -> list[Path]:
@@ -108,6 +128,7 @@ def locate_sources(config: RunConfig) -> tuple[list[SourceFile], list[SkippedFil
         raise SourceError("none of the formats in [sources] format_preference can be read here")
     chosen: list[SourceFile] = []
     skipped: list[SkippedFile] = []
+    encoding = config["sources"]["csv_encoding"]
     for name, pattern in config["sources"]["cbs"].items():
         dataset = CBS_DATASETS[name]
         paths = expand_pattern(config, pattern)
@@ -121,8 +142,12 @@ def locate_sources(config: RunConfig) -> tuple[list[SourceFile], list[SkippedFil
             missing = sorted(set(config.years) - {f.year for f in c})
             if missing:
                 raise SourceError(f"[sources.cbs] {name}: no file for study year(s) {missing}")
+        if encoding != "auto":
+            c = [replace(f, encoding=encoding) if f.format == "csv" else f for f in c]
         chosen += c
         skipped += s
+    if config["run"]["route"] == "cbs":
+        check_dates_covered(config, chosen)
     municipal = config["sources"]["municipality"]
     if municipal["brp_extract"]:
         paths = expand_pattern(config, municipal["brp_extract"])
@@ -136,3 +161,39 @@ def locate_sources(config: RunConfig) -> tuple[list[SourceFile], list[SkippedFil
             raise SourceError(f"[sources.municipality] cost_files: no file matches {pattern!r}")
         chosen += [SourceFile("APPENDIX2", p, None, None, "csv") for p in paths]
     return chosen, skipped
+
+
+# Registers whose newest file decides up to which date households and residence are known.
+COVERAGE_REGISTERS = ("GBAHUISHOUDENSBUS", "GBAADRESOBJECTBUS")
+
+
+def covered_until(files: list[SourceFile], dataset: str) -> tuple[_dt.date, SourceFile] | None:
+    """The last day a cumulative (BUS) register can describe, and its newest file: a BUS file of
+    year Y holds the spells registered up to its version date, at the latest 1 January of Y + 1
+    (CBS documents the BUS files up to that date)."""
+    of_dataset = [f for f in files if f.dataset == dataset and f.year is not None]
+    if not of_dataset:
+        return None
+    newest = max(of_dataset, key=lambda f: (f.year, f.version or 0))
+    return _dt.date(newest.year + 1, 1, 1), newest
+
+
+def check_dates_covered(config: RunConfig, files: list[SourceFile]) -> None:
+    """Refuse a peildatum or residence date after the newest household or address register:
+    every open spell would seem to run on, and every household would seem still resident."""
+    study = config["study"]
+    dates = [("peildatum", study["peildatum"])]
+    if study["residence_date"] is not None:
+        dates.append(("residence_date", study["residence_date"]))
+    for dataset in COVERAGE_REGISTERS:
+        covered = covered_until(files, dataset)
+        if covered is None:
+            continue
+        last_day, newest = covered
+        for key, day in dates:
+            if day > last_day:
+                raise SourceError(
+                    f"[study] {key} {day.isoformat()} is after the data: the newest file of {dataset}, "
+                    f"{newest.path.name} (year {newest.year}), describes households and addresses up to "
+                    f"{last_day.isoformat()} at the latest. Set {key} to that date or earlier, or point "
+                    f"[sources.cbs] {dataset} at a newer version.")

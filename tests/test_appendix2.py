@@ -12,6 +12,7 @@ from lib.appendix2 import (
     GRAN_MONTH,
     GRAN_YEAR,
     amount_decimal,
+    amount_notation,
     load_domain_mapping,
     parse_amounts,
     parse_dates,
@@ -110,7 +111,9 @@ def test_a_provider_file_worked_out_by_hand(tmp_path):
     assert (result.encoding, result.separator, result.decimal) == ("cp1252", ";", ",")
     rec = result.records.set_index("line")
     assert rec.index.tolist() == [2, 3, 4, 5, 6, 7, 16]
-    assert (rec.loc[2, "start"], rec.loc[2, "end"], rec.loc[2, "spread"]) == (d("2019-03-01"), d("2019-03-31"), "days")
+    # The first of a month with an empty end: that whole month (spread over its one month).
+    assert (rec.loc[2, "start"], rec.loc[2, "end"], rec.loc[2, "spread"]) == (d("2019-03-01"), d("2019-03-31"),
+                                                                              "months")
     assert (rec.loc[3, "start"], rec.loc[3, "end"], rec.loc[3, "spread"]) == (d("2019-03-01"), d("2019-05-31"), "months")
     assert (rec.loc[4, "start"], rec.loc[4, "end"], rec.loc[4, "domain"]) == (d("2019-01-01"), d("2019-12-31"), "wmo")
     assert rec.loc[5, "amount"] == pytest.approx(920 * 45 / 92) and rec.loc[5, "start"] == P0
@@ -148,6 +151,84 @@ def test_settings_for_pseudonymised_keys_and_kept_duplicates(tmp_path):
     rows = [f"Zorg BV;{INVALID};20190301;;Jeugd;A;10,00;", f"Zorg BV;{INVALID};20190301;;Jeugd;A;10,00;"]
     result = read_appendix2(write(tmp_path, rows), P0, P1, MAPPING, check_eleven=False, drop_duplicates=False)
     assert len(result.records) == 2 and result.records["amount"].sum() == 20
+    # Kept, and reported all the same.
+    assert (result.duplicate_rows, result.duplicate_amount) == (1, 10.0)
+    assert result.duplicates.values.tolist() == [[3, 2, 10.0, True]]
+
+
+def test_exact_duplicates_are_reported_when_dropped_too(tmp_path):
+    row = f"Zorg BV;{VALID};20190301;;Jeugd;A;10,00;"
+    rows = [row, f"Zorg BV;{VALID};20190301;;Jeugd;A;10,00;anders", row, "", row]
+    result = read_appendix2(write(tmp_path, rows), P0, P1, MAPPING)
+    assert result.records["line"].tolist() == [2, 3]
+    assert result.rejected[["line", "reason"]].values.tolist() == [[4, "exact duplicate of an earlier row"],
+                                                                  [6, "exact duplicate of an earlier row"]]
+    assert result.duplicates.values.tolist() == [[4, 2, 10.0, False], [6, 2, 10.0, False]]
+    assert (result.duplicate_rows, result.duplicate_amount) == (2, 20.0)
+
+
+def test_what_each_amount_says_about_the_decimal_separator():
+    s = pd.Series(["1.234,56", "1,234.56", "1.234.567", "1,234,567", "12,5", "12.50", "1234,567", "0,500",
+                   "1,200", "12.000", "-1,200", "(1.500)", "950", "n.v.t.", ""])
+    comma, point, ambiguous = amount_notation(s)
+    assert comma.tolist() == [1, 0, 1, 0, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0]
+    assert point.tolist() == [0, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    assert ambiguous.tolist() == [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0]
+
+
+def test_a_file_that_cannot_tell_its_decimal_separator_is_never_guessed(tmp_path):
+    header = HEADER.replace(";", ",")
+    rows = [f'Care Ltd,{VALID},2019,,Jeugd,R,"1,200",', f'Care Ltd,{VALID},2020,,Jeugd,R,"12,000",',
+            f"Care Ltd,{VALID},2021,,Jeugd,R,950,"]
+    path = write(tmp_path, rows, "utf-8", name="care.csv", header=header)
+    with pytest.raises(UserFacingError) as err:
+        read_appendix2(path, P0, P1, MAPPING)
+    assert str(err.value) == (
+        f"{path}: cannot tell the decimal separator of the amounts (Bedrag): 2 such as '1,200' (line 2), '12,000' "
+        "(line 3) can be read either way (one separator followed by three digits: 1,200 is 1200.00 with a thousands "
+        "separator or 1.20 with a decimal comma), and no amount in the file settles it. Choose the reading for this "
+        'file in the run configuration, under [sources.municipality]: decimal = { "care.csv" = "," } (decimal comma: '
+        '1.234,56 and 1,20; then 1,200 is 1.20) or decimal = { "care.csv" = "." } (decimal point: 1,234.56 and 1.20; '
+        "then 1,200 is 1200.00); or ask the provider to resend the file with two decimals in every amount (1200,00).")
+    assert read_appendix2(path, P0, P1, MAPPING, decimal=".").records["amount"].tolist() == [1200.0, 12000.0, 950.0]
+    assert read_appendix2(path, P0, P1, MAPPING, decimal=",").records["amount"].tolist() == [1.2, 12.0, 950.0]
+
+
+def test_a_file_that_shows_both_notations_and_ambiguous_amounts_stops(tmp_path):
+    rows = [f"Zorg BV;{VALID};2019;;Jeugd;A;12,50;", f"Zorg BV;{VALID};2020;;Jeugd;A;7.25;",
+            f"Zorg BV;{VALID};2021;;Jeugd;A;1.200;"]
+    with pytest.raises(UserFacingError, match=r"the amounts show both notations: decimal comma in 1 such as "
+                                              r"'12,50' \(line 2\); decimal point in 1 such as '7.25' \(line 3\); "
+                                              r"and 1 such as '1.200' \(line 4\) read either way"):
+        read_appendix2(write(tmp_path, rows), P0, P1, MAPPING)
+
+
+def test_whole_numbers_need_no_decimal_separator(tmp_path):
+    rows = [f"Zorg BV;{VALID};2019;;Jeugd;A;1200;", f"Zorg BV;{VALID};2020;;Jeugd;A;-35;"]
+    result = read_appendix2(write(tmp_path, rows), P0, P1, MAPPING)
+    assert result.decimal == "" and result.records["amount"].tolist() == [1200.0, -35.0]
+
+
+def test_whole_calendar_months_given_as_dates_are_spread_by_months(tmp_path):
+    rows = [f"Zorg BV;{VALID};20190101;20191231;Jeugd;A;1200,00;",      # a year as dates
+            f"Zorg BV;{VALID};1-3-2019;31-5-2019;Jeugd;A;900,00;",      # three months as dates
+            f"Zorg BV;{VALID};20181101;20190228;Jeugd;A;400,00;",       # four months, two inside the study
+            f"Zorg BV;{VALID};maart 2019;20190415;Jeugd;A;460,00;",     # ends inside a month: by days
+            f"Zorg BV;{VALID};20190102;20191231;Jeugd;A;364,00;"]       # starts inside a month: by days
+    result = read_appendix2(write(tmp_path, rows), P0, P1, MAPPING)
+    rec = result.records.set_index("line")
+    assert rec["spread"].to_dict() == {2: "months", 3: "months", 4: "months", 5: "days", 6: "days"}
+    assert rec.loc[4, "amount"] == pytest.approx(200.0) and result.amount_clipped == pytest.approx(200.0)
+    record, month, amount = spread_over_months(rec["start"], rec["end"], rec["amount"], rec["spread"] == "months")
+    jan = int(month_index(d("2019-01-01")))
+    by_record = pd.DataFrame({"record": record, "month": month - jan + 1, "amount": amount})
+    year = by_record[by_record["record"] == 0]
+    assert year["month"].tolist() == list(range(1, 13)) and np.allclose(year["amount"], 100.0)
+    assert np.allclose(by_record.loc[by_record["record"] == 1, "amount"], 300.0)
+    assert np.allclose(by_record.loc[by_record["record"] == 2, "amount"], 100.0)
+    # 31 days of March and 15 of April: EUR 10 a day.
+    assert by_record.loc[by_record["record"] == 3, "amount"].tolist() == pytest.approx([310.0, 150.0])
+    assert by_record.loc[by_record["record"] == 4, "amount"].tolist()[:2] == pytest.approx([30.0, 28.0])
 
 
 def test_unusable_files_say_what_is_wrong_and_what_to_do(tmp_path):
@@ -160,3 +241,16 @@ def test_unusable_files_say_what_is_wrong_and_what_to_do(tmp_path):
     binary.write_bytes(b"\x81\x8d\x8f\x90\x9d" * 10)
     with pytest.raises(UserFacingError, match="neither UTF-8 nor Windows-1252"):
         read_appendix2(binary, P0, P1, MAPPING)
+    empty = tmp_path / "leeg.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(UserFacingError, match="leeg.csv: the cost file is empty"):
+        read_appendix2(empty, P0, P1, MAPPING)
+    # An amount with a decimal comma, unquoted, in a ','-separated file: a field too many.
+    unquoted = write(tmp_path, [f"Care Ltd,{VALID},2019,,Jeugd,R,300,50,"], "utf-8", name="los.csv",
+                     header=HEADER.replace(";", ","))
+    with pytest.raises(UserFacingError) as err:
+        read_appendix2(unquoted, P0, P1, MAPPING)
+    assert str(err.value) == (
+        f"{unquoted}: line 2 has 9 fields where the header row has 8: 'Care Ltd,{VALID},2019,,Jeugd,R,300,50,'. A "
+        "field that holds the separator ',' (an amount like 300,50, a name or a remark) must be in double quotes; "
+        "save the cost file from Excel as 'CSV (gescheiden door lijstscheidingsteken)' or ask the sender to resend it")

@@ -269,3 +269,58 @@ def test_id_positions_equal_a_hash_index(scale):
     assert id_positions(keys, ids[:0]).size == 0 and (id_positions(keys[:0], ids) == -1).all()
     text_keys = keys.astype(str)
     assert (id_positions(text_keys, ids.astype(str)) == expected).all()
+
+
+def test_brp_rows_one_person_one_household():
+    """Repeats of a person (also without the leading zero) are one person; a BSN at two locations
+    or with two roles is placed nowhere; rows without a BSN or location place no one."""
+    from lib.households import BRP_REASON, brp_rows
+    brp = pd.DataFrame({
+        "BSN": ["011222335", "11222335", "2", "2", "3", "3", "3", "", "x12", "4", "5"],
+        "LOCATIECODE": ["L1", "L1", "L2", "L3", "L4", "L4", "L4", "L5", "L5", "", "L6"],
+        "GEZINSRELATIE": ["P", "p", "A", "A", "P", "K", "P", "A", "A", "A", "A"]})
+    key, reason = brp_rows(brp)
+    assert key.tolist() == [11222335, 11222335, 2, 2, 3, 3, 3, -1, -1, 4, 5]
+    assert reason.tolist() == ["", BRP_REASON["duplicate"], BRP_REASON["locations"], BRP_REASON["locations"],
+                               BRP_REASON["roles"], BRP_REASON["roles"], BRP_REASON["roles"], BRP_REASON["bsn"],
+                               BRP_REASON["bsn"], BRP_REASON["location"], ""]
+    persons = pd.DataFrame({"person": np.arange(5, dtype=np.int32), "key": np.array([11222335, 2, 3, 4, 5])})
+    m = brp_household_model(brp, persons, "0344", include_institutional=False)
+    assert m.members.values.tolist() == [[0, 0, "P"], [4, 1, "A"]]
+    assert m.households["locatiecode"].tolist() == ["L1", "L6"]
+    assert m.not_placed.tolist() == [1, 2]
+    assert "BRP extract: 2 person(s) listed in more than one way are in no household (the extract does not tell " \
+           "which; the rows are in read_sources' rejected/BRP-extract.csv)" in m.notes
+
+
+def test_brp_extract_reads_only_the_columns_the_method_asks(tmp_path):
+    from lib.errors import UserFacingError
+    from lib.households import read_brp_extract
+    path = tmp_path / "brp.csv"
+    path.write_bytes("Geslacht;bsn ;Geboortedatum;LOCATIECODE;Gezinsrelatie\r\nM;1;19800101;L1;P\r\n\r\n"
+                     "V;2;;L1;P\r\n".encode("cp1252"))
+    brp = read_brp_extract(path)
+    assert brp.columns.tolist() == ["line", "BSN", "LOCATIECODE", "GEZINSRELATIE"]
+    assert brp.values.tolist() == [[2, "1", "L1", "P"], [4, "2", "L1", "P"]]
+    path.write_bytes(b"BSN,Adres\r\n1,Dorpsstraat 1\r\n")
+    with pytest.raises(UserFacingError) as err:
+        read_brp_extract(path)
+    assert str(err.value) == (f"{path}: the BRP extract lacks the column(s) Locatiecode, Gezinsrelatie (found: BSN, "
+                              "Adres). The method needs BSN, Locatiecode and Gezinsrelatie, in the header row; other "
+                              "columns are not read")
+    path.write_bytes(b"")
+    with pytest.raises(UserFacingError, match="the BRP extract is empty"):
+        read_brp_extract(path)
+
+
+def test_a_person_in_two_households_on_the_peildatum_is_counted_once_and_reported(register, tmp_path):
+    hh = pd.read_csv(tmp_path / "hh.csv", dtype=str, keep_default_na=False)
+    # Person 5 also in H4 (with person 8 and 9) from 1 July 2023: two households on the peildatum.
+    extra = pd.DataFrame([("R", rin(5), "20230701", "20231231", "0000000000H4", "6", "7", "0")], columns=hh.columns)
+    pd.concat([hh, extra]).to_csv(tmp_path / "hh.csv", index=False)
+    m = model(register)
+    assert ("GBAHUISHOUDENSBUS: 1 person(s) in more than one household on the peildatum (overlapping spells); "
+            "each is counted once, in the household whose spell started last") in m.notes
+    assert m.members["person"].tolist().count(4) == 1
+    h = m.households.set_index("household")
+    assert h.loc[m.members.set_index("person").loc[4, "household"], "huishoudnr"] == "0000000000H4"

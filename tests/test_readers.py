@@ -62,3 +62,29 @@ def test_missing_column_names_the_file_and_the_columns_it_has(tmp_path):
     source = write_all_formats(tmp_path, frame)[0]
     with pytest.raises(ReadError, match="column\\(s\\) \\['C'\\] not found \\(the file has: A, B\\)"):
         read_cbs_table(source, ["A", "C"])
+
+
+def test_amounts_of_text_by_hand():
+    from lib.readers import (AMOUNT_AMBIGUOUS, AMOUNT_BLANK, AMOUNT_NOT_A_NUMBER, AMOUNT_OK, AMOUNT_OTHER_NOTATION,
+                             amounts_of_text)
+    values = pd.Series(["12345.67", " -3.25 ", "1e3", "12.345,67", "1234,5", "1,234,567.50", "1,200", "", None, "abc",
+                        "1.234"])
+    amount, status = amounts_of_text(values)
+    assert status.tolist() == [AMOUNT_OK, AMOUNT_OK, AMOUNT_OK, AMOUNT_OTHER_NOTATION, AMOUNT_OTHER_NOTATION,
+                               AMOUNT_OTHER_NOTATION, AMOUNT_AMBIGUOUS, AMOUNT_BLANK, AMOUNT_BLANK, AMOUNT_NOT_A_NUMBER,
+                               AMOUNT_AMBIGUOUS]   # '1.234' beside decimal commas: 1.234 or 1234
+    assert amount[:6].tolist() == [12345.67, -3.25, 1000.0, 12345.67, 1234.5, 1234567.5]
+    assert np.isnan(amount[6:]).all()
+    # Without decimal commas in the column, '1.234' is what CBS writes: 1.234.
+    amount, status = amounts_of_text(pd.Series(["1.234", "0.30000000000000004"]))
+    assert status.tolist() == [AMOUNT_OK, AMOUNT_OK] and amount.tolist() == [1.234, 0.1 + 0.2]
+
+
+def test_optional_columns_come_out_blank_in_every_format(tmp_path):
+    frame = pd.DataFrame({"RINPERSOONS": ["R", "R"], "RINPERSOON": ["000000001", "000000002"]})
+    for source in write_all_formats(tmp_path, frame):
+        got = read_cbs_table(source, ["RINPERSOON", "X", "N", "HUISHOUDNR"], numeric=("N",),
+                             optional=("X", "N", "HUISHOUDNR"))
+        assert list(got.columns) == ["RINPERSOON", "X", "N", "HUISHOUDNR"], source.format
+        assert got["X"].astype(str).tolist() == ["", ""] and np.isnan(got["N"]).all()
+        assert got["HUISHOUDNR"].tolist() == [-1, -1] and got["RINPERSOON"].tolist() == [1, 2]

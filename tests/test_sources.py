@@ -63,3 +63,14 @@ def test_generated_data_set_picks_the_planted_newest_versions(small_dataset):
     assert sorted(f.year for f in by_dataset["HALTTAB"]) == [2019, 2020, 2021, 2022, 2023]
     preferred = readable_formats(["parquet", "sav", "csv"])[0]
     assert {f.format for f in chosen} == {preferred}
+
+
+def test_a_package_that_fails_to_import_is_not_importable(tmp_path, monkeypatch):
+    import sys
+
+    from lib.sources import importable
+    (tmp_path / "broken_dll_package.py").write_text("raise OSError('DLL load failed')\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert importable("broken_dll_package") is False and importable("json") is True
+    assert importable("no_such_package_at_all") is False
+    sys.modules.pop("broken_dll_package", None)

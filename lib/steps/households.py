@@ -6,7 +6,9 @@ peildatum), for the CBS route also ``membership_spells``, ``household_spells`` a
 ``area_spells`` (for monthly attribution) and ``moves.csv`` (moves into and out of the
 study area per year); and ``population.csv``, which accounts for every person with a
 cost record: in an included household, in a household outside the study area, in an
-excluded institutional household, or in no household at the peildatum.
+excluded institutional household, or in no household at the peildatum (on the municipal
+route, apart: persons the BRP extract lists at more than one location or role, whom the
+method's rule of one person, one household cannot place; see ``lib.households``).
 
 Requests two tables for export: households by type, and households and persons by position
 (a table about households: per position the households with a person in it and those persons).
@@ -29,11 +31,12 @@ from lib.households import (
     HouseholdModel,
     brp_household_model,
     cbs_household_model,
+    read_brp_extract,
 )
 from lib.layouts import UITKERINGSOORT_DOMAINS
 from lib.pipeline import RunContext, Step, StepResult, step_folder
 from lib.pricing import combine_price_tables, load_price_table
-from lib.steps.read_sources import chosen_files, read_brp_extract, study_period
+from lib.steps.read_sources import chosen_files, study_period
 from lib.workfiles import read_table, write_table
 
 ROLE_LABELS = {"K": "thuiswonend kind", "P": "partner", "A": "alleenstaande", "O": "ouder in eenoudergezin",
@@ -138,12 +141,16 @@ def _account_and_request_tables(ctx: RunContext, model: HouseholdModel, persons:
     included[in_household] = hh["included"].reindex(h[in_household]).to_numpy(dtype=bool)
     in_area[in_household] = hh["in_area"].reindex(h[in_household]).to_numpy(dtype=bool)
     euros = cost_of.reindex(with_costs).fillna(0.0).to_numpy()
+    not_placed = np.isin(with_costs.to_numpy(), model.not_placed if model.not_placed is not None else [])
     groups = {
         "  of which in an included household of the study area at the peildatum": included,
         "  of which in a household outside the study area": in_household & ~in_area,
         "  of which in an excluded institutional household of the study area": in_area & ~included,
-        "  of which in no household at the peildatum (moved abroad, died, not registered)": ~in_household,
+        "  of which in no household at the peildatum (moved abroad, died, not registered)": ~in_household & ~not_placed,
     }
+    if model.not_placed is not None:
+        groups["  of which in no household: the BRP extract lists them at more than one location or role"] = \
+            ~in_household & not_placed
     rows = [("persons in the population register", int(persons["in_register"].sum()), np.nan),
             ("persons with a cost record", len(with_costs), float(euros.sum()))]
     rows += [(label, int(mask.sum()), float(euros[mask].sum())) for label, mask in groups.items()]

@@ -26,7 +26,7 @@ def describe_sources(ctx: RunContext) -> StepResult:
         missing = [c for c in wanted if c not in stored_upper]
         rows.append({"dataset": f.dataset, "year": f.year, "version": f.version, "format": f.format,
                      "rows": row_count(f), "bytes": f.path.stat().st_size,
-                     "missing_columns": " ".join(missing), "path": str(f.path)})
+                     "missing_columns": " ".join(missing), "path": str(f.path), "encoding": f.encoding})
     table = pd.DataFrame(rows)
     out = ctx.step_dir
     table.to_csv(out / "sources.csv", index=False, encoding="utf-8")
@@ -40,7 +40,21 @@ def describe_sources(ctx: RunContext) -> StepResult:
     bad = table[table["missing_columns"] != ""]
     for _, r in bad.iterrows():
         result.notes.append(f"WARNING {r['path']}: missing column(s) {r['missing_columns']}")
+    result.notes += domain_notes(ctx.config)
     return result
+
+
+def domain_notes(config) -> list[str]:
+    """Which domains of the method the run measures and which it does not, said at the start of a
+    run: a domain without a source (e.g. JUSTITIEZAKENBUS left out of [sources.cbs]) is not zero but
+    not measured, and every table says so in its notes ("domeinen")."""
+    from lib.steps.households import run_domains
+    measured, not_measured = run_domains(config)
+    notes = [f"domains measured (with a source in this run): {', '.join(measured) or 'none'}"]
+    if not_measured:
+        notes.append(f"WARNING not included: {', '.join(not_measured)} (domains of the method without a source in "
+                     "this run: not measured, so not zero; every table and the report say so)")
+    return notes
 
 
 STEP = Step(

@@ -3,14 +3,22 @@
 Reads the files chosen by the inventory step. Writes to ``<work>/02_read_sources/``:
 
 * ``persons``: the population register (GBAPERSOONTAB, or the BRP extract) as
-  ``person, key, in_register, sex, birth_day``, plus persons who appear only in cost
-  sources (``in_register`` false);
+  ``person, key, in_register``, plus persons who appear only in cost sources
+  (``in_register`` false). Only the person keys are read from the register (data
+  minimisation: nothing uses sex or date of birth);
 * ``records``: every usable spell, action and amount (see ``lib.records``);
-* ``rejected/<source>.csv``: every rejected row with its reason and original fields;
+* ``rejected/<source>.csv``: every rejected row with its reason and original fields (the
+  population register's too);
+* ``duplicates/<source>.csv``: every exact duplicate row of an appendix-2 file (its line,
+  the line it repeats, its amount, kept or dropped);
 * ``reconciliation.csv`` (rows and amounts read, used, rejected, superseded, clipped,
-  persons) and ``rejections.csv`` (rows and amounts per source and reason).
+  exact duplicates, persons) and ``rejections.csv`` (rows and amounts per source and
+  reason).
 
-The step fails when a source does not balance to the cent.
+The step fails when a source does not balance to the cent, and when a source loses more
+than ``[sources] max_rejected_share`` (default 20%) of its rows or euros to one data
+problem (not: lying outside the study period), unless ``[sources] accept_rejections``
+names it: a domain does not silently disappear.
 """
 from __future__ import annotations
 
@@ -21,17 +29,21 @@ import numpy as np
 import pandas as pd
 
 from lib.accounting import (
+    DEFAULT_MAX_REJECTED_SHARE,
     SourceAccount,
+    SourceProblem,
     check_balance,
+    excessive_rejections,
     reconciliation_table,
     rejection_table,
 )
 from lib.appendix2 import load_domain_mapping, read_appendix2
-from lib.dates import day_number, days_from_ymd
+from lib.dates import day_number
 from lib.errors import UserFacingError
+from lib.households import BRP_REASON, brp_rows, read_brp_extract
 from lib.layouts import LINKABLE_RINPERSOONS
 from lib.pipeline import RunContext, Step, StepResult
-from lib.readers import concat_tables, integers, parse_yyyymmdd, read_cbs_table
+from lib.readers import concat_tables, read_cbs_table
 from lib.records import (
     COST_DATASETS,
     READERS,
@@ -46,8 +58,11 @@ from lib.workfiles import write_table
 
 def chosen_files(ctx: RunContext) -> list[SourceFile]:
     table = pd.read_csv(ctx.earlier_step_dir("inventory") / "sources.csv", dtype={"year": "Int64", "version": "Int64"})
+    encodings = table["encoding"].fillna("auto").astype(str) if "encoding" in table.columns else \
+        pd.Series("auto", index=table.index)
     return [SourceFile(r.dataset, Path(r.path), None if pd.isna(r.year) else int(r.year),
-                       None if pd.isna(r.version) else int(r.version), r.format) for r in table.itertuples()]
+                       None if pd.isna(r.version) else int(r.version), r.format, encoding)
+            for r, encoding in zip(table.itertuples(), encodings)]
 
 
 def study_period(config) -> Period:
@@ -55,61 +70,68 @@ def study_period(config) -> Period:
     return Period(day_number(f"{years[0]}-01-01"), day_number(f"{years[-1]}-12-31"))
 
 
-def cbs_person_register(files: list[SourceFile], account: SourceAccount) -> pd.DataFrame:
+def cbs_person_register(files: list[SourceFile], account: SourceAccount) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(register, rejected rows) of GBAPERSOONTAB: the keys of linkable persons, each once."""
     register = [f for f in files if f.dataset == "GBAPERSOONTAB"]
-    columns = ["RINPERSOONS", "RINPERSOON", "GBAGESLACHT", "GBAGEBOORTEJAAR", "GBAGEBOORTEMAAND", "GBAGEBOORTEDAG"]
+    columns = ["RINPERSOONS", "RINPERSOON"]
     t = concat_tables([read_cbs_table(f, columns) for f in register], columns)
     account.files, account.rows_read = len(register), len(t)
+    reason = np.full(len(t), "", dtype=object)
     linkable = ((t["RINPERSOONS"] == LINKABLE_RINPERSOONS) & (t["RINPERSOON"] >= 0)).to_numpy()
-    account.add_rejections(pd.Series("RINPERSOONS is not 'R' or RINPERSOON not a number", index=t.index[~linkable]))
-    t = t[linkable]
-    dup = t["RINPERSOON"].duplicated().to_numpy()
-    account.add_rejections(pd.Series("RINPERSOON appears twice (first row kept)", index=t.index[dup]))
-    t = t[~dup]
-    account.rows_used = len(t)
-    year, year_ok = integers(t["GBAGEBOORTEJAAR"])
-    month, month_ok = integers(t["GBAGEBOORTEMAAND"])
-    day, day_ok = integers(t["GBAGEBOORTEDAG"])
-    ok = year_ok & month_ok & day_ok & (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31) & (year > 1800)
-    birth = np.where(ok, days_from_ymd(np.where(ok, year, 1970), np.where(ok, month, 1), np.where(ok, day, 1)), -1)
-    sex, sex_ok = integers(t["GBAGESLACHT"])
-    return pd.DataFrame({"key": t["RINPERSOON"].to_numpy(), "sex": np.where(sex_ok, sex, 0).astype(np.int8),
-                         "birth_day": birth.astype(np.int32)})
+    reason[~linkable] = "RINPERSOONS is not 'R' or RINPERSOON not a number"
+    dup = linkable & pd.Series(np.where(linkable, t["RINPERSOON"].to_numpy(), -1)).duplicated().to_numpy()
+    reason[dup] = "RINPERSOON appears twice (counted once)"
+    used = reason == ""
+    account.rows_used = int(used.sum())
+    account.rows_duplicate, account.duplicates = int(dup.sum()), "dropped"
+    rejected = pd.DataFrame({"row": np.flatnonzero(~used) + 1, "reason": reason[~used],
+                             "RINPERSOONS": np.asarray(t["RINPERSOONS"].astype(object))[~used],
+                             "RINPERSOON": t["RINPERSOON"].to_numpy()[~used]})
+    account.add_rejections(rejected["reason"])
+    return pd.DataFrame({"key": t["RINPERSOON"].to_numpy()[used]}), rejected
 
 
-def brp_person_register(path: Path, account: SourceAccount) -> pd.DataFrame:
+def brp_person_register(path: Path, account: SourceAccount) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(register, rejected rows) of the BRP extract: every valid BSN once, also a BSN whose rows
+    place it in no household (it is a resident all the same; see ``lib.households.brp_rows``)."""
     brp = read_brp_extract(path)
+    key, reason = brp_rows(brp)
     account.files, account.rows_read = 1, len(brp)
-    bsn_ok = brp["BSN"].str.fullmatch(r"\d{1,9}")
-    account.add_rejections(pd.Series("BSN missing or not a number", index=brp.index[~bsn_ok]))
-    brp = brp[bsn_ok]
-    dup = brp["BSN"].str.zfill(9).duplicated()
-    account.add_rejections(pd.Series("BSN appears twice (first row kept)", index=brp.index[dup]))
-    brp = brp[~dup]
-    account.rows_used = len(brp)
-    birth, _, birth_ok = parse_yyyymmdd(brp["GEBOORTEDATUM"])
-    sex = brp["GESLACHT"].str.upper().map({"M": 1, "V": 2, "1": 1, "2": 2}).fillna(0)
-    return pd.DataFrame({"key": brp["BSN"].str.zfill(9).to_numpy(dtype="U9").astype(np.int64),
-                         "sex": sex.astype(np.int8).to_numpy(), "birth_day": np.where(birth_ok, birth, -1).astype(np.int32)})
+    used = reason == ""
+    account.rows_used = int(used.sum())
+    rejected = brp.loc[~used].rename(columns={"LOCATIECODE": "Locatiecode", "GEZINSRELATIE": "Gezinsrelatie"})
+    rejected.insert(1, "reason", reason[~used])
+    account.add_rejections(rejected["reason"])
+    account.rows_duplicate, account.duplicates = int((reason == BRP_REASON["duplicate"]).sum()), "dropped"
+    return pd.DataFrame({"key": pd.unique(key[key >= 0])}), rejected
 
 
-def read_brp_extract(path: Path) -> pd.DataFrame:
-    """The BRP extract as text columns in upper case."""
-    import io
+def municipal_setting(config, key: str, default):
+    """A setting of [sources.municipality], or its default where the configuration has none."""
+    return config["sources"]["municipality"].get(key, default)
 
-    from lib.appendix2 import decode
-    text, _ = decode(path)
-    first = text.split("\n", 1)[0]
-    sep = max((";", ",", "\t"), key=first.count)
-    brp = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
-    brp.columns = [c.strip().upper() for c in brp.columns]
-    needed = ("BSN", "LOCATIECODE", "GEZINSRELATIE", "GEBOORTEDATUM", "GESLACHT")
-    missing = [c for c in needed if c not in brp.columns]
-    if missing:
-        raise UserFacingError(f"{path}: the BRP extract lacks the column(s) {', '.join(missing)} (found: "
-                              f"{', '.join(brp.columns)}); ask for BSN, Locatiecode, Gezinsrelatie, Geboortedatum, "
-                              "Geslacht")
-    return brp.apply(lambda s: s.str.strip())
+
+def file_decimal(config, path: Path) -> tuple[str | None, str]:
+    """The decimal separator the configuration sets for an appendix-2 file (None: decide from the
+    file), and the key that names the file in ``[sources.municipality] decimal``.
+
+    The setting is one separator for every file (``decimal = ","``) or a table of file names
+    or glob patterns (``decimal = { "zorg_bv.csv" = "," }``)."""
+    import fnmatch
+    setting = municipal_setting(config, "decimal", {})
+    if isinstance(setting, str):
+        if setting not in ("", ",", "."):
+            raise UserFacingError(f'[sources.municipality] decimal = {setting!r} must be "," or "." (or a table of '
+                                  'file names, e.g. { "zorg_bv.csv" = "," })')
+        return (setting or None), path.name
+    for pattern, value in (setting or {}).items():
+        if pattern == path.name or fnmatch.fnmatch(path.name, pattern) or config.resolve(pattern) == path \
+                or fnmatch.fnmatch(path.as_posix(), config.resolve(pattern).as_posix()):
+            if value not in (",", "."):
+                raise UserFacingError(f'[sources.municipality] decimal = {{ "{pattern}" = {value!r} }} must be "," '
+                                      'or "."')
+            return value, pattern
+    return None, path.name
 
 
 def read_sources(ctx: RunContext) -> StepResult:
@@ -117,18 +139,24 @@ def read_sources(ctx: RunContext) -> StepResult:
     files = chosen_files(ctx)
     period = study_period(config)
     out = ctx.step_dir
+    for folder in ("rejected", "duplicates"):       # no file of an earlier run stays beside this run's
+        for stale in (out / folder).glob("*.csv"):
+            stale.unlink()
     (out / "rejected").mkdir(exist_ok=True)
     accounts: list[SourceAccount] = []
     result = StepResult()
 
     if config["run"]["route"] == "cbs":
         register_account = SourceAccount("GBAPERSOONTAB")
-        register = cbs_person_register(files, register_account)
+        register, register_rejected = cbs_person_register(files, register_account)
     else:
         brp = [f for f in files if f.dataset == "BRP_EXTRACT"][0]
         register_account = SourceAccount("BRP-extract")
-        register = brp_person_register(brp.path, register_account)
+        register, register_rejected = brp_person_register(brp.path, register_account)
     accounts.append(register_account)
+    if len(register_rejected):
+        register_rejected.to_csv(out / "rejected" / f"{_file_safe(register_account.source)}.csv", index=False,
+                                 encoding="utf-8")
     persons = PersonIndex(register["key"].to_numpy())
 
     parts = []
@@ -156,48 +184,56 @@ def read_sources(ctx: RunContext) -> StepResult:
 
     municipal = config["sources"]["municipality"]
     mapping = load_domain_mapping(config.resolve(municipal["domain_labels"]))
+    drop_duplicates = municipal["exact_duplicates"] == "drop"
     for f in (f for f in files if f.dataset == "APPENDIX2"):
+        decimal, decimal_key = file_decimal(config, f.path)
         parsed = read_appendix2(f.path, period.start, period.end, mapping,
-                                check_eleven=municipal["bsn_eleven_test"],
-                                drop_duplicates=municipal["exact_duplicates"] == "drop")
+                                check_eleven=municipal["bsn_eleven_test"], drop_duplicates=drop_duplicates,
+                                decimal=decimal, decimal_key=decimal_key)
         account = SourceAccount(f"appendix2:{f.path.name}")
         records, rejected = appendix2_records(parsed, persons, account)
         if parsed.credit_notes:
             account.notes.append(f"{parsed.credit_notes} credit note(s), EUR {parsed.credit_amount:,.2f}, netted")
-        account.notes.append(f"read as {parsed.encoding}, separator {parsed.separator!r}, decimal {parsed.decimal!r}")
+        notation = f"decimal {parsed.decimal!r}" if parsed.decimal else "amounts without decimals"
+        how = "set in the configuration" if decimal else "read from the amounts"
+        account.notes.append(f"read as {parsed.encoding}, separator {parsed.separator!r}, {notation} ({how})")
+        account.rows_duplicate, account.amount_duplicate = parsed.duplicate_rows, parsed.duplicate_amount
+        account.duplicates = "dropped" if drop_duplicates else "kept"
+        if parsed.duplicate_rows:
+            (out / "duplicates").mkdir(exist_ok=True)
+            parsed.duplicates.to_csv(out / "duplicates" / f"{_file_safe(account.source)}.csv", index=False,
+                                     encoding="utf-8")
         keep(account, records, rejected)
 
     check_balance(accounts)
-    # A source that loses most of its rows to one data problem is probably mis-configured.
-    expected = ("outside the study period", "period entirely outside the study period")
-    for a in accounts:
-        problems = {r: n for r, n in a.rejected.items() if r not in expected}
-        if a.rows_read and sum(problems.values()) > 0.2 * a.rows_read:
-            worst = max(problems, key=problems.get)
-            result.notes.append(f"WARNING {a.source}: {sum(problems.values()):,} of {a.rows_read:,} rows rejected, "
-                                f"most for '{worst}'; check that the configured files are the right dataset and "
-                                f"version (rejected rows: {out / 'rejected'})")
+    reconciliation = reconciliation_table(accounts)
+    reconciliation.to_csv(out / "reconciliation.csv", index=False, encoding="utf-8")
+    rejection_table(accounts).to_csv(out / "rejections.csv", index=False, encoding="utf-8")
+    # A source that loses much of its rows or euros to data problems is mis-read or mis-configured:
+    # the run stops, unless the user accepts it.
+    max_share = config["sources"].get("max_rejected_share", DEFAULT_MAX_REJECTED_SHARE)
+    problems, warnings = excessive_rejections(accounts, max_share, config["sources"].get("accept_rejections", []),
+                                              out / "rejected")
+    if problems:
+        raise SourceProblem(f"{len(problems)} source(s) lose more than {max_share:.0%} of their rows or euros to one "
+                            "reason (see reconciliation.csv and rejections.csv in " + str(out) + "):\n  - "
+                            + "\n  - ".join(problems))
+    result.notes += warnings
     records = pd.concat(parts, ignore_index=True) if parts else None
     if records is None:
         raise UserFacingError("no usable cost record in any source: see the rejected rows in " + str(out / "rejected"))
     for column in ("source", "code", "spread", "domain", "file"):
         records[column] = records[column].astype("category")
     # The index starts with the register's keys in register order; persons found only in
-    # cost sources follow, with unknown sex and date of birth.
+    # cost sources follow.
     keys = persons.index.to_numpy()
-    extra = keys.size - persons.registered
-    person_table = pd.DataFrame({
-        "person": np.arange(keys.size, dtype=np.int32), "key": keys,
-        "in_register": np.arange(keys.size) < persons.registered,
-        "sex": np.concatenate([register["sex"].to_numpy(), np.zeros(extra, np.int8)]),
-        "birth_day": np.concatenate([register["birth_day"].to_numpy(), np.full(extra, -1, np.int32)])})
+    person_table = pd.DataFrame({"person": np.arange(keys.size, dtype=np.int32), "key": keys,
+                                 "in_register": np.arange(keys.size) < persons.registered})
     write_table(person_table, out / "persons")
     write_table(records, out / "records")
-    reconciliation = reconciliation_table(accounts)
-    reconciliation.to_csv(out / "reconciliation.csv", index=False, encoding="utf-8")
-    rejection_table(accounts).to_csv(out / "rejections.csv", index=False, encoding="utf-8")
 
-    result.outputs = ["persons", "records", "reconciliation.csv", "rejections.csv", "rejected/"]
+    result.outputs = ["persons", "records", "reconciliation.csv", "rejections.csv", "rejected/"] + (
+        ["duplicates/"] if (out / "duplicates").is_dir() else [])
     for a in accounts:
         line = f"{a.source}: {a.rows_read:,} read, {a.rows_used:,} used, {a.rows_rejected:,} rejected"
         if a.rows_superseded:
@@ -208,6 +244,11 @@ def read_sources(ctx: RunContext) -> StepResult:
         if a.persons_not_in_register:
             line += f"; {a.persons_not_in_register:,} person(s) not in the population register"
         result.notes.append(line)
+        if a.rows_duplicate:
+            what = ("dropped (among the rejected rows)" if a.duplicates == "dropped"
+                    else "kept and counted (among the used rows; [sources.municipality] exact_duplicates = 'keep')")
+            euros = f", EUR {a.amount_duplicate:,.2f}" if a.has_amounts else ""
+            result.notes.append(f"    exact duplicate rows: {a.rows_duplicate:,}{euros}, {what}")
         for reason, count in sorted(a.rejected.items()):
             result.notes.append(f"    rejected {count:,}: {reason}")
         result.notes += [f"    {n}" for n in a.notes]
@@ -225,5 +266,6 @@ STEP = Step(
     title="read and validate every source into records; account for every row and euro",
     run=read_sources,
     reads=("01_inventory/sources.csv", "the chosen source files"),
-    writes=("persons", "records", "reconciliation.csv", "rejections.csv", "rejected/<source>.csv"),
+    writes=("persons", "records", "reconciliation.csv", "rejections.csv", "rejected/<source>.csv",
+            "duplicates/<source>.csv"),
 )
