@@ -29,13 +29,13 @@ for the message that stops a run using it.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from disclosure_control.output import sha256_of
 from lib.config import REFERENCE_DATA, RunConfig
 from lib.errors import UserFacingError
 
@@ -167,12 +167,8 @@ _HASHES: dict[tuple[str, int, int], str] = {}
 _HASHES_LOCK = threading.Lock()
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+# The same digest as the export manifest's (one implementation of a file's SHA-256).
+sha256_file = sha256_of
 
 
 def file_identity(path: Path) -> dict[str, Any]:
