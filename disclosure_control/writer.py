@@ -445,11 +445,13 @@ class SafeWriter:
         model.derived = derived
         model.unweighted_n = {"observations": int(n_observations)}
         if row_residual_df is None:
-            model.notes.append(f"Model estimated on {n_observations} observations with {residual_df} residual "
-                               "degrees of freedom; no residuals or predictions are released.")
+            model.notes.append(f"Model estimated on {self._count_text(n_observations)} observations with "
+                               f"{self._count_text(residual_df)} residual degrees of freedom; no residuals or "
+                               "predictions are released." + self._rounded_counts_note())
         else:
-            model.notes.append(f"Estimates on {n_observations} observations; residual degrees of freedom counted per "
-                               "row in independent units; no residuals or predictions are released.")
+            model.notes.append(f"Estimates on {self._count_text(n_observations)} observations; residual degrees of "
+                               "freedom counted per row in independent units; no residuals or predictions are "
+                               "released." + self._rounded_counts_note())
         if checks.units is not None or checks.standard_errors or row_residual_df is not None:
             model.notes.append(
                 "A row is published only when "
@@ -550,6 +552,11 @@ class SafeWriter:
         for unit in units:
             if unit in dimensions:
                 reasons.append(f"unit column {unit!r} cannot be a dimension (it identifies units)")
+        for column in dimensions:
+            if _EVIDENCE_COLUMN.fullmatch(str(column)):
+                # The evidence lists labels beside these columns: a label of that name would be lost
+                # there, and the checker could not match the published rows with their evidence.
+                reasons.append(f"dimension {column!r} has the name of an evidence column; rename it")
         for column in list(dimensions) + list(values):
             why = identifier_name_reason(column)
             if why:
@@ -920,7 +927,7 @@ class SafeWriter:
             "confidence_pct": format_number(conf, self.rules.share_decimals),
             "lift": format_number(lift, 2),
         }
-        model.notes.append(f"Support is a percentage of all {int(shown_total)} {label}; confidence is the "
+        model.notes.append(f"Support is a percentage of all {self._count_text(n_total)} {label}; confidence is the "
                            "percentage of units with the antecedent that also have the consequent.")
         return model
 
@@ -1253,6 +1260,21 @@ class SafeWriter:
             secondary_suppressed=int((model.status == "secondary").sum()),
             method=protection.method, audit=protection.audit,
         )
+
+    def _count_text(self, n: float) -> str:
+        """A count as notes may state it: rounded as the tables round counts, and from 10,000 on to
+        four significant digits ("about 218300"), since notes carry no statistic (a value of five
+        digits or more is one to the checker, and an exact total beside rounded tables undoes the
+        rounding)."""
+        shown = int(_round_counts(np.array([float(n)]), self.rules.rounding_base)[0])
+        if abs(shown) < 10_000:
+            return str(shown)
+        step = 10 ** (len(str(abs(shown))) - 4)
+        return f"about {int(np.floor(shown / step + 0.5)) * step}"
+
+    def _rounded_counts_note(self) -> str:
+        base = self.rules.rounding_base
+        return f" These numbers are rounded to multiples of {base}." if base else ""
 
     def _display_values(self, model: TableModel, layer: Layer) -> np.ndarray:
         """The true value of the published statistic of a layer (count, sum,
@@ -1814,6 +1836,10 @@ def _unweighted_n(model: TableModel) -> dict[str, int]:
             out[column[2:]] = int(pd.to_numeric(model.evidence[column]).max()) if len(model.evidence) else 0
     out.update(getattr(model, "unweighted_n", {}) or {})
     return out
+
+
+# Columns of a table's evidence beside its labels (see SafeWriter._evidence_cells).
+_EVIDENCE_COLUMN = re.compile(r"status(?:_.+)?|(?:true|upl|lpl)_.+|rules_(?:failed|detail)")
 
 
 def _round_counts(values: np.ndarray, base: int | None) -> np.ndarray:

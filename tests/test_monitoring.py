@@ -320,9 +320,9 @@ def test_the_step_requests_every_monitoring_table_with_its_households(country, c
     # The cohort table: the Totaal is the cohort (matched and not matched split it).
     cohort_rows = read_table(folder / "tables" / "monitoring_cohort")
     assert cohort_rows["household"].nunique() == len(status)
-    split = cohort_rows[cohort_rows["status"].isin(["a. gematcht", "b. niet gematcht"])]
+    split = cohort_rows[cohort_rows["cohortstatus"].isin(["a. gematcht", "b. niet gematcht"])]
     assert split["household"].is_unique and len(split) == len(status)
-    assert (split["status"] == "a. gematcht").sum() == matched
+    assert (split["cohortstatus"] == "a. gematcht").sum() == matched
     # Released as the export step does: a row is published exactly when every group behind it
     # has at least min_units households (and its other rules hold).
     rules = DisclosureRules()

@@ -151,17 +151,17 @@ def monitoring(ctx: RunContext) -> StepResult:
     matched_rows = status["matched"].to_numpy(bool)
     labels = pd.concat([
         pd.DataFrame({"household": status["household"],
-                      "status": np.where(matched_rows, "a. gematcht", "b. niet gematcht")}),
+                      "cohortstatus": np.where(matched_rows, "a. gematcht", "b. niet gematcht")}),
         pd.DataFrame({"household": status.loc[status["moved_away"], "household"],
-                      "status": "c. lid verhuisd uit het gebied tijdens follow-up"}),
+                      "cohortstatus": "c. lid verhuisd uit het gebied tijdens follow-up"}),
         pd.DataFrame({"household": status.loc[status["dissolved"], "household"],
-                      "status": "d. huishouden ontbonden tijdens follow-up"})], ignore_index=True)
+                      "cohortstatus": "d. huishouden ontbonden tijdens follow-up"})], ignore_index=True)
     cohort_population = f"cohort van {settings['cohort_start']} ({cohort_text}), {base['population']}"
-    labels = labels.assign(status=with_code_list(labels["status"], known))
+    labels = labels.assign(cohortstatus=with_code_list(labels["cohortstatus"], known))
     cohort_notes = meta["notes"] + ([] if config["run"]["route"] == "cbs" else [
         "Verhuisd en ontbonden tijdens de follow-up zijn niet opgenomen: de gemeentelijke route kent alleen de "
         "peildatum (BRP-extract), dus verhuizingen en ontbindingen zijn niet gemeten."])
-    request_table(out, "monitoring_cohort", "frequency_table", labels, unit="household", dimensions=["status"],
+    request_table(out, "monitoring_cohort", "frequency_table", labels, unit="household", dimensions=["cohortstatus"],
                   metadata=meta | {"notes": cohort_notes, "population": cohort_population, "title": "Cohorthuishoudens (Totaal): gematcht of niet, verhuisd en ontbonden "
                                             "(een huishouden kan in meer rijen voorkomen)"})
     step = StepResult(outputs=["tables/", "estimates.csv", "balance.csv", "cohort_status.csv"])

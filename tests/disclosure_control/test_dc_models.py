@@ -148,3 +148,40 @@ def test_callers_without_row_information_work_as_before(tmp_path):
         writer.model_table(coefficients, name="no_n", residual_df=99)          # n_observations stays required
     missing = writer.model_table(coefficients, name="no_df", n_observations=100)
     assert missing.status == "fail" and "residual_df" in missing.reasons[0]
+
+
+@pytest.mark.parametrize("rounding_base, n_observations, residual_df, expected", [
+    # Nationally: four significant digits, halves up (218,270 -> 218,300; 218,268 -> 218,300).
+    (None, 218_270, 218_268, "Model estimated on about 218300 observations with about 218300 residual degrees"),
+    (None, 1_024_904, 99_950, "Model estimated on about 1025000 observations with about 99950 residual degrees"),
+    # Below 10,000 exact, unless the export rounds counts: then as the tables round them (22 -> 20).
+    (None, 9_999, 9_997, "Model estimated on 9999 observations with 9997 residual degrees"),
+    (5, 22, 21, "Model estimated on 20 observations with 20 residual degrees"),
+])
+def test_notes_state_the_number_of_observations_as_the_tables_would(tmp_path, rounding_base, n_observations,
+                                                                    residual_df, expected):
+    """An exact count of five digits or more in notes is a statistic to the checker, and an exact
+    count beside tables rounded to 5 undoes their rounding: notes state N and the degrees of
+    freedom rounded the same way."""
+    writer = _writer(tmp_path, rounding_base=rounding_base)
+    coefficients = pd.DataFrame({"term": ["a"], "estimate": [0.25]})
+    result = writer.model_table(coefficients, name="m", residual_df=residual_df, n_observations=n_observations)
+    assert result.status == "pass"
+    notes = (tmp_path / "export" / "m.notes.txt").read_text(encoding="utf-8")
+    assert expected in notes
+    assert ("rounded to multiples of 5" in notes) == (rounding_base == 5)
+    report = check_export(tmp_path / "export", tmp_path / "evidence")
+    assert [f for f in report.findings if f.rule == "value-in-notes"] == []
+
+
+def test_a_dimension_named_like_an_evidence_column_is_refused(tmp_path):
+    """The evidence lists every cell's labels beside its status: a dimension called "status" would be
+    lost there and the checker could not match the published rows (it did, for the monitoring cohort)."""
+    writer = _writer(tmp_path)
+    data = pd.DataFrame({"household": np.arange(40), "status": ["a", "b"] * 20})
+    result = writer.frequency_table(data, name="t", unit="household", dimensions=["status"])
+    assert result.status == "fail"
+    assert any("'status' has the name of an evidence column" in r for r in result.reasons)
+    renamed = writer.frequency_table(data.rename(columns={"status": "cohortstatus"}), name="t2", unit="household",
+                                     dimensions=["cohortstatus"])
+    assert renamed.status == "pass"

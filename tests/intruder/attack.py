@@ -381,7 +381,9 @@ class Attack:
                                       f"{a} and {c} (derived in [{lo}, {hi}])"))
         for t in self.x.tables.values():
             if t.residual_df is not None and t.n_observations is not None:
-                if t.residual_df > t.n_observations - 1 or t.residual_df < 0:
+                # Both rounded to a base: each within half of it from the truth.
+                slack = t.model_rounding
+                if t.residual_df > t.n_observations - 1 + slack or t.residual_df < 0:
                     flags.append(Flag("models", t.name, "notes",
                                       f"{t.residual_df} residual degrees of freedom on {t.n_observations} observations"))
         return flags, checks

@@ -61,6 +61,7 @@ class Table:
     pct_from_published_counts: bool = False
     n_observations: int | None = None
     residual_df: int | None = None
+    model_rounding: int = 0             # base N and residual df of the notes are rounded to (0: exact)
 
     @property
     def value_columns(self) -> list[str]:
@@ -184,6 +185,8 @@ def read_export(folder: str | Path) -> Export:
         m = re.search(r"Model estimated on (\d+) observations with (-?\d+) residual degrees of freedom", notes)
         if m:
             table.n_observations, table.residual_df = int(m.group(1)), int(m.group(2))
+            rounded = re.search(r"These numbers are rounded to multiples of (\d+)", notes)
+            table.model_rounding = int(rounded.group(1)) if rounded else 0
         tables[name] = table
     rounding_any = next((t.rounding_base for t in tables.values() if t.rounding_base), None)
     return Export(folder=folder, tables=tables, manifest=manifest, rounding_base=rounding_any or
