@@ -86,6 +86,27 @@ class Membership:
 
 
 @dataclass
+class Identity:
+    """A definition that ties figures of a table to figures of another one, for every possible unit
+    (so an intruder knows it without seeing any unit): the sum of ``weights`` times this table's
+    ``column`` equals the sum of ``other_weights`` times ``column`` of ``table``.  Weights are per
+    row, keyed by the label of the table's (single) label column; rows not named weigh 0.
+
+    Example: households with costs per year (``bereik_per_jaar``) summed over the years are the
+    households with costs in k years (``kosten_structureel``) times k, summed over k.  A zero
+    cell "5 years" is then pinned by the published rows of both tables unless they are protected
+    as one problem with this row (:func:`build_problem`).
+    """
+
+    column: str
+    weights: dict[str, float]
+    table: str
+    other_column: str
+    other_weights: dict[str, float]
+    text: str = ""
+
+
+@dataclass
 class TableModel:
     """Everything known about one table before and after protection."""
 
@@ -121,6 +142,8 @@ class TableModel:
     rank_chains: list[tuple[int, np.ndarray]] = field(default_factory=list)
     # After the export-wide audit: what it found for this table (population.TableAudit).
     population_audit: "TableAudit | None" = None
+    # Definitions tying this table's figures to another table's (protected with it as one problem).
+    identities: list[Identity] = field(default_factory=list)
 
     @property
     def n_positions(self) -> int:
@@ -479,6 +502,7 @@ def build_problem(models: Sequence[TableModel], released: Sequence[TableModel] =
                 shape=(n_children, n_vars),
             )
             ineq_blocks.append(block)
+    eq_blocks += _identity_rows(everything, variable_of, n_vars)
     equalities = _dedupe_rows(sp.vstack(eq_blocks).tocsr()) if eq_blocks else sp.csr_matrix((0, n_vars))
     inequalities = _dedupe_rows(sp.vstack(ineq_blocks).tocsr()) if ineq_blocks else sp.csr_matrix((0, n_vars))
 
@@ -523,6 +547,42 @@ def build_problem(models: Sequence[TableModel], released: Sequence[TableModel] =
         upper_protection=var_upl, lower_protection=var_lpl, fixed=fixed, implies=pairs,
     )
     return LinkedProblem(problem, variable_of, group_of_layer, unique_keys)
+
+
+def _identity_rows(everything: Sequence[TableModel], variable_of, n_vars: int) -> list[sp.csr_matrix]:
+    """One equality row per :class:`Identity` whose other table is in the problem (a table not
+    published, or protected apart, gives the intruder nothing to combine it with)."""
+    index = {model.name: i for i, model in enumerate(everything)}
+    rows = []
+    for i, model in enumerate(everything):
+        for identity in model.identities:
+            j = index.get(identity.table)
+            if j is None:
+                continue
+            row = np.zeros(n_vars)
+            for k, column, weights, sign in ((i, identity.column, identity.weights, 1.0),
+                                             (j, identity.other_column, identity.other_weights, -1.0)):
+                other = everything[k]
+                layer = next((l for l, layer in enumerate(other.layers) if layer.column == column), None)
+                if layer is None or len(other.label_columns) != 1:
+                    raise ValueError(f"table {model.name!r}: identity with {identity.table!r} names column "
+                                     f"{column!r} of {other.name!r}, which has no such figure in one label column")
+                labels = other.labels[other.label_columns[0]].astype(str).to_numpy()
+                unknown = sorted(set(weights) - set(labels))
+                if unknown:
+                    raise ValueError(f"table {model.name!r}: identity with {identity.table!r} names rows {unknown} "
+                                     f"that {other.name!r} does not have")
+                weight = np.array([float(weights.get(label, 0.0)) for label in labels])
+                np.add.at(row, variable_of[k][layer], sign * weight)
+            values = np.zeros(n_vars)
+            for k, model_k in enumerate(everything):
+                for layer, variables in zip(model_k.layers, variable_of[k]):
+                    values[variables] = layer.values
+            if abs(row @ values) > 1e-9 * (1 + np.abs(row * values).sum()):
+                raise ValueError(f"table {model.name!r}: the identity with {identity.table!r} "
+                                 f"({identity.text or 'declared'}) does not hold for the data")
+            rows.append(sp.csr_matrix(row))
+    return rows
 
 
 def _dedupe_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:

@@ -27,7 +27,7 @@ from . import __version__
 from . import primary as rules_mod
 from .completion import COMPLETION_NAME, FolderInUse
 from .identifiers import bsn_like_tokens, forbidden_statistic_reason, identifier_name_reason
-from .model import Layer, Membership, TableModel, as_profile, attach_memberships, build_problem, grid_model, \
+from .model import Identity, Layer, Membership, TableModel, as_profile, attach_memberships, build_problem, grid_model, \
     quantity_name, ranked_chains
 from .population import audit_export
 from .output import format_number, openpyxl_available, sha256_of, write_csv, write_xlsx
@@ -168,7 +168,8 @@ class SafeWriter:
                         hierarchies: Mapping[str, Mapping] | None = None, margins: bool | Sequence[str] = True,
                         show_counts: bool = True, metadata: Mapping[str, Any] | None = None,
                         unit_labels: Sequence[str] | None = None, value_dimensions: Sequence[str] = (),
-                        ranked: str | None = None, panel: str | None = None) -> ReleaseResult:
+                        ranked: str | None = None, panel: str | None = None,
+                        identities: Sequence[Mapping[str, Any]] = ()) -> ReleaseResult:
         """Sum or mean of value column(s) per cell, with dominance and p%-rule on
         the contributions of the distinct units (the first unit column).
 
@@ -181,7 +182,9 @@ class SafeWriter:
         ``panel``: a dimension in whose every category every unit is by design (a
         cohort followed over periods, zero costs included): a cell holding all
         units of its margin along it is the design, not a group disclosure, so the
-        full-cell rule does not apply along it."""
+        full-cell rule does not apply along it.  ``identities``: definitions that tie the
+        table's rows to another table's (see :class:`disclosure_control.model.Identity`, given
+        as dicts of its fields): the two tables are protected as one problem with them."""
         if statistic not in ("sum", "mean"):
             raise ValueError("statistic must be 'sum' or 'mean' (minimum/maximum are never released)")
         values = [values] if isinstance(values, str) else list(values)
@@ -190,7 +193,8 @@ class SafeWriter:
         return self._grid_release(data, name=name, unit=unit, dimensions=dimensions, values=values,
                                   statistic=statistic, hierarchies=hierarchies, margins=margins,
                                   metadata=metadata, unit_labels=unit_labels, show_counts=show_counts,
-                                  value_dimensions=value_dimensions, ranked=ranked, panel=panel)
+                                  value_dimensions=value_dimensions, ranked=ranked, panel=panel,
+                                  identities=identities)
 
     def cluster_profiles(self, data: pd.DataFrame, *, name: str, unit: str | Sequence[str], cluster: str,
                          values: Sequence[str], shares: Sequence[str] = (),
@@ -467,7 +471,7 @@ class SafeWriter:
 
     def _grid_release(self, data, *, name, unit, dimensions, values, statistic, hierarchies, margins,
                       metadata, unit_labels, show_counts, value_dimensions=(), ranked=None,
-                      profile=None, panel=None) -> ReleaseResult:
+                      profile=None, panel=None, identities=()) -> ReleaseResult:
         result = self._start(name, metadata)
         if isinstance(result, ReleaseResult):
             return result
@@ -500,6 +504,12 @@ class SafeWriter:
             as_profile(model, *profile)
         if ranked is not None:
             model.rank_chains = ranked_chains(model, grid, ranked)
+        try:
+            model.identities = [Identity(**dict(identity)) for identity in identities]
+        except TypeError as error:
+            return self._fail(name, metadata, [f"identities: {error}"])
+        for identity in model.identities:
+            model.notes.append(f"Protected together with {identity.table}: {identity.text}")
         kind = "frequency table" if statistic == "count" else f"magnitude table ({statistic})"
         unit_sets = (labels[0], kept) if self.rules.differencing_check else None
         return self._release(model, metadata, kind=kind, unit_sets=unit_sets)
@@ -1099,6 +1109,8 @@ class SafeWriter:
                 return self._fail(model.name, metadata, [f"a label looks like a BSN (nine digits passing the "
                                                          f"eleven-test): {found['token'].iloc[0]}"], model=model)
         keys = set(np.concatenate(model.variable_keys()).tolist()) if model.layers else set()
+        # Tables tied by a definition are protected as one problem, like tables that share cells.
+        keys |= {f"table:{model.name}"} | {f"table:{identity.table}" for identity in model.identities}
         return _Pending(model=model, metadata=metadata, kind=kind, unit_sets=unit_sets, keys=keys)
 
     def _protect(self, pendings: list["_Pending"], released: list[TableModel]) -> dict:

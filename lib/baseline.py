@@ -300,6 +300,16 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
                             structural[["household", "jaren_met_kosten", "kosten"]],
                             {"unit": "household", "dimensions": ["jaren_met_kosten"], "values": "kosten",
                              "statistic": "mean",
+                             # A household with costs in k years is counted in k rows of bereik_per_jaar:
+                             # without this definition in its problem, a zero row "5 years" is read back
+                             # from the published rows of both tables.
+                             "identities": [{
+                                 "column": "n_households", "weights": {str(k): k for k in range(1, len(years) + 1)},
+                                 "table": "bereik_per_jaar", "other_column": "n_households",
+                                 "other_weights": {str(y): 1 for y in years},
+                                 "text": "de som over de jaren van de huishoudens met kosten in dat jaar "
+                                         "(bereik_per_jaar) is de som over k van k x de huishoudens met kosten in "
+                                         "k jaren"}],
                              "metadata": meta("Huishoudens met kosten naar aantal jaren met kosten (1 = incidenteel, "
                                               f"{len(years)} = structureel) en hun gemiddelde "
                                               "kosten", with_costs_population)}))

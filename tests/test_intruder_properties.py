@@ -380,14 +380,9 @@ KNOWN_POPULATIONS = {
         type_weights=(0.0, 0.0, 0.0, 0.695620178860602, 0.8620499496425237, 0.36157525377298244),
         include_institutional=True, moved_share=0.0, moves_measured=False, rounding_base=None, top_group_share=0.05,
         selection_share=0.05, seed=699),
-}
-
-# Families the protection does not hold yet (issue 15 stays open for them): each must still leak (strict
-# expected failure), so that a fix shows up as an unexpected pass.
-KNOWN_LEAKS = {
-    # (a, e) No household has costs in all 5 years: the zero cell kosten_structureel[5] is suppressed, but
+    # (a, e) No household has costs in all 5 years: the zero cell kosten_structureel[5] was pinned to 0 by
     # sum over years of households with costs (bereik_per_jaar) = sum of k x households with costs in k
-    # years (kosten_structureel) pins it to 0.
+    # years; the two tables are now protected as one problem with that identity.
     "years with costs identity": PopulationSpec(
         n_households=260, domains=("detentie", "jeugdhulp", "politie", "schuldhulp", "wmo"),
         reach=(0.006585485333518467, 0.3284976566803701, 0.2876449154956991, 0.28397404167654555, 0.39999999999999997),
@@ -436,12 +431,3 @@ test_e_suppressed_cells_keep_the_writers_own_protection = _property(
     "e", "(e) Every suppressed cell keeps the protection interval the writer itself required (lpl/upl).")
 test_no_internal_error_in_disclosure_control = _property(
     "internal", "Every table is released or refused by a rule, never left out by an internal error.")
-
-
-@pytest.mark.xfail(strict=True, reason="issue 15: a zero cell pinned by an identity between tables that the "
-                                       "export-wide audit's atoms (built from the units present) cannot hold")
-def test_known_leak_years_with_costs_identity():
-    """kosten_structureel[5] (no household has costs in all years, a zero cell) follows from
-    sum over years of households with costs = sum of k x households with costs in k years."""
-    got = attacked(KNOWN_LEAKS["years with costs identity"])
-    assert not got.findings["a"] and not got.findings["e"], got.findings["a"] + got.findings["e"]

@@ -324,3 +324,69 @@ def test_a_panel_dimension_is_not_a_full_cell():
         assert full.any() == expect_full, (panel, cells["rules_failed"].tolist())
         if not expect_full:
             assert result.status == "pass" and (result.table["n_households"] != "x").all()
+
+
+def _years_with_costs(tmp_path, identities):
+    """50 households with costs in 2021-2023: 10 in each single year, 10 in 2021+2022, 10 in 2022+2023,
+    none in all three (a zero cell). Households per year: 20, 30, 20 (sum 70 = 30 x 1 + 20 x 2)."""
+    years = {h: [2021 + h // 10] for h in range(30)}
+    years |= {h: [2021, 2022] for h in range(30, 40)} | {h: [2022, 2023] for h in range(40, 50)}
+    per_year = pd.DataFrame([(h, str(y)) for h, ys in years.items() for y in ys], columns=["household", "jaar"])
+    per_year["jaar"] = pd.Categorical(per_year["jaar"], categories=["2021", "2022", "2023"])
+    structural = pd.DataFrame({"household": list(years), "jaren": [str(len(ys)) for ys in years.values()],
+                               "kosten": 1000.0})
+    structural["jaren"] = pd.Categorical(structural["jaren"], categories=["1", "2", "3"])
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence", DisclosureRules())
+    with writer.batch() as batch:
+        batch.frequency_table(per_year, name="bereik_per_jaar", unit="household", dimensions=["jaar"],
+                              unit_labels=["households"])
+        batch.magnitude_table(structural, name="kosten_structureel", unit="household", dimensions=["jaren"],
+                              values="kosten", statistic="mean", unit_labels=["households"],
+                              identities=identities)
+    return (pd.read_csv(tmp_path / "export" / f"{n}.csv", dtype=str).set_index(n_col)["n_households"]
+            for n, n_col in (("bereik_per_jaar", "jaar"), ("kosten_structureel", "jaren")))
+
+
+def _most_households_in_all_years(per_year, structural):
+    """An intruder's LP from the two published tables: households with costs in all 3 years, at most.
+    Unknowns: n1, n2, n3 (by years with costs), r2021..r2023 (per year); published values fixed;
+    Totaal = n1 + n2 + n3, each r <= Totaal, and the definition r2021 + r2022 + r2023 = n1 + 2 n2 + 3 n3."""
+    names = ["1", "2", "3", "2021", "2022", "2023"]
+    total = float(structural["Totaal"])
+    a_eq, b_eq = [[1, 1, 1, 0, 0, 0], [1, 2, 3, -1, -1, -1]], [total, 0.0]
+    for i, name in enumerate(names):
+        shown = (structural if i < 3 else per_year)[name]
+        if shown != "x":
+            a_eq.append([1.0 if j == i else 0.0 for j in range(6)])
+            b_eq.append(float(shown))
+    bounds = [(0, total)] * 6
+    res = linprog(-np.eye(6)[2], A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    assert res.status == 0
+    return -res.fun
+
+
+def test_tables_tied_by_a_definition_are_protected_as_one_problem(tmp_path):
+    identity = {"column": "n_households", "weights": {"1": 1, "2": 2, "3": 3}, "table": "bereik_per_jaar",
+                "other_column": "n_households", "other_weights": {"2021": 1, "2022": 1, "2023": 1},
+                "text": "households per year summed over the years = k x households with costs in k years"}
+    per_year, structural = _years_with_costs(tmp_path / "tied", [identity])
+    assert structural["3"] == "x"      # the zero cell (group disclosure) is suppressed
+    # Its protection: at least one household could have costs in all three years.
+    assert _most_households_in_all_years(per_year, structural) >= 1
+    notes = (tmp_path / "tied" / "export" / "kosten_structureel.notes.txt").read_text(encoding="utf-8")
+    assert "Protected together with bereik_per_jaar" in notes
+    # Without the definition each table is protected alone, and the intruder pins the zero cell.
+    per_year, structural = _years_with_costs(tmp_path / "alone", [])
+    assert structural["3"] == "x"
+    assert _most_households_in_all_years(per_year, structural) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_an_identity_that_does_not_hold_fails_the_tables(tmp_path):
+    wrong = {"column": "n_households", "weights": {"1": 1, "2": 1, "3": 1}, "table": "bereik_per_jaar",
+             "other_column": "n_households", "other_weights": {"2021": 1, "2022": 1, "2023": 1}, "text": "wrong"}
+    writer_dir = tmp_path / "wrong"
+    _years_with_costs(writer_dir, [wrong])    # the files are read lazily: nothing read here
+    assert not (writer_dir / "export" / "kosten_structureel.csv").exists()
+    evidence = json.loads((writer_dir / "evidence" / "kosten_structureel.evidence.json").read_text(encoding="utf-8"))
+    assert evidence["status"] == "fail"
+    assert any("does not hold for the data" in r for r in evidence["reasons"])
