@@ -935,6 +935,8 @@ def _linked_text(entry: dict) -> str:
         parts.append("protected together with " + ", ".join(f"`{n}`" for n in together))
     if before:
         parts.append("kept the suppression pattern of " + ", ".join(f"`{n}`" for n in before))
+    for identity in entry.get("identities") or []:
+        parts.append(f"with the definition {identity}")
     return "; ".join(parts) if parts else "none (shares no cells with other tables)"
 
 

@@ -1421,6 +1421,8 @@ class SafeWriter:
             # suppressed alike), and released tables whose pattern it kept.
             "protected_with": sorted(n for n in protection.joint if n != model.name),
             "linked_released_before": sorted(protection.fixed),
+            # Definitions tying its rows to another table's, held in that joint problem.
+            "identities": [f"{i.table}: {i.text}" for i in model.identities],
             # The export-wide audit: the other tables about the same units, audited with this one.
             "same_population": model.population_audit.tables if model.population_audit else [],
             "population_universe": model.universe,

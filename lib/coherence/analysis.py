@@ -480,7 +480,7 @@ def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFra
                           "parts": parts}
         profile_units = units.rename(columns={c: c[len("pct_"):] for c in share_columns})
         profile_note = ("Per type: aantal huishoudens; pct_<domein>: percentage van de huishoudens van het type met "
-                        "kosten in het domein (= aantal / n_households x 100); mean_kosten_<domein>: kosten in het "
+                        "kosten in het domein (= aantal / n_households, in procenten); mean_kosten_<domein>: kosten in het "
                         "domein, gemiddeld over alle huishoudens van het type (= som / n_households); gemiddeld "
                         "aantal personen en kinderen; pct_type_<huishoudtype>: percentage per huishoudtype. "
                         f"Een domein met minder dan {profile_min} huishoudens in deze populatie heeft geen kolommen "

@@ -375,6 +375,10 @@ def test_tables_tied_by_a_definition_are_protected_as_one_problem(tmp_path):
     assert _most_households_in_all_years(per_year, structural) >= 1
     notes = (tmp_path / "tied" / "export" / "kosten_structureel.notes.txt").read_text(encoding="utf-8")
     assert "Protected together with bereik_per_jaar" in notes
+    manifest = json.loads((tmp_path / "tied" / "export" / "disclosure_manifest.json").read_text(encoding="utf-8"))
+    entry = manifest["tables"]["kosten_structureel"]
+    assert entry["protected_with"] == ["bereik_per_jaar"]
+    assert entry["identities"] == ["bereik_per_jaar: " + identity["text"]]
     # Without the definition each table is protected alone, and the intruder pins the zero cell.
     per_year, structural = _years_with_costs(tmp_path / "alone", [])
     assert structural["3"] == "x"
