@@ -131,15 +131,18 @@ class _Measure:
     measure: str
     owners: list[tuple[int, int]]        # (model index, layer index) per block of figures
     offsets: np.ndarray                  # first figure of each block
-    figure_atoms: sp.csr_matrix          # figures x atoms, 0/1
+    figure_atoms: sp.csr_matrix | None   # figures x atoms, 0/1 (None: above MAX_LP_ATOMS, not needed)
     atom_lower: np.ndarray
     atom_value: np.ndarray
     quantity: np.ndarray                 # per figure: index of its distinct atom set
     excluded: np.ndarray                 # per figure: not modelled (its sum of atoms differs from its value)
+    n_atoms: int
+    modelled: np.ndarray                 # per figure: its sum of atoms
+    has_items: np.ndarray                # per figure: any unit in it
 
     @property
     def n_figures(self) -> int:
-        return self.figure_atoms.shape[0]
+        return len(self.quantity)
 
     def locate(self, figure: int) -> tuple[int, int, int]:
         block = int(np.searchsorted(self.offsets, figure, side="right") - 1)
@@ -189,17 +192,28 @@ def _build_measures(models: list[TableModel], result: ExportAudit) -> list[_Meas
             built = _count_items(models, owners, unit_codes)
         else:
             built = _sum_items(models, owners, unit_codes, result)
-        if built is None:
-            continue
-        out.append(_atoms(universe, measure, models, *built))
+        measure_atoms = None if built is None else _atoms(universe, measure, models, *built)
+        if measure_atoms is not None:
+            out.append(measure_atoms)
     return out
 
 
 def _universe_unit_codes(memberships) -> list[np.ndarray]:
     """Per membership, a code per unit id shared by every table of the universe."""
     ids = [np.asarray(mem.ids) for mem in memberships]
-    if all(a.dtype.kind in "iu" for a in ids):
-        joined = np.concatenate([a.astype(np.int64) for a in ids]) if ids else np.zeros(0, np.int64)
+    if ids and all(a.dtype.kind in "iu" and len(a) for a in ids):
+        low = min(int(a.min()) for a in ids)
+        high = max(int(a.max()) for a in ids)
+        if high - low <= 4 * max(len(a) for a in ids) + 1_000_000:
+            # Household and person numbers lie in a compact range: a table over the range, no
+            # sort of every table's ids together (nationally 30 tables of 8 million ids).
+            present = np.zeros(high - low + 1, dtype=bool)
+            for a in ids:
+                present[a.astype(np.int64) - low] = True
+            rank = np.cumsum(present, dtype=np.int64) - 1
+            return [rank[a.astype(np.int64) - low] for a in ids]
+    if ids and all(a.dtype.kind in "iu" for a in ids):
+        joined = np.concatenate([a.astype(np.int64) for a in ids])
         _, inverse = np.unique(joined, return_inverse=True)
     else:
         joined = pd.Index(np.concatenate([a.astype(str).astype(object) for a in ids]))
@@ -209,19 +223,19 @@ def _universe_unit_codes(memberships) -> list[np.ndarray]:
     return [inverse[bounds[i]:bounds[i + 1]].astype(np.int64) for i in range(len(ids))]
 
 
+# The (figure, item) pairs of a measure are never held all at once (nationally several hundred
+# million): a measure's pairs are a function that yields them layer by layer, called once to hash
+# the items into atoms and once more, for a population small enough for linear programs, to build
+# the figure-atom matrix.
+
 def _count_items(models, owners, unit_codes):
     """Counts add up units: the items are the units."""
-    fig, item, offsets = [], [], []
-    n = 0
-    for (m, l), codes in zip(owners, unit_codes):
-        mem = models[m].memberships[l]
-        offsets.append(n)
-        fig.append(n + np.asarray(mem.position, dtype=np.int64))
-        item.append(codes[np.asarray(mem.unit, dtype=np.int64)])
-        n += models[m].n_positions
-    fig, item = np.concatenate(fig), np.concatenate(item)
-    n_items = int(item.max(initial=-1)) + 1
-    return owners, np.array(offsets, dtype=np.int64), n, fig, item, np.ones(n_items), np.zeros(n_items)
+    def pairs():
+        for (m, l), codes in zip(owners, unit_codes):
+            mem = models[m].memberships[l]
+            yield (m, l), np.asarray(mem.position, dtype=np.int64), codes[np.asarray(mem.unit, dtype=np.int64)]
+    n_items = int(max([c.max(initial=-1) for c in unit_codes], default=-1)) + 1
+    return pairs, np.ones(n_items), np.zeros(n_items)
 
 
 def _sum_items(models, owners, unit_codes, result: ExportAudit):
@@ -259,64 +273,98 @@ def _sum_items(models, owners, unit_codes, result: ExportAudit):
     units = np.concatenate(part_unit)
     amounts = np.concatenate(part_amount)
     code_cols = {d: np.concatenate([c[d] for c in part_codes]) for d in finest}
+    del part_unit, part_codes, part_amount
     code_ints = {}
     code_maps = {}
     for d in finest:
         ints, uniques = pd.factorize(pd.Series(code_cols[d], dtype=object).astype(str))
         code_ints[d] = ints.astype(np.int64)
         code_maps[d] = {u: k for k, u in enumerate(uniques)}
-    key = pd.DataFrame({"unit": units, **code_ints})
-    first = ~key.duplicated().to_numpy()
+    del code_cols
+    # One int64 key per (unit, codes) (the codes are few: at most 64 per dimension) instead of a
+    # frame of columns: nationally tens of millions of parts.
+    key = units.astype(np.int64)
+    for d in finest:
+        key = key * (len(code_maps[d]) + 1) + code_ints[d]
+    first = ~pd.Series(key).duplicated().to_numpy()
+    del key
     part_unit_all = units[first]
     part_amount_all = amounts[first]
     part_code_all = {d: code_ints[d][first] for d in finest}
+    del units, amounts, code_ints
     order = np.argsort(part_unit_all, kind="stable")
     part_unit_all = part_unit_all[order]
     part_amount_all = part_amount_all[order]
     part_code_all = {d: v[order] for d, v in part_code_all.items()}
     n_units = int(max([c.max(initial=-1) for c in unit_codes]) + 1)
     unit_start = np.searchsorted(part_unit_all, np.arange(n_units + 1))
+    # Per layer: was it checked (and found to add up)? A layer that does not is warned about once.
+    checked: dict[int, bool] = {}
 
-    fig, item, offsets = [], [], []
-    n = 0
-    kept_owners = []
-    for i, (m, l) in enumerate(owners):
-        mem = models[m].memberships[l]
-        model = models[m]
-        if not set(dims_of[i]) <= set(finest):
-            result.warnings.setdefault(model.name, []).append(
-                f"{model.layers[l].column}: split by {list(dims_of[i])}, not part of the finest split {finest}; "
-                "left out of the export-wide audit")
-            continue
-        pos = np.asarray(mem.position, dtype=np.int64)
-        unit = unit_codes[i][np.asarray(mem.unit, dtype=np.int64)]
-        per_pair = unit_start[unit + 1] - unit_start[unit]
-        pair = np.repeat(np.arange(len(pos)), per_pair)
-        part = np.repeat(unit_start[unit], per_pair) + offsets_in_runs(per_pair)
-        keep = np.ones(len(part), dtype=bool)
-        for d in dims_of[i]:
-            wanted = _code_masks(mem.components[d], code_maps[d])
-            keep &= ((wanted[pos[pair]] >> part_code_all[d][part].astype(np.uint64)) & np.uint64(1)) == 1
-        pair, part = pair[keep], part[keep]
-        # The parts must add up to the table's own contributions: otherwise the amounts are not
-        # the same quantity (another period, another definition) and cannot be linked.
-        summed = np.bincount(pair, weights=part_amount_all[part], minlength=len(pos))
-        own = np.asarray(mem.amount, dtype=float)
-        if len(own) and np.abs(summed - own).max() > 0.005 + 1e-9 * np.abs(own).max():
-            result.warnings.setdefault(model.name, []).append(
-                f"{model.layers[l].column}: its amounts per unit differ from '{mem.value_name}' in the tables that "
-                "split it finest; left out of the export-wide audit (give it its own value name or universe)")
-            continue
-        offsets.append(n)
-        kept_owners.append((m, l))
-        fig.append(n + pos[pair])
-        item.append(part)
-        n += model.n_positions
-    if not kept_owners:
-        return None
+    def pairs():
+        """(layer, positions, items) in chunks of at most _CHUNK_PAIRS pairs.  A layer found not to
+        add up after some of its chunks were handed out sets ``pairs.restart``: the caller starts
+        over, without it."""
+        pairs.restart = False
+        for i, (m, l) in enumerate(owners):
+            if checked.get(i) is False:
+                continue
+            mem = models[m].memberships[l]
+            model = models[m]
+            if not set(dims_of[i]) <= set(finest):
+                result.warnings.setdefault(model.name, []).append(
+                    f"{model.layers[l].column}: split by {list(dims_of[i])}, not part of the finest split {finest}; "
+                    "left out of the export-wide audit")
+                checked[i] = False
+                continue
+            masks = {d: _code_masks(mem.components[d], code_maps[d]) for d in dims_of[i]}
+            unit_all = unit_codes[i][np.asarray(mem.unit, dtype=np.int64)]
+            per_row = unit_start[unit_all + 1] - unit_start[unit_all]
+            bounds = _chunk_bounds(per_row, _CHUNK_PAIRS)
+            for start, end in zip(bounds[:-1], bounds[1:]):
+                pos = np.asarray(mem.position[start:end], dtype=np.int64)
+                unit = unit_all[start:end]
+                per_pair = per_row[start:end]
+                pair = np.repeat(np.arange(len(pos)), per_pair)
+                part = np.repeat(unit_start[unit], per_pair) + offsets_in_runs(per_pair)
+                keep = np.ones(len(part), dtype=bool)
+                for d, wanted in masks.items():
+                    keep &= ((wanted[pos[pair]] >> part_code_all[d][part].astype(np.uint64)) & np.uint64(1)) == 1
+                pair, part = pair[keep], part[keep]
+                del keep
+                if i not in checked:
+                    # The parts must add up to the table's own contributions: otherwise the amounts are
+                    # not the same quantity (another period, another definition) and cannot be linked.
+                    summed = np.bincount(pair, weights=part_amount_all[part], minlength=len(pos))
+                    own = np.asarray(mem.amount[start:end], dtype=float)
+                    if len(own) and np.abs(summed - own).max() > 0.005 + 1e-9 * np.abs(own).max():
+                        result.warnings.setdefault(model.name, []).append(
+                            f"{model.layers[l].column}: its amounts per unit differ from '{mem.value_name}' in the "
+                            "tables that split it finest; left out of the export-wide audit (give it its own value "
+                            "name or universe)")
+                        checked[i] = False
+                        pairs.restart = start > 0
+                        break
+                yield (m, l), pos[pair], part
+            if checked.get(i) is not False:
+                checked[i] = True
+
     lower = np.where(part_amount_all < 0, -np.inf, 0.0)
-    return (kept_owners, np.array(offsets, dtype=np.int64), n, np.concatenate(fig), np.concatenate(item),
-            part_amount_all, lower)
+    return pairs, part_amount_all, lower
+
+
+# Pairs of a sum layer expanded at a time (item arrays of this length, a few hundred MB at most).
+_CHUNK_PAIRS = 8_000_000
+
+
+def _chunk_bounds(per_row: np.ndarray, most: int) -> np.ndarray:
+    """Row bounds of consecutive chunks of rows: a chunk ends after the row whose running total of
+    ``per_row`` reaches the next multiple of ``most``."""
+    if not len(per_row):
+        return np.array([0, 0], dtype=np.int64)
+    ends = np.cumsum(per_row, dtype=np.int64)
+    cuts = np.searchsorted(ends, np.arange(most, int(ends[-1]), most), side="right")
+    return np.unique(np.concatenate([[0], cuts, [len(per_row)]])).astype(np.int64)
 
 
 def _code_masks(codes, code_map: dict) -> np.ndarray:
@@ -336,60 +384,88 @@ def _code_masks(codes, code_map: dict) -> np.ndarray:
     return out
 
 
-def _atoms(universe, measure, models, owners, offsets, n_figures, fig, item, item_value, item_lower) -> _Measure:
-    """Group items that enter the same figures into atoms (by two 64-bit hashes of their figure sets).
+def _atoms(universe, measure, models, pairs, item_value, item_lower) -> _Measure:
+    """Group items that enter the same figures into atoms (by two 64-bit hashes of their figure sets),
+    and figures with the same items into quantities (by two hashes of their item sets).
 
-    The (item, figure) pairs are not made unique first (a sort of every pair: most of the export
-    step's time at a million households): an item listed twice in a figure only hashes apart
-    from the others, a finer partition that is just as exact."""
-    item = item.astype(np.int64)
+    The pairs are hashed layer by layer, never all at once; the figure-atom matrix is built (a
+    second pass) only for a population with at most ``MAX_LP_ATOMS`` atoms, the only one audited
+    with linear programs.  A memberships lists a unit once per position; were an item listed
+    twice in a figure, its figure would not add up to its value and be left out (``excluded``)."""
     rng = np.random.default_rng(20261204)
-    w1 = rng.integers(1, np.iinfo(np.int64).max, size=n_figures, dtype=np.int64).astype(np.uint64)
-    w2 = rng.integers(1, np.iinfo(np.int64).max, size=n_figures, dtype=np.int64).astype(np.uint64)
     n_items = len(item_value)
-    h1 = np.zeros(n_items, dtype=np.uint64)
-    h2 = np.zeros(n_items, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        np.add.at(h1, item, w1[fig])
-        np.add.at(h2, item, w2[fig])
-    used = np.zeros(n_items, dtype=bool)
-    used[item] = True
-    keys = np.column_stack([h1, h2])
-    _, atom_of_item = np.unique(keys, axis=0, return_inverse=True)
-    atom_of_item = atom_of_item.reshape(-1)
-    # Unused items all hash to (0, 0): their atom enters no figure; keep it out.
-    atom_of_item = np.where(used, atom_of_item, -1)
-    kept_atoms, atom_index = np.unique(atom_of_item[used], return_inverse=True)
-    remap = np.full(int(atom_of_item.max(initial=-1)) + 2, -1, dtype=np.int64)
-    remap[kept_atoms] = np.arange(len(kept_atoms))
-    atom = remap[atom_of_item[item]]
-    n_atoms = len(kept_atoms)
-    atom_value = np.zeros(n_atoms)
-    np.add.at(atom_value, remap[atom_of_item[used]], item_value[used])
+    u1 = rng.integers(1, np.iinfo(np.int64).max, size=n_items, dtype=np.int64).astype(np.uint64)
+    u2 = rng.integers(1, np.iinfo(np.int64).max, size=n_items, dtype=np.int64).astype(np.uint64)
+    while True:
+        h1 = np.zeros(n_items, dtype=np.uint64)
+        h2 = np.zeros(n_items, dtype=np.uint64)
+        used = np.zeros(n_items, dtype=bool)
+        owners, offsets, q1, q2, modelled, n_in, values = [], [], [], [], [], [], []
+        n_figures = 0
+        for owner, position, item in pairs():
+            m, l = owner
+            n_positions = models[m].n_positions
+            if not owners or owners[-1] != owner:
+                owners.append(owner)
+                offsets.append(n_figures)
+                n_figures += n_positions
+                # Per figure a random weight; an item's hash is the sum over the figures it enters.
+                w1 = rng.integers(1, np.iinfo(np.int64).max, size=n_positions, dtype=np.int64).astype(np.uint64)
+                w2 = rng.integers(1, np.iinfo(np.int64).max, size=n_positions, dtype=np.int64).astype(np.uint64)
+                q1.append(np.zeros(n_positions, dtype=np.uint64))
+                q2.append(np.zeros(n_positions, dtype=np.uint64))
+                modelled.append(np.zeros(n_positions))
+                n_in.append(np.zeros(n_positions, dtype=np.int64))
+                values.append(np.asarray(models[m].layers[l].values, dtype=float))
+            with np.errstate(over="ignore"):
+                np.add.at(h1, item, w1[position])
+                np.add.at(h2, item, w2[position])
+                np.add.at(q1[-1], position, u1[item])
+                np.add.at(q2[-1], position, u2[item])
+            used[item] = True
+            modelled[-1] += np.bincount(position, weights=item_value[item], minlength=n_positions)
+            n_in[-1] += np.bincount(position, minlength=n_positions)
+        if not getattr(pairs, "restart", False):
+            break
+        # A layer turned out not to add up after some of its pairs were hashed: again without it.
+        rng = np.random.default_rng(20261204)
+        u1 = rng.integers(1, np.iinfo(np.int64).max, size=n_items, dtype=np.int64).astype(np.uint64)
+        u2 = rng.integers(1, np.iinfo(np.int64).max, size=n_items, dtype=np.int64).astype(np.uint64)
+    if not owners:
+        return None
+    keys = np.column_stack([h1[used], h2[used]])
+    del h1, h2
+    _, atom_index = np.unique(keys, axis=0, return_inverse=True)
+    del keys
+    atom_index = atom_index.reshape(-1)
+    n_atoms = int(atom_index.max(initial=-1)) + 1
+    atom_of_item = np.full(n_items, -1, dtype=np.int64)
+    atom_of_item[used] = atom_index
+    atom_value = np.bincount(atom_index, weights=item_value[used], minlength=n_atoms)
     atom_lower = np.zeros(n_atoms)
-    np.minimum.at(atom_lower, remap[atom_of_item[used]], item_lower[used])
-    # Figure x atom, 0/1: duplicates summed by the sparse constructor (per row, not one global sort).
-    matrix = sp.csr_matrix((np.ones(len(fig)), (fig, atom)), shape=(n_figures, n_atoms))
-    matrix.sum_duplicates()
-    matrix.data[:] = 1.0
-    fa = np.column_stack([np.repeat(np.arange(n_figures), np.diff(matrix.indptr)), matrix.indices])
-    # Figures with the same atoms are one quantity (the same number published twice).
-    v1 = rng.integers(1, np.iinfo(np.int64).max, size=n_atoms, dtype=np.int64).astype(np.uint64)
-    v2 = rng.integers(1, np.iinfo(np.int64).max, size=n_atoms, dtype=np.int64).astype(np.uint64)
-    q1 = np.zeros(n_figures, dtype=np.uint64)
-    q2 = np.zeros(n_figures, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        np.add.at(q1, fa[:, 0], v1[fa[:, 1]])
-        np.add.at(q2, fa[:, 0], v2[fa[:, 1]])
-    _, quantity = np.unique(np.column_stack([q1, q2]), axis=0, return_inverse=True)
+    np.minimum.at(atom_lower, atom_index, item_lower[used])
+    del atom_index
+    # Figures with the same items are one quantity (the same number published twice).
+    _, quantity = np.unique(np.column_stack([np.concatenate(q1), np.concatenate(q2)]), axis=0, return_inverse=True)
+    modelled = np.concatenate(modelled)
+    n_in = np.concatenate(n_in)
+    values = np.concatenate(values)
+    matrix = None
+    if n_atoms <= MAX_LP_ATOMS:
+        rows, columns = [], []
+        first_of = dict(zip(owners, offsets))
+        for owner, position, item in pairs():
+            rows.append(first_of[owner] + position)
+            columns.append(atom_of_item[item])
+        # Figure x atom, 0/1: duplicates summed by the sparse constructor (per row, not one global sort).
+        matrix = sp.csr_matrix((np.ones(sum(len(r) for r in rows)), (np.concatenate(rows), np.concatenate(columns))),
+                               shape=(n_figures, n_atoms))
+        matrix.sum_duplicates()
+        matrix.data[:] = 1.0
     # Every figure must be its sum of atoms; one that is not is not what the model says it is.
-    values = np.zeros(n_figures)
-    for (m, l), first in zip(owners, offsets):
-        values[first:first + models[m].n_positions] = models[m].layers[l].values
-    modelled = matrix @ atom_value
     excluded = np.abs(modelled - values) > 0.005 + 1e-9 * np.abs(values)
-    return _Measure(universe, measure, list(owners), np.asarray(offsets), matrix, atom_lower, atom_value,
-                    quantity.reshape(-1), excluded)
+    return _Measure(universe, measure, owners, np.asarray(offsets, dtype=np.int64), matrix, atom_lower, atom_value,
+                    quantity.reshape(-1), excluded, n_atoms, modelled, n_in > 0)
 
 
 # ----------------------------------------------------------------- auditing
@@ -495,7 +571,7 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
     refresh_status()
     # What the published text says must hold for the true atoms; a figure for which it does not is
     # not the sum the model says it is (left out, and named).
-    modelled = measure.figure_atoms @ measure.atom_value
+    modelled = measure.modelled
     slack = 1e-6 * (1 + np.abs(modelled))
     off = (status == "safe") & ~measure.excluded & ((modelled < lo_pub - slack) | (modelled > hi_pub + slack))
     for f in np.flatnonzero(off):
@@ -504,16 +580,19 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
             f"{models[m].layers[l].column} of {_position_text(models[m], p)}: its published text does not hold "
             "the sum of its units (see the evidence); left out of the export-wide audit")
     measure.excluded = measure.excluded | off
-    rank_rows = _rank_rows(measure, models)
+    n_atoms = measure.n_atoms
+    use_lp = measure.figure_atoms is not None
+    rank_rows = _rank_rows(measure, models) if use_lp else None
     # A published share is numerator / denominator, both figures of this measure: two rows
     # num - r_hi * den <= 0 and r_lo * den - num <= 0 (the intruder does not know the denominator
     # when it is suppressed); such a share does not publish its numerator as a quantity.
-    ratio_figure, ratio_rows = _ratio_rows(measure, models, rules)
+    ratio_figure, ratio_rows = (_ratio_rows(measure, models, rules) if use_lp else
+                                (_share_figures(measure, models), sp.csr_matrix((0, 0))))
     is_share = np.zeros(n, dtype=bool)
     is_share[ratio_figure] = True
     all_rows = sp.vstack([r for r in (rank_rows, ratio_rows) if r is not None and r.shape[0]]).tocsr() \
         if (rank_rows is not None and rank_rows.shape[0]) or ratio_rows.shape[0] else None
-    rank_key = _rank_key(all_rows, measure.figure_atoms.shape[1])
+    rank_key = _rank_key(all_rows, n_atoms)
 
     def extra_rows():
         """The rows with right-hand side 0 that hold now: rank order, and the ratio rows of the
@@ -534,7 +613,7 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
     # One row of atoms per quantity.
     first_fig = np.full(n_q, -1, dtype=np.int64)
     first_fig[measure.quantity[::-1]] = np.arange(n)[::-1]
-    q_atoms = measure.figure_atoms[first_fig]
+    q_atoms = measure.figure_atoms[first_fig] if use_lp else None
 
     def published_quantities(n_rows: int = n_q):
         """Per quantity (and ``n_rows - n_q`` derived ones, never published): published?, and the
@@ -550,11 +629,8 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
 
     # An empty figure has no atoms to move: whether it could hold units is a question of the
     # categories no unit has, which its own table's audit answers (the zero-cell rule).
-    has_atoms = np.diff(measure.figure_atoms.indptr) > 0
-    targets = np.flatnonzero(primary & np.isin(status, _SUPPRESSED) & ~in_frozen & has_atoms)
+    targets = np.flatnonzero(primary & np.isin(status, _SUPPRESSED) & ~in_frozen & measure.has_items)
     audited: dict[int, tuple[float, float, bool]] = {}
-    n_atoms = measure.figure_atoms.shape[1]
-    use_lp = n_atoms <= MAX_LP_ATOMS
     lp_pairs = [0]
     budget_reached = [0]
     # The smallest figures first: a small count or amount is what an intruder is after.
@@ -565,7 +641,7 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
         """Bound quantity ``q`` (a row of ``rows``) by every published figure; with ``repair``,
         suppress binding published quantities until it reaches [low_needed, high_needed]."""
         for _ in range(_MAX_REPAIRS + 1):
-            is_pub, lo, hi = published_quantities(rows.shape[0])
+            is_pub, lo, hi = published_quantities(n_q if rows is None else rows.shape[0])
             if identity_only:
                 # All or none of a group: see _all_of_a_group_only (left to the table's own audit).
                 low, high, ok = -np.inf, np.inf, True
@@ -782,6 +858,16 @@ def _column_classes(q_atoms, pub, q, measure: _Measure, rank_key: np.ndarray) ->
                            np.isinf(measure.atom_lower).astype(np.uint64)[:, None], rank_key])
     _, columns = np.unique(key, axis=0, return_inverse=True)
     return columns.reshape(-1)
+
+
+def _share_figures(measure: _Measure, models) -> np.ndarray:
+    """The figures published as a share of another figure of the same measure (see _ratio_rows):
+    a share does not publish its numerator as a quantity."""
+    where = {(m, l): first for (m, l), first in zip(measure.owners, measure.offsets)}
+    figures = [first + np.arange(models[m].n_positions) for (m, l), first in where.items()
+               if models[m].layers[l].display == "share" and models[m].layers[l].share_of_position is not None
+               and (m, models[m].layers[l].share_of_layer) in where]
+    return np.concatenate(figures) if figures else np.zeros(0, dtype=np.int64)
 
 
 def _ratio_rows(measure: _Measure, models, rules: DisclosureRules) -> tuple[np.ndarray, sp.csr_matrix]:

@@ -239,10 +239,26 @@ class UnitPairs:
     # value column -> each (cell, unit)'s contribution to the cell (for the export-wide audit)
     amounts: dict[str, np.ndarray] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Kept for every table of an export until the export-wide audit: nationally some 400 million
+        # pairs, so cells and unit codes are stored in 32 bits where they fit (half the memory).
+        self.cell = _compact_index(self.cell)
+        self.unit = _compact_index(self.unit)
+
     @classmethod
     def from_ids(cls, cell: np.ndarray, unit_ids: np.ndarray) -> "UnitPairs":
         codes, ids = pd.factorize(np.asarray(unit_ids), sort=False)
         return cls(np.asarray(cell, dtype=np.int64), codes.astype(np.int64), np.asarray(ids))
+
+
+def _compact_index(values: np.ndarray) -> np.ndarray:
+    """Non-negative indexes as int32 when they fit, else int64."""
+    values = np.asarray(values)
+    if values.dtype == np.int32:
+        return values
+    if values.size and (values.min() < 0 or values.max() > np.iinfo(np.int32).max):
+        return values.astype(np.int64)
+    return values.astype(np.int32)
 
 
 def offsets_in_runs(counts: np.ndarray) -> np.ndarray:

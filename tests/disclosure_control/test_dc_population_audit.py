@@ -111,3 +111,53 @@ def test_without_the_profile_nothing_more_is_suppressed_than_the_tables_need(tmp
     # table protects halt with one more domain suppressed; wmo and jeugd are not both lost.
     assert bereik.loc["halt", "n_households"] == "x"
     assert (bereik["n_households"] != "x").sum() >= 2
+
+
+def test_pairs_hashed_in_small_chunks_give_the_same_audit_and_a_layer_that_does_not_add_up_is_left_out(
+        tmp_path, monkeypatch):
+    """Nationally the pairs of a sum layer are hashed a few million at a time; a layer found not to
+    add up after some of its chunks were hashed makes the audit start over without it. Chunks of
+    7 pairs must give what one chunk gives, with a profile column declared as the wrong domain."""
+    import json
+    import disclosure_control.population as population
+
+    frame = _households()
+    # All costs, but one euro more for the last 50 households: the layer adds up for its first chunks.
+    frame["kosten_laat"] = frame["kosten_totaal"] + (frame["hh"] >= 250)
+
+    def release(folder):
+        writer = SafeWriter(folder / "export", folder / "evidence", RULES)
+        long = _long(frame)
+        with writer.batch() as batch:
+            with_costs = {"population": "huishoudens met kosten"}
+            batch.frequency_table(long, name="bereik", unit="hh", dimensions=["domein"], metadata=with_costs)
+            batch.magnitude_table(long, name="kosten", unit="hh", dimensions=["domein"], values="kosten",
+                                  value_dimensions=["domein"], metadata=with_costs)
+            # kosten_laat declared as all costs: it differs for the last households only.
+            batch.cluster_profiles(frame, name="profiel", unit="hh", cluster="cluster",
+                                   values=["kosten_laat", "kosten_jeugd", "kosten_totaal"], shares=["halt"],
+                                   parts={"kosten_laat": ("kosten", {}),
+                                          "kosten_jeugd": ("kosten", {"domein": "jeugd"}),
+                                          "kosten_totaal": ("kosten", {})},
+                                   metadata={"population": "alle huishoudens"})
+        tables = {r.name: r.table.to_csv(index=False) for r in batch.results}
+        audit = json.loads((folder / "evidence" / "profiel.evidence.json").read_text(encoding="utf-8"))["export_audit"]
+        return tables, audit
+
+    whole_tables, whole_audit = release(tmp_path / "whole")
+    monkeypatch.setattr(population, "_CHUNK_PAIRS", 7)
+    chunked_tables, chunked_audit = release(tmp_path / "chunked")
+    assert chunked_tables == whole_tables
+    assert chunked_audit["figures"] == whole_audit["figures"]
+    for audit in (whole_audit, chunked_audit):
+        left_out = [n for n in audit["notes"] if "amounts per unit differ" in n]
+        assert len(left_out) == 1 and left_out[0].startswith("mean_kosten_laat")
+
+
+def test_chunk_bounds_split_rows_by_their_pairs():
+    from disclosure_control.population import _chunk_bounds
+    # Pairs per row 3, 3, 3, 10, 1 (running totals 3, 6, 9, 19, 20): a chunk ends after the row that
+    # reaches 6, 12, 18 pairs -> rows [0, 2), [2, 3), [3, 5) (a large row makes a large chunk).
+    assert _chunk_bounds(np.array([3, 3, 3, 10, 1]), 6).tolist() == [0, 2, 3, 5]
+    assert _chunk_bounds(np.array([], dtype=np.int64), 6).tolist() == [0, 0]
+    assert _chunk_bounds(np.array([2, 2]), 100).tolist() == [0, 2]
