@@ -104,6 +104,9 @@ class Identity:
     other_column: str
     other_weights: dict[str, float]
     text: str = ""
+    # A row whose weight is a range (a top category "4+": 4 up to the number of domains): its
+    # upper weight; the identity then bounds the other side between the two sums (two rows <= 0).
+    upper_weights: dict[str, float] | None = None
 
 
 @dataclass
@@ -502,7 +505,9 @@ def build_problem(models: Sequence[TableModel], released: Sequence[TableModel] =
                 shape=(n_children, n_vars),
             )
             ineq_blocks.append(block)
-    eq_blocks += _identity_rows(everything, variable_of, n_vars)
+    identity_eq, identity_ineq = _identity_rows(everything, variable_of, n_vars)
+    eq_blocks += identity_eq
+    ineq_blocks += identity_ineq
     equalities = _dedupe_rows(sp.vstack(eq_blocks).tocsr()) if eq_blocks else sp.csr_matrix((0, n_vars))
     inequalities = _dedupe_rows(sp.vstack(ineq_blocks).tocsr()) if ineq_blocks else sp.csr_matrix((0, n_vars))
 
@@ -549,40 +554,49 @@ def build_problem(models: Sequence[TableModel], released: Sequence[TableModel] =
     return LinkedProblem(problem, variable_of, group_of_layer, unique_keys)
 
 
-def _identity_rows(everything: Sequence[TableModel], variable_of, n_vars: int) -> list[sp.csr_matrix]:
-    """One equality row per :class:`Identity` whose other table is in the problem (a table not
-    published, or protected apart, gives the intruder nothing to combine it with)."""
+def _identity_rows(everything: Sequence[TableModel], variable_of,
+                   n_vars: int) -> tuple[list[sp.csr_matrix], list[sp.csr_matrix]]:
+    """Rows of every :class:`Identity` whose other table is in the problem (a table not published,
+    or protected apart, gives the intruder nothing to combine it with): one equality, or two
+    inequalities (<= 0) where some weight is a range."""
     index = {model.name: i for i, model in enumerate(everything)}
-    rows = []
+    values = np.zeros(n_vars)
+    for k, model_k in enumerate(everything):
+        for layer, variables in zip(model_k.layers, variable_of[k]):
+            values[variables] = layer.values
+
+    def side(k: int, column: str, weights: dict, owner: str, other: str) -> np.ndarray:
+        table = everything[k]
+        layer = next((l for l, lay in enumerate(table.layers) if lay.column == column), None)
+        if layer is None or len(table.label_columns) != 1:
+            raise ValueError(f"table {owner!r}: identity with {other!r} names column {column!r} of "
+                             f"{table.name!r}, which has no such figure in one label column")
+        labels = table.labels[table.label_columns[0]].astype(str).to_numpy()
+        unknown = sorted(set(weights) - set(labels))
+        if unknown:
+            raise ValueError(f"table {owner!r}: identity with {other!r} names rows {unknown} that "
+                             f"{table.name!r} does not have")
+        row = np.zeros(n_vars)
+        np.add.at(row, variable_of[k][layer], np.array([float(weights.get(label, 0.0)) for label in labels]))
+        return row
+
+    equalities, inequalities = [], []
     for i, model in enumerate(everything):
         for identity in model.identities:
             j = index.get(identity.table)
             if j is None:
                 continue
-            row = np.zeros(n_vars)
-            for k, column, weights, sign in ((i, identity.column, identity.weights, 1.0),
-                                             (j, identity.other_column, identity.other_weights, -1.0)):
-                other = everything[k]
-                layer = next((l for l, layer in enumerate(other.layers) if layer.column == column), None)
-                if layer is None or len(other.label_columns) != 1:
-                    raise ValueError(f"table {model.name!r}: identity with {identity.table!r} names column "
-                                     f"{column!r} of {other.name!r}, which has no such figure in one label column")
-                labels = other.labels[other.label_columns[0]].astype(str).to_numpy()
-                unknown = sorted(set(weights) - set(labels))
-                if unknown:
-                    raise ValueError(f"table {model.name!r}: identity with {identity.table!r} names rows {unknown} "
-                                     f"that {other.name!r} does not have")
-                weight = np.array([float(weights.get(label, 0.0)) for label in labels])
-                np.add.at(row, variable_of[k][layer], sign * weight)
-            values = np.zeros(n_vars)
-            for k, model_k in enumerate(everything):
-                for layer, variables in zip(model_k.layers, variable_of[k]):
-                    values[variables] = layer.values
-            if abs(row @ values) > 1e-9 * (1 + np.abs(row * values).sum()):
+            low = side(i, identity.column, identity.weights, model.name, identity.table)
+            high = side(i, identity.column, identity.upper_weights or identity.weights, model.name, identity.table)
+            other = side(j, identity.other_column, identity.other_weights, model.name, identity.table)
+            rows = [low - other] if np.array_equal(low, high) else [low - other, other - high]
+            slack = 1e-9 * (1 + np.abs(other * values).sum() + np.abs(high * values).sum())
+            if (rows[0] @ values > slack if len(rows) == 2 else abs(rows[0] @ values) > slack) or \
+                    (len(rows) == 2 and rows[1] @ values > slack):
                 raise ValueError(f"table {model.name!r}: the identity with {identity.table!r} "
                                  f"({identity.text or 'declared'}) does not hold for the data")
-            rows.append(sp.csr_matrix(row))
-    return rows
+            (equalities if len(rows) == 1 else inequalities).extend(sp.csr_matrix(r) for r in rows)
+    return equalities, inequalities
 
 
 def _dedupe_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:

@@ -156,12 +156,15 @@ class SafeWriter:
     def frequency_table(self, data: pd.DataFrame, *, name: str, unit: str | Sequence[str],
                         dimensions: Sequence[str], hierarchies: Mapping[str, Mapping] | None = None,
                         margins: bool | Sequence[str] = True, metadata: Mapping[str, Any] | None = None,
-                        unit_labels: Sequence[str] | None = None) -> ReleaseResult:
+                        unit_labels: Sequence[str] | None = None,
+                        identities: Sequence[Mapping[str, Any]] = ()) -> ReleaseResult:
         """Number of distinct units per cell (the first unit column is published;
-        every unit column must reach ``min_units``)."""
+        every unit column must reach ``min_units``).  ``identities``: as for
+        :meth:`magnitude_table`."""
         return self._grid_release(data, name=name, unit=unit, dimensions=dimensions, values=(),
                                   statistic="count", hierarchies=hierarchies, margins=margins,
-                                  metadata=metadata, unit_labels=unit_labels, show_counts=True)
+                                  metadata=metadata, unit_labels=unit_labels, show_counts=True,
+                                  identities=identities)
 
     def magnitude_table(self, data: pd.DataFrame, *, name: str, unit: str | Sequence[str],
                         dimensions: Sequence[str], values: str | Sequence[str], statistic: str = "sum",

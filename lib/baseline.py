@@ -211,12 +211,27 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
     reach = pd.DataFrame({"household": h["household"].to_numpy(),
                           "aantal_domeinen": pd.Categorical.from_codes(
                               n_dom, categories=domain_count_labels(max(len(domain_codes), int(n_dom.max(initial=0)))))})
-    tables.append(TableSpec("bereik_aantal_domeinen", "frequency_table", reach,
-                            {"unit": "household", "dimensions": ["aantal_domeinen"],
-                             "metadata": meta("Huishoudens naar aantal domeinen met kosten in de studiejaren")}))
     per_domain_total = household_cube.groupby(["household", "domain"], as_index=False, observed=True)["cost"].sum()
     touched = per_domain_total[per_domain_total["cost"] > 0].rename(columns={"domain": "domein"})
     touched = touched.assign(domein=with_code_list(touched["domein"], domain_codes))
+    count_labels = list(reach["aantal_domeinen"].cat.categories)
+    # A household with costs in k domains is counted in k rows of bereik_per_domein ("4+": 4 up to
+    # every domain): the two tables are protected as one problem with that definition, or a zero
+    # row (no household in 3 domains) is read back from both. Declared only where the data keep it
+    # (a wrong definition would stop both tables).
+    identities = []
+    if len(touched) == int(h["n_domains"].sum()) and set(touched["domein"].astype(str)) <= set(domain_codes):
+        top = {label: len(domain_codes) for label in count_labels if label.endswith("+")}
+        identities = [{"column": "n_households", "weights": {label: int(label.rstrip("+")) for label in count_labels},
+                       "upper_weights": ({label: top.get(label, int(label.rstrip("+"))) for label in count_labels}
+                                         if top else None),
+                       "table": "bereik_per_domein", "other_column": "n_households",
+                       "other_weights": {str(d): 1 for d in domain_codes},
+                       "text": "de som over de domeinen van de huishoudens met kosten in dat domein "
+                               "(bereik_per_domein) is de som over k van k x de huishoudens met kosten in k domeinen"}]
+    tables.append(TableSpec("bereik_aantal_domeinen", "frequency_table", reach,
+                            {"unit": "household", "dimensions": ["aantal_domeinen"], "identities": identities,
+                             "metadata": meta("Huishoudens naar aantal domeinen met kosten in de studiejaren")}))
     tables.append(TableSpec("bereik_per_domein", "frequency_table", touched[["household", "domein"]],
                             {"unit": "household", "dimensions": ["domein"],
                              "metadata": meta("Huishoudens met kosten per domein (een huishouden kan in meer domeinen "

@@ -394,3 +394,30 @@ def test_an_identity_that_does_not_hold_fails_the_tables(tmp_path):
     evidence = json.loads((writer_dir / "evidence" / "kosten_structureel.evidence.json").read_text(encoding="utf-8"))
     assert evidence["status"] == "fail"
     assert any("does not hold for the data" in r for r in evidence["reasons"])
+
+
+@pytest.mark.parametrize("upper, holds", [(3, True), (2, False)])
+def test_an_identity_with_a_top_category_bounds_the_other_table(tmp_path, upper, holds):
+    """"2+" years weighs 2 up to ``upper``: with 10 households in 3 years the sum over the years (20 +
+    10 x 3 = 50 household-years) lies between 20 + 2 x 10 = 40 and 20 + 3 x 10; an upper weight of 2
+    does not hold for these data: the table declaring it fails rather than be protected on a false
+    relation (the other one is then protected on its own, as a table that shares nothing)."""
+    per_year = pd.DataFrame([(h, str(2021 + h % 3)) for h in range(20)]
+                            + [(h, str(y)) for h in range(20, 30) for y in (2021, 2022, 2023)],
+                            columns=["household", "jaar"])
+    structural = pd.DataFrame({"household": range(30), "jaren": ["1"] * 20 + ["2+"] * 10, "kosten": 1000.0})
+    identity = {"column": "n_households", "weights": {"1": 1, "2+": 2}, "upper_weights": {"1": 1, "2+": upper},
+                "table": "bereik_per_jaar", "other_column": "n_households",
+                "other_weights": {"2021": 1, "2022": 1, "2023": 1}, "text": "years"}
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence", DisclosureRules())
+    with writer.batch() as batch:
+        batch.frequency_table(per_year, name="bereik_per_jaar", unit="household", dimensions=["jaar"],
+                              unit_labels=["households"])
+        batch.frequency_table(structural, name="kosten_structureel", unit="household", dimensions=["jaren"],
+                              unit_labels=["households"], identities=[identity])
+    statuses = {r.name: r.status for r in batch.results}
+    assert statuses == {"bereik_per_jaar": "pass", "kosten_structureel": "pass" if holds else "fail"}
+    if not holds:
+        reasons = json.loads((tmp_path / "evidence" / "kosten_structureel.evidence.json").read_text(
+            encoding="utf-8"))["reasons"]
+        assert any("does not hold for the data" in r for r in reasons)
