@@ -862,6 +862,11 @@ def _table_section(name: str, entry: dict, evidence: dict | None, frames: dict, 
     for frame in frames.values():
         columns = list(frame.columns)
     unweighted = _unweighted_n(evidence) or entry.get("unweighted_n", {})
+    base = rules.get("rounding_base") or 0
+    if base:
+        # As the tables publish counts: an exact total beside rounded tables undoes their rounding.
+        unweighted = {k: f"{int(np.floor(v / base + 0.5) * base)} (rounded to a multiple of {base})"
+                      for k, v in unweighted.items()}
     n_text = ", ".join(f"{k}: {v}" for k, v in sorted(unweighted.items())) or "not recorded"
     suppressed = f"{entry.get('suppressed_cells', 0)} cell(s) suppressed"
     if evidence:
@@ -918,6 +923,9 @@ def _unweighted_n(evidence: dict | None) -> dict[str, int]:
     """Units in the whole table per unit kind, from the evidence (the largest
     cell is the grand total); the documentation needs it, the manifest not."""
     cells = pd.DataFrame((evidence or {}).get("cells", []))
+    if "status" in cells:
+        # Only published cells: the units behind a suppressed row are what it protects.
+        cells = cells[cells["status"] == "safe"]
     out = {}
     for column in cells.columns:
         if column.startswith("n_") and not column.endswith(("_rule", "_consequent")):

@@ -451,7 +451,13 @@ class SafeWriter:
         )
         model.derived = derived
         model.unweighted_n = {"observations": int(n_observations)}
-        if row_residual_df is None:
+        if unsafe.any():
+            # A count of observations beside rows suppressed for too few units gives those units
+            # back (a matched cohort of 6 households: 12 observations).
+            model.notes.append("The number of observations and the residual degrees of freedom are not stated: "
+                               "rows of this table are suppressed for too few independent units; no residuals or "
+                               "predictions are released.")
+        elif row_residual_df is None:
             model.notes.append(f"Model estimated on {self._count_text(n_observations)} observations with "
                                f"{self._count_text(residual_df)} residual degrees of freedom; no residuals or "
                                "predictions are released." + self._rounded_counts_note())
