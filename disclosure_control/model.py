@@ -107,6 +107,13 @@ class Identity:
     # A row whose weight is a range (a top category "4+": 4 up to the number of domains): its
     # upper weight; the identity then bounds the other side between the two sums (two rows <= 0).
     upper_weights: dict[str, float] | None = None
+    # One side only: "at_most" (this table's sum <= the other's: every couple has partners, so
+    # couples <= households with a partner) or "at_least"; None: equal (or the range above).
+    only: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.only not in (None, "at_most", "at_least"):
+            raise TypeError(f"identity 'only' must be 'at_most' or 'at_least', not {self.only!r}")
 
 
 @dataclass
@@ -589,13 +596,20 @@ def _identity_rows(everything: Sequence[TableModel], variable_of,
             low = side(i, identity.column, identity.weights, model.name, identity.table)
             high = side(i, identity.column, identity.upper_weights or identity.weights, model.name, identity.table)
             other = side(j, identity.other_column, identity.other_weights, model.name, identity.table)
-            rows = [low - other] if np.array_equal(low, high) else [low - other, other - high]
+            if identity.only == "at_most":
+                rows, equal = [low - other], False
+            elif identity.only == "at_least":
+                rows, equal = [other - high], False
+            elif np.array_equal(low, high):
+                rows, equal = [low - other], True
+            else:
+                rows, equal = [low - other, other - high], False
             slack = 1e-9 * (1 + np.abs(other * values).sum() + np.abs(high * values).sum())
-            if (rows[0] @ values > slack if len(rows) == 2 else abs(rows[0] @ values) > slack) or \
-                    (len(rows) == 2 and rows[1] @ values > slack):
+            residuals = np.array([r @ values for r in rows])
+            if (np.abs(residuals) > slack).any() if equal else (residuals > slack).any():
                 raise ValueError(f"table {model.name!r}: the identity with {identity.table!r} "
                                  f"({identity.text or 'declared'}) does not hold for the data")
-            (equalities if len(rows) == 1 else inequalities).extend(sp.csr_matrix(r) for r in rows)
+            (equalities if equal else inequalities).extend(sp.csr_matrix(r) for r in rows)
     return equalities, inequalities
 
 

@@ -3,7 +3,8 @@
 **Households at the reference date (peildatum).** CBS route: the spells of
 ``GBAHUISHOUDENSBUS`` that cover the peildatum (a household is ``HUISHOUDNR`` with its
 start date). Municipal route: every unique location code of the BRP extract, with the
-role of each person from ``Gezinsrelatie`` (the method's way). Only the three columns the
+role of each person from ``Gezinsrelatie`` (the method's way; the only person at a location
+is its alleenstaande, whatever the code: ``lone_members_live_alone``). Only the three columns the
 method asks for are read (``BSN``, ``Locatiecode``, ``Gezinsrelatie``; data minimisation).
 The method counts every BSN as one person in one household, so (``brp_rows``):
 
@@ -192,15 +193,39 @@ def household_type_of(typhh: pd.Series) -> np.ndarray:
 
 
 def household_type_from_roles(comp: pd.DataFrame) -> pd.Series:
-    """The coarse household type from composition (for the BRP route, which has no TYPHH)."""
+    """The coarse household type from composition (for the BRP route, which has no TYPHH).
+
+    Which positions each type then has for certain (what the notes of ``personen_naar_positie``
+    may state on this route): a one-person household one alleenstaande (``lone_members_live_alone``
+    codes them so), a couple at least two partners, with children at least one child at home and
+    without none, a one-parent household at least one parent in a one-parent family and a child."""
     # As CBS types households: by their core (a couple, a parent with children, one person);
-    # other members (a lodger, a grandparent) do not change the type.
+    # other members (a lodger, a grandparent) do not change the type. A parent code without a
+    # child at the location is no one-parent family (CBS: a parent living with their child).
     t = np.select(
         [comp["institutional"], (comp["n_partners"] >= 2) & (comp["n_children"] > 0), comp["n_partners"] >= 2,
-         comp["n_single_parents"] > 0, comp["n_persons"] == 1],
+         (comp["n_single_parents"] > 0) & (comp["n_children"] > 0), comp["n_persons"] == 1],
         ["institutioneel", "paar met kinderen", "paar zonder kinderen", "eenouder", "eenpersoons"],
         "overig")
     return pd.Series(t, index=comp.index)
+
+
+def lone_members_live_alone(household: np.ndarray, role: np.ndarray) -> np.ndarray:
+    """``role`` with the only member of a household coded alleenstaande (A), whatever its code said
+    (an institution's resident, I, excepted).
+
+    A person alone at a location lives alone: a Gezinsrelatie code of partner, child, parent or
+    other member names a relation with persons who are not at that location (or whom the extract
+    could not place), so in the household of the location the person is its alleenstaande, as
+    CBS would code a one-person household. Without this a one-person household could hold a
+    "thuiswonend kind" or a "partner" and no alleenstaande."""
+    household = np.asarray(household)
+    role = np.asarray(role, dtype=object)
+    if household.size == 0:
+        return role.copy()
+    _, code, size = np.unique(household, return_inverse=True, return_counts=True)
+    lone = (size[code] == 1) & ~np.isin(role, ["A", "I"])
+    return np.where(lone, "A", role).astype(object)
 
 
 class PersonLookup:
@@ -576,8 +601,10 @@ def brp_household_model(brp: pd.DataFrame, persons: pd.DataFrame, municipality: 
     role = brp["GEZINSRELATIE"].astype(str).str.strip().str.upper()
     known_role = role.isin(ROLES).to_numpy()
     household, codes = pd.factorize(brp["LOCATIECODE"].astype(str).str.strip().to_numpy(dtype=object)[ok], sort=True)
+    coded = np.where(known_role, role.to_numpy(dtype=object), "V")[ok]
+    lived = lone_members_live_alone(household, coded)
     members = pd.DataFrame({"person": person[ok].astype(np.int32), "household": household.astype(np.int32),
-                            "role": np.where(known_role, role.to_numpy(dtype=object), "V")[ok]})
+                            "role": lived})
     comp = composition(members)
     households = comp.assign(locatiecode=np.asarray(codes)[comp.index], typhh="",
                              household_type=household_type_from_roles(comp), municipality=municipality,
@@ -595,6 +622,10 @@ def brp_household_model(brp: pd.DataFrame, persons: pd.DataFrame, municipality: 
     if not_placed.size:
         notes.append(f"BRP extract: {not_placed.size:,} person(s) listed in more than one way are in no household "
                      "(the extract does not tell which; the rows are in read_sources' rejected/BRP-extract.csv)")
+    alone = int((lived != coded).sum())
+    if alone:
+        notes.append(f"BRP extract: {alone:,} person(s) alone at their location code with a Gezinsrelatie other than "
+                     "A counted as alleenstaande (A): a one-person household consists of its alleenstaande")
     unknown = ok & ~known_role
     if unknown.any():
         found = ", ".join(map(repr, sorted(pd.unique(role.to_numpy(dtype=object)[unknown]))[:10]))

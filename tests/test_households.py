@@ -286,7 +286,8 @@ def test_brp_rows_one_person_one_household():
                                BRP_REASON["bsn"], BRP_REASON["location"], ""]
     persons = pd.DataFrame({"person": np.arange(5, dtype=np.int32), "key": np.array([11222335, 2, 3, 4, 5])})
     m = brp_household_model(brp, persons, "0344", include_institutional=False)
-    assert m.members.values.tolist() == [[0, 0, "P"], [4, 1, "A"]]
+    # Person 0 (coded P) is the only person placed at L1: its alleenstaande (lone_members_live_alone).
+    assert m.members.values.tolist() == [[0, 0, "A"], [4, 1, "A"]]
     assert m.households["locatiecode"].tolist() == ["L1", "L6"]
     assert m.not_placed.tolist() == [1, 2]
     assert "BRP extract: 2 person(s) listed in more than one way are in no household (the extract does not tell " \
@@ -324,3 +325,31 @@ def test_a_person_in_two_households_on_the_peildatum_is_counted_once_and_reporte
     assert m.members["person"].tolist().count(4) == 1
     h = m.households.set_index("household")
     assert h.loc[m.members.set_index("person").loc[4, "household"], "huishoudnr"] == "0000000000H4"
+
+
+def test_cbs_route_states_the_registers_definitions_and_a_weaker_one_where_the_register_disagrees(register, tmp_path):
+    """The register's types and positions agree (H1b a couple with two children, H2 one alleenstaande, H4 a
+    single parent with a child): every two-way definition is stated. With person 5 also registered in H4
+    from 1 July 2023 (overlapping spells; a spell of H4 of its own, as a household is its number with its
+    start date, typed one-parent, PLHH parent), that household has a parent and no child: the clause on
+    children by type is left out, the others still hold."""
+    from lib.steps.households import POSITION_DEFINITIONS as D
+    from lib.steps.households import position_notes
+
+    def notes_of(m):
+        households = m.households[m.households["included"]]
+        return position_notes("cbs", households, m.members[m.members["household"].isin(households["household"])])
+
+    area = ("0344", "0599", "1979")
+    notes, left_out = notes_of(model(register, area=area))
+    assert notes[1] == (f"Definities: {D['alleenstaande']}; {D['eenouder']}; {D['paar']}; {D['kinderen_per_type']}; "
+                        f"{D['kinderen_bij_ouders']}; {D['overig']}. Een huishouden kan personen in meer posities "
+                        "hebben.")
+    assert left_out == [] and len(notes) == 2
+    hh = pd.read_csv(tmp_path / "hh.csv", dtype=str, keep_default_na=False)
+    extra = pd.DataFrame([("R", rin(5), "20230701", "20231231", "0000000000H4", "6", "7", "0")], columns=hh.columns)
+    pd.concat([hh, extra]).to_csv(tmp_path / "hh.csv", index=False)
+    notes, left_out = notes_of(model(register, area=area))
+    assert notes[1] == (f"Definities: {D['alleenstaande']}; {D['eenouder']}; {D['paar']}; {D['kinderen_bij_ouders']}; "
+                        f"{D['overig']}. Een huishouden kan personen in meer posities hebben.")
+    assert left_out == [D["kinderen_per_type"]]

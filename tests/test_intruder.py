@@ -24,7 +24,8 @@ Asserted per export:
 and, for the intruder itself: every derived interval holds the true value (it is sound).
 
 Exports (built once per module, two at a time): the demo (40,000 households, area 0344, with
-monitoring), small study areas of about 240, 420 and 600 households on both routes, a tiny
+monitoring), small study areas of about 240, 420 and 600 households on both routes (and one of 390
+on the municipal route with a person alone at an address under another Gezinsrelatie code), a tiny
 monitoring cohort, ``rounding_base = 5`` and a selection on a rare combination of domains.
 ``INTRUDER_SCENARIOS=all`` (or a comma-separated list of names) runs more of them.
 """
@@ -44,8 +45,8 @@ from tests.intruder.model import Model
 from tests.intruder.reader import read_export
 from tests.intruder.scenarios import SCENARIOS, build, dataset_dir
 
-DEFAULT = ["demo_monitoring", "small_240_monitoring_tiny_cohort", "small_600_cbs", "small_420_municipal",
-           "small_600_rounding5", "small_420_rare_combination"]
+DEFAULT = ["demo_monitoring", "small_240_monitoring_tiny_cohort", "small_600_cbs", "small_320_cbs_empty_overig",
+           "small_420_municipal", "small_390_municipal", "small_600_rounding5", "small_420_rare_combination"]
 
 
 def _selected():
@@ -71,14 +72,14 @@ def _build_and_attack(args):
     return scenario.name, export, evidence, report, None, built
 
 
-# Leaks the intruder still finds, as (test, export) pairs: each listed pair must still fail (strict),
-# so that a fix shows up as an unexpected pass and the entry is then removed. None are known.
-KNOWN_LEAKS: set[tuple[str, str]] = set()
+# Leaks the intruder still finds, as (test, export) pairs with why: each listed pair must still fail
+# (strict), so that a fix shows up as an unexpected pass and the entry is then removed. None are known.
+KNOWN_LEAKS: dict[tuple[str, str], str] = {}
 
 
 def _known_leak(request, test: str, name: str) -> None:
     if (test, name) in KNOWN_LEAKS:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="known leak, issue 15 open"))
+        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_LEAKS[(test, name)]))
 
 
 @pytest.fixture(scope="module")
@@ -188,6 +189,17 @@ def test_e_suppressed_counts_keep_the_writers_own_protection(attacked, name, req
     _fail(name, "suppressed cells an intruder pins down closer than the writer's own protection levels", lines)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_the_export_check_finds_nothing(attacked, name):
+    """The export step's own check (check_export, as an output checker runs it) passes: no value in
+    notes or manifest, every file listed and matching its evidence, no unit-level output."""
+    _get(attacked, name)
+    export, evidence, _, _ = attacked[name]
+    check = Path(evidence).parent / "10_export" / "check_export.txt"
+    text = check.read_text(encoding="utf-8")
+    assert "RESULT: no findings" in text, text[-3000:]
+
+
 def _true_pair_counts(evidence: Path) -> dict:
     import csv
     path = Path(evidence) / "samenhang_paren.cells.csv"
@@ -216,16 +228,30 @@ Kind: {kind}
 BASE = "huishoudens woonachtig in 9999 op 2023-12-31"
 
 
-def _write(folder: Path, name: str, text: str, kind: str, population: str = BASE, unit: str = "huishoudens"):
+def _write(folder: Path, name: str, text: str, kind: str, population: str = BASE, unit: str = "huishoudens",
+           notes: str = ""):
     (folder / f"{name}.csv").write_text(text, encoding="utf-8")
-    (folder / f"{name}.notes.txt").write_text(NOTES.format(name=name, unit=unit, population=population, kind=kind),
-                                              encoding="utf-8")
+    (folder / f"{name}.notes.txt").write_text(NOTES.format(name=name, unit=unit, population=population, kind=kind)
+                                              + notes, encoding="utf-8")
 
 
-@pytest.fixture()
-def tiny_export(tmp_path) -> Path:
-    """A hand-made export: a 2x2 domain x year table with margins and suppressed cells, household
-    types with two suppressed cells, persons by position."""
+# The definitions personen_naar_positie states on the CBS route (positions and types determine each other)
+# and on the municipal route (a type implies some positions), as the export writes them.
+CBS_DEFINITIONS = (
+    "Definities: een eenpersoonshuishouden bestaat uit één alleenstaande, en een alleenstaande woont alleen; een "
+    "eenoudergezin heeft één ouder in eenoudergezin, en een ouder in eenoudergezin woont in een eenoudergezin; een "
+    "paar (met of zonder kinderen) heeft twee partners, en partners wonen in een paar; een paar met kinderen en een "
+    "eenoudergezin hebben thuiswonende kinderen, een paar zonder kinderen en een eenpersoonshuishouden niet; "
+    "thuiswonende kinderen wonen bij hun ouder(s), in een paar met kinderen of een eenoudergezin; een overig "
+    "huishouden heeft ten minste één overig lid. Een huishouden kan personen in meer posities hebben.\n")
+MUNICIPAL_DEFINITIONS = (
+    "Definities: een eenpersoonshuishouden bestaat uit één persoon, een alleenstaande; een eenoudergezin heeft ten "
+    "minste één ouder in eenoudergezin; een paar (met of zonder kinderen) heeft ten minste twee partners; een paar "
+    "met kinderen en een eenoudergezin hebben thuiswonende kinderen, een paar zonder kinderen en een "
+    "eenpersoonshuishouden niet. Een huishouden kan personen in meer posities hebben.\n")
+
+
+def _tiny_export(tmp_path: Path, definitions: str) -> Path:
     _write(tmp_path, "kosten_domein_jaar", "domein,jaar,n_households,sum_kosten\n"
            "Totaal,Totaal,50,1000.00\nTotaal,2022,40,400.00\nTotaal,2023,45,600.00\n"
            "a,Totaal,30,700.00\na,2022,x,x\na,2023,25,450.00\n"
@@ -238,8 +264,15 @@ def tiny_export(tmp_path) -> Path:
     # 60 children; 5 'overig' households with 12 other members; 100 households, 217 persons).
     _write(tmp_path, "personen_naar_positie", "positie,n_households,mean_aantal_personen\nTotaal,100,2.17\n"
            "alleenstaande,40,1.00\nouder in eenoudergezin,x,x\noverig lid,5,2.40\npartner,x,x\n"
-           "thuiswonend kind,35,1.71\n", "magnitude table (mean)")
+           "thuiswonend kind,35,1.71\n", "magnitude table (mean)", notes=definitions)
     return tmp_path
+
+
+@pytest.fixture()
+def tiny_export(tmp_path) -> Path:
+    """A hand-made export: a 2x2 domain x year table with margins and suppressed cells, household
+    types with two suppressed cells, persons by position (with the CBS route's definitions)."""
+    return _tiny_export(tmp_path, CBS_DEFINITIONS)
 
 
 def _by_cell(report):
@@ -261,10 +294,11 @@ def test_intruder_recovers_a_cell_from_margins(tiny_export):
     assert (n_a22.lo, n_a22.hi) == (20, 30)
     n_b23 = got["kosten_domein_jaar[b, 2023].n_households"]
     assert (n_b23.lo, n_b23.hi) == (20, 35)
-    # Persons: 100 x 2.17 = 217 (+-0.5) = 40 alleenstaanden + e parents + 2 (30 + z) partners + 35 x 1.71
-    # children + 5 x 2.40 others, with z + e = 100 - 40 - 30 - 5 = 25 households (the margin of the types):
-    # 125 + z + 60 + 12 = 217 gives z = 20 couples without children (two partners per couple), e = 5
-    # one-parent households (one parent each), 50 households with partners.
+    # Persons and positions, by the definitions the notes state: the 35 households with a child at home are
+    # the 30 couples with children and the e one-parent households (children live with their parent(s)), so
+    # e = 5 one-parent households (one parent each) and z = 100 - 40 - 30 - 5 - 5 = 20 couples without
+    # children; the households with partners are the 50 couples, with two partners each. The persons agree:
+    # 100 x 2.17 = 217 (+-0.5) = 40 alleenstaanden + 5 parents + 2 x 50 partners + 35 x 1.71 children + 5 x 2.40.
     def interval(name):
         return got[name].lo, got[name].hi
 
@@ -277,10 +311,44 @@ def test_intruder_recovers_a_cell_from_margins(tiny_export):
     assert 4.0 < lo <= 5.0 + 1e-6 and 5.0 - 1e-6 <= hi < 6.0
     lo, hi = interval("personen_naar_positie[partner].mean_aantal_personen")
     assert 98.0 < lo <= 100.0 + 1e-6 and 100.0 - 1e-6 <= hi < 102.0
-    chain = got["huishoudens_naar_type[paar zonder kinderen].n_households"].chain_text()
-    assert "two partners per couple household" in chain
+
+    def labels(name):
+        return {label for _, label in got[name].chain_lo + got[name].chain_hi}
+
+    assert "children at home live in couples with children and one-parent households" in labels(
+        "huishoudens_naar_type[paar zonder kinderen].n_households")
+    assert "households with partners = couple households" in labels("personen_naar_positie[partner].n_households")
+    assert "two partners per couple household" in labels("personen_naar_positie[partner].mean_aantal_personen")
     for name in ("huishoudens_naar_type[eenouder].n_households", "personen_naar_positie[partner].n_households"):
         assert "persons by position vs households by type" in got[name].families
+
+
+@pytest.mark.parametrize("route", ["municipality", "none"])
+def test_intruder_uses_only_the_definitions_the_notes_state(tmp_path, route):
+    """The tiny export with the municipal route's one-way definitions (a type implies some positions), or
+    with none: the two-way definitions of the CBS route are not used, so the partners' households stay
+    open (50 couples, but partners may live elsewhere too) and, without definitions, the types as well."""
+    from tests.intruder.relations import POSITION_DEFINITIONS, stated_definitions
+    notes = MUNICIPAL_DEFINITIONS if route == "municipality" else ""
+    stated = stated_definitions(notes)
+    assert len(stated) == (4 if route == "municipality" else 0)
+    report = attack(_tiny_export(tmp_path, notes))
+    assert report.error is None, report.error
+    got = _by_cell(report)
+    partners = got["personen_naar_positie[partner].n_households"]
+    lo, hi = partners.lo, partners.hi
+    assert lo <= 50 <= hi and hi - lo >= 10
+    used = {label for r in report.results for _, label in r.chain_lo + r.chain_hi}
+    relations = {clause: {label for _, _, label in rels} for clause, rels in POSITION_DEFINITIONS.items()}
+    for clause, labels in relations.items():
+        if clause not in stated:
+            assert not labels & used, clause
+    if route == "none":
+        for name in ("huishoudens_naar_type[paar zonder kinderen].n_households",
+                     "huishoudens_naar_type[eenouder].n_households"):
+            assert (got[name].lo, got[name].hi) == (0, 25), name
+    else:
+        assert "at least two partners per couple household" in used or "every couple household has partners" in used
 
 
 def test_warm_highs_and_linprog_agree(tiny_export):

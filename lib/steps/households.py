@@ -31,6 +31,7 @@ from lib.households import (
     HouseholdModel,
     brp_household_model,
     cbs_household_model,
+    id_positions,
     read_brp_extract,
 )
 from lib.layouts import UITKERINGSOORT_DOMAINS
@@ -49,15 +50,43 @@ INSTITUTIONAL_ROLE = "I"
 # (suppressed with its count): by those definitions an exact number of alleenstaanden, parents or
 # partners is an exact number of households, which a sum would publish beside a suppressed count (the
 # audit links counts with counts and amounts with amounts, not the one with the other).
-POSITION_NOTES = [
+POSITION_NOTE = (
     "Per positie: n_households = aantal huishoudens met ten minste een persoon in die positie; "
     "mean_aantal_personen = gemiddeld aantal personen in die positie per zo'n huishouden (aantal personen in "
     "de positie = n_households x mean_aantal_personen). Totaal: alle huishoudens (elk een keer) en het "
-    "gemiddelde aantal personen per huishouden.",
-    "Een eenpersoonshuishouden bestaat uit een alleenstaande; een eenoudergezin heeft een ouder in "
-    "eenoudergezin; een paar (met of zonder kinderen) heeft twee partners; thuiswonende kinderen wonen bij "
-    "hun ouder(s). Een huishouden kan personen in meer posities hebben.",
-]
+    "gemiddelde aantal personen per huishouden.")
+# The definitions, one clause each. A reader (and our own intruder, tests/intruder/relations.py, which
+# reads them word for word) takes every stated clause as exact, so a clause is stated only when it holds
+# for every household of the run (``position_definitions_hold``).
+POSITION_DEFINITIONS = {
+    "alleenstaande": "een eenpersoonshuishouden bestaat uit één alleenstaande, en een alleenstaande woont alleen",
+    "eenpersoons": "een eenpersoonshuishouden bestaat uit één persoon, een alleenstaande",
+    "eenouder": "een eenoudergezin heeft één ouder in eenoudergezin, en een ouder in eenoudergezin woont in een "
+                "eenoudergezin",
+    "eenouder_ten_minste": "een eenoudergezin heeft ten minste één ouder in eenoudergezin",
+    "paar": "een paar (met of zonder kinderen) heeft twee partners, en partners wonen in een paar",
+    "paar_ten_minste": "een paar (met of zonder kinderen) heeft ten minste twee partners",
+    "kinderen_per_type": "een paar met kinderen en een eenoudergezin hebben thuiswonende kinderen, een paar zonder "
+                         "kinderen en een eenpersoonshuishouden niet",
+    "kinderen_bij_ouders": "thuiswonende kinderen wonen bij hun ouder(s), in een paar met kinderen of een "
+                           "eenoudergezin",
+    "overig": "een overig huishouden heeft ten minste één overig lid",
+}
+# Per route and subject the clauses that may be stated, strongest first: the first that holds is stated.
+# CBS route: TYPHH and PLHH come from one register and agree by CBS's definitions (a register that
+# disagrees, e.g. a partner counted in another household on the peildatum, gets the weaker clause).
+# Municipal route: a household is a location code and the positions are the BRP's Gezinsrelatie codes, so
+# two singles or two couples at one address, or a parent living with a couple, are ordinary there; only
+# what the type derived from the positions guarantees (``lib.households.household_type_from_roles``,
+# ``lone_members_live_alone``) is a definition of that route, not what one extract happens to show.
+POSITION_SUBJECTS = {
+    "cbs": [("alleenstaande", "eenpersoons"), ("eenouder", "eenouder_ten_minste"), ("paar", "paar_ten_minste"),
+            ("kinderen_per_type",), ("kinderen_bij_ouders",), ("overig",)],
+    "municipality": [("eenpersoons",), ("eenouder_ten_minste",), ("paar_ten_minste",), ("kinderen_per_type",)],
+}
+MUNICIPAL_POSITION_NOTE = ("Gemeentelijke route: een huishouden is een locatiecode van de BRP, de posities komen uit "
+                           "de Gezinsrelatie (de enige persoon op een locatiecode is alleenstaande) en het "
+                           "huishoudtype is daaruit afgeleid.")
 
 
 def household_type_codes(include_institutional: bool) -> list[str]:
@@ -72,6 +101,120 @@ def position_codes(include_institutional: bool) -> list[str]:
     instelling" only when institutional households are included (a resident of an institution
     makes a household institutional)."""
     return sorted(label for role, label in ROLE_LABELS.items() if include_institutional or role != INSTITUTIONAL_ROLE)
+
+
+def position_definitions_hold(households: pd.DataFrame, members: pd.DataFrame) -> dict[str, bool]:
+    """Whether each clause of ``POSITION_DEFINITIONS`` holds for every household of ``households``
+    (household, household_type; the population of the table) with its ``members`` (household, role)."""
+    roles = list(ROLE_LABELS)
+    row = id_positions(households["household"].to_numpy(), members["household"].to_numpy())
+    role = pd.Categorical(members["role"], categories=roles).codes
+    keep = (row >= 0) & (role >= 0)
+    counts = np.bincount(row[keep] * len(roles) + role[keep],
+                         minlength=len(households) * len(roles)).reshape(-1, len(roles))
+    a, k, p, o, v = (counts[:, roles.index(r)] for r in ("A", "K", "P", "O", "V"))
+    n = counts.sum(axis=1)
+    t = households["household_type"].to_numpy(dtype=object)
+    one, parent, other = t == "eenpersoons", t == "eenouder", t == "overig"
+    couple = np.isin(t, ["paar zonder kinderen", "paar met kinderen"])
+    with_children = np.isin(t, ["paar met kinderen", "eenouder"])
+    without_children = np.isin(t, ["paar zonder kinderen", "eenpersoons"])
+    return {
+        # Households with an alleenstaande are the one-person households, each with one: the same count.
+        "alleenstaande": bool(np.array_equal(one, a > 0) and (n[one] == 1).all() and (a[one] == 1).all()),
+        "eenpersoons": bool((n[one] == 1).all() and (a[one] == 1).all()),
+        "eenouder": bool(np.array_equal(parent, o > 0) and (o[parent] == 1).all()),
+        "eenouder_ten_minste": bool((o[parent] >= 1).all()),
+        "paar": bool(np.array_equal(couple, p > 0) and (p[couple] == 2).all()),
+        "paar_ten_minste": bool((p[couple] >= 2).all()),
+        "kinderen_per_type": bool((k[with_children] > 0).all() and (k[without_children] == 0).all()),
+        "kinderen_bij_ouders": bool(with_children[k > 0].all()),
+        "overig": bool((v[other] > 0).all()),
+    }
+
+
+def position_notes(route: str, households: pd.DataFrame, members: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The notes of ``personen_naar_positie`` for the households (household, household_type) and their
+    members (household, role), and the clauses of the route left out because they do not hold for them.
+
+    Per subject of the route (``POSITION_SUBJECTS``) the strongest clause that holds is stated; a
+    subject none of whose clauses holds is not mentioned (a false definition would let a reader
+    derive wrong figures, and wrong suppressed ones)."""
+    chosen = stated_clauses(route, households, members)
+    stated = [POSITION_DEFINITIONS[c] for c in chosen]
+    left_out = []
+    for clauses in POSITION_SUBJECTS[route]:
+        first = next((c for c in clauses if c in chosen), None)
+        left_out += [POSITION_DEFINITIONS[c] for c in clauses[:clauses.index(first) if first else len(clauses)]]
+    definitions = ("Definities: " + "; ".join(stated) + ". ") if stated else ""
+    notes = [POSITION_NOTE, definitions + "Een huishouden kan personen in meer posities hebben."]
+    if route == "municipality":
+        notes.append(MUNICIPAL_POSITION_NOTE)
+    return notes, left_out
+
+
+def stated_clauses(route: str, households: pd.DataFrame, members: pd.DataFrame) -> list[str]:
+    """Per subject of the route (``POSITION_SUBJECTS``) the strongest clause that holds for these
+    households and members: the keys of what :func:`position_notes` states."""
+    holds = position_definitions_hold(households, members)
+    return [next(c for c in clauses if holds[c]) for clauses in POSITION_SUBJECTS[route]
+            if any(holds[c] for c in clauses)]
+
+
+_COUPLES = ("paar zonder kinderen", "paar met kinderen")
+_WITH_CHILDREN = ("paar met kinderen", "eenouder")
+
+
+def _tie(column: str, position: str, weights: dict, text: str, only: str | None = None,
+         table: str = "huishoudens_naar_type", own_weight: float = 1.0) -> dict:
+    return {"column": column, "weights": {position: own_weight}, "table": table, "other_column": "n_households",
+            "other_weights": weights, "text": text, "only": only}
+
+
+# What each clause says, as identities of personen_naar_positie with the household types (see
+# disclosure_control.model.Identity): an intruder reads them in the notes, so the tables are protected
+# with them (a type with no household, suppressed, would otherwise follow from the position counts).
+POSITION_IDENTITIES = {
+    "alleenstaande": [_tie("n_households", "alleenstaande", {"eenpersoons": 1}, "huishoudens met een alleenstaande "
+                           "= eenpersoonshuishoudens"),
+                      _tie("mean_aantal_personen", "alleenstaande", {"eenpersoons": 1},
+                           "een alleenstaande per eenpersoonshuishouden")],
+    "eenpersoons": [_tie("n_households", "alleenstaande", {"eenpersoons": 1},
+                         "elk eenpersoonshuishouden heeft een alleenstaande", "at_least")],
+    "eenouder": [_tie("n_households", "ouder in eenoudergezin", {"eenouder": 1},
+                      "huishoudens met een ouder in eenoudergezin = eenoudergezinnen"),
+                 _tie("mean_aantal_personen", "ouder in eenoudergezin", {"eenouder": 1},
+                      "een ouder per eenoudergezin")],
+    "eenouder_ten_minste": [_tie("n_households", "ouder in eenoudergezin", {"eenouder": 1},
+                                 "elk eenoudergezin heeft een ouder in eenoudergezin", "at_least")],
+    "paar": [_tie("n_households", "partner", dict.fromkeys(_COUPLES, 1), "huishoudens met partners = paren"),
+             _tie("mean_aantal_personen", "partner", dict.fromkeys(_COUPLES, 2), "twee partners per paar")],
+    "paar_ten_minste": [_tie("n_households", "partner", dict.fromkeys(_COUPLES, 1), "elk paar heeft partners",
+                             "at_least"),
+                        _tie("mean_aantal_personen", "partner", dict.fromkeys(_COUPLES, 2),
+                             "ten minste twee partners per paar", "at_least")],
+    "kinderen_per_type": [_tie("n_households", "thuiswonend kind", dict.fromkeys(_WITH_CHILDREN, 1),
+                               "paren met kinderen en eenoudergezinnen hebben thuiswonende kinderen", "at_least")],
+    "kinderen_bij_ouders": [_tie("n_households", "thuiswonend kind", dict.fromkeys(_WITH_CHILDREN, 1),
+                                 "thuiswonende kinderen wonen in paren met kinderen en eenoudergezinnen", "at_most")],
+    "overig": [_tie("n_households", "overig lid", {"overig": 1}, "elk overig huishouden heeft een overig lid",
+                    "at_least")],
+}
+# Children at home are the children of kosten_kinderen (the same persons), whatever the route states.
+CHILDREN_IDENTITIES = [
+    _tie("n_households", "thuiswonend kind", {"1": 1, "2": 1, "3+": 1},
+         "huishoudens met thuiswonende kinderen = huishoudens met kinderen (kosten_kinderen)",
+         table="kosten_kinderen"),
+    _tie("mean_aantal_personen", "thuiswonend kind", {"1": 1, "2": 2, "3+": 3},
+         "thuiswonende kinderen ten minste de som van k x huishoudens met k kinderen (kosten_kinderen)", "at_least",
+         table="kosten_kinderen"),
+]
+
+
+def position_identities(route: str, households: pd.DataFrame, members: pd.DataFrame) -> list[dict]:
+    """The identities of personen_naar_positie: those of the clauses its notes state, and the children."""
+    return [i for c in stated_clauses(route, households, members) for i in POSITION_IDENTITIES[c]] + \
+        CHILDREN_IDENTITIES
 
 
 def form_households(ctx: RunContext) -> StepResult:
@@ -179,18 +322,22 @@ def _account_and_request_tables(ctx: RunContext, model: HouseholdModel, persons:
                   unit="household", dimensions=["huishoudtype"],
                   metadata=meta | {"title": "Huishoudens naar huishoudtype", "unit": "huishoudens"})
     members = model.members[model.members["household"].isin(households["household"])]
+    notes_of_positions, not_stated = position_notes(config["run"]["route"], households, members)
     request_table(out, "personen_naar_positie", "magnitude_table", _positions_per_household(members,
                                                                                           include_institutional),
                   unit="household", dimensions=["positie"], values="aantal_personen", statistic="mean",
                   value_dimensions=["positie"],
+                  identities=position_identities(config["run"]["route"], households, members),
                   metadata=meta | {"title": "Huishoudens en personen naar positie in het huishouden",
-                                   "unit": "huishoudens", "notes": POSITION_NOTES})
+                                   "unit": "huishoudens", "notes": notes_of_positions})
 
     result = StepResult(outputs=["households", "members", "population.csv", "moves.csv", "tables/"])
     result.counts = {row.what.strip(): row.number for row in population.itertuples()}
     result.notes += [f"{row.what.strip()}: EUR {row.euros:,.2f}" for row in population.itertuples()
                      if not np.isnan(row.euros)]
     result.notes += model.notes or []
+    result.notes += [f"personen_naar_positie: not stated in its notes, as it does not hold for every household of "
+                     f"this run: '{clause}'" for clause in not_stated]
     if model.moves is not None:
         for row in model.moves.itertuples():
             result.notes.append(f"{row.year}: moved into the study area {row.persons_in:,} persons "

@@ -831,9 +831,8 @@ def tab_personen_naar_positie(b: Builder, t: Table) -> None:
 
     Per position: ``n_households`` = households with at least one person in that position
     (``n:pos=<position>``) and the persons in that position (``p:pos=<position>``, a sum or a mean
-    per household); Totaal: every household once and every person. The notes' definitions tie the
-    positions to the household types: one alleenstaande per one-person household, one parent per
-    one-parent household, two partners per couple."""
+    per household); Totaal: every household once and every person. The definitions its notes state
+    tie the positions to the household types (:data:`POSITION_DEFINITIONS`): only those are used."""
     n_all = b.pop_var(t)
     persons = next((c for c in t.columns if c.startswith("sum_") and "personen" in c), None)
     mean = None if persons else next((c for c in t.columns if c.startswith("mean_") and "personen" in c), None)
@@ -873,29 +872,73 @@ def tab_personen_naar_positie(b: Builder, t: Table) -> None:
         if label not in listed:
             b.zero(f"n:pos={label}", f"{t.name} has no row {label}")
             b.zero(f"p:pos={label}", f"{t.name} has no row {label}")
-    # The definitions of the notes: positions against household types.
-    b.m.eq({"n:pos=alleenstaande": 1.0, "n:type=eenpersoons": -1.0}, 0.0, F_PERSONS,
-           "households with an alleenstaande = one-person households")
-    b.m.eq({"p:pos=alleenstaande": 1.0, "n:pos=alleenstaande": -1.0}, 0.0, F_PERSONS,
-           "one alleenstaande per one-person household")
-    b.m.eq({"n:pos=ouder in eenoudergezin": 1.0, "n:type=eenouder": -1.0}, 0.0, F_PERSONS,
-           "households with a parent in a one-parent family = one-parent households")
-    b.m.eq({"p:pos=ouder in eenoudergezin": 1.0, "n:pos=ouder in eenoudergezin": -1.0}, 0.0, F_PERSONS,
-           "one parent per one-parent household")
-    b.m.eq({"n:pos=partner": 1.0, "n:type=paar zonder kinderen": -1.0, "n:type=paar met kinderen": -1.0}, 0.0,
-           F_PERSONS, "households with partners = couple households")
-    b.m.eq({"p:pos=partner": 1.0, "n:pos=partner": -2.0}, 0.0, F_PERSONS, "two partners per couple household")
-    b.m.ge({"n:pos=overig lid": 1.0, "n:type=overig": -1.0}, 0.0, F_PERSONS,
-           "an 'overig' household has at least one other member")
-    # Children at home: the households with children are those with 1, 2 or 3+ children (kosten_kinderen).
+    # Children at home: the households with children are those with 1, 2 or 3+ children at home
+    # (kosten_kinderen counts "thuiswonende kinderen", the same persons as this table's position).
     b.m.eq({"n:pos=thuiswonend kind": 1.0, "n:kids=1": -1.0, "n:kids=2": -1.0, "n:kids=3+": -1.0}, 0.0,
            F_PERSONS, "households with a child at home = households with 1, 2 or 3+ children")
     b.m.ge({"p:pos=thuiswonend kind": 1.0, "n:kids=1": -1.0, "n:kids=2": -2.0, "n:kids=3+": -3.0}, 0.0,
            F_PERSONS, "children at home >= sum of k x households with k children")
-    b.m.ge({"n:pos=thuiswonend kind": 1.0, "n:type=paar met kinderen": -1.0, "n:type=eenouder": -1.0}, 0.0,
-           F_PERSONS, "couples with children and one-parent households have a child at home")
-    b.m.ge({"n:kids=0": 1.0, "n:type=eenpersoons": -1.0, "n:type=paar zonder kinderen": -1.0}, 0.0, F_PERSONS,
-           "one-person households and couples without children have no children")
+    # Positions against household types: only the definitions the notes of this export state.
+    for clause in stated_definitions(t.notes):
+        for op, expr, label in POSITION_DEFINITIONS[clause]:
+            getattr(b.m, op)(expr, 0.0, F_PERSONS, label)
+
+
+def stated_definitions(notes: str) -> list[str]:
+    """The clauses of :data:`POSITION_DEFINITIONS` that the notes state (whitespace and case aside)."""
+    text = " ".join(notes.split()).lower()
+    return [clause for clause in POSITION_DEFINITIONS if clause in text]
+
+
+_COUPLES = {"n:type=paar zonder kinderen": -1.0, "n:type=paar met kinderen": -1.0}
+# The definitions personen_naar_positie can state, word for word as its notes write them (lower case),
+# with what each says as relations (op, expr, label: expr op 0). The notes state only those that hold
+# in the export: on the CBS route positions and types determine each other, on the municipal route (a
+# household is an address, positions are the BRP's codes) a type only implies some positions.
+POSITION_DEFINITIONS: dict[str, list[tuple[str, dict[str, float], str]]] = {
+    "een eenpersoonshuishouden bestaat uit één alleenstaande, en een alleenstaande woont alleen": [
+        ("eq", {"n:pos=alleenstaande": 1.0, "n:type=eenpersoons": -1.0},
+         "households with an alleenstaande = one-person households"),
+        ("eq", {"p:pos=alleenstaande": 1.0, "n:pos=alleenstaande": -1.0}, "one alleenstaande per one-person household"),
+    ],
+    "een eenpersoonshuishouden bestaat uit één persoon, een alleenstaande": [
+        ("ge", {"n:pos=alleenstaande": 1.0, "n:type=eenpersoons": -1.0},
+         "every one-person household has an alleenstaande"),
+    ],
+    "een eenoudergezin heeft één ouder in eenoudergezin, en een ouder in eenoudergezin woont in een eenoudergezin": [
+        ("eq", {"n:pos=ouder in eenoudergezin": 1.0, "n:type=eenouder": -1.0},
+         "households with a parent in a one-parent family = one-parent households"),
+        ("eq", {"p:pos=ouder in eenoudergezin": 1.0, "n:pos=ouder in eenoudergezin": -1.0},
+         "one parent per one-parent household"),
+    ],
+    "een eenoudergezin heeft ten minste één ouder in eenoudergezin": [
+        ("ge", {"n:pos=ouder in eenoudergezin": 1.0, "n:type=eenouder": -1.0},
+         "every one-parent household has a parent in a one-parent family"),
+    ],
+    "een paar (met of zonder kinderen) heeft twee partners, en partners wonen in een paar": [
+        ("eq", {"n:pos=partner": 1.0, **_COUPLES}, "households with partners = couple households"),
+        ("eq", {"p:pos=partner": 1.0, "n:pos=partner": -2.0}, "two partners per couple household"),
+    ],
+    "een paar (met of zonder kinderen) heeft ten minste twee partners": [
+        ("ge", {"n:pos=partner": 1.0, **_COUPLES}, "every couple household has partners"),
+        ("ge", {"p:pos=partner": 1.0, **{k: 2 * v for k, v in _COUPLES.items()}},
+         "at least two partners per couple household"),
+    ],
+    "een paar met kinderen en een eenoudergezin hebben thuiswonende kinderen, een paar zonder kinderen en een "
+    "eenpersoonshuishouden niet": [
+        ("ge", {"n:pos=thuiswonend kind": 1.0, "n:type=paar met kinderen": -1.0, "n:type=eenouder": -1.0},
+         "couples with children and one-parent households have a child at home"),
+        ("ge", {"n:kids=0": 1.0, "n:type=eenpersoons": -1.0, "n:type=paar zonder kinderen": -1.0},
+         "one-person households and couples without children have no children"),
+    ],
+    "thuiswonende kinderen wonen bij hun ouder(s), in een paar met kinderen of een eenoudergezin": [
+        ("le", {"n:pos=thuiswonend kind": 1.0, "n:type=paar met kinderen": -1.0, "n:type=eenouder": -1.0},
+         "children at home live in couples with children and one-parent households"),
+    ],
+    "een overig huishouden heeft ten minste één overig lid": [
+        ("ge", {"n:pos=overig lid": 1.0, "n:type=overig": -1.0}, "an 'overig' household has at least one other member"),
+    ],
+}
 
 
 def _ranked_band(b: Builder, t: Table, row: dict, label: str, base, base_name: str) -> tuple[str, str] | None:

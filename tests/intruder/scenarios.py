@@ -133,6 +133,14 @@ SCENARIOS = [
     Scenario("small_600_cbs", households=5_000, seed=303),
     Scenario("small_420_municipal", households=3_500, seed=202, route="municipality"),
     Scenario("small_600_municipal", households=5_000, seed=303, route="municipality"),
+    # 392 households; one person alone at a location has the BRP code of an other member (V). Before
+    # such a person counted as alleenstaande, 157 one-person households had 156 alleenstaanden, and
+    # the definition the notes then stated ("a one-person household consists of an alleenstaande",
+    # read as: households with an alleenstaande = one-person households) was false on this route.
+    Scenario("small_390_municipal", households=3_000, seed=777, route="municipality"),
+    # 322 households and no 'overig' household: the empty type, suppressed by the zero-cell rule, follows
+    # from the published position counts by the CBS route's definitions (a known leak, see test_intruder).
+    Scenario("small_320_cbs_empty_overig", households=2_500, seed=11),
     Scenario("small_240_monitoring_tiny_cohort", households=2_000, seed=101,
              sections={"monitoring": {"enabled": True, "cohort_start": "2022-01-01", "caliper": 2.0}}),
     Scenario("small_600_rounding5", households=5_000, seed=303, sections={"disclosure_control": {"rounding_base": 5}}),
