@@ -299,7 +299,7 @@ class SafeWriter:
         Too few units in a count (frequency): the joint count itself, a fraction of it both
         ways.  Near 100% confidence: the units with the antecedent but not the consequent
         are few (``d``): ``d`` is protected as a small count (the joint count may be
-        ``p(d)`` lower and, as far as ``d`` allows, higher), and the confidence must not be
+        ``p(d)`` lower and, as far as ``d`` and the consequent allow, higher), and the confidence must not be
         provably at least ``near_full_share``.  A joint count can never exceed its
         antecedent, so a 100% rule (``d = 0``) needs room below only.  (A rule of near 0%
         confidence is not a group disclosure of its own: the few units with both are a small
@@ -315,7 +315,9 @@ class SafeWriter:
         near_full = (d < m) | (confidence >= self.rules.near_full_share)
         below_threshold = n_both - np.ceil(self.rules.near_full_share * n_ant - 1e-9) + 1
         full_lpl = np.maximum(p_d, np.where(confidence >= self.rules.near_full_share, below_threshold, 0.0))
-        full_upl = np.minimum(p_d, d)
+        # Room above: as far as d allows, and the consequent: a joint count never exceeds either
+        # side (all 13 households of a domain also in another one: 13 is the most it can be).
+        full_upl = np.minimum(np.minimum(p_d, d), n_cons - n_both)
         frequency = np.minimum(np.minimum(n_ant, n_both), n_cons) < m
         upl = np.where(frequency, own, 0.0)
         lpl = np.where(frequency, own, 0.0)

@@ -262,6 +262,24 @@ def test_association_rules_group_disclosure(tmp_path):
     assert table.loc["police", "confidence_pct"] == "x"
 
 
+@pytest.mark.parametrize("n_cons, upl", [(13, 0.0), (20, 1.0)])
+def test_a_near_100_pct_rule_needs_no_room_above_its_consequent(tmp_path, n_cons, upl):
+    """14 households with police, 13 of them with om: one without (d = 1), so the joint count may be
+    one higher as far as d goes; but when om has exactly those 13 households (the intruder reads 13
+    in its reach), no count of households with both can exceed 13: the requirement upwards is then 0,
+    downwards the 1 of d (found in a random export, seed 47, as an unsatisfiable level)."""
+    n = 60
+    data = pd.DataFrame({"hh": np.arange(n), "police": np.arange(n) < 14,
+                         "om": (np.arange(n) < 13) | ((np.arange(n) >= 30) & (np.arange(n) < 30 + n_cons - 13))})
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence")
+    writer.association_rules(data, name="rules", unit="hh", items=["police", "om"], rules=[(["police"], ["om"])])
+    cells = pd.DataFrame(json.loads((tmp_path / "evidence" / "rules.evidence.json").read_text(
+        encoding="utf-8"))["cells"])
+    assert cells["true_n_households_rule"].tolist() == [13.0]
+    assert cells["upl_n_households_rule"].tolist() == [upl]
+    assert cells["lpl_n_households_rule"].tolist() == [1.0]
+
+
 def test_concentration_top_shares_and_small_segments(tmp_path):
     # 100 households: one with 1000, the others 10 each (total 1990).
     data = pd.DataFrame({"hh": [f"h{i}" for i in range(100)], "cost": [1000.0] + [10.0] * 99})
