@@ -343,7 +343,7 @@ def _sum_items(models, owners, unit_codes, result: ExportAudit):
                             "tables that split it finest; left out of the export-wide audit (give it its own value "
                             "name or universe)")
                         checked[i] = False
-                        pairs.restart = start > 0
+                        pairs.restart = pairs.restart or start > 0
                         break
                 yield (m, l), pos[pair], part
             if checked.get(i) is not False:
