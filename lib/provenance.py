@@ -84,8 +84,9 @@ def source_files(config: RunConfig) -> list[Path]:
 
 def price_files(config: RunConfig) -> list[Path]:
     prices = config["prices"]
+    # The national figures the price check compares with: a new figure changes the step's warnings.
     return _unique([config.resolve(p) for p in prices["price_tables"] + prices["fallback_tables"]]
-                   + [config.resolve(prices["index"])])
+                   + [config.resolve(prices["index"]), REFERENCE_DATA / "national_figures.csv"])
 
 
 def domain_mapping(config: RunConfig) -> list[Path]:

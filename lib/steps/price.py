@@ -3,7 +3,9 @@
 Writes to ``<work>/03_price/``: ``ledger`` (person, month, domain, source, cost),
 ``record_cost`` (the cost of each record of ``02_read_sources/records``, same order),
 ``pricing.csv`` (per source and code: records, records used, cost), ``prices_used.csv``
-(every price row with its value in the price year), ``fallback_uses.csv`` and, when
+(every price row with its value in the price year), ``fallback_uses.csv``,
+``price_check.csv`` (per domain the implied cost per client-year and per unit against the
+national figures of ``lib/reference_data/national_figures.csv``, see ``lib.price_check``) and, when
 prices are missing, ``missing_prices.csv`` (source, code, year, records) before the step
 stops with the same list.
 """
@@ -20,6 +22,7 @@ from lib.pricing import (
     load_price_table,
     price_records,
 )
+from lib.price_check import BAND, NATIONAL_FIGURES, ClientYears, check_lines, load_national_figures, price_check
 from lib.workfiles import TableWriter, read_table, table_path, write_table
 
 
@@ -34,13 +37,19 @@ def price_ledger(ctx: RunContext) -> StepResult:
     fallback = (combine_price_tables([load_price_table(config.resolve(p)) for p in prices_cfg["fallback_tables"]])
                 if prices_cfg["fallback_tables"] else None)
     records = read_table(ctx.earlier_step_dir("read_sources") / "records")
+    tally = ClientYears()
     try:
         # The ledger goes to disk chunk by chunk (nationally it is over a hundred million rows),
         # each chunk written on the second core while the next is priced.
         with TableWriter(out / "ledger", background=True) as ledger:
+            def sink(part):
+                # Client-years are counted from each part as it passes (parts hold whole persons).
+                tally.add(part)
+                ledger.write(part)
+
             priced = price_records(records, prices, index, price_year, fallback=fallback,
                                    bijstand_from=prices_cfg["bijstand_from"], index_hint=str(index_path),
-                                   progress=ctx.progress("records priced", len(records)), ledger_sink=ledger.write)
+                                   progress=ctx.progress("records priced", len(records)), ledger_sink=sink)
     except MissingPrices as missing:
         table_path(out / "ledger").unlink(missing_ok=True)
         missing.missing.to_csv(out / "missing_prices.csv", index=False, encoding="utf-8")
@@ -55,13 +64,20 @@ def price_ledger(ctx: RunContext) -> StepResult:
     total = float(priced.ledger_cost_by_domain.sum())
     if abs(total - float(priced.record_cost.sum())) > 0.01:
         raise AssertionError("ledger and record costs differ (a bug, please report)")
-    result = StepResult(outputs=["ledger", "record_cost", "pricing.csv", "prices_used.csv", "fallback_uses.csv"])
+    # The price check compares with the main price tables (a fallback price is reported apart).
+    check = price_check(tally.table(), prices, load_national_figures(NATIONAL_FIGURES), index, price_year,
+                        index_hint=str(index_path))
+    check.to_csv(out / "price_check.csv", index=False, encoding="utf-8")
+    result = StepResult(outputs=["ledger", "record_cost", "pricing.csv", "prices_used.csv", "fallback_uses.csv",
+                                 "price_check.csv"])
     result.counts = {"records": len(records), "records priced": int((priced.record_cost != 0).sum()),
                      "ledger rows (person, month, domain, source)": priced.ledger_rows}
     result.notes.append(f"total cost EUR {total:,.2f} in euros of {price_year}")
     result.notes += [f"  {domain:<22} EUR {cost:>18,.2f}" for domain, cost in priced.ledger_cost_by_domain.items()]
     for what, count in priced.excluded.items():
         result.notes.append(f"not priced: {count:,} {what}")
+    lines, warnings = check_lines(check, price_year, BAND)
+    result.notes += lines + warnings
     if len(priced.fallback_uses):
         result.notes.append(f"FALLBACK prices used for {int(priced.fallback_uses['records'].sum()):,} record(s), "
                             f"EUR {priced.fallback_uses['cost'].sum():,.2f}; see fallback_uses.csv")
@@ -73,5 +89,6 @@ STEP = Step(
     title="price every record into the person-month cost ledger (one price year)",
     run=price_ledger,
     reads=("02_read_sources/records", "price tables and price index of [prices]"),
-    writes=("ledger", "record_cost", "pricing.csv", "prices_used.csv", "fallback_uses.csv", "missing_prices.csv"),
+    writes=("ledger", "record_cost", "pricing.csv", "prices_used.csv", "fallback_uses.csv", "price_check.csv",
+            "missing_prices.csv"),
 )
