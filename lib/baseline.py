@@ -174,6 +174,62 @@ def with_code_list(values, code_list) -> pd.Categorical:
                                      if len(position) else row_code, categories=categories)
 
 
+def _pct(share: float) -> str:
+    """A share as a Dutch percentage with one decimal (6,6%): a percentage of one decimal is no statistic
+    the export checker compares with the table's cells."""
+    return f"{share * 100:.1f}".replace(".", ",") + "%"
+
+
+def attribution_notes(residence: dict | None) -> list[str]:
+    """What attribution at the peildatum does to the costs of the tables, from the households step's
+    accounting (``residence.json``, shares of the costs attributed to the population's households).
+    Nothing under monthly attribution, where a month's cost goes where the person lived then."""
+    if not residence or residence.get("attribution") != "peildatum" or not residence.get("shares"):
+        return []
+    shares = residence["shares"]
+    if residence.get("route") == "municipality":
+        return [f"Toerekening op de peildatum: kosten van personen in de kostenbestanden die op de peildatum niet in "
+                f"de BRP-extractie staan (verhuisd, overleden of geëmigreerd; de extractie zegt niet welke) vallen weg: "
+                f"{_pct(shares.get('no_household', 0.0))} ten opzichte van de kosten die aan de huishoudens van de "
+                "populatie zijn toegerekend."]
+    return [f"Toerekening op de peildatum: {_pct(shares.get('included_elsewhere', 0.0))} van de kosten is elders "
+            "gemaakt (buiten het onderzoeksgebied) door personen die op de peildatum in het gebied wonen; kosten die in "
+            "het gebied zijn gemaakt door personen die voor de peildatum overleden of emigreerden vallen weg "
+            f"({_pct(shares.get('no_household_in_area', 0.0))}), evenals die van personen die voor de peildatum uit "
+            f"het gebied verhuisden ({_pct(shares.get('outside_in_area', 0.0))}); alle drie ten opzichte van de kosten "
+            "die aan de huishoudens van de populatie zijn toegerekend."]
+
+
+def residence_notes(residence: dict | None, moves_measured: bool, min_units: int) -> list[str]:
+    """What ``kosten_woonachtig`` says about residence: the date, what "vertrokken" covers and, where both
+    parts hold at least ``min_units`` households, how the departed households split into movers and those
+    gone from the registers (as shares, no counts)."""
+    route = (residence or {}).get("route", "cbs")
+    if route == "municipality":
+        return ["Vertrokken huishoudens zijn niet gemeten (geen rij 'vertrokken'): de BRP-extractie van de "
+                "gemeentelijke route beschrijft alleen de peildatum, dus elk huishouden van de populatie woont er dan "
+                "nog. Vertrek is alleen te meten op de CBS-route (huishoudens- en adresregisters na de peildatum)."]
+    if not moves_measured:
+        return ["Vertrokken huishoudens zijn niet gemeten (geen rij 'vertrokken'): de woonplaats is alleen op de "
+                "peildatum bepaald, want de registers van deze run beschrijven geen latere dag, dus elk huishouden van "
+                "de populatie woont er dan nog. Een nieuwere versie van de huishoudens- en adresregisters (of [study] "
+                "residence_date op een latere datum) meet vertrek."]
+    if residence is None:
+        return []
+    how = ("ingesteld met [study] residence_date" if residence.get("residence_date_configured")
+           else "de laatste dag die het huishoudensregister van deze run beschrijft")
+    notes = [f"Woonplaats op {residence['residence_date']} ({how}): 'nog woonachtig' = ten minste een lid van het "
+             "huishouden woont dan in het onderzoeksgebied; 'vertrokken' = geen lid meer: verhuisd naar een adres buiten "
+             "het gebied, of niet meer in de registers (overleden of geëmigreerd; het adresregister onderscheidt die "
+             "twee niet)."]
+    h = residence.get("households", {})
+    moved, left = int(h.get("moved_out", 0)), int(h.get("left_registers", 0))
+    if moved >= min_units and left >= min_units:
+        notes.append(f"Van de vertrokken huishoudens is {_pct(moved / (moved + left))} verhuisd en "
+                     f"{_pct(left / (moved + left))} niet meer in de registers (overleden of geëmigreerd).")
+    return notes
+
+
 def domain_count_labels(n_domains: int) -> list[str]:
     """Number of domains with costs: 0 up to the number of domains of the run, at most "4+"."""
     return list(DOMAIN_COUNT_LABELS[:min(n_domains, 4) + 1])
@@ -182,7 +238,8 @@ def domain_count_labels(n_domains: int) -> list[str]:
 def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, domains: list[str],
                     settings: dict, min_units: int, metadata: dict, domain_codes: list[str] | None = None,
                     years: list[int] | None = None, household_types: list[str] | None = None,
-                    moves_measured: bool = True, selection_share: float = 0.0) -> list[TableSpec]:
+                    moves_measured: bool = True, selection_share: float = 0.0,
+                    residence: dict | None = None) -> list[TableSpec]:
     """Every baseline table of one run (see module docstring).
 
     ``domains``: the domains of the cube (its ``cost_<domain>`` columns). The code lists every
@@ -191,7 +248,9 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
     by default the codes that occur. ``moves_measured``: whether a household can have moved
     away (residence decided after the peildatum, or monthly attribution); if not, "vertrokken"
     is not measured, and left out with a note, rather than published as zero. ``selection_share``:
-    the selection's share of the ranking (a required cut of :func:`published_cuts`)."""
+    the selection's share of the ranking (a required cut of :func:`published_cuts`). ``residence``: the
+    households step's ``residence.json`` (residence date, who left, the shares attribution at the
+    peildatum moves), stated in the notes (:func:`residence_notes`, :func:`attribution_notes`)."""
     h = households
     tables: list[TableSpec] = []
     domain_codes = sorted(set(domain_codes or []) | set(domains))
@@ -201,9 +260,13 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
     population = metadata["population"]
     with_costs_population = f"{population}, met kosten in de studiejaren"
 
+    attributed = attribution_notes(residence)
+
     def meta(title: str, population: str = population, **more) -> dict:
         # Tables about different groups say so: the safe writer links tables with the same
-        # population and requires their shared cells to agree.
+        # population and requires their shared cells to agree. Every table rests on the attributed
+        # costs, so each states what the attribution moved.
+        more["notes"] = list(more.get("notes", [])) + attributed
         return metadata | {"title": title, "unit": "huishoudens", "population": population} | more
 
     # --- reach -----------------------------------------------------------------------
@@ -328,14 +391,11 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
                              "metadata": meta("Huishoudens met kosten naar aantal jaren met kosten (1 = incidenteel, "
                                               f"{len(years)} = structureel) en hun gemiddelde "
                                               "kosten", with_costs_population)}))
-    residence = ["nog woonachtig", "vertrokken"] if moves_measured else ["nog woonachtig"]
+    residence_codes = ["nog woonachtig", "vertrokken"] if moves_measured else ["nog woonachtig"]
     resident = h.assign(woonachtig=with_code_list(np.where(h["still_resident"].to_numpy(dtype=bool), "nog woonachtig",
-                                                           "vertrokken"), residence),
+                                                           "vertrokken"), residence_codes),
                         kosten=h["cost_total"])
-    not_moved = [] if moves_measured else [
-        "Vertrokken huishoudens zijn niet gemeten (geen rij 'vertrokken'): de woonplaats is alleen op de peildatum "
-        "bepaald, dus elk huishouden van de populatie woont er dan nog. Zet [study] residence_date op een latere "
-        "datum om vertrek te meten."]
+    not_moved = residence_notes(residence, moves_measured, min_units)
     tables.append(TableSpec("kosten_woonachtig", "magnitude_table", resident[["household", "woonachtig", "kosten"]],
                             {"unit": "household", "dimensions": ["woonachtig"], "values": "kosten", "statistic": "mean",
                              "metadata": meta("Gemiddelde kosten van huishoudens die nog in het onderzoeksgebied wonen "

@@ -114,8 +114,10 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
                 "formed and residence is decided on this date."),
         Setting("years", list, REQUIRED, "The study years, consecutive (the method uses five).", check=_year_list),
         Setting("residence_date", _dt.date, None, "Date on which households are flagged as still living in the "
-                "study area ('still resident'); default the peildatum. Use the version date of the registers to "
-                "see who still lives there at the time of the study."),
+                "study area ('still resident': a member lives there; otherwise moved out of the area, or gone from "
+                "the registers: died or emigrated). Default (CBS route): the last day the household register "
+                "describes (its latest spell end, the version date), so a run reports who left after the "
+                "peildatum. The municipal route's BRP extract knows the peildatum only: leave it out there."),
     ),
     "households": (
         Setting("attribution", str, "peildatum", "How persons' costs go to households: 'peildatum' (the "
@@ -128,7 +130,8 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
         Setting("price_year", int, REQUIRED, "All amounts are expressed in euros of this year."),
         Setting("price_tables", list, [str(REFERENCE_DATA / "prices_default.csv")],
                 "Price tables (CSV: domain, source, code, unit, price, price_year, valid_from, valid_to, "
-                "figure_source); a later table replaces earlier tables' prices of the same source and code. The "
+                "figure_source; optional label, note, published_figure, published_source, published_year, "
+                "derivation); a later table replaces earlier tables' prices of the same source and code. The "
                 "default is the bundle's table of documented default prices.", items=str,
                 check=lambda v: None if v else "must name at least one price table"),
         Setting("fallback_tables", list, [], "Price tables consulted only where price_tables have no price "

@@ -29,6 +29,16 @@ boundaries of the peildatum's year (column ``gem<year>``), for every month of th
 period, so a municipal merger is no move. A household lives where its reference person
 lives. Municipal route: the BRP extract lists the municipality's residents.
 
+**Still resident** (CBS route) is decided on the residence date: ``[study] residence_date``,
+by default the last day the household register describes (``last_day_described``: the
+latest end date of its spells, which is the version date for running spells, and never
+after what the newest household and address files can hold). A household is still
+resident when at least one of its members lives in the study area then (a death of the
+reference person or a child leaving does not make a household leave); otherwise it
+*moved* when a member has an address outside the area, or *left the registers* when no
+member has an address any more: died or emigrated (the address register does not tell
+which; ``residence_status``).
+
 **Attribution** of persons' costs to households (stated in every output):
 
 * ``peildatum``: the household a person belongs to on the peildatum carries that
@@ -82,6 +92,8 @@ class HouseholdModel:
     not_placed: np.ndarray | None = None
     """Person ids of the register left out of every household because the BRP extract places them
     in more than one (municipal route)."""
+    residence_date: int | None = None
+    """Day on which ``still_resident`` is decided (CBS route; the municipal route knows the peildatum only)."""
 
 
 # --- the BRP extract (municipal route) ----------------------------------------------------------
@@ -368,8 +380,48 @@ def joint_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes[:len(va)].astype(np.int64), codes[len(va):].astype(np.int64)
 
 
+def last_day_described(spells_end: np.ndarray, files: list[SourceFile], peildatum: int) -> int:
+    """The default residence date: the last day the household register describes.
+
+    Running spells of ``GBAHUISHOUDENSBUS`` end at the version's end date, so the latest end
+    date of its spells is the day up to which the register is known (a blank end, ``OPEN``, says
+    nothing about a date). It is capped at the last day the newest household and address files
+    can describe (``lib.sources.covered_until``: a wrong far-future end is no later knowledge),
+    and is never before the peildatum."""
+    from lib.dates import day_number
+    from lib.sources import COVERAGE_REGISTERS, covered_until
+    ends = np.asarray(spells_end, dtype=np.int64)
+    ends = ends[ends < OPEN]
+    last = int(ends.max()) if ends.size else int(peildatum)
+    for dataset in COVERAGE_REGISTERS:
+        covered = covered_until(files, dataset)
+        if covered is not None:
+            last = min(last, int(day_number(covered[0])))
+    return max(last, int(peildatum))
+
+
+def residence_status(household: np.ndarray, person: np.ndarray, day: int,
+                     area_spells: pd.DataFrame) -> pd.DataFrame:
+    """Where the members (``household``, ``person``: one row per member) of each household live on
+    ``day``, indexed by household (sorted): ``still_resident`` (a member lives in the study area),
+    ``moved`` (none does; a member has an address outside it) and ``left_registers`` (no member has
+    an address: died or emigrated, which the address register does not tell apart). Exactly one of
+    the three is true per household."""
+    person = np.asarray(person)
+    spell = spell_on(person, np.full(person.size, day), area_spells)
+    has_address = spell >= 0
+    inside = has_address.copy()
+    if has_address.any():
+        inside[has_address] = area_spells["in_area"].to_numpy(dtype=bool)[spell[has_address]]
+    ids, code = np.unique(np.asarray(household), return_inverse=True)
+    any_inside = np.bincount(code, weights=inside, minlength=ids.size) > 0
+    any_address = np.bincount(code, weights=has_address, minlength=ids.size) > 0
+    return pd.DataFrame({"still_resident": any_inside, "moved": ~any_inside & any_address,
+                         "left_registers": ~any_address}, index=ids)
+
+
 def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatum: int, period: tuple[int, int],
-                        area: list[str], include_institutional: bool, residence_date: int,
+                        area: list[str], include_institutional: bool, residence_date: int | None,
                         monthly: bool = True,
                         table_ready: Callable[[str, pd.DataFrame], None] | None = None) -> HouseholdModel:
     """The household model of the CBS registers; ``monthly`` adds what monthly attribution needs.
@@ -377,7 +429,8 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
     ``table_ready(name, frame)``, when given, is called with each table of the model as soon as
     it is final (``households``, ``members`` and, when ``monthly``, ``area_spells``,
     ``membership_spells``, ``household_spells``), so a caller can write it while the rest is
-    computed. The frames are not changed afterwards."""
+    computed. The frames are not changed afterwards. ``residence_date`` None: the last day the
+    household register describes (``last_day_described``)."""
     def ready(name: str, frame: pd.DataFrame) -> None:
         if table_ready is not None:
             table_ready(name, frame)
@@ -416,8 +469,16 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
     where = _household_residence(members, area_spells, peildatum)
     households["in_area"] = where["in_area"].reindex(households.index).fillna(False).astype(bool)
     households["municipality"] = where["municipality"].reindex(households.index).fillna("")
-    later = where if residence_date == peildatum else _household_residence(members, area_spells, residence_date)
-    households["still_resident"] = later["in_area"].reindex(households.index).fillna(False).astype(bool)
+    if residence_date is None:
+        residence_date = last_day_described(spells["end"].to_numpy(), files, peildatum)
+        notes.append(f"residence date {_iso(residence_date)}: the last day the household register describes (its "
+                     "latest spell end; [study] residence_date not set)")
+    # Still resident: a member of the peildatum household lives in the area on the residence date.
+    status = residence_status(members["household"].to_numpy(), members["person"].to_numpy(), residence_date,
+                              area_spells).reindex(households.index, fill_value=False)
+    households["still_resident"] = status["still_resident"].to_numpy(dtype=bool)
+    households["moved_out"] = status["moved"].to_numpy(dtype=bool)
+    households["left_registers"] = status["left_registers"].to_numpy(dtype=bool)
     households["included"] = households["in_area"] & (include_institutional | ~households["institutional"])
     households.index.name = "household"
     households.reset_index(inplace=True)   # in place: no copy of a national table
@@ -428,7 +489,7 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
     moves = _moves(area_spells, spells, period)
     if not monthly:
         return HouseholdModel(households=households, members=members, area_spells=area_spells, moves=moves,
-                              notes=notes)
+                              notes=notes, residence_date=int(residence_date))
 
     # --- monthly attribution: spells of membership, and household spells' composition ----------
     in_period = spells[(spells["end"] >= period[0]) & (spells["start"] <= period[1])]
@@ -445,21 +506,29 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
     household_spells.index.name = "household_spell"
     household_spells.reset_index(inplace=True)
     # A household spell belongs to the study population when its reference person lived in
-    # the study area on its first day within the period; it is still resident when it
-    # still exists on the residence date and lives in the area then.
+    # the study area on its first day within the period; it is still resident when one of its
+    # members lives in the area on the residence date (as a household at the peildatum: a spell
+    # ended by a birth or a child leaving home has not left the area).
     ref = _reference_members(in_period.rename(columns={"household_spell": "household"}))
     ref = ref.set_index("household").reindex(household_spells["household_spell"])
     first_day = np.maximum(household_spells["start"].to_numpy(), period[0])
     household_spells["in_area"] = _lives_in_area(ref["person"].to_numpy(), first_day, area_spells)
     household_spells["included"] = household_spells["in_area"] & (include_institutional
                                                                   | ~household_spells["institutional"])
-    exists = (household_spells["start"].to_numpy() <= residence_date) & (household_spells["end"].to_numpy() >= residence_date)
-    household_spells["still_resident"] = exists & _lives_in_area(ref["person"].to_numpy(),
-                                                                 np.full(len(ref), residence_date), area_spells)
+    status = residence_status(membership["household_spell"].to_numpy(), membership["person"].to_numpy(),
+                              residence_date, area_spells).reindex(household_spells["household_spell"].to_numpy(),
+                                                                   fill_value=False)
+    household_spells["still_resident"] = status["still_resident"].to_numpy(dtype=bool)
+    household_spells["moved_out"] = status["moved"].to_numpy(dtype=bool)
+    household_spells["left_registers"] = status["left_registers"].to_numpy(dtype=bool)
     ready("household_spells", household_spells)
     return HouseholdModel(households=households, members=members,
                           membership_spells=membership, household_spells=household_spells,
-                          area_spells=area_spells, moves=moves, notes=notes)
+                          area_spells=area_spells, moves=moves, notes=notes, residence_date=int(residence_date))
+
+
+def _iso(day: int) -> str:
+    return str(np.datetime64(int(day), "D"))
 
 
 def _household_spells(files: list[SourceFile], person_of: "PersonLookup") -> tuple[pd.DataFrame, str]:
@@ -608,7 +677,7 @@ def brp_household_model(brp: pd.DataFrame, persons: pd.DataFrame, municipality: 
     comp = composition(members)
     households = comp.assign(locatiecode=np.asarray(codes)[comp.index], typhh="",
                              household_type=household_type_from_roles(comp), municipality=municipality,
-                             in_area=True, still_resident=True)
+                             in_area=True, still_resident=True, moved_out=False, left_registers=False)
     households["included"] = include_institutional | ~households["institutional"]
     households = households.rename_axis("household").reset_index()
     notes = [f"BRP extract: {len(brp):,} rows, {int(ok.sum()):,} persons in {len(households):,} households "
@@ -686,3 +755,23 @@ def attribute_months(person: np.ndarray, month: np.ndarray, membership_spells: p
     out = np.where(household >= 0, membership_spells["household_spell"].to_numpy()[np.maximum(household, 0)], -1)
     in_area = _lives_in_area(person, day, area_spells)
     return np.where(in_area, out, -1)
+
+
+def costs_moved_by_peildatum_attribution(person: np.ndarray, month: np.ndarray, cost: np.ndarray, group: np.ndarray,
+                                         area_spells: pd.DataFrame) -> np.ndarray:
+    """Which ledger rows (``person``, ``month``, ``cost``) attribution at the peildatum moves across the
+    study area's border, given each row's ``group``: 0 for a person of an included household at the
+    peildatum, 1 for a person in a household outside the area, 2 for a person in no household then
+    (died or emigrated), -1 for anybody else.
+
+    A cost is made where the person lived on the 15th of its month (as ``attribute_months`` decides):
+    a row of group 0 made outside the area is moved into it; a row of group 1 or 2 made inside the
+    area drops out of it. Boolean per row."""
+    from lib.dates import month_start
+    group = np.asarray(group)
+    concerned = np.flatnonzero(group >= 0)
+    inside = _lives_in_area(np.asarray(person)[concerned],
+                            month_start(np.asarray(month)[concerned]).astype(np.int64) + 14, area_spells)
+    moved = np.zeros(group.size, dtype=bool)
+    moved[concerned] = np.where(group[concerned] == 0, ~inside, inside)
+    return moved

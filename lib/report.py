@@ -154,6 +154,7 @@ def headline_findings(tables: list[ExportedTable]) -> list[str]:
             listed = "; ".join(f"{r.combinatie} ({r.n:,.0f} huishoudens)" for r in best.itertuples())
             out.append(f"Meest voorkomende domeincombinaties bij de duurste huishoudens: {listed}.")
     out += _coherence_findings(tables)
+    out += residence_and_attribution_findings(tables)
     effect = _table(tables, "monitoring_effect")
     if effect is not None and len(effect.table):
         for row in effect.table.itertuples():
@@ -163,6 +164,29 @@ def headline_findings(tables: list[ExportedTable]) -> list[str]:
             if value is not None and low is not None and high is not None:
                 out.append(f"Monitoring, {row.schatting}: {value:,.0f} euro per huishouden per periode "
                            f"(95%-interval {low:,.0f} tot {high:,.0f}).")
+    return out
+
+
+# The notes of the baseline tables that say what residence and attribution do to the figures
+# (lib.baseline.attribution_notes and residence_notes): a reader of the key findings must see them
+# beside the figures, not only in one table's notes.
+CAVEAT_STARTS = ("Toerekening op de peildatum:", "Woonplaats op ", "Van de vertrokken huishoudens",
+                 "Vertrokken huishoudens zijn niet gemeten")
+
+
+def residence_and_attribution_findings(tables: list[ExportedTable]) -> list[str]:
+    """The caveats on attribution (from any table that states them) and residence (from
+    ``kosten_woonachtig``), each once, in the words of the published notes."""
+    out: list[str] = []
+    woonachtig = _table(tables, "kosten_woonachtig")
+    sources = ([woonachtig] if woonachtig is not None else []) + [t for t in tables if t is not woonachtig]
+    for t in sources:
+        for line in t.notes_text.splitlines():
+            line = line.strip()
+            if line.startswith(CAVEAT_STARTS) and line not in out:
+                if line.startswith("Toerekening") and any(o.startswith("Toerekening") for o in out):
+                    continue
+                out.append(line)
     return out
 
 

@@ -353,3 +353,71 @@ def test_cbs_route_states_the_registers_definitions_and_a_weaker_one_where_the_r
     assert notes[1] == (f"Definities: {D['alleenstaande']}; {D['eenouder']}; {D['paar']}; {D['kinderen_bij_ouders']}; "
                         f"{D['overig']}. Een huishouden kan personen in meer posities hebben.")
     assert left_out == [D["kinderen_per_type"]]
+
+
+# --- residence after the peildatum, and what attribution at the peildatum moves -------------------
+
+def test_the_default_residence_date_is_the_last_day_the_household_register_describes(register):
+    from lib.households import OPEN, last_day_described
+    d = day_number
+    # The latest spell end (running spells end at the version date); a blank end says nothing.
+    assert last_day_described(np.array([d("2021-03-09"), d("2023-12-31"), OPEN]), register,
+                              d("2021-12-31")) == d("2023-12-31")
+    # A far-future end is no later knowledge: capped at what a 2023 BUS file can hold (1 January 2024).
+    assert last_day_described(np.array([d("2050-12-31")]), register, d("2021-12-31")) == d("2024-01-01")
+    # Never before the peildatum.
+    assert last_day_described(np.array([d("2021-03-09"), OPEN]), register, d("2022-06-30")) == d("2022-06-30")
+
+
+def test_who_stayed_moved_or_left_the_registers_after_the_peildatum(register):
+    d = day_number
+    peil = d("2021-12-31")
+    m = cbs_household_model(register, PERSONS, peil, (d("2019-01-01"), peil), ["0344"], False, None)
+    # Not configured: the register's latest spell end, 31 December 2023.
+    assert m.residence_date == d("2023-12-31")
+    h = m.households.set_index("huishoudnr")
+    got = h[["still_resident", "moved_out", "left_registers"]].astype(bool)
+    # H1b stays in Utrecht; person 5 (H2) moved to Rotterdam on 1 June 2022; person 10 (H5) died on
+    # 15 March 2022 (no address after it); H3 (an institution) stays; H4 lives in Eemsdelta all along.
+    assert got.loc["000000000H1b"].tolist() == [True, False, False]
+    assert got.loc["0000000000H2"].tolist() == [False, True, False]
+    assert got.loc["0000000000H5"].tolist() == [False, False, True]
+    assert got.loc["0000000000H3"].tolist() == [True, False, False]
+    assert h.loc["0000000000H2", "in_area"] and h.loc["0000000000H5", "in_area"]
+    # A household spell ended by a birth (H1a) has not left the area: its members still live there.
+    spells = m.household_spells.set_index("huishoudnr")
+    assert spells.loc["000000000H1a", "still_resident"] and not spells.loc["000000000H1a", "moved_out"]
+    assert spells.loc["0000000000H5", "left_registers"]
+    # Residence decided on the peildatum itself (configured): everybody of the area still lives there.
+    same_day = cbs_household_model(register, PERSONS, peil, (d("2019-01-01"), peil), ["0344"], False, peil)
+    assert same_day.residence_date == peil
+    assert same_day.households.set_index("huishoudnr").loc[["000000000H1b", "0000000000H2", "0000000000H5"],
+                                                           "still_resident"].all()
+
+
+def test_costs_moved_by_peildatum_attribution_by_hand():
+    from lib.households import costs_moved_by_peildatum_attribution
+    d = day_number
+    far = d("2050-12-31")
+    # Person 1 (group 0, in the area at the peildatum) lived outside until 30 June 2020; person 2
+    # (group 1, outside at the peildatum) inside until 31 March 2021; person 3 (group 2, no household
+    # at the peildatum) inside until dying on 20 May 2021; person 4 is nobody's concern (-1).
+    area_spells = pd.DataFrame({
+        "person": [1, 1, 2, 2, 3, 4], "start": [d("2010-01-01"), d("2020-07-01"), d("2010-01-01"), d("2021-04-01"),
+                                                 d("2010-01-01"), d("2010-01-01")],
+        "end": [d("2020-06-30"), far, d("2021-03-31"), far, d("2021-05-20"), far],
+        "municipality": ["0599", "0344", "0344", "0599", "0344", "0344"],
+        "in_area": [False, True, True, False, True, True]})
+    months_2020 = [month_index(d(f"2020-{m:02d}-01")) for m in range(1, 13)]
+    months_2021 = [month_index(d(f"2021-{m:02d}-01")) for m in range(1, 7)]
+    person = np.array([1] * 12 + [2] * 6 + [3] * 3 + [4] * 2)
+    month = np.array(months_2020 + months_2021 + months_2021[3:] + months_2021[:2])
+    cost = np.array([100.0] * 12 + [50.0] * 6 + [10.0] * 3 + [999.0] * 2)
+    group = np.array([0] * 12 + [1] * 6 + [2] * 3 + [-1] * 2)
+    moved = costs_moved_by_peildatum_attribution(person, month, cost, group, area_spells)
+    # Person 1: January-June 2020 made outside, moved in (6 x 100). Person 2: January-March 2021 made
+    # inside, dropped (3 x 50). Person 3: April and May inside (dropped, 2 x 10); on 15 June dead.
+    assert moved.tolist() == [True] * 6 + [False] * 6 + [True] * 3 + [False] * 3 + [True, True, False] + [False] * 2
+    assert cost[moved & (group == 0)].sum() == 600.0
+    assert cost[moved & (group == 1)].sum() == 150.0
+    assert cost[moved & (group == 2)].sum() == 20.0

@@ -8,21 +8,49 @@ to ``summary.csv``.
 """
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from lib.baseline import baseline_tables, gini
 from lib.export_requests import clear_requests, request_tables
-from lib.pipeline import RunContext, Step, StepResult
-from lib.steps.households import household_type_codes, run_domains, run_metadata
+from lib.errors import UserFacingError
+from lib.pipeline import RunContext, Step, StepResult, step_folder
+from lib.provenance import STEP_JSON
+from lib.steps.households import RESIDENCE_FILE, household_type_codes, run_domains, run_metadata
 from lib.workfiles import read_table
 
 
-def moves_measured(config) -> bool:
+def moves_measured(config, residence: dict | None = None) -> bool:
     """Can a household of the population have moved away? Only in the CBS route, when residence
-    is decided after the peildatum ([study] residence_date) or households are followed month by
-    month; otherwise every household lives in the study area by definition (not measured)."""
+    is decided after the peildatum (``residence`` is the households step's ``residence.json``: its
+    residence date, by default the last day the household register describes) or households are
+    followed month by month; otherwise every household lives in the study area by definition (not
+    measured)."""
+    if residence is not None:
+        return bool(residence["moves_measured"])
     later = (config["study"]["residence_date"] or config.peildatum) != config.peildatum
     return config["run"]["route"] == "cbs" and (later or config["households"]["attribution"] == "monthly")
+
+
+def read_residence(ctx: RunContext) -> dict | None:
+    """The households step's ``residence.json``, of the households run the cube was computed from
+    (None when that run wrote none).
+
+    Read through the cube, the baseline's one upstream step: the cube's ``step.json`` names the run
+    of the households step it was computed from, and a later run of that step makes the cube out of
+    date (refused before this step runs); the run id is compared all the same, so the notes never
+    describe another run than the figures."""
+    cube = json.loads((ctx.earlier_step_dir("cube") / STEP_JSON).read_text(encoding="utf-8"))
+    folder = step_folder(ctx.config, "households")
+    path, manifest = folder / RESIDENCE_FILE, folder / STEP_JSON
+    if not path.is_file() or not manifest.is_file():
+        return None
+    run_id = json.loads(manifest.read_text(encoding="utf-8")).get("run_id")
+    if run_id != cube.get("computed_from", {}).get("upstream", {}).get("households"):
+        raise UserFacingError(f"{path}: the households step ran again after the cube was computed; rerun from the "
+                              f"cube (run_all.py --from cube)")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def baseline(ctx: RunContext) -> StepResult:
@@ -33,12 +61,13 @@ def baseline(ctx: RunContext) -> StepResult:
     domains = sorted(map(str, household_cube["domain"].unique()))
     # Every table publishes the whole code list of its classifications (empty categories as zero
     # cells): the domains with a source in the run, the study years, the household types.
+    residence = read_residence(ctx)
     tables = baseline_tables(households, household_cube, domains, config["baseline"],
                              config.disclosure_rules.min_units, run_metadata(config),
                              domain_codes=run_domains(config)[0], years=config.years,
                              household_types=household_type_codes(config["households"]["include_institutional"]),
-                             moves_measured=moves_measured(config),
-                             selection_share=config["selection"]["top_share"])
+                             moves_measured=moves_measured(config, residence),
+                             selection_share=config["selection"]["top_share"], residence=residence)
     out = ctx.step_dir
     clear_requests(out)
     request_tables(out, tables)

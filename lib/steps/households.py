@@ -8,13 +8,20 @@ study area per year); and ``population.csv``, which accounts for every person wi
 cost record: in an included household, in a household outside the study area, in an
 excluded institutional household, or in no household at the peildatum (on the municipal
 route, apart: persons the BRP extract lists at more than one location or role, whom the
-method's rule of one person, one household cannot place; see ``lib.households``).
+method's rule of one person, one household cannot place; see ``lib.households``), with the euros
+that attribution at the peildatum moves into the study area (costs made elsewhere by its residents)
+or out of it (costs made in it by persons who moved out, died or emigrated before the peildatum);
+and ``residence.json``: the residence date (by default the last day the household register
+describes), how many households of the population still live in the area then, moved out of it or
+left the registers, and the shares of the attributed costs that attribution at the peildatum moves
+(stated by the baseline's notes and the report).
 
 Requests two tables for export: households by type, and households and persons by position
 (a table about households: per position the households with a person in it and those persons).
 """
 from __future__ import annotations
 
+import json
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -211,10 +218,13 @@ CHILDREN_IDENTITIES = [
 ]
 
 
-def position_identities(route: str, households: pd.DataFrame, members: pd.DataFrame) -> list[dict]:
-    """The identities of personen_naar_positie: those of the clauses its notes state, and the children."""
+def position_identities(route: str, households: pd.DataFrame, members: pd.DataFrame,
+                        same_population_as_costs: bool = True) -> list[dict]:
+    """The identities of personen_naar_positie: those of the clauses its notes state, and the children
+    (with kosten_kinderen, only when that table describes the same households: not with monthly
+    attribution, whose tables are about household spells of the study years)."""
     return [i for c in stated_clauses(route, households, members) for i in POSITION_IDENTITIES[c]] + \
-        CHILDREN_IDENTITIES
+        (CHILDREN_IDENTITIES if same_population_as_costs else [])
 
 
 def form_households(ctx: RunContext) -> StepResult:
@@ -238,8 +248,10 @@ def form_households(ctx: RunContext) -> StepResult:
             written[name] = writer.submit(write_table, frame, out / name)
 
         if config["run"]["route"] == "cbs":
+            residence = config["study"]["residence_date"]
+            # Not set: the model takes the last day the household register describes.
             model = cbs_household_model(files, persons, peil, (period.start, period.end), area, include_institutional,
-                                        day_number(config["study"]["residence_date"] or config.peildatum),
+                                        day_number(residence) if residence is not None else None,
                                         monthly=monthly, table_ready=write_soon)
         else:
             brp = [f for f in files if f.dataset == "BRP_EXTRACT"][0]
@@ -297,6 +309,13 @@ def _account_and_request_tables(ctx: RunContext, model: HouseholdModel, persons:
     rows = [("persons in the population register", int(persons["in_register"].sum()), np.nan),
             ("persons with a cost record", len(with_costs), float(euros.sum()))]
     rows += [(label, int(mask.sum()), float(euros[mask].sum())) for label, mask in groups.items()]
+    # What attribution at the peildatum does with these euros (CBS route: the address register
+    # says where a person lived in each month): costs made elsewhere by persons of the area's
+    # households come in, costs made in the area by persons who left before the peildatum drop out.
+    shifted = _attribution_shift(ctx, model, with_costs.to_numpy(), {
+        "included": included, "outside": in_household & ~in_area, "no_household": ~in_household & ~not_placed})
+    for label, (number, amount) in shifted.items():
+        rows.append((ATTRIBUTION_ROWS[label], number, amount))
     rows += [("households at the peildatum", len(hh), np.nan),
              ("  in the study area", int(hh["in_area"].sum()), np.nan),
              ("  included (institutional households excluded)" if not include_institutional else "  included",
@@ -313,7 +332,8 @@ def _account_and_request_tables(ctx: RunContext, model: HouseholdModel, persons:
     # Tables for export (published by the export step through disclosure control).
     clear_requests(out)
     attribution = config["households"]["attribution"]
-    meta = _metadata(config, attribution)
+    # These two tables describe the households at the peildatum, whatever the attribution.
+    meta = _metadata(config, attribution) | {"population": _peildatum_population(config)}
     households = model.households[model.households["included"]]
     request_table(out, "huishoudens_naar_type", "frequency_table",
                   households.assign(huishoudtype=with_code_list(households["household_type"],
@@ -327,12 +347,23 @@ def _account_and_request_tables(ctx: RunContext, model: HouseholdModel, persons:
                                                                                           include_institutional),
                   unit="household", dimensions=["positie"], values="aantal_personen", statistic="mean",
                   value_dimensions=["positie"],
-                  identities=position_identities(config["run"]["route"], households, members),
+                  identities=position_identities(config["run"]["route"], households, members,
+                                                 attribution != "monthly"),
                   metadata=meta | {"title": "Huishoudens en personen naar positie in het huishouden",
                                    "unit": "huishoudens", "notes": notes_of_positions})
 
-    result = StepResult(outputs=["households", "members", "population.csv", "moves.csv", "tables/"])
+    residence = _residence_summary(config, model, population)
+    (out / RESIDENCE_FILE).write_text(json.dumps(residence, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    result = StepResult(outputs=["households", "members", "population.csv", "moves.csv", RESIDENCE_FILE, "tables/"])
     result.counts = {row.what.strip(): row.number for row in population.itertuples()}
+    result.counts |= {f"population households {k.replace('_', ' ')} on the residence date": v
+                      for k, v in residence["households"].items()}
+    result.notes.append(_residence_log_line(residence))
+    if residence["shares"]:
+        result.notes.append("attribution at the peildatum: " + "; ".join(
+            f"{k.replace('_', ' ')} {v:.1%}" for k, v in residence["shares"].items())
+            + " of the costs attributed to the included households")
     result.notes += [f"{row.what.strip()}: EUR {row.euros:,.2f}" for row in population.itertuples()
                      if not np.isnan(row.euros)]
     result.notes += model.notes or []
@@ -343,6 +374,96 @@ def _account_and_request_tables(ctx: RunContext, model: HouseholdModel, persons:
             result.notes.append(f"{row.year}: moved into the study area {row.persons_in:,} persons "
                                 f"({row.households_in:,} households), out {row.persons_out:,} ({row.households_out:,})")
     return result
+
+
+RESIDENCE_FILE = "residence.json"
+ATTRIBUTION_ROWS = {
+    "included_elsewhere": "    of the included: costs made while living outside the study area (counted by peildatum "
+                          "attribution)",
+    "outside_in_area": "    of those outside the study area: costs made while living in it (not counted by peildatum "
+                       "attribution: moved out before the peildatum)",
+    "no_household_in_area": "    of those in no household: costs made while living in the study area (not counted by "
+                            "peildatum attribution: died or emigrated before the peildatum)",
+}
+"""Rows of population.csv (indented deeper than the "of which" groups they split, so the groups still
+add up) with the euros that attribution at the peildatum moves into or out of the study area."""
+
+
+def _attribution_shift(ctx: RunContext, model: HouseholdModel, with_costs: np.ndarray,
+                       groups: dict[str, np.ndarray]) -> dict[str, tuple[int, float]]:
+    """(persons, euros) of each row of ``ATTRIBUTION_ROWS``: of the persons ``with_costs`` in each group
+    (masks aligned with them), the ledger's costs of the months in which the person lived outside
+    (included) or inside (the others) the study area on the 15th, as ``attribute_months`` decides
+    where a month's cost goes. Only the CBS route knows where a person lived before the peildatum;
+    the municipal route returns nothing."""
+    if model.area_spells is None:
+        return {}
+    from lib.households import costs_moved_by_peildatum_attribution
+    ledger = read_table(ctx.earlier_step_dir("price") / "ledger", columns=["person", "month", "cost"])
+    person = ledger["person"].to_numpy()
+    size = int(max(person.max(initial=-1), with_costs.max(initial=-1))) + 1
+    # Person ids are dense: each person's group by one index instead of a join.
+    group_of = np.full(size, -1, dtype=np.int8)
+    for k, name in enumerate(("included", "outside", "no_household")):
+        group_of[with_costs[groups[name]]] = k
+    group = group_of[person]
+    moved = costs_moved_by_peildatum_attribution(person, ledger["month"].to_numpy(), ledger["cost"].to_numpy(),
+                                                 group, model.area_spells)
+    cost = ledger["cost"].to_numpy()
+    out = {}
+    for k, label in enumerate(ATTRIBUTION_ROWS):
+        rows = moved & (group == k)
+        out[label] = (int(np.unique(person[rows]).size), float(cost[rows].sum()))
+    return out
+
+
+def _residence_summary(config, model: HouseholdModel, population: pd.DataFrame) -> dict:
+    """What the baseline and the report say about residence and attribution (``residence.json``):
+    the residence date and whether it was configured, whether moving away is measured, the
+    population's households still resident, moved out of the area, or gone from the registers on
+    that date, and the shares of the attributed costs that attribution at the peildatum moves."""
+    monthly = config["households"]["attribution"] == "monthly"
+    residence = model.residence_date
+    units = model.household_spells if monthly and model.household_spells is not None else model.households
+    units = units[units["included"].to_numpy(dtype=bool)]
+    counts = {"total": int(len(units))}
+    for column in ("still_resident", "moved_out", "left_registers"):
+        counts[column] = int(units[column].sum()) if column in units else 0
+    euros = population.set_index("what")["euros"]
+    base = float(euros.get("  of which in an included household of the study area at the peildatum", np.nan))
+    shares = {}
+    if base and base > 0:
+        for key, label in ATTRIBUTION_ROWS.items():
+            if label in euros.index:
+                shares[key] = float(euros[label]) / base
+        if config["run"]["route"] == "municipality":
+            # No address history: persons with costs in the municipality's own files whom the BRP
+            # extract does not list at the peildatum (moved away, died, emigrated) drop out.
+            shares["no_household"] = float(euros.get(
+                "  of which in no household at the peildatum (moved abroad, died, not registered)", 0.0)) / base
+    return {
+        "route": config["run"]["route"],
+        "attribution": config["households"]["attribution"],
+        "peildatum": config.peildatum.isoformat(),
+        "residence_date": str(np.datetime64(residence, "D")) if residence is not None else config.peildatum.isoformat(),
+        "residence_date_configured": config["study"]["residence_date"] is not None,
+        # Moving away is measured when residence is decided after the peildatum, or households
+        # are followed month by month (a spell can end): the CBS route only.
+        "moves_measured": model.residence_date is not None and (residence > day_number(config.peildatum) or monthly),
+        "households": counts,
+        "shares": shares,
+    }
+
+
+def _residence_log_line(residence: dict) -> str:
+    h = residence["households"]
+    if residence["route"] != "cbs":
+        return ("residence: the BRP extract describes the peildatum only; every household of the population is "
+                "counted as still resident")
+    how = "configured" if residence["residence_date_configured"] else "the last day the household register describes"
+    return (f"residence on {residence['residence_date']} ({how}): of {h['total']:,} households of the population "
+            f"{h['still_resident']:,} still live in the study area, {h['moved_out']:,} moved out of it, "
+            f"{h['left_registers']:,} left the registers (died or emigrated)")
 
 
 def _positions_per_household(members: pd.DataFrame, include_institutional: bool) -> pd.DataFrame:
@@ -439,13 +560,30 @@ def domain_note(measured: list[str], not_measured: list[str]) -> str:
     return text
 
 
-def _metadata(config, attribution: str) -> dict:
+def _peildatum_population(config) -> str:
+    area = ", ".join(config["study"]["area"])
+    institutional = "inclusief" if config["households"]["include_institutional"] else "exclusief"
+    return f"huishoudens woonachtig in {area} op {config.peildatum.isoformat()} ({institutional} institutionele huishoudens)"
+
+
+def _population(config, attribution: str) -> str:
+    """The population of the tables about the cube's households. With monthly attribution these are
+    household spells (a household in each period of unchanged composition) that lived in the area
+    during the study years, not the households at the peildatum: another group, so another label
+    (the safe writer links tables of one population and requires their shared cells to agree)."""
+    if attribution != "monthly":
+        return _peildatum_population(config)
     area = ", ".join(config["study"]["area"])
     years = config.years
     institutional = "inclusief" if config["households"]["include_institutional"] else "exclusief"
+    return (f"huishoudens (elke periode van ongewijzigde samenstelling een huishouden) woonachtig in {area} in "
+            f"{years[0]}-{years[-1]} ({institutional} institutionele huishoudens)")
+
+
+def _metadata(config, attribution: str) -> dict:
+    years = config.years
     return {
-        "population": f"huishoudens woonachtig in {area} op {config.peildatum.isoformat()} "
-                      f"({institutional} institutionele huishoudens)",
+        "population": _population(config, attribution),
         "period": f"peildatum {config.peildatum.isoformat()}; studiejaren {years[0]}-{years[-1]}",
         "attribution": {"peildatum": "personen tellen bij hun huishouden op de peildatum",
                         "monthly": "kosten tellen bij het huishouden van de persoon in die maand"}[attribution],

@@ -81,6 +81,8 @@ def write_config(scenario: Scenario, data: Path, run_dir: Path) -> Path:
     if scenario.area:
         text = re.sub(r'^area = .*$', f'area = ["{scenario.area}"]', text, flags=re.M)
     for section, values in scenario.sections.items():
+        # The scenario's section replaces the data set's own (the demo's config has [monitoring]).
+        text = re.sub(rf"(?ms)^\[{re.escape(section)}\]\s*$.*?(?=^\[|\Z)", "", text)
         text += f"\n[{section}]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in values.items())
     path = run_dir / "config.toml"
     run_dir.mkdir(parents=True, exist_ok=True)
