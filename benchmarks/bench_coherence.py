@@ -27,7 +27,12 @@ pandas allocations are traced). Printed, each with the reference measured in the
 4. recovery of the planted household types (adjusted Rand index, 6 types) on the
    households with at least one domain of the 1M set;
 5. the whole coherence step for 8.2 million households: the 1M cube resampled with
-   replacement to 8.2M households (stated in the output), in a fresh process.
+   replacement to 8.2M households (stated in the output), in a fresh process;
+6. the number of types (households with at least one domain of the 1M set): the number of
+   latent classes chosen by BIC for seeds 1-5 with random starts only (the former fit) and
+   with the starts split from one class fewer (the bundle's), the k-modes number by the
+   former elbow and by the gain rule for several ranges, the stability under resampling of
+   the households at the chosen numbers, and the time of each choice.
 """
 from __future__ import annotations
 
@@ -270,6 +275,40 @@ def task_recovery() -> dict:
             "ari_lca_without_incidenteel": adjusted_rand_score(truth[regular], lca_labels[regular])}
 
 
+def task_choice(seeds: list[int], ranges: list[list[int]]) -> dict:
+    """Chosen numbers of types per seed and range, before (random starts, elbow) and now."""
+    import numpy as np
+
+    from lib.coherence.latent_class import LatentClassModel
+    from lib.coherence.typology import choose_kmodes, choose_latent_classes, derived_seed, elbow
+    presence, _ = load(with_domain=True)
+    profiles, weights = np.unique(presence.astype(np.int8), axis=0, return_counts=True)
+    out = {"households": int(weights.sum()), "profiles": len(profiles), "runs": []}
+    for low, high in ranges:
+        k_values = list(range(low, high + 1))
+        for seed in seeds:
+            started = time.perf_counter()
+            random_only = {k: LatentClassModel(k, n_init=10, random_state=derived_seed(seed, k, 0)).fit(
+                profiles, sample_weight=weights).bic_ for k in k_values}
+            before_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            classes = choose_latent_classes(profiles, weights, k_values, n_init=10, seed=seed)
+            classes_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            clusters = choose_kmodes(profiles, weights, k_values, n_init=20, n_seeds=5, seed=seed)
+            clusters_seconds = time.perf_counter() - started
+            out["runs"].append({
+                "range": [low, high], "seed": seed,
+                "lca_random_starts": min(random_only, key=random_only.get), "lca_seconds_before": before_seconds,
+                "lca_split_starts": classes.chosen, "lca_at_edge": classes.at_edge, "lca_seconds": classes_seconds,
+                "lca_stability": [float(np.nanmean(classes.stability)), float(np.nanstd(classes.stability, ddof=1))],
+                "kmodes_elbow": elbow(clusters.table["k"], clusters.table["cost"]),
+                "kmodes_gain_rule": clusters.chosen, "kmodes_seconds": clusters_seconds,
+                "kmodes_stability": [float(np.nanmean(clusters.stability)),
+                                     float(np.nanstd(clusters.stability, ddof=1))]})
+    return out
+
+
 def task_national_step() -> dict:
     from lib.config import load_config
     from lib.pipeline import RunContext, all_steps
@@ -388,6 +427,17 @@ def main() -> int:
     step = child("national_step")
     print(f"   {step['seconds']:.1f} s, peak memory {step['peak_mb']:,.0f} MB (target: within 60 s); "
           f"{step['counts']}")
+
+    print("\n6. The number of types: seeds and ranges (10 LCA starts; k-modes 5 runs x 20 restarts; 20 resamples)")
+    choice = child("choice", seeds=[1, 2, 3, 4, 5], ranges=[[2, 10], [3, 12]])
+    print(f"   {choice['households']:,} households with a domain, {choice['profiles']} distinct profiles")
+    for r in choice["runs"]:
+        print(f"   range {r['range'][0]}-{r['range'][1]} seed {r['seed']}: classes by BIC, random starts only "
+              f"{r['lca_random_starts']} ({r['lca_seconds_before']:.1f} s), with split starts {r['lca_split_starts']}"
+              f"{' (at the edge of the range)' if r['lca_at_edge'] else ''} ({r['lca_seconds']:.1f} s incl. "
+              f"resampling), stability {r['lca_stability'][0]:.3f} (sd {r['lca_stability'][1]:.3f}); k-modes elbow "
+              f"{r['kmodes_elbow']}, gain rule {r['kmodes_gain_rule']} ({r['kmodes_seconds']:.1f} s), stability "
+              f"{r['kmodes_stability'][0]:.3f} (sd {r['kmodes_stability'][1]:.3f})")
     return 0
 
 

@@ -185,7 +185,8 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
                 check=lambda v: None if (len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool)
                                                               for x in v) and 1 <= v[0] <= v[1])
                 else "must be [smallest, largest], whole numbers, 1 <= smallest <= largest"),
-        Setting("n_clusters", int, 0, "Number of k-modes clusters; 0 = the elbow of the cost curve.",
+        Setting("n_clusters", int, 0, "Number of k-modes clusters; 0 = the first k at which one cluster more removes less than 10% of the "
+                "mismatches of one cluster.",
                 check=lambda v: None if v >= 0 else "must not be negative"),
         Setting("n_classes", int, 0, "Number of latent classes; 0 = the lowest BIC.",
                 check=lambda v: None if v >= 0 else "must not be negative"),
@@ -193,9 +194,11 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
                 choices=("huang", "cao", "random")),
         Setting("kmodes_restarts", int, 20, "k-modes restarts per run (the lowest cost is kept).",
                 check=lambda v: None if v >= 1 else "must be at least 1"),
-        Setting("stability_runs", int, 5, "Independent k-modes runs per number of clusters; their agreement (mean "
-                "adjusted Rand index) is the stability.", check=lambda v: None if v >= 1 else "must be at least 1"),
-        Setting("lca_starts", int, 10, "Random starts of the latent class model (the highest likelihood is kept).",
+        Setting("stability_runs", int, 5, "Independent k-modes runs per number of clusters; their agreement "
+                "(overeenstemming_herstarts_ari) shows whether the solution depends on the seed; stability over "
+                "households is measured by resampling them.", check=lambda v: None if v >= 1 else "must be at least 1"),
+        Setting("lca_starts", int, 10, "Random starts of the latent class model (the highest likelihood is kept), besides one start per "
+                "class of the solution with one class fewer, split in two.",
                 check=lambda v: None if v >= 1 else "must be at least 1"),
         Setting("confidence_level", float, 0.95, "Confidence level of the odds-ratio intervals.",
                 check=lambda v: None if 0 < v < 1 else "must lie strictly between 0 and 1"),

@@ -191,14 +191,23 @@ def residence_and_attribution_findings(tables: list[ExportedTable]) -> list[str]
 
 
 def _coherence_findings(tables: list[ExportedTable]) -> list[str]:
+    """How many types each typology found, and which one to read (the advice the coherence step
+    wrote in the notes of samenhang_overeenstemming, from the stability it measured)."""
     out = []
-    for t in tables:
-        if t.name.startswith(("typologie", "clusters", "kmodes", "latente_klassen")) and "n_households" in t.table:
-            rows = t.table[t.table.iloc[:, 0].astype(str) != "Totaal"]
-            if len(rows):
-                out.append(f"{t.title}: {len(rows)} groepen; de grootste telt "
-                           f"{max((_number(v, t.symbol) or 0) for v in rows['n_households']):,.0f} huishoudens.")
-    return out[:2]
+    for name in ("samenhang_klassen", "samenhang_clusters"):
+        t = _table(tables, name)
+        if t is None or "n_households" not in t.table:
+            continue
+        rows = t.table[t.table.iloc[:, 0].astype(str) != "Totaal"]
+        if len(rows):
+            out.append(f"{t.title}: {len(rows)} typen.")
+    agreement = _table(tables, "samenhang_overeenstemming")
+    if agreement is not None:
+        advice = next((line.strip() for line in agreement.notes_text.splitlines()
+                       if line.strip().startswith("Lees ")), None)
+        if advice:
+            out.append(advice)
+    return out
 
 
 # --- figures -------------------------------------------------------------------------

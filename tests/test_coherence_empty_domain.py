@@ -197,10 +197,14 @@ def test_typologies_count_the_empty_group_but_fit_the_same(both):
     cube, result, without = both
     kt, plain_kt = result.cluster_choice.table, without.cluster_choice.table
     assert kt["k"].tolist() == plain_kt["k"].tolist() == [2, 3, 4, 5]
-    for column in ("cost", "mismatches_per_household", "stability_ari", "chosen"):
-        assert kt[column].tolist() == plain_kt[column].tolist(), column
+    # The gain rule, the restart agreement and the resampling stability too (NaN where not
+    # computed, in the same places).
+    for column in ("cost", "mismatches_per_household", "gain", "restart_ari", "resample_ari_mean",
+                   "resample_ari_sd", "chosen"):
+        pd.testing.assert_series_equal(kt[column], plain_kt[column], check_exact=True, obj=column)
     ct, plain_ct = result.class_choice.table, without.class_choice.table
     assert ct["loglik"].tolist() == plain_ct["loglik"].tolist()
+    pd.testing.assert_series_equal(ct["resample_ari_mean"], plain_ct["resample_ari_mean"], check_exact=True)
     assert ct["entropy"].tolist() == plain_ct["entropy"].tolist()
     # One more parameter per class (P(costs in the empty group | class)), so the BIC is higher by
     # k ln N: the number published does not depend on whether a group is empty.

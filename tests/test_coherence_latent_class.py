@@ -120,3 +120,20 @@ def test_relative_entropy_by_hand():
     assert relative_entropy(np.array([[0.5, 0.5], [0.5, 0.5]])) == pytest.approx(0.0)
     # One row certain, one row 50/50: entropy ln 2 of 2 ln 2.
     assert relative_entropy(np.array([[1.0, 0.0], [0.5, 0.5]])) == pytest.approx(0.5)
+
+
+def test_starts_from_another_model():
+    X, _ = simulate(3000, 21)
+    two = LatentClassModel(2, n_init=2, random_state=1).fit(X)
+    # Split starts from 2 classes: the random starts are drawn first and unchanged, so the
+    # fit keeps the best of a superset of starts: never a lower log-likelihood.
+    alone = LatentClassModel(3, n_init=1, random_state=4).fit(X)
+    split = LatentClassModel(3, n_init=1, random_state=4, start_from=two).fit(X)
+    assert split.loglik_ >= alone.loglik_ - 1e-9
+    # The likelihood at the truth is a lower bound for the fitted one (independent check).
+    assert split.loglik_ >= loglik_row_by_row(X, TRUE_PRIORS, TRUE_ITEMS[:, :]) - 1e-6
+    # Starting from a fitted model with as many classes (a refit) reproduces its optimum.
+    again = LatentClassModel(3, n_init=1, random_state=9, start_from=split).fit(X)
+    assert again.loglik_ == pytest.approx(split.loglik_, abs=1e-6)
+    with pytest.raises(ValueError, match="n_classes - 1 or n_classes"):
+        LatentClassModel(4, n_init=1, start_from=two).fit(X)

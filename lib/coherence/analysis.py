@@ -28,7 +28,14 @@ disclosure control. Tables (names as exported):
   columns there (a profile publishes 0% as it is); ``samenhang_clusters_klassen`` -- how they
   cross (frequency_table);
 * ``samenhang_keuze_clusters``, ``samenhang_keuze_klassen`` -- the evidence for the number
-  of clusters and classes; ``samenhang_overeenstemming`` -- how the typologies agree.
+  of clusters and classes (the k-modes cost curve, the share of it each cluster removes and
+  the agreement between restarts; log-likelihood, BIC, AIC and entropy), with the rule and
+  the resampling in the notes; ``samenhang_overeenstemming`` -- how the typologies agree and,
+  for the chosen numbers, their stability under resampling of the households (mean and
+  standard deviation of the adjusted Rand index against the full-data typology: aggregated
+  statistics; rows of this table, as the stability is measured only at the chosen number and
+  no published cell may be empty), and in the notes of all three which typology to read
+  (:func:`reading_advice`).
 
 Every domain the run measures is analysed, also one in which no household has costs (an
 all-zero column), so that no table tells which domains are empty: the notes list it, its
@@ -54,8 +61,8 @@ from lib.coherence.costs import cost_by_combination, cost_correlations
 from lib.coherence.profiles import (LEVEL_LABELS, CoherenceConfigError, DistinctProfiles, HouseholdProfiles,
                                     compress_profiles, cost_levels, household_profiles, popcount,
                                     resolve_domain_groups)
-from lib.coherence.typology import (TypologyChoice, adjusted_rand_index, choose_kmodes, choose_latent_classes,
-                                    matched_agreement)
+from lib.coherence.typology import (KMODES_MIN_GAIN, STABILITY_RESAMPLES, TypologyChoice, adjusted_rand_index,
+                                    choose_kmodes, choose_latent_classes, matched_agreement)
 
 OTHER_COMBINATIONS = "overige combinaties"
 PAIR_CELLS = ("n_both", "n_a_only", "n_b_only", "n_neither")
@@ -180,7 +187,9 @@ def analyse_coherence(households: pd.DataFrame, settings: dict, *, seed: int, mi
     if k_values:
         cluster_choice = choose_kmodes(typology.profiles, typology.weights, k_values, init=settings["kmodes_init"],
                                        n_init=settings["kmodes_restarts"], n_seeds=settings["stability_runs"],
-                                       seed=seed, n_clusters=_fixed(settings["n_clusters"], k_values, "n_clusters"))
+                                       seed=seed, n_clusters=_fixed(settings["n_clusters"], k_values, "n_clusters"),
+                                       min_gain=float(settings.get("kmodes_min_gain", KMODES_MIN_GAIN)),
+                                       n_resamples=int(settings.get("stability_resamples", STABILITY_RESAMPLES)))
         # Parameters counted over every category a group can take (2, or 3 levels), also where
         # no clustered household has it: the published parameters, BIC and AIC (and the
         # residual degrees of freedom, and the numbers of types tried above) must not tell how
@@ -188,7 +197,9 @@ def analyse_coherence(households: pd.DataFrame, settings: dict, *, seed: int, mi
         class_choice = choose_latent_classes(typology.profiles, typology.weights, k_values,
                                              n_init=settings["lca_starts"], seed=seed,
                                              n_classes=_fixed(settings["n_classes"], k_values, "n_classes"),
-                                             n_categories=typology.n_categories)
+                                             n_categories=typology.n_categories,
+                                             n_resamples=int(settings.get("stability_resamples",
+                                                                          STABILITY_RESAMPLES)))
         kmodes = cluster_choice.models[cluster_choice.chosen]
         lca = class_choice.models[class_choice.chosen]
         cluster_of_profile = kmodes.labels_
@@ -230,15 +241,18 @@ def analyse_coherence(households: pd.DataFrame, settings: dict, *, seed: int, mi
         value_columns = [c for c in units.columns if c not in ("household", "cluster", "klasse")]
         cluster_profiles = _profile_summary(units, "cluster", value_columns)
         class_profiles = _profile_summary(units, "klasse", value_columns)
-        stability = cluster_choice.table.loc[cluster_choice.table["chosen"], "stability_ari"]
+        cluster_stability, class_stability = _stability(cluster_choice), _stability(class_choice)
         agreement = pd.DataFrame({"measure": [
             "adjusted Rand index k-modes clusters vs latent classes (modal class)",
             "share of households in matching types after the best one-to-one matching",
-            "stability of the chosen k-modes solution (mean adjusted Rand index between runs)",
+            "stability of the k-modes clusters under resampling of households (mean adjusted Rand index)",
+            "stability of the k-modes clusters under resampling of households (standard deviation)",
+            "stability of the latent classes under resampling of households (mean adjusted Rand index)",
+            "stability of the latent classes under resampling of households (standard deviation)",
             "relative entropy of the latent class posterior probabilities"],
             "value": [adjusted_rand_index(cluster_of_profile, class_of_profile, typology.weights),
                       matched_agreement(cluster_of_profile, class_of_profile, typology.weights),
-                      float(stability.iloc[0]) if len(stability) else np.nan,
+                      *cluster_stability, *class_stability,
                       class_choice.models[class_choice.chosen].entropy_]})
 
     result = CoherenceResult(groups=groups, profiles=profiles, pairs=pairs, itemsets=itemsets, rules=rules,
@@ -259,9 +273,68 @@ def analyse_coherence(households: pd.DataFrame, settings: dict, *, seed: int, mi
     }
     if k_values:
         result.summary["ARI k-modes vs latent classes"] = float(agreement["value"].iloc[0])
+        result.summary["resampling stability k-modes (mean ARI)"] = float(agreement["value"].iloc[2])
+        result.summary["resampling stability latent classes (mean ARI)"] = float(agreement["value"].iloc[4])
+        notes.append("typology to read: " + reading_advice(cluster_choice, class_choice,
+                                                           bool(settings["n_classes"]))[0])
     result.tables = _tables(result, households, units if k_values else None, settings, min_units, near_full_share,
                             rounding_base, metadata, min_count, baseline_top_share, protection_level)
     return result
+
+
+STABLE_ARI = 0.8
+"""A typology is called stable when its mean adjusted Rand index under resampling is at least
+this (a common bound for 'good' agreement of partitions; the planted-type benchmarks of the
+README lie above it for latent classes)."""
+
+
+def _stability(choice: TypologyChoice) -> tuple[float, float]:
+    """Mean and standard deviation of the resampling ARIs of the chosen number (NaN without)."""
+    valid = choice.stability[np.isfinite(choice.stability)]
+    return (float(valid.mean()) if len(valid) else np.nan, float(valid.std(ddof=1)) if len(valid) > 1 else np.nan)
+
+
+def reading_advice(cluster_choice: TypologyChoice, class_choice: TypologyChoice,
+                   classes_fixed: bool = False) -> tuple[str, str]:
+    """Which typology to read, and why, from what the run itself measured (Dutch, for the notes).
+
+    The latent class model is read first when it is stable under resampling: it chooses its
+    number by a fit criterion (BIC), gives every household a probability per class, and found
+    planted types better than k-modes on the synthetic validation data (README). k-modes is
+    advised instead only when the classes are not stable and the clusters are; when neither is
+    stable, the advice is to read neither as a fixed classification. Returns (code, text);
+    code is 'klassen', 'clusters' or 'geen'. No statistic is written in the text (the notes
+    must not repeat table values). ``classes_fixed``: the number of classes was set in the
+    config, not chosen by BIC.
+    """
+    cluster_mean, _ = _stability(cluster_choice)
+    class_mean, _ = _stability(class_choice)
+    class_stable = bool(np.isfinite(class_mean) and class_mean >= STABLE_ARI)
+    cluster_stable = bool(np.isfinite(cluster_mean) and cluster_mean >= STABLE_ARI)
+    bound = f"{STABLE_ARI:.1f}".replace(".", ",")
+    if class_stable:
+        code, text = "klassen", (
+            "Lees in de eerste plaats de latente klassen (samenhang_klassen): "
+            + ("hun aantal is vast ingesteld" if classes_fixed else "hun aantal volgt uit een fitcriterium (BIC)")
+            + ", elk huishouden heeft een kans per klasse, en de klassen zijn stabiel bij "
+            f"hersteekproeven van de huishoudens (gemiddelde adjusted Rand index ten minste {bound}). Op synthetische "
+            "gegevens met bekende typen vond het latente-klassenmodel die typen duidelijk beter terug dan k-modes "
+            "(README, validatie). De k-modes-clusters zijn een eenvoudiger indeling ter vergelijking.")
+    elif cluster_stable:
+        code, text = "clusters", (
+            "Lees in de eerste plaats de k-modes-clusters (samenhang_clusters): de latente klassen zijn in deze "
+            "run niet stabiel bij hersteekproeven van de huishoudens, de clusters wel (stabiel: een gemiddelde "
+            f"adjusted Rand index van ten minste {bound}).")
+    else:
+        code, text = "geen", (
+            "Geen van beide typologieen is stabiel bij hersteekproeven van de huishoudens (stabiel: een gemiddelde "
+            f"adjusted Rand index van ten minste {bound}): lees de typen als een beschrijving van deze gegevens, "
+            "niet als een vaste indeling van huishoudens.")
+    if class_choice.at_edge and code == "klassen":
+        text += (" Let op: de BIC is het best bij de bovengrens van het geprobeerde bereik; met een ruimer "
+                 "bereik (cluster_range) kan het gekozen aantal hoger zijn. Bij veel huishoudens kiest de BIC vaak "
+                 "meer klassen dan inhoudelijk te onderscheiden zijn.")
+    return code, text
 
 
 def _fixed(value: int, k_values: list[int], key: str) -> int:
@@ -508,18 +581,46 @@ def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFra
                                                   clustered_population)}))
         n_clustered = len(units)
         kt = result.cluster_choice.table
+        n_resamples = int(kt["resamples"].max())
+        resample_note = (f"Stabiliteit: de huishoudens zijn {n_resamples} keer met teruglegging getrokken (bootstrap); "
+                         "op elke trekking is het gekozen aantal typen opnieuw geschat en vergeleken met de indeling op "
+                         "alle huishoudens (adjusted Rand index over de huishoudens: 1 = dezelfde indeling, rond 0 = "
+                         "niet meer overeenstemming dan toeval). Gemiddelde en standaardafwijking over de trekkingen, "
+                         "voor het gekozen aantal clusters en klassen: tabel samenhang_overeenstemming.")
+        advice = reading_advice(result.cluster_choice, result.class_choice, bool(settings["n_classes"]))[1]
+        min_gain = float(settings.get("kmodes_min_gain", KMODES_MIN_GAIN))
+        gain_pct = f"{100 * min_gain:g}".replace(".", ",")
+        if settings["n_clusters"]:
+            cluster_rule = "Het aantal is vast ingesteld."
+        else:
+            cluster_rule = ("Gekozen: het eerste aantal clusters (van klein naar groot) waarbij een cluster meer het aantal afwijkingen met "
+                            f"minder dan {gain_pct}% van de afwijkingen bij een enkel cluster verlaagt "
+                            "(afname_door_dit_cluster: de afname van k - 1 naar k clusters, als aandeel). De regel vergelijkt alleen k en k + 1: een ruimer "
+                            "bereik verandert de keuze niet.")
+            if result.cluster_choice.at_edge:
+                cluster_rule += (" Geen kleiner aantal voldeed: de bovengrens van het geprobeerde bereik is gekozen; "
+                                 "met een ruimer bereik kan het hoger zijn.")
+        restart_note = ("overeenstemming_herstarts_ari: gemiddelde adjusted Rand index tussen onafhankelijke k-modes-runs "
+                        "op dezelfde gegevens (elk met eigen herstarts); 1 = elke run vond dezelfde oplossing, dus de "
+                        "oplossing hangt niet af van de seed. Dit is geen stabiliteit over huishoudens.")
         tables.append(TableSpec("samenhang_keuze_clusters", "model_table", pd.DataFrame({
             "aantal_clusters": kt["k"].astype(str).to_numpy(),
             "mismatches_per_huishouden": kt["mismatches_per_household"].to_numpy(),
-            "stabiliteit_ari": kt["stability_ari"].to_numpy(dtype=float),
+            "afname_door_dit_cluster": kt["gain"].to_numpy(dtype=float),
+            "overeenstemming_herstarts_ari": kt["restart_ari"].to_numpy(dtype=float),
             "gekozen": np.where(kt["chosen"], "ja", "nee")}),
             {"residual_df": n_clustered - int(kt["k"].max()) * len(names), "n_observations": n_clustered,
              "metadata": meta("Keuze van het aantal k-modes-clusters: kostencurve (gemiddeld aantal afwijkingen van "
-                              "de modus per huishouden) en stabiliteit over seeds (gemiddelde adjusted Rand index)",
-                              clustered_population,
-                              ("Het aantal is vast ingesteld." if settings["n_clusters"] else
-                               "Gekozen: de knik (elbow) van de kostencurve."))}))
+                              "de modus per huishouden), afname per extra cluster en overeenstemming tussen herstarts",
+                              clustered_population, cluster_rule, restart_note, resample_note, advice)}))
         ct = result.class_choice.table
+        class_rule = ("Het aantal is vast ingesteld." if settings["n_classes"] else
+                      "Gekozen: het aantal klassen met de beste (kleinere is beter) BIC. Elk aantal is geschat vanuit "
+                      "willekeurige starts en vanuit de oplossing met een klasse minder (elke klasse in tweeen "
+                      "gesplitst), zodat de keuze niet van de seed afhangt.")
+        if result.class_choice.at_edge:
+            class_rule += (" De BIC is het best bij de bovengrens van het geprobeerde bereik: met een ruimer bereik "
+                           "(cluster_range) kan het gekozen aantal hoger zijn.")
         tables.append(TableSpec("samenhang_keuze_klassen", "model_table", pd.DataFrame({
             "aantal_klassen": ct["k"].astype(str).to_numpy(), "loglikelihood": ct["loglik"].to_numpy(),
             "parameters": ct["n_parameters"].to_numpy(dtype=float), "bic": ct["bic"].to_numpy(),
@@ -527,15 +628,17 @@ def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFra
             "gekozen": np.where(ct["chosen"], "ja", "nee")}),
             {"residual_df": n_clustered - int(ct["n_parameters"].max()), "n_observations": n_clustered,
              "metadata": meta("Keuze van het aantal latente klassen: loglikelihood, BIC, AIC en relatieve entropie",
-                              clustered_population,
-                              ("Het aantal is vast ingesteld." if settings["n_classes"] else
-                               "Gekozen: het aantal klassen met de beste (kleinere is beter) BIC."))}))
+                              clustered_population, class_rule, resample_note, advice)}))
         tables.append(TableSpec("samenhang_overeenstemming", "model_table", pd.DataFrame({
             "maat": ["adjusted Rand index clusters en klassen", "aandeel huishoudens in overeenkomend type",
-                     "stabiliteit gekozen clusteroplossing (ARI)", "relatieve entropie klassen"],
+                     "stabiliteit clusters bij hersteekproeven (gemiddelde ARI)",
+                     "stabiliteit clusters bij hersteekproeven (sd ARI)",
+                     "stabiliteit klassen bij hersteekproeven (gemiddelde ARI)",
+                     "stabiliteit klassen bij hersteekproeven (sd ARI)", "relatieve entropie klassen"],
             "waarde": result.agreement["value"].to_numpy(dtype=float)}),
             {"residual_df": n_clustered - 1, "n_observations": n_clustered,
-             "metadata": meta("Overeenstemming tussen de twee typologieen", clustered_population)}))
+             "metadata": meta("Overeenstemming en stabiliteit van de twee typologieen", clustered_population,
+                              advice, resample_note)}))
     return tables
 
 
