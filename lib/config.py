@@ -234,6 +234,10 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
         Setting("movers", str, "follow", "Households of which a member moved out of the area, or that dissolved, "
                 "during the follow-up: 'follow' their members anyway, or 'exclude' them (with their match).",
                 choices=("follow", "exclude")),
+        Setting("comparison", str, "all", "Comparison households: 'all' households not in the cohort, or 'eligible': "
+                "only those that meet the [selection] criteria on the costs before the start but are not in the "
+                "cohort (with cohort = 'file': an enrolled cohort against eligible, not enrolled households; the "
+                "design that can identify an effect, see lib/monitoring.py).", choices=("all", "eligible")),
     ),
     "sources": (
         Setting("format_preference", list, ["parquet", "sav", "csv"], "When a file exists in several formats, "
@@ -431,6 +435,9 @@ def _cross_checks(values: dict[str, dict[str, Any]]) -> list[str]:
                             "seem to do worse than its comparison group")
         if monitoring["cohort"] == "file" and not monitoring["cohort_file"]:
             problems.append("[monitoring] cohort = 'file' needs cohort_file")
+        if monitoring["comparison"] == "eligible" and monitoring["cohort"] != "file":
+            problems.append("[monitoring] comparison = 'eligible' needs cohort = 'file' (with cohort = 'selection' "
+                            "every eligible household is in the cohort)")
     municipality = sources["municipality"]
     if values["run"]["route"] == "cbs":
         for name in CBS_REQUIRED_DATASETS:

@@ -7,19 +7,55 @@ Households selected for high costs fall back toward the mean by themselves, so b
 the method's before/after comparison (shown with a warning) the effect is estimated
 against a comparison group:
 
-* **matching**: households not in the cohort, matched one to one without replacement on
-  a propensity score (logistic regression of cohort membership on the total cost before
-  the start and that of the last period before it, the cost per domain (log), the number
-  of domains, the number of children and the household type), exactly within household
-  type and, when the study area has several, municipality (on the start date), nearest
-  neighbour within a caliper of ``caliper``
-  standard deviations of the score's logit; the balance table shows the standardised
-  mean differences before and after matching;
+* **matching**: households not in the cohort (or, with ``comparison_pool``, only those of a
+  given pool), matched one to one without replacement on a propensity score (logistic
+  regression of cohort membership on the total cost before the start and that of the last
+  period before it, the cost per domain (log), the number of domains, the number of
+  children and the household type), exactly within household type and, when the study
+  area has several, municipality (on the start date), nearest neighbour within a caliper
+  of ``caliper`` standard deviations of the score's logit; the balance table shows the
+  standardised mean differences before and after matching, every one above 0.1 flagged;
 * **difference in differences**: ``cost ~ household + period + cohort x after + after x
   (level before the start)`` on the matched panel (two-way fixed effects by demeaning a
   balanced panel; the level terms adjust for what matching leaves of the difference in
-  regression to the mean), with standard errors clustered by household (statsmodels) and
-  95% confidence intervals.
+  regression to the mean), with CR1 standard errors clustered by household in which the
+  household effects, nested in the clusters, are not counted again (:func:`clustered_ols`)
+  and 95% confidence intervals;
+* **placebo (pre-trend) check**: the same difference in differences on the periods before
+  the start only, with a fake start one period earlier (:func:`placebo_difference_in_differences`);
+* **publication gate** (:func:`publication_gate`): the comparison estimates (effect and
+  placebo) are published only when at least half of the cohort is matched and the matched
+  groups overlap on the costs before the start (|SMD| < 0.1, every other covariate
+  |SMD| <= 0.25); otherwise the notes say why and only the before/after is published.
+
+Which design can identify an effect
+-----------------------------------
+With ``cohort = "selection"`` every household above the selection threshold is in the
+cohort and every possible comparison household is below it: on the costs before the start
+the groups do not overlap, the propensity score separates them, and matching finds either
+no partner (a narrow caliper) or a partner that is not comparable (a wide caliper). This
+design cannot identify an effect (no common support: Rosenbaum & Rubin 1983, Biometrika 70:
+41-55; Crump, Hotz, Imbens & Mitnik 2009, Biometrika 96: 187-199), and the gate says so.
+Designs that can, in the method's use case:
+
+* an **enrolled cohort against eligible, not enrolled households** (``cohort = "file"``
+  with ``comparison_pool`` = the households that meet the selection criteria but are not
+  enrolled): both groups are above the threshold, so matching compares like with like and
+  the DiD removes the common regression to the mean (Stuart 2010, Stat Sci 25: 1-21;
+  Imbens & Wooldridge 2009, J Econ Lit 47: 5-86). It needs a municipality that cannot
+  (or does not) enrol every eligible household, as in a capacity-limited or phased roll-out;
+* a **comparison at the selection threshold** (regression discontinuity on the cost that
+  decided selection; Lee & Lemieux 2010, J Econ Lit 48: 281-355): the households just
+  above and just below are comparable, but the estimate holds only at the threshold;
+* a **staggered start** (households enrolled in waves; the later waves are the comparison
+  for the earlier: Callaway & Sant'Anna 2021, J Econometrics 225: 200-230).
+
+The bundle implements the first (the comparison pool, ``run_monitoring(comparison_pool=)``)
+(``[monitoring] comparison = "eligible"`` in the step) and diagnoses the others' absence
+with the gate; ``benchmarks/simulate_monitoring.py`` measures bias, SD, standard error,
+coverage and how often the gate publishes, for the default design, a random half of the
+most expensive households against everyone else, and an enrolled half against the eligible
+rest, on independent synthetic populations (a new seed per replication).
 
 Households of which a member moved out of the study area, or that dissolved, during the
 follow-up are counted; with ``movers = "exclude"`` they leave the analysis (with their
@@ -37,6 +73,29 @@ from lib.dates import year_of_month
 from lib.households import id_positions
 
 COVARIATE_LABELS = {"n_domains": "aantal domeinen", "n_children": "aantal kinderen"}
+NAIVE_LABEL = "voor/na in het cohort (methode; vertekend door regressie naar het gemiddelde)"
+EFFECT_LABEL = "effect t.o.v. gematchte vergelijkingsgroep (verschil-in-verschillen)"
+PLACEBO_LABEL = ("placebotoets: hetzelfde verschil-in-verschillen met een start een periode eerder, alleen "
+                 "perioden voor de start (hoort rond 0 te liggen)")
+
+# Publication gate of the comparison estimates (effect and placebo); see publication_gate.
+# |SMD| < 0.1 is the usual bound for a negligible imbalance after matching (Austin 2009,
+# Stat Med 28: 3083-3107; Austin 2011, Multivariate Behav Res 46: 399-424; Stuart 2010,
+# Stat Sci 25: 1-21); every covariate above it is flagged in the balance table.
+SMD_FLAG = 0.1
+# The costs before the start drive regression to the mean, the bias the comparison group is
+# there to remove: their |SMD| after matching must be below SMD_FLAG. The other covariates
+# (domain mix, children, number of domains) enter only through the household fixed effects
+# and the adjustment; regression adjustment is trusted up to |SMD| 0.25 (Rubin 2001, Health
+# Serv Outcomes Res Methodol 2: 169-188; Stuart 2010).
+SMD_MAX_ADJUSTED = 0.25
+LEVEL_COVARIATES = ("kosten_totaal_voor_start", "kosten_laatste_periode_voor_start")
+# Cohort households without a partner within the caliper are discarded, which changes the
+# estimand from the effect on the cohort to the effect on its matched part (Rosenbaum &
+# Rubin 1985, Am Stat 39: 33-38; Stuart 2010; Crump et al. 2009, Biometrika 96:
+# 187-199). Below half of the cohort that part is no longer "the cohort" (for a cohort
+# selected on its own costs: the households near the threshold), so nothing is published.
+MIN_MATCHED_SHARE = 0.5
 
 
 @dataclass
@@ -57,6 +116,9 @@ class MonitoringResult:
     status: pd.DataFrame
     """One row per cohort household: matched, moved_away, dissolved."""
     notes: list[str] = field(default_factory=list)
+    gate: list[str] = field(default_factory=list)
+    """Why the comparison estimates (effect and placebo) are not published, in Dutch
+    (:func:`publication_gate`); empty when they are (``estimates["published"]``)."""
 
 
 def period_of_month(month: np.ndarray, unit: str) -> np.ndarray:
@@ -296,37 +358,130 @@ def households_with_costs(panel: pd.DataFrame, follow_up: list[str]) -> dict[str
     return out
 
 
-def difference_in_differences(panel: pd.DataFrame, follow_up: list[str], adjust_for: list[str] = ()) -> dict:
-    """Two-way fixed effects DiD on a balanced panel, clustered by household.
+def _two_way_within(values: np.ndarray, household: np.ndarray, period: np.ndarray) -> np.ndarray:
+    """Two-way within transformation of the columns of ``values`` on a balanced panel:
+    x - household mean - period mean + grand mean (codes 0..H-1 and 0..T-1)."""
+    n_households, n_periods = household.max() + 1, period.max() + 1
+    out = np.empty_like(values, dtype=float)
+    for j in range(values.shape[1]):     # over the few regressors, not the rows
+        x = values[:, j]
+        by_household = np.bincount(household, weights=x, minlength=n_households) / np.bincount(household)
+        by_period = np.bincount(period, weights=x, minlength=n_periods) / np.bincount(period)
+        out[:, j] = x - by_household[household] - by_period[period] + x.mean()
+    return out
 
-    ``adjust_for`` names household columns of ``panel`` (values before the start) whose
-    interaction with "after the start" enters the model: households regress toward the
-    mean in proportion to their level before the start, so a residual imbalance in that
-    level after matching would otherwise bias the estimate."""
-    import statsmodels.api as sm
-    p = panel.copy()
-    p["after"] = p["period"].isin(follow_up).astype(float)
-    p["treat"] = (p["group"] == "cohort").astype(float) * p["after"]
-    regressors = ["treat"]
+
+def clustered_ols(y: np.ndarray, x: np.ndarray, cluster: np.ndarray, n_absorbed: int) -> tuple[np.ndarray, np.ndarray]:
+    """OLS coefficients of ``y`` on ``x`` (already within-transformed) and their CR1 standard
+    errors clustered by ``cluster`` (codes 0..G-1):
+
+        V = G / (G - 1) * (N - 1) / (N - K) * (X'X)^-1 (sum_g X_g' u_g u_g' X_g) (X'X)^-1
+
+    with K = the columns of ``x`` plus ``n_absorbed``: the absorbed effects that are *not*
+    nested in the clusters (period effects and the intercept). Household effects are nested
+    in household clusters and are not counted: counting them as well (as a dummy regression
+    with cluster standard errors, or Stata's ``areg``, does) inflates the standard errors by
+    about sqrt(T / (T - 1)) on T periods, 12% on five years (Cameron & Miller 2015, "A
+    practitioner's guide to cluster-robust inference", J. Human Resources 50(2): 317-372, on
+    fixed effects nested in clusters; Stata's ``xtreg, fe vce(cluster)`` and ``reghdfe`` do
+    not count them)."""
+    n, k = x.shape
+    n_clusters = int(cluster.max()) + 1
+    bread = np.linalg.inv(x.T @ x)
+    beta = bread @ (x.T @ y)
+    residual = y - x @ beta
+    scores = np.zeros((n_clusters, k))
+    np.add.at(scores, cluster, x * residual[:, None])
+    correction = n_clusters / (n_clusters - 1) * (n - 1) / (n - k - n_absorbed)
+    variance = correction * bread @ (scores.T @ scores) @ bread
+    return beta, np.sqrt(np.diag(variance))
+
+
+def difference_in_differences(panel: pd.DataFrame, follow_up: list[str], adjust_for: list[str] = ()) -> dict:
+    """Two-way fixed effects DiD on a balanced panel, standard errors clustered by household.
+
+    ``cost ~ household + period + cohort x after + after x (adjust_for)``: the household and
+    period effects are absorbed by the two-way within transformation, the standard errors
+    are CR1 clustered by household (:func:`clustered_ols`: the household effects, nested in
+    the clusters, are not counted again as parameters). ``adjust_for`` names household
+    columns of ``panel`` (values before the start) whose interaction with "after the start"
+    enters the model: households regress toward the mean in proportion to their level
+    before the start, so a residual imbalance in that level after matching would otherwise
+    bias the estimate."""
+    household = pd.factorize(panel["household"].to_numpy())[0]
+    period = pd.factorize(panel["period"].to_numpy())[0]
+    after = panel["period"].isin(follow_up).to_numpy(dtype=float)
+    columns = [(panel["group"].to_numpy() == "cohort") * after]
     for column in adjust_for:
-        p[f"after_x_{column}"] = p["after"] * (p[column] - p[column].mean())
-        regressors.append(f"after_x_{column}")
-    for column in ["cost"] + regressors:
-        household_mean = p.groupby("household")[column].transform("mean")
-        period_mean = p.groupby("period")[column].transform("mean")
-        p[f"{column}_within"] = p[column] - household_mean - period_mean + p[column].mean()
-    n_households, n_periods = p["household"].nunique(), p["period"].nunique()
-    fit = sm.OLS(p["cost_within"], p[[f"{c}_within" for c in regressors]]).fit(
-        cov_type="cluster", cov_kwds={"groups": p["household"].to_numpy()})
-    # The demeaning used n_households + n_periods - 1 parameters: correct the variance for them.
-    n = len(p)
-    dof_fix = (n - 1) / (n - 1 - (n_households + n_periods - 1))
-    se = float(fit.bse["treat_within"]) * np.sqrt(dof_fix)
-    value = float(fit.params["treat_within"])
+        level = panel[column].to_numpy(dtype=float)
+        columns.append(after * (level - level.mean()))
+    x = _two_way_within(np.column_stack(columns), household, period)
+    y = _two_way_within(panel["cost"].to_numpy(dtype=float)[:, None], household, period)[:, 0]
+    n_households, n_periods = household.max() + 1, period.max() + 1
+    beta, se = clustered_ols(y, x, household, n_absorbed=n_periods)   # T - 1 period effects and the intercept
+    value, se = float(beta[0]), float(se[0])
     # Standard errors clustered by household: the independent units are the households, so
     # the residual degrees of freedom are the clusters minus the parameters estimated.
     return {"value": value, "se": se, "ci_low": value - 1.959964 * se, "ci_high": value + 1.959964 * se,
-            "residual_df": int(n_households - len(regressors)), "n_parameters": len(regressors)}
+            "residual_df": int(n_households - len(columns)), "n_parameters": len(columns)}
+
+
+def placebo_difference_in_differences(panel: pd.DataFrame, baseline_periods: list[str]) -> dict | None:
+    """Pre-trend (placebo) check: the same difference in differences on the periods before
+    the start only, with a fake start at the last of them, adjusted for the total and the
+    last-period cost before the fake start. Without an effect before the start it should be
+    near 0; an estimate far from 0 says the groups were on different paths already. None
+    with fewer than two periods before the start.
+
+    The matching used the last period before the start (its cost is a covariate), so the
+    check is not independent of the matching: it tests whether the match also holds the
+    change into that period, not only its level. When the comparison households may lie
+    below a selection threshold on the costs before the start (cohort = "selection", or an
+    enrolled cohort against every other household), the selection itself makes the cohort's
+    last period before the start high relative to its partners', and the placebo is away
+    from 0 by construction: that is the design's problem it is there to show (simulation:
+    about +6,000 per household for a random half of the top 5% against all others, about 0
+    against the eligible rest)."""
+    if len(baseline_periods) < 2:
+        return None
+    before = panel[panel["period"].isin(baseline_periods).to_numpy()].reset_index(drop=True)
+    fake_follow_up = baseline_periods[-1:]
+    earlier = before[before["period"].isin(baseline_periods[:-1]).to_numpy()]
+    per_household = earlier.groupby("household", sort=False)["cost"]
+    levels = {"placebo_total": per_household.sum(),
+              "placebo_last": earlier[earlier["period"] == baseline_periods[-2]].set_index("household")["cost"]}
+    adjust = ["placebo_total"] + (["placebo_last"] if len(baseline_periods) > 2 else [])  # one earlier period: equal
+    before = before.assign(**{name: before["household"].map(levels[name]).to_numpy(dtype=float) for name in adjust})
+    did = difference_in_differences(before, fake_follow_up, adjust_for=adjust)
+    return did | households_with_costs(before, fake_follow_up)
+
+
+def publication_gate(balance: pd.DataFrame, n_cohort: int, n_matched: int) -> list[str]:
+    """Why the comparison estimates may not be published (Dutch sentences; empty: they may).
+
+    * fewer than ``MIN_MATCHED_SHARE`` of the cohort matched: the estimate would be about a
+      small, unrepresentative part of the cohort;
+    * the costs before the start (``LEVEL_COVARIATES``) with |SMD| >= ``SMD_FLAG`` after
+      matching: the groups do not overlap on what drives regression to the mean;
+    * another covariate with |SMD| > ``SMD_MAX_ADJUSTED`` after matching."""
+    reasons = []
+    if n_cohort == 0 or n_matched < MIN_MATCHED_SHARE * n_cohort:
+        share = n_matched / n_cohort if n_cohort else 0.0
+        reasons.append(f"slechts {share:.0%} van het cohort heeft een vergelijkbaar huishouden binnen de caliper "
+                       f"(vereist: ten minste {MIN_MATCHED_SHARE:.0%}); de schatting zou alleen over dat deel gaan")
+    smd = balance.set_index("covariate")["smd_after"].abs()
+    level = smd.reindex([c for c in LEVEL_COVARIATES if c in smd.index])
+    off = level[~(level < SMD_FLAG)]
+    if len(off):
+        reasons.append(f"geen overlap in de kosten voor de start: na matching is het gestandaardiseerde verschil van "
+                       f"{', '.join(off.index)} niet kleiner dan {SMD_FLAG:.1f}".replace(".", ",")
+                       + " (Austin 2011; Stuart 2010)")
+    other = smd.drop(index=level.index)
+    other = other[~(other <= SMD_MAX_ADJUSTED)]
+    if len(other):
+        reasons.append(f"na matching is het gestandaardiseerde verschil van {', '.join(other.index)} groter dan "
+                       f"{SMD_MAX_ADJUSTED:.2f}".replace(".", ",") + " (Rubin 2001; Stuart 2010)")
+    return reasons
 
 
 def naive_before_after(panel: pd.DataFrame, follow_up: list[str]) -> dict:
@@ -347,13 +502,16 @@ def _varies(values: np.ndarray) -> bool:
 
 def run_monitoring(costs: pd.DataFrame, households: pd.DataFrame, cohort: np.ndarray,
                    start_month: int, periods: list[str], unit: str, domains: list[str], caliper: float, seed: int,
-                   moved: np.ndarray, dissolved: np.ndarray, movers: str = "follow") -> MonitoringResult:
+                   moved: np.ndarray, dissolved: np.ndarray, movers: str = "follow",
+                   comparison_pool: np.ndarray | None = None) -> MonitoringResult:
     """Monitor ``cohort`` (boolean per row of ``households``, which are the households at the start).
 
     ``costs``: the households' costs per period and domain, ``cohort_costs`` of the ledger
     (computed once by the caller, who may also select the cohort on them).
     ``moved`` / ``dissolved``: per household, whether a member left the study area or the
-    household ended during the follow-up."""
+    household ended during the follow-up. ``comparison_pool``: per household, whether it may
+    be a comparison household (default: every household not in the cohort), e.g. the
+    households that meet the selection criteria but were not enrolled."""
     follow_up = follow_up_periods(periods, start_month, unit)
     baseline_periods = [p for p in periods if p not in follow_up]
     if not baseline_periods or not follow_up:
@@ -380,6 +538,8 @@ def run_monitoring(costs: pd.DataFrame, households: pd.DataFrame, cohort: np.nda
         eligible = ~(moved | dissolved)
     treated = cohort & eligible
     control_pool = ~cohort & eligible
+    if comparison_pool is not None:
+        control_pool &= np.asarray(comparison_pool, dtype=bool)
     # Exactly within household type, and within municipality when the area has several.
     strata = households["household_type"].astype(str).to_numpy()
     if "municipality" in households and households["municipality"].nunique() > 1:
@@ -399,6 +559,7 @@ def run_monitoring(costs: pd.DataFrame, households: pd.DataFrame, cohort: np.nda
     after = standardised_differences(covariates, after_mask_t, after_mask_c)
     balance = pd.DataFrame({"covariate": before.index, "smd_before": before.to_numpy(),
                             "smd_after": after.reindex(before.index).to_numpy()})
+    balance["flag_after"] = balance["smd_after"].abs() > SMD_FLAG
     for column, rows in (("n_cohort_all", treated), ("n_comparison_pool", control_pool),
                          ("n_cohort_matched", after_mask_t), ("n_comparison_matched", after_mask_c)):
         balance[column] = covariate_units(covariates, rows).reindex(before.index).to_numpy()
@@ -426,23 +587,36 @@ def run_monitoring(costs: pd.DataFrame, households: pd.DataFrame, cohort: np.nda
     # Every estimate carries the households behind it per group (before and after the start)
     # and its residual degrees of freedom in households: the mean change of n households has
     # n - 1.
-    estimates = [{"estimate": "voor/na in het cohort (methode; vertekend door regressie naar het gemiddelde)",
+    estimates = [{"estimate": NAIVE_LABEL,
                   **naive_before_after(cohort_panel, follow_up), "n_households": int(treated_rows.size),
                   **households_with_costs(cohort_panel, follow_up), "residual_df": int(treated_rows.size) - 1,
-                  "n_parameters": 1}]
+                  "n_parameters": 1, "published": True, "reason": ""}]
     notes = []
+    comparison_rows = []
     if matched_treated.size >= 2:
         did = difference_in_differences(panel, follow_up, adjust_for=["before_total", "before_last"])
-        estimates.append({"estimate": "effect t.o.v. gematchte vergelijkingsgroep (verschil-in-verschillen)", **did,
-                          "n_households": int(matched_treated.size + matched_control.size),
-                          **households_with_costs(panel, follow_up)})
+        comparison_rows.append({"estimate": EFFECT_LABEL, **did,
+                                "n_households": int(matched_treated.size + matched_control.size),
+                                **households_with_costs(panel, follow_up)})
+        placebo = placebo_difference_in_differences(panel, baseline_periods)
+        if placebo is not None:
+            comparison_rows.append({"estimate": PLACEBO_LABEL, **placebo,
+                                    "n_households": int(matched_treated.size + matched_control.size)})
+        else:
+            notes.append("no placebo (pre-trend) check: it needs at least two periods before the start")
     else:
         notes.append("no comparison effect: fewer than two cohort households have a comparable household within the "
                      "caliper (widen [monitoring] caliper, or monitor an enrolled cohort that overlaps the rest)")
-    if treated.sum() and matched_treated.size < 0.5 * treated.sum():
+    if treated.sum() and matched_treated.size < MIN_MATCHED_SHARE * treated.sum():
         notes.append(f"only {matched_treated.size / treated.sum():.0%} of the cohort has a comparable household within "
                      "the caliper: the effect applies to that part (for a cohort selected on its own costs, the "
                      "households near the selection threshold), not to the whole cohort")
+    gate = publication_gate(balance, int(treated.sum()), int(matched_treated.size))
+    for row in comparison_rows:
+        row["published"], row["reason"] = not gate, "; ".join(gate)
+    if comparison_rows and gate:
+        notes.append("comparison estimates not published (overlap and balance gate): " + "; ".join(gate))
+    estimates = estimates + comparison_rows
     status = pd.DataFrame({"household": ids[cohort], "matched": np.isin(np.flatnonzero(cohort), matched_treated),
                            "moved_away": moved[cohort], "dissolved": dissolved[cohort]})
     notes += [f"cohort: {int(cohort.sum()):,} households, matched: {matched_treated.size:,}; "
@@ -451,4 +625,4 @@ def run_monitoring(costs: pd.DataFrame, households: pd.DataFrame, cohort: np.nda
     return MonitoringResult(periods=periods, follow_up=follow_up,
                             panel=panel[["household", "group", "period", "cost"]], balance=balance,
                             estimates=pd.DataFrame(estimates),
-                            status=status, notes=notes)
+                            status=status, notes=notes, gate=gate)

@@ -155,15 +155,42 @@ def headline_findings(tables: list[ExportedTable]) -> list[str]:
             out.append(f"Meest voorkomende domeincombinaties bij de duurste huishoudens: {listed}.")
     out += _coherence_findings(tables)
     out += residence_and_attribution_findings(tables)
+    out += _monitoring_findings(tables)
+    return out
+
+
+def _monitoring_findings(tables: list[ExportedTable]) -> list[str]:
+    """The monitoring estimates with what each can and cannot say: the before/after is regression to
+    the mean as much as an effect; the comparison is published only where the groups overlap
+    (lib.monitoring.publication_gate), and the placebo tells whether they diverged before the start."""
+    from lib.monitoring import EFFECT_LABEL, PLACEBO_LABEL
+    from lib.steps.monitoring import NOT_PUBLISHED_NOTE
     effect = _table(tables, "monitoring_effect")
-    if effect is not None and len(effect.table):
-        for row in effect.table.itertuples():
-            value = _number(getattr(row, "verschil_per_huishouden_per_periode", None), effect.symbol)
-            low = _number(getattr(row, "ondergrens_95", None), effect.symbol)
-            high = _number(getattr(row, "bovengrens_95", None), effect.symbol)
-            if value is not None and low is not None and high is not None:
-                out.append(f"Monitoring, {row.schatting}: {value:,.0f} euro per huishouden per periode "
-                           f"(95%-interval {low:,.0f} tot {high:,.0f}).")
+    if effect is None or not len(effect.table):
+        return []
+    out = []
+    for row in effect.table.itertuples():
+        value = _number(getattr(row, "verschil_per_huishouden_per_periode", None), effect.symbol)
+        low = _number(getattr(row, "ondergrens_95", None), effect.symbol)
+        high = _number(getattr(row, "bovengrens_95", None), effect.symbol)
+        if value is None or low is None or high is None:
+            continue
+        interval = f"{value:,.0f} euro per huishouden per periode (95%-interval {low:,.0f} tot {high:,.0f})"
+        if row.schatting == PLACEBO_LABEL:
+            out.append(f"Monitoring, placebotoets (start een periode eerder, alleen perioden voor de start): {interval}; "
+                       "ligt dit interval ver van 0, dan liepen de groepen al voor de start uiteen en is het effect "
+                       "niet betrouwbaar.")
+        elif row.schatting == EFFECT_LABEL:
+            out.append(f"Monitoring, {row.schatting}: {interval}.")
+        else:
+            out.append(f"Monitoring, {row.schatting}: {interval} (geen effect van de aanpak: huishoudens die om hun "
+                       "hoge kosten zijn geselecteerd, worden ook zonder aanpak goedkoper).")
+    if NOT_PUBLISHED_NOTE in effect.notes_text or not (effect.table["schatting"] == EFFECT_LABEL).any():
+        out.append("Monitoring: het effect van de aanpak t.o.v. een vergelijkingsgroep is niet gepubliceerd, omdat het "
+                   "cohort en de vergelijkingsgroep onvoldoende overlappen (zie de toelichting bij monitoring_effect). "
+                   "Deze monitoring kan een effect van de aanpak daarom niet aantonen of uitsluiten; daarvoor zijn "
+                   "vergelijkbare huishoudens zonder aanpak nodig, bijvoorbeeld huishoudens die aan de selectiecriteria "
+                   "voldoen maar niet zijn ingeschreven.")
     return out
 
 

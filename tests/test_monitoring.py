@@ -22,8 +22,8 @@ import pytest
 
 from lib.config import load_config
 from lib.dates import day_number, month_index
-from lib.monitoring import (cohort_costs, covariate_units, household_matrix, period_of_month,
-                             standardised_differences)
+from lib.monitoring import (EFFECT_LABEL, NAIVE_LABEL, PLACEBO_LABEL, cohort_costs, covariate_units,
+                            household_matrix, period_of_month, run_monitoring, standardised_differences)
 from lib.synthetic.monitoring_simulation import (
     enrol,
     monitor,
@@ -64,7 +64,12 @@ def replications(country):
                      **{f"{k}_1": v for k, v in effect.estimates.iloc[1][["value", "se", "ci_low", "ci_high"]].items()},
                      "naive_high_1": effect.estimates.iloc[0]["ci_high"], "naive_high_0": no_effect.estimates.iloc[0]["ci_high"],
                      "smd_before": effect.balance["smd_before"].abs().max(),
-                     "smd_after": effect.balance["smd_after"].abs().max()})
+                     "smd_after": effect.balance["smd_after"].abs().max(),
+                     "smd_level_after": effect.balance.set_index("covariate").loc[
+                         ["kosten_totaal_voor_start", "kosten_laatste_periode_voor_start"], "smd_after"].abs().max(),
+                     "published": bool(effect.estimates.iloc[1]["published"]),
+                     **{f"placebo_{k}": v for k, v in effect.estimates.iloc[2][["value", "ci_low", "ci_high"]].items()},
+                     **_against_eligible(c)})
     return pd.DataFrame(rows)
 
 
@@ -81,6 +86,35 @@ def test_the_comparison_group_recovers_a_planted_effect(replications):
     assert (r["naive_high_1"] < r["true"]).all(), r
     # Matching balances the costs before the start.
     assert (r["smd_before"] > 0.5).all() and (r["smd_after"] < 0.25).all(), r
+    # The gate: published exactly when at least half matched, |SMD| < 0.1 on the costs before
+    # the start and <= 0.25 on the rest.
+    assert (r["published"] == ((r["matched"] >= 0.5) & (r["smd_level_after"] < 0.1) & (r["smd_after"] <= 0.25))).all()
+
+
+def _against_eligible(c) -> dict:
+    """The enrolled half against the eligible households that were not enrolled (comparison_pool),
+    without an effect: the DiD and the placebo, and whether the gate publishes them."""
+    h = c["households"]
+    costs = cohort_costs(c["ledger"], c["members"], "year", c["domains"])
+    result = run_monitoring(costs, h, c["cohort"], int(month_index(c["start"])), c["periods"], "year", c["domains"],
+                            caliper=0.2, seed=c["seed"], moved=h["moved_away"].to_numpy(bool),
+                            dissolved=h["dissolved"].to_numpy(bool), comparison_pool=c["eligible"] & ~c["cohort"])
+    est = result.estimates.set_index("estimate")
+    return {"pool_published": bool(est.loc[EFFECT_LABEL, "published"]), "pool_comparison": int(
+        result.balance.set_index("covariate").loc["kosten_totaal_voor_start", "n_comparison_pool"]),
+            **{f"pool_{name}_{k}": est.loc[label, k] for name, label in (("did", EFFECT_LABEL), ("placebo", PLACEBO_LABEL))
+               for k in ("value", "se", "ci_low", "ci_high")}}
+
+
+def test_an_enrolled_cohort_against_eligible_households_passes_the_gate_and_the_placebo(replications):
+    r = replications
+    # Only eligible households that were not enrolled are comparison households.
+    assert (r["pool_comparison"] <= r["cohort"] * 1.3).all(), r
+    assert r["pool_published"].all(), r
+    for name in ("did", "placebo"):
+        covered = (r[f"pool_{name}_ci_low"] <= 0) & (0 <= r[f"pool_{name}_ci_high"])
+        assert covered.sum() >= 3, r
+        assert abs(r[f"pool_{name}_value"].mean()) <= 2.5 * r[f"pool_{name}_se"].mean() / 2, r
 
 
 def test_without_an_effect_the_estimate_is_near_zero(replications):
@@ -255,8 +289,8 @@ def test_households_per_group_behind_each_estimate_and_a_small_comparison_group(
             break
     else:
         pytest.fail("no caliper leaves 2-9 matched households")
-    est = result.estimates.set_index(result.estimates["estimate"].str.startswith("effect").map(
-        {False: "naive", True: "did"}))
+    est = result.estimates.set_index(result.estimates["estimate"].map(
+        {NAIVE_LABEL: "naive", EFFECT_LABEL: "did", PLACEBO_LABEL: "placebo"}))
     # The before/after comparison: the cohort's households with costs before and after the
     # start, from the ledger; residual degrees of freedom: households - 1.
     cohort = country["households"]["household"].to_numpy()[c["cohort"]]
@@ -282,9 +316,8 @@ def test_households_per_group_behind_each_estimate_and_a_small_comparison_group(
                                   unit_label="households")
     assert released.status == "pass"
     published = released.table.set_index("estimate")
-    naive_label, did_label = result.estimates["estimate"]
-    assert (published.loc[did_label, ["value", "se", "ci_low", "ci_high"]] == "x").all()
-    assert float(published.loc[naive_label, "value"]) == pytest.approx(est.loc["naive", "value"], abs=0.01)
+    assert (published.loc[EFFECT_LABEL, ["value", "se", "ci_low", "ci_high"]] == "x").all()
+    assert float(published.loc[NAIVE_LABEL, "value"]) == pytest.approx(est.loc["naive", "value"], abs=0.01)
     assert list(published.columns) == ["value", "se", "ci_low", "ci_high"]
 
 
@@ -301,13 +334,27 @@ def test_the_step_requests_every_monitoring_table_with_its_households(country, c
     spec = json.loads((folder / "tables" / "monitoring_effect.json").read_text(encoding="utf-8"))["kwargs"]
     assert spec["row_units"] == GROUPS and spec["row_residual_df"] == "residual_df"
     effect = read_table(folder / "tables" / "monitoring_effect")
+    # The comparison estimates are requested only when the gate passes: at least half of the
+    # cohort matched, |SMD| < 0.1 for the costs before the start, <= 0.25 for the rest (from
+    # the balance the step wrote). The default design (the top 5% of the country against the
+    # rest) fails it.
+    smd = pd.read_csv(folder / "balance.csv").set_index("covariate")["smd_after"].abs()
+    levels = ["kosten_totaal_voor_start", "kosten_laatste_periode_voor_start"]
+    gate = (status["matched"].mean() >= 0.5 and (smd[levels] < 0.1).all() and (smd.drop(index=levels) <= 0.25).all())
+    internal = pd.read_csv(folder / "estimates.csv")
+    assert internal["estimate"].tolist()[:2] == [NAIVE_LABEL, EFFECT_LABEL]
+    assert internal["published"].tolist() == [True] + [gate] * (len(internal) - 1)
+    assert effect["schatting"].tolist() == internal.loc[internal["published"], "estimate"].tolist()
+    assert not gate
+    notes = json.loads((folder / "tables" / "monitoring_effect.json").read_text(encoding="utf-8"))["kwargs"]["metadata"]["notes"]
+    assert any(n.startswith("Het effect t.o.v. de vergelijkingsgroep is NIET gepubliceerd") for n in notes)
     # Counted independently: the cohort's (and the matched cohort's) households with costs
     # before and after the start, from the ledger and the members at the start.
     for row, households in ((0, status["household"]), (1, status.loc[status["matched"], "household"])):
         before, after = _households_with_costs_by_hand(country["ledger"], country["members"], households,
                                                        country["periods"])
-        assert (effect["n_cohort_before"].iloc[row], effect["n_cohort_after"].iloc[row]) == (before, after)
-    assert effect["residual_df"].tolist() == [len(status) - 1, 2 * int(status["matched"].sum()) - 3]
+        assert (internal["n_cohort_before"].iloc[row], internal["n_cohort_after"].iloc[row]) == (before, after)
+    assert internal["residual_df"].tolist()[:2] == [len(status) - 1, 2 * int(status["matched"].sum()) - 3]
     # The trend: one row per household and period, counted per cell in households by the writer;
     # not requested at all below min_units matched households (1:1 matching: the Totaal would give
     # both groups' sizes).
@@ -340,3 +387,35 @@ def test_the_step_requests_every_monitoring_table_with_its_households(country, c
         assert "n_cohort_matched" not in released.table.columns
     else:
         assert (units < rules.min_units).all() or 2 * status["matched"].sum() - 2 < rules.min_residual_df
+
+
+def test_the_step_with_an_enrolled_cohort_against_eligible_households(country, calibration_dataset, tmp_path):
+    """``cohort = "file"`` with ``comparison = "eligible"`` (set in memory: the Setting lives in
+    lib.config): half of the selected households enrolled through a cohort file; only the other
+    selected households are comparison households, the gate passes and every estimate is requested."""
+    from lib.pipeline import run_steps, step_folder
+    from lib.workfiles import read_table
+
+    config = load_config(calibration_dataset / "config_country.toml")
+    run_steps(config, ["monitoring"])
+    folder = step_folder(config, "monitoring")
+    selected = pd.read_csv(folder / "cohort_status.csv")["household"]
+    enrolled = selected[np.random.default_rng(8).random(len(selected)) < 0.5]
+    persons = read_table(step_folder(config, "read_sources") / "persons", columns=["person", "key"])
+    members = country["members"]
+    keys = persons.loc[persons["person"].isin(members.loc[members["household"].isin(enrolled), "person"]), "key"]
+    pd.DataFrame({"key": keys.astype(str)}).to_csv(tmp_path / "cohort.csv", index=False)
+    config["monitoring"].update(cohort="file", cohort_file=str(tmp_path / "cohort.csv"), comparison="eligible")
+    run_steps(config, ["monitoring"])
+    status = pd.read_csv(folder / "cohort_status.csv")
+    assert set(status["household"]) == set(enrolled)
+    balance = pd.read_csv(folder / "balance.csv").set_index("covariate")
+    # The comparison pool: the selected households that were not enrolled (all with costs before the start).
+    assert balance.loc["kosten_totaal_voor_start", "n_comparison_pool"] == len(selected) - len(enrolled)
+    internal = pd.read_csv(folder / "estimates.csv")
+    assert internal["estimate"].tolist() == [NAIVE_LABEL, EFFECT_LABEL, PLACEBO_LABEL]
+    assert internal["published"].all() and status["matched"].mean() >= 0.5
+    effect = read_table(folder / "tables" / "monitoring_effect")
+    assert effect["schatting"].tolist() == internal["estimate"].tolist()
+    # No planted effect: the effect and the placebo intervals cover 0.
+    assert (internal["ci_low"].iloc[1:] <= 0).all() and (internal["ci_high"].iloc[1:] >= 0).all(), internal

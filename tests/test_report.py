@@ -106,3 +106,29 @@ def test_output_request_package(run):
     # A figure travels only with the released table it plots.
     for figure in (n for n in report_files if n.endswith(".png")):
         assert f"export/{figure.split('_', 2)[2].removesuffix('.png')}.csv" in names
+
+
+def test_monitoring_findings_say_what_each_estimate_can_tell():
+    """The before/after is marked as no effect of the approach; without a published comparison the
+    report says the monitoring cannot show an effect; a placebo row comes with how to read it."""
+    import pandas as pd
+    from lib.monitoring import EFFECT_LABEL, PLACEBO_LABEL
+    from lib.report import ExportedTable, _monitoring_findings
+    from lib.steps.monitoring import NOT_PUBLISHED_NOTE
+
+    def table(rows, notes):
+        frame = pd.DataFrame(rows, columns=["schatting", "verschil_per_huishouden_per_periode", "ondergrens_95",
+                                            "bovengrens_95"]).astype(str)
+        return ExportedTable("monitoring_effect", frame, {}, notes, {}, "x")
+
+    before_after = ["voor/na in het cohort", "-4917.0", "-10772.0", "938.0"]
+    failed = _monitoring_findings([table([before_after], NOT_PUBLISHED_NOTE + ": te weinig gematcht")])
+    assert failed[0] == ("Monitoring, voor/na in het cohort: -4,917 euro per huishouden per periode (95%-interval "
+                         "-10,772 tot 938) (geen effect van de aanpak: huishoudens die om hun hoge kosten zijn "
+                         "geselecteerd, worden ook zonder aanpak goedkoper).")
+    assert "niet gepubliceerd" in failed[1] and len(failed) == 2
+    passed = _monitoring_findings([table([before_after, [EFFECT_LABEL, "-3600.0", "-13914.0", "6714.0"],
+                                          [PLACEBO_LABEL, "-161.0", "-10918.0", "10597.0"]], "")])
+    assert len(passed) == 3 and not any("niet gepubliceerd" in line for line in passed)
+    assert passed[1].startswith(f"Monitoring, {EFFECT_LABEL}: -3,600 euro")
+    assert passed[2].startswith("Monitoring, placebotoets") and "-161 euro" in passed[2]

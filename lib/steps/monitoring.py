@@ -4,8 +4,12 @@ With ``[monitoring] enabled``: fixes the cohort on ``cohort_start`` (households 
 by ``[selection]`` on the years before the start, or the households of the persons in
 ``cohort_file``), follows its members' costs per period, matches a comparison group and
 estimates the change (``lib.monitoring``). Requests for export: the trend per group and
-period, the estimates (before/after with its warning, and the difference in differences),
-the balance table, and the cohort's status (matched, moved away, dissolved). Writes
+period, the estimates (before/after with its warning; the difference in differences and its
+placebo check only when the overlap and balance gate of ``lib.monitoring.publication_gate``
+passes, otherwise the notes say why), the balance table (every |SMD| above 0.1 after
+matching flagged), and the cohort's status (matched, moved away, dissolved). With
+``[monitoring] comparison = "eligible"`` (needs a Setting in lib.config) the comparison
+households are only those that meet the ``[selection]`` criteria but are not in the cohort. Writes
 ``estimates.csv``, ``balance.csv`` and ``cohort_status.csv`` (internal) too.
 """
 from __future__ import annotations
@@ -18,7 +22,8 @@ from lib.errors import UserFacingError
 from lib.baseline import with_code_list
 from lib.export_requests import clear_requests, request_table
 from lib.households import households_on
-from lib.monitoring import cohort_costs, follow_up_periods, household_matrix, period_of_month, run_monitoring
+from lib.monitoring import (PLACEBO_LABEL, cohort_costs, follow_up_periods, household_matrix, period_of_month,
+                            run_monitoring)
 from lib.pipeline import RunContext, Step, StepResult
 from lib.selection import select_households
 from lib.steps.households import run_metadata
@@ -26,6 +31,13 @@ from lib.steps.read_sources import study_period
 from lib.steps.selection import describe_criteria
 from lib.workfiles import read_table
 
+FLAG_COLUMN = "smd_na_boven_grens"
+# The first words of the effect table's note when the comparison estimates are not published
+# (the report can look for them).
+NOT_PUBLISHED_NOTE = "Het effect t.o.v. de vergelijkingsgroep is NIET gepubliceerd"
+TREND_NOT_COMPARABLE = ("Let op: de gematchte vergelijkingsgroep is niet vergelijkbaar met het cohort (te weinig overlap "
+                        "of balans, zie de toelichting bij monitoring_effect); het verschil tussen de lijnen is geen "
+                        "effect van de aanpak.")
 GROUP_UNITS = ("n_cohort_before", "n_cohort_after", "n_comparison_before", "n_comparison_after")
 BALANCE_UNITS = ("n_cohort_all", "n_comparison_pool", "n_cohort_matched", "n_comparison_matched")
 WARNING = ("Waarschuwing: huishoudens die om hun hoge kosten zijn geselecteerd, worden ook zonder aanpak gemiddeld "
@@ -80,12 +92,21 @@ def monitoring(ctx: RunContext) -> StepResult:
     else:
         cohort = _enrolled(ctx, households, members)
         cohort_text = "ingeschreven huishoudens (cohortbestand)"
+    comparison_pool = None
+    if settings.get("comparison", "all") == "eligible":
+        # An enrolled cohort against the households that meet the selection criteria on the
+        # costs before the start but were not enrolled (lib.monitoring, "Which design").
+        before_start = costs[~costs["period"].isin(follow_up_periods(periods, start_month, unit)).to_numpy()]
+        comparison_pool = _selected_before_start(before_start, households, domains, config["selection"]) & ~cohort
+        cohort_text += ("; vergelijkingsgroep uit de huishoudens die aan de selectiecriteria voldoen maar niet zijn "
+                        "ingeschreven: " + describe_criteria(config["selection"]))
     if cohort.sum() < 2:
         raise UserFacingError(f"[monitoring] the cohort has {int(cohort.sum())} household(s) on {settings['cohort_start']}"
                               "; check the cohort definition")
     result = run_monitoring(costs, households, cohort, start_month, periods, unit, domains,
                             settings["caliper"], config["run"]["seed"], households["moved_away"].to_numpy(bool),
-                            households["dissolved"].to_numpy(bool), settings["movers"])
+                            households["dissolved"].to_numpy(bool), settings["movers"],
+                            comparison_pool=comparison_pool)
     result.estimates.to_csv(out / "estimates.csv", index=False, encoding="utf-8")
     result.balance.to_csv(out / "balance.csv", index=False, encoding="utf-8")
     result.status.to_csv(out / "cohort_status.csv", index=False, encoding="utf-8")
@@ -113,32 +134,45 @@ def monitoring(ctx: RunContext) -> StepResult:
                       # Every household of both groups is followed in every period (zero costs
                       # too): that a period holds the whole group is the design, not a disclosure.
                       panel="periode",
-                      metadata=meta | {"title": "Gemiddelde kosten per huishouden per "
+                      metadata=meta | {"notes": meta["notes"] + ([TREND_NOT_COMPARABLE] if result.gate else []),
+                                       "title": "Gemiddelde kosten per huishouden per "
                                                 f"{'jaar' if unit == 'year' else 'halfjaar'}: cohort en gematchte "
                                                 "vergelijkingsgroep"})
     # Not published, but checked per row by the safe writer: the households (not household-
     # periods) with costs behind each estimate per group before and after the start, and the
-    # residual degrees of freedom in households (clusters minus parameters).
-    estimates = result.estimates.reindex(columns=["estimate", "value", "se", "ci_low", "ci_high", "n_households",
-                                                  *GROUP_UNITS, "residual_df", "n_parameters"]).rename(
+    # residual degrees of freedom in households (clusters minus parameters). The comparison
+    # estimates (effect and placebo) are requested only when the overlap and balance gate
+    # passes (lib.monitoring.publication_gate); the notes say why when not.
+    published = result.estimates[result.estimates["published"].astype(bool)]
+    estimates = published.reindex(columns=["estimate", "value", "se", "ci_low", "ci_high", "n_households",
+                                           *GROUP_UNITS, "residual_df", "n_parameters"]).rename(
         columns={"estimate": "schatting", "value": "verschil_per_huishouden_per_periode", "se": "standaardfout",
                  "ci_low": "ondergrens_95", "ci_high": "bovengrens_95", "n_households": "aantal_huishoudens"})
+    effect_notes = meta["notes"] + effect_notes_dutch(result)
     request_table(out, "monitoring_effect", "model_table", estimates,
                   row_units=list(GROUP_UNITS), row_residual_df="residual_df", n_parameters="n_parameters",
                   standard_errors="standaardfout", unit_label="households",
-                  n_observations=max(2 * matched, int(cohort.sum())),
-                  metadata=meta | {"title": "Verandering van de kosten na de start: voor/na in het cohort en het effect "
+                  # Observations are household-periods (the standard errors count households): a
+                  # count of households here would repeat the table's aantal_huishoudens in its notes.
+                  n_observations=len(periods) * max(2 * matched, int(cohort.sum())),
+                  metadata=meta | {"notes": effect_notes,
+                                   "title": "Verandering van de kosten na de start: voor/na in het cohort en het effect "
                                             "t.o.v. de vergelijkingsgroep (verschil-in-verschillen, standaardfouten "
                                             "geclusterd per huishouden)"})
     if matched >= 2:
         # Each standardised difference compares two group means: per group the households that
         # drive it (covariate_units), two parameters, residual degrees of freedom in households.
-        request_table(out, "monitoring_balans", "model_table",
-                      result.balance.rename(columns={"covariate": "kenmerk", "smd_before": "smd_voor_matching",
-                                                     "smd_after": "smd_na_matching"}),
+        # Every |SMD| above 0.1 after matching is flagged ("ja"); a row the writer will suppress
+        # (a group below min_units) gets no flag, which would tell about its hidden value.
+        balance = result.balance.rename(columns={"covariate": "kenmerk", "smd_before": "smd_voor_matching",
+                                                 "smd_after": "smd_na_matching"})
+        shown = (balance[list(BALANCE_UNITS)].min(axis=1) >= min_units).to_numpy()
+        balance.insert(3, FLAG_COLUMN, np.where(shown, np.where(balance.pop("flag_after"), "ja", "nee"), "x"))
+        request_table(out, "monitoring_balans", "model_table", balance,
                       row_units=list(BALANCE_UNITS), n_parameters=2, unit_label="households",
                       residual_df=max(2 * matched - 2, 0), n_observations=2 * matched,
-                      metadata=meta | {"title": "Balans van cohort en vergelijkingsgroep: gestandaardiseerde "
+                      metadata=meta | {"notes": meta["notes"] + balance_notes_dutch(result),
+                                       "title": "Balans van cohort en vergelijkingsgroep: gestandaardiseerde "
                                                 "verschillen in de kenmerken voor de start, voor en na matching"})
     status = result.status
     # Every status the route can know, empty or not; the municipal route does not know moves and
@@ -169,8 +203,46 @@ def monitoring(ctx: RunContext) -> StepResult:
     step.notes += notes + result.notes
     for row in result.estimates.itertuples():
         step.notes.append(f"{row.estimate}: {row.value:,.0f} per household per period "
-                          f"(95% CI {row.ci_low:,.0f} to {row.ci_high:,.0f})")
+                          f"(95% CI {row.ci_low:,.0f} to {row.ci_high:,.0f})"
+                          + ("" if row.published else " [not published: overlap and balance gate]"))
     return step
+
+
+def effect_notes_dutch(result) -> list[str]:
+    """The notes of the effect table: the publication gate and the placebo check, in Dutch.
+    Thresholds only (after "ten minste", "<", ">"), no statistic of the table."""
+    from lib.monitoring import MIN_MATCHED_SHARE, SMD_FLAG, SMD_MAX_ADJUSTED
+    flag, adjusted = f"{SMD_FLAG:.1f}".replace(".", ","), f"{SMD_MAX_ADJUSTED:.2f}".replace(".", ",")
+    notes = [
+        "Het effect t.o.v. de vergelijkingsgroep (en de placebotoets) wordt alleen gepubliceerd als de groepen "
+        f"overlappen: ten minste {MIN_MATCHED_SHARE:.0%} van het cohort heeft een gematcht huishouden "
+        "(anders gaat de schatting over een klein, niet representatief deel van het cohort; Rosenbaum & Rubin "
+        f"1985, Stuart 2010), de kosten voor de start hebben na matching een gestandaardiseerd verschil < {flag} "
+        f"(Austin 2011) en geen ander kenmerk een gestandaardiseerd verschil > {adjusted} (Rubin 2001).",
+        "Standaardfouten zijn geclusterd per huishouden (met de gebruikelijke kleine-steekproefcorrectie); de "
+        "huishoudeffecten, die binnen de clusters "
+        "vallen, tellen niet nog eens als parameters (Cameron & Miller 2015)."]
+    if result.gate:
+        notes.append(NOT_PUBLISHED_NOTE + ": " + "; ".join(result.gate)
+                     + ". Het voor/na-verschil in het cohort is geen effect van de aanpak (regressie naar het "
+                       "gemiddelde); deze monitoring kan een effect dus niet aantonen of uitsluiten. Een effect is "
+                       "alleen te schatten als er vergelijkbare huishoudens zonder aanpak zijn, bijvoorbeeld "
+                       "huishoudens die aan de selectiecriteria voldoen maar (nog) niet zijn ingeschreven.")
+    elif (result.estimates["estimate"] == PLACEBO_LABEL).any():
+        notes.append("Placebotoets: hetzelfde verschil-in-verschillen op alleen de perioden voor de start, met een "
+                     "start een periode eerder. Ligt het interval ver van 0, dan liepen de groepen al voor de start "
+                     "uiteen en is het effect niet betrouwbaar. De matching gebruikte de kosten van de laatste periode "
+                     "voor de start, dus de toets is niet onafhankelijk van de matching.")
+    return notes
+
+
+def balance_notes_dutch(result) -> list[str]:
+    from lib.monitoring import SMD_FLAG
+    flag = f"{SMD_FLAG:.1f}".replace(".", ",")
+    return [f"Gestandaardiseerd verschil (SMD): verschil van de gemiddelden gedeeld door de gepoolde standaardafwijking. "
+            f"Kolom {FLAG_COLUMN}: 'ja' als het verschil na matching in absolute waarde groter is dan {flag}, de "
+            "gangbare grens voor een verwaarloosbaar verschil (Austin 2011; Stuart 2010); 'x' waar de rij om "
+            "onthullingsbeheersing niet getoond wordt."]
 
 
 def _selected_before_start(costs_before_start, households, domains, selection_settings) -> np.ndarray:
