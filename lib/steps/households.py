@@ -406,15 +406,23 @@ def _attribution_shift(ctx: RunContext, model: HouseholdModel, with_costs: np.nd
     group_of = np.full(size, -1, dtype=np.int8)
     for k, name in enumerate(("included", "outside", "no_household")):
         group_of[with_costs[groups[name]]] = k
-    group = group_of[person]
-    moved = costs_moved_by_peildatum_attribution(person, ledger["month"].to_numpy(), ledger["cost"].to_numpy(),
-                                                 group, model.area_spells)
-    cost = ledger["cost"].to_numpy()
-    out = {}
-    for k, label in enumerate(ATTRIBUTION_ROWS):
-        rows = moved & (group == k)
-        out[label] = (int(np.unique(person[rows]).size), float(cost[rows].sum()))
-    return out
+    month, cost = ledger["month"].to_numpy(), ledger["cost"].to_numpy()
+    # In slices of the ledger: nationally some hundred million rows, whose look-ups of where each
+    # person lived would otherwise take several GB at once.
+    persons_moved = np.zeros((len(ATTRIBUTION_ROWS), size), dtype=bool)
+    euros = np.zeros(len(ATTRIBUTION_ROWS))
+    for start in range(0, len(person), _LEDGER_SLICE):
+        part = slice(start, start + _LEDGER_SLICE)
+        group = group_of[person[part]]
+        moved = costs_moved_by_peildatum_attribution(person[part], month[part], cost[part], group, model.area_spells)
+        for k in range(len(ATTRIBUTION_ROWS)):
+            rows = moved & (group == k)
+            persons_moved[k, person[part][rows]] = True
+            euros[k] += float(cost[part][rows].sum())
+    return {label: (int(persons_moved[k].sum()), float(euros[k])) for k, label in enumerate(ATTRIBUTION_ROWS)}
+
+
+_LEDGER_SLICE = 10_000_000
 
 
 def _residence_summary(config, model: HouseholdModel, population: pd.DataFrame) -> dict:
