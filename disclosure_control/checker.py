@@ -862,12 +862,18 @@ def _table_section(name: str, entry: dict, evidence: dict | None, frames: dict, 
     for frame in frames.values():
         columns = list(frame.columns)
     unweighted = _unweighted_n(evidence) or entry.get("unweighted_n", {})
+    if str(entry.get("kind", "")).startswith("model"):
+        # The units behind a model's rows are counts of other tables (a cohort's size beside its
+        # suppressed parts): the checker reads them in the evidence.
+        unweighted = {}
     base = rules.get("rounding_base") or 0
     if base:
         # As the tables publish counts: an exact total beside rounded tables undoes their rounding.
         unweighted = {k: f"{int(np.floor(v / base + 0.5) * base)} (rounded to a multiple of {base})"
                       for k, v in unweighted.items()}
-    n_text = ", ".join(f"{k}: {v}" for k, v in sorted(unweighted.items())) or "not recorded"
+    n_text = ", ".join(f"{k}: {v}" for k, v in sorted(unweighted.items())) or (
+        "not stated for a model table (see the evidence)" if str(entry.get("kind", "")).startswith("model")
+        else "not recorded")
     suppressed = f"{entry.get('suppressed_cells', 0)} cell(s) suppressed"
     if evidence:
         cells = pd.DataFrame(evidence.get("cells", []))

@@ -355,7 +355,7 @@ class SafeWriter:
                     row_residual_df: str | Sequence[int] | None = None,
                     n_parameters: int | str | Sequence[int] | None = None,
                     standard_errors: str | Sequence[str] | None = None,
-                    unit_label: str = "units") -> ReleaseResult:
+                    unit_label: str = "units", observations_in_notes: bool = True) -> ReleaseResult:
         """Coefficient table of a model (estimates, means with standard errors,
         correlations, association measures), released row by row; residuals
         and predictions are refused.
@@ -374,7 +374,9 @@ class SafeWriter:
         degrees of freedom, a standard error of 0 (or undefined), or that is
         exactly identified (units <= parameters) is suppressed (its numbers
         shown as the suppression symbol), with the reason in the evidence; the
-        table fails only when every row fails.
+        table fails only when every row fails.  ``observations_in_notes=False``:
+        the notes do not state the number of observations and degrees of freedom
+        (where they would give back a count another table suppresses).
         """
         from .models import model_row_checks
 
@@ -453,7 +455,10 @@ class SafeWriter:
         )
         model.derived = derived
         model.unweighted_n = {"observations": int(n_observations)}
-        if unsafe.any():
+        if not observations_in_notes:
+            model.notes.append("The number of observations and the residual degrees of freedom are not stated (they "
+                               "would give back counts of other tables); no residuals or predictions are released.")
+        elif unsafe.any():
             # A count of observations beside rows suppressed for too few units gives those units
             # back (a matched cohort of 6 households: 12 observations).
             model.notes.append("The number of observations and the residual degrees of freedom are not stated: "

@@ -143,18 +143,21 @@ def monitoring(ctx: RunContext) -> StepResult:
     # residual degrees of freedom in households (clusters minus parameters). The comparison
     # estimates (effect and placebo) are requested only when the overlap and balance gate
     # passes (lib.monitoring.publication_gate); the notes say why when not.
+    # No count of households is published beside the estimates: the cohort's size is the Totaal of
+    # monitoring_cohort, suppressed there with its parts when they are small (a published 24 beside
+    # 15 matched gave back 9 not matched); the writer states no number of observations either.
     published = result.estimates[result.estimates["published"].astype(bool)]
-    estimates = published.reindex(columns=["estimate", "value", "se", "ci_low", "ci_high", "n_households",
+    estimates = published.reindex(columns=["estimate", "value", "se", "ci_low", "ci_high",
                                            *GROUP_UNITS, "residual_df", "n_parameters"]).rename(
         columns={"estimate": "schatting", "value": "verschil_per_huishouden_per_periode", "se": "standaardfout",
-                 "ci_low": "ondergrens_95", "ci_high": "bovengrens_95", "n_households": "aantal_huishoudens"})
+                 "ci_low": "ondergrens_95", "ci_high": "bovengrens_95"})
     effect_notes = meta["notes"] + effect_notes_dutch(result)
     request_table(out, "monitoring_effect", "model_table", estimates,
                   row_units=list(GROUP_UNITS), row_residual_df="residual_df", n_parameters="n_parameters",
                   standard_errors="standaardfout", unit_label="households",
-                  # Observations are household-periods (the standard errors count households): a
-                  # count of households here would repeat the table's aantal_huishoudens in its notes.
-                  n_observations=len(periods) * max(2 * matched, int(cohort.sum())),
+                  # Observations are household-periods (the standard errors count households); not
+                  # stated in the notes (periods x households gives the cohort's size back).
+                  n_observations=len(periods) * max(2 * matched, int(cohort.sum())), observations_in_notes=False,
                   metadata=meta | {"notes": effect_notes,
                                    "title": "Verandering van de kosten na de start: voor/na in het cohort en het effect "
                                             "t.o.v. de vergelijkingsgroep (verschil-in-verschillen, standaardfouten "

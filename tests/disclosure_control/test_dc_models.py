@@ -185,3 +185,12 @@ def test_a_dimension_named_like_an_evidence_column_is_refused(tmp_path):
     renamed = writer.frequency_table(data.rename(columns={"status": "cohortstatus"}), name="t2", unit="household",
                                      dimensions=["cohortstatus"])
     assert renamed.status == "pass"
+
+
+def test_notes_can_leave_the_number_of_observations_out(tmp_path):
+    """A cohort's periods x households would give its size back beside a cohort table that suppresses it."""
+    writer = _writer(tmp_path)
+    coefficients = pd.DataFrame({"term": ["a"], "estimate": [0.25]})
+    writer.model_table(coefficients, name="m", residual_df=100, n_observations=120, observations_in_notes=False)
+    notes = (tmp_path / "export" / "m.notes.txt").read_text(encoding="utf-8")
+    assert "120" not in notes and "100" not in notes and "are not stated (they would give back counts" in notes

@@ -122,9 +122,10 @@ def test_checker_passes_a_clean_export_and_writes_the_documentation(tmp_path):
 
 
 def test_the_documentation_states_n_as_the_tables_publish_it(tmp_path):
-    """Under rounding to 5 the documentation's N is rounded as the tables' counts (a row on 42
-    households: 40, never the exact 42 beside them); a model table's N counts only its published rows
-    (the 7 units behind a suppressed row are what that row protects), and its notes state no N."""
+    """Under rounding to 5 the documentation's N is rounded as the tables' counts (600 households: 600,
+    rounded, never an exact count beside them); a model table's units are not stated (the 7 units
+    behind a suppressed row are what that row protects, and the others are counts of other tables),
+    and its notes state no N."""
     writer, _, _ = _write_all(tmp_path, DisclosureRules(flag_zero_cells=False, rounding_base=5))
     coefficients = pd.DataFrame({"term": ["small", "large"], "estimate": [1.0, 2.0], "households": [7, 42]})
     writer.model_table(coefficients, name="model", residual_df=45, n_observations=49, row_units="households",
@@ -134,7 +135,8 @@ def test_the_documentation_states_n_as_the_tables_publish_it(tmp_path):
     check_export(_complete(tmp_path / "export"), tmp_path / "evidence", tmp_path / "docs")
     doc = (tmp_path / "docs" / "output_request.md").read_text(encoding="utf-8")
     assert "unweighted N (whole table) | households: 600 (rounded to a multiple of 5)" in doc
-    assert "unweighted N (whole table) | households: 40 (rounded to a multiple of 5)" in doc
+    # A model's units are counts of other tables (a cohort's size beside its suppressed parts): not in the doc.
+    assert "unweighted N (whole table) | not stated for a model table (see the evidence)" in doc
 
 
 def test_checker_finds_tampering_foreign_files_identifiers_and_small_counts(tmp_path):
