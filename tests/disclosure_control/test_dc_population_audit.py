@@ -37,7 +37,12 @@ def _long(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def _release(tmp_path, frame: pd.DataFrame, with_profile: bool = True):
+PROFILE = dict(values=["kosten_wmo", "kosten_jeugd", "kosten_halt", "kosten_totaal"], shares=["wmo", "jeugd", "halt"],
+               parts={f"kosten_{d}": ("kosten", {"domein": d}) for d in ("wmo", "jeugd", "halt")}
+               | {"kosten_totaal": ("kosten", {})})
+
+
+def _release(tmp_path, frame: pd.DataFrame, with_profile: bool = True, profile: dict = PROFILE):
     writer = SafeWriter(tmp_path / "export", tmp_path / "evidence", RULES)
     long = _long(frame)
     with writer.batch() as batch:
@@ -47,11 +52,7 @@ def _release(tmp_path, frame: pd.DataFrame, with_profile: bool = True):
         batch.magnitude_table(long, name="kosten", unit="hh", dimensions=["domein"], values="kosten",
                               value_dimensions=["domein"], metadata=with_costs)
         if with_profile:
-            batch.cluster_profiles(frame, name="profiel", unit="hh", cluster="cluster",
-                                   values=["kosten_wmo", "kosten_jeugd", "kosten_halt", "kosten_totaal"],
-                                   shares=["wmo", "jeugd", "halt"],
-                                   parts={f"kosten_{d}": ("kosten", {"domein": d}) for d in ("wmo", "jeugd", "halt")}
-                                   | {"kosten_totaal": ("kosten", {})},
+            batch.cluster_profiles(frame, name="profiel", unit="hh", cluster="cluster", **profile,
                                    metadata={"population": "alle huishoudens"})
     return {r.name: r for r in batch.results}
 
@@ -128,23 +129,14 @@ def test_pairs_hashed_in_small_chunks_give_the_same_audit_and_a_layer_that_does_
     # undo the start-over the first one asked for).
     frame["kosten_vroeg"] = frame["kosten_totaal"] + 1
 
+    # kosten_laat and kosten_vroeg declared as all costs: they differ for some or all households.
+    profile = dict(values=["kosten_laat", "kosten_jeugd", "kosten_totaal", "kosten_vroeg"], shares=["halt"],
+                   parts={"kosten_laat": ("kosten", {}), "kosten_vroeg": ("kosten", {}),
+                          "kosten_jeugd": ("kosten", {"domein": "jeugd"}), "kosten_totaal": ("kosten", {})})
+
     def release(folder):
-        writer = SafeWriter(folder / "export", folder / "evidence", RULES)
-        long = _long(frame)
-        with writer.batch() as batch:
-            with_costs = {"population": "huishoudens met kosten"}
-            batch.frequency_table(long, name="bereik", unit="hh", dimensions=["domein"], metadata=with_costs)
-            batch.magnitude_table(long, name="kosten", unit="hh", dimensions=["domein"], values="kosten",
-                                  value_dimensions=["domein"], metadata=with_costs)
-            # kosten_laat declared as all costs: it differs for the last households only.
-            batch.cluster_profiles(frame, name="profiel", unit="hh", cluster="cluster",
-                                   values=["kosten_laat", "kosten_jeugd", "kosten_totaal", "kosten_vroeg"],
-                                   shares=["halt"],
-                                   parts={"kosten_laat": ("kosten", {}), "kosten_vroeg": ("kosten", {}),
-                                          "kosten_jeugd": ("kosten", {"domein": "jeugd"}),
-                                          "kosten_totaal": ("kosten", {})},
-                                   metadata={"population": "alle huishoudens"})
-        tables = {r.name: r.table.to_csv(index=False) for r in batch.results}
+        results = _release(folder, frame, profile=profile)
+        tables = {name: r.table.to_csv(index=False) for name, r in results.items()}
         audit = json.loads((folder / "evidence" / "profiel.evidence.json").read_text(encoding="utf-8"))["export_audit"]
         return tables, audit
 
