@@ -50,7 +50,7 @@ import scipy.sparse as sp
 from .completion import COMPLETION_NAME, completion_problems, read_completion_record
 from .identifiers import (bsn_like_tokens, forbidden_statistic_in_text, forbidden_statistic_reason,
                           identifier_name_reason, percentile_reason)
-from .output import CSV_DIALECTS, openpyxl_available, sha256_of
+from .output import CSV_DIALECTS, openpyxl_available, round_counts, sha256_of
 from .protection import ProtectionProblem, audit
 from .rules import DisclosureRules
 
@@ -869,7 +869,7 @@ def _table_section(name: str, entry: dict, evidence: dict | None, frames: dict, 
     base = rules.get("rounding_base") or 0
     if base:
         # As the tables publish counts: an exact total beside rounded tables undoes their rounding.
-        unweighted = {k: f"{int(np.floor(v / base + 0.5) * base)} (rounded to a multiple of {base})"
+        unweighted = {k: f"{int(round_counts([v], base)[0])} (rounded to a multiple of {base})"
                       for k, v in unweighted.items()}
     n_text = ", ".join(f"{k}: {v}" for k, v in sorted(unweighted.items())) or (
         "not stated for a model table (see the evidence)" if str(entry.get("kind", "")).startswith("model")

@@ -33,6 +33,15 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def round_counts(values: np.ndarray, base: int | None) -> np.ndarray:
+    """Counts as published under ``rounding_base`` (unchanged without one)."""
+    values = np.asarray(values, dtype=float)
+    if not base:
+        return values
+    # Conventional rounding, halves up (deterministic on every platform).
+    return np.floor(values / base + 0.5) * base
+
+
 def format_number(values: np.ndarray, decimals: int) -> np.ndarray:
     """Fixed-decimal text, '-0' normalised to '0' (platform-independent)."""
     values = np.asarray(values, dtype=float)

@@ -54,7 +54,7 @@ from .model import TableModel, layer_primary
 from .primary import RULE_FULL, RULE_ZERO
 from .output import format_number
 from .rules import DisclosureRules
-from .tables import offsets_in_runs
+from .tables import compact_range_ranks, offsets_in_runs
 
 _TOLERANCE = 1e-6          # relative, comparing an LP bound with a requirement
 _MAX_REPAIRS = 200         # suppressions added for one figure before it is declared unprotectable
@@ -201,17 +201,11 @@ def _build_measures(models: list[TableModel], result: ExportAudit) -> list[_Meas
 def _universe_unit_codes(memberships) -> list[np.ndarray]:
     """Per membership, a code per unit id shared by every table of the universe."""
     ids = [np.asarray(mem.ids) for mem in memberships]
-    if ids and all(a.dtype.kind in "iu" and len(a) for a in ids):
-        low = min(int(a.min()) for a in ids)
-        high = max(int(a.max()) for a in ids)
-        if high - low <= 4 * max(len(a) for a in ids) + 1_000_000:
-            # Household and person numbers lie in a compact range: a table over the range, no
-            # sort of every table's ids together (nationally 30 tables of 8 million ids).
-            present = np.zeros(high - low + 1, dtype=bool)
-            for a in ids:
-                present[a.astype(np.int64) - low] = True
-            rank = np.cumsum(present, dtype=np.int64) - 1
-            return [rank[a.astype(np.int64) - low] for a in ids]
+    # Household and person numbers lie in a compact range: a table over the range, no sort of
+    # every table's ids together (nationally 30 tables of 8 million ids).
+    ranked = compact_range_ranks(ids)
+    if ranked is not None:
+        return ranked[0]
     if ids and all(a.dtype.kind in "iu" for a in ids):
         joined = np.concatenate([a.astype(np.int64) for a in ids])
         _, inverse = np.unique(joined, return_inverse=True)
@@ -860,13 +854,22 @@ def _column_classes(q_atoms, pub, q, measure: _Measure, rank_key: np.ndarray) ->
     return columns.reshape(-1)
 
 
+def _share_layers(measure: _Measure, models):
+    """(layer, its figures, the figures of their denominators) of every layer published as a share
+    of another figure of the same measure."""
+    where = {(m, l): first for (m, l), first in zip(measure.owners, measure.offsets)}
+    for (m, l), first in where.items():
+        layer = models[m].layers[l]
+        if layer.display != "share" or layer.share_of_position is None or (m, layer.share_of_layer) not in where:
+            continue
+        yield (layer, first + np.arange(models[m].n_positions),
+               where[(m, layer.share_of_layer)] + np.asarray(layer.share_of_position, dtype=np.int64))
+
+
 def _share_figures(measure: _Measure, models) -> np.ndarray:
     """The figures published as a share of another figure of the same measure (see _ratio_rows):
     a share does not publish its numerator as a quantity."""
-    where = {(m, l): first for (m, l), first in zip(measure.owners, measure.offsets)}
-    figures = [first + np.arange(models[m].n_positions) for (m, l), first in where.items()
-               if models[m].layers[l].display == "share" and models[m].layers[l].share_of_position is not None
-               and (m, models[m].layers[l].share_of_layer) in where]
+    figures = [num for _, num, _ in _share_layers(measure, models)]
     return np.concatenate(figures) if figures else np.zeros(0, dtype=np.int64)
 
 
@@ -874,19 +877,13 @@ def _ratio_rows(measure: _Measure, models, rules: DisclosureRules) -> tuple[np.n
     """Per share figure whose denominator is a figure of the same measure: the figure, and two
     rows num - r_hi * den and r_lo * den - num (both <= 0), r the shown percentage +- half its
     last decimal, over 100."""
-    where = {(m, l): first for (m, l), first in zip(measure.owners, measure.offsets)}
     figures, rows = [], []
     half = 0.5 * 10.0 ** -rules.share_decimals
-    for (m, l), first in zip(measure.owners, measure.offsets):
-        layer = models[m].layers[l]
-        if layer.display != "share" or layer.share_of_position is None or (m, layer.share_of_layer) not in where:
-            continue
+    for layer, num, den in _share_layers(measure, models):
         total = np.asarray(layer.share_of, dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
             shown = _shown(np.where(total > 0, np.asarray(layer.values, dtype=float) / total * 100, 0.0),
                            rules.share_decimals)
-        num = first + np.arange(models[m].n_positions)
-        den = where[(m, layer.share_of_layer)] + np.asarray(layer.share_of_position, dtype=np.int64)
         for f, g, s in zip(num, den, shown):   # loops over a table's share cells, not units
             a, b = measure.figure_atoms[f], measure.figure_atoms[g]
             rows.append(a - (s + half) / 100 * b)

@@ -320,16 +320,29 @@ def unit_codes(ids: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     coded through a table over that range, without hashing; other ids are factorized.
     Missing ids get code -1."""
     values = ids.to_numpy() if isinstance(ids, pd.Series) else np.asarray(ids)
-    if values.dtype.kind in "iu" and values.size:
-        low, high = int(values.min()), int(values.max())
-        if high - low <= 4 * values.size + 1_000_000:
-            offset = values.astype(np.int64) - low
-            present = np.zeros(high - low + 1, dtype=bool)
-            present[offset] = True
-            rank = np.cumsum(present) - 1
-            return rank[offset], (np.flatnonzero(present) + low).astype(values.dtype)
+    ranked = compact_range_ranks([values])
+    if ranked is not None:
+        (rank,), distinct = ranked
+        return rank, distinct.astype(values.dtype)
     codes, distinct = pd.factorize(ids, sort=True)
     return codes, np.asarray(distinct)
+
+
+def compact_range_ranks(arrays: Sequence[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray] | None:
+    """Per array the rank of each id among the distinct ids of all ``arrays``, and those ids in
+    order, for whole-number ids within a compact range (household and person numbers): through a
+    table over the range, without sorting or hashing the ids.  None for any other ids."""
+    if not arrays or not all(a.dtype.kind in "iu" and a.size for a in arrays):
+        return None
+    low = min(int(a.min()) for a in arrays)
+    high = max(int(a.max()) for a in arrays)
+    if high - low > 4 * max(a.size for a in arrays) + 1_000_000:
+        return None
+    present = np.zeros(high - low + 1, dtype=bool)
+    for a in arrays:
+        present[a.astype(np.int64) - low] = True
+    rank = np.cumsum(present, dtype=np.int64) - 1
+    return [rank[a.astype(np.int64) - low] for a in arrays], np.flatnonzero(present) + low
 
 
 def _code_positions(dimension: Dimension, column: pd.Series) -> np.ndarray:

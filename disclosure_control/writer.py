@@ -30,7 +30,7 @@ from .identifiers import bsn_like_tokens, forbidden_statistic_reason, identifier
 from .model import Identity, Layer, Membership, TableModel, as_profile, attach_memberships, build_problem, grid_model, \
     quantity_name, ranked_chains
 from .population import audit_export
-from .output import format_number, openpyxl_available, sha256_of, write_csv, write_xlsx
+from .output import format_number, openpyxl_available, round_counts, sha256_of, write_csv, write_xlsx
 from .protection import ProtectionImpossible, protect, unprotectable_cells
 from .rules import DisclosureRules
 from .tables import (CellStatistics, Dimension, TableGrid, UnitPairs, cell_statistics, cell_sums, code_order,
@@ -890,10 +890,10 @@ class SafeWriter:
                 why.append("group disclosure (near 100% confidence)")
             unsafe[i] = bool(why)
             reasons_per_rule.append(";".join(why))
-        shown_ant = _round_counts(n_ant, self.rules.rounding_base)
-        shown_both = _round_counts(n_both, self.rules.rounding_base)
-        shown_cons = _round_counts(n_cons, self.rules.rounding_base)
-        shown_total = _round_counts(np.array([float(n_total)]), self.rules.rounding_base)[0]
+        shown_ant = round_counts(n_ant, self.rules.rounding_base)
+        shown_both = round_counts(n_both, self.rules.rounding_base)
+        shown_cons = round_counts(n_cons, self.rules.rounding_base)
+        shown_total = round_counts(np.array([float(n_total)]), self.rules.rounding_base)[0]
         # Shares are computed from the published (possibly rounded) counts.
         with np.errstate(divide="ignore", invalid="ignore"):
             support = np.where(shown_total > 0, shown_both / shown_total * 100, 0.0)
@@ -1294,7 +1294,7 @@ class SafeWriter:
         four significant digits ("about 218300"), since notes carry no statistic (a value of five
         digits or more is one to the checker, and an exact total beside rounded tables undoes the
         rounding)."""
-        shown = int(_round_counts(np.array([float(n)]), self.rules.rounding_base)[0])
+        shown = int(round_counts(np.array([float(n)]), self.rules.rounding_base)[0])
         if abs(shown) < 10_000:
             return str(shown)
         step = 10 ** (len(str(abs(shown))) - 4)
@@ -1332,7 +1332,7 @@ class SafeWriter:
                 continue
             values = self._display_values(model, layer)
             if layer.display == "count":
-                rounded = _round_counts(values, rules.rounding_base)
+                rounded = round_counts(values, rules.rounding_base)
                 text = rounded.astype(np.int64).astype(str).astype(object)
             elif layer.display == "share":
                 text = format_number(values, rules.share_decimals)
@@ -1870,14 +1870,6 @@ def _unweighted_n(model: TableModel) -> dict[str, int]:
 
 # Columns of a table's evidence beside its labels (see SafeWriter._evidence_cells).
 _EVIDENCE_COLUMN = re.compile(r"status(?:_.+)?|(?:true|upl|lpl)_.+|rules_(?:failed|detail)")
-
-
-def _round_counts(values: np.ndarray, base: int | None) -> np.ndarray:
-    values = np.asarray(values, dtype=float)
-    if not base:
-        return values
-    # Conventional rounding, halves up (deterministic on every platform).
-    return np.floor(values / base + 0.5) * base
 
 
 def _pct(x: float) -> str:
