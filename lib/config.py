@@ -88,6 +88,15 @@ def _decimal(value) -> str | None:
                                  'patterns with "," or "." (e.g. { "zorg_bv.csv" = "," })')
 
 
+def _series_names(value) -> str | None:
+    bad = [k for k in value if not re.fullmatch(r"[a-z][a-z0-9_]*", k)]
+    if bad:
+        return f"has names that are not lower-case letters, digits and _: {bad}"
+    if "cpi" in value:
+        return "must not name 'cpi': that series is [prices] index"
+    return None
+
+
 def _combinations(value) -> str | None:
     ok = all(isinstance(c, list) and c and all(isinstance(d, str) for d in c) for c in value)
     return None if ok else 'must be a list of lists of domains, e.g. [["jeugdhulp", "bijstand"]]'
@@ -137,11 +146,24 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
         Setting("fallback_tables", list, [], "Price tables consulted only where price_tables have no price "
                 "(code '*' prices every code of a source); every use is counted and reported. Without a fallback, "
                 "a missing price stops the run with the list of missing codes and years.", items=str),
-        Setting("index", str, str(REFERENCE_DATA / "cpi.csv"), "Price index series (CSV: year,index) used to "
-                "bring amounts to the price year."),
+        Setting("index", str, str(REFERENCE_DATA / "cpi.csv"), "The index series named 'cpi' (CSV: year,index,"
+                "source): brings prices and amounts to the price year wherever domain_index and a price row's "
+                "index_series column name no other series. The default is CBS's CPI, all households, 2015=100."),
+        Setting("index_series", dict, {}, "Further named index series (CSV: year,index,source), e.g. { overheid = "
+                "\"deflator_overheid.csv\" } (names: lower-case letters, digits, _; 'cpi' is [prices] index). "
+                "The bundle ships lib/reference_data/overheid_consumptie.csv, the price of government consumption "
+                "(CBS), INCOMPLETE: complete it before use.", items=str, check=_series_names),
+        Setting("domain_index", dict, {}, "Index series per domain, e.g. { jeugdhulp = \"overheid\", bijstand = "
+                "\"cpi\" }; domains not listed use 'cpi'. A price row's own index_series column overrides its "
+                "domain's series; amounts delivered as amounts use their domain's series.", items=str),
         Setting("bijstand_from", str, "spells", "Cost of bijstand: 'spells' (months of benefit times the norm "
                 "price) or 'yearly_amounts' (amounts paid, UITKERINGBEDRAGTAB).",
                 choices=("spells", "yearly_amounts")),
+        Setting("bijstand_codes", str, str(REFERENCE_DATA / "bijstand_statistiekcodes.csv"), "Code list of "
+                "BIJSTANDSTATISTIEKCODEA (CSV: code, regulation, label, domain, priced, source): which regulation "
+                "(algemene bijstand, IOAW, IOAZ, Bbz) a BIJSTANDUITKERINGTAB spell belongs to and whether it is "
+                "priced. A code the list lacks stops the price step with the codes and their counts. The default "
+                "lists the codes of the Regeling statistiek Participatiewet, IOAW en IOAZ 2015."),
     ),
     "baseline": (
         Setting("top_shares", list, [0.005, 0.01, 0.02, 0.05, 0.10, 0.20], "Shares of the most expensive households "
@@ -438,6 +460,13 @@ def _cross_checks(values: dict[str, dict[str, Any]]) -> list[str]:
         if monitoring["comparison"] == "eligible" and monitoring["cohort"] != "file":
             problems.append("[monitoring] comparison = 'eligible' needs cohort = 'file' (with cohort = 'selection' "
                             "every eligible household is in the cohort)")
+    prices = values["prices"]
+    series = {"cpi"} | set(prices["index_series"])
+    for domain, name in sorted(prices["domain_index"].items()):
+        if name not in series:
+            problems.append(f"[prices] domain_index: domain '{domain}' names index series '{name}', which is not "
+                            f"defined (the run's series: {', '.join(sorted(series))}; define further series in "
+                            "[prices] index_series)")
     municipality = sources["municipality"]
     if values["run"]["route"] == "cbs":
         for name in CBS_REQUIRED_DATASETS:

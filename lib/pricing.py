@@ -3,7 +3,7 @@
 **Price tables** (CSV, ``,`` or ``;``, decimal point or comma, UTF-8 or Windows-1252)
 have the columns ``domain, source, code, unit, price, price_year, valid_from, valid_to,
 figure_source`` (and optionally ``label``, ``note``). ``unit`` is ``day``, ``month``,
-``year``, ``case`` or ``hour``. A later table in ``[prices] price_tables`` replaces the
+``year``, ``case``, ``hour`` or ``person_year``. A later table in ``[prices] price_tables`` replaces the
 rows of earlier tables for the same source and code. A fallback table
 (``[prices] fallback_tables``) is only consulted where the main tables have no price;
 its rows may use ``code = *`` for every code of a source; each use is counted and
@@ -16,12 +16,44 @@ reported.
   (part months pro rata by days);
 * per ``year`` costs a twelfth of the price per month, pro rata by days;
 * per ``case`` costs the price once, on its start day;
-* per ``hour`` costs the price times its hours, on its start day.
+* per ``hour`` costs the price times its hours, on its start day;
+* per ``person_year`` costs the price once per person, source and calendar year, on the start
+  day of the person's first record of that year in that source (earliest start, then file
+  order); the person's other records of that source and year cost 0 (they are counted and
+  reported: police registrations in ``VERDTAB`` are one row per offence, so a suspect with three
+  offences in a year is charged once). Where a source's codes have different person-year
+  prices, the first record's code decides.
 
-A price of price year P becomes euros of the run's price year Q through the index:
+**Real-file rules** (each counted in ``PricingResult.excluded`` and the step's notes):
+
+* *Bijstand statistics code.* ``BIJSTANDUITKERINGTAB`` holds every regulation of the
+  bijstand statistics (algemene bijstand, IOAW, IOAZ, Bbz); ``lib.records`` writes a spell's
+  ``BIJSTANDSTATISTIEKCODEA`` before its norm (``02:A``). ``apply_bijstand_codes`` maps the code
+  through the code list (``lib/reference_data/bijstand_statistiekcodes.csv``, ``[prices]
+  bijstand_codes``): algemene bijstand keeps the norm code (``A``), another regulation becomes
+  ``<REGULATION>:<norm>`` (``IOAW:A``) in its own domain, a code the list marks not priced is
+  left out, and a code the list lacks stops the step with the codes and their counts.
+  ``regulation_price_rows`` gives ``IOAW:A`` the price of the norm ``A`` (the same social-minimum
+  norm) in the regulation's domain, unless a price table prices ``IOAW:A`` itself.
+* *Bijstand from spells or amounts, never both* (``bijstand_from``): with ``spells`` the
+  ``UITKERINGBEDRAGTAB`` amounts of algemene bijstand are not priced, nor the amounts of another
+  regulation (IOAW, IOAZ, BBZ) of a person and year that a spell of that regulation covers;
+  with ``yearly_amounts`` no ``BIJSTANDUITKERINGTAB`` spell is priced.
+* *Detention.* A court decision that sentences detention (``SANCTIE`` ``GEVANGENISSTRAF`` or
+  ``JEUGDDETENTIE``) is a record of code ``DETENTIEVONNIS`` that is never priced: the
+  detention is costed from the ``GEDETINEERDENTAB`` spells. Without that source in the run the
+  result carries a WARNING with the number of such sentences (their detention is not measured).
+* *Supervision of a minor.* Days of a ``JUSTITIEZAKENBUS`` ``TOEZICHT`` spell that a
+  ``JGDRECLASBUS`` spell of the same person covers are not priced: youth probation carries out
+  that supervision and its spell prices it.
+
+A price of price year P becomes euros of the run's price year Q through an index series:
 ``price * index[Q] / index[P]``. Amounts delivered as amounts (appendix-2 files, yearly
 benefit amounts) are spread over their months (``lib.spreading``) and each month's
 amount, in euros of its own year Y, becomes euros of Q through ``index[Q] / index[Y]``.
+Which series (``PriceIndex``): a price row's own ``index_series`` column where filled, else
+its domain's series (``[prices] domain_index``), else ``cpi`` (``[prices] index``); an
+amount delivered as an amount uses its domain's series.
 
 A code or a day without a price is an error that lists every missing source, code and
 year with its number of records, never a silent zero.
@@ -41,7 +73,7 @@ from lib.errors import UserFacingError
 from lib.parallel import map_in_order
 from lib.spreading import offsets_in_runs, spread_over_months
 
-UNITS = ("day", "month", "year", "case", "hour")
+UNITS = ("day", "month", "year", "case", "hour", "person_year")
 PRICE_COLUMNS = ("domain", "source", "code", "unit", "price", "price_year", "valid_from", "valid_to", "figure_source")
 WILDCARD = "*"
 
@@ -110,7 +142,8 @@ def load_price_table(path: Path) -> pd.DataFrame:
         "unit": frame["unit"].str.lower(), "price": price, "price_year": year.astype(int),
         "valid_from": _parse_day(frame["valid_from"], path, "valid_from"),
         "valid_to": _parse_day(frame["valid_to"], path, "valid_to"),
-        "figure_source": frame["figure_source"], "label": frame.get("label", ""), "table": str(path)})
+        "figure_source": frame["figure_source"], "label": frame.get("label", ""),
+        "index_series": frame["index_series"].str.lower() if "index_series" in frame else "", "table": str(path)})
     reversed_ = out["valid_to"] < out["valid_from"]
     if reversed_.any():
         raise PricingError(f"{path}: line {int(np.flatnonzero(reversed_)[0]) + 2}: valid_to before valid_from")
@@ -138,8 +171,9 @@ def combine_price_tables(tables: list[pd.DataFrame]) -> pd.DataFrame:
     return combined
 
 
-def load_price_index(path: Path) -> pd.Series:
-    frame = _read_csv_text(path, "price index ([prices] index)")
+def load_price_index(path: Path, what: str = "price index ([prices] index)") -> pd.Series:
+    """One index series (CSV: year, index; optional source): the index per year, sorted."""
+    frame = _read_csv_text(path, what)
     if not {"year", "index"} <= set(frame.columns):
         raise PricingError(f"{path}: a price index needs the columns year and index")
     index = pd.Series(parse_amounts(frame["index"], amount_decimal(frame["index"])),
@@ -159,6 +193,83 @@ def index_factor(index: pd.Series, from_years, to_year: int, path_hint: str) -> 
     return index[to_year] / index.reindex(from_years).to_numpy()
 
 
+DEFAULT_SERIES = "cpi"
+
+
+@dataclass
+class PriceIndex:
+    """The run's named index series and which one indexes what.
+
+    ``series`` maps a name (``cpi`` is ``[prices] index``; others come from ``[prices]
+    index_series``) to its yearly index; ``domain_series`` maps a domain to the name of its
+    series (``[prices] domain_index``; domains not listed use ``cpi``). A price row's own
+    ``index_series`` column, when filled, overrides its domain's series; an amount delivered as
+    an amount is indexed with its domain's series."""
+    series: dict[str, pd.Series]
+    paths: dict[str, str] = field(default_factory=dict)
+    domain_series: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def single(cls, index: pd.Series, path_hint: str = "") -> "PriceIndex":
+        """One series for everything (the ``[prices] index`` series as ``cpi``)."""
+        return cls({DEFAULT_SERIES: index}, {DEFAULT_SERIES: path_hint})
+
+    @classmethod
+    def load(cls, paths: dict[str, Path], domain_series: dict[str, str] | None = None) -> "PriceIndex":
+        series = {name: load_price_index(Path(path), "price index ([prices] index)" if name == DEFAULT_SERIES
+                                         else f"price index series '{name}' ([prices] index_series)")
+                  for name, path in paths.items()}
+        return cls(series, {name: str(path) for name, path in paths.items()}, dict(domain_series or {}))
+
+    def check_names(self, names, where: str) -> None:
+        unknown = sorted({str(n) for n in names} - set(self.series))
+        if unknown:
+            raise PricingError(f"{where}: index series {', '.join(map(repr, unknown))} unknown; the run's series are "
+                               f"{', '.join(sorted(self.series))} (name further series in [prices] index_series)")
+
+    def for_domains(self, domains) -> np.ndarray:
+        """The series name of each domain (``cpi`` where ``domain_index`` does not name one)."""
+        domains = pd.Series(np.asarray(domains, dtype=object))
+        return domains.map(self.domain_series).fillna(DEFAULT_SERIES).to_numpy(dtype=object)
+
+    def for_rows(self, table: pd.DataFrame) -> np.ndarray:
+        """The series name of each price row: its ``index_series`` column where filled, else its domain's."""
+        own = (table["index_series"].fillna("").astype(str).to_numpy(dtype=object) if "index_series" in table
+               else np.full(len(table), "", dtype=object))
+        names = np.where(own != "", own, self.for_domains(table["domain"].to_numpy(dtype=object)))
+        self.check_names(np.unique(names), "a price table")
+        return names
+
+    def factor(self, names, from_years, to_year: int, missing: str = "raise") -> np.ndarray:
+        """``index[to_year] / index[from_year]`` in each row's series; a year missing from a series
+        is an error that names the series, its file and the years (``missing="nan"``: NaN instead,
+        for rows that may never be used)."""
+        names = np.asarray(names, dtype=object)
+        from_years = np.asarray(from_years)
+        out = np.ones(from_years.size, dtype=float)
+        if not from_years.size:
+            return out
+        self.check_names(pd.unique(names), "index")
+        for name in pd.unique(names):
+            rows = names == name
+            if missing == "nan":
+                series = self.series[name]
+                out[rows] = series.get(to_year, np.nan) / series.reindex(from_years[rows]).to_numpy()
+            else:
+                hint = f"series '{name}' ({self.paths.get(name, '')})"
+                out[rows] = index_factor(self.series[name], from_years[rows], to_year, hint)
+        return out
+
+    def codes(self, names) -> np.ndarray:
+        """Series names as small integers (positions in the sorted names)."""
+        return pd.Index(sorted(self.series)).get_indexer(np.asarray(names, dtype=object)).astype(np.int8)
+
+
+def as_price_index(index, path_hint: str = "") -> PriceIndex:
+    """A ``PriceIndex`` from a ``PriceIndex`` or a single series (the old single-index call)."""
+    return index if isinstance(index, PriceIndex) else PriceIndex.single(index, path_hint)
+
+
 @dataclass
 class PricingResult:
     ledger: pd.DataFrame | None
@@ -173,10 +284,14 @@ class PricingResult:
     """Per source and code: records, records used, cost, and how they were priced."""
     fallback_uses: pd.DataFrame
     excluded: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    """Costs the run cannot measure (e.g. detention sentenced without a detention source)."""
 
 
 UNIT_CODE = {u: i for i, u in enumerate(UNITS)}
-DAY, MONTH, YEAR, CASE, HOUR = (UNIT_CODE[u] for u in UNITS)
+DAY, MONTH, YEAR, CASE, HOUR, PERSON_YEAR = (UNIT_CODE[u] for u in UNITS)
+POINT_UNITS = (CASE, HOUR, PERSON_YEAR)
+"""Units priced on a record's start day only."""
 
 
 class _Codes:
@@ -230,27 +345,63 @@ def _person_chunks(person: np.ndarray, chunk_records: int):
 def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series, price_year: int,
                   fallback: pd.DataFrame | None = None, bijstand_from: str = "spells",
                   index_hint: str = "", chunk_records: int = CHUNK_RECORDS, progress=None,
-                  ledger_sink=None) -> PricingResult:
+                  ledger_sink=None, bijstand_codes: pd.DataFrame | None = None,
+                  detention_spells: bool | None = None) -> PricingResult:
     """Price ``records`` (see ``lib.records``) into a person-month ledger.
+
+    ``bijstand_codes`` (``load_bijstand_codes``; None: the bundle's ``DEFAULT_BIJSTAND_CODES``)
+    maps the statistics code of the bijstand spells (see the module docstring). ``detention_spells`` says whether the run has a
+    detention source (``GEDETINEERDENTAB``); None: whether the records hold any of its spells.
 
     ``progress``, when given, is called with the number of records priced so far.
     ``ledger_sink``, when given, receives the ledger part by part (a chunk of whole persons
     at a time, in person order) instead of it being returned whole."""
     n = len(records)
+    excluded, warnings = {}, []
+    records, code_drop, code_notes, without_code = apply_bijstand_codes(records, bijstand_codes)
+    excluded.update(code_notes)
+    index = as_price_index(index, index_hint)  # one series (the old call) or the run's named series
     codes = _Codes(records, [prices] + ([fallback] if fallback is not None else []))
     by_months = (records["spread"] == "months").to_numpy(dtype=bool)
     source = codes.source_names[codes.source]
     code = codes.code_names[codes.code]
     has_amount = ~np.isnan(records["amount"].to_numpy(dtype=float))
-    excluded = {}
     # Bijstand from its spells or from the yearly amounts paid, never both.
     if bijstand_from == "spells":
         drop = (source == "UITKERINGBEDRAGTAB") & (code == "BIJSTAND")
         excluded["UITKERINGBEDRAGTAB BIJSTAND amounts (bijstand costed from its spells)"] = int(drop.sum())
+        twice = _amounts_of_spell_regulations(records, source, code)
+        if twice.any():
+            excluded["UITKERINGBEDRAGTAB amounts of IOAW, IOAZ or BBZ of a person and year that a "
+                     "BIJSTANDUITKERINGTAB spell of the same regulation covers (costed from the spell)"] = int(twice.sum())
+        drop |= twice
+        other = (source == BIJSTAND_AMOUNTS) & np.isin(code, ("IOAW", "IOAZ", "BBZ")) & ~twice
+        if without_code and other.any():
+            warnings.append(f"WARNING: {without_code:,} {BIJSTAND_SPELLS} spell(s) have no statistics code "
+                            f"(BIJSTANDSTATISTIEKCODEA) and are priced as algemene bijstand; the file also holds "
+                            f"IOAW, IOAZ and Bbz spells, so where {int(other.sum()):,} {BIJSTAND_AMOUNTS} IOAW, IOAZ "
+                            "or BBZ amount(s) cost the same benefit it may be costed twice. Read the files with the "
+                            "column, or set [prices] bijstand_from = 'yearly_amounts'")
     else:
         drop = source == "BIJSTANDUITKERINGTAB"
         excluded["BIJSTANDUITKERINGTAB spells (bijstand costed from the yearly amounts)"] = int(drop.sum())
+    if code_drop is not None:
+        drop |= code_drop
+    # Detention sentences are never priced: the detention itself is in GEDETINEERDENTAB.
+    sentence = (source == CASE_SOURCE) & (code == DETENTION_SENTENCE)
+    if sentence.any():
+        drop |= sentence
+        excluded[f"{CASE_SOURCE} {DETENTION_SENTENCE} records (court sentences of detention: the detention is "
+                 f"costed from {DETENTION_SOURCE} spells)"] = int(sentence.sum())
+        has_detention = (detention_spells if detention_spells is not None
+                         else bool((source == DETENTION_SOURCE).any()))
+        if not has_detention:
+            warnings.append(f"WARNING: {int(sentence.sum()):,} court decision(s) in {CASE_SOURCE} sentence detention "
+                            f"(SANCTIE GEVANGENISSTRAF or JEUGDDETENTIE), but {DETENTION_SOURCE} is not part of this "
+                            "run: their detention costs nothing here; detentie is not measured, not zero. Add "
+                            f"{DETENTION_SOURCE} to [sources.cbs] to cost it")
     use = ~drop
+    rules = _RecordRules.of(records, source, code, use)
 
     def price_chunk(chunk: np.ndarray):
         """Month rows of one chunk's records, summed into ledger rows, and each record's cost;
@@ -262,7 +413,7 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
         priced = chunk[use[chunk] & ~has_amount[chunk]]
         if priced.size:
             month_costs, fallback_chunk, missing = _priced_months(records, priced, codes, prices, fallback, index,
-                                                                  price_year, index_hint)
+                                                                  price_year, index_hint, rules)
             if month_costs is not None:
                 parts.append(month_costs)
         if not parts or (missing is not None and len(missing)):
@@ -320,13 +471,19 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
                      .groupby(["source", "code", "year"], as_index=False)[["records", "cost"]].sum()
                      if any(len(f) for f in fallback_parts) else
                      pd.DataFrame(columns=["source", "code", "year", "records", "cost"]))
+    excluded.update(rules.excluded(source))
+    priced_by = np.where(~use, "not priced (see the price step's notes)",
+                         np.where(has_amount, "amount as delivered", "price table"))
+    priced_by = np.where(rules.flags == FLAG_YOUTH_PROBATION, PRICED_BY[FLAG_YOUTH_PROBATION], priced_by)
+    priced_by = np.where(rules.flags == FLAG_PERSON_YEAR_REPEAT, PRICED_BY[FLAG_PERSON_YEAR_REPEAT], priced_by)
     report = (pd.DataFrame({"source": source, "code": code, "used": use, "cost": record_cost,
-                            "priced_by": np.where(has_amount, "amount as delivered", "price table")})
+                            "priced_by": priced_by})
               .groupby(["source", "code", "priced_by"], sort=True)
               .agg(records=("used", "size"), records_used=("used", "sum"), cost=("cost", "sum")).reset_index())
     by_domain = pd.Series(cost_by_domain, index=pd.Index(codes.domain_names, name="domain"), name="cost")
     return PricingResult(ledger=ledger, ledger_rows=ledger_rows, ledger_cost_by_domain=by_domain[by_domain != 0],
-                         record_cost=record_cost, report=report, fallback_uses=fallback_uses, excluded=excluded)
+                         record_cost=record_cost, report=report, fallback_uses=fallback_uses, excluded=excluded,
+                         warnings=warnings)
 
 
 def _aggregate(person, month, domain, source, cost, codes: _Codes) -> pd.DataFrame:
@@ -357,9 +514,14 @@ def _amount_months(records: pd.DataFrame, rows: np.ndarray, by_months: np.ndarra
     rec, month, amount = spread_over_months(records["start"].to_numpy()[rows], records["end"].to_numpy()[rows],
                                             records["amount"].to_numpy(dtype=float)[rows], by_months)
     years = year_of_month(month).astype(np.int64)
-    distinct, position = np.unique(years, return_inverse=True)
-    factor = index_factor(index, distinct, price_year, index_hint)[position] if years.size else np.zeros(0)
-    return rows[rec], month.astype(np.int64), codes.record_domain[rows[rec]], amount * factor
+    domain = codes.record_domain[rows[rec]]
+    # Each month's amount is indexed from its year with its domain's series: one factor per
+    # distinct (domain, year), spread back to the month rows.
+    pair, position = np.unique(domain * 10_000 + years, return_inverse=True)
+    index = as_price_index(index, index_hint)
+    names = index.for_domains(np.append(codes.domain_names, "")[pair // 10_000])
+    factor = index.factor(names, pair % 10_000, price_year)[position] if years.size else np.zeros(0)
+    return rows[rec], month.astype(np.int64), domain, amount * factor
 
 
 def _intervals(records: pd.DataFrame, rows: np.ndarray, codes: _Codes) -> pd.DataFrame:
@@ -378,12 +540,28 @@ def _price_rows_by_pair(pairs: np.ndarray, table: pd.DataFrame, codes: _Codes, i
     exact = names.merge(table[table["code"] != WILDCARD], on=["source", "code"], how="inner")
     wild = names.merge(table[table["code"] == WILDCARD].drop(columns="code"), on="source", how="inner")
     rows = pd.concat([exact, wild], ignore_index=True)
+    # Each row in euros of the price year through its series (its own index_series, else its
+    # domain's). A row whose year the series lacks gets a NaN price here and stops the run only
+    # if a record uses it (_check_index_years): a table may hold rows of years no run reaches.
+    index = as_price_index(index, index_hint)
+    series = index.for_rows(rows)
     return pd.DataFrame({
         "pair": rows["pair"].to_numpy(), "unit": rows["unit"].map(UNIT_CODE).to_numpy(np.int64),
-        "price": rows["price"].to_numpy(float) * index_factor(index, rows["price_year"].to_numpy(), price_year,
-                                                               index_hint),
+        "price": rows["price"].to_numpy(float) * index.factor(series, rows["price_year"].to_numpy(), price_year,
+                                                              missing="nan"),
         "valid_from": rows["valid_from"].to_numpy(np.int64), "valid_to": rows["valid_to"].to_numpy(np.int64),
-        "domain": codes.domain_codes(rows["domain"])})
+        "domain": codes.domain_codes(rows["domain"]),
+        "price_year": rows["price_year"].to_numpy(np.int64), "series_code": index.codes(series)})
+
+
+def _check_index_years(segments: pd.DataFrame, index, price_year: int, index_hint: str = "") -> None:
+    """A used price row whose price year (or the run's price year) its index series lacks is an
+    error that names the series and the years."""
+    bad = np.isnan(segments["price"].to_numpy(float))
+    if bad.any():
+        index = as_price_index(index, index_hint)
+        names = np.array(sorted(index.series), dtype=object)[segments["series_code"].to_numpy()[bad]]
+        index.factor(names, segments["price_year"].to_numpy()[bad], price_year)  # raises, naming them
 
 
 def _segments(intervals: pd.DataFrame, price_rows: pd.DataFrame) -> pd.DataFrame:
@@ -398,7 +576,7 @@ def _segments(intervals: pd.DataFrame, price_rows: pd.DataFrame) -> pd.DataFrame
     row = np.repeat(first_row, n_rows) + offsets_in_runs(n_rows)
     start = intervals["start"].to_numpy()[which]
     unit = rows["unit"].to_numpy()[row]
-    last = np.where((unit == CASE) | (unit == HOUR), start, intervals["end"].to_numpy()[which])
+    last = np.where(np.isin(unit, POINT_UNITS), start, intervals["end"].to_numpy()[which])
     seg_start = np.maximum(start, rows["valid_from"].to_numpy()[row])
     seg_end = np.minimum(last, rows["valid_to"].to_numpy()[row])
     keep = seg_start <= seg_end
@@ -426,7 +604,7 @@ def _gaps(intervals: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
     first_segment = by_record[leading]
     point = np.zeros(len(record), dtype=bool)
     point[np.searchsorted(record, seg_record[first_segment])] = np.isin(
-        segments["unit"].to_numpy()[first_segment], [CASE, HOUR])
+        segments["unit"].to_numpy()[first_segment], POINT_UNITS)
     need_end = np.where(point, start, intervals["end"].to_numpy())
     order = np.lexsort((segments["seg_start"].to_numpy(), seg_record))
     rec = seg_record[order]
@@ -452,7 +630,8 @@ def _gaps(intervals: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
 
 
 def _priced_months(records: pd.DataFrame, rows: np.ndarray, codes: _Codes, prices: pd.DataFrame,
-                   fallback: pd.DataFrame | None, index: pd.Series, price_year: int, index_hint: str):
+                   fallback: pd.DataFrame | None, index: pd.Series, price_year: int, index_hint: str,
+                   rules: "_RecordRules | None" = None):
     intervals = _intervals(records, rows, codes)
     main = _price_rows_by_pair(intervals["pair"].to_numpy(), prices, codes, index, price_year, index_hint)
     segments = _segments(intervals, main).assign(fallback=False)
@@ -463,6 +642,7 @@ def _priced_months(records: pd.DataFrame, rows: np.ndarray, codes: _Codes, price
         extra_rows = _price_rows_by_pair(gaps["pair"].to_numpy(), fallback, codes, index, price_year, index_hint)
         segments = pd.concat([segments, _segments(gaps, extra_rows).assign(fallback=True)], ignore_index=True)
         gaps = _gaps(intervals, segments)
+    _check_index_years(segments, index, price_year, index_hint)
     missing_report = pd.DataFrame(columns=["source", "code", "year", "records"])
     if len(gaps):
         missing = gaps.drop_duplicates("record")
@@ -470,6 +650,8 @@ def _priced_months(records: pd.DataFrame, rows: np.ndarray, codes: _Codes, price
         missing_report = (names.drop(columns="pair").assign(year=year_of_month(month_index(missing["start"].to_numpy())))
                           .value_counts().rename("records").reset_index())
         return None, fallback_uses, missing_report
+    if rules is not None:
+        segments = rules.apply(records, segments, codes)
     rec, month, domain, cost, used_fallback = _months_of_segments(segments)
     if used_fallback.any():
         names = codes.pair_names(codes.pair[rec[used_fallback]])
@@ -493,11 +675,277 @@ def _months_of_segments(segments: pd.DataFrame):
     overlap = np.minimum(end[seg], m_first + dim - 1) - np.maximum(start[seg], m_first) + 1
     unit = segments["unit"].to_numpy()[seg]
     units = segments["units"].to_numpy(dtype=float)[seg]
+    # HOUR and PERSON_YEAR take the units (for a person-year: 1 on its first record, else 0).
     quantity = np.select([unit == DAY, unit == MONTH, unit == YEAR, unit == CASE],
                          [overlap, overlap / dim, overlap / dim / 12.0, 1.0], units)
     cost = quantity * segments["price"].to_numpy(dtype=float)[seg]
     return (segments["record"].to_numpy()[seg], month, segments["domain"].to_numpy()[seg], cost,
             segments["fallback"].to_numpy(dtype=bool)[seg])
+
+
+# --- Real-file rules (see the module docstring) --------------------------------------------
+
+CASE_SOURCE = "JUSTITIEZAKENBUS"
+DETENTION_SOURCE = "GEDETINEERDENTAB"
+DETENTION_SENTENCE = "DETENTIEVONNIS"
+"""Code of a court decision that sentences detention (``lib.records``): counted, never priced."""
+SUPERVISION_CODE = "TOEZICHT"
+YOUTH_PROBATION_SOURCE = "JGDRECLASBUS"
+BIJSTAND_SPELLS, BIJSTAND_AMOUNTS = "BIJSTANDUITKERINGTAB", "UITKERINGBEDRAGTAB"
+FLAG_YOUTH_PROBATION, FLAG_PERSON_YEAR_REPEAT = 1, 2
+PRICED_BY = {FLAG_YOUTH_PROBATION: "price table; days under youth probation (JGDRECLASBUS) not priced",
+             FLAG_PERSON_YEAR_REPEAT: "person_year: the person's year already charged on an earlier record"}
+_BIG = np.int64(1) << 32    # packs (person, day) into one int64 key: days are far below 2**32
+
+
+@dataclass
+class _RecordRules:
+    """Per-record rules applied to the priced segments of each chunk (chunks hold whole persons):
+    youth probation covers a judge's supervision; a person-year unit charges one record a year.
+    ``flags`` (per record) and ``days_not_priced`` are filled as chunks are priced (two threads
+    write to disjoint records; list appends are atomic)."""
+    supervision: np.ndarray
+    cover_person: np.ndarray
+    cover_start: np.ndarray
+    cover_end: np.ndarray
+    flags: np.ndarray
+    days_not_priced: list = field(default_factory=list)
+
+    @classmethod
+    def of(cls, records: pd.DataFrame, source: np.ndarray, code: np.ndarray, use: np.ndarray) -> "_RecordRules":
+        supervision = use & (source == CASE_SOURCE) & (code == SUPERVISION_CODE)
+        youth = use & (source == YOUTH_PROBATION_SOURCE)
+        person, start, end = _union_by_person(records["person"].to_numpy()[youth].astype(np.int64),
+                                              records["start"].to_numpy()[youth].astype(np.int64),
+                                              records["end"].to_numpy()[youth].astype(np.int64))
+        return cls(supervision, person, start, end, np.zeros(len(records), np.int8))
+
+    def apply(self, records: pd.DataFrame, segments: pd.DataFrame, codes: _Codes) -> pd.DataFrame:
+        return self._person_year(records, self._youth_probation(records, segments), codes)
+
+    def _youth_probation(self, records: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+        """Segments of supervision records without the days youth probation of the person covers."""
+        seg_record = segments["record"].to_numpy()
+        hit = np.flatnonzero(self.supervision[seg_record])
+        if not hit.size or not self.cover_person.size:
+            return segments
+        person = records["person"].to_numpy()[seg_record[hit]].astype(np.int64)
+        s = segments["seg_start"].to_numpy(np.int64)[hit]
+        e = segments["seg_end"].to_numpy(np.int64)[hit]
+        us, ue = self.cover_start, self.cover_end
+        # The person's cover intervals (disjoint, sorted) that overlap [s, e]: lo .. hi-1.
+        lo = np.searchsorted(self.cover_person * _BIG + ue, person * _BIG + s, side="left")
+        hi = np.searchsorted(self.cover_person * _BIG + us, person * _BIG + e, side="right")
+        n = np.maximum(hi - lo, 0)
+        if not n.any():
+            return segments
+        # What is left of [s, e] around its k cover intervals: k + 1 pieces (some empty).
+        pieces = n + 1
+        seg = np.repeat(np.arange(hit.size), pieces)
+        j = offsets_in_runs(pieces)
+        cover = np.repeat(lo, pieces) + j
+        last = ue.size - 1
+        p_start = np.where(j == 0, s[seg], ue[np.clip(cover - 1, 0, last)] + 1)
+        p_end = np.where(j == n[seg], e[seg], us[np.clip(cover, 0, last)] - 1)
+        p_start, p_end = np.maximum(p_start, s[seg]), np.minimum(p_end, e[seg])
+        keep = p_start <= p_end
+        lost = (e - s + 1) - np.bincount(seg[keep], weights=(p_end - p_start + 1)[keep], minlength=hit.size)
+        touched = lost > 0
+        self.flags[seg_record[hit[touched]]] = FLAG_YOUTH_PROBATION
+        self.days_not_priced.append(int(lost.sum()))
+        others = np.ones(len(segments), bool)
+        others[hit] = False
+        cut = segments.iloc[hit[seg[keep]]].assign(seg_start=p_start[keep], seg_end=p_end[keep])
+        return pd.concat([segments[others], cut], ignore_index=True)
+
+    def _person_year(self, records: pd.DataFrame, segments: pd.DataFrame, codes: _Codes) -> pd.DataFrame:
+        """Units of person-year segments: 1 on the first record of each person, source and year, else 0."""
+        py = np.flatnonzero(segments["unit"].to_numpy() == PERSON_YEAR)
+        if not py.size:
+            return segments
+        rec = segments["record"].to_numpy()[py]
+        start = segments["seg_start"].to_numpy(np.int64)[py]
+        person = records["person"].to_numpy()[rec].astype(np.int64)
+        source = codes.source[rec]
+        year = year_of_month(month_index(start)).astype(np.int64)
+        order = np.lexsort((rec, start, year, source, person))
+        first = np.ones(py.size, bool)
+        first[1:] = ((person[order][1:] != person[order][:-1]) | (source[order][1:] != source[order][:-1])
+                     | (year[order][1:] != year[order][:-1]))
+        units = segments["units"].to_numpy(dtype=float).copy()
+        units[py] = 0.0
+        units[py[order[first]]] = 1.0
+        self.flags[rec[order[~first]]] = FLAG_PERSON_YEAR_REPEAT
+        return segments.assign(units=units)
+
+    def excluded(self, source: np.ndarray) -> dict[str, int]:
+        """What the rules left unpriced, per source (``source``: each record's source)."""
+        out = {}
+        supervised = int((self.flags[self.supervision] == FLAG_YOUTH_PROBATION).sum())
+        if supervised:
+            out[f"{CASE_SOURCE} {SUPERVISION_CODE} records with days a {YOUTH_PROBATION_SOURCE} spell of the same "
+                "person covers (youth probation prices those days)"] = supervised
+            out[f"{CASE_SOURCE} {SUPERVISION_CODE} days not priced (covered by {YOUTH_PROBATION_SOURCE}; "
+                f"{sum(self.days_not_priced) / 30.4375:,.1f} months)"] = sum(self.days_not_priced)
+        repeats = pd.Series(source[self.flags == FLAG_PERSON_YEAR_REPEAT]).value_counts().sort_index()
+        for name, count in repeats.items():
+            out[f"{name} records after the first of their person and year (unit person_year: the person is "
+                "priced once a year)"] = int(count)
+        return out
+
+
+def _union_by_person(person: np.ndarray, start: np.ndarray, end: np.ndarray):
+    """Each person's intervals merged into disjoint ones (touching ones joined), sorted by person
+    and start: (person, start, end)."""
+    if not person.size:
+        return person, start, end
+    order = np.lexsort((start, person))
+    p, s, e = person[order], start[order], end[order]
+    # The running end within a person: persons are sorted, so the packed key's running maximum
+    # never carries an end over from an earlier person.
+    run_end = np.maximum.accumulate(p * _BIG + e) - p * _BIG
+    new = np.ones(p.size, bool)
+    new[1:] = (p[1:] != p[:-1]) | (s[1:] > run_end[:-1] + 1)
+    starts = np.flatnonzero(new)
+    return p[starts], s[starts], np.maximum.reduceat(e, starts)
+
+
+def _amounts_of_spell_regulations(records: pd.DataFrame, source: np.ndarray, code: np.ndarray) -> np.ndarray:
+    """Amount records (UITKERINGBEDRAGTAB) of a regulation other than algemene bijstand (code
+    IOAW, IOAZ, BBZ) whose person has a BIJSTANDUITKERINGTAB spell of that regulation (code
+    ``IOAW:<norm>``) in the amount's year: the same benefit, costed from the spell."""
+    out = np.zeros(len(records), bool)
+    spells = source == BIJSTAND_SPELLS
+    amounts = source == BIJSTAND_AMOUNTS
+    if not spells.any() or not amounts.any():
+        return out
+    # Decided per distinct code (a few), not per row.
+    position, distinct = pd.factorize(code[spells])
+    prefix = pd.Series(np.asarray(distinct, dtype=object)).astype(str).str.split(":", n=1)
+    of_regulation = (prefix.str.len() > 1).to_numpy()[position]
+    spells[np.flatnonzero(spells)[~of_regulation]] = False
+    if not spells.any():
+        return out
+    regulation = prefix.str[0].str.upper().to_numpy(dtype=object)[position[of_regulation]]
+    first = year_of_month(month_index(records["start"].to_numpy()[spells])).astype(np.int64)
+    n_years = year_of_month(month_index(records["end"].to_numpy()[spells])).astype(np.int64) - first + 1
+    at = np.repeat(np.arange(first.size), n_years)
+    covered = pd.MultiIndex.from_arrays([records["person"].to_numpy()[spells][at].astype(np.int64),
+                                         regulation[at], first[at] + offsets_in_runs(n_years)])
+    rows = np.flatnonzero(amounts)
+    keys = pd.MultiIndex.from_arrays([records["person"].to_numpy()[rows].astype(np.int64),
+                                      pd.Series(code[rows]).str.upper().to_numpy(dtype=object),
+                                      year_of_month(month_index(records["start"].to_numpy()[rows])).astype(np.int64)])
+    out[rows[keys.isin(covered)]] = True
+    return out
+
+
+BIJSTAND_CODE_COLUMNS = ("code", "regulation", "label", "domain", "priced", "source")
+
+
+def load_bijstand_codes(path: Path) -> pd.DataFrame:
+    """The code list of ``BIJSTANDSTATISTIEKCODEA`` (``[prices] bijstand_codes``): code,
+    regulation, label, domain, priced (yes/no), source of the code's meaning."""
+    frame = _read_csv_text(path, "bijstand code list ([prices] bijstand_codes)")
+    missing = [c for c in BIJSTAND_CODE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise PricingError(f"{path}: the bijstand code list needs the columns {', '.join(BIJSTAND_CODE_COLUMNS)} "
+                           f"(missing: {', '.join(missing)})")
+    frame["code"] = _statistics_code(frame["code"])
+    frame["regulation"] = frame["regulation"].str.upper()
+    frame["priced"] = frame["priced"].str.lower()
+    bad = ~frame["priced"].isin(("yes", "no"))
+    if bad.any():
+        raise PricingError(f"{path}: priced must be yes or no (line {int(np.flatnonzero(bad)[0]) + 2})")
+    if frame["code"].duplicated().any():
+        raise PricingError(f"{path}: code {frame.loc[frame['code'].duplicated(), 'code'].iloc[0]!r} is listed twice")
+    return frame
+
+
+def _statistics_code(values: pd.Series) -> pd.Series:
+    """Codes as the statistics write them: numbers with two digits (``1``, ``1.0`` -> ``01``)."""
+    text = values.astype(str).str.strip()
+    number = text.str.fullmatch(r"\d+(\.0*)?")
+    return text.where(~number, text.str.split(".").str[0].str.zfill(2))
+
+
+DEFAULT_BIJSTAND_CODES = Path(__file__).resolve().parent / "reference_data" / "bijstand_statistiekcodes.csv"
+
+
+def apply_bijstand_codes(records: pd.DataFrame, code_list: pd.DataFrame | None = None):
+    """(records with the bijstand spells' codes mapped, records to leave out, excluded counts,
+    number of bijstand spells without a statistics code).
+
+    A spell's code ``<statistics code>:<norm>`` becomes the norm (``A``) for algemene bijstand
+    (regulation ``BIJSTAND``), ``<REGULATION>:<norm>`` for another regulation; a code the list marks
+    ``priced = no`` is left out (counted); a code the list lacks stops with the codes and counts.
+    Spells without a statistics code (the column absent) keep their norm code: algemene bijstand."""
+    code = records["code"]
+    cat = code.astype("category") if not isinstance(code.dtype, pd.CategoricalDtype) else code
+    names = pd.Series(cat.cat.categories.astype(str))
+    rows = (records["source"] == BIJSTAND_SPELLS).to_numpy() & (cat.cat.codes.to_numpy() >= 0)
+    with_code = names.str.contains(":", regex=False).to_numpy()
+    used = np.bincount(cat.cat.codes.to_numpy()[rows], minlength=len(names))
+    todo = np.flatnonzero(with_code & (used > 0))
+    without_code = int(used[~with_code].sum())
+    leave_out = np.zeros(len(records), bool)
+    notes: dict[str, int] = {}
+    if not todo.size:
+        return records, leave_out, notes, without_code
+    if code_list is None:
+        code_list = load_bijstand_codes(DEFAULT_BIJSTAND_CODES)
+    split = names.iloc[todo].str.split(":", n=1)
+    stat = _statistics_code(split.str[0]).to_numpy(dtype=object)
+    norm = split.str[1].to_numpy(dtype=object)
+    listed = code_list.set_index("code")
+    known = pd.Index(listed.index).get_indexer(stat)
+    if (known < 0).any():
+        counts = pd.Series(used[todo][known < 0], index=stat[known < 0]).groupby(level=0).sum().sort_index()
+        lines = "\n".join(f"  BIJSTANDSTATISTIEKCODEA {c!r}: {int(k):,} spell(s)" for c, k in counts.items())
+        raise PricingError(f"{BIJSTAND_SPELLS}: {int(counts.sum()):,} spell(s) have a statistics code "
+                           f"(BIJSTANDSTATISTIEKCODEA) that the bijstand code list does not know:\n{lines}\n"
+                           "Add each code with its regulation, domain and the source of its meaning to a copy of "
+                           "lib/reference_data/bijstand_statistiekcodes.csv and name it in [prices] bijstand_codes "
+                           "(priced = no leaves a code out); a code is never guessed.")
+    regulation = listed["regulation"].to_numpy(dtype=object)[known]
+    new = np.where(regulation == "BIJSTAND", norm, regulation + ":" + norm)
+    mapped = names.to_numpy(dtype=object).copy()
+    mapped[todo] = new
+    not_priced = np.zeros(len(names), bool)
+    not_priced[todo] = listed["priced"].to_numpy(dtype=object)[known] == "no"
+    codes_of_rows = cat.cat.codes.to_numpy()
+    leave_out = rows & not_priced[np.maximum(codes_of_rows, 0)]
+    for reg in pd.unique(regulation[not_priced[todo]]):
+        k = int(used[todo][(regulation == reg) & not_priced[todo]].sum())
+        notes[f"{BIJSTAND_SPELLS} spells of regulation {reg} (the bijstand code list marks it not priced)"] = k
+    # New categories: the mapped names, each once (rows re-coded through the category codes).
+    new_codes, new_names = pd.factorize(pd.Series(mapped))
+    recoded = np.where(codes_of_rows >= 0, new_codes[np.maximum(codes_of_rows, 0)], -1)
+    out = records.copy()
+    out["code"] = pd.Categorical.from_codes(recoded, categories=pd.Index(new_names))
+    return out, leave_out, notes, without_code
+
+
+def regulation_price_rows(prices: pd.DataFrame, code_list: pd.DataFrame) -> pd.DataFrame:
+    """``prices`` plus, for each priced regulation other than algemene bijstand, the bijstand norm
+    rows (``BIJSTANDUITKERINGTAB`` codes without ``:``) as ``<REGULATION>:<norm>`` in the
+    regulation's domain, where no table prices that code itself (IOAW, IOAZ and the Bbz
+    livelihood support pay the same social-minimum norm as algemene bijstand)."""
+    norms = prices[(prices["source"] == BIJSTAND_SPELLS) & ~prices["code"].str.contains(":", regex=False)
+                   & (prices["code"] != WILDCARD)]
+    regs = code_list[(code_list["priced"] == "yes") & (code_list["regulation"] != "BIJSTAND")]
+    regs = regs.drop_duplicates("regulation")
+    if not len(norms) or not len(regs):
+        return prices
+    rows = norms.merge(regs[["regulation", "domain"]].rename(columns={"domain": "reg_domain"}), how="cross")
+    rows["code"] = rows["regulation"] + ":" + rows["code"]
+    rows["domain"] = rows["reg_domain"]
+    rows["figure_source"] = ("the bijstand norm of the same code and year (" + rows["regulation"] + " pays the "
+                             "social-minimum norm; lib.pricing.regulation_price_rows): " + rows["figure_source"])
+    rows = rows.drop(columns=["regulation", "reg_domain"])
+    have = pd.MultiIndex.from_frame(prices[["source", "code"]])
+    rows = rows[~pd.MultiIndex.from_frame(rows[["source", "code"]]).isin(have)]
+    return pd.concat([prices, rows[prices.columns]], ignore_index=True)
 
 
 class MissingPrices(PricingError):

@@ -66,7 +66,8 @@ class Provenance:
 # period, attribution, price year, route and the measured domains, found from the sources, the
 # price tables and the domain mapping).
 TABLE_METADATA = ("study", "households", "run.route", "prices.price_year", "prices.price_tables",
-                  "prices.fallback_tables", "prices.bijstand_from", "sources.cbs", "sources.municipality")
+                  "prices.fallback_tables", "prices.bijstand_from", "prices.bijstand_codes", "sources.cbs",
+                  "sources.municipality")
 RUN_KEYS = ("name", "route", "statistics_only", "work_dir", "export_dir", "seed")
 """The keys of [run] that the table below assigns; any other key of [run] counts for every step."""
 
@@ -86,7 +87,10 @@ def price_files(config: RunConfig) -> list[Path]:
     prices = config["prices"]
     # The national figures the price check compares with: a new figure changes the step's warnings.
     return _unique([config.resolve(p) for p in prices["price_tables"] + prices["fallback_tables"]]
-                   + [config.resolve(prices["index"]), REFERENCE_DATA / "national_figures.csv"])
+                   + [config.resolve(prices["index"])]
+                   + [config.resolve(path) for path in prices["index_series"].values()]
+                   + [config.resolve(prices["bijstand_codes"])]
+                   + [REFERENCE_DATA / "national_figures.csv"])
 
 
 def domain_mapping(config: RunConfig) -> list[Path]:
@@ -94,11 +98,13 @@ def domain_mapping(config: RunConfig) -> list[Path]:
 
 
 def metadata_files(config: RunConfig) -> list[Path]:
-    """The files behind every table's metadata: the domain mappings and the price tables (the
-    bundle's defaults and the run's), from which the measured domains are found."""
+    """The files behind every table's metadata: the domain mappings, the price tables (the
+    bundle's defaults and the run's) and the bijstand code list, from which the measured domains
+    are found."""
     prices = config["prices"]
     return _unique([REFERENCE_DATA / "domain_labels.csv", *domain_mapping(config), REFERENCE_DATA / "prices_default.csv",
-                    *[config.resolve(p) for p in prices["price_tables"] + prices["fallback_tables"]]])
+                    *[config.resolve(p) for p in prices["price_tables"] + prices["fallback_tables"]],
+                    config.resolve(prices["bijstand_codes"])])
 
 
 def monitoring_files(config: RunConfig) -> list[Path]:

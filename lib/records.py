@@ -86,12 +86,16 @@ def source_columns(dataset: str) -> tuple[list[str], tuple[str, ...]]:
     """The columns (and which are numeric) the records of ``dataset`` are made from."""
     d = CBS_DATASETS[dataset]
     if dataset in SPELL_DATASETS:
-        return ["RINPERSOONS", "RINPERSOON", d.start_column, d.end_column, d.code_column], ()
+        # The bijstand statistics code (optional; blank where a file lacks it) tells the
+        # regulations apart: lib.pricing.apply_bijstand_codes.
+        extra = [BIJSTAND_STATISTICS_COLUMN] if dataset == "BIJSTANDUITKERINGTAB" else []
+        return ["RINPERSOONS", "RINPERSOON", d.start_column, d.end_column, d.code_column, *extra], ()
     if dataset in EVENT_DATASETS:
         return ["RINPERSOONS", "RINPERSOON", d.start_column, d.code_column], ()
     if dataset in CASE_DATASETS:
         numeric = ("URENTAAKSTRAF", "MAANDENTOEZICHT")
-        return ["RINPERSOONS", "RINPERSOON", "DATUMBESLISSING", "INSTANTIE", "BESLISSING", "RECHTER", *numeric], numeric
+        return ["RINPERSOONS", "RINPERSOON", "DATUMBESLISSING", "INSTANTIE", "BESLISSING", "RECHTER", "SANCTIE",
+                *numeric], numeric
     # The amount is read as text (numbers of .sav and parquet files as their shortest exact text),
     # so a rejected row keeps the amount as delivered and its notation is judged (amount_records).
     return ["RINPERSOONS", "RINPERSOON", "UITKERINGSOORT", "BEDRAGJAAR"], ()
@@ -174,11 +178,34 @@ def spell_records(dataset: str, t: pd.DataFrame, period: Period, persons: Person
     ok = (reason == "") & ~superseded
     c_start, c_end = np.maximum(start, period.start), np.minimum(end, period.end)
     account.rows_clipped += int((ok & ((c_start != start) | (c_end != end) | end_blank)).sum())
+    code = t[d.code_column].to_numpy()[ok]
+    if BIJSTAND_STATISTICS_COLUMN in t:
+        code = _with_statistics_code(t[BIJSTAND_STATISTICS_COLUMN], t[d.code_column], ok)
     records = pd.DataFrame({
-        "key": _keys(t, ok), "source": dataset, "code": t[d.code_column].to_numpy()[ok],
+        "key": _keys(t, ok), "source": dataset, "code": code,
         "start": c_start[ok].astype(np.int32), "end": c_end[ok].astype(np.int32), "units": np.float32(1),
         "amount": np.nan, "spread": "", "domain": "", "file": t["FILE"].to_numpy()[ok], "row": t["ROW"].to_numpy()[ok]})
     return _finish(dataset, t, reason, account, records, persons, superseded)
+
+
+BIJSTAND_STATISTICS_COLUMN = "BIJSTANDSTATISTIEKCODEA"
+DETENTION_SANCTIONS = ("GEVANGENISSTRAF", "JEUGDDETENTIE")
+DETENTION_SENTENCE = "DETENTIEVONNIS"
+
+
+def _with_statistics_code(statistics: pd.Series, norm: pd.Series, ok: np.ndarray) -> np.ndarray:
+    """``<statistics code>:<norm>`` (``02:A``) where the statistics code is filled, else the norm
+    (``A``): combined per distinct pair of values, not per row."""
+    s_cat, n_cat = pd.Categorical(statistics), pd.Categorical(norm)
+    # Position 0 is a missing value (category code -1), the categories follow.
+    s_names = np.append("", pd.Index(s_cat.categories.astype(str)).str.strip().to_numpy(dtype=object))
+    n_names = np.append(np.array([np.nan], dtype=object), np.asarray(n_cat.categories, dtype=object))
+    width = n_names.size
+    codes, distinct = pd.factorize((s_cat.codes[ok].astype(np.int64) + 1) * width + (n_cat.codes[ok] + 1))
+    s, n = s_names[distinct // width], n_names[distinct % width]
+    blank = pd.Series(s).isin(["", "nan", "None", "<NA>"]).to_numpy()
+    combined = np.where(blank, n, s.astype(str) + ":" + pd.Series(n).astype(str).to_numpy(dtype=object))
+    return combined[codes] if len(codes) else np.zeros(0, dtype=object)
 
 
 def event_records(dataset: str, t: pd.DataFrame, period: Period, persons: PersonIndex,
@@ -200,7 +227,9 @@ def case_records(dataset: str, t: pd.DataFrame, period: Period, persons: PersonI
                  account: SourceAccount) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Prosecution and court decisions: a priced decision, plus community-service hours and
     months of probation supervision of a sentence. Sentenced days of detention are not
-    priced here: the detention itself is in GEDETINEERDENTAB.
+    priced here: the detention itself is in GEDETINEERDENTAB. A court decision that sentences
+    detention (``SANCTIE`` GEVANGENISSTRAF or JEUGDDETENTIE, where the file has the column) adds
+    a record of code ``DETENTIEVONNIS`` that the price step counts but never prices.
 
     A decision and its community service count when the decision falls in the study
     period; the supervision counts for its months inside the period, so a sentence of
@@ -230,6 +259,14 @@ def case_records(dataset: str, t: pd.DataFrame, period: Period, persons: PersonI
                              "units": np.asarray(units, dtype=np.float32), "amount": np.nan, "spread": "", "domain": "",
                              "file": file[mask], "row": row[mask]})
     taak = decided_inside & (hours > 0)
+    # A sentence of detention (optional SANCTIE): a record that is counted, never priced (the
+    # detention itself is in GEDETINEERDENTAB; lib.pricing warns when that source is missing).
+    sentenced = np.zeros(len(t), dtype=bool)
+    if "SANCTIE" in t:      # decided per distinct value (code -1, a blank, takes the appended False)
+        cat = pd.Categorical(t["SANCTIE"])
+        sentenced = np.append(pd.Index(cat.categories.astype(str)).str.strip().str.upper()
+                              .isin(DETENTION_SANCTIONS), False)[cat.codes]
+    jail = decided_inside & (instantie == "ZM") & sentenced
     s = supervised_inside
     s_start, s_end = np.maximum(day[s], period.start), np.minimum(supervision_end[s], period.end)
     account.rows_clipped += int(((s_start != day[s]) | (s_end != supervision_end[s])).sum())
@@ -238,6 +275,7 @@ def case_records(dataset: str, t: pd.DataFrame, period: Period, persons: PersonI
              np.ones(decided_inside.sum())),
         part(taak, np.full(taak.sum(), "TAAKSTRAF", object), day[taak], day[taak], hours[taak]),
         part(s, np.full(s.sum(), "TOEZICHT", object), s_start, s_end, np.ones(s.sum())),
+        part(jail, np.full(jail.sum(), DETENTION_SENTENCE, object), day[jail], day[jail], np.ones(jail.sum())),
     ], ignore_index=True)
     return _finish(dataset, t, reason, account, records, persons)
 

@@ -79,9 +79,10 @@ def test_a_spell_repeated_in_yearly_files_counts_once_with_its_newest_end(tmp_pa
                     ["R", "000000002", "20200101", "", "1", "G"]])
     account = SourceAccount("BIJSTANDUITKERINGTAB", files=2)
     records, rejected = run(spell_records, "BIJSTANDUITKERINGTAB", [y2019, y2020], persons, account)
+    # The statistics code goes before the norm (lib.pricing.apply_bijstand_codes maps it).
     assert records[["person", "code", "start", "end", "file"]].values.tolist() == [
-        [0, "A", d("2019-03-15"), d("2020-06-30"), "BIJSTANDUITKERING2020TABV1.csv"],
-        [1, "G", d("2020-01-01"), d("2023-12-31"), "BIJSTANDUITKERING2020TABV1.csv"]]
+        [0, "1:A", d("2019-03-15"), d("2020-06-30"), "BIJSTANDUITKERING2020TABV1.csv"],
+        [1, "1:G", d("2020-01-01"), d("2023-12-31"), "BIJSTANDUITKERING2020TABV1.csv"]]
     assert (account.rows_read, account.rows_used, account.rows_superseded, len(rejected)) == (3, 2, 1, 0)
     check_balance([account])
 
@@ -116,9 +117,10 @@ def test_court_decision_with_community_service_and_supervision(tmp_path, persons
         [2, "ZM:MK", d("2021-01-01"), d("2021-01-01"), 1.0],       # sentenced days are priced from GEDETINEERDENTAB
         [0, "TAAKSTRAF", d("2020-06-15"), d("2020-06-15"), 40.0],
         [1, "TOEZICHT", d("2023-03-15"), d("2023-12-31"), 1.0],   # 12 months from 15 March, clipped at the end
+        [2, "DETENTIEVONNIS", d("2021-01-01"), d("2021-01-01"), 1.0],  # counted by the price step, never priced
     ]
     assert rejected["reason"].tolist() == ["INSTANTIE is neither OM nor ZM"]
-    assert (account.rows_read, account.rows_used, account.records, account.rows_clipped) == (5, 4, 6, 1)
+    assert (account.rows_read, account.rows_used, account.records, account.rows_clipped) == (5, 4, 7, 1)
 
 
 def test_yearly_amounts_and_their_accounting(tmp_path, persons):

@@ -523,7 +523,8 @@ def run_domains(config) -> tuple[list[str], list[str]]:
 
     A domain is measured when a source of the run delivers it: a configured CBS register whose
     actions or spells the price tables put in that domain (bijstand from its spells or from the
-    yearly amounts, as ``[prices] bijstand_from`` says), the benefit types of UITKERINGBEDRAGTAB,
+    yearly amounts, as ``[prices] bijstand_from`` says; the spells' IOAW, IOAZ and Bbz in the domain
+    of ``[prices] bijstand_codes``), the benefit types of UITKERINGBEDRAGTAB,
     or the appendix-2 cost files that hold it (their records, once read). A domain without a
     source is not zero but not measured: tables leave it out and say so; a measured domain is
     published in every table, empty or not (a zero cell)."""
@@ -534,6 +535,11 @@ def run_domains(config) -> tuple[list[str], list[str]]:
     prices = combine_price_tables([load_price_table(config.resolve(p)) for p in config["prices"]["price_tables"]]
                                   + [load_price_table(config.resolve(p)) for p in config["prices"]["fallback_tables"]])
     measured = set(prices.loc[prices["source"].isin(cbs), "domain"])
+    if "BIJSTANDUITKERINGTAB" in cbs:
+        # Its spells of IOAW, IOAZ and Bbz are priced in their regulation's domain (the code list).
+        from lib.pricing import load_bijstand_codes
+        codes = load_bijstand_codes(config.resolve(config["prices"]["bijstand_codes"]))
+        measured |= set(codes.loc[codes["priced"] == "yes", "domain"])
     if "UITKERINGBEDRAGTAB" in cbs:
         measured |= {d for code, d in UITKERINGSOORT_DOMAINS.items() if code != "BIJSTAND" or bijstand_from != "spells"}
     if config["sources"]["municipality"]["cost_files"]:

@@ -3,7 +3,7 @@
 Writes to ``<work>/03_price/``: ``ledger`` (person, month, domain, source, cost),
 ``record_cost`` (the cost of each record of ``02_read_sources/records``, same order),
 ``pricing.csv`` (per source and code: records, records used, cost), ``prices_used.csv``
-(every price row with its value in the price year), ``fallback_uses.csv``,
+(every price row with its index series, index factor and value in the price year), ``fallback_uses.csv``,
 ``price_check.csv`` (per domain the implied cost per client-year and per unit against the
 national figures of ``lib/reference_data/national_figures.csv``, see ``lib.price_check``) and, when
 prices are missing, ``missing_prices.csv`` (source, code, year, records) before the step
@@ -15,12 +15,14 @@ import pandas as pd
 
 from lib.pipeline import RunContext, Step, StepResult
 from lib.pricing import (
+    DEFAULT_SERIES,
     MissingPrices,
+    PriceIndex,
     combine_price_tables,
-    index_factor,
-    load_price_index,
+    load_bijstand_codes,
     load_price_table,
     price_records,
+    regulation_price_rows,
 )
 from lib.price_check import BAND, NATIONAL_FIGURES, ClientYears, check_lines, load_national_figures, price_check
 from lib.workfiles import TableWriter, read_table, table_path, write_table
@@ -32,11 +34,24 @@ def price_ledger(ctx: RunContext) -> StepResult:
     prices_cfg = config["prices"]
     price_year = prices_cfg["price_year"]
     index_path = config.resolve(prices_cfg["index"])
-    index = load_price_index(index_path)
-    prices = combine_price_tables([load_price_table(config.resolve(p)) for p in prices_cfg["price_tables"]])
-    fallback = (combine_price_tables([load_price_table(config.resolve(p)) for p in prices_cfg["fallback_tables"]])
+    # Named index series: 'cpi' is [prices] index, the others [prices] index_series; which series
+    # indexes what is decided per price row and per domain (lib.pricing.PriceIndex).
+    index = PriceIndex.load({DEFAULT_SERIES: index_path}
+                            | {name: config.resolve(path) for name, path in prices_cfg["index_series"].items()},
+                            prices_cfg["domain_index"])
+    tables = [load_price_table(config.resolve(p)) for p in prices_cfg["price_tables"] + prices_cfg["fallback_tables"]]
+    for table in tables:
+        index.check_names(table["index_series"][table["index_series"] != ""].unique(),
+                          f"{table['table'].iloc[0] if len(table) else 'a price table'}: column index_series")
+    prices = combine_price_tables(tables[:len(prices_cfg["price_tables"])])
+    fallback = (combine_price_tables(tables[len(prices_cfg["price_tables"]):])
                 if prices_cfg["fallback_tables"] else None)
     records = read_table(ctx.earlier_step_dir("read_sources") / "records")
+    # The regulations of the bijstand spells (BIJSTANDSTATISTIEKCODEA, lib.pricing.apply_bijstand_codes):
+    # IOAW, IOAZ and Bbz at the norm of their code in their own domain, unless a price table prices them.
+    bijstand_codes = load_bijstand_codes(config.resolve(prices_cfg["bijstand_codes"]))
+    prices = regulation_price_rows(prices, bijstand_codes)
+    detention_spells = "GEDETINEERDENTAB" in {name.upper() for name in config["sources"]["cbs"]}
     tally = ClientYears()
     try:
         # The ledger goes to disk chunk by chunk (nationally it is over a hundred million rows),
@@ -49,6 +64,7 @@ def price_ledger(ctx: RunContext) -> StepResult:
 
             priced = price_records(records, prices, index, price_year, fallback=fallback,
                                    bijstand_from=prices_cfg["bijstand_from"], index_hint=str(index_path),
+                                   bijstand_codes=bijstand_codes, detention_spells=detention_spells,
                                    progress=ctx.progress("records priced", len(records)), ledger_sink=sink)
     except MissingPrices as missing:
         table_path(out / "ledger").unlink(missing_ok=True)
@@ -57,8 +73,11 @@ def price_ledger(ctx: RunContext) -> StepResult:
     write_table(pd.DataFrame({"cost": priced.record_cost}), out / "record_cost")
     priced.report.to_csv(out / "pricing.csv", index=False, encoding="utf-8")
     priced.fallback_uses.to_csv(out / "fallback_uses.csv", index=False, encoding="utf-8")
-    used = prices.assign(**{f"price_in_{price_year}": prices["price"] * index_factor(
-        index, prices["price_year"].to_numpy(), price_year, str(index_path))})
+    series = index.for_rows(prices)
+    # Empty (NaN) where the series lacks the row's price year: such a row priced nothing in this run.
+    factor = index.factor(series, prices["price_year"].to_numpy(), price_year, missing="nan")
+    used = prices.assign(index_series=series, index_factor=factor,
+                         **{f"price_in_{price_year}": prices["price"].to_numpy(float) * factor})
     used.to_csv(out / "prices_used.csv", index=False, encoding="utf-8")
 
     total = float(priced.ledger_cost_by_domain.sum())
@@ -76,6 +95,7 @@ def price_ledger(ctx: RunContext) -> StepResult:
     result.notes += [f"  {domain:<22} EUR {cost:>18,.2f}" for domain, cost in priced.ledger_cost_by_domain.items()]
     for what, count in priced.excluded.items():
         result.notes.append(f"not priced: {count:,} {what}")
+    result.notes += priced.warnings
     lines, warnings = check_lines(check, price_year, BAND)
     result.notes += lines + warnings
     if len(priced.fallback_uses):

@@ -9,6 +9,11 @@ computations:
   covers (part months pro rata by days);
 * a record priced per **case** costs the price once, in the month of its date;
 * a record priced per **hour** costs the price times its hours, in the month of its date;
+* a judge's supervision (``JUSTITIEZAKENBUS`` ``TOEZICHT``) is not costed on the days a
+  youth-probation spell (``JGDRECLASBUS``) of the same person runs (youth probation costs them);
+* a record priced per **person_year** costs the price only if it is the person's first record
+  of that source in that calendar year (earliest date, then record order), in its month;
+  the person's later records of the source and year cost nothing;
 * the price is the one valid in the month, and a price of price year P is brought to
   the euros of the record's year Y with the CPI: ``price * CPI[Y] / CPI[P]``.
 
@@ -28,7 +33,7 @@ REFERENCE_DATA = Path(__file__).resolve().parents[1] / "reference_data"
 DEFAULT_PRICES = REFERENCE_DATA / "prices_default.csv"
 DEFAULT_CPI = REFERENCE_DATA / "cpi.csv"
 
-UNIT_FACTORS = ("day", "month", "case", "hour", "year")
+UNIT_FACTORS = ("day", "month", "case", "hour", "year", "person_year")
 
 
 def load_prices(path: Path = DEFAULT_PRICES) -> pd.DataFrame:
@@ -96,6 +101,8 @@ class TruthPricer:
         m_first = month_start(month).astype(np.int64)
         m_last = m_first + days_in_month(month) - 1
         overlap = (np.minimum(np.repeat(end, n_months), m_last) - np.maximum(np.repeat(start, n_months), m_first) + 1)
+        overlap = overlap - self._days_under_youth_probation(records, rec, np.maximum(np.repeat(start, n_months), m_first),
+                                                             np.minimum(np.repeat(end, n_months), m_last))
 
         key = records["source"].to_numpy()[rec] + "|" + records["code"].to_numpy()[rec]
         key_code = pd.Categorical(key, categories=self.key_categories).codes.astype(np.int64)
@@ -109,10 +116,21 @@ class TruthPricer:
         unit = self.month_unit[pos]
         # A record priced per case or hour counts once, in the month of its start.
         first_month = month == np.repeat(first, n_months)
+        # Person-year: of the month rows that start a record, the first per person, source and year.
+        yearly = np.flatnonzero((unit == "person_year") & first_month)
+        first_of_year = np.zeros(rec.size, dtype=bool)
+        if yearly.size:
+            candidates = pd.DataFrame({"row": yearly, "record": rec[yearly],
+                                       "person": records["person"].to_numpy()[rec[yearly]],
+                                       "source": records["source"].to_numpy()[rec[yearly]],
+                                       "year": year_of_month(month[yearly]),
+                                       "start": np.repeat(start, n_months)[yearly]})
+            chosen = candidates.sort_values(["start", "record"]).drop_duplicates(["person", "source", "year"])
+            first_of_year[chosen["row"].to_numpy()] = True
         factor = np.select(
-            [unit == "day", unit == "month", unit == "year", unit == "case", unit == "hour"],
+            [unit == "day", unit == "month", unit == "year", unit == "case", unit == "hour", unit == "person_year"],
             [overlap, overlap / days_in_month(month), overlap / days_in_month(month) / 12.0,
-             first_month * 1.0, first_month * records["units"].to_numpy(float)[rec]],
+             first_month * 1.0, first_month * records["units"].to_numpy(float)[rec], first_of_year * 1.0],
             np.nan)
         cost = factor * self.month_price[pos]
         keep = cost != 0
@@ -122,6 +140,33 @@ class TruthPricer:
             "domain": self.month_domain[pos][keep], "month": month[keep].astype(np.int32),
             "year": year_of_month(month[keep]), "cost": cost[keep],
         })
+
+
+    def _days_under_youth_probation(self, records: pd.DataFrame, rec: np.ndarray, first_day: np.ndarray,
+                                    last_day: np.ndarray) -> np.ndarray:
+        """Per month row: the days of a judge's supervision (JUSTITIEZAKENBUS TOEZICHT) on which a
+        youth-probation spell (JGDRECLASBUS) of the same person runs; those days are not costed (the
+        youth probation costs them). Counted day by day: the (person, day) pairs of both."""
+        covered = np.zeros(rec.size, dtype=np.int64)
+        source = records["source"].to_numpy()
+        supervision = (source[rec] == "JUSTITIEZAKENBUS") & (records["code"].to_numpy()[rec] == "TOEZICHT")
+        youth = np.flatnonzero(source == "JGDRECLASBUS")
+        if not supervision.any() or not youth.size:
+            return covered
+        person = records["person"].to_numpy().astype(np.int64)
+        y_start = np.maximum(records["start"].to_numpy(np.int64)[youth], self.period_start)
+        y_end = np.minimum(records["end"].to_numpy(np.int64)[youth], self.period_end)
+        y_len = np.maximum(y_end - y_start + 1, 0)
+        y_which = np.repeat(np.arange(youth.size), y_len)
+        y_day = y_start[y_which] + (np.arange(y_which.size) - np.repeat(np.cumsum(y_len) - y_len, y_len))
+        youth_days = pd.MultiIndex.from_arrays([person[youth][y_which], y_day])
+        rows = np.flatnonzero(supervision)
+        s_len = last_day[rows] - first_day[rows] + 1
+        s_which = np.repeat(np.arange(rows.size), s_len)
+        s_day = first_day[rows][s_which] + (np.arange(s_which.size) - np.repeat(np.cumsum(s_len) - s_len, s_len))
+        hit = pd.MultiIndex.from_arrays([person[rec[rows]][s_which], s_day]).isin(youth_days)
+        covered[rows] = np.bincount(s_which[hit], minlength=rows.size)
+        return covered
 
 
 def spread_amounts(person, start, end, amount, period_start: int, period_end: int) -> pd.DataFrame:
