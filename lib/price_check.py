@@ -7,7 +7,8 @@ check puts two numbers side by side for each domain:
 * **cost per client-year**: the priced costs of a domain divided by its client-years, a
   client-year being a person with a cost in that domain in a calendar year (the unit of the
   national statistics it is compared with: CBS counts youth-care and Wmo clients, and
-  suspects, as persons per year);
+  suspects, as persons per year; the default table prices police registrations once per
+  suspect and year, unit ``person_year``, so politie's line is a cost per suspect-year);
 * **price per unit**: the price table's price of one source and code (a prison day, ...),
   in euros of the run's price year.
 
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from lib.dates import day_number, year_of_month
-from lib.pricing import PricingError, index_factor
+from lib.pricing import PricingError, as_price_index
 
 REFERENCE_DATA = Path(__file__).resolve().parent / "reference_data"
 NATIONAL_FIGURES = REFERENCE_DATA / "national_figures.csv"
@@ -114,8 +115,9 @@ def _price_in_year(prices: pd.DataFrame, wanted: pd.DataFrame, index: pd.Series,
     rows = wanted[["source", "code"]].reset_index().merge(prices, on=["source", "code"], how="inner")
     rows["valid_now"] = (rows["valid_from"] <= day) & (day <= rows["valid_to"])
     rows = rows.sort_values(["index", "valid_now", "valid_from"]).drop_duplicates("index", keep="last")
-    value = rows["price"].to_numpy(float) * index_factor(index, rows["price_year"].to_numpy(), price_year,
-                                                         index_hint)
+    index = as_price_index(index, index_hint)
+    value = rows["price"].to_numpy(float) * index.factor(index.for_rows(rows), rows["price_year"].to_numpy(),
+                                                         price_year, missing="nan")
     return pd.Series(value, index=rows["index"].to_numpy()).reindex(wanted.index)
 
 
@@ -137,6 +139,9 @@ def price_check(tally: pd.DataFrame, prices: pd.DataFrame, national: pd.DataFram
     unit = per_unit[["domain", "measure", "source", "code", "unit", "value", "year", "publisher",
                      "title_or_url"]].copy()
     unit["implied"] = _price_in_year(prices, unit, index, price_year, index_hint)
+    # A code the tables price, but in a price year the index lacks, is not "not in the price tables".
+    unit["in_table"] = pd.MultiIndex.from_frame(unit[["source", "code"]]).isin(
+        pd.MultiIndex.from_frame(prices[["source", "code"]]))
     unit["client_years"], unit["cost"] = np.nan, np.nan
     # Priced domains the national file does not cover are listed too, so the log shows every domain.
     uncovered = totals[~totals.index.isin(national["domain"])].reset_index()
@@ -153,23 +158,34 @@ def price_check(tally: pd.DataFrame, prices: pd.DataFrame, national: pd.DataFram
     has_value = check["value"].notna() & check["year"].notna()
     # A national figure of a year the run's index does not cover cannot be brought to the price
     # year; it is reported as such rather than stopping the price step.
-    in_index = check["year"].isin(index.index.astype(int)).fillna(False).to_numpy(dtype=bool)
+    # A national figure is indexed with its domain's series ([prices] domain_index).
+    index = as_price_index(index, index_hint)
+    series = index.for_domains(check["domain"].to_numpy(dtype=object))
+    index.check_names(pd.unique(series), "[prices] domain_index")
+    in_index = np.zeros(len(check), dtype=bool)
+    for name in pd.unique(series):
+        rows = series == name
+        in_index[rows] = check.loc[rows, "year"].isin(index.series[name].index.astype(int)).fillna(False).to_numpy(
+            dtype=bool)
     no_index = has_value & ~in_index
     has_value &= in_index
     check["national"] = np.nan
     if has_value.any():
         years = check.loc[has_value, "year"].astype(int).to_numpy()
         check.loc[has_value, "national"] = (check.loc[has_value, "value"].to_numpy(float)
-                                            * index_factor(index, years, price_year, index_hint))
+                                            * index.factor(series[has_value.to_numpy(dtype=bool)], years,
+                                                           price_year))
     check["national_year"] = check["year"]
     check["ratio"] = check["implied"] / check["national"]
     low, high = band
     per_unit_row = (check["measure"] == "price_per_unit").to_numpy()
+    in_table = check["in_table"].eq(True).to_numpy(dtype=bool) if "in_table" in check else np.zeros(len(check), bool)
     check["flag"] = np.select(
-        [check["implied"].isna() & per_unit_row, check["implied"].isna(), no_index, check["national"].isna(),
-         check["ratio"] < low, check["ratio"] > high],
-        ["code not in the price tables", "no cost in this run", "year of the national figure not in the price index",
-         "no national figure", f"below {low:g}", f"above {high:g}"], "")
+        [check["implied"].isna() & per_unit_row & in_table, check["implied"].isna() & per_unit_row,
+         check["implied"].isna(), no_index, check["national"].isna(), check["ratio"] < low, check["ratio"] > high],
+        ["price year not in the price index", "code not in the price tables", "no cost in this run",
+         "year of the national figure not in the price index", "no national figure", f"below {low:g}",
+         f"above {high:g}"], "")
     return check[CHECK_COLUMNS].sort_values(["domain", "measure", "source", "code"], ignore_index=True)
 
 

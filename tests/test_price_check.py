@@ -2,6 +2,8 @@
 figures, on a ledger small enough to compute by hand."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -128,3 +130,92 @@ def test_a_national_year_outside_the_index_and_a_code_without_a_price_are_report
     flags = dict(zip(check["domain"] + " " + check["measure"], check["flag"]))
     assert flags["wmo cost_per_client_year"] == "year of the national figure not in the price index"
     assert flags["detentie price_per_unit"] == "code not in the price tables"
+
+
+# The bundle's default prices (issue 17): each corrected price is recomputed here by hand from the
+# published figures its derivation names, so a changed figure or unit in the table shows as a failure.
+DEFAULT_PRICES = Path(__file__).resolve().parents[1] / "lib" / "reference_data" / "prices_default.csv"
+
+
+@pytest.fixture(scope="module")
+def default_table():
+    return pd.read_csv(DEFAULT_PRICES, dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+def rows_of(table, source, code=None):
+    rows = table[table["source"] == source]
+    return rows if code is None else rows[rows["code"] == code]
+
+
+def test_default_police_price_is_one_price_per_suspect_year(default_table):
+    verdtab = rows_of(default_table, "VERDTAB")
+    # Algemene Rekenkamer: EUR 2.3 bn of the 2023 police cost is investigation, half of it direct investigation;
+    # CBS 81960NED: 158,290 registered suspects of misdrijven in 2022*.
+    per_suspect = round(2_300_000_000 / 2 / 158_290, 2)
+    assert per_suspect == 7265.15
+    assert len(verdtab) == 6 and (verdtab["unit"] == "person_year").all()
+    assert (verdtab["price"].astype(float) == per_suspect).all() and (verdtab["price_year"] == "2023").all()
+    figures = load_national_figures()
+    national = figures[(figures["domain"] == "politie") & (figures["measure"] == "cost_per_client_year")].iloc[0]
+    assert national["value"] == pytest.approx(per_suspect) and national["unit"] == "suspect-year"
+    # A suspect priced once a year costs the price itself per suspect-year: ratio 1 in the check.
+    ledger_2023 = ledger([(1, (2023 - 1970) * 12 + 2, "politie", per_suspect),
+                          (2, (2023 - 1970) * 12 + 7, "politie", per_suspect)])
+    check = price_check(client_years(ledger_2023), load_price_table(DEFAULT_PRICES), load_national_figures(),
+                        pd.Series({2019: 100.0, 2020: 102.0, 2023: 110.0}), 2023)
+    politie = check[(check["domain"] == "politie") & (check["measure"] == "cost_per_client_year")].iloc[0]
+    assert politie["client_years"] == 2 and politie["ratio"] == pytest.approx(1.0) and politie["flag"] == ""
+
+
+def test_default_wmo_prices_are_cbs_2019_spending_per_client_of_each_type(default_table):
+    clients = 1_164_800  # CBS: Wmo-maatwerk clients 2019*, and the shares by type
+    per_client_year = {"hbh": 1_133_291_000 / (0.38 * clients), "thuis": 1_612_512_000 / (0.27 * clients),
+                       "verblijf": 1_867_392_000 / (0.04 * clients), "hulpmiddel": 671_885_000 / (0.65 * clients)}
+    expected = {"1": ("month", per_client_year["hbh"] / 12), "2": ("month", per_client_year["thuis"] / 12),
+                "3": ("month", per_client_year["thuis"] / 12), "4": ("case", per_client_year["hulpmiddel"]),
+                "5": ("day", per_client_year["verblijf"] / 365), "6": ("month", per_client_year["hulpmiddel"] / 12)}
+    for code, (unit, price) in expected.items():
+        row = rows_of(default_table, "WMOBUS", code).iloc[0]
+        assert row["unit"] == unit and row["price_year"] == "2019"
+        assert float(row["price"]) == pytest.approx(price, abs=0.005), code
+    # Beschermd wonen: EUR 40,080 a year (EUR 109.81 a day), no longer EUR 190 a day (EUR 69,350 a year).
+    assert float(rows_of(default_table, "WMOBUS", "5")["price"].iloc[0]) * 365 == pytest.approx(40_080, abs=1)
+    figures = load_national_figures()
+    wmo = figures[figures["domain"] == "wmo"].set_index(["measure", "code"])["value"]
+    assert wmo[("cost_per_client_year", "")] == pytest.approx(5_319_499_000 / clients, abs=0.005)
+    assert wmo[("price_per_unit", "5")] == pytest.approx(109.81)
+
+
+def test_default_bijstand_gross_cost_uses_the_gross_to_net_ratio_of_each_household_type(default_table):
+    # 2017, full-year benefit: gross EUR 15,030 (single), EUR 9,720 (per partner); net incl. vakantietoeslag
+    # six months of the 1 January norm (excl. / 0.95) and six of the 1 July norm.
+    single_ratio = round(15_030 / (6 * 982.79 + 6 * 986.52), 4)
+    partner_ratio = round(9_720 / ((6 * 1_403.98 + 6 * 1_409.31) / 2), 4)
+    assert (single_ratio, partner_ratio) == (1.2720, 1.1517)
+    bijstand = rows_of(default_table, "BIJSTANDUITKERINGTAB").set_index(["code", "price_year"])["price"].astype(float)
+    # 1 January 2019 and 2024: single EUR 1,025.55 and EUR 1,283.83, couple EUR 1,465.07 and EUR 1,834.04 (incl.).
+    assert bijstand[("A", "2019")] == pytest.approx(round(1_025.55 * single_ratio, 2))
+    assert bijstand[("O", "2019")] == bijstand[("A", "2019")]
+    assert bijstand[("G", "2019")] == pytest.approx(round(732.54 * partner_ratio, 2))
+    assert bijstand[("A", "2024")] == pytest.approx(round(1_283.83 * single_ratio, 2))
+    assert bijstand[("G", "2024")] == pytest.approx(round(917.02 * partner_ratio, 2))
+    # A couple costs two partner prices, below the former couple norm x 1.30.
+    assert 2 * bijstand[("G", "2019")] < 1_465.07 * 1.30
+
+
+def test_every_default_price_row_has_a_derivation_or_says_no_source(default_table):
+    assert (default_table["derivation"].str.len() > 0).all()
+    unsourced = default_table["published_source"].str.strip() == ""
+    said = (default_table["published_figure"].str.contains("no source found")
+            | default_table["derivation"].str.contains("no source found"))
+    assert (said[unsourced]).all(), default_table.loc[unsourced & ~said, ["source", "code"]]
+
+
+def test_a_priced_code_whose_price_year_the_index_lacks_is_named_as_such(national, tmp_path):
+    # GW is priced in euros of 2021, a year the index lacks: the price cannot be brought to 2023 euros.
+    path = tmp_path / "prices.csv"
+    path.write_text("domain,source,code,unit,price,price_year,valid_from,valid_to,figure_source\n"
+                    "detentie,GEDETINEERDENTAB,GW,day,100,2021,2010-01-01,2099-12-31,test\n", encoding="utf-8")
+    check = price_check(client_years(LEDGER), load_price_table(path), national, INDEX, 2023)
+    gw = check[(check["domain"] == "detentie") & (check["measure"] == "price_per_unit")].iloc[0]
+    assert np.isnan(gw["implied"]) and gw["flag"] == "price year not in the price index"
