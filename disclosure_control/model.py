@@ -32,7 +32,7 @@ suppressed or published alike in both.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -632,12 +632,24 @@ def _dedupe_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
 
 
 def attach_memberships(model: TableModel, pairs, universe: str, value_dimensions: Sequence[str] = (),
-                       value_names: dict | None = None) -> None:
+                       value_names: dict | None = None,
+                       value_groups: Mapping[str, Mapping[str, Sequence[str]]] | None = None) -> None:
     """Record which units make each figure of a grid table (see :class:`Membership`).
 
     ``pairs`` are the (cell, unit) pairs of the first unit column with each value
-    column's contributions (``UnitPairs`` with ``amounts``)."""
-    components = {d: model.key_codes[d].to_numpy(dtype=object) for d in value_dimensions}
+    column's contributions (``UnitPairs`` with ``amounts``). ``value_groups``: per value
+    dimension, codes that stand for a group of finer codes (a tuple of them in the components)."""
+    components = {}
+    for d in value_dimensions:
+        codes = model.key_codes[d].to_numpy(dtype=object)
+        groups = (value_groups or {}).get(d) or {}
+        if not groups:
+            components[d] = codes
+            continue
+        grouped = np.empty(len(codes), dtype=object)     # (np.array would make equal tuples a 2-d array)
+        for i, c in enumerate(codes):                     # positions (cells), not units
+            grouped[i] = tuple(groups[c]) if isinstance(c, str) and c in groups else c
+        components[d] = grouped
     memberships: list[Membership | None] = []
     for layer in model.layers:
         if layer.statistic == "count":

@@ -250,6 +250,14 @@ def _sum_items(models, owners, unit_codes, result: ExportAudit):
         base_blocks = [i for i, d in enumerate(dims_of) if list(d) == finest]
     # The base parts: (unit, codes of the finest split) with their amounts, from the base tables'
     # positions that name a code in every value dimension.
+    # A position whose code is a group of finer codes (a tuple) is a base part only where no base
+    # table publishes those finer codes (then the group is a code of its own, _group_code).
+    plain = {d: set() for d in finest}
+    for i in base_blocks:
+        m, l = owners[i]
+        for d in finest:
+            plain[d] |= {str(c) for c in models[m].memberships[l].components[d]
+                         if c is not None and not isinstance(c, (tuple, float))}
     part_unit, part_codes, part_amount = [], [], []
     for i in base_blocks:
         m, l = owners[i]
@@ -258,7 +266,7 @@ def _sum_items(models, owners, unit_codes, result: ExportAudit):
         leaf = np.ones(len(pos), dtype=bool)
         codes = {}
         for d in finest:
-            per_position = pd.Series(mem.components[d], dtype=object)
+            per_position = pd.Series([_group_code(c, plain[d]) for c in mem.components[d]], dtype=object)
             leaf &= per_position.notna().to_numpy()[pos]
             codes[d] = per_position.to_numpy(dtype=object)[pos]
         part_unit.append(unit_codes[i][np.asarray(mem.unit, dtype=np.int64)][leaf])
@@ -361,6 +369,15 @@ def _chunk_bounds(per_row: np.ndarray, most: int) -> np.ndarray:
     return np.unique(np.concatenate([[0], cuts, [len(per_row)]])).astype(np.int64)
 
 
+def _group_code(code, plain: set[str]):
+    """A position's code as a base part: a plain code as it is; a group (tuple) of codes of which a
+    base table publishes some is no base part (None: its finer parts are); otherwise the group is a
+    code of its own ("a+b"). A total stays a total (NaN)."""
+    if not isinstance(code, tuple):
+        return code
+    return None if any(str(c) in plain for c in code) else "+".join(map(str, code))
+
+
 def _code_masks(codes, code_map: dict) -> np.ndarray:
     """Per position the codes of a value dimension it takes, as a bit mask over the codes
     (all bits for a total; a tuple of codes for a group)."""
@@ -375,6 +392,8 @@ def _code_masks(codes, code_map: dict) -> np.ndarray:
         for c in (code if isinstance(code, tuple) else (code,)):
             if str(c) in code_map:
                 out[i] |= np.uint64(1 << code_map[str(c)])
+        if isinstance(code, tuple) and "+".join(map(str, code)) in code_map:
+            out[i] |= np.uint64(1 << code_map["+".join(map(str, code))])
     return out
 
 

@@ -172,14 +172,17 @@ class SafeWriter:
                         show_counts: bool = True, metadata: Mapping[str, Any] | None = None,
                         unit_labels: Sequence[str] | None = None, value_dimensions: Sequence[str] = (),
                         ranked: str | None = None, panel: str | None = None,
-                        identities: Sequence[Mapping[str, Any]] = ()) -> ReleaseResult:
+                        identities: Sequence[Mapping[str, Any]] = (),
+                        value_groups: Mapping[str, Mapping[str, Sequence[str]]] | None = None) -> ReleaseResult:
         """Sum or mean of value column(s) per cell, with dominance and p%-rule on
         the contributions of the distinct units (the first unit column).
 
         ``value_dimensions``: dimensions that split each unit's amount (a
         household's costs by domain and year) rather than classify the unit;
         the export-wide audit links them with the same parts of the amount in
-        other tables.  ``ranked``: a dimension whose categories are groups of
+        other tables.  ``value_groups``: per value dimension, the categories that are
+        groups of another table's finer codes (``{"domein": {"justitie": ["politie",
+        "detentie"]}}``), so the audit links a group's amount with its parts.  ``ranked``: a dimension whose categories are groups of
         units ranked by this amount, most expensive first (a unit in an
         earlier group has at least the amount of any unit in a later one).
         ``panel``: a dimension in whose every category every unit is by design (a
@@ -197,7 +200,7 @@ class SafeWriter:
                                   statistic=statistic, hierarchies=hierarchies, margins=margins,
                                   metadata=metadata, unit_labels=unit_labels, show_counts=show_counts,
                                   value_dimensions=value_dimensions, ranked=ranked, panel=panel,
-                                  identities=identities)
+                                  identities=identities, value_groups=value_groups)
 
     def cluster_profiles(self, data: pd.DataFrame, *, name: str, unit: str | Sequence[str], cluster: str,
                          values: Sequence[str], shares: Sequence[str] = (),
@@ -487,7 +490,7 @@ class SafeWriter:
 
     def _grid_release(self, data, *, name, unit, dimensions, values, statistic, hierarchies, margins,
                       metadata, unit_labels, show_counts, value_dimensions=(), ranked=None,
-                      profile=None, panel=None, identities=()) -> ReleaseResult:
+                      profile=None, panel=None, identities=(), value_groups=None) -> ReleaseResult:
         result = self._start(name, metadata)
         if isinstance(result, ReleaseResult):
             return result
@@ -498,6 +501,8 @@ class SafeWriter:
         reasons = self._input_problems(data, units, dimensions, values)
         reasons += [f"value dimension {d!r} is not a dimension of the table" for d in value_dimensions
                     if d not in dimensions]
+        reasons += [f"value_groups names {d!r}, which is not a value dimension" for d in (value_groups or {})
+                    if d not in value_dimensions]
         if ranked is not None and ranked not in dimensions:
             reasons.append(f"ranked dimension {ranked!r} is not a dimension of the table")
         if panel is not None and panel not in dimensions:
@@ -515,7 +520,7 @@ class SafeWriter:
         except ValueError as error:
             return self._fail(name, metadata, [str(error)])
         attach_memberships(model, kept, universe=str(metadata.get("universe") or labels[0]),
-                           value_dimensions=value_dimensions)
+                           value_dimensions=value_dimensions, value_groups=value_groups)
         if profile is not None:
             as_profile(model, *profile)
         if ranked is not None:

@@ -157,3 +157,44 @@ def test_chunk_bounds_split_rows_by_their_pairs():
     assert _chunk_bounds(np.array([3, 3, 3, 10, 1]), 6).tolist() == [0, 2, 3, 5]
     assert _chunk_bounds(np.array([], dtype=np.int64), 6).tolist() == [0, 0]
     assert _chunk_bounds(np.array([2, 2]), 100).tolist() == [0, 2]
+
+
+def test_a_category_that_groups_finer_codes_is_audited_with_its_parts(tmp_path):
+    """Costs per domain group ("zorg" = wmo + jeugd, and halt) beside costs per domain: the group's sum
+    is the sum of the domains' sums. Declared with value_groups, the grouped table is audited with the
+    domain table (its halt cannot come back as the group table's total minus the published domains);
+    without it, its amounts do not match any finer part and the audit leaves it out."""
+    import json
+    frame = _households()
+    long = _long(frame)
+    grouped = long.assign(domein=long["domein"].replace({"wmo": "zorg", "jeugd": "zorg"}))
+    grouped = grouped.groupby(["hh", "domein"], as_index=False)["kosten"].sum()
+
+    def release(folder, value_groups):
+        writer = SafeWriter(folder / "export", folder / "evidence", RULES)
+        meta = {"population": "huishoudens met kosten"}
+        with writer.batch() as batch:
+            batch.magnitude_table(long, name="kosten", unit="hh", dimensions=["domein"], values="kosten",
+                                  value_dimensions=["domein"], metadata=meta)
+            batch.magnitude_table(grouped, name="kosten_groepen", unit="hh", dimensions=["domein"], values="kosten",
+                                  value_dimensions=["domein"], value_groups=value_groups, metadata=meta)
+        results = {r.name: r for r in batch.results}
+        audit = json.loads((folder / "evidence" / "kosten_groepen.evidence.json").read_text(encoding="utf-8"))
+        return results, audit["export_audit"]
+
+    results, audit = release(tmp_path / "grouped", {"domein": {"zorg": ["wmo", "jeugd"]}})
+    assert not [n for n in audit["notes"] if "amounts per unit differ" in n]
+    assert "kosten" in audit["tables"]
+    by_domain = results["kosten"].table.set_index("domein")["sum_kosten"]
+    by_group = results["kosten_groepen"].table.set_index("domein")["sum_kosten"]
+    assert by_domain["halt"] == "x" and by_group["halt"] == "x"          # 4 households: primary
+    true_halt = frame["kosten_halt"].sum()
+    # Totals of either table minus the published domains or groups never give halt back.
+    for total in (by_domain["Totaal"], by_group["Totaal"]):
+        for rest in ([by_domain["wmo"], by_domain["jeugd"]], [by_group["zorg"]]):
+            if "x" not in [total, *rest]:
+                derived = float(total) - sum(float(v) for v in rest)
+                assert abs(derived - true_halt) > 0.1 * true_halt, (total, rest)
+    # Undeclared, "zorg" matches no part of the domain table: left out of the audit, and said.
+    _, undeclared = release(tmp_path / "undeclared", None)
+    assert [n for n in undeclared["notes"] if "amounts per unit differ" in n]
