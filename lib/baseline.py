@@ -7,18 +7,20 @@ disclosure control. Unit-level data stay in the work folder.
 Tables (names as exported):
 
 * ``bereik_aantal_domeinen``, ``bereik_per_domein``, ``bereik_per_jaar`` -- reach:
-  households with costs in the five years by number of domains touched, by domain, by year;
+  households with costs in the five years by number of domains touched, by domain, by year
+  (domains as the method counts them, ``lib.domains``: the justice chain is one domain);
 * ``concentratie_top`` and ``concentratie_lorenz`` -- share of all costs of the top x% of
   households, and of each percentile band (Lorenz segments); cut-off values are never shown;
 * ``gini`` -- the Gini coefficient of five-year household costs;
 * ``kosten_topgroepen`` -- mean five-year cost per band of most expensive households;
-* ``kosten_domein_jaar`` -- costs per domain and year;
+* ``kosten_domein_jaar`` -- costs per fine domain and year (the cost breakdown);
 * ``kosten_huishoudtype``, ``kosten_kinderen`` -- mean five-year cost by household type
   and by number of children;
 * ``kosten_structureel`` -- households with costs by number of years with costs (1-5);
 * ``kosten_woonachtig`` -- still resident versus moved away;
-* ``combinaties_duurste`` -- domain combinations among the most expensive households;
-* ``correlatie_domeinen`` -- correlation of five-year costs between domains.
+* ``combinaties_duurste`` -- combinations of the method's domains among the most expensive
+  households;
+* ``correlatie_domeinen`` -- correlation of five-year costs between the method's domains.
 
 Every classification is published with its whole code list (``with_code_list``): the
 domains with a source in the run, the study years, 0..4+ domains, 1..n years with costs,
@@ -34,6 +36,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from lib.domains import DomainCounting
 
 FIELD_FIGURE = ("In het veld: ongeveer de helft van de kosten in het sociaal domein valt bij minder dan 5% van de "
                 "huishoudens, een kwart tot een derde bij 1-2% van de huishoudens.")
@@ -239,7 +243,7 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
                     settings: dict, min_units: int, metadata: dict, domain_codes: list[str] | None = None,
                     years: list[int] | None = None, household_types: list[str] | None = None,
                     moves_measured: bool = True, selection_share: float = 0.0,
-                    residence: dict | None = None) -> list[TableSpec]:
+                    residence: dict | None = None, counting: DomainCounting | None = None) -> list[TableSpec]:
     """Every baseline table of one run (see module docstring).
 
     ``domains``: the domains of the cube (its ``cost_<domain>`` columns). The code lists every
@@ -250,10 +254,17 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
     is not measured, and left out with a note, rather than published as zero. ``selection_share``:
     the selection's share of the ranking (a required cut of :func:`published_cuts`). ``residence``: the
     households step's ``residence.json`` (residence date, who left, the shares attribution at the
-    peildatum moves), stated in the notes (:func:`residence_notes`, :func:`attribution_notes`)."""
+    peildatum moves), stated in the notes (:func:`residence_notes`, :func:`attribution_notes`).
+    ``counting``: the method's domains (``lib.domains``) that reach, the number of domains, the
+    combinations and the correlation count; costs per domain and year stay by fine domain. By
+    default every fine domain counts as a domain."""
     h = households
     tables: list[TableSpec] = []
     domain_codes = sorted(set(domain_codes or []) | set(domains))
+    counting = counting or DomainCounting.from_groups({}, domain_codes)
+    counted_codes, _ = counting.group_index(domain_codes)
+    # Costs per household of the method's domains, from the cube's fine-domain columns.
+    counted_costs, counted = counting.group_costs(h[[f"cost_{d}" for d in domains]].to_numpy(), domains)
     years = list(years) if years else sorted(map(int, household_cube["year"].unique()))
     household_types = list(household_types) if household_types else sorted(map(str, h["household_type"].unique()))
 
@@ -273,23 +284,23 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
     n_dom = np.minimum(h["n_domains"].to_numpy(), 4)
     reach = pd.DataFrame({"household": h["household"].to_numpy(),
                           "aantal_domeinen": pd.Categorical.from_codes(
-                              n_dom, categories=domain_count_labels(max(len(domain_codes), int(n_dom.max(initial=0)))))})
-    per_domain_total = household_cube.groupby(["household", "domain"], as_index=False, observed=True)["cost"].sum()
-    touched = per_domain_total[per_domain_total["cost"] > 0].rename(columns={"domain": "domein"})
-    touched = touched.assign(domein=with_code_list(touched["domein"], domain_codes))
+                              n_dom, categories=domain_count_labels(max(len(counted_codes), int(n_dom.max(initial=0)))))})
+    row, column = np.nonzero(counted_costs > 0)
+    touched = pd.DataFrame({"household": h["household"].to_numpy()[row],
+                            "domein": with_code_list(np.asarray(counted, dtype=object)[column], counted_codes)})
     count_labels = list(reach["aantal_domeinen"].cat.categories)
     # A household with costs in k domains is counted in k rows of bereik_per_domein ("4+": 4 up to
     # every domain): the two tables are protected as one problem with that definition, or a zero
     # row (no household in 3 domains) is read back from both. Declared only where the data keep it
     # (a wrong definition would stop both tables).
     identities = []
-    if len(touched) == int(h["n_domains"].sum()) and set(touched["domein"].astype(str)) <= set(domain_codes):
-        top = {label: len(domain_codes) for label in count_labels if label.endswith("+")}
+    if len(touched) == int(h["n_domains"].sum()) and set(touched["domein"].astype(str)) <= set(counted_codes):
+        top = {label: len(counted_codes) for label in count_labels if label.endswith("+")}
         identities = [{"column": "n_households", "weights": {label: int(label.rstrip("+")) for label in count_labels},
                        "upper_weights": ({label: top.get(label, int(label.rstrip("+"))) for label in count_labels}
                                          if top else None),
                        "table": "bereik_per_domein", "other_column": "n_households",
-                       "other_weights": {str(d): 1 for d in domain_codes},
+                       "other_weights": {str(d): 1 for d in counted_codes},
                        "text": "de som over de domeinen van de huishoudens met kosten in dat domein "
                                "(bereik_per_domein) is de som over k van k x de huishoudens met kosten in k domeinen"}]
     tables.append(TableSpec("bereik_aantal_domeinen", "frequency_table", reach,
@@ -336,7 +347,8 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
                                                                  "waarde": [g]}),
                             {"residual_df": int(len(h)) - 1, "n_observations": int(len(h)),
                              "metadata": meta("Gini-coefficient van de kosten per huishouden over de studiejaren")}))
-    with_costs = h[h["cost_total"] > 0]
+    with_costs_rows = (h["cost_total"] > 0).to_numpy()
+    with_costs = h[with_costs_rows]
     # One ranking throughout the export: every household of the study area (also those without
     # costs) by its costs over the study years, ties by household order; "the most expensive x%"
     # are the ceil(x * N) first. The concentration tables rank the same way.
@@ -406,10 +418,11 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
     if top_share not in cuts_kept:
         # Its size follows from its definition: below min_units households (or fewer than that
         # outside it), nothing about the group can be published.
-        return tables + [_correlation_table(with_costs, domains, meta, with_costs_population)]
+        return tables + [_correlation_table(counted_costs[with_costs_rows], counted, meta, with_costs_population)]
     # The ceil(x N) first of the ranking; in a small area some may have no costs ("geen").
-    top = h[rank_bands(h["cost_total"].to_numpy(), [top_share]) == 0]
-    combination = domain_combinations(top[[f"cost_{d}" for d in domains]].to_numpy() > 0, domains)
+    top_rows = rank_bands(h["cost_total"].to_numpy(), [top_share]) == 0
+    top = h[top_rows]
+    combination = domain_combinations(counted_costs[top_rows] > 0, counted)
     counts = pd.Series(combination).value_counts()
     rare = ~pd.Series(combination).isin(counts.index[counts >= min_units]).to_numpy()
     combination[rare] = "overige combinaties"
@@ -421,12 +434,13 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
                                               f"{min_units} huishoudens samengenomen)",
                                               f"{population}, de duurste {top_share:.0%} ({RANKING})",
                                               notes=[RANKING_NOTE])}))
-    tables.append(_correlation_table(with_costs, domains, meta, with_costs_population))
+    tables.append(_correlation_table(counted_costs[with_costs_rows], counted, meta, with_costs_population))
     return tables
 
 
-def _correlation_table(with_costs: pd.DataFrame, domains: list[str], meta, population: str) -> TableSpec:
-    values = with_costs[[f"cost_{d}" for d in domains]].to_numpy(dtype=float)
+def _correlation_table(values: np.ndarray, domains: list[str], meta, population: str) -> TableSpec:
+    """Pearson correlations of the five-year costs (``values``: households with costs x ``domains``)."""
+    values = np.asarray(values, dtype=float)
     keep = values.std(axis=0) > 0
     names = [d for d, k in zip(domains, keep) if k]
     corr = np.corrcoef(values[:, keep], rowvar=False) if keep.sum() >= 2 else np.zeros((0, 0))
@@ -440,7 +454,7 @@ def _correlation_table(with_costs: pd.DataFrame, domains: list[str], meta, popul
                           "correlatie": corr[i, j] if len(names) >= 2 else np.zeros(0),
                           "huishoudens_kosten_beide": both[i, j], "huishoudens_kosten_een_of_beide": either[i, j]})
     return TableSpec("correlatie_domeinen", "model_table", table,
-                     {"residual_df": int(len(with_costs)) - 2, "n_observations": int(len(with_costs)),
+                     {"residual_df": int(len(values)) - 2, "n_observations": int(len(values)),
                       "row_units": ["huishoudens_kosten_beide", "huishoudens_kosten_een_of_beide"], "n_parameters": 2,
                       "unit_label": "households",
                       "metadata": meta("Correlatie (Pearson) van de kosten per domein over de studiejaren, onder "

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from disclosure_control import DisclosureRules
+from lib.domains import DEFAULT_COUNTING_GROUPS
 from lib.errors import UserFacingError
 from lib.layouts import CBS_DATASETS
 
@@ -134,6 +135,14 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
                 "'monthly' (a cost goes to the household the person was in that month).",
                 choices=("peildatum", "monthly")),
         Setting("include_institutional", bool, False, "Include institutional households (TYPHH 8)."),
+    ),
+    "domains": (
+        Setting("counting_groups", dict, DEFAULT_COUNTING_GROUPS, "The method's domains: a table domain = [fine "
+                "domains]. Reach per domain, number of domains, selection, combinations, correlation, coherence and "
+                "the monitoring covariate count these; costs stay broken down by fine domain. A fine domain in no "
+                "group counts as its own; {} counts every fine domain (see 'Domains as the method counts them').",
+                check=lambda v: None if all(isinstance(d, list) and d and all(isinstance(x, str) for x in d)
+                                            for d in v.values()) else "must map every domain to a list of fine domains"),
     ),
     "prices": (
         Setting("price_year", int, REQUIRED, "All amounts are expressed in euros of this year."),

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from lib.dates import year_of_month
+from lib.domains import DomainCounting
 from lib.households import attribute_months, id_positions
 from lib.parallel import map_in_order
 
@@ -31,7 +32,8 @@ class Cube:
     """person, household, domain, year, cost."""
     households: pd.DataFrame
     """One row per included household: composition, type, residence, five-year cost,
-    number of domains and of years with costs, cost per domain (columns ``cost_<domain>``)."""
+    number of domains (the method's, ``lib.domains``) and of years with costs, cost per fine domain
+    (columns ``cost_<domain>``)."""
     domains: list[str]
 
 
@@ -42,7 +44,10 @@ LEDGER_CHUNK_ROWS = 4_000_000
 
 def build_cube(ledger: pd.DataFrame, households: pd.DataFrame, members: pd.DataFrame, attribution: str,
                membership_spells: pd.DataFrame | None = None, area_spells: pd.DataFrame | None = None,
-               household_spells: pd.DataFrame | None = None, chunk_rows: int = LEDGER_CHUNK_ROWS) -> Cube:
+               household_spells: pd.DataFrame | None = None, chunk_rows: int = LEDGER_CHUNK_ROWS,
+               counting: DomainCounting | None = None) -> Cube:
+    """The cube of ``ledger``'s costs attributed to households. ``counting``: the method's domains
+    (``lib.domains``) that ``n_domains`` counts; by default every fine domain counts."""
     person = ledger["person"].to_numpy()
     if attribution == "peildatum":
         unit_table = households[households["included"]]
@@ -87,7 +92,7 @@ def build_cube(ledger: pd.DataFrame, households: pd.DataFrame, members: pd.DataF
                                    "year": hh[3] + y0, "cost": hh[4]})
     domains = sorted(domain_names[np.unique(p_domain)].tolist())
     return Cube(household_cube=household_cube, person_cube=person_cube,
-                households=_household_table(unit_table, household_cube, domains), domains=domains)
+                households=_household_table(unit_table, household_cube, domains, counting), domains=domains)
 
 
 def _person_slices(person: np.ndarray, chunk_rows: int) -> list[slice]:
@@ -131,7 +136,8 @@ def _sum_by(person, household, domain, year, cost):
             (unique >> 6) & 0xFF, unique & 0x3F, total)
 
 
-def _household_table(unit_table: pd.DataFrame, household_cube: pd.DataFrame, domains: list[str]) -> pd.DataFrame:
+def _household_table(unit_table: pd.DataFrame, household_cube: pd.DataFrame, domains: list[str],
+                     counting: DomainCounting | None = None) -> pd.DataFrame:
     columns = ["household", "household_type", "n_persons", "n_children", "n_partners", "n_singles",
                "n_single_parents", "n_other", "institutional", "still_resident"]
     table = unit_table[[c for c in columns if c in unit_table]].reset_index(drop=True)
@@ -145,7 +151,8 @@ def _household_table(unit_table: pd.DataFrame, household_cube: pd.DataFrame, dom
     per_domain = np.bincount(row[inside] * len(domains) + column[inside], weights=cost[inside],
                              minlength=len(table) * len(domains)).reshape(len(table), len(domains))
     table["cost_total"] = per_domain.sum(axis=1)
-    table["n_domains"] = (per_domain > 0).sum(axis=1).astype(np.int16)
+    table["n_domains"] = (counting.count_present(per_domain, domains) if counting is not None
+                          else (per_domain > 0).sum(axis=1).astype(np.int16))
     year = household_cube["year"].to_numpy().astype(np.int64)
     positive = (row >= 0) & (cost > 0)
     first_year = int(year.min()) if year.size else 0

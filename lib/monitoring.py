@@ -70,6 +70,7 @@ import numpy as np
 import pandas as pd
 
 from lib.dates import year_of_month
+from lib.domains import DomainCounting
 from lib.households import id_positions
 
 COVARIATE_LABELS = {"n_domains": "aantal domeinen", "n_children": "aantal kinderen"}
@@ -503,7 +504,8 @@ def _varies(values: np.ndarray) -> bool:
 def run_monitoring(costs: pd.DataFrame, households: pd.DataFrame, cohort: np.ndarray,
                    start_month: int, periods: list[str], unit: str, domains: list[str], caliper: float, seed: int,
                    moved: np.ndarray, dissolved: np.ndarray, movers: str = "follow",
-                   comparison_pool: np.ndarray | None = None) -> MonitoringResult:
+                   comparison_pool: np.ndarray | None = None, counting: DomainCounting | None = None
+                   ) -> MonitoringResult:
     """Monitor ``cohort`` (boolean per row of ``households``, which are the households at the start).
 
     ``costs``: the households' costs per period and domain, ``cohort_costs`` of the ledger
@@ -511,7 +513,8 @@ def run_monitoring(costs: pd.DataFrame, households: pd.DataFrame, cohort: np.nda
     ``moved`` / ``dissolved``: per household, whether a member left the study area or the
     household ended during the follow-up. ``comparison_pool``: per household, whether it may
     be a comparison household (default: every household not in the cohort), e.g. the
-    households that meet the selection criteria but were not enrolled."""
+    households that meet the selection criteria but were not enrolled. ``counting``: the
+    method's domains that the covariate ``n_domains`` counts (default: every domain)."""
     follow_up = follow_up_periods(periods, start_month, unit)
     baseline_periods = [p for p in periods if p not in follow_up]
     if not baseline_periods or not follow_up:
@@ -527,7 +530,7 @@ def run_monitoring(costs: pd.DataFrame, households: pd.DataFrame, cohort: np.nda
                                last.sum(axis=1)})
     for j, d in enumerate(domains):
         covariates[f"log_kosten_{d}"] = np.log1p(np.maximum(base[:, j], 0))
-    covariates["n_domains"] = (base > 0).sum(axis=1)
+    covariates["n_domains"] = (counting or DomainCounting.from_groups({}, domains)).count_present(base, domains)
     covariates["n_children"] = households["n_children"].to_numpy()
     covariates["household_type"] = households["household_type"].to_numpy()
     covariates = covariates.loc[:, [c for c in covariates.columns if _varies(covariates[c].to_numpy())]]

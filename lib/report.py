@@ -17,6 +17,7 @@ import html
 import io
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -128,8 +129,12 @@ def headline_findings(tables: list[ExportedTable]) -> list[str]:
                        "kosten in het sociaal of veiligheidsdomein in de studiejaren.")
         multi = [reach.value("n_households", aantal_domeinen=k) for k in ("3", "4+")]
         if total and all(m is not None for m in multi):
+            counted = re.search(r"domeinen geteld zoals de methode ze telt \([^)]*\): (.*?) telt elk als een domein",
+                                reach.notes_text)
+            how = (f" Domeinen zoals de methode ze telt: {counted.group(1)} telt elk als een domein (een zaak die "
+                   "politie, OM en rechter doorloopt is een probleem, niet drie)." if counted else "")
             out.append(f"{sum(multi):,.0f} huishoudens ({sum(multi) / total:.1%}) hadden kosten in drie of meer "
-                       "domeinen.")
+                       "domeinen." + how)
     top = _table(tables, "concentratie_top")
     if top is not None:
         # The smallest top groups are suppressed in small areas: then the next published ones speak.

@@ -6,8 +6,10 @@ Criteria (``[selection]`` of the run config) on the household cube:
   export (all households of the study area, ``lib.baseline.RANKING``; e.g. 0.05 = the top
   5%), so that the selected group is a group of the ranked tables, not a second ranking that
   differs from them by a few households;
-* ``min_domains``: at least this many domains with costs;
-* ``combinations``: has every domain of at least one listed combination;
+* ``min_domains``: at least this many domains with costs, domains as the method counts them
+  (``[domains] counting_groups``, ``lib.domains``: the justice chain is one domain);
+* ``combinations``: has every domain of at least one listed combination (a method's domain
+  such as ``justitie``, or a fine domain such as ``detentie`` for a narrower criterion);
 * ``min_cost``: five-year cost of at least this many euros (price year of the run);
 * ``resident_only``: still living in the study area.
 
@@ -25,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from lib.baseline import rank_bands
+from lib.domains import DomainCounting
 from lib.errors import UserFacingError
 
 
@@ -32,8 +35,12 @@ class SelectionRefused(UserFacingError):
     """A list of individual households was asked for where that is not allowed."""
 
 
-def select_households(households: pd.DataFrame, domains: list[str], settings: dict) -> pd.Series:
-    """Boolean per household (aligned with ``households``): does it qualify?"""
+def select_households(households: pd.DataFrame, domains: list[str], settings: dict,
+                      counting: DomainCounting | None = None) -> pd.Series:
+    """Boolean per household (aligned with ``households``): does it qualify?
+
+    ``domains``: the fine domains of the run; ``counting``: the method's domains (by default
+    each fine domain counts as one). ``households["n_domains"]`` counts the method's domains."""
     n = len(households)
     cost = households["cost_total"].to_numpy(dtype=float)
     tests: list[np.ndarray] = []
@@ -42,13 +49,19 @@ def select_households(households: pd.DataFrame, domains: list[str], settings: di
     if settings["min_domains"] > 0:
         tests.append(households["n_domains"].to_numpy() >= settings["min_domains"])
     if settings["combinations"]:
-        unknown = sorted({d for combo in settings["combinations"] for d in combo} - set(domains))
+        counting = counting or DomainCounting.from_groups({}, domains)
+        # A domain of the run without costs in these households has no cost column: nobody has it.
+        fine = np.zeros((n, len(domains)))
+        for j, d in enumerate(domains):
+            if f"cost_{d}" in households:
+                fine[:, j] = households[f"cost_{d}"].to_numpy(dtype=float)
+        grouped, names = counting.group_costs(fine, domains)
+        present = {d: fine[:, j] > 0 for j, d in enumerate(domains)} | {g: grouped[:, k] > 0
+                                                                        for k, g in enumerate(names)}
+        unknown = sorted({d for combo in settings["combinations"] for d in combo} - set(present))
         if unknown:
             raise UserFacingError(f"[selection] combinations name unknown domain(s) {unknown}; the domains of this "
-                                  f"run are {domains}")
-        # A domain of the run without costs in these households has no cost column: nobody has it.
-        present = {d: households[f"cost_{d}"].to_numpy() > 0 if f"cost_{d}" in households else np.zeros(n, bool)
-                   for d in domains}
+                                  f"run are {names} (fine domains: {domains})")
         has_any = np.zeros(n, dtype=bool)
         for combo in settings["combinations"]:
             has_any |= np.logical_and.reduce([present[d] for d in combo])

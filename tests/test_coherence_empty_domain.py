@@ -289,7 +289,9 @@ def run_without_halt(small_dataset, tmp_path_factory):
         (empty / str(year)).mkdir(parents=True)
         (empty / str(year) / f"HALT{year}TABV1.csv").write_text(
             "RINPERSOONS,RINPERSOON,HALTDATUMVERWIJZING,HALTAFDOENING\n", encoding="utf-8")
-    path = national_config(small_dataset, folder)
+    # Every fine domain counts as a domain of its own ([domains] counting_groups = {}): Halt is then a
+    # coherence group of its own without costs (counted with the justice chain, the group has costs).
+    path = national_config(small_dataset, folder, "\n[domains]\ncounting_groups = {}\n")
     text = re.sub(r'^HALTTAB = .*$', f'HALTTAB = "{empty.as_posix()}/*/HALT*TABV*.*"', path.read_text(encoding="utf-8"),
                   flags=re.M)
     assert f'HALTTAB = "{empty.as_posix()}' in text

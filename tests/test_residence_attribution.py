@@ -97,7 +97,13 @@ def test_every_core_table_is_released_with_either_attribution(both_runs, attribu
     core = released[released["step"].isin(CORE_STEPS)]
     assert CORE_TABLES <= set(core["table"])
     refused = core.loc[core["status"] != "pass", ["table", "status", "reasons"]]
-    assert refused.empty, refused.to_string()
+    # Correlations between the method's domains rest on the households with costs in both domains
+    # of a pair: in this small area (a few hundred households, the justice chain one domain) no pair
+    # has 10 of them, so these model tables are refused for that reason, and only for that one.
+    too_few = refused["table"].isin(["correlatie_domeinen", "samenhang_correlatie_kosten"]) & refused["reasons"].map(
+        lambda r: r.startswith("every row fails the rules of model tables") and "label" not in r
+        and all("independent units in its smallest group (< 10)" in part for part in r.split("; domein_a=")[1:]))
+    assert refused[~too_few].empty, refused.to_string()
     assert "RESULT: no findings" in (work / "10_export" / "check_export.txt").read_text(encoding="utf-8")
 
 

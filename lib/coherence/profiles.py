@@ -26,12 +26,11 @@ from disclosure_control.identifiers import (
     forbidden_statistic_reason,
     identifier_name_reason,
 )
-from lib.config import REFERENCE_DATA
+from lib.domains import DomainGroupError, bundle_domains, resolve_groups
 from lib.errors import UserFacingError
 
 LEVEL_LABELS = ("geen", "laag", "hoog")
 """Cost levels of a domain group: 0 = no costs, 1 = low, 2 = high."""
-_GROUP_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 # Counting sort (bincount) when the profile space is at most this many codes or at most a
 # few times the number of rows; beyond that a sort is cheaper in memory.
 _DENSE_CODE_LIMIT = 1 << 22
@@ -189,13 +188,6 @@ def mask_labels(masks: np.ndarray, names: Sequence[str], empty: str = "geen") ->
     return labels[position.reshape(-1)]
 
 
-def bundle_domains() -> set[str]:
-    """Every cost domain the bundle knows: the default price table and the appendix-2 domain labels."""
-    prices = pd.read_csv(REFERENCE_DATA / "prices_default.csv", usecols=["domain"], dtype=str)
-    labels = pd.read_csv(REFERENCE_DATA / "domain_labels.csv", usecols=["domain"], dtype=str)
-    return set(prices["domain"].dropna()) | set(labels["domain"].dropna())
-
-
 def resolve_domain_groups(run_domains: Sequence[str], configured: Mapping[str, Sequence[str]],
                           exclude: Sequence[str] = (), known_domains: set[str] | None = None
                           ) -> tuple[dict[str, tuple[str, ...]], list[str]]:
@@ -215,53 +207,11 @@ def resolve_domain_groups(run_domains: Sequence[str], configured: Mapping[str, S
         column name of an exported table.
     """
     known = set(known_domains if known_domains is not None else bundle_domains()) | set(run_domains)
-    problems: list[str] = []
-    notes: list[str] = []
-    seen: dict[str, str] = {}
-    for group, domains in configured.items():
-        if not isinstance(domains, (list, tuple)) or not domains or not all(isinstance(d, str) for d in domains):
-            problems.append(f"[coherence] domain_groups.{group} must be a non-empty list of domain names")
-            continue
-        for domain in domains:
-            if domain not in known:
-                problems.append(f"[coherence] domain_groups.{group}: unknown domain {domain!r} "
-                                f"(known domains: {', '.join(sorted(known))})")
-            elif domain in seen:
-                problems.append(f"[coherence] domain {domain!r} is in two groups: {seen[domain]!r} and {group!r}")
-            else:
-                seen[domain] = group
-    for domain in exclude:
-        if domain not in known:
-            problems.append(f"[coherence] exclude_domains: unknown domain {domain!r} "
-                            f"(known domains: {', '.join(sorted(known))})")
-        elif domain in seen:
-            problems.append(f"[coherence] domain {domain!r} is both excluded and in group {seen[domain]!r}")
-    groups: dict[str, tuple[str, ...]] = {}
-    for group, domains in configured.items():
-        present = tuple(d for d in domains if d in run_domains) if isinstance(domains, (list, tuple)) else ()
-        if present:
-            groups[group] = present
-        elif isinstance(domains, (list, tuple)):
-            notes.append(f"domain group {group!r} left out: none of its domains ({', '.join(domains)}) is "
-                         "in this run")
-    for domain in run_domains:
-        if domain not in seen and domain not in exclude:
-            if domain in groups:
-                problems.append(f"[coherence] group name {domain!r} is also a domain that is in no group; "
-                                "rename the group or put the domain in a group")
-            groups[domain] = (domain,)
-    for group in groups:
-        # Group names become column names of exported tables (pct_<group>, kosten_<group>).
-        why = None if _GROUP_NAME.match(group) else \
-            "must be lower-case letters, digits and '_' (at most 41 characters), starting with a letter"
-        why = why or identifier_name_reason(group) or forbidden_statistic_reason(group)
-        if why:
-            problems.append(f"[coherence] domain group name {group!r}: {why}")
-    if problems:
-        raise CoherenceConfigError("the coherence settings have problem(s):\n  - " + "\n  - ".join(problems))
-    if exclude:
-        notes.append(f"domains left out of the coherence analyses: {', '.join(sorted(exclude))}")
-    return dict(sorted(groups.items())), notes
+    try:
+        return resolve_groups(run_domains, configured, known, "[coherence] domain_groups", exclude,
+                              name_reason=lambda name: identifier_name_reason(name) or forbidden_statistic_reason(name))
+    except DomainGroupError as exc:
+        raise CoherenceConfigError(str(exc)) from None
 
 
 def group_costs(households: pd.DataFrame, groups: Mapping[str, Sequence[str]]) -> dict[str, np.ndarray]:

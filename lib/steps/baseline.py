@@ -17,7 +17,7 @@ from lib.export_requests import clear_requests, request_tables
 from lib.errors import UserFacingError
 from lib.pipeline import RunContext, Step, StepResult, step_folder
 from lib.provenance import STEP_JSON
-from lib.steps.households import RESIDENCE_FILE, household_type_codes, run_domains, run_metadata
+from lib.steps.households import RESIDENCE_FILE, domain_counting, household_type_codes, run_domains, run_metadata
 from lib.workfiles import read_table
 
 
@@ -67,7 +67,8 @@ def baseline(ctx: RunContext) -> StepResult:
                              domain_codes=run_domains(config)[0], years=config.years,
                              household_types=household_type_codes(config["households"]["include_institutional"]),
                              moves_measured=moves_measured(config, residence),
-                             selection_share=config["selection"]["top_share"], residence=residence)
+                             selection_share=config["selection"]["top_share"], residence=residence,
+                             counting=domain_counting(config, domains))
     out = ctx.step_dir
     clear_requests(out)
     request_tables(out, tables)

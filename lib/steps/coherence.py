@@ -1,7 +1,8 @@
 """Step 7: coherence (samenhang): which problems cluster in which households.
 
 Reads the cube's household table and runs the analyses of ``lib.coherence`` on the
-households' distinct domain profiles, over every domain the run measures (a measured domain
+households' distinct domain profiles, over every domain the run measures, grouped as the method
+counts domains (``[domains] counting_groups``, unless ``[coherence] domain_groups`` groups them) (a measured domain
 in which no household has costs is an all-zero column, named in every table like the others): pairwise co-occurrence, frequent domain
 combinations and association rules, cost-weighted combinations, correlation of costs
 between domains, and two typologies (k-modes clusters and a latent class model) with
@@ -25,10 +26,10 @@ import json
 import numpy as np
 import pandas as pd
 
-from lib.coherence.analysis import analyse_coherence, level_cutoff_text
+from lib.coherence.analysis import analyse_coherence, cube_domains, level_cutoff_text
 from lib.export_requests import clear_requests, request_tables
 from lib.pipeline import RunContext, Step, StepResult
-from lib.steps.households import run_domains, run_metadata
+from lib.steps.households import domain_counting, run_domains, run_metadata
 from lib import workfiles
 from lib.workfiles import read_table, table_path, write_table
 
@@ -62,7 +63,14 @@ def coherence(ctx: RunContext) -> StepResult:
     # Every domain the run measures, also one without costs (no column in the cube): the tables
     # say which domains are measured, so one missing here would show that it is empty.
     measured, _ = run_domains(config)
-    result = analyse_coherence(households, config["coherence"], seed=config["run"]["seed"],
+    settings = dict(config["coherence"])
+    if not settings["domain_groups"]:
+        # By default the analyses group the domains as the method counts them ([domains]
+        # counting_groups): police -> prosecution is one case, not a coherence of two problems.
+        settings["domain_groups"] = {group: list(members) for group, members in
+                                     domain_counting(config, cube_domains(households)).groups.items()
+                                     if members != (group,) and not set(members) & set(settings["exclude_domains"])}
+    result = analyse_coherence(households, settings, seed=config["run"]["seed"],
                                min_units=rules.min_units, near_full_share=rules.near_full_share,
                                rounding_base=rules.rounding_base, min_residual_df=rules.min_residual_df,
                                baseline_top_share=config["baseline"]["top_group_share"],

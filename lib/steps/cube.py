@@ -3,7 +3,8 @@
 Writes to ``<work>/05_cube/``: ``household_cube`` (household, domain, year, cost),
 ``person_cube`` (person, household, domain, year, cost) and ``households`` (one row per
 household of the study population: composition, type, still resident, five-year cost,
-number of domains, number of years with costs, cost per domain), all in euros of the
+number of domains as the method counts them (``[domains] counting_groups``), number of years
+with costs, cost per fine domain), all in euros of the
 run's price year and attributed as ``[households] attribution`` says.
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from lib.cube import build_cube
 from lib.parallel import map_in_order
 from lib.pipeline import RunContext, Step, StepResult
+from lib.steps.households import domain_counting
 from lib.workfiles import read_table, write_table
 
 
@@ -22,7 +24,9 @@ def household_cube(ctx: RunContext) -> StepResult:
     extra = {}
     if attribution == "monthly":
         extra = {name: read_table(hh_dir / name) for name in ("membership_spells", "area_spells", "household_spells")}
-    cube = build_cube(ledger, read_table(hh_dir / "households"), read_table(hh_dir / "members"), attribution, **extra)
+    counting = domain_counting(config, ledger["domain"].astype("category").cat.categories)
+    cube = build_cube(ledger, read_table(hh_dir / "households"), read_table(hh_dir / "members"), attribution,
+                      counting=counting, **extra)
     out = ctx.step_dir
     # The three tables are written side by side (parquet writing leaves the interpreter free).
     tables = {"household_cube": cube.household_cube, "person_cube": cube.person_cube, "households": cube.households}

@@ -41,6 +41,7 @@ from lib.households import (
     id_positions,
     read_brp_extract,
 )
+from lib.domains import DomainCounting
 from lib.layouts import UITKERINGSOORT_DOMAINS
 from lib.pipeline import RunContext, Step, StepResult, step_folder
 from lib.pricing import combine_price_tables, load_price_table
@@ -500,7 +501,16 @@ def run_metadata(config) -> dict:
     """What every exported table of the run states: population, period, attribution, price year, route,
     and which domains of the method the run measures."""
     measured, not_measured = run_domains(config)
-    return _metadata(config, config["households"]["attribution"]) | {"domeinen": domain_note(measured, not_measured)}
+    return _metadata(config, config["households"]["attribution"]) | {
+        "domeinen": domain_note(measured, not_measured) + "; " + domain_counting(config).note()}
+
+
+def domain_counting(config, cube_domains=()) -> DomainCounting:
+    """The method's domains of this run (``[domains] counting_groups``) over the fine domains the
+    run measures and any the cube holds (see ``lib.domains``)."""
+    return DomainCounting.from_groups(config["domains"]["counting_groups"],
+                                      sorted(set(run_domains(config)[0]) | set(map(str, cube_domains))),
+                                      set(method_domains(config)))
 
 
 def method_domains(config) -> list[str]:

@@ -26,7 +26,7 @@ from lib.monitoring import (PLACEBO_LABEL, cohort_costs, follow_up_periods, hous
                             run_monitoring)
 from lib.pipeline import RunContext, Step, StepResult
 from lib.selection import select_households
-from lib.steps.households import run_metadata
+from lib.steps.households import domain_counting, run_metadata
 from lib.steps.read_sources import study_period
 from lib.steps.selection import describe_criteria
 from lib.workfiles import read_table
@@ -76,6 +76,7 @@ def monitoring(ctx: RunContext) -> StepResult:
     ledger = read_table(ctx.earlier_step_dir("price") / "ledger", columns=["person", "month", "domain", "cost"])
     households, members, notes = cohort_at_start(ctx, start)
     domains = sorted(map(str, ledger["domain"].unique()))
+    counting = domain_counting(config, domains)
     unit = settings["period"]
     period = study_period(config)
     periods = sorted(pd.unique(period_of_month(np.arange(month_index(period.start), month_index(period.end) + 1),
@@ -87,7 +88,7 @@ def monitoring(ctx: RunContext) -> StepResult:
     start_month = int(month_index(start))
     if settings["cohort"] == "selection":
         before_start = costs[~costs["period"].isin(follow_up_periods(periods, start_month, unit)).to_numpy()]
-        cohort = _selected_before_start(before_start, households, domains, config["selection"])
+        cohort = _selected_before_start(before_start, households, domains, config["selection"], counting)
         cohort_text = "geselecteerd op de kosten voor de start: " + describe_criteria(config["selection"])
     else:
         cohort = _enrolled(ctx, households, members)
@@ -97,7 +98,7 @@ def monitoring(ctx: RunContext) -> StepResult:
         # An enrolled cohort against the households that meet the selection criteria on the
         # costs before the start but were not enrolled (lib.monitoring, "Which design").
         before_start = costs[~costs["period"].isin(follow_up_periods(periods, start_month, unit)).to_numpy()]
-        comparison_pool = _selected_before_start(before_start, households, domains, config["selection"]) & ~cohort
+        comparison_pool = _selected_before_start(before_start, households, domains, config["selection"], counting) & ~cohort
         cohort_text += ("; vergelijkingsgroep uit de huishoudens die aan de selectiecriteria voldoen maar niet zijn "
                         "ingeschreven: " + describe_criteria(config["selection"]))
     if cohort.sum() < 2:
@@ -106,7 +107,7 @@ def monitoring(ctx: RunContext) -> StepResult:
     result = run_monitoring(costs, households, cohort, start_month, periods, unit, domains,
                             settings["caliper"], config["run"]["seed"], households["moved_away"].to_numpy(bool),
                             households["dissolved"].to_numpy(bool), settings["movers"],
-                            comparison_pool=comparison_pool)
+                            comparison_pool=comparison_pool, counting=counting)
     result.estimates.to_csv(out / "estimates.csv", index=False, encoding="utf-8")
     result.balance.to_csv(out / "balance.csv", index=False, encoding="utf-8")
     result.status.to_csv(out / "cohort_status.csv", index=False, encoding="utf-8")
@@ -248,18 +249,18 @@ def balance_notes_dutch(result) -> list[str]:
             "onthullingsbeheersing niet getoond wordt."]
 
 
-def _selected_before_start(costs_before_start, households, domains, selection_settings) -> np.ndarray:
+def _selected_before_start(costs_before_start, households, domains, selection_settings, counting) -> np.ndarray:
     """The selection criteria applied to the costs of the periods before the start (the start
     is the first day of a period, so these are exactly the costs before it)."""
     per_domain = household_matrix(costs_before_start, households["household"].to_numpy(), "domain", domains)
     frame = pd.DataFrame({"household": households["household"].to_numpy(),
                           "cost_total": per_domain.sum(axis=1),
-                          "n_domains": (per_domain > 0).sum(axis=1),
+                          "n_domains": counting.count_present(per_domain, domains),
                           "still_resident": households["in_area"].to_numpy(dtype=bool) if "in_area" in households
                           else True})
     for j, d in enumerate(domains):
         frame[f"cost_{d}"] = per_domain[:, j]
-    return select_households(frame, domains, selection_settings).to_numpy()
+    return select_households(frame, domains, selection_settings, counting).to_numpy()
 
 
 def _enrolled(ctx: RunContext, households: pd.DataFrame, members: pd.DataFrame) -> np.ndarray:

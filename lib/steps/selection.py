@@ -15,7 +15,7 @@ from lib.baseline import CHILD_LABELS, RANKING, RANKING_NOTE, with_code_list
 from lib.export_requests import clear_requests, request_table
 from lib.pipeline import RunContext, Step, StepResult
 from lib.selection import check_list_allowed, select_households
-from lib.steps.households import household_type_codes, run_domains, run_metadata
+from lib.steps.households import domain_counting, household_type_codes, run_domains, run_metadata
 from lib.workfiles import read_table
 
 
@@ -51,7 +51,8 @@ def selection(ctx: RunContext) -> StepResult:
     household_cube = read_table(cube_dir / "household_cube")
     # The domains of the run: those with a source (empty or not) and any the cube holds.
     domains = sorted(set(run_domains(config)[0]) | set(map(str, household_cube["domain"].unique())))
-    selected = select_households(households, domains, settings)
+    counting = domain_counting(config, domains)
+    selected = select_households(households, domains, settings, counting)
     chosen = households[selected.to_numpy()]
     out = ctx.step_dir
     clear_requests(out)
@@ -75,13 +76,17 @@ def selection(ctx: RunContext) -> StepResult:
                       config["households"]["include_institutional"])))[["household", "huishoudtype"]],
                   unit="household", dimensions=["huishoudtype"],
                   metadata=meta | {"title": "Geselecteerde huishoudens naar huishoudtype"})
-    in_domain = household_cube[household_cube["household"].isin(chosen["household"])]
-    in_domain = in_domain.groupby(["household", "domain"], as_index=False, observed=True)["cost"].sum()
-    in_domain = in_domain[in_domain["cost"] > 0].rename(columns={"domain": "domein", "cost": "kosten"})
-    in_domain = in_domain.assign(domein=with_code_list(in_domain["domein"], domains))
+    # Per domain as the method counts them (the justice chain is one domain), as reach is counted.
+    cube_domains = sorted(map(str, household_cube["domain"].unique()))
+    grouped, names = counting.group_costs(chosen[[f"cost_{d}" for d in cube_domains]].to_numpy(), cube_domains)
+    row, column = np.nonzero(grouped > 0)
+    in_domain = pd.DataFrame({"household": chosen["household"].to_numpy()[row],
+                              "domein": with_code_list(np.asarray(names, dtype=object)[column],
+                                                       counting.group_index(domains)[0]),
+                              "kosten": grouped[row, column]})
     request_table(out, "selectie_domeinen", "magnitude_table", in_domain[["household", "domein", "kosten"]],
                   unit="household", dimensions=["domein"], values="kosten", statistic="sum",
-                  value_dimensions=["domein"],
+                  value_dimensions=["domein"], value_groups={"domein": {g: list(m) for g, m in counting.merged()}},
                   metadata=meta | {"title": "Geselecteerde huishoudens: aantal en kosten per domein (een huishouden "
                                             "kan in meer domeinen voorkomen)"})
     request_table(out, "selectie_kosten", "magnitude_table",

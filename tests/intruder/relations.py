@@ -372,9 +372,29 @@ class Builder:
                 return groups
         return None
 
+    def _counting_groups(self) -> dict[str, list[str]]:
+        """The method's domains each table states ("domeinen geteld zoals de methode ze telt ...:
+        justitie = politie + ...; ... telt elk als een domein"): group -> its fine domains."""
+        for t in self.x.tables.values():
+            m = re.search(r"domeinen geteld zoals de methode ze telt \([^)]*\): (.*?) telt elk als een domein",
+                          t.notes)
+            if m:
+                groups = {}
+                for part in m.group(1).split(";"):
+                    if "=" in part:
+                        g, members = part.split("=", 1)
+                        groups[g.strip()] = [d.strip() for d in members.split("+")]
+                return groups
+        return {}
+
     def _setup_domains(self) -> None:
         domains: set[str] = set()
         T = self.total
+        # Reach, combinations, selection and coherence count the method's domains; costs per
+        # domain and year are by fine domain. Items of the profile lattice are the method's domains.
+        self.counting = self._counting_groups()
+        group_of = {d: g for g, members in self.counting.items() for d in members}
+        self.fine_domains: set[str] = set(group_of)
         for name, column in (("bereik_per_domein", None), ("kosten_domein_jaar", "domein"),
                              ("selectie_domeinen", None)):
             t = self.t(name)
@@ -405,7 +425,7 @@ class Builder:
             if t is not None:
                 for r in t.rows:
                     domains |= {r.get("domein_a", ""), r.get("domein_b", "")} - {""}
-        self.domains = sorted(domains)
+        self.domains = sorted({group_of.get(d, d) for d in domains})
         reach = self.t("bereik_per_domein")
         self.zero_domains: set[str] = set()
         if reach is not None and reach.label_columns:
@@ -418,7 +438,7 @@ class Builder:
             # The coherence analyses run on the domains with costs in the study area: a measured domain
             # missing from their list has no households with costs (unless it was left out on purpose,
             # which shows as a published non-zero reach).
-            members = {d for v in self.groups.values() for d in v}
+            members = set(self.groups) | {group_of.get(d, d) for v in self.groups.values() for d in v}
             absent = [d for d in self.domains if d not in members and d not in self.zero_domains]
             reach_pub = {}
             if reach is not None and reach.label_columns:
@@ -429,7 +449,8 @@ class Builder:
             if absent and not any(reach_pub.get(d, 0) > 0 for d in absent):
                 self.zero_domains |= set(absent)
                 self.absent_from_coherence = set(absent)
-        singletons = self.groups is None or all(len(v) == 1 and v[0] == k for k, v in self.groups.items())
+        singletons = self.groups is None or all((len(v) == 1 and v[0] == k) or sorted(v) == sorted(self.counting.get(k, []))
+                                                for k, v in self.groups.items())
         coherence_items = set(self.groups) if self.groups else set(self.domains)
         # The coherence step's items are the domains when every group is one domain and no domain
         # with costs is left out; then the profile lattice links coherence and baseline tables.
@@ -441,6 +462,12 @@ class Builder:
         self.bit = {d: 1 << i for i, d in enumerate(self.items)}
         self.n_masks = 1 << len(self.items) if self.lattice else 0
         self._lattice_done: set[str] = set()
+        for g, members in self.counting.items():
+            # A household has costs in a method's domain when it has costs in one or more of its
+            # fine domains; its cost there is the sum of theirs.
+            self.cover(self.dom(g), [f"n:dom={d}" for d in members], f"{g} = {' + '.join(members)} (households)")
+            self.partition(f"cost.d={g}:all", [f"cost.d={d}:all" for d in members],
+                           f"{g} = {' + '.join(members)} (costs)")
 
     def mask_of(self, names) -> int | None:
         """Bit mask of a set of domains; None when a domain is known to have no households."""
