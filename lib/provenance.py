@@ -63,9 +63,9 @@ class Provenance:
 
 
 # Settings that every table's metadata states (lib.steps.households.run_metadata: population,
-# period, attribution, price year, route and the measured domains, found from the sources, the
-# price tables and the domain mapping).
-TABLE_METADATA = ("study", "households", "run.route", "prices.price_year", "prices.price_tables",
+# period, attribution, price year, route, the measured domains, found from the sources, the
+# price tables and the domain mapping, and how domains are counted).
+TABLE_METADATA = ("study", "households", "domains", "run.route", "prices.price_year", "prices.price_tables",
                   "prices.fallback_tables", "prices.bijstand_from", "prices.bijstand_codes", "sources.cbs",
                   "sources.municipality")
 RUN_KEYS = ("name", "route", "statistics_only", "work_dir", "export_dir", "seed")
@@ -119,7 +119,7 @@ PROVENANCE: dict[str, Provenance] = {
     "price": Provenance(("read_sources",), ("prices",), price_files),
     "households": Provenance(("inventory", "read_sources", "price"),
                              TABLE_METADATA + ("monitoring.enabled",), metadata_files),
-    "cube": Provenance(("households", "price"), ("households", "study")),
+    "cube": Provenance(("households", "price"), ("households", "study", "domains")),
     "baseline": Provenance(("cube",), TABLE_METADATA + ("baseline", "selection.top_share", "disclosure_control"),
                            metadata_files),
     "coherence": Provenance(("cube",), TABLE_METADATA + ("coherence", "baseline.top_group_share", "run.seed",
