@@ -173,7 +173,8 @@ class SafeWriter:
                         unit_labels: Sequence[str] | None = None, value_dimensions: Sequence[str] = (),
                         ranked: str | None = None, panel: str | None = None,
                         identities: Sequence[Mapping[str, Any]] = (),
-                        value_groups: Mapping[str, Mapping[str, Sequence[str]]] | None = None) -> ReleaseResult:
+                        value_groups: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+                        values_together: bool = False) -> ReleaseResult:
         """Sum or mean of value column(s) per cell, with dominance and p%-rule on
         the contributions of the distinct units (the first unit column).
 
@@ -182,7 +183,11 @@ class SafeWriter:
         the export-wide audit links them with the same parts of the amount in
         other tables.  ``value_groups``: per value dimension, the categories that are
         groups of another table's finer codes (``{"domein": {"justitie": ["politie",
-        "detentie"]}}``), so the audit links a group's amount with its parts.  ``ranked``: a dimension whose categories are groups of
+        "detentie"]}}``), so the audit links a group's amount with its parts.
+        ``values_together``: every layer of a cell (its count and each value column) is one
+        decision, suppressed or published alike; for value columns that are the same amounts
+        under other assumptions (costs at other prices), where one published beside a
+        suppressed other would give it back.  ``ranked``: a dimension whose categories are groups of
         units ranked by this amount, most expensive first (a unit in an
         earlier group has at least the amount of any unit in a later one).
         ``panel``: a dimension in whose every category every unit is by design (a
@@ -200,7 +205,8 @@ class SafeWriter:
                                   statistic=statistic, hierarchies=hierarchies, margins=margins,
                                   metadata=metadata, unit_labels=unit_labels, show_counts=show_counts,
                                   value_dimensions=value_dimensions, ranked=ranked, panel=panel,
-                                  identities=identities, value_groups=value_groups)
+                                  identities=identities, value_groups=value_groups,
+                                  values_together=values_together)
 
     def cluster_profiles(self, data: pd.DataFrame, *, name: str, unit: str | Sequence[str], cluster: str,
                          values: Sequence[str], shares: Sequence[str] = (),
@@ -490,7 +496,8 @@ class SafeWriter:
 
     def _grid_release(self, data, *, name, unit, dimensions, values, statistic, hierarchies, margins,
                       metadata, unit_labels, show_counts, value_dimensions=(), ranked=None,
-                      profile=None, panel=None, identities=(), value_groups=None) -> ReleaseResult:
+                      profile=None, panel=None, identities=(), value_groups=None,
+                      values_together=False) -> ReleaseResult:
         result = self._start(name, metadata)
         if isinstance(result, ReleaseResult):
             return result
@@ -521,6 +528,8 @@ class SafeWriter:
             return self._fail(name, metadata, [str(error)])
         attach_memberships(model, kept, universe=str(metadata.get("universe") or labels[0]),
                            value_dimensions=value_dimensions, value_groups=value_groups)
+        if values_together:
+            model.layer_mode, model.implies = "together", []
         if profile is not None:
             as_profile(model, *profile)
         if ranked is not None:

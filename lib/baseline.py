@@ -239,6 +239,18 @@ def domain_count_labels(n_domains: int) -> list[str]:
     return list(DOMAIN_COUNT_LABELS[:min(n_domains, 4) + 1])
 
 
+def table_metadata(metadata: dict, residence: dict | None, title: str, population: str | None = None,
+                   **more) -> dict:
+    """A baseline table's metadata: the run's (``run_metadata``) with its title and population.
+
+    Tables about different groups say so: the safe writer links tables with the same population
+    and requires their shared cells to agree. Every table rests on the attributed costs, so each
+    states what the attribution moved (``residence``: the households step's ``residence.json``)."""
+    more["notes"] = list(more.get("notes", [])) + attribution_notes(residence)
+    return metadata | {"title": title, "unit": "huishoudens",
+                       "population": population or metadata["population"]} | more
+
+
 def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, domains: list[str],
                     settings: dict, min_units: int, metadata: dict, domain_codes: list[str] | None = None,
                     years: list[int] | None = None, household_types: list[str] | None = None,
@@ -271,14 +283,8 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
     population = metadata["population"]
     with_costs_population = f"{population}, met kosten in de studiejaren"
 
-    attributed = attribution_notes(residence)
-
     def meta(title: str, population: str = population, **more) -> dict:
-        # Tables about different groups say so: the safe writer links tables with the same
-        # population and requires their shared cells to agree. Every table rests on the attributed
-        # costs, so each states what the attribution moved.
-        more["notes"] = list(more.get("notes", [])) + attributed
-        return metadata | {"title": title, "unit": "huishoudens", "population": population} | more
+        return table_metadata(metadata, residence, title, population, **more)
 
     # --- reach -----------------------------------------------------------------------
     n_dom = np.minimum(h["n_domains"].to_numpy(), 4)

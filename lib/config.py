@@ -174,6 +174,14 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
                 "priced. A code the list lacks stops the price step with the codes and their counts. The default "
                 "lists the codes of the Regeling statistiek Participatiewet, IOAW en IOAZ 2015."),
     ),
+    "sensitivity": (
+        Setting("price_tables_laag", list, [], "Price sensitivity: price tables with low prices; their rows replace "
+                "the run's prices of the same source and code. With price_tables_hoog, the price step prices every "
+                "record again under each and the baseline publishes the main figures side by side "
+                "(prijsgevoeligheid_*). [] = no sensitivity run.", items=str),
+        Setting("price_tables_hoog", list, [], "Price sensitivity: price tables with high prices (as "
+                "price_tables_laag; give both or neither).", items=str),
+    ),
     "baseline": (
         Setting("top_shares", list, [0.005, 0.01, 0.02, 0.05, 0.10, 0.20], "Shares of the most expensive households "
                 "whose share in all costs is published (concentration).", items=float, check=_shares),

@@ -21,6 +21,27 @@ caliper = 2.0
 """
 
 
+# And the price sensitivity: every price of the default table at 75% and at 125%, an illustration
+# only (the bundle ships no documented range; a real run gives its own low and high tables).
+DEMO_SENSITIVITY = """
+[sensitivity]
+price_tables_laag = ["prices_laag.csv"]
+price_tables_hoog = ["prices_hoog.csv"]
+"""
+DEMO_PRICE_FACTORS = {"laag": 0.75, "hoog": 1.25}
+
+
+def write_demo_price_tables(demo_dir: Path) -> None:
+    """The demo's low and high price tables: the default table with every price scaled."""
+    import pandas as pd
+    from lib.config import REFERENCE_DATA
+    prices = pd.read_csv(REFERENCE_DATA / "prices_default.csv", dtype=str, keep_default_na=False, encoding="utf-8")
+    for scenario, factor in DEMO_PRICE_FACTORS.items():
+        table = prices.assign(price=(prices["price"].astype(float) * factor).map("{:.2f}".format),
+                              note=f"DEMO: the default price x {factor} (an illustration, not a documented range)")
+        table.to_csv(demo_dir / f"prices_{scenario}.csv", index=False, encoding="utf-8")
+
+
 def prepare_demo(demo_dir: Path = DEMO_DIR, households: int = DEMO_HOUSEHOLDS, seed: int = DEMO_SEED,
                  progress=print) -> Path:
     """The demo's config file, generating the demo data first when it is not there yet."""
@@ -29,8 +50,12 @@ def prepare_demo(demo_dir: Path = DEMO_DIR, households: int = DEMO_HOUSEHOLDS, s
         progress(f"generating demo data: {households:,} households in {demo_dir} (only the first time)")
         generate(demo_dir, GeneratorSpec(households=households, seed=seed, formats=available_formats()),
                  progress=progress)
-        if "[monitoring]" not in config.read_text(encoding="utf-8"):
+        write_demo_price_tables(demo_dir)
+        text = config.read_text(encoding="utf-8")
+        extra = "".join(part for section, part in (("[monitoring]", DEMO_MONITORING),
+                                                    ("[sensitivity]", DEMO_SENSITIVITY)) if section not in text)
+        if extra:
             staged = config.with_suffix(".toml.tmp")
-            staged.write_text(config.read_text(encoding="utf-8") + DEMO_MONITORING, encoding="utf-8")
+            staged.write_text(text + extra, encoding="utf-8")
             staged.replace(config)
     return config

@@ -86,7 +86,8 @@ def source_files(config: RunConfig) -> list[Path]:
 def price_files(config: RunConfig) -> list[Path]:
     prices = config["prices"]
     # The national figures the price check compares with: a new figure changes the step's warnings.
-    return _unique([config.resolve(p) for p in prices["price_tables"] + prices["fallback_tables"]]
+    scenarios = config["sensitivity"]["price_tables_laag"] + config["sensitivity"]["price_tables_hoog"]
+    return _unique([config.resolve(p) for p in prices["price_tables"] + prices["fallback_tables"] + scenarios]
                    + [config.resolve(prices["index"])]
                    + [config.resolve(path) for path in prices["index_series"].values()]
                    + [config.resolve(prices["bijstand_codes"])]
@@ -116,11 +117,11 @@ def monitoring_files(config: RunConfig) -> list[Path]:
 PROVENANCE: dict[str, Provenance] = {
     "inventory": Provenance((), ("sources", "study.years"), source_files),
     "read_sources": Provenance(("inventory",), ("run.route", "sources", "study.years"), domain_mapping),
-    "price": Provenance(("read_sources",), ("prices",), price_files),
+    "price": Provenance(("read_sources",), ("prices", "sensitivity"), price_files),
     "households": Provenance(("inventory", "read_sources", "price"),
                              TABLE_METADATA + ("monitoring.enabled",), metadata_files),
     "cube": Provenance(("households", "price"), ("households", "study", "domains")),
-    "baseline": Provenance(("cube",), TABLE_METADATA + ("baseline", "selection.top_share", "disclosure_control"),
+    "baseline": Provenance(("cube",), TABLE_METADATA + ("baseline", "selection", "sensitivity", "disclosure_control"),
                            metadata_files),
     "coherence": Provenance(("cube",), TABLE_METADATA + ("coherence", "baseline.top_group_share", "run.seed",
                                                          "disclosure_control"), metadata_files),

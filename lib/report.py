@@ -161,6 +161,38 @@ def headline_findings(tables: list[ExportedTable]) -> list[str]:
     out += _coherence_findings(tables)
     out += residence_and_attribution_findings(tables)
     out += _monitoring_findings(tables)
+    out += sensitivity_findings(tables)
+    return out
+
+
+def sensitivity_findings(tables: list[ExportedTable]) -> list[str]:
+    """The price sensitivity run in words (lib.price_sensitivity), from published cells only."""
+    domains = _table(tables, "prijsgevoeligheid_domeinen")
+    if domains is None:
+        return []
+    out = []
+    base, low, high = (domains.value(c, domein="Totaal") for c in ("sum_kosten", "sum_kosten_laag", "sum_kosten_hoog"))
+    if base and low is not None and high is not None:
+        out.append(f"Gevoeligheid voor de prijzen: de totale kosten zijn {low / base:.0%} van die bij de prijzen van de "
+                   f"run met de lage prijstabel en {high / base:.0%} met de hoge.")
+    top = _table(tables, "concentratie_top")
+    shares = []
+    for seg in ("top 1%", "top 5%", "top 10%"):
+        values = [top.value("share_of_kosten_pct", segment=seg) if top is not None else None]
+        for scenario in ("laag", "hoog"):
+            t = _table(tables, f"prijsgevoeligheid_concentratie_{scenario}")
+            values.append(t.value(f"share_of_kosten_{scenario}_pct", segment=seg) if t is not None else None)
+        if all(v is not None for v in values):
+            shares.append(f"de duurste {seg[4:]} {values[0]:.1f}% (laag {values[1]:.1f}%, hoog {values[2]:.1f}%)")
+    if shares:
+        out.append("Aandeel in de kosten bij de drie prijstabellen: " + "; ".join(shares) + ".")
+    selection = _table(tables, "prijsgevoeligheid_selectie")
+    if selection is not None:
+        counts = [selection.value("n_households", prijzen=p) for p in ("prijzen van de run", "lage prijzen",
+                                                                        "hoge prijzen")]
+        if all(c is not None for c in counts):
+            out.append(f"Selectie: {counts[0]:,.0f} huishoudens bij de prijzen van de run, {counts[1]:,.0f} bij lage en "
+                       f"{counts[2]:,.0f} bij hoge prijzen.")
     return out
 
 

@@ -119,6 +119,12 @@ def test_demo_data_are_made_once_and_run(tmp_path):
     results = run_steps(load_config(config))
     assert (demo / "work" / "logs" / "run.log").is_file()
     assert (demo / "export" / "huishoudens_naar_type.csv").is_file()
+    # The demo runs the price sensitivity (every price at 75% and 125%): its tables are in the export,
+    # the costs below and above the run's (evidence: the values before protection).
+    assert (demo / "export" / "prijsgevoeligheid_domeinen.csv").is_file()
+    cells = pd.read_csv(demo / "work" / "evidence" / "prijsgevoeligheid_domeinen.cells.csv").set_index("domein")
+    base, low, high = (cells.loc["Totaal", f"true_{c}"] for c in ("sum_kosten", "sum_kosten_laag", "sum_kosten_hoog"))
+    assert low < base < high
     assert results["inventory"].counts["GBAPERSOONTAB (1 file) rows"] > 2_000
 
 

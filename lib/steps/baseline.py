@@ -16,6 +16,7 @@ from lib.baseline import baseline_tables, gini
 from lib.export_requests import clear_requests, request_tables
 from lib.errors import UserFacingError
 from lib.pipeline import RunContext, Step, StepResult, step_folder
+from lib.price_sensitivity import scenario_tables_configured, sensitivity_tables
 from lib.provenance import STEP_JSON
 from lib.steps.households import RESIDENCE_FILE, domain_counting, household_type_codes, run_domains, run_metadata
 from lib.workfiles import read_table
@@ -69,6 +70,11 @@ def baseline(ctx: RunContext) -> StepResult:
                              moves_measured=moves_measured(config, residence),
                              selection_share=config["selection"]["top_share"], residence=residence,
                              counting=domain_counting(config, domains))
+    scenarios = {s: read_table(cube_dir / f"households_{s}") for s in scenario_tables_configured(config)}
+    if scenarios:
+        tables += sensitivity_tables(households, scenarios, domains, domain_counting(config, domains),
+                                     config["baseline"], config["selection"], config.disclosure_rules,
+                                     run_metadata(config), residence)
     out = ctx.step_dir
     clear_requests(out)
     request_tables(out, tables)

@@ -5,13 +5,16 @@ Writes to ``<work>/05_cube/``: ``household_cube`` (household, domain, year, cost
 household of the study population: composition, type, still resident, five-year cost,
 number of domains as the method counts them (``[domains] counting_groups``), number of years
 with costs, cost per fine domain), all in euros of the
-run's price year and attributed as ``[households] attribution`` says.
+run's price year and attributed as ``[households] attribution`` says; with ``[sensitivity]``
+also ``households_laag`` and ``households_hoog`` (household, five-year cost, cost per domain
+under the low and the high prices, ``lib.price_sensitivity``).
 """
 from __future__ import annotations
 
 from lib.cube import build_cube
 from lib.parallel import map_in_order
 from lib.pipeline import RunContext, Step, StepResult
+from lib.price_sensitivity import scenario_tables_configured
 from lib.steps.households import domain_counting
 from lib.workfiles import read_table, write_table
 
@@ -28,10 +31,24 @@ def household_cube(ctx: RunContext) -> StepResult:
     cube = build_cube(ledger, read_table(hh_dir / "households"), read_table(hh_dir / "members"), attribution,
                       counting=counting, **extra)
     out = ctx.step_dir
+    result_notes: list[str] = []
     # The three tables are written side by side (parquet writing leaves the interpreter free).
     tables = {"household_cube": cube.household_cube, "person_cube": cube.person_cube, "households": cube.households}
     for _ in map_in_order(lambda name: write_table(tables[name], out / name), tables, threads=3):
         pass
+    for scenario in scenario_tables_configured(config):
+        # The households' costs under the low or the high prices, attributed the same way.
+        priced = read_table(ctx.earlier_step_dir("price") / f"ledger_{scenario}",
+                            columns=["person", "month", "domain", "cost"])
+        other = build_cube(priced, read_table(hh_dir / "households"), read_table(hh_dir / "members"), attribution,
+                           counting=counting, **extra).households
+        columns = ["household", "cost_total"] + [f"cost_{d}" for d in cube.domains]
+        other = other.reindex(columns=columns, fill_value=0.0)
+        if not other["household"].equals(cube.households["household"]):
+            raise AssertionError(f"the households under the {scenario} prices differ (a bug, please report)")
+        write_table(other, out / f"households_{scenario}")
+        result_notes.append(f"price sensitivity ({scenario}): EUR {other['cost_total'].sum():,.2f} to households "
+                            "of the study population")
     attributed = float(cube.household_cube["cost"].sum())
     total = float(ledger["cost"].sum())
     result = StepResult(outputs=["household_cube", "person_cube", "households"])
@@ -40,6 +57,8 @@ def household_cube(ctx: RunContext) -> StepResult:
                      "persons with attributed costs": int(cube.person_cube["person"].nunique())}
     result.notes.append(f"attribution: {attribution}; EUR {attributed:,.2f} of the ledger's EUR {total:,.2f} "
                         f"({attributed / total:.1%}) goes to households of the study population")
+    result.notes += result_notes
+    result.outputs += [f"households_{s}" for s in scenario_tables_configured(config)]
     return result
 
 
@@ -48,5 +67,5 @@ STEP = Step(
     title="household cost cube: household x domain x year, with composition and residence",
     run=household_cube,
     reads=("03_price/ledger", "04_households/households, members (and spells for monthly attribution)"),
-    writes=("household_cube", "person_cube", "households"),
+    writes=("household_cube", "person_cube", "households", "households_laag, households_hoog (with [sensitivity])"),
 )

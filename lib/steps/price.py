@@ -4,6 +4,8 @@ Writes to ``<work>/03_price/``: ``ledger`` (person, month, domain, source, cost)
 ``record_cost`` (the cost of each record of ``02_read_sources/records``, same order),
 ``pricing.csv`` (per source and code: records, records used, cost), ``prices_used.csv``
 (every price row with its index series, index factor and value in the price year), ``fallback_uses.csv``,
+``ledger_laag`` and ``ledger_hoog`` (the same records under ``[sensitivity]``'s low and high
+price tables, see ``lib.price_sensitivity``; only when they are given),
 ``price_check.csv`` (per domain the implied cost per client-year and per unit against the
 national figures of ``lib/reference_data/national_figures.csv``, see ``lib.price_check``) and, when
 prices are missing, ``missing_prices.csv`` (source, code, year, records) before the step
@@ -14,10 +16,12 @@ from __future__ import annotations
 import pandas as pd
 
 from lib.pipeline import RunContext, Step, StepResult
+from lib.price_sensitivity import scenario_tables_configured
 from lib.pricing import (
     DEFAULT_SERIES,
     MissingPrices,
     PriceIndex,
+    PricingError,
     combine_price_tables,
     load_bijstand_codes,
     load_price_table,
@@ -26,6 +30,15 @@ from lib.pricing import (
 )
 from lib.price_check import BAND, NATIONAL_FIGURES, ClientYears, check_lines, load_national_figures, price_check
 from lib.workfiles import TableWriter, read_table, table_path, write_table
+
+
+def load_price_tables(config, paths: list[str], index: PriceIndex) -> list[pd.DataFrame]:
+    """The price tables at ``paths`` (relative to the config), each row's index series checked."""
+    tables = [load_price_table(config.resolve(p)) for p in paths]
+    for table in tables:
+        index.check_names(table["index_series"][table["index_series"] != ""].unique(),
+                          f"{table['table'].iloc[0] if len(table) else 'a price table'}: column index_series")
+    return tables
 
 
 def price_ledger(ctx: RunContext) -> StepResult:
@@ -39,18 +52,19 @@ def price_ledger(ctx: RunContext) -> StepResult:
     index = PriceIndex.load({DEFAULT_SERIES: index_path}
                             | {name: config.resolve(path) for name, path in prices_cfg["index_series"].items()},
                             prices_cfg["domain_index"])
-    tables = [load_price_table(config.resolve(p)) for p in prices_cfg["price_tables"] + prices_cfg["fallback_tables"]]
-    for table in tables:
-        index.check_names(table["index_series"][table["index_series"] != ""].unique(),
-                          f"{table['table'].iloc[0] if len(table) else 'a price table'}: column index_series")
-    prices = combine_price_tables(tables[:len(prices_cfg["price_tables"])])
+    tables = load_price_tables(config, prices_cfg["price_tables"] + prices_cfg["fallback_tables"], index)
+    base_prices = combine_price_tables(tables[:len(prices_cfg["price_tables"])])
+    scenarios = scenario_tables_configured(config)
+    if len(scenarios) == 1:
+        raise PricingError("[sensitivity] gives price tables for one end only: give both price_tables_laag and "
+                           "price_tables_hoog, or neither")
     fallback = (combine_price_tables(tables[len(prices_cfg["price_tables"]):])
                 if prices_cfg["fallback_tables"] else None)
     records = read_table(ctx.earlier_step_dir("read_sources") / "records")
     # The regulations of the bijstand spells (BIJSTANDSTATISTIEKCODEA, lib.pricing.apply_bijstand_codes):
     # IOAW, IOAZ and Bbz at the norm of their code in their own domain, unless a price table prices them.
     bijstand_codes = load_bijstand_codes(config.resolve(prices_cfg["bijstand_codes"]))
-    prices = regulation_price_rows(prices, bijstand_codes)
+    prices = regulation_price_rows(base_prices, bijstand_codes)
     detention_spells = "GEDETINEERDENTAB" in {name.upper() for name in config["sources"]["cbs"]}
     tally = ClientYears()
     try:
@@ -98,6 +112,26 @@ def price_ledger(ctx: RunContext) -> StepResult:
     result.notes += priced.warnings
     lines, warnings = check_lines(check, price_year, BAND)
     result.notes += lines + warnings
+    for scenario, tables in scenario_tables_configured(config).items():
+        # The same records under the low or the high prices (lib.price_sensitivity).
+        scenario_prices = regulation_price_rows(combine_price_tables([base_prices] + load_price_tables(config, tables, index)),
+                                                bijstand_codes)
+        try:
+            with TableWriter(out / f"ledger_{scenario}", background=True) as ledger:
+                priced_scenario = price_records(records, scenario_prices, index, price_year, fallback=fallback,
+                                                bijstand_from=prices_cfg["bijstand_from"], index_hint=str(index_path),
+                                                bijstand_codes=bijstand_codes, detention_spells=detention_spells,
+                                                ledger_sink=ledger.write)
+        except MissingPrices as missing:
+            table_path(out / f"ledger_{scenario}").unlink(missing_ok=True)
+            raise PricingError(f"[sensitivity] price_tables_{scenario}: with these tables, prices are missing for "
+                               + "; ".join(f"{r.source} {r.code} {r.year} ({r.records:,} records)"
+                                           for r in missing.missing.itertuples())) from None
+        scenario_total = float(priced_scenario.record_cost.sum())
+        result.outputs.append(f"ledger_{scenario}")
+        result.notes.append(f"price sensitivity ({scenario}): total cost EUR {scenario_total:,.2f} "
+                            f"({scenario_total / total:.1%} of the run's prices)" if total else
+                            f"price sensitivity ({scenario}): total cost EUR {scenario_total:,.2f}")
     if len(priced.fallback_uses):
         result.notes.append(f"FALLBACK prices used for {int(priced.fallback_uses['records'].sum()):,} record(s), "
                             f"EUR {priced.fallback_uses['cost'].sum():,.2f}; see fallback_uses.csv")
@@ -110,5 +144,5 @@ STEP = Step(
     run=price_ledger,
     reads=("02_read_sources/records", "price tables and price index of [prices]"),
     writes=("ledger", "record_cost", "pricing.csv", "prices_used.csv", "fallback_uses.csv", "price_check.csv",
-            "missing_prices.csv"),
+            "missing_prices.csv", "ledger_laag, ledger_hoog (with [sensitivity])"),
 )
