@@ -198,3 +198,32 @@ def test_a_category_that_groups_finer_codes_is_audited_with_its_parts(tmp_path):
     # Undeclared, "zorg" matches no part of the domain table: left out of the audit, and said.
     _, undeclared = release(tmp_path / "undeclared", None)
     assert [n for n in undeclared["notes"] if "amounts per unit differ" in n]
+
+
+def test_value_columns_released_together_share_every_suppression(tmp_path):
+    """Costs at the run's prices and at prices 25% higher: the same amounts scaled, so a suppressed cell of
+    one column beside the published cell of the other gives it back (x 1.25). Together, every layer of a
+    cell is one decision; apart (the default), the column without a risk is published."""
+    frame = _households()
+    long = _long(frame)
+    # One household dominates jeugd: the dominance rule suppresses its sum.
+    long.loc[long["domein"] == "jeugd", "kosten"] = 10.0
+    long.loc[long.index[long["domein"] == "jeugd"][0], "kosten"] = 1_000_000.0
+    long["kosten_hoog"] = long["kosten"] * 1.25
+    long.loc[long["domein"] == "jeugd", "kosten_hoog"] = 12.5        # at the high prices no household dominates
+
+    def release(folder, together):
+        writer = SafeWriter(folder / "export", folder / "evidence", RULES)
+        result = writer.magnitude_table(long, name="kosten", unit="hh", dimensions=["domein"],
+                                        values=["kosten", "kosten_hoog"], values_together=together,
+                                        metadata={"population": "huishoudens met kosten"})
+        return result.table.set_index("domein")
+
+    apart, together = release(tmp_path / "apart", False), release(tmp_path / "together", True)
+    assert apart.loc["jeugd", "sum_kosten"] == "x" and apart.loc["jeugd", "sum_kosten_hoog"] != "x"
+    assert (together.loc["jeugd"] == "x").all()
+    # Every cell is published or suppressed whole, and the table still adds up to nothing more.
+    for _, row in together.iterrows():
+        assert (row == "x").all() or not (row == "x").any()
+    suppressed = together.index[(together == "x").any(axis=1)]
+    assert len(suppressed) >= 2                                       # jeugd and a secondary cell
