@@ -26,7 +26,8 @@ def run(small_dataset, tmp_path_factory):
     assert len(police)
     tables = {}
     for scenario, factor in FACTOR.items():
-        table = police.assign(price=(police["price"].astype(float) * factor).map("{:.2f}".format))
+        # Not rounded to cents: the expected costs below are the true costs times the factor exactly.
+        table = police.assign(price=(police["price"].astype(float) * factor).map(repr))
         tables[scenario] = folder / f"prices_{scenario}.csv"
         table.to_csv(tables[scenario], index=False, encoding="utf-8")
     text = (small_dataset / "config.toml").read_text(encoding="utf-8")
