@@ -44,7 +44,7 @@ from lib.households import (
 from lib.domains import DomainCounting
 from lib.layouts import UITKERINGSOORT_DOMAINS
 from lib.pipeline import RunContext, Step, StepResult, step_folder
-from lib.pricing import combine_price_tables, load_price_table
+from lib.pricing import combine_price_tables, load_bijstand_codes, load_price_table
 from lib.steps.read_sources import chosen_files, study_period
 from lib.workfiles import read_table, write_table
 
@@ -547,7 +547,6 @@ def run_domains(config) -> tuple[list[str], list[str]]:
     measured = set(prices.loc[prices["source"].isin(cbs), "domain"])
     if "BIJSTANDUITKERINGTAB" in cbs:
         # Its spells of IOAW, IOAZ and Bbz are priced in their regulation's domain (the code list).
-        from lib.pricing import load_bijstand_codes
         codes = load_bijstand_codes(config.resolve(config["prices"]["bijstand_codes"]))
         measured |= set(codes.loc[codes["priced"] == "yes", "domain"])
     if "UITKERINGBEDRAGTAB" in cbs:
