@@ -257,7 +257,8 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
         Setting("write_list", bool, False, "Write the list of selected households (keys of households and members) "
                 "to the work folder. Refused when [run] statistics_only is true (CBS RA). Never exported."),
         Setting("shortlist_sources", list, [], "Sources (appendix-2 file names) that delivered only a shortlist of "
-                "their most expensive clients; stated in every selection and baseline table.", items=str),
+                "their most expensive clients; stated in every table that rests on the costs and in the report's key "
+                "findings.", items=str),
     ),
     "monitoring": (
         Setting("enabled", bool, False, "Follow a cohort after its start against a matched comparison group."),

@@ -185,7 +185,9 @@ CBS_DATASETS: dict[str, CbsDataset] = {d.name: d for d in (
               "SCHULDIG_ZONDER_STRAF or VEROORDELING, RECHTER PR (politierechter), "
               "MK (meervoudige kamer) or KR (kinderrechter), and for a conviction SANCTIE "
               "GEVANGENISSTRAF, JEUGDDETENTIE, TAAKSTRAF, GELDBOETE or VOORWAARDELIJK with "
-              "DAGENDETENTIE (sentenced days; the detention itself is in GEDETINEERDENTAB), "
+              "DAGENDETENTIE (optional: the sentenced days of unconditional detention, whole days; "
+              "where GEDETINEERDENTAB is not in the run they price the detention from the decision date, "
+              "lib.pricing; with it the spells do, never both), "
               "URENTAAKSTRAF and MAANDENTOEZICHT (supervision by probation).",
     ),
 )}

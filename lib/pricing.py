@@ -39,10 +39,18 @@ reported.
   ``UITKERINGBEDRAGTAB`` amounts of algemene bijstand are not priced, nor the amounts of another
   regulation (IOAW, IOAZ, BBZ) of a person and year that a spell of that regulation covers;
   with ``yearly_amounts`` no ``BIJSTANDUITKERINGTAB`` spell is priced.
-* *Detention.* A court decision that sentences detention (``SANCTIE`` ``GEVANGENISSTRAF`` or
-  ``JEUGDDETENTIE``) is a record of code ``DETENTIEVONNIS`` that is never priced: the
-  detention is costed from the ``GEDETINEERDENTAB`` spells. Without that source in the run the
-  result carries a WARNING with the number of such sentences (their detention is not measured).
+* *Detention, from spells or from sentences, never both.* A court decision that sentences
+  detention (``SANCTIE`` ``GEVANGENISSTRAF`` or ``JEUGDDETENTIE``) is a record of code
+  ``DETENTIEVONNIS:<SANCTIE>`` (``lib.records``; ``units`` its sentenced days, ``DAGENDETENTIE``,
+  0 where unknown; start and end the days from the decision date, clipped to the study period).
+  With ``GEDETINEERDENTAB`` in the run it is never priced: the spells cost the detention. Without
+  it (``detention_spells``), a sentence with days is priced as a spell of those days at the
+  detention day price of its institution, ``GEDETINEERDENTAB`` code ``GW`` (GEVANGENISSTRAF) or
+  ``JJI`` (JEUGDDETENTIE) (``sentence_price_rows``: the same rows, unless a table prices
+  ``JUSTITIEZAKENBUS DETENTIEVONNIS:<SANCTIE>`` itself), day by day from the decision date like
+  every spell, each day at the price valid that day; the notes say how many sentences and days,
+  and that sentenced days are an upper bound of the days served (``SENTENCED_DAYS_CAVEAT``). A
+  sentence without days stays unpriced, with a WARNING (its detention is not measured).
 * *Supervision of a minor.* Days of a ``JUSTITIEZAKENBUS`` ``TOEZICHT`` spell that a
   ``JGDRECLASBUS`` spell of the same person covers are not priced: youth probation carries out
   that supervision and its spell prices it.
@@ -286,6 +294,8 @@ class PricingResult:
     excluded: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     """Costs the run cannot measure (e.g. detention sentenced without a detention source)."""
+    notes: list[str] = field(default_factory=list)
+    """How a rule priced something the reader must know (detention from sentenced days)."""
 
 
 UNIT_CODE = {u: i for i, u in enumerate(UNITS)}
@@ -357,7 +367,7 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
     ``ledger_sink``, when given, receives the ledger part by part (a chunk of whole persons
     at a time, in person order) instead of it being returned whole."""
     n = len(records)
-    excluded, warnings = {}, []
+    excluded, warnings, notes = {}, [], []
     records, code_drop, code_notes, without_code = apply_bijstand_codes(records, bijstand_codes)
     excluded.update(code_notes)
     index = as_price_index(index, index_hint)  # one series (the old call) or the run's named series
@@ -387,19 +397,42 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
         excluded["BIJSTANDUITKERINGTAB spells (bijstand costed from the yearly amounts)"] = int(drop.sum())
     if code_drop is not None:
         drop |= code_drop
-    # Detention sentences are never priced: the detention itself is in GEDETINEERDENTAB.
-    sentence = (source == CASE_SOURCE) & (code == DETENTION_SENTENCE)
+    # Detention from the GEDETINEERDENTAB spells or, without them, from the sentenced days; never both.
+    sentence, institution = _sentences(codes)
+    priced_sentence = np.zeros(n, dtype=bool)
     if sentence.any():
-        drop |= sentence
-        excluded[f"{CASE_SOURCE} {DETENTION_SENTENCE} records (court sentences of detention: the detention is "
-                 f"costed from {DETENTION_SOURCE} spells)"] = int(sentence.sum())
         has_detention = (detention_spells if detention_spells is not None
                          else bool((source == DETENTION_SOURCE).any()))
-        if not has_detention:
-            warnings.append(f"WARNING: {int(sentence.sum()):,} court decision(s) in {CASE_SOURCE} sentence detention "
-                            f"(SANCTIE GEVANGENISSTRAF or JEUGDDETENTIE), but {DETENTION_SOURCE} is not part of this "
-                            "run: their detention costs nothing here; detentie is not measured, not zero. Add "
-                            f"{DETENTION_SOURCE} to [sources.cbs] to cost it")
+        if has_detention:
+            drop |= sentence
+            excluded[f"{CASE_SOURCE} {DETENTION_SENTENCE} records (court sentences of detention: the detention is "
+                     f"costed from {DETENTION_SOURCE} spells)"] = int(sentence.sum())
+        else:
+            days = np.nan_to_num(records["units"].to_numpy(dtype=float))
+            priced_sentence = sentence & (days > 0) & (institution != "")
+            unpriced = sentence & ~priced_sentence
+            if priced_sentence.any():
+                prices = sentence_price_rows(prices)
+                fallback = sentence_price_rows(fallback) if fallback is not None else None
+                in_period = (records["end"].to_numpy(np.int64)[priced_sentence]
+                             - records["start"].to_numpy(np.int64)[priced_sentence] + 1)
+                notes.append(f"detention priced from {int(priced_sentence.sum()):,} sentences' days (no "
+                             f"{DETENTION_SOURCE}): {int(days[priced_sentence].sum()):,} days sentenced, "
+                             f"{int(in_period.sum()):,} of them in the study period, each at the {DETENTION_SOURCE} "
+                             "day price of its institution (GW; JJI for JEUGDDETENTIE), from the decision date")
+                notes.append(SENTENCED_DAYS_CAVEAT)
+            if unpriced.any():
+                drop |= unpriced
+                excluded[f"{CASE_SOURCE} {DETENTION_SENTENCE} records without sentenced days ({SENTENCED_DAYS_COLUMN}) "
+                         f"and without {DETENTION_SOURCE} in the run (their detention is not measured)"] = \
+                    int(unpriced.sum())
+                measured = ("detentie is measured only from the sentences with days, so it is too low"
+                            if priced_sentence.any() else "detentie is not measured, not zero")
+                warnings.append(f"WARNING: {int(unpriced.sum()):,} court decision(s) in {CASE_SOURCE} sentence "
+                                f"detention (SANCTIE GEVANGENISSTRAF or JEUGDDETENTIE) without sentenced days "
+                                f"({SENTENCED_DAYS_COLUMN}), but {DETENTION_SOURCE} is not part of this run: their "
+                                f"detention costs nothing here; {measured}. Add {DETENTION_SOURCE} to [sources.cbs], "
+                                f"or have the case file delivered with {SENTENCED_DAYS_COLUMN}, to cost it")
     use = ~drop
     rules = _RecordRules.of(records, source, code, use)
 
@@ -476,6 +509,7 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
                          np.where(has_amount, "amount as delivered", "price table"))
     priced_by = np.where(rules.flags == FLAG_YOUTH_PROBATION, PRICED_BY[FLAG_YOUTH_PROBATION], priced_by)
     priced_by = np.where(rules.flags == FLAG_PERSON_YEAR_REPEAT, PRICED_BY[FLAG_PERSON_YEAR_REPEAT], priced_by)
+    priced_by = np.where(priced_sentence, PRICED_BY_SENTENCE, priced_by)
     report = (pd.DataFrame({"source": source, "code": code, "used": use, "cost": record_cost,
                             "priced_by": priced_by})
               .groupby(["source", "code", "priced_by"], sort=True)
@@ -483,7 +517,7 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
     by_domain = pd.Series(cost_by_domain, index=pd.Index(codes.domain_names, name="domain"), name="cost")
     return PricingResult(ledger=ledger, ledger_rows=ledger_rows, ledger_cost_by_domain=by_domain[by_domain != 0],
                          record_cost=record_cost, report=report, fallback_uses=fallback_uses, excluded=excluded,
-                         warnings=warnings)
+                         warnings=warnings, notes=notes)
 
 
 def _aggregate(person, month, domain, source, cost, codes: _Codes) -> pd.DataFrame:
@@ -688,7 +722,18 @@ def _months_of_segments(segments: pd.DataFrame):
 CASE_SOURCE = "JUSTITIEZAKENBUS"
 DETENTION_SOURCE = "GEDETINEERDENTAB"
 DETENTION_SENTENCE = "DETENTIEVONNIS"
-"""Code of a court decision that sentences detention (``lib.records``): counted, never priced."""
+"""Code of a court decision that sentences detention (``lib.records``: ``DETENTIEVONNIS:<SANCTIE>``)."""
+SENTENCED_DAYS_COLUMN = "DAGENDETENTIE"
+SENTENCE_INSTITUTION = {"GEVANGENISSTRAF": "GW", "JEUGDDETENTIE": "JJI"}
+"""The GEDETINEERDENTAB institution whose day price prices a sentence's days (without detention spells)."""
+PRICED_BY_SENTENCE = (f"sentenced days ({SENTENCED_DAYS_COLUMN}) at the {DETENTION_SOURCE} day price "
+                      f"(no {DETENTION_SOURCE} in the run)")
+SENTENCED_DAYS_CAVEAT = (
+    "detention priced from sentenced days is an upper bound of the days served: pre-trial detention is deducted "
+    "from the sentence (art. 27 Wetboek van Strafrecht), and a prisoner sentenced to more than a year is "
+    "conditionally released after two thirds (voorwaardelijke invrijheidstelling, book 6 of the Wetboek van "
+    "Strafvordering, formerly art. 15 Wetboek van Strafrecht; since the Wet straffen en beschermen of 1 July 2021 on decision and for at most two years); "
+    "days are counted from the decision date, not from the actual start of the detention")
 SUPERVISION_CODE = "TOEZICHT"
 YOUTH_PROBATION_SOURCE = "JGDRECLASBUS"
 BIJSTAND_SPELLS, BIJSTAND_AMOUNTS = "BIJSTANDUITKERINGTAB", "UITKERINGBEDRAGTAB"
@@ -696,6 +741,41 @@ FLAG_YOUTH_PROBATION, FLAG_PERSON_YEAR_REPEAT = 1, 2
 PRICED_BY = {FLAG_YOUTH_PROBATION: "price table; days under youth probation (JGDRECLASBUS) not priced",
              FLAG_PERSON_YEAR_REPEAT: "person_year: the person's year already charged on an earlier record"}
 _BIG = np.int64(1) << 32    # packs (person, day) into one int64 key: days are far below 2**32
+
+
+def _sentences(codes: _Codes) -> tuple[np.ndarray, np.ndarray]:
+    """(is a court sentence of detention, its GEDETINEERDENTAB institution or "") per record, decided
+    per distinct code: ``DETENTIEVONNIS`` (no sanction known) or ``DETENTIEVONNIS:<SANCTIE>``."""
+    names = pd.Series(codes.code_names, dtype=object).astype(str)
+    sanction = names.str.split(":", n=1).str[1].fillna("").str.strip().str.upper()
+    is_sentence = ((names == DETENTION_SENTENCE) | names.str.startswith(DETENTION_SENTENCE + ":")).to_numpy()
+    institution = sanction.map(SENTENCE_INSTITUTION).fillna("").to_numpy(dtype=object)
+    is_case = np.append(codes.source_names == CASE_SOURCE, False)[codes.source]
+    row_sentence = np.append(is_sentence, False)[codes.code] & is_case
+    return row_sentence, np.append(institution, "")[codes.code]
+
+
+def sentence_price_rows(prices: pd.DataFrame) -> pd.DataFrame:
+    """``prices`` plus, for each sanction of ``SENTENCE_INSTITUTION``, the rows of its
+    ``GEDETINEERDENTAB`` institution (``GW``, ``JJI``; a ``*`` row where no exact one) as
+    ``JUSTITIEZAKENBUS DETENTIEVONNIS:<SANCTIE>``, same domain, unit, price, price year and validity,
+    unless a table prices that code itself: a sentence's days cost what a detention spell's days
+    cost (used only where GEDETINEERDENTAB is not in the run)."""
+    detention = prices[prices["source"] == DETENTION_SOURCE]
+    have = set(zip(prices["source"], prices["code"]))
+    parts = []
+    for sanction, institution in SENTENCE_INSTITUTION.items():
+        target = f"{DETENTION_SENTENCE}:{sanction}"
+        if (CASE_SOURCE, target) in have:
+            continue
+        rows = detention[detention["code"] == institution]
+        if not len(rows):
+            rows = detention[detention["code"] == WILDCARD]
+        if len(rows):
+            parts.append(rows.assign(source=CASE_SOURCE, code=target, figure_source=(
+                f"sentenced days at the {DETENTION_SOURCE} {institution} day price (lib.pricing.sentence_price_rows): "
+                + rows["figure_source"].astype(str))))
+    return pd.concat([prices, *parts], ignore_index=True) if parts else prices
 
 
 @dataclass

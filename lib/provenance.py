@@ -64,10 +64,11 @@ class Provenance:
 
 # Settings that every table's metadata states (lib.steps.households.run_metadata: population,
 # period, attribution, price year, route, the measured domains, found from the sources, the
-# price tables and the domain mapping, and how domains are counted).
+# price tables and the domain mapping, how domains are counted, the sources that delivered only a
+# shortlist, and whether the run reads any cost source at all).
 TABLE_METADATA = ("study", "households", "domains", "run.route", "prices.price_year", "prices.price_tables",
                   "prices.fallback_tables", "prices.bijstand_from", "prices.bijstand_codes", "sources.cbs",
-                  "sources.municipality")
+                  "sources.municipality", "selection.shortlist_sources")
 RUN_KEYS = ("name", "route", "statistics_only", "work_dir", "export_dir", "seed")
 """The keys of [run] that the table below assigns; any other key of [run] counts for every step."""
 

@@ -75,7 +75,8 @@ class Period:
     end: int
 
 
-def _empty_records() -> pd.DataFrame:
+def empty_records() -> pd.DataFrame:
+    """A records table without rows, with every column and its dtype."""
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
         ("person", np.int32), ("source", object), ("code", object), ("start", np.int32), ("end", np.int32),
         ("units", np.float32), ("amount", np.float64), ("spread", object), ("domain", object), ("file", object),
@@ -93,7 +94,9 @@ def source_columns(dataset: str) -> tuple[list[str], tuple[str, ...]]:
     if dataset in EVENT_DATASETS:
         return ["RINPERSOONS", "RINPERSOON", d.start_column, d.code_column], ()
     if dataset in CASE_DATASETS:
-        numeric = ("URENTAAKSTRAF", "MAANDENTOEZICHT")
+        # SANCTIE and DAGENDETENTIE are optional (blank where a file lacks them): which decisions
+        # sentence detention, and for how many days (lib.pricing prices those days without GEDETINEERDENTAB).
+        numeric = ("URENTAAKSTRAF", "MAANDENTOEZICHT", SENTENCED_DAYS_COLUMN)
         return ["RINPERSOONS", "RINPERSOON", "DATUMBESLISSING", "INSTANTIE", "BESLISSING", "RECHTER", "SANCTIE",
                 *numeric], numeric
     # The amount is read as text (numbers of .sav and parquet files as their shortest exact text),
@@ -149,7 +152,7 @@ def _finish(dataset: str, t: pd.DataFrame, reason: np.ndarray, account: SourceAc
         account.persons = int(records["person"].nunique())
         account.persons_not_in_register = int((records["person"].drop_duplicates() >= persons.registered).sum())
     else:
-        records = _empty_records()
+        records = empty_records()
     return records, rejected.drop(columns=["AMOUNT"], errors="ignore")
 
 
@@ -191,6 +194,9 @@ def spell_records(dataset: str, t: pd.DataFrame, period: Period, persons: Person
 BIJSTAND_STATISTICS_COLUMN = "BIJSTANDSTATISTIEKCODEA"
 DETENTION_SANCTIONS = ("GEVANGENISSTRAF", "JEUGDDETENTIE")
 DETENTION_SENTENCE = "DETENTIEVONNIS"
+"""Code of a court sentence of detention; its record's code is ``DETENTIEVONNIS:<SANCTIE>``."""
+SENTENCED_DAYS_COLUMN = "DAGENDETENTIE"
+"""Optional JUSTITIEZAKENBUS column: the sentenced days of unconditional detention."""
 
 
 def _with_statistics_code(statistics: pd.Series, norm: pd.Series, ok: np.ndarray) -> np.ndarray:
@@ -226,14 +232,17 @@ def event_records(dataset: str, t: pd.DataFrame, period: Period, persons: Person
 def case_records(dataset: str, t: pd.DataFrame, period: Period, persons: PersonIndex,
                  account: SourceAccount) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Prosecution and court decisions: a priced decision, plus community-service hours and
-    months of probation supervision of a sentence. Sentenced days of detention are not
-    priced here: the detention itself is in GEDETINEERDENTAB. A court decision that sentences
-    detention (``SANCTIE`` GEVANGENISSTRAF or JEUGDDETENTIE, where the file has the column) adds
-    a record of code ``DETENTIEVONNIS`` that the price step counts but never prices.
+    months of probation supervision of a sentence. A court decision that sentences detention
+    (``SANCTIE`` GEVANGENISSTRAF or JEUGDDETENTIE, where the file has the column) adds a record of
+    code ``DETENTIEVONNIS:<SANCTIE>``: with its sentenced days (``DAGENDETENTIE``, where filled) it
+    is a spell from the decision date for that many days (``units`` the days sentenced), clipped to
+    the study period like every spell; without days a record of the decision day with units 0.
+    Whether it is priced is lib.pricing's rule (only where GEDETINEERDENTAB is not in the run,
+    never both).
 
     A decision and its community service count when the decision falls in the study
-    period; the supervision counts for its months inside the period, so a sentence of
-    before the period can still cost supervision in it."""
+    period; the supervision and the sentenced days count for their days inside the period,
+    so a sentence of before the period can still cost supervision or detention in it."""
     reason = _key_reasons(t)
     day, _, day_ok = parse_yyyymmdd(t["DATUMBESLISSING"])
     reason[(reason == "") & ~day_ok] = "decision date missing or not a date"
@@ -246,7 +255,21 @@ def case_records(dataset: str, t: pd.DataFrame, period: Period, persons: PersonI
                                day)
     decided_inside = valid & (day >= period.start) & (day <= period.end)
     supervised_inside = valid & (months > 0) & (supervision_end >= period.start) & (day <= period.end)
-    reason[valid & ~decided_inside & ~supervised_inside] = "outside the study period"
+    # A sentence of detention (optional SANCTIE) and its sentenced days (optional DAGENDETENTIE).
+    sentenced = np.zeros(len(t), dtype=bool)
+    sanction = np.zeros(len(t), dtype=object)
+    if "SANCTIE" in t:      # decided per distinct value (code -1, a blank, takes the appended value)
+        cat = pd.Categorical(t["SANCTIE"])
+        names = pd.Index(cat.categories.astype(str)).str.strip().str.upper()
+        sentenced = np.append(names.isin(DETENTION_SANCTIONS), False)[cat.codes]
+        sanction = np.append(names.to_numpy(dtype=object), "")[cat.codes]
+    sentence_days = (np.nan_to_num(t[SENTENCED_DAYS_COLUMN].to_numpy(float)) if SENTENCED_DAYS_COLUMN in t
+                     else np.zeros(len(t)))
+    sentence_days = np.where(sentence_days > 0, np.round(sentence_days), 0).astype(np.int64)
+    jail_all = valid & (instantie == "ZM") & sentenced
+    jail_end = np.where(jail_all & (sentence_days > 0), day + sentence_days - 1, day)
+    detained_inside = jail_all & (jail_end >= period.start) & (day <= period.end)
+    reason[valid & ~decided_inside & ~supervised_inside & ~detained_inside] = "outside the study period"
     code = np.where(instantie == "OM", "OM:" + t["BESLISSING"].str.upper().to_numpy(dtype=object),
                     "ZM:" + t["RECHTER"].str.upper().to_numpy(dtype=object))
     key = np.zeros(len(t), np.int64)
@@ -259,23 +282,20 @@ def case_records(dataset: str, t: pd.DataFrame, period: Period, persons: PersonI
                              "units": np.asarray(units, dtype=np.float32), "amount": np.nan, "spread": "", "domain": "",
                              "file": file[mask], "row": row[mask]})
     taak = decided_inside & (hours > 0)
-    # A sentence of detention (optional SANCTIE): a record that is counted, never priced (the
-    # detention itself is in GEDETINEERDENTAB; lib.pricing warns when that source is missing).
-    sentenced = np.zeros(len(t), dtype=bool)
-    if "SANCTIE" in t:      # decided per distinct value (code -1, a blank, takes the appended False)
-        cat = pd.Categorical(t["SANCTIE"])
-        sentenced = np.append(pd.Index(cat.categories.astype(str)).str.strip().str.upper()
-                              .isin(DETENTION_SANCTIONS), False)[cat.codes]
-    jail = decided_inside & (instantie == "ZM") & sentenced
+    # A sentence of detention: a spell of its sentenced days from the decision date (the decision
+    # day alone where the days are unknown), priced or not by lib.pricing (never with GEDETINEERDENTAB).
+    jail = detained_inside
+    j_start, j_end = np.maximum(day[jail], period.start), np.minimum(jail_end[jail], period.end)
     s = supervised_inside
     s_start, s_end = np.maximum(day[s], period.start), np.minimum(supervision_end[s], period.end)
     account.rows_clipped += int(((s_start != day[s]) | (s_end != supervision_end[s])).sum())
+    account.rows_clipped += int(((j_start != day[jail]) | (j_end != jail_end[jail])).sum())
     records = pd.concat([
         part(decided_inside, code[decided_inside], day[decided_inside], day[decided_inside],
              np.ones(decided_inside.sum())),
         part(taak, np.full(taak.sum(), "TAAKSTRAF", object), day[taak], day[taak], hours[taak]),
         part(s, np.full(s.sum(), "TOEZICHT", object), s_start, s_end, np.ones(s.sum())),
-        part(jail, np.full(jail.sum(), DETENTION_SENTENCE, object), day[jail], day[jail], np.ones(jail.sum())),
+        part(jail, DETENTION_SENTENCE + ":" + sanction[jail].astype(object), j_start, j_end, sentence_days[jail]),
     ], ignore_index=True)
     return _finish(dataset, t, reason, account, records, persons)
 
@@ -356,4 +376,4 @@ def appendix2_records(result: Appendix2Result, persons: PersonIndex,
     linked = records["person"].drop_duplicates()
     account.persons += int(linked.size)
     account.persons_not_in_register += int((linked >= persons.registered).sum())
-    return records if len(records) else _empty_records(), result.rejected
+    return records if len(records) else empty_records(), result.rejected

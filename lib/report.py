@@ -119,7 +119,7 @@ def _table(tables: list[ExportedTable], name: str) -> ExportedTable | None:
 
 def headline_findings(tables: list[ExportedTable]) -> list[str]:
     """The main figures of the run, in words, from published cells only."""
-    out = []
+    out = _no_costs_findings(tables)
     reach = _table(tables, "bereik_aantal_domeinen")
     if reach is not None:
         total = reach.value("n_households", aantal_domeinen="Totaal")
@@ -160,6 +160,9 @@ def headline_findings(tables: list[ExportedTable]) -> list[str]:
             out.append(f"Meest voorkomende domeincombinaties bij de duurste huishoudens: {listed}.")
     out += _coherence_findings(tables)
     out += residence_and_attribution_findings(tables)
+    out += shortlist_findings(tables)
+    # Detention priced from sentenced days: the caveat of the tables' notes (households.detention_note), once.
+    out += next(([t.notes["Detentie"]] for t in tables if t.notes.get("Detentie")), [])
     out += _monitoring_findings(tables)
     out += sensitivity_findings(tables)
     return out
@@ -259,6 +262,27 @@ def residence_and_attribution_findings(tables: list[ExportedTable]) -> list[str]
         out.append(f"Niet gemeten, want zonder bron in deze run: {listed}. Hun kosten ontbreken in alle cijfers "
                    "(niet nul: onbekend).")
     return out
+
+
+def shortlist_findings(tables: list[ExportedTable]) -> list[str]:
+    """The note of the sources that delivered only a shortlist of their most expensive clients (the
+    ``Shortlist`` line every table of the costs states, lib.steps.households.shortlist_note), once."""
+    note = next((t.notes["Shortlist"] for t in tables if t.notes.get("Shortlist")), "")
+    return [f"{note} Dit geldt voor alle tabellen met kosten, niet alleen voor de selectie."] if note else []
+
+
+NO_COSTS = "geen kosten gelezen"
+"""How the ``Kosten`` line of every table of a run over the registers alone begins
+(lib.steps.households.NO_COSTS_NOTE)."""
+
+
+def _no_costs_findings(tables: list[ExportedTable]) -> list[str]:
+    """A run over the registers alone read no cost source: the report says so first."""
+    if not any(t.notes.get("Kosten", "").startswith(NO_COSTS) for t in tables):
+        return []
+    return ["Geen kosten gelezen: deze run las alleen de registers (geen kostenbron), om huishoudens en woonplaats "
+            "eerst te controleren. De tabellen beschrijven huishoudens, geen kosten: die zijn niet gemeten (niet nul: "
+            "onbekend)."]
 
 
 NOT_MEASURED = "(niet gemeten, dus niet nul): "

@@ -266,5 +266,8 @@ def test_records_carry_the_statistics_code_and_the_detention_sentences(tmp_path)
     records, _ = run(case_records, "JUSTITIEZAKENBUS", [h], persons, SourceAccount("JUSTITIEZAKENBUS"))
     from lib import records as records_module
     assert records_module.DETENTION_SENTENCE == DETENTION_SENTENCE     # one code in both modules
-    sentences = records[records["code"] == DETENTION_SENTENCE]
+    sentences = records[records["code"].str.startswith(DETENTION_SENTENCE + ":")]
     assert sentences["person"].tolist() == [0, 1] and (sentences["start"] == d("2021-03-01")).all()
+    # The code carries the sanction (which day price prices its days); no DAGENDETENTIE: no days.
+    assert sentences["code"].tolist() == ["DETENTIEVONNIS:JEUGDDETENTIE", "DETENTIEVONNIS:GEVANGENISSTRAF"]
+    assert (sentences["units"] == 0).all() and (sentences["end"] == sentences["start"]).all()

@@ -114,10 +114,11 @@ def test_court_decision_with_community_service_and_supervision(tmp_path, persons
         [0, "OM:DAGVAARDING", d("2020-01-10"), d("2020-01-10"), 1.0],
         [0, "ZM:PR", d("2020-06-15"), d("2020-06-15"), 1.0],
         [1, "ZM:MK", d("2023-03-15"), d("2023-03-15"), 1.0],
-        [2, "ZM:MK", d("2021-01-01"), d("2021-01-01"), 1.0],       # sentenced days are priced from GEDETINEERDENTAB
+        [2, "ZM:MK", d("2021-01-01"), d("2021-01-01"), 1.0],       # the decision itself
         [0, "TAAKSTRAF", d("2020-06-15"), d("2020-06-15"), 40.0],
         [1, "TOEZICHT", d("2023-03-15"), d("2023-12-31"), 1.0],   # 12 months from 15 March, clipped at the end
-        [2, "DETENTIEVONNIS", d("2021-01-01"), d("2021-01-01"), 1.0],  # counted by the price step, never priced
+        # 300 sentenced days from the decision date (priced only without GEDETINEERDENTAB, lib.pricing)
+        [2, "DETENTIEVONNIS:GEVANGENISSTRAF", d("2021-01-01"), d("2021-10-27"), 300.0],
     ]
     assert rejected["reason"].tolist() == ["INSTANTIE is neither OM nor ZM"]
     assert (account.rows_read, account.rows_used, account.records, account.rows_clipped) == (5, 4, 7, 1)

@@ -19,6 +19,7 @@ from lib.pipeline import RunContext, Step, StepResult, step_folder
 from lib.price_sensitivity import scenario_tables_configured, sensitivity_tables
 from lib.provenance import STEP_JSON
 from lib.steps.households import RESIDENCE_FILE, domain_counting, household_type_codes, run_domains, run_metadata
+from lib.steps.read_sources import registers_only, skipped_without_costs
 from lib.workfiles import read_table
 
 
@@ -56,6 +57,8 @@ def read_residence(ctx: RunContext) -> dict | None:
 
 def baseline(ctx: RunContext) -> StepResult:
     config = ctx.config
+    if registers_only(config):
+        return skipped_without_costs()
     cube_dir = ctx.earlier_step_dir("cube")
     households = read_table(cube_dir / "households")
     household_cube = read_table(cube_dir / "household_cube")

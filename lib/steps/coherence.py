@@ -30,6 +30,7 @@ from lib.coherence.analysis import analyse_coherence, cube_domains, level_cutoff
 from lib.export_requests import clear_requests, request_tables
 from lib.pipeline import RunContext, Step, StepResult
 from lib.steps.households import domain_counting, run_domains, run_metadata
+from lib.steps.read_sources import registers_only, skipped_without_costs
 from lib import workfiles
 from lib.workfiles import read_table, table_path, write_table
 
@@ -58,6 +59,8 @@ def _read_cube(stem) -> pd.DataFrame:
 
 def coherence(ctx: RunContext) -> StepResult:
     config = ctx.config
+    if registers_only(config):
+        return skipped_without_costs()
     households = _read_cube(ctx.earlier_step_dir("cube") / "households")
     rules = config.disclosure_rules
     # Every domain the run measures, also one without costs (no column in the cube): the tables

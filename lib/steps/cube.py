@@ -16,11 +16,14 @@ from lib.parallel import map_in_order
 from lib.pipeline import RunContext, Step, StepResult
 from lib.price_sensitivity import scenario_tables_configured
 from lib.steps.households import domain_counting
+from lib.steps.read_sources import registers_only, skipped_without_costs
 from lib.workfiles import read_table, write_table
 
 
 def household_cube(ctx: RunContext) -> StepResult:
     config = ctx.config
+    if registers_only(config):
+        return skipped_without_costs()
     attribution = config["households"]["attribution"]
     hh_dir = ctx.earlier_step_dir("households")
     ledger = read_table(ctx.earlier_step_dir("price") / "ledger", columns=["person", "month", "domain", "cost"])

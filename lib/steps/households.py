@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import Future, ThreadPoolExecutor
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -42,10 +43,14 @@ from lib.households import (
     read_brp_extract,
 )
 from lib.domains import DomainCounting
-from lib.layouts import UITKERINGSOORT_DOMAINS
+from lib.errors import UserFacingError
+from lib.layouts import CBS_DATASETS, UITKERINGSOORT_DOMAINS
 from lib.pipeline import RunContext, Step, StepResult, step_folder
-from lib.pricing import combine_price_tables, load_bijstand_codes, load_price_table
-from lib.steps.read_sources import chosen_files, study_period
+from lib.pricing import (CASE_SOURCE, SENTENCED_DAYS_COLUMN, combine_price_tables, load_bijstand_codes,
+                         load_price_table, sentence_price_rows)
+from lib.readers import file_columns
+from lib.sources import choose_cbs_files, expand_pattern, readable_formats
+from lib.steps.read_sources import REGISTERS_ONLY_LOG, chosen_files, registers_only, study_period
 from lib.workfiles import read_table, write_table
 
 ROLE_LABELS = {"K": "thuiswonend kind", "P": "partner", "A": "alleenstaande", "O": "ouder in eenoudergezin",
@@ -365,8 +370,11 @@ def _account_and_request_tables(ctx: RunContext, model: HouseholdModel, persons:
         result.notes.append("attribution at the peildatum: " + "; ".join(
             f"{k.replace('_', ' ')} {v:.1%}" for k, v in residence["shares"].items())
             + " of the costs attributed to the included households")
-    result.notes += [f"{row.what.strip()}: EUR {row.euros:,.2f}" for row in population.itertuples()
-                     if not np.isnan(row.euros)]
+    if registers_only(config):
+        result.notes.append(REGISTERS_ONLY_LOG)
+    else:
+        result.notes += [f"{row.what.strip()}: EUR {row.euros:,.2f}" for row in population.itertuples()
+                         if not np.isnan(row.euros)]
     result.notes += model.notes or []
     result.notes += [f"personen_naar_positie: not stated in its notes, as it does not hold for every household of "
                      f"this run: '{clause}'" for clause in not_stated]
@@ -498,11 +506,28 @@ def _position_labels(role: pd.Series, include_institutional: bool) -> pd.Series:
 
 
 def run_metadata(config) -> dict:
-    """What every exported table of the run states: population, period, attribution, price year, route,
-    and which domains of the method the run measures."""
+    """What every exported table of the run that rests on its costs states: population, period,
+    attribution, price year, route, which domains of the method the run measures, and which sources
+    delivered only a shortlist (``shortlist_note``)."""
     measured, not_measured = run_domains(config)
+    shortlist = shortlist_note(config)
+    detention = detention_note(config)
     return _metadata(config, config["households"]["attribution"]) | {
-        "domeinen": domain_note(measured, not_measured) + "; " + domain_counting(config).note()}
+        "domeinen": domain_note(measured, not_measured) + "; " + domain_counting(config).note()} | (
+        {"shortlist": shortlist} if shortlist else {}) | ({"detentie": detention} if detention else {})
+
+
+def shortlist_note(config) -> str:
+    """What every table resting on the costs says about ``[selection] shortlist_sources`` (providers
+    that delivered only their most expensive clients), or "" when there are none. Their other clients'
+    costs are missing: reach is too low and concentration too high, in every table, not only the
+    selection's. The report finds it by its key (``Shortlist``) in the tables' notes."""
+    sources = config["selection"]["shortlist_sources"]
+    if not sources:
+        return ""
+    return (f"Let op: {', '.join(sources)} leverde alleen een shortlist van de duurste cliënten; kosten van "
+            "andere cliënten van deze bronnen ontbreken. Het bereik is daardoor te laag en de concentratie van de "
+            "kosten te hoog.")
 
 
 def domain_counting(config, cube_domains=()) -> DomainCounting:
@@ -553,8 +578,40 @@ def run_domains(config) -> tuple[list[str], list[str]]:
         measured |= {d for code, d in UITKERINGSOORT_DOMAINS.items() if code != "BIJSTAND" or bijstand_from != "spells"}
     if config["sources"]["municipality"]["cost_files"]:
         measured |= _appendix2_domains(config)
+    if "JUSTITIEZAKENBUS" in cbs and "GEDETINEERDENTAB" not in cbs and _case_file_has_sentenced_days(config):
+        # Detention priced from the sentenced days of the case file (lib.pricing; never with the spells).
+        derived = sentence_price_rows(prices)
+        measured |= set(derived.loc[derived["source"] == CASE_SOURCE, "domain"])
     measured = sorted(d for d in map(str, measured) if d.strip())
     return measured, [d for d in method_domains(config) if d not in measured]
+
+
+def detention_note(config) -> str:
+    """What every table resting on the costs says when detention is priced from the sentenced days of
+    the case file (no GEDETINEERDENTAB in the run; lib.pricing), or "". The report finds it by its key
+    (``Detentie``) in the tables' notes."""
+    cbs = {name.upper() for name in config["sources"]["cbs"]}
+    if "JUSTITIEZAKENBUS" not in cbs or "GEDETINEERDENTAB" in cbs or not _case_file_has_sentenced_days(config):
+        return ""
+    return ("Let op: detentie is geschat uit de opgelegde dagen vrijheidsstraf in JUSTITIEZAKENBUS (DAGENDETENTIE; "
+            "GEDETINEERDENTAB is geen bron in deze run), vanaf de datum van de uitspraak. Dat is een bovengrens van de "
+            "werkelijk uitgezeten dagen: voorarrest gaat eraf (art. 27 Wetboek van Strafrecht), en wie meer dan een jaar "
+            "kreeg, komt na twee derde voorwaardelijk vrij (boek 6 Wetboek van Strafvordering, voorheen art. 15 "
+            "Wetboek van Strafrecht).")
+
+
+def _case_file_has_sentenced_days(config) -> bool:
+    """Whether the JUSTITIEZAKENBUS file the run reads has the column of sentenced days
+    (``DAGENDETENTIE``; its header only, chosen as the inventory chooses it)."""
+    pattern = next(v for k, v in config["sources"]["cbs"].items() if k.upper() == CASE_SOURCE)
+    files, _ = choose_cbs_files(CBS_DATASETS[CASE_SOURCE], expand_pattern(config, pattern), config.years,
+                                readable_formats(config["sources"]["format_preference"]))
+    encoding = config["sources"]["csv_encoding"]
+    try:
+        return any(SENTENCED_DAYS_COLUMN in {str(c).strip().upper() for c in file_columns(
+            dataclasses.replace(f, encoding=encoding) if f.format == "csv" and encoding != "auto" else f)} for f in files)
+    except UserFacingError:
+        return False        # the read step refuses the file, with its reason
 
 
 def _appendix2_domains(config) -> set[str]:
@@ -603,6 +660,11 @@ def _population(config, attribution: str) -> str:
             f"{years[0]}-{years[-1]} ({institutional} institutionele huishoudens)")
 
 
+NO_COSTS_NOTE = ("geen kosten gelezen: alleen registers (deze run noemt geen kostenbron; ze beschrijft huishoudens "
+                 "en woonplaats; kosten zijn niet gemeten, dus niet nul)")
+"""What every table of a run over the registers alone states (the metadata key ``kosten``)."""
+
+
 def _metadata(config, attribution: str) -> dict:
     years = config.years
     return {
@@ -612,7 +674,7 @@ def _metadata(config, attribution: str) -> dict:
                         "monthly": "kosten tellen bij het huishouden van de persoon in die maand"}[attribution],
         "route": config["run"]["route"],
         "price_year": f"bedragen in euro's van {config['prices']['price_year']} (prijspeil)",
-    }
+    } | ({"kosten": NO_COSTS_NOTE} if registers_only(config) else {})
 
 
 STEP = Step(

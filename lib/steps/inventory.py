@@ -49,6 +49,10 @@ def domain_notes(config) -> list[str]:
     run: a domain without a source (e.g. JUSTITIEZAKENBUS left out of [sources.cbs]) is not zero but
     not measured, and every table says so in its notes ("domeinen")."""
     from lib.steps.households import run_domains
+    from lib.steps.read_sources import registers_only
+    if registers_only(config):
+        return ["a run over the registers alone ([sources] names no cost source): no costs will be read, no domain "
+                "of the method is measured (not zero: unknown), the cost steps make no tables"]
     measured, not_measured = run_domains(config)
     notes = [f"domains measured (with a source in this run): {', '.join(measured) or 'none'}"]
     if not_measured:

@@ -27,7 +27,7 @@ from lib.monitoring import (PLACEBO_LABEL, cohort_costs, follow_up_periods, hous
 from lib.pipeline import RunContext, Step, StepResult
 from lib.selection import select_households
 from lib.steps.households import domain_counting, run_metadata
-from lib.steps.read_sources import study_period
+from lib.steps.read_sources import registers_only, skipped_without_costs, study_period
 from lib.steps.selection import describe_criteria
 from lib.workfiles import read_table
 
@@ -72,6 +72,8 @@ def monitoring(ctx: RunContext) -> StepResult:
     clear_requests(out)
     if not settings["enabled"]:
         return StepResult(notes=["monitoring not enabled ([monitoring] enabled = false)"])
+    if registers_only(config):
+        return skipped_without_costs()
     start = day_number(settings["cohort_start"])
     ledger = read_table(ctx.earlier_step_dir("price") / "ledger", columns=["person", "month", "domain", "cost"])
     households, members, notes = cohort_at_start(ctx, start)

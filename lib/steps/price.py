@@ -29,6 +29,7 @@ from lib.pricing import (
     regulation_price_rows,
 )
 from lib.price_check import BAND, NATIONAL_FIGURES, ClientYears, check_lines, load_national_figures, price_check
+from lib.steps.read_sources import REGISTERS_ONLY_LOG, registers_only
 from lib.workfiles import TableWriter, read_table, table_path, write_table
 
 
@@ -109,7 +110,7 @@ def price_ledger(ctx: RunContext) -> StepResult:
     result.notes += [f"  {domain:<22} EUR {cost:>18,.2f}" for domain, cost in priced.ledger_cost_by_domain.items()]
     for what, count in priced.excluded.items():
         result.notes.append(f"not priced: {count:,} {what}")
-    result.notes += priced.warnings
+    result.notes += priced.notes + priced.warnings
     lines, warnings = check_lines(check, price_year, BAND)
     result.notes += lines + warnings
     for scenario, tables in scenario_tables_configured(config).items():
@@ -135,6 +136,9 @@ def price_ledger(ctx: RunContext) -> StepResult:
     if len(priced.fallback_uses):
         result.notes.append(f"FALLBACK prices used for {int(priced.fallback_uses['records'].sum()):,} record(s), "
                             f"EUR {priced.fallback_uses['cost'].sum():,.2f}; see fallback_uses.csv")
+    if registers_only(config):
+        # Nothing was priced: a total of EUR 0 or a price check would read as a measurement.
+        result.notes = [f"{REGISTERS_ONLY_LOG}: nothing to price, the ledger is empty"]
     return result
 
 

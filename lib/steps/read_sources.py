@@ -49,6 +49,7 @@ from lib.records import (
     READERS,
     Period,
     PersonIndex,
+    empty_records,
     appendix2_records,
     read_source_files,
 )
@@ -63,6 +64,27 @@ def chosen_files(ctx: RunContext) -> list[SourceFile]:
     return [SourceFile(r.dataset, Path(r.path), None if pd.isna(r.year) else int(r.year),
                        None if pd.isna(r.version) else int(r.version), r.format, encoding)
             for r, encoding in zip(table.itertuples(), encodings)]
+
+
+def registers_only(config) -> bool:
+    """A run over the registers alone: ``[sources]`` names no cost source (no CBS register of costs,
+    no appendix-2 file), only the population, household and address registers. Allowed, to check
+    households and residence first; no costs are read, so no cost table is made (every domain is
+    not measured, never zero)."""
+    cbs = {name.upper() for name in config["sources"]["cbs"]}
+    return not (cbs & set(COST_DATASETS)) and not config["sources"]["municipality"]["cost_files"]
+
+
+REGISTERS_ONLY_LOG = ("no costs were read: a run over the registers alone ([sources] names no cost source); "
+                      "households and residence only")
+"""What the log says, in every step that a run over the registers alone changes."""
+
+
+def skipped_without_costs() -> StepResult:
+    """The result of a step about costs (cube, baseline, coherence, selection, monitoring) in a run
+    over the registers alone: it makes no table, as every table of it would show zero costs that were
+    not measured."""
+    return StepResult(notes=[f"skipped: {REGISTERS_ONLY_LOG}; no cost tables"])
 
 
 def study_period(config) -> Period:
@@ -220,7 +242,10 @@ def read_sources(ctx: RunContext) -> StepResult:
                             + "\n  - ".join(problems))
     result.notes += warnings
     records = pd.concat(parts, ignore_index=True) if parts else None
-    if records is None:
+    if records is None and registers_only(config):
+        records = empty_records()
+        result.notes.append(REGISTERS_ONLY_LOG)
+    elif records is None:
         raise UserFacingError("no usable cost record in any source: see the rejected rows in " + str(out / "rejected"))
     for column in ("source", "code", "spread", "domain", "file"):
         records[column] = records[column].astype("category")

@@ -16,6 +16,7 @@ from lib.export_requests import clear_requests, request_table
 from lib.pipeline import RunContext, Step, StepResult
 from lib.selection import check_list_allowed, select_households
 from lib.steps.households import domain_counting, household_type_codes, run_domains, run_metadata
+from lib.steps.read_sources import registers_only, skipped_without_costs
 from lib.workfiles import read_table
 
 
@@ -34,18 +35,12 @@ def describe_criteria(settings: dict) -> str:
     return joined + ("; nog woonachtig in het onderzoeksgebied" if settings["resident_only"] else "")
 
 
-def shortlist_note(settings: dict) -> list[str]:
-    sources = settings["shortlist_sources"]
-    if not sources:
-        return []
-    return [f"Let op: {', '.join(sources)} leverde alleen een shortlist van de duurste cliënten; kosten van andere "
-            "cliënten van deze bronnen ontbreken."]
-
-
 def selection(ctx: RunContext) -> StepResult:
     config = ctx.config
     settings = config["selection"]
     check_list_allowed(config["run"]["statistics_only"], settings["write_list"])
+    if registers_only(config):
+        return skipped_without_costs()
     cube_dir = ctx.earlier_step_dir("cube")
     households = read_table(cube_dir / "households")
     household_cube = read_table(cube_dir / "household_cube")
@@ -59,8 +54,9 @@ def selection(ctx: RunContext) -> StepResult:
     criteria = describe_criteria(settings)
     base = run_metadata(config)
     meta = base | {"population": f"{base['population']}, geselecteerd: {criteria}", "unit": "huishoudens",
-                   "notes": [f"Selectiecriteria: {criteria}."] + ([RANKING_NOTE] if settings["top_share"] > 0 else [])
-                   + shortlist_note(settings)}
+                   "notes": [f"Selectiecriteria: {criteria}."] + ([RANKING_NOTE] if settings["top_share"] > 0 else [])}
+    # A shortlist source (a provider that delivered only its most expensive clients) is stated by the
+    # run's metadata (lib.steps.households.shortlist_note), on this table as on every table of the costs.
     result = StepResult(outputs=["tables/"])
     result.counts = {"households": len(households), "households selected": len(chosen)}
     result.notes.append(f"criteria: {criteria}")

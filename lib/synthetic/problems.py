@@ -407,7 +407,9 @@ def _justice_chain(f: _Frame, incid_of: np.ndarray) -> pd.DataFrame:
     f.add("JGDRECLASBUS", c_person[jr], c_day[jr], c_day[jr] + jr_len - 1,
           rng.choice(["1", "2", "3"], size=jr.sum(), p=[0.7, 0.2, 0.1]))
 
-    # Detention: the sentence, and pre-trial detention for cases before the full bench.
+    # Detention: the sentence, and pre-trial detention for cases before the full bench. The sentence's
+    # spell lasts its `dagen` (the case file's DAGENDETENTIE), cut only at death or emigration, so a
+    # run without GEDETINEERDENTAB can price the same days from the sentences (lib.pricing).
     jail = days > 0
     d_start = c_day[jail] + rng.integers(0, 91, jail.sum())
     d_end = d_start + days[jail] - 1
