@@ -505,15 +505,23 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
                      if any(len(f) for f in fallback_parts) else
                      pd.DataFrame(columns=["source", "code", "year", "records", "cost"]))
     excluded.update(rules.excluded(source))
-    priced_by = np.where(~use, "not priced (see the price step's notes)",
-                         np.where(has_amount, "amount as delivered", "price table"))
-    priced_by = np.where(rules.flags == FLAG_YOUTH_PROBATION, PRICED_BY[FLAG_YOUTH_PROBATION], priced_by)
-    priced_by = np.where(rules.flags == FLAG_PERSON_YEAR_REPEAT, PRICED_BY[FLAG_PERSON_YEAR_REPEAT], priced_by)
-    priced_by = np.where(priced_sentence, PRICED_BY_SENTENCE, priced_by)
-    report = (pd.DataFrame({"source": source, "code": code, "used": use, "cost": record_cost,
-                            "priced_by": priced_by})
-              .groupby(["source", "code", "priced_by"], sort=True)
+    # How each record was priced, as small codes: strings per record (a fixed-width array of the
+    # longest text) took some 5 GB for the country's 14 million records.
+    how = ["price table", "amount as delivered", "not priced (see the price step's notes)",
+           PRICED_BY[FLAG_YOUTH_PROBATION], PRICED_BY[FLAG_PERSON_YEAR_REPEAT], PRICED_BY_SENTENCE]
+    priced_by = np.where(has_amount, 1, 0).astype(np.int8)
+    priced_by[~use] = 2
+    priced_by[rules.flags == FLAG_YOUTH_PROBATION] = 3
+    priced_by[rules.flags == FLAG_PERSON_YEAR_REPEAT] = 4
+    priced_by[priced_sentence] = 5
+    report = (pd.DataFrame({"source": codes.source, "code": codes.code, "priced_by": priced_by, "used": use,
+                            "cost": record_cost})
+              .groupby(["source", "code", "priced_by"], sort=False)
               .agg(records=("used", "size"), records_used=("used", "sum"), cost=("cost", "sum")).reset_index())
+    report = (report.assign(source=codes.source_names[report["source"].to_numpy()],
+                            code=codes.code_names[report["code"].to_numpy()],
+                            priced_by=np.asarray(how, dtype=object)[report["priced_by"].to_numpy()])
+              .sort_values(["source", "code", "priced_by"], kind="stable").reset_index(drop=True))
     by_domain = pd.Series(cost_by_domain, index=pd.Index(codes.domain_names, name="domain"), name="cost")
     return PricingResult(ledger=ledger, ledger_rows=ledger_rows, ledger_cost_by_domain=by_domain[by_domain != 0],
                          record_cost=record_cost, report=report, fallback_uses=fallback_uses, excluded=excluded,
