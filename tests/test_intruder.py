@@ -46,7 +46,8 @@ from tests.intruder.reader import read_export
 from tests.intruder.scenarios import SCENARIOS, build, dataset_dir
 
 DEFAULT = ["demo_monitoring", "small_240_monitoring_tiny_cohort", "small_600_cbs", "small_320_cbs_empty_overig",
-           "small_420_municipal", "small_390_municipal", "small_600_rounding5", "small_420_rare_combination"]
+           "small_420_municipal", "small_390_municipal", "small_600_rounding5", "small_420_rare_combination",
+           "small_280_cbs_empty_in_group"]
 
 
 def _selected():
@@ -73,8 +74,12 @@ def _build_and_attack(args):
 
 
 # Leaks the intruder still finds, as (test, export) pairs with why: each listed pair must still fail
-# (strict), so that a fix shows up as an unexpected pass and the entry is then removed. None are known.
-KNOWN_LEAKS: dict[tuple[str, str], str] = {}
+# (strict), so that a fix shows up as an unexpected pass and the entry is then removed.
+KNOWN_LEAKS: dict[tuple[str, str], str] = {
+    ("e", "small_280_cbs_empty_in_group"):
+        "a zero cell of an empty fine domain (jeugdbescherming) is the cluster profiles' jeugd costs minus the "
+        "published jeugdhulp costs: the export-wide audit leaves zero cells (no units) to their own table",
+}
 
 
 def _known_leak(request, test: str, name: str) -> None:
