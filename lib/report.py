@@ -8,6 +8,8 @@ installed) are drawn from those tables too, never from unit data, and each plot 
 table it shows.
 
 The report comes as Markdown and as one self-contained HTML file (styles and images inside).
+Every number it writes, in the text and in the tables, is in Dutch format (lib.dutch_numbers:
+1.155; EUR 15.048; 24,5%); the exported files it reads stay as they are (machine-readable).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
+from lib.dutch_numbers import cell as dutch_cell, euro, number, percent
 from lib.errors import UserFacingError
 
 FIELD_FIGURE = ("In het veld wordt gevonden dat ongeveer de helft van de kosten in het sociaal domein bij minder dan 5% "
@@ -39,6 +42,8 @@ class ExportedTable:
     notes_text: str
     manifest: dict
     symbol: str
+    decimal: str = "."
+    """The decimal mark of the exported file (',' in csv_nl)."""
 
     @property
     def title(self) -> str:
@@ -47,6 +52,17 @@ class ExportedTable:
     @property
     def suppressed(self) -> int:
         return int(self.manifest.get("suppressed_cells", 0))
+
+    def shown(self) -> pd.DataFrame:
+        """The table as the report shows it: every number in a value column in Dutch format
+        (lib.dutch_numbers.cell: 1.155; 5.570.572,84; 61,7), labels and the suppression symbol
+        as published. The exported file itself is not changed."""
+        labels = set(self.manifest.get("label_columns", []))
+        shown = self.table.copy()
+        for column in shown.columns:
+            if column not in labels:
+                shown[column] = [dutch_cell(v, self.decimal, self.symbol) for v in shown[column]]
+        return shown
 
     def value(self, column: str, **where) -> float | None:
         """A published number (None when suppressed or absent)."""
@@ -95,6 +111,7 @@ def read_export(export_dir: Path) -> tuple[dict, list[ExportedTable]]:
     symbol = manifest.get("rules", {}).get("suppressed_symbol", "x")
     sep_of = {"csv": (",", "."), "csv_nl": (";", ",")}
     output_format = manifest.get("rules", {}).get("output_format", "csv")
+    sep, decimal = sep_of.get(output_format, (",", "."))
     tables = []
     for name, entry in sorted(manifest.get("tables", {}).items()):
         files = entry.get("files", {})
@@ -105,11 +122,10 @@ def read_export(export_dir: Path) -> tuple[dict, list[ExportedTable]]:
         if data_file.endswith(".xlsx"):
             table = pd.read_excel(export_dir / data_file, dtype=str)
         else:
-            sep, _ = sep_of.get(output_format, (",", "."))
             table = pd.read_csv(export_dir / data_file, sep=sep, dtype=str, keep_default_na=False,
                                 encoding="utf-8-sig")
         notes_text = (export_dir / notes_file).read_text(encoding="utf-8") if notes_file else ""
-        tables.append(ExportedTable(name, table, _parse_notes(notes_text), notes_text, entry, symbol))
+        tables.append(ExportedTable(name, table, _parse_notes(notes_text), notes_text, entry, symbol, decimal))
     return manifest, tables
 
 
@@ -125,7 +141,8 @@ def headline_findings(tables: list[ExportedTable]) -> list[str]:
         total = reach.value("n_households", aantal_domeinen="Totaal")
         none = reach.value("n_households", aantal_domeinen="0")
         if total and none is not None:
-            out.append(f"Bereik: {total - none:,.0f} van de {total:,.0f} huishoudens ({(total - none) / total:.1%}) had "
+            out.append(f"Bereik: {number(total - none)} van de {number(total)} huishoudens "
+                       f"({percent((total - none) / total)}) had "
                        "kosten in het sociaal of veiligheidsdomein in de studiejaren.")
         multi = [reach.value("n_households", aantal_domeinen=k) for k in ("3", "4+")]
         if total and all(m is not None for m in multi):
@@ -133,8 +150,8 @@ def headline_findings(tables: list[ExportedTable]) -> list[str]:
                                 reach.notes_text)
             how = (f" Domeinen zoals de methode ze telt: {counted.group(1)} telt elk als een domein (een zaak die "
                    "politie, OM en rechter doorloopt is een probleem, niet drie)." if counted else "")
-            out.append(f"{sum(multi):,.0f} huishoudens ({sum(multi) / total:.1%}) hadden kosten in drie of meer "
-                       "domeinen." + how)
+            out.append(f"{number(sum(multi))} huishoudens ({percent(sum(multi) / total)}) hadden kosten in drie of "
+                       "meer domeinen." + how)
     top = _table(tables, "concentratie_top")
     if top is not None:
         # The smallest top groups are suppressed in small areas: then the next published ones speak.
@@ -142,21 +159,22 @@ def headline_findings(tables: list[ExportedTable]) -> list[str]:
         shares = {seg: top.value("share_of_kosten_pct", segment=seg) for seg in segments}
         known = dict(list({k: v for k, v in shares.items() if v is not None}.items())[:3])
         if known:
-            parts = [f"de duurste {k[4:]} van de huishoudens droeg {v:.1f}% van alle kosten" for k, v in known.items()]
+            parts = [f"de duurste {k[4:]} van de huishoudens droeg {percent(v, scale=1)} van alle kosten"
+                     for k, v in known.items()]
             out.append("Concentratie: " + "; ".join(parts) + ". " + FIELD_FIGURE)
     gini = _table(tables, "gini")
     if gini is not None and len(gini.table):
         value = _number(gini.table.iloc[0, -1], gini.symbol)
         if value is not None:
-            out.append(f"Gini-coefficient van de kosten per huishouden: {value:.2f} (0 = gelijk verdeeld, 1 = alles "
-                       "bij een huishouden).")
+            out.append(f"Gini-coefficient van de kosten per huishouden: {number(value, 2)} (0 = gelijk verdeeld, "
+                       "1 = alles bij een huishouden).")
     combos = _table(tables, "combinaties_duurste")
     if combos is not None and "n_households" in combos.table:
         rows = combos.table[~combos.table["combinatie"].isin(["Totaal", "overige combinaties"])].copy()
         rows["n"] = [(_number(v, combos.symbol) or 0) for v in rows["n_households"]]
         best = rows.sort_values("n", ascending=False).head(3)
         if len(best):
-            listed = "; ".join(f"{r.combinatie} ({r.n:,.0f} huishoudens)" for r in best.itertuples())
+            listed = "; ".join(f"{r.combinatie} ({number(r.n)} huishoudens)" for r in best.itertuples())
             out.append(f"Meest voorkomende domeincombinaties bij de duurste huishoudens: {listed}.")
     out += _coherence_findings(tables)
     out += residence_and_attribution_findings(tables)
@@ -176,8 +194,8 @@ def sensitivity_findings(tables: list[ExportedTable]) -> list[str]:
     out = []
     base, low, high = (domains.value(c, domein="Totaal") for c in ("sum_kosten", "sum_kosten_laag", "sum_kosten_hoog"))
     if base and low is not None and high is not None:
-        out.append(f"Gevoeligheid voor de prijzen: de totale kosten zijn {low / base:.0%} van die bij de prijzen van de "
-                   f"run met de lage prijstabel en {high / base:.0%} met de hoge.")
+        out.append(f"Gevoeligheid voor de prijzen: de totale kosten zijn {percent(low / base, 0)} van die bij de "
+                   f"prijzen van de run met de lage prijstabel en {percent(high / base, 0)} met de hoge.")
     top = _table(tables, "concentratie_top")
     shares = []
     for seg in ("top 1%", "top 5%", "top 10%"):
@@ -186,7 +204,8 @@ def sensitivity_findings(tables: list[ExportedTable]) -> list[str]:
             t = _table(tables, f"prijsgevoeligheid_concentratie_{scenario}")
             values.append(t.value(f"share_of_kosten_{scenario}_pct", segment=seg) if t is not None else None)
         if all(v is not None for v in values):
-            shares.append(f"de duurste {seg[4:]} {values[0]:.1f}% (laag {values[1]:.1f}%, hoog {values[2]:.1f}%)")
+            shares.append(f"de duurste {seg[4:]} {percent(values[0], scale=1)} (laag {percent(values[1], scale=1)}, "
+                          f"hoog {percent(values[2], scale=1)})")
     if shares:
         out.append("Aandeel in de kosten bij de drie prijstabellen: " + "; ".join(shares) + ".")
     selection = _table(tables, "prijsgevoeligheid_selectie")
@@ -194,8 +213,8 @@ def sensitivity_findings(tables: list[ExportedTable]) -> list[str]:
         counts = [selection.value("n_households", prijzen=p) for p in ("prijzen van de run", "lage prijzen",
                                                                         "hoge prijzen")]
         if all(c is not None for c in counts):
-            out.append(f"Selectie: {counts[0]:,.0f} huishoudens bij de prijzen van de run, {counts[1]:,.0f} bij lage en "
-                       f"{counts[2]:,.0f} bij hoge prijzen.")
+            out.append(f"Selectie: {number(counts[0])} huishoudens bij de prijzen van de run, {number(counts[1])} bij "
+                       f"lage en {number(counts[2])} bij hoge prijzen.")
     return out
 
 
@@ -215,7 +234,7 @@ def _monitoring_findings(tables: list[ExportedTable]) -> list[str]:
         high = _number(getattr(row, "bovengrens_95", None), effect.symbol)
         if value is None or low is None or high is None:
             continue
-        interval = f"{value:,.0f} euro per huishouden per periode (95%-interval {low:,.0f} tot {high:,.0f})"
+        interval = f"{euro(value)} per huishouden per periode (95%-interval {euro(low)} tot {euro(high)})"
         if row.schatting == PLACEBO_LABEL:
             out.append(f"Monitoring, placebotoets (start een periode eerder, alleen perioden voor de start): {interval}; "
                        "ligt dit interval ver van 0, dan liepen de groepen al voor de start uiteen en is het effect "
@@ -299,7 +318,7 @@ def _coherence_findings(tables: list[ExportedTable]) -> list[str]:
             continue
         rows = t.table[t.table.iloc[:, 0].astype(str) != "Totaal"]
         if len(rows):
-            out.append(f"{t.title}: {len(rows)} typen.")
+            out.append(f"{t.title}: {number(len(rows))} typen.")
     agreement = _table(tables, "samenhang_overeenstemming")
     if agreement is not None:
         advice = next((line.strip() for line in agreement.notes_text.splitlines()
@@ -327,6 +346,14 @@ def figures(tables: list[ExportedTable]) -> list[tuple[str, str, bytes]]:
     return out
 
 
+def _dutch_ticks(*axes) -> None:
+    """Numeric tick labels in Dutch format (1.000; 0,5), as the report's text."""
+    from matplotlib.ticker import FuncFormatter
+    formatter = FuncFormatter(lambda value, _: number(value, 2).rstrip("0").rstrip(","))
+    for axis in axes:
+        axis.set_major_formatter(formatter)
+
+
 def _png(fig, plt) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
@@ -351,6 +378,7 @@ def _lorenz_figure(tables, plt):
     ax.set_xlabel("duurste huishoudens (%)")
     ax.set_ylabel("aandeel in de kosten (%)")
     ax.set_title("Concentratie van de kosten")
+    _dutch_ticks(ax.xaxis, ax.yaxis)
     ax.legend()
     return ("Concentratie van de kosten (Lorenz-segmenten, van duur naar goedkoop)", t.name, _png(fig, plt))
 
@@ -370,6 +398,7 @@ def _domain_year_figure(tables, plt):
         ax.bar(wide.index.astype(str), values, bottom=bottom, label=domain, color=colours[i % len(colours)])
         bottom += values
     ax.set_ylabel("miljoen euro")
+    _dutch_ticks(ax.yaxis)
     ax.set_title("Kosten per domein en jaar (onderdrukte cellen weggelaten)")
     ax.legend(fontsize=7, ncol=2)
     return ("Kosten per domein en jaar", t.name, _png(fig, plt))
@@ -387,6 +416,7 @@ def _monitoring_figure(tables, plt):
     for group, rows in body.groupby("groep"):
         ax.plot(rows["periode"].astype(str), rows["value"], marker="o", label=group)
     ax.set_ylabel("gemiddelde kosten per huishouden (euro)")
+    _dutch_ticks(ax.yaxis)
     ax.set_title("Cohort en vergelijkingsgroep")
     ax.legend()
     return ("Monitoring: cohort en gematchte vergelijkingsgroep", t.name, _png(fig, plt))
@@ -402,6 +432,7 @@ def _reach_figure(tables, plt):
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.barh(body["domein"], body["value"])
     ax.set_xlabel("huishoudens met kosten")
+    _dutch_ticks(ax.xaxis)
     ax.set_title("Bereik per domein")
     return ("Huishoudens met kosten per domein", t.name, _png(fig, plt))
 
@@ -413,8 +444,12 @@ def build_report(export_dir: Path) -> Report:
     first = tables[0].notes if tables else {}
     run = {"Periode": first.get("Period", ""), "Prijspeil": first.get("Price year", ""),
            "Toerekening": first.get("Attribution", ""), "Route": first.get("Route", ""),
-           "Aantal tabellen": str(len(tables))}
+           "Aantal tabellen": number(len(tables))}
     return Report(run=run, tables=tables, findings=headline_findings(tables), figures=figures(tables))
+
+
+NOTATION = ("Getallen staan in Nederlandse notatie: een punt tussen duizendtallen en een komma voor decimalen "
+            "(1.155; EUR 15.048; 24,5%). De tabelbestanden in de exportmap zijn ongewijzigd en machineleesbaar.")
 
 
 def render_markdown(report: Report, figure_names: list[str] | None = None) -> str:
@@ -422,7 +457,7 @@ def render_markdown(report: Report, figure_names: list[str] | None = None) -> st
     lines = ["# Kostenanalyse multi-probleemhuishoudens: rapport", ""]
     lines += [f"- **{k}**: {v}" for k, v in report.run.items() if v]
     lines += ["", "Alle cijfers komen uit tabellen die de geheimhoudingscontrole hebben doorstaan (de exportmap). "
-              "Een 'x' is een onderdrukte cel.", "", "## Kernpunten", ""]
+              "Een 'x' is een onderdrukte cel. " + NOTATION, "", "## Kernpunten", ""]
     lines += [f"- {f}" for f in report.findings] or ["- (geen kernpunten: de tabellen ontbreken)"]
     if report.figures:
         lines += ["", "## Figuren", ""]
@@ -432,8 +467,8 @@ def render_markdown(report: Report, figure_names: list[str] | None = None) -> st
     for t in report.tables:
         lines += [f"### {t.title} (`{t.name}`)", ""]
         lines += [f"- **{k}**: {v}" for k, v in t.notes.items() if k not in ("Title", "Table")]
-        lines += [f"- **Onderdrukte cellen**: {t.suppressed}", "",
-                  tabulate(t.table, headers="keys", tablefmt="github", showindex=False, disable_numparse=True), ""]
+        lines += [f"- **Onderdrukte cellen**: {number(t.suppressed)}", "",
+                  tabulate(t.shown(), headers="keys", tablefmt="github", showindex=False, disable_numparse=True), ""]
     lines += ["## Geheimhouding", "", _rules_text(report)]
     return "\n".join(lines) + "\n"
 
@@ -464,7 +499,7 @@ def render_html(report: Report) -> str:
              "<h1>Kostenanalyse multi-probleemhuishoudens: rapport</h1><ul class='meta'>"]
     parts += [f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in report.run.items() if v]
     parts.append("</ul><p>Alle cijfers komen uit tabellen die de geheimhoudingscontrole hebben doorstaan (de exportmap). "
-                 "Een <span class='x'>x</span> is een onderdrukte cel.</p><h2>Kernpunten</h2>")
+                 f"Een <span class='x'>x</span> is een onderdrukte cel. {e(NOTATION)}</p><h2>Kernpunten</h2>")
     parts += [f"<p class='finding'>{e(f)}</p>" for f in report.findings]
     if report.figures:
         parts.append("<h2>Figuren</h2>")
@@ -476,7 +511,7 @@ def render_html(report: Report) -> str:
     for t in report.tables:
         parts.append(f"<h3 id='{e(t.name)}'>{e(t.title)} <small>(<code>{e(t.name)}</code>)</small></h3><ul class='meta'>")
         parts += [f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in t.notes.items() if k not in ("Title", "Table")]
-        parts.append(f"<li><b>Onderdrukte cellen</b>: {t.suppressed}</li></ul>")
+        parts.append(f"<li><b>Onderdrukte cellen</b>: {number(t.suppressed)}</li></ul>")
         parts.append(_html_table(t))
     parts.append(f"<h2>Geheimhouding</h2><p>{e(_rules_text(report))}</p></body></html>")
     return "\n".join(parts) + "\n"
@@ -487,7 +522,7 @@ def _html_table(t: ExportedTable) -> str:
     columns = list(t.table.columns)
     labels = set(t.manifest.get("label_columns", []))
     rows = ["<table><tr>" + "".join(f"<th>{e(c)}</th>" for c in columns) + "</tr>"]
-    for values in t.table.itertuples(index=False):
+    for values in t.shown().itertuples(index=False):
         total = any(str(v) == "Totaal" for v, c in zip(values, columns) if c in labels)
         cells = []
         for column, value in zip(columns, values):

@@ -6,6 +6,8 @@ cost is its true cost plus (or minus half) its true police cost, computed here w
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -106,5 +108,14 @@ def test_the_report_states_the_sensitivity_beside_the_main_figures(run):
     html = next((run.work_dir).glob("11_report/report.html")).read_text(encoding="utf-8")
     domains = pd.read_csv(run.export_dir / "prijsgevoeligheid_domeinen.csv", dtype=str).set_index("domein")
     base, low, high = (float(domains.loc["Totaal", c]) for c in ("sum_kosten", "sum_kosten_laag", "sum_kosten_hoog"))
-    assert (f"de totale kosten zijn {low / base:.0%} van die bij de prijzen van de run met de lage prijstabel en "
-            f"{high / base:.0%} met de hoge") in html
+    # Percentages in Dutch format, computed here with plain arithmetic (whole percents: no decimal comma).
+    assert (f"de totale kosten zijn {round(low / base * 100)}% van die bij de prijzen van de run met de lage "
+            f"prijstabel en {round(high / base * 100)}% met de hoge") in html
+    # The shares of the three price tables with a decimal comma, as published in the tables.
+    top = pd.read_csv(run.export_dir / "concentratie_top.csv", dtype=str).set_index("segment")
+    low_top = pd.read_csv(run.export_dir / "prijsgevoeligheid_concentratie_laag.csv", dtype=str).set_index("segment")
+    high_top = pd.read_csv(run.export_dir / "prijsgevoeligheid_concentratie_hoog.csv", dtype=str).set_index("segment")
+    shares = [t.loc["top 5%", c].replace(".", ",") for t, c in ((top, "share_of_kosten_pct"),
+              (low_top, "share_of_kosten_laag_pct"), (high_top, "share_of_kosten_hoog_pct"))]
+    assert f"de duurste 5% {shares[0]}% (laag {shares[1]}%, hoog {shares[2]}%)" in html
+    assert not re.search(r"\d\.\d%", html)      # no percentage with an English decimal point

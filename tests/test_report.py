@@ -16,6 +16,25 @@ from lib.synthetic.identifiers import eleven_test
 from lib.workfiles import read_table
 
 
+def dutch(text: str) -> str:
+    """A published cell (``5570572.84``) as a Dutch reader reads it (``5.570.572,84``), by plain
+    string operations: a point between thousands, a comma before the decimals."""
+    match = re.fullmatch(r"(-?)(\d+)(?:\.(\d+))?", text)
+    if not match:
+        return text
+    sign, whole, fraction = match.groups()
+    groups = []
+    while len(whole) > 3:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    return sign + ".".join([whole] + groups) + ("," + fraction if fraction else "")
+
+
+def test_the_test_helper_dutch():
+    assert [dutch(t) for t in ("5570572.84", "360", "1155", "-3600.0", "x", "2019", "Totaal")] == [
+        "5.570.572,84", "360", "1.155", "-3.600,0", "x", "2.019", "Totaal"]
+
+
 @pytest.fixture(scope="module")
 def run(small_dataset):
     config = load_config(small_dataset / "config.toml")
@@ -42,15 +61,20 @@ def test_every_exported_table_is_in_the_report(run):
 def test_the_report_shows_the_exported_cells_and_no_others(run):
     folder = step_folder(run, "report")
     page = (folder / "report.html").read_text(encoding="utf-8")
-    # Every cell of every exported table is in the page as published...
+    manifest = json.loads((run.export_dir / "disclosure_manifest.json").read_text(encoding="utf-8"))
+    # Every cell of every exported table is in the page as published, numbers in Dutch format
+    # (labels and the suppression symbol as they are)...
     published = set()
     for csv in run.export_dir.glob("*.csv"):
         table = pd.read_csv(csv, dtype=str, keep_default_na=False)
-        for value in table.to_numpy().ravel():
-            assert f">{value}<" in page, (csv.name, value)
-            published.add(value)
+        labels = set(manifest["tables"][csv.stem]["label_columns"])
+        for column in table.columns:
+            for value in table[column]:
+                shown_as = value if column in labels else dutch(value)
+                assert f">{shown_as}<" in page, (csv.name, value, shown_as)
+                published.add(value)
     # ...and no true value of a suppressed cell (kept in the evidence of the work folder) is.
-    shown = set(re.findall(r">([-0-9.]+)<", page))
+    shown = {text.replace(".", "").replace(",", ".") for text in re.findall(r">([-0-9.,]+)<", page)}
     leaked = []
     for cells in (run.work_dir / "evidence").glob("*.cells.csv"):
         evidence = pd.read_csv(cells, dtype=str, keep_default_na=False)
@@ -123,12 +147,40 @@ def test_monitoring_findings_say_what_each_estimate_can_tell():
 
     before_after = ["voor/na in het cohort", "-4917.0", "-10772.0", "938.0"]
     failed = _monitoring_findings([table([before_after], NOT_PUBLISHED_NOTE + ": te weinig gematcht")])
-    assert failed[0] == ("Monitoring, voor/na in het cohort: -4,917 euro per huishouden per periode (95%-interval "
-                         "-10,772 tot 938) (geen effect van de aanpak: huishoudens die om hun hoge kosten zijn "
+    assert failed[0] == ("Monitoring, voor/na in het cohort: EUR -4.917 per huishouden per periode (95%-interval "
+                         "EUR -10.772 tot EUR 938) (geen effect van de aanpak: huishoudens die om hun hoge kosten zijn "
                          "geselecteerd, worden ook zonder aanpak goedkoper).")
     assert "niet gepubliceerd" in failed[1] and len(failed) == 2
     passed = _monitoring_findings([table([before_after, [EFFECT_LABEL, "-3600.0", "-13914.0", "6714.0"],
                                           [PLACEBO_LABEL, "-161.0", "-10918.0", "10597.0"]], "")])
     assert len(passed) == 3 and not any("niet gepubliceerd" in line for line in passed)
-    assert passed[1].startswith(f"Monitoring, {EFFECT_LABEL}: -3,600 euro")
-    assert passed[2].startswith("Monitoring, placebotoets") and "-161 euro" in passed[2]
+    assert passed[1].startswith(f"Monitoring, {EFFECT_LABEL}: EUR -3.600 per huishouden")
+    assert passed[2].startswith("Monitoring, placebotoets") and "EUR -161 per huishouden" in passed[2]
+
+
+def test_the_report_writes_numbers_in_dutch(run):
+    """Issue 19: '1,155 van de 5,053 huishoudens' reads wrong to a Dutch reader. The key findings
+    and the tables use a point between thousands and a decimal comma; the CSV files stay as they are."""
+    folder = step_folder(run, "report")
+    md = (folder / "report.md").read_text(encoding="utf-8")
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    findings = md.split("## Kernpunten", 1)[1].split("\n## ", 1)[0]
+    reach = pd.read_csv(run.export_dir / "bereik_aantal_domeinen.csv", dtype=str).set_index("aantal_domeinen")
+    total, none = int(reach.loc["Totaal", "n_households"]), int(reach.loc["0", "n_households"])
+    share = f"{(total - none) / total * 100:.1f}".replace(".", ",")
+    expected = f"Bereik: {dutch(str(total - none))} van de {dutch(str(total))} huishoudens ({share}%) had kosten"
+    assert expected in findings and expected in page
+    gini = pd.read_csv(run.export_dir / "gini.csv", dtype=str)["waarde"].iloc[0]
+    assert f"per huishouden: {float(gini):.2f}".replace(".", ",") in findings
+    top = pd.read_csv(run.export_dir / "concentratie_top.csv", dtype=str)
+    first = next(r for r in top.itertuples() if r.share_of_kosten_pct != "x" and r.segment != "all")
+    assert f"de duurste {first.segment[4:]} van de huishoudens droeg {first.share_of_kosten_pct.replace('.', ',')}%" \
+        in findings
+    # No English decimal point in the key findings (a point only before three digits of thousands).
+    assert not re.search(r"\d\.(?!\d{3}(?!\d))\d", findings), findings
+    # The tables: amounts with a point between thousands and a decimal comma, the CSV unchanged.
+    costs = pd.read_csv(run.export_dir / "kosten_domein_jaar.csv", dtype=str)
+    amount = costs["sum_kosten"].iloc[0]
+    assert float(amount) >= 1000 and "." in amount and "," not in amount
+    assert f"| {dutch(amount)} " in md and f">{dutch(amount)}<" in page
+    assert f">{amount}<" not in page
