@@ -67,6 +67,7 @@ def test_only_the_household_tables_are_published_each_saying_no_costs_were_read(
         assert notes.count(NO_COSTS) == 1, name
         assert "niet gemeten, dus niet nul" in notes
         assert "Shortlist" not in notes
+        assert "prijspeil" not in notes          # no amounts, so no price level is stated
     # The households are those of the register at the peildatum: the published total is the
     # households step's included households (360 in the small data set's study area).
     households = read_table(step_folder(config, "households") / "households")

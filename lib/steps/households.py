@@ -667,14 +667,19 @@ NO_COSTS_NOTE = ("geen kosten gelezen: alleen registers (deze run noemt geen kos
 
 def _metadata(config, attribution: str) -> dict:
     years = config.years
-    return {
+    metadata = {
         "population": _population(config, attribution),
         "period": f"peildatum {config.peildatum.isoformat()}; studiejaren {years[0]}-{years[-1]}",
         "attribution": {"peildatum": "personen tellen bij hun huishouden op de peildatum",
                         "monthly": "kosten tellen bij het huishouden van de persoon in die maand"}[attribution],
         "route": config["run"]["route"],
         "price_year": f"bedragen in euro's van {config['prices']['price_year']} (prijspeil)",
-    } | ({"kosten": NO_COSTS_NOTE} if registers_only(config) else {})
+    }
+    if registers_only(config):
+        # No amounts: no price level to state, but that no costs were read.
+        del metadata["price_year"]
+        metadata["kosten"] = NO_COSTS_NOTE
+    return metadata
 
 
 STEP = Step(
