@@ -82,6 +82,11 @@ def _not_negative(value) -> str | None:
     return None if value >= 0 else "must not be negative"
 
 
+def _lists_of_names(value: dict, why: str) -> str | None:
+    """A table whose every value is a non-empty list of names (domain groups); otherwise ``why``."""
+    return None if all(isinstance(d, list) and d and all(isinstance(x, str) for x in d) for d in value.values()) else why
+
+
 def _decimal(value) -> str | None:
     bad = ([v for v in value.values() if v not in (",", ".")] if isinstance(value, dict)
            else [] if value in (",", ".", "") else [value])
@@ -141,8 +146,7 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
                 "domains]. Reach per domain, number of domains, selection, combinations, correlation, coherence and "
                 "the monitoring covariate count these; costs stay broken down by fine domain. A fine domain in no "
                 "group counts as its own; {} counts every fine domain (see 'Domains as the method counts them').",
-                check=lambda v: None if all(isinstance(d, list) and d and all(isinstance(x, str) for x in d)
-                                            for d in v.values()) else "must map every domain to a list of fine domains"),
+                check=lambda v: _lists_of_names(v, "must map every domain to a list of fine domains")),
     ),
     "prices": (
         Setting("price_year", int, REQUIRED, "All amounts are expressed in euros of this year."),
@@ -194,8 +198,7 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
         Setting("domain_groups", dict, {}, "Domain groups of the coherence analyses: a table group = [domains], "
                 "e.g. jeugdbescherming_reclassering = [\"jeugdbescherming\", \"jeugdreclassering\"]. Domains in no "
                 "group form a group of their own (the default: one group per domain).",
-                check=lambda v: None if all(isinstance(d, list) and d and all(isinstance(x, str) for x in d)
-                                            for d in v.values()) else "must map every group to a list of domains"),
+                check=lambda v: _lists_of_names(v, "must map every group to a list of domains")),
         Setting("exclude_domains", list, [], "Domains left out of the coherence analyses.", items=str),
         Setting("min_domains", int, 1, "Typologies cluster the households with costs in at least this many domain "
                 "groups (2: only multi-problem households).", check=lambda v: None if v >= 1 else "must be at least 1"),

@@ -147,8 +147,7 @@ def sensitivity_tables(base: pd.DataFrame, scenarios: dict[str, pd.DataFrame], d
     # --- how many households the selection criteria select under each price table -------------
     selected = []
     for s in costs:
-        frame = costs[s].assign(n_domains=counting.count_present(costs[s][[f"cost_{d}" for d in domains]].to_numpy(),
-                                                                 domains),
+        frame = costs[s].assign(n_domains=(grouped[s][0] > 0).sum(axis=1),
                                 still_resident=base["still_resident"].to_numpy(dtype=bool))
         chosen = select_households(frame, domains, selection_settings, counting).to_numpy()
         selected.append(pd.DataFrame({"household": households[chosen], "prijzen": label[s]}))

@@ -11,6 +11,7 @@ import pytest
 from lib.config import REFERENCE_DATA, ConfigError, load_config
 from lib.dates import day_number, month_index
 from lib.pricing import PriceIndex, PricingError, load_price_index, load_price_table, price_records
+from tests.test_config import MINIMAL
 
 HEADER = "domain,source,code,unit,price,price_year,valid_from,valid_to,figure_source"
 
@@ -143,31 +144,11 @@ def test_the_bundles_series_files_load_and_say_where_each_value_comes_from():
     assert cpi[2015] == 100
 
 
-MINIMAL = """
-[run]
-name = "test"
-route = "cbs"
-
-[study]
-area = ["0344"]
-peildatum = 2023-12-31
-years = [2019, 2020, 2021, 2022, 2023]
-
-[prices]
-price_year = 2023
-{prices}
-
-[sources.cbs]
-GBAPERSOONTAB = "cbs/GBAPERSOON*.csv"
-GBAHUISHOUDENSBUS = "cbs/GBAHUISHOUDENS*.csv"
-GBAADRESOBJECTBUS = "cbs/GBAADRESOBJECT*.csv"
-VSLGWBTAB = "cbs/VSLGWB*.csv"
-"""
-
-
 def config(tmp_path, prices):
+    """The config test's minimal config with ``prices`` (lines of [prices]) added."""
     path = tmp_path / "run.toml"
-    path.write_text(textwrap.dedent(MINIMAL.replace("{prices}", prices)), encoding="utf-8")
+    path.write_text(textwrap.dedent(MINIMAL.replace("price_year = 2023", "price_year = 2023\n" + prices)),
+                    encoding="utf-8")
     return load_config(path)
 
 

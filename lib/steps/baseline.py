@@ -66,16 +66,17 @@ def baseline(ctx: RunContext) -> StepResult:
     # Every table publishes the whole code list of its classifications (empty categories as zero
     # cells): the domains with a source in the run, the study years, the household types.
     residence = read_residence(ctx)
+    counting = domain_counting(config, domains)
     tables = baseline_tables(households, household_cube, domains, config["baseline"],
                              config.disclosure_rules.min_units, run_metadata(config),
                              domain_codes=run_domains(config)[0], years=config.years,
                              household_types=household_type_codes(config["households"]["include_institutional"]),
                              moves_measured=moves_measured(config, residence),
                              selection_share=config["selection"]["top_share"], residence=residence,
-                             counting=domain_counting(config, domains))
+                             counting=counting)
     scenarios = {s: read_table(cube_dir / f"households_{s}") for s in scenario_tables_configured(config)}
     if scenarios:
-        tables += sensitivity_tables(households, scenarios, domains, domain_counting(config, domains),
+        tables += sensitivity_tables(households, scenarios, domains, counting,
                                      config["baseline"], config["selection"], config.disclosure_rules,
                                      run_metadata(config), residence)
     out = ctx.step_dir

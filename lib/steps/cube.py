@@ -31,8 +31,8 @@ def household_cube(ctx: RunContext) -> StepResult:
     if attribution == "monthly":
         extra = {name: read_table(hh_dir / name) for name in ("membership_spells", "area_spells", "household_spells")}
     counting = domain_counting(config, ledger["domain"].astype("category").cat.categories)
-    cube = build_cube(ledger, read_table(hh_dir / "households"), read_table(hh_dir / "members"), attribution,
-                      counting=counting, **extra)
+    households, members = read_table(hh_dir / "households"), read_table(hh_dir / "members")
+    cube = build_cube(ledger, households, members, attribution, counting=counting, **extra)
     out = ctx.step_dir
     result_notes: list[str] = []
     # The three tables are written side by side (parquet writing leaves the interpreter free).
@@ -43,8 +43,7 @@ def household_cube(ctx: RunContext) -> StepResult:
         # The households' costs under the low or the high prices, attributed the same way.
         priced = read_table(ctx.earlier_step_dir("price") / f"ledger_{scenario}",
                             columns=["person", "month", "domain", "cost"])
-        other = build_cube(priced, read_table(hh_dir / "households"), read_table(hh_dir / "members"), attribution,
-                           counting=counting, **extra).households
+        other = build_cube(priced, households, members, attribution, counting=counting, **extra).households
         columns = ["household", "cost_total"] + [f"cost_{d}" for d in cube.domains]
         other = other.reindex(columns=columns, fill_value=0.0)
         if not other["household"].equals(cube.households["household"]):

@@ -513,7 +513,7 @@ def run_metadata(config) -> dict:
     shortlist = shortlist_note(config)
     detention = detention_note(config)
     return _metadata(config, config["households"]["attribution"]) | {
-        "domeinen": domain_note(measured, not_measured) + "; " + domain_counting(config).note()} | (
+        "domeinen": domain_note(measured, not_measured) + "; " + domain_counting(config, measured=measured).note()} | (
         {"shortlist": shortlist} if shortlist else {}) | ({"detentie": detention} if detention else {})
 
 
@@ -530,11 +530,13 @@ def shortlist_note(config) -> str:
             "kosten te hoog.")
 
 
-def domain_counting(config, cube_domains=()) -> DomainCounting:
+def domain_counting(config, cube_domains=(), measured: list[str] | None = None) -> DomainCounting:
     """The method's domains of this run (``[domains] counting_groups``) over the fine domains the
-    run measures and any the cube holds (see ``lib.domains``)."""
+    run measures (``measured``, when the caller has ``run_domains`` already) and any the cube holds
+    (see ``lib.domains``)."""
+    measured = run_domains(config)[0] if measured is None else measured
     return DomainCounting.from_groups(config["domains"]["counting_groups"],
-                                      sorted(set(run_domains(config)[0]) | set(map(str, cube_domains))),
+                                      sorted(set(measured) | set(map(str, cube_domains))),
                                       set(method_domains(config)))
 
 

@@ -360,9 +360,11 @@ class Builder:
         return rng[0] if rng and rng[0] == rng[1] else None
 
     # ------------------------------------------------------------------ domains and the profile lattice
-    def _coherence_groups(self) -> dict[str, list[str]] | None:
+    def _groups_in_notes(self, pattern: str, flags: int = 0) -> dict[str, list[str]] | None:
+        """The first list "group = a + b; group2 = c" that ``pattern`` (its first group) finds in a
+        table's notes, as group -> members; None when no table states it."""
         for t in self.x.tables.values():
-            m = re.search(r"Domeinen \(groepen\) in de samenhanganalyse: (.*?)\.\s*$", t.notes, flags=re.M)
+            m = re.search(pattern, t.notes, flags=flags)
             if m:
                 groups = {}
                 for part in m.group(1).split(";"):
@@ -372,20 +374,14 @@ class Builder:
                 return groups
         return None
 
+    def _coherence_groups(self) -> dict[str, list[str]] | None:
+        return self._groups_in_notes(r"Domeinen \(groepen\) in de samenhanganalyse: (.*?)\.\s*$", re.M)
+
     def _counting_groups(self) -> dict[str, list[str]]:
         """The method's domains each table states ("domeinen geteld zoals de methode ze telt ...:
         justitie = politie + ...; ... telt elk als een domein"): group -> its fine domains."""
-        for t in self.x.tables.values():
-            m = re.search(r"domeinen geteld zoals de methode ze telt \([^)]*\): (.*?) telt elk als een domein",
-                          t.notes)
-            if m:
-                groups = {}
-                for part in m.group(1).split(";"):
-                    if "=" in part:
-                        g, members = part.split("=", 1)
-                        groups[g.strip()] = [d.strip() for d in members.split("+")]
-                return groups
-        return {}
+        return self._groups_in_notes(r"domeinen geteld zoals de methode ze telt \([^)]*\): (.*?) "
+                                     r"telt elk als een domein") or {}
 
     def _setup_domains(self) -> None:
         domains: set[str] = set()
