@@ -272,6 +272,14 @@ def _sum_items(models, owners, unit_codes, result: ExportAudit):
         part_unit.append(unit_codes[i][np.asarray(mem.unit, dtype=np.int64)][leaf])
         part_codes.append({d: codes[d][leaf] for d in finest})
         part_amount.append(np.asarray(mem.amount, dtype=float)[leaf])
+    # Empty cells that must stay in doubt (zero cells) have no parts to audit: parts of amount 0 stand
+    # for what their units might have had there (see _zero_cell_phantoms).
+    extra_rows, phantom_unit, phantom_codes = _zero_cell_phantoms(models, owners, dims_of, unit_codes, finest, plain,
+                                                                  part_codes)
+    if len(phantom_unit):
+        part_unit.append(phantom_unit)
+        part_codes.append(phantom_codes)
+        part_amount.append(np.zeros(len(phantom_unit)))
     units = np.concatenate(part_unit)
     amounts = np.concatenate(part_amount)
     code_cols = {d: np.concatenate([c[d] for c in part_codes]) for d in finest}
@@ -321,10 +329,18 @@ def _sum_items(models, owners, unit_codes, result: ExportAudit):
                 continue
             masks = {d: _code_masks(mem.components[d], code_maps[d]) for d in dims_of[i]}
             unit_all = unit_codes[i][np.asarray(mem.unit, dtype=np.int64)]
+            position_all = np.asarray(mem.position, dtype=np.int64)
+            own_amount = np.asarray(mem.amount, dtype=float)
+            if i in extra_rows:
+                # The zero cells' possible units, with nothing of their own (amount 0).
+                extra_position, extra_unit = extra_rows[i]
+                position_all = np.concatenate([position_all, extra_position])
+                unit_all = np.concatenate([unit_all, extra_unit])
+                own_amount = np.concatenate([own_amount, np.zeros(len(extra_unit))])
             per_row = unit_start[unit_all + 1] - unit_start[unit_all]
             bounds = _chunk_bounds(per_row, _CHUNK_PAIRS)
             for start, end in zip(bounds[:-1], bounds[1:]):
-                pos = np.asarray(mem.position[start:end], dtype=np.int64)
+                pos = position_all[start:end]
                 unit = unit_all[start:end]
                 per_pair = per_row[start:end]
                 pair = np.repeat(np.arange(len(pos)), per_pair)
@@ -338,7 +354,7 @@ def _sum_items(models, owners, unit_codes, result: ExportAudit):
                     # The parts must add up to the table's own contributions: otherwise the amounts are
                     # not the same quantity (another period, another definition) and cannot be linked.
                     summed = np.bincount(pair, weights=part_amount_all[part], minlength=len(pos))
-                    own = np.asarray(mem.amount[start:end], dtype=float)
+                    own = own_amount[start:end]
                     if len(own) and np.abs(summed - own).max() > 0.005 + 1e-9 * np.abs(own).max():
                         result.warnings.setdefault(model.name, []).append(
                             f"{model.layers[l].column}: its amounts per unit differ from '{mem.value_name}' in the "
@@ -353,6 +369,135 @@ def _sum_items(models, owners, unit_codes, result: ExportAudit):
 
     lower = np.where(part_amount_all < 0, -np.inf, 0.0)
     return pairs, part_amount_all, lower
+
+
+# Above this many units in a population the zero cells get no possible parts: such a population has
+# more atoms than the linear programs take (MAX_LP_ATOMS) and is audited by identities only, which
+# parts of amount 0 cannot change (and nationally they would be tens of millions of items).
+_MAX_PHANTOM_UNITS = 250_000
+# At most this many code combinations stand for one zero cell (a cell empty over many years of many domains).
+_MAX_PHANTOM_CODES = 4_096
+
+
+def _zero_cell_phantoms(models, owners, dims_of, unit_codes, finest, plain, part_codes):
+    """Possible parts for the zero cells of sum layers: the units that could have had an amount there.
+
+    A zero cell (no unit has an amount under its codes) that must be protected has no atoms, so the
+    linear programs cannot ask whether the published figures prove it empty: the costs of a domain
+    group in one table minus those of its only other member in another leave nothing for an empty
+    domain. Such a cell gets parts (unit, ``c``) of amount 0 for every code combination ``c`` it
+    covers that no unit has (an empty domain, or a domain in a year without any amount).
+
+    The parts must enter every figure that would hold them, as a real amount there would, or the
+    intruder's unknowns would break a definition (a total that is its parts) and the audit would
+    judge other cells safer than they are. Figures list their units, and a unit's listing may depend
+    on its amounts: so a unit gets the part only where every zero cell covering ``c`` whose table
+    row lists the unit would list it too, that is where the unit is in every non-empty figure of
+    that row (same codes outside the value dimensions) whose codes cover ``c``. Each zero cell then
+    lists the parts' units (``extra_rows``); every other figure takes the parts of its units under its
+    codes, as it takes real parts. A table without value dimensions (a zero count of a category of
+    units) is about which units exist, not their amounts: no parts.
+
+    Returns per block index the extra (position, unit) rows, and the parts' units and codes."""
+    no_rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    nothing = (no_rows, np.zeros(0, dtype=np.int64), {d: np.zeros(0, dtype=object) for d in finest})
+    n_units = int(max([c.max(initial=-1) for c in unit_codes]) + 1)
+    if n_units > _MAX_PHANTOM_UNITS or not finest:
+        return nothing
+    universe_codes = {d: sorted({str(c) for p in part_codes for c in p[d]} | plain[d]) for d in finest}
+    real = set()
+    for p in part_codes:
+        if len(p[finest[0]]):
+            distinct = pd.DataFrame({d: p[d] for d in finest}).astype(str).drop_duplicates()
+            real |= set(map(tuple, distinct.to_numpy()))
+    # Per zero cell: its block, position, and per empty combination the units its row admits (E)
+    # and the units of its row (R).
+    cells = []
+    admit: dict[tuple, np.ndarray] = {}
+    reject: dict[tuple, np.ndarray] = {}
+    for i, (m, l) in enumerate(owners):
+        model = models[m]
+        mem = model.memberships[l]
+        dims = dims_of[i]
+        if not dims or not set(dims) <= set(finest):
+            continue
+        n_in = np.bincount(np.asarray(mem.position, dtype=np.int64), minlength=model.n_positions)
+        zero = np.flatnonzero(layer_primary(model.layers[l]) & (n_in == 0) & ~np.asarray(model.hidden, dtype=bool))
+        if not len(zero):
+            continue
+        others = [c for c in model.key_codes.columns if c not in dims]
+        row_key = (pd.util.hash_pandas_object(model.key_codes[others].astype(str), index=False).to_numpy()
+                   if others else np.zeros(model.n_positions, dtype=np.uint64))
+        units_of = unit_codes[i][np.asarray(mem.unit, dtype=np.int64)]
+        order = np.argsort(np.asarray(mem.position, dtype=np.int64), kind="stable")
+        starts = np.concatenate([[0], np.cumsum(n_in)])
+        sorted_units = units_of[order]
+
+        def covered(position: int, d: str) -> set[str]:
+            code = mem.components[d][position] if d in mem.components else None
+            if code is None or (isinstance(code, float) and np.isnan(code)):
+                return set(universe_codes[d])
+            return {str(c) for c in code} if isinstance(code, tuple) else {str(code)}
+
+        def units_in(q: int) -> np.ndarray:
+            out = np.zeros(n_units, dtype=bool)
+            out[sorted_units[starts[q]:starts[q + 1]]] = True
+            return out
+
+        for p in zero:     # zero cells (few), not units
+            combos = [()]
+            for d in finest:
+                codes = sorted(covered(p, d)) if d in dims else universe_codes[d]
+                combos = [c + (x,) for c in combos for x in codes]
+                if len(combos) > _MAX_PHANTOM_CODES:
+                    break
+            combos = [c for c in combos if c not in real]
+            if not combos or len(combos) > _MAX_PHANTOM_CODES:
+                continue
+            row = [q for q in np.flatnonzero((row_key == row_key[p]) & (n_in > 0))]
+            if not row:
+                continue
+            row_units = np.zeros(n_units, dtype=bool)
+            for q in row:
+                row_units |= units_in(q)
+            cover = {q: [covered(q, d) for d in dims] for q in row}
+            per_combo = {}
+            for combo in combos:
+                code_of = dict(zip(finest, combo))
+                covering = [q for q in row if all(code_of[d] in cv for d, cv in zip(dims, cover[q]))]
+                if not covering:
+                    continue
+                eligible = row_units.copy()
+                for q in covering:
+                    eligible &= units_in(q)
+                per_combo[combo] = eligible
+                admit[combo] = admit[combo] | eligible if combo in admit else eligible
+                outside = row_units & ~eligible
+                reject[combo] = reject[combo] | outside if combo in reject else outside
+            if per_combo:
+                cells.append((i, p, per_combo))
+    found_units, found_codes = [], {d: [] for d in finest}
+    for combo, eligible in admit.items():
+        who = np.flatnonzero(eligible & ~reject[combo])
+        admit[combo] = who
+        found_units.append(who.astype(np.int64))
+        for d, code in zip(finest, combo):
+            found_codes[d].append(np.full(len(who), code, dtype=object))
+    rows: dict[int, tuple[list, list]] = {}
+    for i, p, per_combo in cells:
+        listed = np.zeros(n_units, dtype=bool)
+        for combo, eligible in per_combo.items():
+            who = admit[combo]
+            listed[who[eligible[who]]] = True
+        who = np.flatnonzero(listed)
+        if len(who):
+            rows.setdefault(i, ([], []))
+            rows[i][0].append(np.full(len(who), p, dtype=np.int64))
+            rows[i][1].append(who.astype(np.int64))
+    if not found_units or not sum(len(u) for u in found_units):
+        return nothing
+    extra_rows = {i: (np.concatenate(ps), np.concatenate(us)) for i, (ps, us) in rows.items()}
+    return (extra_rows, np.concatenate(found_units), {d: np.concatenate(found_codes[d]) for d in finest})
 
 
 # Pairs of a sum layer expanded at a time (item arrays of this length, a few hundred MB at most).
@@ -576,6 +721,10 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
         sl = slice(first, first + model.n_positions)
         primary[sl] = layer_primary(layer) & ~measure.excluded[sl]
         all_or_none[sl] = _all_of_a_group_only(model)
+        if measure.measure != "count":
+            # An empty cell of an amount has the parts its units might have had (_zero_cell_phantoms):
+            # whether the published figures prove it empty is a linear program like any other.
+            all_or_none[sl] &= np.asarray(layer.values, dtype=float) != 0
         lo_pub[sl], hi_pub[sl] = _published_interval(model, l, rules)
         need_hi[sl], need_lo[sl] = _requirement(model, l)
         values[sl] = layer.values

@@ -75,11 +75,7 @@ def _build_and_attack(args):
 
 # Leaks the intruder still finds, as (test, export) pairs with why: each listed pair must still fail
 # (strict), so that a fix shows up as an unexpected pass and the entry is then removed.
-KNOWN_LEAKS: dict[tuple[str, str], str] = {
-    ("e", "small_280_cbs_empty_in_group"):
-        "a zero cell of an empty fine domain (jeugdbescherming) is the cluster profiles' jeugd costs minus the "
-        "published jeugdhulp costs: the export-wide audit leaves zero cells (no units) to their own table",
-}
+KNOWN_LEAKS: dict[tuple[str, str], str] = {}
 
 
 def _known_leak(request, test: str, name: str) -> None:

@@ -227,3 +227,80 @@ def test_value_columns_released_together_share_every_suppression(tmp_path):
         assert (row == "x").all() or not (row == "x").any()
     suppressed = together.index[(together == "x").any(axis=1)]
     assert len(suppressed) >= 2                                       # jeugd and a secondary cell
+
+
+
+def test_an_empty_domain_does_not_come_back_as_its_group_minus_its_published_member(tmp_path):
+    """No household has youth-protection costs: the zero cells "jeugdbescherming" of the domain-by-year
+    table are suppressed (zero-cell rule) and, wmo being cheapest, the table hides the wmo row beside
+    them. The cluster profile publishes the mean costs of the group "jeugd" (jeugdhulp +
+    jeugdbescherming) over all households: mean x n minus the published jeugdhulp total gives the
+    empty domain back as 0, unless the export-wide audit asks whether the published figures prove the
+    cell empty (its households might have had costs there) and suppresses what does. Checked by an
+    independent linear program over the published figures alone."""
+    import json
+    from scipy.optimize import linprog
+    rng = np.random.default_rng(11)
+    n = 200
+    frame = pd.DataFrame({"hh": np.arange(n)})
+    frame["cluster"] = np.where(np.arange(n) < n // 2, "c1", "c2")
+    frame["jaar"] = rng.choice([2020, 2021], n)
+    frame["wmo"] = rng.random(n) < 0.5
+    frame["jeugdhulp"] = rng.random(n) < 0.4
+    frame["kosten_wmo"] = np.where(frame["wmo"], rng.uniform(10, 50, n).round(2), 0.0)
+    frame["kosten_jeugd"] = np.where(frame["jeugdhulp"], rng.uniform(500, 5000, n).round(2), 0.0)
+    frame["kosten_totaal"] = frame["kosten_wmo"] + frame["kosten_jeugd"]
+    long = pd.concat([frame.loc[frame[d], ["hh", "jaar", f"kosten_{k}"]].rename(columns={f"kosten_{k}": "kosten"})
+                      .assign(domein=d) for d, k in (("wmo", "wmo"), ("jeugdhulp", "jeugd"))], ignore_index=True)
+    long["domein"] = pd.Categorical(long["domein"], categories=["wmo", "jeugdhulp", "jeugdbescherming"])
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence", RULES)
+    with writer.batch() as batch:
+        batch.magnitude_table(long, name="kosten", unit="hh", dimensions=["domein", "jaar"], values="kosten",
+                              value_dimensions=["domein", "jaar"], metadata={"population": "huishoudens met kosten"})
+        batch.cluster_profiles(frame, name="profiel", unit="hh", cluster="cluster",
+                               values=["kosten_wmo", "kosten_jeugd", "kosten_totaal"], shares=[],
+                               parts={"kosten_wmo": ("kosten", {"domein": "wmo"}),
+                                      "kosten_jeugd": ("kosten", {"domein": ["jeugdhulp", "jeugdbescherming"]}),
+                                      "kosten_totaal": ("kosten", {})},
+                               metadata={"population": "alle huishoudens"})
+    tables = {r.name: r.table for r in batch.results}
+    kosten = tables["kosten"].set_index(["domein", "jaar"])["sum_kosten"]
+    assert (kosten.loc["jeugdbescherming"] == "x").all()
+
+    # The intruder: unknowns are the costs per (domain, year) of the households of each cluster
+    # (2 clusters x 3 domains x 2 years, non-negative); every published figure is a constraint within
+    # its rounding. Bound the youth-protection costs of all years from above.
+    cells = [(c, d, y) for c in ("c1", "c2") for d in ("wmo", "jeugdhulp", "jeugdbescherming") for y in (2020, 2021)]
+    rows, low, high = [], [], []
+
+    def published(text, member, half):
+        if text != "x":
+            rows.append([1.0 if member(*cell) else 0.0 for cell in cells])
+            low.append(float(text) - half)
+            high.append(float(text) + half)
+    for (domain, year), text in kosten.items():
+        published(text, lambda c, d, y, domain=domain, year=year: domain in ("Totaal", d) and year in ("Totaal", str(y)),
+                  0.005)
+    profile = tables["profiel"].set_index("cluster")
+    for cluster, row in profile.iterrows():
+        size = int(row["n_households"])
+        for column, domains in (("mean_kosten_wmo", ("wmo",)), ("mean_kosten_jeugd", ("jeugdhulp", "jeugdbescherming")),
+                                ("mean_kosten_totaal", ("wmo", "jeugdhulp", "jeugdbescherming"))):
+            if row[column] != "x":
+                published(float(row[column]) * size, lambda c, d, y, cluster=cluster, domains=domains:
+                          cluster in ("Totaal", c) and d in domains, 0.005 * size)
+    a = np.array(rows)
+    objective = -np.array([1.0 if d == "jeugdbescherming" else 0.0 for _, d, _ in cells])
+    bound = linprog(objective, A_ub=np.vstack([a, -a]), b_ub=np.concatenate([high, -np.array(low)]),
+                    bounds=[(0, None)] * len(cells), method="highs")
+    assert bound.status == 0
+    # A tenth of a typical household's amount at least (what the zero-cell rule asks, here EUR 515).
+    assert -bound.fun > 100, -bound.fun
+    evidence = json.loads((tmp_path / "evidence" / "kosten.evidence.json").read_text(encoding="utf-8"))
+    position = list(tables["kosten"].index[(tables["kosten"]["domein"] == "jeugdbescherming")
+                                           & (tables["kosten"]["jaar"] == "Totaal")])[0]
+    required = [f for f in evidence["export_audit"]["figures"] if f["position"] == position
+                and f["column"] == "sum_kosten"][0]
+    # The writer asked room above 0 for the empty cell, and the published figures leave it.
+    assert float(required["required_high"]) > 0 and required["protected"]
+    assert -bound.fun >= float(required["required_high"]) - 1e-6, (-bound.fun, required)
