@@ -29,13 +29,15 @@ c``), line (``line n``) or field (``tables.t.unweighted_n``), and the rule:
   allow them;
 * ``value-in-notes`` / ``value-in-manifest``: a statistic value of a table
   repeated in its notes or in the manifest;
-* ``threshold``, ``primary-published``, ``audit``: the disclosure rules.
+* ``threshold``, ``primary-published``, ``audit``: the disclosure rules;
+* ``workbook``: the workbook of all tables (``alle_tabellen.xlsx``) has a sheet
+  that is no released table, lacks one, or differs from a table's checked file
+  in a cell, holds a formula or a part a workbook of plain sheets does not have.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
 import string
@@ -50,9 +52,10 @@ import scipy.sparse as sp
 from .completion import COMPLETION_NAME, completion_problems, read_completion_record
 from .identifiers import (bsn_like_tokens, forbidden_statistic_in_text, forbidden_statistic_reason,
                           identifier_name_reason, percentile_reason)
-from .output import CSV_DIALECTS, openpyxl_available, round_counts, sha256_of
+from .output import openpyxl_available, read_table_text, round_counts, sha256_of
 from .protection import ProtectionProblem, audit
 from .rules import DisclosureRules
+from .workbook import WORKBOOK_NAME, workbook_problems
 
 MANIFEST_NAME = "disclosure_manifest.json"
 EVIDENCE_SUFFIX = ".evidence.json"
@@ -128,6 +131,7 @@ def check_export(export_dir: str | Path, evidence_dir: str | Path | None = None,
 
     _check_files(export_dir, files_present, tables, report)
     _check_completion(export_dir, manifest_path, manifest, report)
+    _check_workbook(export_dir, report)
     _check_json_texts(manifest, MANIFEST_NAME, report)
     if manifest.get("rules_sha256") and rules.fingerprint() != manifest["rules_sha256"]:
         report.add(MANIFEST_NAME, "rules", "manifest", "the rules differ from their fingerprint (rules_sha256): "
@@ -192,7 +196,7 @@ def _check_files(export_dir: Path, files_present: list[str], tables: dict, repor
     for name in files_present:
         if (export_dir / name).is_dir():
             report.add(name, "", "not-safe-writer", "folder inside the export folder")
-        elif name not in listed and name != COMPLETION_NAME:
+        elif name not in listed and name not in (COMPLETION_NAME, WORKBOOK_NAME):
             report.add(name, "", "not-safe-writer", "file not written by the safe writer")
     for file_name, (table_name, digest) in sorted(listed.items()):
         path = export_dir / file_name
@@ -234,13 +238,7 @@ def _read_table(path: Path, rules: DisclosureRules, report: CheckReport) -> pd.D
             if not openpyxl_available():
                 report.warnings.append(f"{name}: openpyxl not installed, content not re-read (hash verified)")
                 return None
-            return pd.read_excel(path, sheet_name="table", dtype=str, keep_default_na=False)
-        raw = path.read_bytes()
-        if raw.startswith(b"\xef\xbb\xbf"):
-            separator, _, encoding, _ = CSV_DIALECTS["csv_nl"]
-        else:
-            separator, _, encoding, _ = CSV_DIALECTS["csv"]
-        return pd.read_csv(io.StringIO(raw.decode(encoding)), sep=separator, dtype=str, keep_default_na=False)
+        return read_table_text(path)[0]
     except Exception as error:  # any unreadable file is a finding, not a crash
         report.add(name, "", "unreadable", f"cannot read table: {error}")
         return None
@@ -252,6 +250,20 @@ def _read_xlsx_notes(path: Path) -> str | None:
     except Exception:  # no notes sheet: the table sheet was checked, nothing more to read
         return None
     return "\n".join(" ".join(str(v) for v in row if str(v)) for row in sheet.itertuples(index=False))
+
+
+def _check_workbook(export_dir: Path, report: CheckReport) -> None:
+    """The workbook of all tables (``disclosure_control.workbook``) holds exactly the released
+    tables: a sheet per table with the cells of its checked file, the index sheet, nothing else.
+    (That it is unchanged since the run is the completion record's check.)"""
+    if not (export_dir / WORKBOOK_NAME).is_file():
+        return
+    if not openpyxl_available():
+        report.warnings.append(f"{WORKBOOK_NAME}: openpyxl not installed, its sheets were not compared with the "
+                               "tables (its hash is verified by the completion record)")
+        return
+    for where, message in workbook_problems(export_dir):
+        report.add(WORKBOOK_NAME, where, "workbook", message)
 
 
 # ------------------------------------------------------- completion record
@@ -451,13 +463,14 @@ def _check_json_texts(document: dict, file_name: str, report: CheckReport) -> No
     by chance); the command line in ``provenance`` is scanned for identifiers
     only, since a folder name ("C:/Users/Max") is not a statistic.
     """
-    for where, text in _json_strings(document):
-        if _SHA256_TEXT.fullmatch(text):
-            continue
-        found = bsn_like_tokens(pd.Series([text]))
-        if len(found):
+    texts = [(where, text) for where, text in _json_strings(document) if not _SHA256_TEXT.fullmatch(text)]
+    # One scan of all texts (a manifest holds thousands: one scan each took seconds); the first token per text.
+    found = bsn_like_tokens(pd.Series([text for _, text in texts], dtype=object))
+    first_token = dict(zip(found["row"].tolist()[::-1], found["token"].tolist()[::-1]))
+    for i, (where, text) in enumerate(texts):
+        if i in first_token:
             report.add(file_name, where, "identifier",
-                       f"nine-digit number passing the BSN eleven-test: {found['token'].iloc[0]}")
+                       f"nine-digit number passing the BSN eleven-test: {first_token[i]}")
         if where.startswith("provenance"):
             continue
         why = forbidden_statistic_in_text(text, _SETTING_NAMES)

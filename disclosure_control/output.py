@@ -73,6 +73,19 @@ def write_csv(table: pd.DataFrame, path: Path, dialect: str) -> None:
     path.write_bytes(data.encode(encoding))
 
 
+def read_table_text(path: Path) -> tuple[pd.DataFrame, str]:
+    """A released table file as text cells, and its decimal mark: a CSV in either dialect
+    (a BOM marks ``csv_nl``) or the 'table' sheet of a per-table XLSX. Raises what pandas
+    raises on an unreadable file; the callers say which file."""
+    path = Path(path)
+    if path.name.endswith(".xlsx"):
+        return pd.read_excel(path, sheet_name="table", dtype=str, keep_default_na=False), "."
+    raw = path.read_bytes()
+    dialect = "csv_nl" if raw.startswith(b"\xef\xbb\xbf") else "csv"
+    separator, decimal, encoding, _ = CSV_DIALECTS[dialect]
+    return pd.read_csv(io.StringIO(raw.decode(encoding)), sep=separator, dtype=str, keep_default_na=False), decimal
+
+
 def openpyxl_available() -> bool:
     try:
         import openpyxl  # noqa: F401

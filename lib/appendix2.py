@@ -27,8 +27,17 @@ a period of whole calendar months (given as months, years or dates: ``20140101``
 month is spread in proportion to its days in each month (``lib.spreading``). Credit
 notes are netted.
 
-Rows are rejected with a reason (and kept) when: the BSN is missing or invalid (the
-eleven-test, where raw BSNs occur), a date or the amount cannot be read, the end is
+**Persons.** On the municipal route a file names its persons by ``BSN`` (eleven-tested) or by a
+trusted third party's pseudonym in a column the configuration names (``[sources.municipality]
+key_column``; digits only, no eleven-test: a pseudonym is no BSN). In CBS Remote Access the
+municipality delivers its files to CBS, which links them and replaces the BSN by ``RINPERSOONS`` and
+``RINPERSOON`` (``[sources.cbs] cost_files``); only ``RINPERSOONS`` 'R' links, as in the registers.
+
+**Providers.** Each record keeps its provider (``Instelling``) as a small integer code
+(``ProviderCodes``): the same name, whatever its capitals and spaces, is one provider over all files.
+
+Rows are rejected with a reason (and kept) when: the person key is missing or invalid (the
+BSN's eleven-test, where raw BSNs occur; RINPERSOONS other than 'R'), a date or the amount cannot be read, the end is
 before the start, the period lies outside the study period, or the domain label is not
 in the domain mapping. A period partly outside the study period is clipped: only the
 part inside counts, and the rest is accounted as clipped. Exact duplicate rows (every
@@ -62,6 +71,14 @@ HEADER_ALIASES = {
 }
 REQUIRED = ("bsn", "begindatum", "einddatum", "domein", "bedrag")
 
+KEY_KINDS = ("bsn", "pseudonym", "rin")
+"""How a file names its persons: ``bsn`` (the municipal route's raw BSN, column ``BSN``), ``pseudonym``
+(the municipal route with a trusted third party's pseudonym in a column the configuration names; no
+eleven-test) or ``rin`` (the CBS route: CBS linked the file and replaced the BSN by ``RINPERSOONS`` and
+``RINPERSOON``)."""
+KEY_COLUMNS = {"bsn": ("bsn",), "pseudonym": ("pseudoniem",), "rin": ("rinpersoons", "rinpersoon")}
+KEY_HEADER = {"bsn": "BSN", "pseudonym": None, "rin": "RINPERSOONS, RINPERSOON"}
+
 MONTHS = {"januari": 1, "jan": 1, "februari": 2, "feb": 2, "maart": 3, "mrt": 3, "mar": 3, "april": 4, "apr": 4,
           "mei": 5, "juni": 6, "jun": 6, "juli": 7, "jul": 7, "augustus": 8, "aug": 8, "september": 9,
           "sept": 9, "sep": 9, "oktober": 10, "okt": 10, "oct": 10, "november": 11, "nov": 11, "december": 12,
@@ -72,6 +89,10 @@ REASON = {
     "bsn_missing": "no BSN",
     "bsn_invalid": "BSN is not 9 digits",
     "bsn_eleven": "BSN fails the eleven-test",
+    "pseudonym_missing": "no pseudonym",
+    "pseudonym_invalid": "pseudonym is not a number of at most 9 digits",
+    "rin_not_r": "RINPERSOONS is not 'R': the person cannot be linked",
+    "rin_invalid": "RINPERSOON missing or not a number of at most 9 digits",
     "start_missing": "no start date",
     "start_invalid": "start date cannot be read",
     "end_invalid": "end date cannot be read",
@@ -93,7 +114,8 @@ class Appendix2Result:
     separator: str
     decimal: str
     records: pd.DataFrame
-    """line, provider, bsn, start, end, amount (inside the period), spread, domain, code."""
+    """line, provider, key (the person's BSN, pseudonym or RINPERSOON as an integer), start, end, amount
+    (inside the period), spread, domain, code."""
     rejected: pd.DataFrame
     """line, reason, amount (when readable), and the row's original fields."""
     rows_read: int = 0
@@ -135,16 +157,30 @@ def _separator(header: str) -> str:
     return max((";", ",", "\t"), key=header.count)
 
 
-def _canonical_header(path: Path, columns: list[str]) -> list[str]:
-    names = []
-    for c in columns:
-        key = re.sub(r"\s+", " ", str(c).strip().lower())
-        names.append(HEADER_ALIASES.get(key, key))
-    missing = [r for r in REQUIRED if r not in names]
+def _header_name(column) -> str:
+    return re.sub(r"\s+", " ", str(column).strip().lower())
+
+
+def _canonical_header(path: Path, columns: list[str], key: str = "bsn", key_column: str = "BSN") -> list[str]:
+    aliases = dict(HEADER_ALIASES)
+    if key != "bsn":
+        # Data minimisation: a file keyed otherwise may still carry a BSN column; it is not read.
+        aliases = {k: v for k, v in aliases.items() if v != "bsn"}
+    if key == "pseudonym":
+        aliases[_header_name(key_column)] = "pseudoniem"
+    elif key == "rin":
+        aliases |= {"rinpersoons": "rinpersoons", "rinpersoon": "rinpersoon"}
+    names = [aliases.get(_header_name(c), _header_name(c)) for c in columns]
+    required = KEY_COLUMNS[key] + REQUIRED[1:]
+    missing = [r for r in required if r not in names]
     if missing:
+        shown = [key_column if m == "pseudoniem" else m for m in missing]
+        person = KEY_HEADER[key] or key_column
+        where = {"bsn": "", "pseudonym": " (the column of the trusted third party's pseudonym, [sources.municipality] "
+                 "key_column)", "rin": " (CBS replaces the BSN by these two columns when it links the file)"}[key]
         raise UserFacingError(
-            f"{path}: the header row lacks {', '.join(missing)} (found: {', '.join(map(str, columns))}). "
-            "Appendix 2 asks for the columns Instelling, BSN, Begindatum, Einddatum, Domein, "
+            f"{path}: the header row lacks {', '.join(shown)} (found: {', '.join(map(str, columns))}). "
+            f"Appendix 2 asks for the columns Instelling, {person}{where}, Begindatum, Einddatum, Domein, "
             "Code/verdeling kosten, Bedrag, Toelichting in the first row; ask the provider to resend the file.")
     return names
 
@@ -206,8 +242,14 @@ def _check_field_counts(path: Path, text: str, sep: str, what: str) -> None:
             "(gescheiden door lijstscheidingsteken)' or ask the sender to resend it")
 
 
-def read_rows(path: Path) -> tuple[pd.DataFrame, str, str]:
-    """All rows as text in canonical columns, with their line numbers (1 = header)."""
+def canonical_columns(key: str = "bsn") -> tuple[str, ...]:
+    """The canonical fields of a file whose persons are named by ``key`` (see ``KEY_KINDS``)."""
+    return (CANONICAL[0],) + KEY_COLUMNS[key] + CANONICAL[2:]
+
+
+def read_rows(path: Path, key: str = "bsn", key_column: str = "BSN") -> tuple[pd.DataFrame, str, str]:
+    """All rows as text in canonical columns (``canonical_columns(key)``), with their line numbers
+    (1 = header)."""
     text, encoding = decode(path)
     if not text.strip():
         raise UserFacingError(f"{path}: the cost file is empty (not even a header row); ask the provider to resend it")
@@ -215,11 +257,12 @@ def read_rows(path: Path) -> tuple[pd.DataFrame, str, str]:
     sep = _separator(first)
     frame = read_text_table(path, text, sep, "cost file")
     lines = frame.pop("line")
-    frame.columns = _canonical_header(path, list(frame.columns))
-    for c in CANONICAL:
+    frame.columns = _canonical_header(path, list(frame.columns), key, key_column)
+    canonical = canonical_columns(key)
+    for c in canonical:
         if c not in frame.columns:
             frame[c] = ""
-    frame = frame[list(CANONICAL)]
+    frame = frame[list(canonical)]
     frame.insert(0, "line", lines.to_numpy())
     return frame, encoding, sep
 
@@ -398,32 +441,55 @@ def eleven_test(bsn: pd.Series) -> np.ndarray:
     return (total % 11 == 0) & (digits.sum(axis=1) > 0)
 
 
+def _person_keys(rows: pd.DataFrame, key: str, check_eleven: bool, reject) -> np.ndarray:
+    """Each row's person key as an integer (-1 where the row is rejected for it), by ``key``
+    (``KEY_KINDS``): a BSN (eleven-test when ``check_eleven``), a pseudonym (digits only, no
+    eleven-test: a pseudonym is no BSN) or RINPERSOONS/RINPERSOON (only 'R' links, as in the CBS
+    registers)."""
+    n = len(rows)
+    if key == "rin":
+        reject((rows["rinpersoons"].str.strip() != "R").to_numpy(), "rin_not_r")
+        raw = rows["rinpersoon"].str.strip()
+        digits = raw.str.fullmatch(r"\d{1,9}").to_numpy(dtype=bool)
+        reject(~digits, "rin_invalid")
+    else:
+        column = KEY_COLUMNS[key][0]
+        raw = rows[column].str.strip().str.replace(r"[\s.]", "", regex=True)
+        digits = raw.str.fullmatch(r"\d{1,9}").to_numpy(dtype=bool)
+        kind = "bsn" if key == "bsn" else "pseudonym"
+        reject((raw == "").to_numpy(), f"{kind}_missing")
+        reject(~digits, f"{kind}_invalid")
+        if key == "bsn" and check_eleven:
+            valid_digits = np.flatnonzero(digits)
+            passes = np.zeros(n, dtype=bool)
+            passes[valid_digits] = eleven_test(raw.iloc[valid_digits].str.zfill(9))
+            reject(~passes, "bsn_eleven")
+    keys = np.full(n, -1, dtype=np.int64)
+    keys[digits] = raw[digits].astype(np.int64).to_numpy()
+    return keys
+
+
 def read_appendix2(path: Path, period_start: int, period_end: int, domain_mapping: pd.DataFrame,
                    check_eleven: bool = True, drop_duplicates: bool = True, decimal: str | None = None,
-                   decimal_key: str = "") -> Appendix2Result:
+                   decimal_key: str = "", key: str = "bsn", key_column: str = "BSN") -> Appendix2Result:
     """Read one appendix-2 file; see the module docstring for the rules.
 
     ``decimal`` (``","`` or ``"."``) is the file's decimal separator when the configuration
     sets it; by default it is decided from the file's amounts (``amount_decimal``), and
-    ``decimal_key`` is how a message names the file in the setting to choose."""
-    rows, encoding, sep = read_rows(path)
+    ``decimal_key`` is how a message names the file in the setting to choose. ``key`` says how
+    the file names its persons (``KEY_KINDS``); with ``pseudonym``, ``key_column`` is the header
+    of the pseudonym's column."""
+    if key not in KEY_KINDS:
+        raise ValueError(f"unknown person key {key!r}")
+    rows, encoding, sep = read_rows(path, key, key_column)
     n = len(rows)
     reason = np.full(n, "", dtype=object)
 
-    def reject(mask, key):
+    def reject(mask, why):
         new = np.asarray(mask) & (reason == "")
-        reason[new] = REASON[key]
+        reason[new] = REASON[why]
 
-    bsn_raw = rows["bsn"].str.strip().str.replace(r"[\s.]", "", regex=True)
-    digits = bsn_raw.str.fullmatch(r"\d{1,9}")
-    bsn = bsn_raw.where(~digits, bsn_raw.str.zfill(9))
-    reject(bsn_raw == "", "bsn_missing")
-    reject(~digits, "bsn_invalid")
-    if check_eleven:
-        valid_digits = np.flatnonzero((reason == "") & digits.to_numpy())
-        passes = np.zeros(n, dtype=bool)
-        passes[valid_digits] = eleven_test(bsn.iloc[valid_digits])
-        reject(~passes, "bsn_eleven")
+    person_key = _person_keys(rows, key, check_eleven, reject)
 
     s_first, s_last, s_gran = parse_dates(rows["begindatum"])
     e_first, e_last, e_gran = parse_dates(rows["einddatum"])
@@ -454,8 +520,9 @@ def read_appendix2(path: Path, period_start: int, period_end: int, domain_mappin
     reject(domain.isna().to_numpy(), "domain_unknown")
 
     # Exact duplicates (every field as an earlier row) are reported whether they are dropped or kept.
-    fields = rows[list(CANONICAL)]
-    group = fields.groupby(list(CANONICAL), sort=False, dropna=False).ngroup().to_numpy()
+    canonical = list(canonical_columns(key))
+    fields = rows[canonical]
+    group = fields.groupby(canonical, sort=False, dropna=False).ngroup().to_numpy()
     _, first_of_group = np.unique(group, return_index=True)
     dup = fields.duplicated(keep="first").to_numpy() & (reason == "")
     duplicates = pd.DataFrame({"line": rows["line"].to_numpy()[dup],
@@ -478,7 +545,7 @@ def read_appendix2(path: Path, period_start: int, period_end: int, domain_mappin
 
     records = pd.DataFrame({
         "line": rows["line"].to_numpy()[used], "provider": rows["instelling"].str.strip().to_numpy()[used],
-        "bsn": bsn.to_numpy()[used], "start": c_start[used].astype(np.int32), "end": c_end[used].astype(np.int32),
+        "key": person_key[used], "start": c_start[used].astype(np.int32), "end": c_end[used].astype(np.int32),
         "amount": amount_inside[used], "spread": np.where(by_months[used], "months", "days"),
         "domain": domain.to_numpy()[used], "code": rows["code"].str.strip().to_numpy()[used],
     })
@@ -511,3 +578,40 @@ def _domain_lookup(mapping: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     by_code = pd.Series(mapping["domain"].to_numpy()[specific], index=(label + "\x1f" + code)[specific].to_numpy())
     by_label = pd.Series(mapping["domain"].to_numpy()[~specific], index=label[~specific].to_numpy())
     return by_code[~by_code.index.duplicated()], by_label[~by_label.index.duplicated()]
+
+
+class ProviderCodes:
+    """Integer codes of the providers (``Instelling``) of a run's appendix-2 files: 1, 2, ... in the
+    order they are first met (files in the inventory's order, rows in file order), 0 for a record
+    without a provider (a register). One provider is one name compared without case and with spaces
+    collapsed; the code table keeps the first spelling met. The ledger is national in size: it
+    carries the code, never the name."""
+
+    def __init__(self):
+        self._codes: dict[str, int] = {}
+        self._names: list[str] = []
+        self._files: list[set[str]] = []
+
+    def codes(self, names: np.ndarray, file: str) -> np.ndarray:
+        """The code of each provider name of one file's records (``int16``)."""
+        text = pd.Series(names, dtype=object).fillna("").astype(str).str.strip()
+        normal = text.str.replace(r"\s+", " ", regex=True).str.casefold()
+        distinct, inverse = np.unique(normal.to_numpy(dtype=object), return_inverse=True) if len(text) else \
+            (np.zeros(0, dtype=object), np.zeros(0, np.int64))
+        first_spelling = text.groupby(normal.to_numpy(), sort=True).first()
+        # Codes in order of first appearance within the file, so they do not depend on sorting.
+        order = pd.unique(normal.to_numpy(dtype=object))
+        for name in order:
+            if name not in self._codes:
+                self._codes[name] = len(self._names) + 1
+                self._names.append(first_spelling[name] or "(zonder naam)")
+                self._files.append(set())
+            self._files[self._codes[name] - 1].add(file)
+        mapped = np.array([self._codes[d] for d in distinct], dtype=np.int16)
+        return mapped[inverse.reshape(-1)] if len(text) else np.zeros(0, np.int16)
+
+    def table(self) -> pd.DataFrame:
+        """provider (code), name (as first met), files (the file names, ``;``-separated)."""
+        return pd.DataFrame({"provider": np.arange(1, len(self._names) + 1, dtype=np.int16),
+                             "name": pd.Series(self._names, dtype=object),
+                             "files": pd.Series([";".join(sorted(f)) for f in self._files], dtype=object)})

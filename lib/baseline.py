@@ -20,7 +20,9 @@ Tables (names as exported):
 * ``kosten_woonachtig`` -- still resident versus moved away;
 * ``combinaties_duurste`` -- combinations of the method's domains among the most expensive
   households;
-* ``correlatie_domeinen`` -- correlation of five-year costs between the method's domains.
+* ``correlatie_domeinen`` -- correlation of five-year costs between the method's domains;
+* ``<gemeente|wijk|buurt>_bereik``, ``_drie_domeinen``, ``_kosten``, ``_concentratie``, ``_selectie``
+  -- where the households live (``area_tables``, ``lib.areas``).
 
 Every classification is published with its whole code list (``with_code_list``): the
 domains with a source in the run, the study years, 0..4+ domains, 1..n years with costs,
@@ -251,6 +253,18 @@ def table_metadata(metadata: dict, residence: dict | None, title: str, populatio
                        "population": population or metadata["population"]} | more
 
 
+RANK_GROUPS = [0.01, 0.05, 0.20]
+"""The bands of ``kosten_topgroepen`` (optional cuts of the one ranking)."""
+
+
+def ranking_cuts(n_households: int, settings: dict, selection_share: float, min_units: int) -> set[float]:
+    """The cuts of the one ranking that the baseline's tables may publish (``published_cuts`` over every
+    configured share of ``[baseline]``, with the top group and the selection's share required)."""
+    required = [x for x in (selection_share, settings["top_group_share"]) if 0 < x < 1]
+    return set(published_cuts(n_households, list(settings["top_shares"]) + list(settings["lorenz_cuts"])
+                              + RANK_GROUPS, required, min_units))
+
+
 def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, domains: list[str],
                     settings: dict, min_units: int, metadata: dict, domain_codes: list[str] | None = None,
                     years: list[int] | None = None, household_types: list[str] | None = None,
@@ -326,10 +340,8 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
 
     # --- concentration ---------------------------------------------------------------
     # One ranking, one set of published cuts for every ranked table (see published_cuts).
-    rank_groups = [0.01, 0.05, 0.20]
-    required = [x for x in (selection_share, settings["top_group_share"]) if 0 < x < 1]
-    cuts_kept = set(published_cuts(len(h), list(settings["top_shares"]) + list(settings["lorenz_cuts"]) + rank_groups,
-                                   required, min_units))
+    rank_groups = RANK_GROUPS
+    cuts_kept = ranking_cuts(len(h), settings, selection_share, min_units)
 
     def cuts_of(shares) -> tuple[list[float], list[str]]:
         kept = [x for x in shares if x in cuts_kept]
@@ -465,3 +477,131 @@ def _correlation_table(values: np.ndarray, domains: list[str], meta, population:
                       "unit_label": "households",
                       "metadata": meta("Correlatie (Pearson) van de kosten per domein over de studiejaren, onder "
                                        "huishoudens met kosten", population)})
+
+
+# --- where the households live (lib.areas) ------------------------------------------------------
+
+AREA_REACH_LABELS = ("geen kosten", "met kosten")
+MANY_DOMAINS = 3
+"""Households with costs in at least this many ("drie") of the method's domains are counted per area apart
+(``<level>_drie_domeinen``): a few per cent of the households, so a table of their own, whose
+suppressed cells do not take the area's households with costs along (as a third reach category would)."""
+
+
+def area_levels(households: pd.DataFrame, study_area: list[str], area_level: str) -> tuple[list[str], list[str]]:
+    """The levels at which the area tables are made ("gemeente", "wijk", "buurt"), and the log lines
+    that say why a level is not: gemeente when the study area holds more than one municipality (or is
+    the whole country); wijk or buurt as ``[baseline] area_level`` says, when the households carry
+    their codes (VSLGWBTAB's wc/bc columns, or the BRP extract's wijk/buurt column)."""
+    from lib.areas import has_codes
+    levels, log = [], []
+    several = study_area == ["NL"] or len(study_area) > 1
+    if several and "municipality" in households:
+        levels.append("gemeente")
+    if area_level == "geen":
+        log.append("area tables: [baseline] area_level = 'geen': no tables by wijk or buurt")
+        return levels, log
+    if "wijk" not in households or not has_codes(households["wijk"]):
+        log.append("area tables: the households carry no wijk codes (VSLGWBTAB without wc/bc columns, or a BRP "
+                   "extract without a Wijk column): no tables by wijk or buurt")
+        return levels, log
+    levels.append("wijk")
+    if area_level == "buurt":
+        if "buurt" in households and has_codes(households["buurt"]):
+            levels.append("buurt")
+        else:
+            log.append("area tables: the households carry no buurt codes: no tables by buurt")
+    return levels, log
+
+
+def area_tables(households: pd.DataFrame, levels: list[str], settings: dict, min_units: int, metadata: dict,
+                residence: dict | None = None, selection_share: float = 0.0, selected: np.ndarray | None = None,
+                selection_metadata: dict | None = None) -> tuple[list[TableSpec], list[str]]:
+    """Reach, costs, concentration and the selected households by area (``levels``, see
+    ``area_levels``), and log lines on the classification.
+
+    Per level L (gemeente, wijk, buurt; areas of fewer than ``[baseline] area_min_households``
+    households merged as ``lib.areas.area_classification`` says):
+
+    * ``L_bereik``: households by area, without and with costs; the margins are the households per area;
+    * ``L_drie_domeinen``: households with costs in 3 or more of the method's domains by area;
+    * ``L_kosten``: five-year costs by area (all households, also those without costs: costs /
+      households is the mean cost per household; costs / total the area's share);
+    * ``L_concentratie``: households of the most expensive ``area_top_share`` of the one ranking and
+      the rest, by area (only when that cut is published, ``ranking_cuts``);
+    * ``L_selectie``: the selected households by area (``selected``, a boolean per household, with the
+      selection's metadata, so that the export-wide audit links it with the selection's tables).
+
+    Every table is about the same households as the other baseline tables (the same population), so
+    the safe writer protects them together: the area rows add up to the totals published elsewhere."""
+    from lib.areas import area_classification, text_codes
+    h = households
+    tables: list[TableSpec] = []
+    log: list[str] = []
+    population = metadata["population"]
+    cuts_kept = ranking_cuts(len(h), settings, selection_share, min_units)
+    top_share = settings["area_top_share"]
+    n_domains = h["n_domains"].to_numpy()
+    # "Met kosten" as bereik_aantal_domeinen counts it: costs in at least one domain (codes, not strings).
+    reach = pd.Categorical.from_codes((n_domains > 0).astype(np.int8), categories=list(AREA_REACH_LABELS))
+    for level in levels:
+        # Categoricals throughout (8.2 million households nationally, a few thousand areas).
+        area, notes = area_classification(h, level, settings["area_min_households"])
+        given = text_codes(h["municipality" if level == "gemeente" else level])
+        used = np.unique(given.codes)
+        distinct = int(sum(1 for k in used if given.categories[k] != ""))
+        merged = "" if level == "gemeente" else f" (fewer than {settings['area_min_households']} households merged)"
+        log.append(f"area tables by {level}: {len(area.categories)} categories for {distinct} {level} codes of the "
+                   f"population{merged}")
+
+        def meta(title: str, population: str = population, more_notes=(), base=metadata) -> dict:
+            return table_metadata(base, residence, title, population, notes=list(notes) + list(more_notes))
+
+        frame = pd.DataFrame({"household": h["household"].to_numpy(), level: area, "bereik": reach,
+                              "kosten": h["cost_total"].to_numpy()})
+        name = level        # the Dutch word of the level: gemeente, wijk, buurt
+        tables.append(TableSpec(f"{level}_bereik", "frequency_table", frame[["household", level, "bereik"]],
+                                {"unit": "household", "dimensions": [level, "bereik"],
+                                 "metadata": meta(f"Huishoudens per {name}, zonder en met kosten in de studiejaren")}))
+        many = frame[n_domains >= MANY_DOMAINS]
+        # "drie" in words: a digit in the notes that equals a cell value is refused by the export check.
+        tables.append(TableSpec(f"{level}_drie_domeinen", "frequency_table", many[["household", level]],
+                                {"unit": "household", "dimensions": [level],
+                                 "metadata": meta(f"Huishoudens met kosten in drie of meer domeinen (zoals de methode "
+                                                  f"ze telt) per {name}",
+                                                  f"{population}, met kosten in drie of meer domeinen")}))
+        tables.append(TableSpec(f"{level}_kosten", "magnitude_table", frame[["household", level, "kosten"]],
+                                {"unit": "household", "dimensions": [level], "values": "kosten", "statistic": "sum",
+                                 "metadata": meta(f"Kosten over de studiejaren per {name} (alle huishoudens, ook "
+                                                  "zonder kosten; kosten / aantal = de gemiddelde kosten per "
+                                                  "huishouden)")}))
+        if top_share in cuts_kept:
+            # Counts only: where the most expensive live. Their costs by area would be a second set of
+            # amounts beside <level>_kosten for the export-wide audit to reconcile (more linear programs),
+            # for a figure the concentration tables already give for the whole area.
+            band = rank_bands(h["cost_total"].to_numpy(), [top_share])
+            ranked = frame.assign(groep=pd.Categorical.from_codes(band.astype(np.int8),
+                                                                   categories=rank_group_labels([top_share])))
+            tables.append(TableSpec(f"{level}_concentratie", "frequency_table", ranked[["household", level, "groep"]],
+                                    {"unit": "household", "dimensions": [level, "groep"],
+                                     "metadata": meta(f"Huishoudens per {name} naar rangorde: de duurste "
+                                                      f"{_share_text(top_share)}% en de overige ({RANKING})",
+                                                      more_notes=[RANKING_NOTE])}))
+        else:
+            log.append(f"area tables by {level}: no concentration table (the most expensive {top_share:.0%} is not a "
+                       "published cut of the ranking: not among [baseline] top_shares or lorenz_cuts, or a group of "
+                       "too few households)")
+        if selected is not None and selection_metadata is not None and int(selected.sum()) >= min_units:
+            chosen = frame[np.asarray(selected, dtype=bool)]
+            tables.append(TableSpec(f"{level}_selectie", "frequency_table", chosen[["household", level]],
+                                    {"unit": "household", "dimensions": [level],
+                                     "metadata": meta(f"Geselecteerde huishoudens per {name}",
+                                                      selection_metadata["population"],
+                                                      more_notes=selection_metadata.get("notes", []),
+                                                      base=selection_metadata)}))
+    return tables, log
+
+
+def _share_text(share: float) -> str:
+    """A share as a Dutch percentage without trailing zeros (0.1 -> "10", 0.005 -> "0,5")."""
+    return f"{share * 100:g}".replace(".", ",")

@@ -193,6 +193,21 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
                 "(bands of households from most to least expensive).", items=float, check=_shares),
         Setting("top_group_share", float, 0.05, "Share of the most expensive households (of all households of the "
                 "study area, the one ranking) whose domain combinations are tabulated.", check=_share),
+        Setting("area_level", str, "wijk", "Finest level of the tables of where the households live (lib.areas): "
+                "'wijk', 'buurt' (wijk and buurt) or 'geen'. Needs wijk/buurt codes (VSLGWBTAB wc/bc columns, or a "
+                "Wijk/Buurt column in the BRP extract); tables by gemeente are made whenever the study area holds "
+                "more than one municipality.", choices=("wijk", "buurt", "geen")),
+        Setting("area_min_households", int, 100, "Wijken and buurten with fewer households of the population are "
+                "merged per gemeente or wijk ('overige wijken in gemeente ...', 'overige buurten in wijk ...'), so "
+                "that most cells of the area tables can be published.",
+                check=lambda v: None if v >= 1 else "must be at least 1"),
+        Setting("area_top_share", float, 0.10, "Share of the most expensive households (the one ranking) counted per "
+                "area in the concentration table by area; only published when it is a published cut of the ranking "
+                "(as a share in top_shares or lorenz_cuts).", check=_share),
+        Setting("publishable_providers", list, [], "Provider names (Instelling, as in the appendix-2 files; compared "
+                "without case) that may be named in the exported tables of provider coverage "
+                "(dekking_aanbieders_*); other providers are shown as 'aanbieder 1', 'aanbieder 2', ... in the order of their names (never by euros, which would bound a suppressed provider's euros).",
+                items=str),
     ),
     "coherence": (
         Setting("domain_groups", dict, {}, "Domain groups of the coherence analyses: a table group = [domains], "
@@ -294,8 +309,21 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
                 "the fix, unless accept_rejections names it.", check=_share),
         Setting("accept_rejections", list, [], "Sources (dataset names such as \"WMOBUS\", or appendix-2 file names) "
                 "whose rejections above max_rejected_share are accepted: a warning instead of a stop.", items=str),
+        Setting("layouts", str, "", "A layouts file (TOML) that fits the bundle's layouts to the files found, per "
+                "dataset: file name, kind, reading form and the name of each column in the file (see "
+                "lib/reference_data/layouts.toml and scripts/inspect_sources.py). Empty: the built-in layouts."),
+        Setting("detention_days_per_year", float, 123.0, "Days in custody a detainee-year of GEDETINEERDENTAB counts "
+                "where the file has no days (the yearly person form): an assumption stated in every table. "
+                "DEFAULT 123, not a DJI figure: about 9,900 detained on 30 September 2019 x 365 / 29,370 "
+                "persons detained in 2021 (CBS).", check=_positive),
         Setting("cbs", dict, {}, "CBS datasets: DATASET = \"path or glob\". For TAB datasets the highest V<n> "
-                "of each year is read, for BUS datasets the newest file."),
+                "of each year is read, for BUS datasets the newest file. Also cost_files (see sources.cbs below)."),
+        Setting("overlap", dict, {}, "Which source prices a domain that both a CBS register and providers' "
+                "appendix-2 files describe (the same care twice), e.g. { jeugdhulp = \"register\", wmo = "
+                "\"provider\" }: 'register' or 'provider'. The other source's records are read and accounted, not "
+                "priced; the log shows both totals. A domain in both without a rule stops the run.", items=str,
+                check=lambda v: None if all(x in ("register", "provider") for x in v.values())
+                else "must map domains to 'register' or 'provider'"),
         Setting("municipality", dict, {}, "Municipal route: a table [sources.municipality] with the settings below."),
     ),
     "disclosure_control": (),     # validated by disclosure_control.DisclosureRules.from_mapping
@@ -310,7 +338,10 @@ MUNICIPALITY_SETTINGS = (
     Setting("domain_labels", str, str(REFERENCE_DATA / "domain_labels.csv"), "Mapping of the appendix-2 domain "
             "labels (and, where needed, cost codes) to the bundle's domains (CSV: domain_label, cost_code, domain)."),
     Setting("bsn_eleven_test", bool, True, "Reject BSNs that fail the eleven-test; set false when the files carry "
-            "pseudonyms of a trusted third party instead of raw BSNs."),
+            "pseudonyms of a trusted third party instead of raw BSNs in their BSN column."),
+    Setting("key_column", str, "BSN", "The column of the cost files that names the person: 'BSN' (raw BSNs), or "
+            "the header of the column with a trusted third party's pseudonym (e.g. 'Pseudoniem'): digits, at most 9 "
+            "(the pseudonym the BRP extract's BSN column carries), never eleven-tested."),
     Setting("exact_duplicates", str, "drop", "Exact duplicate rows of a cost file: 'drop' (reported with their "
             "rows and euros in the reconciliation, and not counted) or 'keep' (reported likewise, and counted).",
             choices=("drop", "keep")),
@@ -319,6 +350,21 @@ MUNICIPALITY_SETTINGS = (
             "decimal = { \"zorg_bv.csv\" = \",\" }. Default: decided from each file's whole amount column.",
             check=_decimal),
 )
+
+
+CBS_SETTINGS = (
+    Setting("cost_files", list, [], "Combined route: appendix-2 cost files of the municipality and its providers "
+            "that CBS linked to persons (RINPERSOONS and RINPERSOON instead of BSN; paths or globs), read beside the "
+            "registers with every appendix-2 rule and the appendix-2 settings of [sources.municipality] "
+            "(domain_labels, exact_duplicates, decimal). Only RINPERSOONS 'R' links. See [sources] overlap.",
+            items=str),
+)
+"""Settings of [sources.cbs] besides its datasets (lower-case keys, kept in ``[sources] cbs_settings``)."""
+
+
+def cbs_cost_files(config) -> list[str]:
+    """The appendix-2 cost files of ``[sources.cbs] cost_files`` (the combined route)."""
+    return list(config["sources"].get("cbs_settings", {}).get("cost_files", []))
 
 
 @dataclass(frozen=True)
@@ -434,6 +480,13 @@ def validate(raw: dict, where: str, base_dir: Path | None = None) -> dict[str, d
             continue
         values[section], found = _validate_settings(given, settings, section)
         problems += found
+    cbs = values.get("sources", {}).get("cbs")
+    if isinstance(cbs, dict):
+        # Settings of [sources.cbs] (lower-case keys) apart from its datasets (upper-case names).
+        settings = {k: v for k, v in cbs.items() if k in {s.key for s in CBS_SETTINGS}}
+        values["sources"]["cbs"] = {k: v for k, v in cbs.items() if k not in settings}
+        values["sources"]["cbs_settings"], found = _validate_settings(settings, CBS_SETTINGS, "sources.cbs")
+        problems += found
     municipality = values.get("sources", {}).get("municipality")
     if isinstance(municipality, dict):
         values["sources"]["municipality"], found = _validate_settings(municipality, MUNICIPALITY_SETTINGS,
@@ -495,8 +548,12 @@ def _cross_checks(values: dict[str, dict[str, Any]]) -> list[str]:
                 problems.append(f"route 'cbs' needs [sources.cbs] {name} (the household and address registers)")
         if municipality["cost_files"] or municipality["brp_extract"]:
             problems.append("route 'cbs' reads CBS registers keyed by RINPERSOON; [sources.municipality] files are "
-                            "keyed by BSN and belong to route 'municipality'")
+                            "keyed by BSN and belong to route 'municipality' (appendix-2 files that CBS linked to "
+                            "RINPERSOON go in [sources.cbs] cost_files)")
     else:
+        if sources["cbs_settings"]["cost_files"]:
+            problems.append("[sources.cbs] cost_files (appendix-2 files linked by CBS to RINPERSOON) belong to route "
+                            "'cbs'; on route 'municipality' cost files go in [sources.municipality] cost_files")
         for key in ("brp_extract", "cost_files"):
             if not municipality[key]:
                 problems.append(f"route 'municipality' needs [sources.municipality] {key}")
@@ -597,6 +654,8 @@ def config_reference() -> str:
             if isinstance(s.default, (str, list)) and str(REFERENCE_DATA) in str(s.default):
                 default = "bundle default"
             lines.append(f"| {section} | {s.key} | {default} | {s.doc} |")
+    for s in CBS_SETTINGS:
+        lines.append(f"| sources.cbs | {s.key} | {s.default!r} | {s.doc} |")
     for s in MUNICIPALITY_SETTINGS:
         default = "bundle default" if str(REFERENCE_DATA) in str(s.default) else repr(s.default)
         lines.append(f"| sources.municipality | {s.key} | {default} | {s.doc} |")

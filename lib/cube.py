@@ -31,7 +31,8 @@ class Cube:
     person_cube: pd.DataFrame
     """person, household, domain, year, cost."""
     households: pd.DataFrame
-    """One row per included household: composition, type, residence, five-year cost,
+    """One row per included household: composition, type, residence (with municipality, wijk and
+    buurt where the households step has them, ``lib.areas``), five-year cost,
     number of domains (the method's, ``lib.domains``) and of years with costs, cost per fine domain
     (columns ``cost_<domain>``)."""
     domains: list[str]
@@ -139,8 +140,12 @@ def _sum_by(person, household, domain, year, cost):
 def _household_table(unit_table: pd.DataFrame, household_cube: pd.DataFrame, domains: list[str],
                      counting: DomainCounting | None = None) -> pd.DataFrame:
     columns = ["household", "household_type", "n_persons", "n_children", "n_partners", "n_singles",
-               "n_single_parents", "n_other", "institutional", "still_resident"]
+               "n_single_parents", "n_other", "institutional", "still_resident", "municipality", "wijk", "buurt"]
     table = unit_table[[c for c in columns if c in unit_table]].reset_index(drop=True)
+    for column in ("municipality", "wijk", "buurt"):
+        # Codes, not millions of strings (a few hundred municipalities, some thousands of buurten).
+        if column in table and not isinstance(table[column].dtype, pd.CategoricalDtype):
+            table[column] = table[column].astype("category")
     # Cost per household and domain, and years with costs, by integer position (no pivot).
     row = id_positions(table["household"].to_numpy(), household_cube["household"].to_numpy())
     domain = pd.Categorical(household_cube["domain"])

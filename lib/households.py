@@ -27,7 +27,11 @@ type both routes share); institutional households flagged (and excluded unless
 the municipality of the address object (``VSLGWBTAB``). The study area is taken in the
 boundaries of the peildatum's year (column ``gem<year>``), for every month of the
 period, so a municipal merger is no move. A household lives where its reference person
-lives. Municipal route: the BRP extract lists the municipality's residents.
+lives. Municipal route: the BRP extract lists the municipality's residents. The wijk and buurt
+of a household (``lib.areas``; VSLGWBTAB's ``wc<year>``/``bc<year>`` or the BRP extract's
+Wijk/Buurt column, when present) are those of its reference person's address on the peildatum,
+in the same boundaries; a household spell's (monthly attribution) those on its first day in the
+period.
 
 **Still resident** (CBS route) is decided on the residence date: ``[study] residence_date``,
 by default the last day the household register describes (``last_day_described``: the
@@ -56,8 +60,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from lib.areas import BUURT_ALIASES, WIJK_ALIASES, area_columns, codes_at, has_codes, text_codes
 from lib.errors import UserFacingError
-from lib.readers import parse_yyyymmdd, read_dataset
+from lib.readers import concat_tables, parse_yyyymmdd, read_cbs_table, read_dataset
 from lib.sources import SourceFile
 
 OPEN = np.iinfo(np.int32).max
@@ -111,8 +116,9 @@ BRP_REASON = {
 
 def read_brp_extract(path) -> pd.DataFrame:
     """The BRP extract's rows: ``line`` (1 = header), ``BSN``, ``LOCATIECODE``, ``GEZINSRELATIE``
-    as stripped text. Only these columns are read (other columns may be present or not); a
-    missing one is named with the file."""
+    as stripped text, and ``WIJK`` and ``BUURT`` when the extract has such a column (``Wijk`` or
+    ``Wijkcode``, ``Buurt`` or ``Buurtcode``). Only these columns are read (other columns may be
+    present or not); a missing required one is named with the file."""
     import io
 
     from lib.appendix2 import decode, read_text_table
@@ -134,6 +140,11 @@ def read_brp_extract(path) -> pd.DataFrame:
         raise UserFacingError(f"{path}: the BRP extract lacks the column(s) {', '.join(missing)} (found: "
                               f"{', '.join(header)}). The method needs BSN, Locatiecode and Gezinsrelatie, in the "
                               "header row; other columns are not read")
+    # The wijk and buurt of the address, when the extract has them (lib.areas): read, never required.
+    for name, aliases in (("WIJK", WIJK_ALIASES), ("BUURT", BUURT_ALIASES)):
+        found = [i for i, c in enumerate(upper) if c in aliases]
+        if found:
+            positions[name] = found[0]
     used = sorted(positions.values())
     frame = read_text_table(path, text, sep, "BRP extract", usecols=used)
     # Columns come in the file's order, after the line number.
@@ -469,6 +480,19 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
     where = _household_residence(members, area_spells, peildatum)
     households["in_area"] = where["in_area"].reindex(households.index).fillna(False).astype(bool)
     households["municipality"] = where["municipality"].reindex(households.index).fillna("")
+    for column in ("wijk", "buurt"):
+        if column in where:
+            households[column] = codes_at(where[column].array, id_positions(where.index.to_numpy(),
+                                                                             households.index.to_numpy()))
+    wc, bc = area_columns(year)
+    if "wijk" in households:
+        inside = households["in_area"].to_numpy(dtype=bool)
+        notes.append(f"VSLGWBTAB: wijk code ({wc.lower()}) for {int((households['wijk'][inside] != '').sum()):,} and "
+                     f"buurt code ({bc.lower()}) for {int((households['buurt'][inside] != '').sum()):,} of "
+                     f"{int(inside.sum()):,} households of the study area (their reference person's address on the "
+                     "peildatum)")
+    else:
+        notes.append(f"VSLGWBTAB has no wijk codes ({wc.lower()}): no tables by wijk or buurt")
     if residence_date is None:
         residence_date = last_day_described(spells["end"].to_numpy(), files, peildatum)
         notes.append(f"residence date {_iso(residence_date)}: the last day the household register describes (its "
@@ -513,6 +537,11 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
     ref = ref.set_index("household").reindex(household_spells["household_spell"])
     first_day = np.maximum(household_spells["start"].to_numpy(), period[0])
     household_spells["in_area"] = _lives_in_area(ref["person"].to_numpy(), first_day, area_spells)
+    # Where it lived then: municipality, wijk and buurt (lib.areas), as codes.
+    address = spell_on(ref["person"].to_numpy(), first_day, area_spells)
+    for column in ("municipality", "wijk", "buurt"):
+        if column in area_spells:
+            household_spells[column] = codes_at(area_spells[column].array, address)
     household_spells["included"] = household_spells["in_area"] & (include_institutional
                                                                   | ~household_spells["institutional"])
     status = residence_status(membership["household_spell"].to_numpy(), membership["person"].to_numpy(),
@@ -569,7 +598,11 @@ def _area_spells_of_registers(files: list[SourceFile], person_of: "PersonLookup"
     addresses = read_dataset(files, "GBAADRESOBJECTBUS", ["RINPERSOONS", "RINPERSOON", "GBADATUMAANVANGADRESHOUDING",
                                                           "GBADATUMEINDEADRESHOUDING", "SOORTOBJECTNUMMER",
                                                           "RINOBJECTNUMMER"])
-    objects = read_dataset(files, "VSLGWBTAB", ["SOORTOBJECTNUMMER", "RINOBJECTNUMMER", f"GEM{year}"])
+    # The wijk and buurt codes are read when the file has them (lib.areas): optional columns.
+    wijk, buurt = area_columns(year)
+    columns = ["SOORTOBJECTNUMMER", "RINOBJECTNUMMER", f"GEM{year}", wijk, buurt]
+    objects = concat_tables([read_cbs_table(f, columns, optional=(wijk, buurt)) for f in files
+                             if f.dataset == "VSLGWBTAB"], columns)
     return _area_spells(addresses, objects, person_of, area, year)
 
 
@@ -590,17 +623,24 @@ def _area_spells(addr: pd.DataFrame, gem: pd.DataFrame, person_of: "PersonLookup
     names = (names.array if isinstance(names.dtype, pd.CategoricalDtype)
              else pd.Categorical(names.astype(object).fillna("").to_numpy()))
     categories = list(names.categories) + ([""] if "" not in names.categories else [])
-    code = pd.Series(np.where(names.codes >= 0, names.codes, categories.index("")), index=gem_kind * scale + gem_obj)
-    code = code[~code.index.duplicated()]
-    found = code.reindex((addr_kind * scale + addr_obj)[ok]).to_numpy()
-    muni = pd.Categorical.from_codes(np.where(np.isnan(found), categories.index(""), found).astype(np.int32),
-                                     categories=categories)
+    # The object row of each address (the first row of a repeated object), -1 when not found.
+    object_row = pd.Series(np.arange(len(gem), dtype=np.int64), index=gem_kind * scale + gem_obj)
+    object_row = object_row[~object_row.index.duplicated()]
+    found = object_row.reindex((addr_kind * scale + addr_obj)[ok]).to_numpy()
+    row = np.where(np.isnan(found), -1, found).astype(np.int64)
+    muni_code = np.where(names.codes >= 0, names.codes, categories.index("")).astype(np.int32)
+    muni = pd.Categorical.from_codes(np.where(row >= 0, muni_code[np.maximum(row, 0)], categories.index(""))
+                                     .astype(np.int32), categories=categories)
     in_area = (np.ones(len(muni), bool) if area == ["NL"]
                else np.isin(np.asarray(categories, dtype=object), area)[muni.codes])
-    return sorted_by_person_and_start(pd.DataFrame({"person": person[ok].astype(np.int32),
-                                                    "start": start[ok].astype(np.int32),
-                                                    "end": end[ok].astype(np.int32), "municipality": muni,
-                                                    "in_area": in_area}))
+    frame = {"person": person[ok].astype(np.int32), "start": start[ok].astype(np.int32),
+             "end": end[ok].astype(np.int32), "municipality": muni, "in_area": in_area}
+    # Wijk and buurt of the address (lib.areas), as codes of categoricals; only when the file has them.
+    wijk, buurt = area_columns(year)
+    if wijk in gem and has_codes(gem[wijk]):
+        frame["wijk"] = codes_at(text_codes(gem[wijk]), row)
+        frame["buurt"] = codes_at(text_codes(gem[buurt]), row)
+    return sorted_by_person_and_start(pd.DataFrame(frame))
 
 
 def _reference_members(members: pd.DataFrame) -> pd.DataFrame:
@@ -622,8 +662,16 @@ def _household_residence(members: pd.DataFrame, area_spells: pd.DataFrame, day: 
     municipality = np.full(size, "", dtype=object)
     municipality[where["person"].to_numpy()] = where["municipality"].to_numpy()
     person = ref["person"].to_numpy()
-    return pd.DataFrame({"in_area": in_area[person], "municipality": municipality[person]},
-                        index=ref["household"].to_numpy())
+    out = pd.DataFrame({"in_area": in_area[person], "municipality": municipality[person]},
+                       index=ref["household"].to_numpy())
+    for column in ("wijk", "buurt"):
+        if column in area_spells:
+            # Codes indexed by person (blank: no address that day); categoricals of a few thousand codes.
+            categories = list(area_spells[column].cat.categories)      # "" among them (lib.areas.codes_at)
+            code = np.full(size, categories.index(""), dtype=np.int32)
+            code[where["person"].to_numpy()] = where[column].cat.codes.to_numpy()
+            out[column] = pd.Categorical.from_codes(code[person], categories=categories)
+    return out
 
 
 def _lives_in_area(person: np.ndarray, day: np.ndarray, area_spells: pd.DataFrame) -> np.ndarray:
@@ -682,6 +730,16 @@ def brp_household_model(brp: pd.DataFrame, persons: pd.DataFrame, municipality: 
     households = households.rename_axis("household").reset_index()
     notes = [f"BRP extract: {len(brp):,} rows, {int(ok.sum()):,} persons in {len(households):,} households "
              "(every location code one household)"]
+    for column in ("WIJK", "BUURT"):
+        if column in brp:
+            # The household's code: that of its location's first row with one (lib.areas).
+            code = pd.Series(brp[column].astype(str).str.strip().to_numpy(dtype=object)[ok]).replace("", np.nan)
+            first = code.groupby(household).first().reindex(households["household"].to_numpy())
+            households[column.lower()] = text_codes(first.fillna("").to_numpy(dtype=object))
+            notes.append(f"BRP extract: {column.lower()} codes of {int((first.fillna('') != '').sum()):,} of "
+                         f"{len(households):,} households (column {column.capitalize()})")
+    if "WIJK" not in brp:
+        notes.append("BRP extract: no column Wijk or Wijkcode: no tables by wijk or buurt")
     counts = pd.Series(reason[reason != ""]).value_counts()
     for text in (BRP_REASON[k] for k in ("duplicate", "locations", "roles", "bsn", "location")):
         if text in counts:

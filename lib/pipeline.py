@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+from lib import optional_packages
 from lib import provenance as prov
 from lib.config import RunConfig
 from lib.errors import UserFacingError
@@ -329,6 +330,8 @@ def run_steps(config: RunConfig, names: list[str] | None = None, *,
         LOG.info("run '%s' with %s (sha256 %s)", config["run"]["name"], config.path, config.sha256[:12])
         LOG.info("work folder %s | export folder %s | log %s", config.work_dir, config.export_dir, log_path)
         LOG.info("python %s on %s", platform.python_version(), platform.platform())
+        for line in optional_packages.missing_package_lines():  # once per run, with what the run does without it
+            LOG.info("%s", line)
         for lock in acquired:
             if lock.describe_taken_over():
                 LOG.info("%s", lock.describe_taken_over())

@@ -23,6 +23,12 @@ reported.
   reported: police registrations in ``VERDTAB`` are one row per offence, so a suspect with three
   offences in a year is charged once). Where a source's codes have different person-year
   prices, the first record's code decides.
+* A record of a yearly person table (``spread`` ``year``: ``lib.records.yearly_records``) is
+  priced once, with the price valid on its start day (January 1 of its file's year, or the day of
+  its date column): per ``day`` its units are days (a detainee-year: its days in custody, or the
+  assumed days), per ``case`` or ``hour`` its units are counts, per ``month`` 12, per ``year`` 1,
+  per ``person_year`` as above; that cost is spread evenly over the months from its start to its
+  end (the twelve months of the year, or the one month of its date).
 
 **Real-file rules** (each counted in ``PricingResult.excluded`` and the step's notes):
 
@@ -43,7 +49,11 @@ reported.
   detention (``SANCTIE`` ``GEVANGENISSTRAF`` or ``JEUGDDETENTIE``) is a record of code
   ``DETENTIEVONNIS:<SANCTIE>`` (``lib.records``; ``units`` its sentenced days, ``DAGENDETENTIE``,
   0 where unknown; start and end the days from the decision date, clipped to the study period).
-  With ``GEDETINEERDENTAB`` in the run it is never priced: the spells cost the detention. Without
+  With ``GEDETINEERDENTAB`` in the run it is not priced: the spells cost the detention; but a
+  sentence with days whose days fall in a year that is a detainee-year of *assumed* days of the
+  same person (the yearly person form without days, ``ASSUMED_DAYS_SPREAD``) is priced as below
+  and those detainee-years are not (``_sentences_for_assumed_years``: known days replace the
+  assumption, never both). Without
   it (``detention_spells``), a sentence with days is priced as a spell of those days at the
   detention day price of its institution, ``GEDETINEERDENTAB`` code ``GW`` (GEVANGENISSTRAF) or
   ``JJI`` (JEUGDDETENTIE) (``sentence_price_rows``: the same rows, unless a table prices
@@ -296,6 +306,9 @@ class PricingResult:
     """Costs the run cannot measure (e.g. detention sentenced without a detention source)."""
     notes: list[str] = field(default_factory=list)
     """How a rule priced something the reader must know (detention from sentenced days)."""
+    cost_by_domain_and_kind: pd.DataFrame | None = None
+    """Per domain, the ledger's euros from registers and from providers' appendix-2 files (columns
+    domain, register, provider)."""
 
 
 UNIT_CODE = {u: i for i, u in enumerate(UNITS)}
@@ -314,6 +327,18 @@ class _Codes:
         self.source, self.source_names = source.codes.astype(np.int64), np.asarray(source.categories, dtype=object)
         self.code, self.code_names = code.codes.astype(np.int64), np.asarray(code.categories.astype(str), dtype=object)
         self.pair = self.source * max(len(self.code_names), 1) + self.code
+        # The ledger's source column is a code of the (source, provider) pair: a provider's file may
+        # hold several providers (lib.appendix2.ProviderCodes; 0 for a register), and the ledger
+        # carries the provider's code, never its name.
+        provider = (records["provider"].to_numpy(np.int64) if "provider" in records
+                    else np.zeros(len(records), np.int64))
+        width = int(provider.max(initial=0)) + 1
+        pairs, self.source_provider = np.unique(self.source * width + provider, return_inverse=True)
+        self.source_provider = self.source_provider.reshape(-1).astype(np.int64)
+        if pairs.size > 0xFFF:
+            raise PricingError(f"{pairs.size:,} pairs of source and provider: the ledger holds at most 4,095; "
+                               "combine providers' files")
+        self.pair_source, self.pair_provider = pairs // width, (pairs % width).astype(np.int16)
         # Domains as codes of their distinct texts (a missing or empty domain: -1).
         domain = records["domain"]
         if isinstance(domain.dtype, pd.CategoricalDtype):
@@ -368,6 +393,16 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
     at a time, in person order) instead of it being returned whole."""
     n = len(records)
     excluded, warnings, notes = {}, [], []
+    # Records of a domain that another source prices ([sources] overlap, lib.steps.read_sources.
+    # mark_overlap): priced apart, only for their total in the notes, and left out of the ledger.
+    elsewhere = (records["priced_elsewhere"].to_numpy(dtype=bool) if "priced_elsewhere" in records
+                 else np.zeros(n, dtype=bool))
+    shadow = None
+    if elsewhere.any():
+        shadow = price_records(records.loc[elsewhere].drop(columns="priced_elsewhere").reset_index(drop=True),
+                               prices, index, price_year, fallback=fallback, bijstand_from=bijstand_from,
+                               index_hint=index_hint, chunk_records=chunk_records, ledger_sink=lambda part: None,
+                               bijstand_codes=bijstand_codes, detention_spells=detention_spells)
     records, code_drop, code_notes, without_code = apply_bijstand_codes(records, bijstand_codes)
     excluded.update(code_notes)
     index = as_price_index(index, index_hint)  # one series (the old call) or the run's named series
@@ -404,9 +439,25 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
         has_detention = (detention_spells if detention_spells is not None
                          else bool((source == DETENTION_SOURCE).any()))
         if has_detention:
-            drop |= sentence
+            # A detainee-year of assumed days that a sentence with days covers is costed from the
+            # sentence instead (its days are known); every other sentence is not priced. Never both.
+            priced_sentence, replaced = _sentences_for_assumed_years(records, source, sentence, institution)
+            drop |= (sentence & ~priced_sentence) | replaced
             excluded[f"{CASE_SOURCE} {DETENTION_SENTENCE} records (court sentences of detention: the detention is "
-                     f"costed from {DETENTION_SOURCE} spells)"] = int(sentence.sum())
+                     f"costed from {DETENTION_SOURCE}: its spells or detainee-years)"] = int(
+                (sentence & ~priced_sentence).sum())
+            if priced_sentence.any():
+                prices = sentence_price_rows(prices)
+                fallback = sentence_price_rows(fallback) if fallback is not None else None
+                excluded[f"{DETENTION_SOURCE} detainee-years of assumed days that a sentence's days cover (costed "
+                         "from the sentence, never both)"] = int(replaced.sum())
+                in_period = (records["end"].to_numpy(np.int64)[priced_sentence]
+                             - records["start"].to_numpy(np.int64)[priced_sentence] + 1)
+                notes.append(f"detention priced from {int(priced_sentence.sum()):,} sentences' days instead of "
+                             f"{int(replaced.sum()):,} {DETENTION_SOURCE} detainee-year(s) of assumed days that they "
+                             f"cover: {int(in_period.sum()):,} days in the study period, each at the "
+                             f"{DETENTION_SOURCE} day price of its institution (GW; JJI for JEUGDDETENTIE)")
+                notes.append(SENTENCED_DAYS_CAVEAT)
         else:
             days = np.nan_to_num(records["units"].to_numpy(dtype=float))
             priced_sentence = sentence & (days > 0) & (institution != "")
@@ -433,6 +484,10 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
                                 f"({SENTENCED_DAYS_COLUMN}), but {DETENTION_SOURCE} is not part of this run: their "
                                 f"detention costs nothing here; {measured}. Add {DETENTION_SOURCE} to [sources.cbs], "
                                 f"or have the case file delivered with {SENTENCED_DAYS_COLUMN}, to cost it")
+    if elsewhere.any():
+        drop |= elsewhere
+        excluded["records of a domain that another source prices ([sources] overlap; their total is in the "
+                 "notes)"] = int(elsewhere.sum())
     use = ~drop
     rules = _RecordRules.of(records, source, code, use)
 
@@ -456,7 +511,7 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
         # chunk is sorted and holds every rec: sum per record on the chunk's own positions.
         chunk_cost = np.bincount(np.searchsorted(chunk, rec), weights=cost, minlength=chunk.size)
         part = _aggregate(person[rec].astype(np.int64), np.concatenate([p[1] for p in parts]).astype(np.int64),
-                          np.concatenate([p[2] for p in parts]), codes.source[rec], cost, codes)
+                          np.concatenate([p[2] for p in parts]), codes.source_provider[rec], cost, codes)
         return chunk_cost, part, fallback_chunk, missing
 
     # Priced in chunks of whole persons: memory stays bounded by a chunk (the month rows of
@@ -467,6 +522,9 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
     record_cost = np.zeros(n)
     ledgers, fallback_parts, missing_parts = [], [], []
     ledger_rows, cost_by_domain = 0, np.zeros(len(codes.domain_names))
+    # Euros per domain from registers and from providers' files, where an overlap asks for both totals.
+    from_file = np.array([str(s).startswith("appendix2:") for s in codes.source_names], dtype=np.int64)
+    by_kind = np.zeros(2 * len(codes.domain_names))
     priced_so_far = 0
     for chunk, (chunk_cost, part, fallback_chunk, missing) in map_in_order(
             price_chunk, _person_chunks(person, chunk_records)):
@@ -486,6 +544,10 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
         part_domain, part_cost = part["domain"].cat.codes.to_numpy(), part["cost"].to_numpy()
         for d in np.unique(part_domain):
             cost_by_domain[d] += part_cost[part_domain == d].sum()
+        if len(part):
+            kind = from_file[part["source"].cat.codes.to_numpy()]
+            by_kind += np.bincount(part_domain.astype(np.int64) * 2 + kind, weights=part_cost,
+                                   minlength=by_kind.size)
         if ledger_sink is not None:
             ledger_sink(part)
         else:
@@ -523,9 +585,29 @@ def price_records(records: pd.DataFrame, prices: pd.DataFrame, index: pd.Series,
                             priced_by=np.asarray(how, dtype=object)[report["priced_by"].to_numpy()])
               .sort_values(["source", "code", "priced_by"], kind="stable").reset_index(drop=True))
     by_domain = pd.Series(cost_by_domain, index=pd.Index(codes.domain_names, name="domain"), name="cost")
+    kinds = pd.DataFrame({"domain": codes.domain_names, "register": by_kind[0::2], "provider": by_kind[1::2]})
+    kinds = kinds[(kinds["register"] != 0) | (kinds["provider"] != 0)].reset_index(drop=True)
+    if shadow is not None:
+        notes += overlap_notes(kinds, shadow.cost_by_domain_and_kind)
     return PricingResult(ledger=ledger, ledger_rows=ledger_rows, ledger_cost_by_domain=by_domain[by_domain != 0],
                          record_cost=record_cost, report=report, fallback_uses=fallback_uses, excluded=excluded,
-                         warnings=warnings, notes=notes)
+                         warnings=warnings, notes=notes, cost_by_domain_and_kind=kinds)
+
+
+def overlap_notes(priced: pd.DataFrame, not_priced: pd.DataFrame) -> list[str]:
+    """Per domain that a register and providers' files both describe ([sources] overlap): the euros
+    of each, and which one the ledger holds."""
+    lines = []
+    priced = priced.set_index("domain")
+    for row in not_priced.itertuples():
+        kept = priced.loc[row.domain] if row.domain in priced.index else pd.Series({"register": 0.0, "provider": 0.0})
+        if row.provider:
+            lines.append(f"overlap {row.domain}: priced from the register(s), EUR {kept['register']:,.2f}; the "
+                         f"providers' files hold EUR {row.provider:,.2f} of it, not priced ([sources] overlap)")
+        if row.register:
+            lines.append(f"overlap {row.domain}: priced from the providers' files, EUR {kept['provider']:,.2f}; the "
+                         f"register(s) would price it at EUR {row.register:,.2f}, not priced ([sources] overlap)")
+    return lines
 
 
 def _aggregate(person, month, domain, source, cost, codes: _Codes) -> pd.DataFrame:
@@ -547,7 +629,8 @@ def _aggregate(person, month, domain, source, cost, codes: _Codes) -> pd.DataFra
         "person": (unique >> 32).astype(np.int32),
         "month": ((unique >> 20) & 0xFFF).astype(np.int32) + m0,
         "domain": pd.Categorical.from_codes((unique >> 12) & 0xFF, categories=codes.domain_names),
-        "source": pd.Categorical.from_codes(unique & 0xFFF, categories=codes.source_names),
+        "source": pd.Categorical.from_codes(codes.pair_source[unique & 0xFFF], categories=codes.source_names),
+        "provider": codes.pair_provider[unique & 0xFFF],
         "cost": total})
 
 
@@ -568,11 +651,15 @@ def _amount_months(records: pd.DataFrame, rows: np.ndarray, by_months: np.ndarra
 
 def _intervals(records: pd.DataFrame, rows: np.ndarray, codes: _Codes) -> pd.DataFrame:
     """The days to price of each record (its whole spell; a case or hour is cut to its start
-    day once the price row says so)."""
-    return pd.DataFrame({"record": rows, "pair": codes.pair[rows],
-                         "start": records["start"].to_numpy()[rows].astype(np.int64),
-                         "end": records["end"].to_numpy()[rows].astype(np.int64),
-                         "units": records["units"].to_numpy(dtype=float)[rows]})
+    day once the price row says so). A record of a yearly person table (``spread`` ``year``) is
+    priced on its start day only, and its cost spread over the months up to ``spread_end``."""
+    start = records["start"].to_numpy()[rows].astype(np.int64)
+    end = records["end"].to_numpy()[rows].astype(np.int64)
+    yearly = np.isin(records["spread"].to_numpy()[rows], (YEARLY_SPREAD, ASSUMED_DAYS_SPREAD))
+    return pd.DataFrame({"record": rows, "pair": codes.pair[rows], "start": start,
+                         "end": np.where(yearly, start, end),
+                         "units": records["units"].to_numpy(dtype=float)[rows],
+                         "yearly": yearly, "spread_end": end})
 
 
 def _price_rows_by_pair(pairs: np.ndarray, table: pd.DataFrame, codes: _Codes, index: pd.Series, price_year: int,
@@ -720,15 +807,37 @@ def _months_of_segments(segments: pd.DataFrame):
     # HOUR and PERSON_YEAR take the units (for a person-year: 1 on its first record, else 0).
     quantity = np.select([unit == DAY, unit == MONTH, unit == YEAR, unit == CASE],
                          [overlap, overlap / dim, overlap / dim / 12.0, 1.0], units)
+    yearly = segments["yearly"].to_numpy(dtype=bool)[seg] if "yearly" in segments else np.zeros(seg.size, bool)
+    if yearly.any():
+        # A record of a yearly person table: its units are days (per day), counts (per case or hour),
+        # or a year (12 months per month, 1 per year); a person-year as above.
+        quantity = np.where(yearly, np.select([unit == MONTH, unit == YEAR], [12.0, 1.0], units), quantity)
     cost = quantity * segments["price"].to_numpy(dtype=float)[seg]
-    return (segments["record"].to_numpy()[seg], month, segments["domain"].to_numpy()[seg], cost,
-            segments["fallback"].to_numpy(dtype=bool)[seg])
+    record, domain, fallback = (segments["record"].to_numpy()[seg], segments["domain"].to_numpy()[seg],
+                                segments["fallback"].to_numpy(dtype=bool)[seg])
+    if yearly.any():
+        # ... spread evenly over the months from its start to its end (the file's year, or the one
+        # month of its date).
+        spread_end = segments["spread_end"].to_numpy(np.int64)[seg]
+        n = np.where(yearly, month_index(spread_end).astype(np.int64) - month + 1, 1)
+        rows = np.repeat(np.arange(seg.size), n)
+        month = month[rows] + offsets_in_runs(n)
+        cost = (cost / n)[rows]
+        record, domain, fallback = record[rows], domain[rows], fallback[rows]
+    return record, month, domain, cost, fallback
 
 
 # --- Real-file rules (see the module docstring) --------------------------------------------
 
 CASE_SOURCE = "JUSTITIEZAKENBUS"
 DETENTION_SOURCE = "GEDETINEERDENTAB"
+YEARLY_SPREAD = "year"
+"""``spread`` of a record of a yearly person table (lib.records): priced on its start day, spread
+evenly over the months from its start to its end."""
+ASSUMED_DAYS_SPREAD = "year, assumed days"
+"""``spread`` of a GEDETINEERDENTAB detainee-year whose days are the assumed
+``detention_days_per_year`` (lib.records): priced as a yearly record, and replaced by the days of a
+sentence that covers it."""
 DETENTION_SENTENCE = "DETENTIEVONNIS"
 """Code of a court decision that sentences detention (``lib.records``: ``DETENTIEVONNIS:<SANCTIE>``)."""
 SENTENCED_DAYS_COLUMN = "DAGENDETENTIE"
@@ -749,6 +858,34 @@ FLAG_YOUTH_PROBATION, FLAG_PERSON_YEAR_REPEAT = 1, 2
 PRICED_BY = {FLAG_YOUTH_PROBATION: "price table; days under youth probation (JGDRECLASBUS) not priced",
              FLAG_PERSON_YEAR_REPEAT: "person_year: the person's year already charged on an earlier record"}
 _BIG = np.int64(1) << 32    # packs (person, day) into one int64 key: days are far below 2**32
+
+
+def _sentences_for_assumed_years(records: pd.DataFrame, source: np.ndarray, sentence: np.ndarray,
+                                 institution: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the sentences to price, the detainee-years they replace): a sentence with days (a record of
+    ``DETENTIEVONNIS:<SANCTIE>``, clipped to the study period) is priced when one of the calendar years
+    its days fall in is a GEDETINEERDENTAB detainee-year of assumed days of the same person
+    (``ASSUMED_DAYS_SPREAD``); those detainee-years are not priced. Decided on (person, year) keys."""
+    spread = records["spread"].to_numpy(dtype=object)
+    assumed = (source == DETENTION_SOURCE) & (spread == ASSUMED_DAYS_SPREAD)
+    days = np.nan_to_num(records["units"].to_numpy(dtype=float))
+    candidate = sentence & (days > 0) & (institution != "")
+    priced, replaced = np.zeros(len(records), dtype=bool), np.zeros(len(records), dtype=bool)
+    if not (assumed.any() and candidate.any()):
+        return priced, replaced
+    person = records["person"].to_numpy().astype(np.int64)
+    first_year = year_of_month(month_index(records["start"].to_numpy(np.int64))).astype(np.int64)
+    last_year = year_of_month(month_index(records["end"].to_numpy(np.int64))).astype(np.int64)
+    rows = np.flatnonzero(candidate)
+    n_years = last_year[rows] - first_year[rows] + 1
+    which = np.repeat(rows, n_years)
+    sentence_keys = person[which] * 10_000 + first_year[which] + offsets_in_runs(n_years)
+    assumed_rows = np.flatnonzero(assumed)
+    assumed_keys = person[assumed_rows] * 10_000 + first_year[assumed_rows]
+    covered = np.isin(sentence_keys, assumed_keys)
+    priced[which[covered]] = True
+    replaced[assumed_rows[np.isin(assumed_keys, sentence_keys[covered])]] = True
+    return priced, replaced
 
 
 def _sentences(codes: _Codes) -> tuple[np.ndarray, np.ndarray]:

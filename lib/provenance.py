@@ -68,7 +68,8 @@ class Provenance:
 # shortlist, and whether the run reads any cost source at all).
 TABLE_METADATA = ("study", "households", "domains", "run.route", "prices.price_year", "prices.price_tables",
                   "prices.fallback_tables", "prices.bijstand_from", "prices.bijstand_codes", "sources.cbs",
-                  "sources.municipality", "selection.shortlist_sources")
+                  "sources.municipality", "sources.layouts", "sources.detention_days_per_year",
+                  "selection.shortlist_sources")
 RUN_KEYS = ("name", "route", "statistics_only", "work_dir", "export_dir", "seed")
 """The keys of [run] that the table below assigns; any other key of [run] counts for every step."""
 
@@ -78,10 +79,13 @@ def _unique(paths: Iterable[Path]) -> list[Path]:
 
 
 def source_files(config: RunConfig) -> list[Path]:
-    """The source files the inventory chooses (the files every later step reads)."""
+    """The source files the inventory chooses (the files every later step reads), and the run's
+    layouts file (which column of them has which role)."""
+    from lib.layouts import layout_file
     from lib.sources import locate_sources
     chosen, _ = locate_sources(config)
-    return _unique(f.path for f in chosen)
+    layouts = layout_file(config)
+    return _unique([f.path for f in chosen] + ([layouts] if layouts is not None else []))
 
 
 def price_files(config: RunConfig) -> list[Path]:
@@ -122,7 +126,9 @@ PROVENANCE: dict[str, Provenance] = {
     "households": Provenance(("inventory", "read_sources", "price"),
                              TABLE_METADATA + ("monitoring.enabled",), metadata_files),
     "cube": Provenance(("households", "price"), ("households", "study", "domains")),
-    "baseline": Provenance(("cube",), TABLE_METADATA + ("baseline", "selection", "sensitivity", "disclosure_control"),
+    # The tables of provider coverage (lib.provider_coverage) read the providers' ledger rows, the
+    # records and provider codes, and the households and members.
+    "baseline": Provenance(("cube", "price", "read_sources", "households"), TABLE_METADATA + ("baseline", "selection", "sensitivity", "disclosure_control"),
                            metadata_files),
     "coherence": Provenance(("cube",), TABLE_METADATA + ("coherence", "baseline.top_group_share", "run.seed",
                                                          "disclosure_control"), metadata_files),
@@ -135,7 +141,10 @@ PROVENANCE: dict[str, Provenance] = {
     "export": Provenance(("households", "baseline", "coherence", "selection", "monitoring"),
                          ("disclosure_control", "run.name", "run.export_dir", CONFIG_FILE),
                          outside=lambda config: [config.export_dir]),
-    "report": Provenance(("export",), ("run.export_dir",)),
+    # The section "Bronnen" reads the inventory, the reading step's accounting and the prices used, and
+    # finds the domains of the method as the tables do; the workbook notice follows output_format.
+    "report": Provenance(("export", "inventory", "read_sources", "price"),
+                         TABLE_METADATA + ("run.export_dir", "disclosure_control"), metadata_files),
 }
 
 

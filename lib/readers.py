@@ -47,12 +47,13 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
 
+from lib import optional_packages
 from lib.errors import UserFacingError
-from lib.layouts import CBS_DATASETS
-from lib.sources import SourceFile, importable
+from lib.layouts import CBS_DATASETS, LAYOUTS_SETTING
+from lib.sources import SourceFile
 
 CHUNK_ROWS = 1_000_000
-HAS_ARROW = all(importable(m) for m in ("pyarrow", "pyarrow.compute", "pyarrow.csv", "pyarrow.parquet"))
+HAS_ARROW = optional_packages.available("pyarrow")
 KEY_COLUMN = "RINPERSOON"
 NUMERIC_ID_COLUMNS = ("HUISHOUDNR", "RINOBJECTNUMMER")
 ENCODING_SETTING = '[sources] csv_encoding'
@@ -210,29 +211,61 @@ def _csv_separator(header: str) -> str:
     return max((";", ",", "\t", "|"), key=header.count)
 
 
+def source_layout(source: SourceFile):
+    """The layout of the source's dataset: the run's (carried by the file), else the built-in one."""
+    return source.layout if source.layout is not None else CBS_DATASETS.get(source.dataset)
+
+
 def optional_columns(source: SourceFile) -> tuple[str, ...]:
-    """The columns of the source's dataset that the bundle reads when present but no step needs."""
-    dataset = CBS_DATASETS.get(source.dataset)
-    return dataset.optional_columns if dataset is not None else ()
+    """The columns of the source's dataset that the bundle reads when present but no step needs
+    (as a step asks for them)."""
+    dataset = source_layout(source)
+    if dataset is None:
+        return ()
+    by_stored = {stored: role for role, stored in dataset.renames}
+    return tuple(by_stored.get(c, c) for c in dataset.optional_columns)
 
 
 def _match_columns(source: SourceFile, wanted: list[str], optional=()) -> dict[str, str]:
-    """Map wanted upper-case names to the names as stored (only those present); error when a
-    needed (not optional) one is missing."""
+    """Map wanted upper-case names (as a step asks for them) to the names as stored (only those
+    present), through the dataset's layout; error when a needed (not optional) one is missing."""
     stored = file_columns(source)
     by_upper = {}
     for c in stored:
         by_upper.setdefault(c.upper(), c)
-    missing = [w for w in wanted if w not in by_upper and w not in optional]
+    layout = source_layout(source)
+    in_file = {w: (layout.stored_name(w) if layout is not None else w) for w in wanted}
+    missing = [w for w in wanted if in_file[w] not in by_upper and not _is_optional(w, optional)]
     if missing:
-        raise ReadError(f"{source.path}: column(s) {missing} not found (the file has: {', '.join(stored)}). "
-                        f"The bundle needs {'them' if len(missing) > 1 else 'it'}: check that the configured file "
-                        "is the right dataset.")
-    present = {w: by_upper[w] for w in wanted if w in by_upper}
+        raise ReadError(missing_columns_message(source, layout, [in_file[w] for w in missing], stored))
+    present = {w: by_upper[in_file[w]] for w in wanted if in_file[w] in by_upper}
     if not present:
         raise ReadError(f"{source.path}: none of the columns {wanted} is in the file (the file has: "
                         f"{', '.join(stored)})")
     return present
+
+
+def _is_optional(wanted: str, optional) -> bool:
+    """Whether a column a step asks for is optional: named, or one year of a ``GEM{year}``-like name."""
+    return wanted in optional or any("{year}" in o and re.fullmatch(
+        re.escape(o).replace(re.escape("{year}"), r"\d{4}"), wanted) for o in optional)
+
+
+def missing_columns_message(source: SourceFile, layout, missing: list[str], stored: list[str]) -> str:
+    """What the user reads when the file lacks columns of its layout: the dataset, the file, each
+    column, the columns of the file that the layout does not know, and the override to write."""
+    if layout is None:
+        return (f"{source.path}: column(s) {missing} not found (the file has: {', '.join(stored)}). "
+                "Check that the configured file is the right dataset.")
+    known = {c.upper() for c in layout.columns + layout.optional_columns}
+    unexpected = [c for c in stored if c.upper() not in known]
+    hints = "; ".join(f"{c}: {layout.override_hint(c)}" for c in missing)
+    return (f"{source.dataset}, file {source.path}: column(s) {', '.join(missing)} of the layout not found. "
+            f"The file has: {', '.join(stored)}"
+            + (f" (not in the layout: {', '.join(unexpected)})" if unexpected else "")
+            + f". If the file names them otherwise, write in a layouts file named by {LAYOUTS_SETTING} in the "
+            f"config: {hints} (layout from {layout.source_file}; run scripts/inspect_sources.py for a proposed "
+            "entry). If it is another dataset, fix [sources.cbs].")
 
 
 def iter_cbs_table(source: SourceFile, columns: list[str], numeric: tuple[str, ...] = (),

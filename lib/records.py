@@ -9,6 +9,11 @@ later year's file), and the ``SourceAccount`` of the source says how many of eac
 
 Dates are clipped to the study period; a spell still running (blank end, a
 far-future end or the file's version end) runs to the end of the period.
+
+A dataset is read in the form its layout names (``CbsDataset.form``; ``records_of``): spells,
+events, yearly person tables (``yearly_records``: a person in a year with counts or flags, spread
+over the year's months or placed on a date; ``spread`` ``year``), prosecution and court cases, or
+yearly amounts. The run's layouts (lib.layouts.layouts_for) say which column has which role.
 """
 from __future__ import annotations
 
@@ -18,9 +23,9 @@ import numpy as np
 import pandas as pd
 
 from lib.accounting import SourceAccount
-from lib.appendix2 import Appendix2Result
+from lib.appendix2 import Appendix2Result, ProviderCodes
 from lib.dates import add_months, days_from_ymd
-from lib.layouts import CBS_DATASETS, LINKABLE_RINPERSOONS, UITKERINGSOORT_DOMAINS
+from lib.layouts import CBS_DATASETS, LINKABLE_RINPERSOONS, UITKERINGSOORT_DOMAINS, CbsDataset
 from lib.readers import (
     AMOUNT_AMBIGUOUS,
     AMOUNT_BLANK,
@@ -30,15 +35,53 @@ from lib.readers import (
     concat_tables,
     parse_yyyymmdd,
     read_cbs_table,
+    text_categorical,
 )
 from lib.sources import SourceFile
 
-SPELL_DATASETS = ("JGDHULPBUS", "JGDBESCHERMBUS", "JGDRECLASBUS", "WMOBUS", "BIJSTANDUITKERINGTAB", "GEDETINEERDENTAB")
-EVENT_DATASETS = ("VERDTAB", "HALTTAB")
+SPELL_DATASETS = ("JGDHULPBUS", "JGDBESCHERMBUS", "JGDRECLASBUS", "WMOBUS", "BIJSTANDUITKERINGTAB")
+JUSTICE_REGISTERS = ("VERDTAB", "GEDETINEERDENTAB", "HALTTAB")
+"""Read as spells, events or yearly person tables, as the run's layout says (``CbsDataset.form``)."""
 CASE_DATASETS = ("JUSTITIEZAKENBUS",)
 AMOUNT_DATASETS = ("UITKERINGBEDRAGTAB",)
-COST_DATASETS = SPELL_DATASETS + EVENT_DATASETS + CASE_DATASETS + AMOUNT_DATASETS
-RECORD_COLUMNS = ("person", "source", "code", "start", "end", "units", "amount", "spread", "domain", "file", "row")
+COST_DATASETS = SPELL_DATASETS + JUSTICE_REGISTERS + CASE_DATASETS + AMOUNT_DATASETS
+DETENTION_DATASET = "GEDETINEERDENTAB"
+YEARLY_SPREAD = "year"
+"""``spread`` of a record of a yearly person table: priced once (on its start day) and spread evenly
+over the months from its start to its end (lib.pricing)."""
+ASSUMED_DAYS_SPREAD = "year, assumed days"
+"""``spread`` of a detainee-year whose days are the assumed ``detention_days_per_year``: priced as a
+yearly record, or replaced by the days of a court sentence that covers it (lib.pricing)."""
+DEFAULT_DETENTION_DAYS_PER_YEAR = 123.0
+"""Days in custody per detainee and year where GEDETINEERDENTAB has no days: an ASSUMPTION (DEFAULT,
+no DJI figure found): the number detained on one day (about 9,900 on 30 September 2019, CBS) times
+365, divided by the persons detained in a year (29,370 in 2021, CBS): 9,900 x 365 / 29,370 = 123.0.
+The two figures are of different years and the first is one day's stock, not the year's mean."""
+RECORD_COLUMNS = ("person", "source", "code", "start", "end", "units", "amount", "spread", "domain", "file", "row",
+                  "provider")
+PROVIDER_NONE = 0
+"""The provider code of a record that comes from no provider's file (a register): see
+``lib.appendix2.ProviderCodes``."""
+REGISTER_DOMAINS = {"JGDHULPBUS": ("jeugdhulp",), "JGDBESCHERMBUS": ("jeugdbescherming",),
+                    "JGDRECLASBUS": ("jeugdreclassering",), "WMOBUS": ("wmo",),
+                    "BIJSTANDUITKERINGTAB": ("bijstand", "overige_uitkering"), "GEDETINEERDENTAB": ("detentie",), "VERDTAB": ("politie",),
+                    "HALTTAB": ("halt",), "UITKERINGBEDRAGTAB": tuple(sorted(set(UITKERINGSOORT_DOMAINS.values()))),
+                    "JUSTITIEZAKENBUS": ("om_rechtspraak", "sancties", "detentie")}
+"""The domains each cost register prices its records in (the default price tables and code lists):
+what a provider's appendix-2 file can describe a second time ([sources] overlap). Only
+UITKERINGBEDRAGTAB knows a record's domain when it is read (from UITKERINGSOORT); the others get it
+from the price tables and code lists (BIJSTANDUITKERINGTAB's IOAW, IOAZ and Bbz spells are
+overige_uitkering), so a register of several domains can price an overlap but not give it up."""
+
+
+def category_codes(values: pd.Series) -> tuple[list[str], np.ndarray]:
+    """(names, the code of each row) of a column such as ``source`` or ``domain``, a missing value
+    named "": decisions per name applied through the codes (millions of records, few names; no
+    text per row)."""
+    cat = values.astype("category")
+    names = [str(n) for n in cat.cat.categories] + [""]
+    codes = cat.cat.codes.to_numpy().astype(np.int64)
+    return names, np.where(codes < 0, len(names) - 1, codes)
 
 
 class PersonIndex:
@@ -80,32 +123,51 @@ def empty_records() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
         ("person", np.int32), ("source", object), ("code", object), ("start", np.int32), ("end", np.int32),
         ("units", np.float32), ("amount", np.float64), ("spread", object), ("domain", object), ("file", object),
-        ("row", np.int64))})
+        ("row", np.int64), ("provider", np.int16))})
 
 
-def source_columns(dataset: str) -> tuple[list[str], tuple[str, ...]]:
-    """The columns (and which are numeric) the records of ``dataset`` are made from."""
-    d = CBS_DATASETS[dataset]
-    if dataset in SPELL_DATASETS:
+@dataclass(frozen=True)
+class ReadingOptions:
+    """Settings that decide how rows become records (from ``[sources]``)."""
+
+    detention_days_per_year: float = DEFAULT_DETENTION_DAYS_PER_YEAR
+    """Days a detainee-year of GEDETINEERDENTAB counts where the file has no days in custody."""
+
+
+def _layout(dataset) -> CbsDataset:
+    return dataset if isinstance(dataset, CbsDataset) else CBS_DATASETS[dataset]
+
+
+def source_columns(dataset) -> tuple[list[str], tuple[str, ...]]:
+    """The columns (and which are numeric) the records of ``dataset`` (a name, or the run's layout)
+    are made from."""
+    d = _layout(dataset)
+    key = ["RINPERSOONS", "RINPERSOON"]
+    if d.form == "spells":
         # The bijstand statistics code (optional; blank where a file lacks it) tells the
         # regulations apart: lib.pricing.apply_bijstand_codes.
-        extra = [BIJSTAND_STATISTICS_COLUMN] if dataset == "BIJSTANDUITKERINGTAB" else []
-        return ["RINPERSOONS", "RINPERSOON", d.start_column, d.end_column, d.code_column, *extra], ()
-    if dataset in EVENT_DATASETS:
-        return ["RINPERSOONS", "RINPERSOON", d.start_column, d.code_column], ()
-    if dataset in CASE_DATASETS:
+        extra = [BIJSTAND_STATISTICS_COLUMN] if d.name == "BIJSTANDUITKERINGTAB" else []
+        return key + [d.start_column, d.end_column, d.code_column, *extra], ()
+    if d.form == "events":
+        return key + [d.start_column, d.code_column], ()
+    if d.form == "yearly":
+        counts = [c for _, c in d.count_columns] + ([d.days_column] if d.days_column else [])
+        flags = [c for _, c in d.flag_columns]
+        other = [c for c in (d.code_column, d.date_column) if c]
+        return key + list(dict.fromkeys(other + flags + counts)), tuple(counts)
+    if d.form == "cases":
         # SANCTIE and DAGENDETENTIE are optional (blank where a file lacks them): which decisions
         # sentence detention, and for how many days (lib.pricing prices those days without GEDETINEERDENTAB).
         numeric = ("URENTAAKSTRAF", "MAANDENTOEZICHT", SENTENCED_DAYS_COLUMN)
-        return ["RINPERSOONS", "RINPERSOON", "DATUMBESLISSING", "INSTANTIE", "BESLISSING", "RECHTER", "SANCTIE",
-                *numeric], numeric
+        return key + ["DATUMBESLISSING", "INSTANTIE", "BESLISSING", "RECHTER", "SANCTIE", *numeric], numeric
     # The amount is read as text (numbers of .sav and parquet files as their shortest exact text),
     # so a rejected row keeps the amount as delivered and its notation is judged (amount_records).
-    return ["RINPERSOONS", "RINPERSOON", "UITKERINGSOORT", "BEDRAGJAAR"], ()
+    return key + ["UITKERINGSOORT", "BEDRAGJAAR"], ()
 
 
-def read_source_files(dataset: str, files: list[SourceFile]) -> pd.DataFrame:
-    """The rows of all files of a cost dataset, with the file, its year and the row number."""
+def read_source_files(dataset, files: list[SourceFile]) -> pd.DataFrame:
+    """The rows of all files of a cost dataset (a name, or the run's layout), with the file, its
+    year and the row number."""
     columns, numeric = source_columns(dataset)
     return _read_files(files, columns, numeric)
 
@@ -156,9 +218,10 @@ def _finish(dataset: str, t: pd.DataFrame, reason: np.ndarray, account: SourceAc
     return records, rejected.drop(columns=["AMOUNT"], errors="ignore")
 
 
-def spell_records(dataset: str, t: pd.DataFrame, period: Period, persons: PersonIndex,
+def spell_records(dataset, t: pd.DataFrame, period: Period, persons: PersonIndex,
                   account: SourceAccount) -> tuple[pd.DataFrame, pd.DataFrame]:
-    d = CBS_DATASETS[dataset]
+    d = _layout(dataset)
+    dataset = d.name
     reason = _key_reasons(t)
     start, start_blank, start_ok = parse_yyyymmdd(t[d.start_column])
     end, end_blank, end_ok = parse_yyyymmdd(t[d.end_column])
@@ -210,13 +273,15 @@ def _with_statistics_code(statistics: pd.Series, norm: pd.Series, ok: np.ndarray
     codes, distinct = pd.factorize((s_cat.codes[ok].astype(np.int64) + 1) * width + (n_cat.codes[ok] + 1))
     s, n = s_names[distinct // width], n_names[distinct % width]
     blank = pd.Series(s).isin(["", "nan", "None", "<NA>"]).to_numpy()
-    combined = np.where(blank, n, s.astype(str) + ":" + pd.Series(n).astype(str).to_numpy(dtype=object))
+    # Object arrays: numpy before 2.0 cannot add fixed-width text arrays.
+    combined = np.where(blank, n, s.astype(str).astype(object) + ":" + pd.Series(n).astype(str).to_numpy(dtype=object))
     return combined[codes] if len(codes) else np.zeros(0, dtype=object)
 
 
-def event_records(dataset: str, t: pd.DataFrame, period: Period, persons: PersonIndex,
+def event_records(dataset, t: pd.DataFrame, period: Period, persons: PersonIndex,
                   account: SourceAccount) -> tuple[pd.DataFrame, pd.DataFrame]:
-    d = CBS_DATASETS[dataset]
+    d = _layout(dataset)
+    dataset = d.name
     reason = _key_reasons(t)
     day, _, day_ok = parse_yyyymmdd(t[d.start_column])
     reason[(reason == "") & ~day_ok] = "date missing or not a date"
@@ -229,7 +294,7 @@ def event_records(dataset: str, t: pd.DataFrame, period: Period, persons: Person
     return _finish(dataset, t, reason, account, records, persons)
 
 
-def case_records(dataset: str, t: pd.DataFrame, period: Period, persons: PersonIndex,
+def case_records(dataset, t: pd.DataFrame, period: Period, persons: PersonIndex,
                  account: SourceAccount) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Prosecution and court decisions: a priced decision, plus community-service hours and
     months of probation supervision of a sentence. A court decision that sentences detention
@@ -243,6 +308,7 @@ def case_records(dataset: str, t: pd.DataFrame, period: Period, persons: PersonI
     A decision and its community service count when the decision falls in the study
     period; the supervision and the sentenced days count for their days inside the period,
     so a sentence of before the period can still cost supervision or detention in it."""
+    dataset = _layout(dataset).name
     reason = _key_reasons(t)
     day, _, day_ok = parse_yyyymmdd(t["DATUMBESLISSING"])
     reason[(reason == "") & ~day_ok] = "decision date missing or not a date"
@@ -300,7 +366,7 @@ def case_records(dataset: str, t: pd.DataFrame, period: Period, persons: PersonI
     return _finish(dataset, t, reason, account, records, persons)
 
 
-def amount_records(dataset: str, t: pd.DataFrame, period: Period, persons: PersonIndex,
+def amount_records(dataset, t: pd.DataFrame, period: Period, persons: PersonIndex,
                    account: SourceAccount) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Yearly amounts paid: each spread equally over the twelve months of its file's year.
 
@@ -309,6 +375,7 @@ def amount_records(dataset: str, t: pd.DataFrame, period: Period, persons: Perso
     (``12.345,67``), its euros count in "read" and "rejected"; an ambiguous or unreadable
     amount is rejected with a reason that says its euros could not be read, and the account
     notes how many such rows there are."""
+    dataset = _layout(dataset).name
     account.has_amounts = True
     amount, status = amounts_of_text(t["BEDRAGJAAR"])
     t["AMOUNT"] = amount
@@ -350,13 +417,105 @@ AMOUNT_REASONS = {
 }
 
 
-READERS = {**{d: spell_records for d in SPELL_DATASETS}, **{d: event_records for d in EVENT_DATASETS},
-           **{d: case_records for d in CASE_DATASETS}, **{d: amount_records for d in AMOUNT_DATASETS}}
+def yearly_records(dataset, t: pd.DataFrame, period: Period, persons: PersonIndex, account: SourceAccount,
+                   options: ReadingOptions | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A yearly person table (a person in a year, the year from the file name): one record per count
+    above 0 (``units`` the count, code the count's code), per flag that is set (``units`` 1), or per
+    row (code the code column's value or the layout's fixed code). A record covers the file's year
+    (``spread`` ``year``: priced once and spread evenly over the year's months), or the day of the
+    date column where the layout has one and the row fills it (the cost in that month).
+
+    GEDETINEERDENTAB: a detainee-year counts its days in custody (``units``): the days column where
+    the layout has one and the row fills it, else ``options.detention_days_per_year`` (an assumption
+    the account's notes and every table state; ``spread`` ``ASSUMED_DAYS_SPREAD``, so that the days
+    of a court sentence covering the year replace it, lib.pricing)."""
+    d = _layout(dataset)
+    dataset = d.name
+    options = options or ReadingOptions()
+    reason = _key_reasons(t)
+    year = t["FILE_YEAR"].to_numpy().astype(np.int64)
+    y0, y1 = days_from_ymd(year, 1, 1).astype(np.int64), days_from_ymd(year, 12, 31).astype(np.int64)
+    dated = np.zeros(len(t), dtype=bool)
+    day = y0
+    if d.date_column:
+        day, blank, day_ok = parse_yyyymmdd(t[d.date_column])
+        reason[(reason == "") & ~day_ok & ~blank] = f"{d.date_column} not a date"
+        reason[(reason == "") & day_ok & ((day < y0) | (day > y1))] = f"{d.date_column} not in the year of the file"
+        dated = day_ok
+    reason[(reason == "") & ((y1 < period.start) | (y0 > period.end))] = "outside the study period"
+    start = np.maximum(np.where(dated, day, y0), period.start)
+    end = np.minimum(np.where(dated, day, y1), period.end)
+    parts = []     # (rows, code, units) of each kind of record
+    for code, column in d.count_columns:
+        count = np.nan_to_num(t[column].to_numpy(float))
+        broken = (count < 0) | (count != np.round(count))
+        reason[(reason == "") & broken] = f"{column} is not a whole count of 0 or more"
+        parts.append((count > 0, np.full(len(t), code, dtype=object), count))
+    for code, column in d.flag_columns:
+        parts.append((_flag_set(t[column]), np.full(len(t), code, dtype=object), np.ones(len(t))))
+    if not parts:
+        code = (t[d.code_column].astype(str).to_numpy(dtype=object) if d.code_column
+                else np.full(len(t), d.fixed_code, dtype=object))
+        parts.append((np.ones(len(t), dtype=bool), code, np.ones(len(t))))
+    ok = reason == ""
+    anything = np.zeros(len(t), dtype=bool)
+    for rows, _, _ in parts:
+        anything |= rows
+    if d.count_columns or d.flag_columns:
+        reason[ok & ~anything] = "no count above 0 and no flag set: nothing to price"
+        ok = reason == ""
+    spread = np.full(len(t), YEARLY_SPREAD, dtype=object)
+    if dataset == DETENTION_DATASET:
+        days = np.nan_to_num(t[d.days_column].to_numpy(float)) if d.days_column else np.zeros(len(t))
+        assumed = ok & ~(days > 0)
+        spread[assumed] = ASSUMED_DAYS_SPREAD
+        parts = [(rows, code, np.where(days > 0, days, options.detention_days_per_year)) for rows, code, _ in parts]
+        if assumed.any():
+            account.notes.append(f"{int(assumed.sum()):,} detainee-year(s) without days in custody, each counted as "
+                                 f"{options.detention_days_per_year:g} days (assumption: [sources] "
+                                 "detention_days_per_year)")
+    key, file, row = t["RINPERSOON"].to_numpy(), t["FILE"].to_numpy(), t["ROW"].to_numpy()
+    records = pd.concat([pd.DataFrame({
+        "position": np.flatnonzero(rows & ok), "key": key[rows & ok], "source": dataset, "code": code[rows & ok],
+        "start": start[rows & ok].astype(np.int32), "end": end[rows & ok].astype(np.int32),
+        "units": units[rows & ok].astype(np.float32), "amount": np.nan, "spread": spread[rows & ok], "domain": "",
+        "file": file[rows & ok], "row": row[rows & ok]}) for rows, code, units in parts], ignore_index=True)
+    # In row order, a row's records in the layout's order of its counts or flags (the first of a
+    # person and year decides a person-year price).
+    records = records.sort_values("position", kind="stable").drop(columns="position").reset_index(drop=True)
+    return _finish(dataset, t, reason, account, records, persons)
 
 
-def appendix2_records(result: Appendix2Result, persons: PersonIndex,
-                      account: SourceAccount) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Records of one appendix-2 file (already parsed and validated)."""
+FLAG_SET_TEXT = ("1", "J", "JA", "Y", "YES", "TRUE", "WAAR")
+
+
+def _flag_set(values: pd.Series) -> np.ndarray:
+    """Whether a flag column is set: a number other than 0, or J/JA/Y/TRUE (any case); decided per
+    distinct value."""
+    cat = pd.Categorical(values) if not isinstance(values.dtype, pd.CategoricalDtype) else values.array
+    names = pd.Index(text_categorical(pd.Series(np.asarray(cat.categories, dtype=object))).astype(str)).str.upper()
+    number = pd.to_numeric(pd.Series(names, dtype=object), errors="coerce").to_numpy(float)
+    is_set = np.asarray(names.isin(FLAG_SET_TEXT)) | (np.isfinite(number) & (number != 0))
+    return np.append(is_set, False)[np.asarray(cat.codes)]
+
+
+READERS_BY_FORM = {"spells": spell_records, "events": event_records, "cases": case_records, "amounts": amount_records}
+
+
+def records_of(layout: CbsDataset, t: pd.DataFrame, period: Period, persons: PersonIndex, account: SourceAccount,
+               options: ReadingOptions | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Records and rejected rows of a cost dataset's rows, read as its layout's form says."""
+    if layout.form == "yearly":
+        return yearly_records(layout, t, period, persons, account, options)
+    if layout.form not in READERS_BY_FORM:
+        raise ValueError(f"{layout.name}: form {layout.form!r} gives no cost records")
+    return READERS_BY_FORM[layout.form](layout, t, period, persons, account)
+
+
+def appendix2_records(result: Appendix2Result, persons: PersonIndex, account: SourceAccount,
+                      providers: ProviderCodes | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Records of one appendix-2 file (already parsed and validated), with the code of each row's
+    provider (``provider``; ``providers`` keeps the codes of the run, see ``ProviderCodes``)."""
     account.has_amounts = True
     account.files += 1
     account.rows_read += result.rows_read
@@ -369,10 +528,11 @@ def appendix2_records(result: Appendix2Result, persons: PersonIndex,
     r = result.records
     account.records += len(r)
     records = pd.DataFrame({
-        "person": persons.lookup(r["bsn"].to_numpy(dtype=object).astype(np.int64)), "source": account.source, "code": r["code"].to_numpy(),
+        "person": persons.lookup(r["key"].to_numpy(dtype=np.int64)), "source": account.source, "code": r["code"].to_numpy(),
         "start": r["start"].to_numpy(), "end": r["end"].to_numpy(), "units": np.float32(1),
         "amount": r["amount"].to_numpy(), "spread": r["spread"].to_numpy(), "domain": r["domain"].to_numpy(),
-        "file": result.path.name, "row": r["line"].to_numpy()})
+        "file": result.path.name, "row": r["line"].to_numpy(),
+        "provider": (providers or ProviderCodes()).codes(r["provider"].to_numpy(dtype=object), result.path.name)})
     linked = records["person"].drop_duplicates()
     account.persons += int(linked.size)
     account.persons_not_in_register += int((linked >= persons.registered).sum())

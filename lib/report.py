@@ -1,9 +1,13 @@
 """The report of a run, built from the export folder only.
 
-Everything in the report comes from tables that passed disclosure control: the CSV (or
-XLSX) tables, their notes and the manifest of the export folder. Nothing is read from the
-work folder, so the same report can be made again outside the secure environment from the
-released export (``python scripts/make_report.py EXPORT_DIR``). Plots (when matplotlib is
+Every figure in the report comes from tables that passed disclosure control: the CSV (or
+XLSX) tables, their notes and the manifest of the export folder. The one exception is the
+section "Bronnen" (lib.report_sources: the files read and the rows used, from the run's
+accounting), which the report step passes in; without it, the same report can be made again
+outside the secure environment from the released export (``python scripts/make_report.py
+EXPORT_DIR``), and then says that the sources are in the run's own report. Without matplotlib
+there are no figures, and the report says so where they would have been; it names the Excel
+workbook of all tables when the export has one, or says why not when the run asked for one. Plots (when matplotlib is
 installed) are drawn from those tables too, never from unit data, and each plot names the
 table it shows.
 
@@ -27,8 +31,12 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
+from lib import optional_packages
 from lib.dutch_numbers import cell as dutch_cell, euro, number, percent
 from lib.errors import UserFacingError
+from lib.provider_coverage import coverage_html, coverage_markdown
+from lib.report_areas import area_html, area_markdown
+from lib.report_sources import CBS_STATEMENT, REGISTER_USE, SourcesSection
 
 FIELD_FIGURE = ("In het veld wordt gevonden dat ongeveer de helft van de kosten in het sociaal domein bij minder dan 5% "
                 "van de huishoudens valt, en een kwart tot een derde bij 1-2%.")
@@ -81,6 +89,13 @@ class Report:
     findings: list[str]
     figures: list[tuple[str, str, bytes]] = field(default_factory=list)
     """(title, table name, PNG bytes)."""
+    figure_notice: str = ""
+    """Why there are no figures (matplotlib missing: lib.optional_packages.REPORT_NOTICES), or ""."""
+    workbook: str = ""
+    """What the report says about the Excel workbook of all tables: where it is, why there is none, or ""."""
+    sources: SourcesSection | None = None
+    """The section "Bronnen" (lib.report_sources), made by the report step from the work folder; None
+    for a report made from an export folder alone."""
 
 
 def _number(text, symbol: str) -> float | None:
@@ -331,13 +346,12 @@ def _coherence_findings(tables: list[ExportedTable]) -> list[str]:
 # --- figures -------------------------------------------------------------------------
 
 def figures(tables: list[ExportedTable]) -> list[tuple[str, str, bytes]]:
-    """PNG figures from published tables; empty when matplotlib is not installed."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    """PNG figures from published tables; empty when matplotlib is not installed (or does not import)."""
+    if not optional_packages.available("matplotlib"):
         return []
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
     out = []
     for maker in (_lorenz_figure, _domain_year_figure, _monitoring_figure, _reach_figure):
         made = maker(tables, plt)
@@ -439,13 +453,81 @@ def _reach_figure(tables, plt):
 
 # --- rendering ---------------------------------------------------------------------------
 
-def build_report(export_dir: Path) -> Report:
+def build_report(export_dir: Path, sources: SourcesSection | None = None, workbook_requested: bool = False) -> Report:
+    """The report of ``export_dir``; ``sources`` the section "Bronnen" (from the work folder, by the
+    report step); ``workbook_requested`` when the run asked for the Excel workbook (output_format =
+    "xlsx"), so that the report can say why there is none."""
     manifest, tables = read_export(export_dir)
     first = tables[0].notes if tables else {}
     run = {"Periode": first.get("Period", ""), "Prijspeil": first.get("Price year", ""),
            "Toerekening": first.get("Attribution", ""), "Route": first.get("Route", ""),
            "Aantal tabellen": number(len(tables))}
-    return Report(run=run, tables=tables, findings=headline_findings(tables), figures=figures(tables))
+    made = figures(tables)
+    figure_notice = "" if made or optional_packages.available("matplotlib") else optional_packages.REPORT_NOTICES[
+        "matplotlib"]
+    return Report(run=run, tables=tables, findings=headline_findings(tables), figures=made,
+                  figure_notice=figure_notice, workbook=workbook_text(export_dir, workbook_requested), sources=sources)
+
+
+def workbook_text(export_dir: Path, requested: bool) -> str:
+    """Where the Excel workbook of all tables is, or why there is none although the run asked for one."""
+    from disclosure_control.workbook import WORKBOOK_NAME
+    if (Path(export_dir) / WORKBOOK_NAME).is_file():
+        return (f"Alle tabellen staan ook in één Excel-werkmap in de exportmap: {WORKBOOK_NAME} (een blad per tabel "
+                "en een inhoudsblad met titel, populatie, eenheid en toelichting van elke tabel).")
+    return optional_packages.REPORT_NOTICES["openpyxl"] if requested else ""
+
+
+SOURCE_COLUMNS = {"bron": "bron", "jaar": "jaar", "versie": "versie", "formaat": "formaat", "bestand": "bestand",
+                  "bestanden": "bestanden", "rijen_gelezen": "rijen gelezen", "rijen_gebruikt": "rijen gebruikt",
+                  "domein": "domein", "telt_als": "telt als domein van de methode", "bronnen": "bronnen in deze run"}
+
+
+def _row_count(value, threshold: int) -> str:
+    """A count of rows as the report shows it: Dutch format; under the disclosure threshold only
+    "minder dan N" (the report leaves the environment); none: a dash."""
+    if value is None or pd.isna(value):
+        return "-"
+    value = int(value)
+    return f"minder dan {threshold}" if 0 < value < threshold else number(value)
+
+
+def sources_tables(section: SourcesSection) -> list[tuple[str, pd.DataFrame]]:
+    """The three tables of the section "Bronnen" as shown (text cells, Dutch headers)."""
+    counts = {"rijen_gelezen", "rijen_gebruikt"}   # rows of the sources; "bestanden" counts files, never small
+    shown = []
+    for title, frame in (("Gelezen bestanden", section.files), ("Rijen per bron", section.use),
+                         ("Domeinen van de methode", section.domains)):
+        out = pd.DataFrame(index=frame.index)
+        for column in frame.columns:
+            if column in counts:
+                out[column] = [_row_count(v, section.threshold) for v in frame[column]]
+            elif column == "bestanden":
+                out[column] = [number(v) for v in frame[column]]
+            else:
+                out[column] = ["-" if pd.isna(v) else str(v) for v in frame[column]]
+        if "rijen_gebruikt" in frame:
+            out.loc[frame["rijen_gebruikt"].isna().to_numpy(), "rijen_gebruikt"] = REGISTER_USE
+        shown.append((title, out.rename(columns=SOURCE_COLUMNS)))
+    return shown
+
+
+def sources_paragraphs(section: SourcesSection | None) -> list[str]:
+    """The text of the section "Bronnen" (before and after its tables)."""
+    if section is None:
+        return ["Dit rapport is gemaakt uit de exportmap alleen: welke bestanden de run las en hoeveel rijen hij "
+                "gebruikte, staat in het rapport dat de run zelf maakt (stap report)."]
+    out = []
+    if section.cbs_datasets:
+        out.append(CBS_STATEMENT)
+    out.append("Rijen zijn records (uitkeringen, trajecten, verrichtingen, registerregels), geen personen. Wat gelezen "
+               "maar niet gebruikt is, is afgewezen (met de reden per rij in de werkmap: 02_read_sources/"
+               "reconciliation.csv en rejections.csv) of vervangen door een latere levering. Aantallen onder "
+               f"{section.threshold} staan als 'minder dan {section.threshold}' (geheimhouding).")
+    missing = section.not_measured
+    out.append("Domeinen van de methode zonder bron in deze run (niet gemeten, dus niet nul): "
+               + (", ".join(missing) if missing else "geen: elk domein heeft een bron") + ".")
+    return out
 
 
 NOTATION = ("Getallen staan in Nederlandse notatie: een punt tussen duizendtallen en een komma voor decimalen "
@@ -459,11 +541,21 @@ def render_markdown(report: Report, figure_names: list[str] | None = None) -> st
     lines += ["", "Alle cijfers komen uit tabellen die de geheimhoudingscontrole hebben doorstaan (de exportmap). "
               "Een 'x' is een onderdrukte cel. " + NOTATION, "", "## Kernpunten", ""]
     lines += [f"- {f}" for f in report.findings] or ["- (geen kernpunten: de tabellen ontbreken)"]
-    if report.figures:
-        lines += ["", "## Figuren", ""]
+    if report.figures or report.figure_notice:
+        lines += ["", "## Figuren", ""] + ([report.figure_notice, ""] if report.figure_notice else [])
         for (title, table, _), name in zip(report.figures, figure_names or [None] * len(report.figures)):
             lines += [f"### {title}", "", f"![{title}]({name})" if name else "", f"*Gemaakt uit tabel `{table}`.*", ""]
-    lines += ["", "## Tabellen", ""]
+    lines += ["", "## Bronnen", ""]
+    paragraphs = sources_paragraphs(report.sources)
+    lines += [paragraphs[0], ""]
+    if report.sources is not None:
+        for title, shown in sources_tables(report.sources):
+            lines += [f"### {title}", "", tabulate(shown, headers="keys", tablefmt="github", showindex=False,
+                                                   disable_numparse=True), ""]
+        lines += [p + "\n" for p in paragraphs[1:]]
+    lines += area_markdown(report.tables)      # "Waar wonen de huishoudens" (lib.report_areas)
+    lines += coverage_markdown(report.tables)  # "Dekking van de aanbieders" (lib.provider_coverage)
+    lines += ["", "## Tabellen", ""] + ([report.workbook, ""] if report.workbook else [])
     for t in report.tables:
         lines += [f"### {t.title} (`{t.name}`)", ""]
         lines += [f"- **{k}**: {v}" for k, v in t.notes.items() if k not in ("Title", "Table")]
@@ -488,7 +580,7 @@ table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#eef2f7}
 td.label{text-align:left}td.x{background:#fde8e8;color:#a00;font-weight:bold;text-align:center}
 tr.total td{font-weight:bold;background:#f7f7f7}.meta{font-size:.85em;color:#444}
-.finding{margin:.3em 0}figure{margin:1em 0}figcaption{font-size:.85em;color:#555}
+.finding{margin:.3em 0}.notice{background:#fff6dd;border-left:4px solid #e0a800;padding:.4em .8em}figure{margin:1em 0}figcaption{font-size:.85em;color:#555}
 """
 
 
@@ -501,13 +593,26 @@ def render_html(report: Report) -> str:
     parts.append("</ul><p>Alle cijfers komen uit tabellen die de geheimhoudingscontrole hebben doorstaan (de exportmap). "
                  f"Een <span class='x'>x</span> is een onderdrukte cel. {e(NOTATION)}</p><h2>Kernpunten</h2>")
     parts += [f"<p class='finding'>{e(f)}</p>" for f in report.findings]
-    if report.figures:
+    if report.figures or report.figure_notice:
         parts.append("<h2>Figuren</h2>")
+        if report.figure_notice:
+            parts.append(f"<p class='notice'>{e(report.figure_notice)}</p>")
         for title, table, png in report.figures:
             data = base64.b64encode(png).decode("ascii")
             parts.append(f"<figure><img alt='{e(title)}' src='data:image/png;base64,{data}'>"
                          f"<figcaption>{e(title)} (gemaakt uit tabel <code>{e(table)}</code>)</figcaption></figure>")
+    parts.append("<h2 id='bronnen'>Bronnen</h2>")
+    paragraphs = sources_paragraphs(report.sources)
+    parts.append(f"<p>{e(paragraphs[0])}</p>")
+    if report.sources is not None:
+        for title, shown in sources_tables(report.sources):
+            parts.append(f"<h3>{e(title)}</h3>" + _html_plain_table(shown))
+        parts += [f"<p>{e(p)}</p>" for p in paragraphs[1:]]
+    parts += area_html(report.tables)          # "Waar wonen de huishoudens" (lib.report_areas)
+    parts += coverage_html(report.tables)      # "Dekking van de aanbieders" (lib.provider_coverage)
     parts.append("<h2>Tabellen</h2>")
+    if report.workbook:
+        parts.append(f"<p class='notice'>{e(report.workbook)}</p>")
     for t in report.tables:
         parts.append(f"<h3 id='{e(t.name)}'>{e(t.title)} <small>(<code>{e(t.name)}</code>)</small></h3><ul class='meta'>")
         parts += [f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in t.notes.items() if k not in ("Title", "Table")]
@@ -529,6 +634,16 @@ def _html_table(t: ExportedTable) -> str:
             css = "label" if column in labels else ("x" if str(value) == t.symbol else "")
             cells.append(f"<td class='{css}'>{e(str(value))}</td>")
         rows.append(f"<tr class='{'total' if total else ''}'>" + "".join(cells) + "</tr>")
+    return "".join(rows) + "</table>"
+
+
+def _html_plain_table(shown: pd.DataFrame) -> str:
+    """A table of text cells (the section "Bronnen"), counts right-aligned."""
+    e = html.escape
+    rows = ["<table class='bronnen'><tr>" + "".join(f"<th>{e(str(c))}</th>" for c in shown.columns) + "</tr>"]
+    for values in shown.itertuples(index=False):
+        rows.append("<tr>" + "".join(f"<td class='{'' if re.fullmatch(r'[0-9.]+', str(v)) else 'label'}'>"
+                                     f"{e(str(v))}</td>" for v in values) + "</tr>")
     return "".join(rows) + "</table>"
 
 
@@ -556,21 +671,23 @@ def atomic_output(target: Path) -> Iterator[Path]:
             temporary.unlink()
 
 
-def write_report(export_dir: Path, out_dir: Path) -> list[Path]:
+def write_report(export_dir: Path, out_dir: Path, sources: SourcesSection | None = None,
+                 workbook_requested: bool = False) -> list[Path]:
     """Write report.md, report.html and the figures (PNG) to ``out_dir``, each under a temporary
-    name first (a stopped run leaves the previous file or the whole new one)."""
+    name first (a stopped run leaves the previous file or the whole new one). ``sources`` and
+    ``workbook_requested``: see :func:`build_report`."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    report = build_report(export_dir)
+    report = build_report(export_dir, sources, workbook_requested)
     names = []
     for i, (title, table, png) in enumerate(report.figures, start=1):
         name = f"figuur_{i}_{table}.png"
         with atomic_output(out_dir / name) as temporary:
             temporary.write_bytes(png)
         names.append(name)
-    md = out_dir / "report.md"
-    with atomic_output(md) as temporary:
-        temporary.write_bytes(render_markdown(report, names).encode("utf-8"))
-    page = out_dir / "report.html"
-    with atomic_output(page) as temporary:
-        temporary.write_bytes(render_html(report).encode("utf-8"))
+    md, page = out_dir / "report.md", out_dir / "report.html"
+    # Both written before either is renamed: a stop leaves the previous pair (a report made from the
+    # export folder alone differs from the run's in its section "Bronnen").
+    with atomic_output(md) as temporary_md, atomic_output(page) as temporary_page:
+        temporary_md.write_bytes(render_markdown(report, names).encode("utf-8"))
+        temporary_page.write_bytes(render_html(report).encode("utf-8"))
     return [md, page] + [out_dir / n for n in names]

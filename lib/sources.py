@@ -14,16 +14,16 @@ back to the other formats instead of stopping with a traceback.
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import glob
-import importlib
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from lib import optional_packages
 from lib.config import RunConfig
 from lib.errors import UserFacingError
-from lib.layouts import CBS_DATASETS, CbsDataset
+from lib.layouts import CbsDataset, layouts_for
+from lib.optional_packages import importable  # noqa: F401 -- imported from here by older callers and tests
 
 CBS_FILE_NAME = re.compile(
     r"^(?P<stem>[A-Za-z_]+?)(?P<year>(19|20)\d{2})(?P<kind>TAB|BUS)?\d{0,2}V(?P<version>\d+)"
@@ -44,6 +44,8 @@ class SourceFile:
     format: str
     encoding: str = "auto"
     """Text encoding of a CSV file (``[sources] csv_encoding``); ``auto``: UTF-8, or what a BOM says."""
+    layout: CbsDataset | None = field(default=None, compare=False, repr=False)
+    """The run's layout of the file's dataset (``lib.layouts.layouts_for``): which column has which role."""
 
 
 @dataclass(frozen=True)
@@ -53,22 +55,10 @@ class SkippedFile:
     reason: str
 
 
-@functools.cache
-def importable(module: str) -> bool:
-    """True when ``module`` imports. An installed package that fails to import (a missing or
-    mismatched DLL on Windows, a broken installation) counts as absent: the bundle then falls
-    back as if it were not installed, instead of stopping with a traceback later."""
-    try:
-        importlib.import_module(module)
-    except Exception:       # ImportError, OSError (DLL load failed), or whatever a broken package raises
-        return False
-    return True
-
-
 def readable_formats(preference: list[str]) -> list[str]:
     """The preferred formats this environment can read (.sav needs pyreadstat, parquet pyarrow)."""
-    needs = {"sav": "pyreadstat", "parquet": "pyarrow.parquet", "csv": None}
-    return [f for f in preference if needs[f] is None or importable(needs[f])]
+    usable = {"sav": importable("pyreadstat"), "parquet": optional_packages.available("pyarrow"), "csv": True}
+    return [f for f in preference if usable[f]]
 
 
 def expand_pattern(config: RunConfig, pattern: str) -> list[Path]:
@@ -93,7 +83,7 @@ def choose_cbs_files(dataset: CbsDataset, paths: list[Path], years: list[int],
         if fmt not in formats:
             skipped.append(SkippedFile(dataset.name, path, f"format {fmt} not in the readable preferred formats {formats}"))
             continue
-        candidates.append(SourceFile(dataset.name, path, int(m["year"]), int(m["version"]), fmt))
+        candidates.append(SourceFile(dataset.name, path, int(m["year"]), int(m["version"]), fmt, layout=dataset))
     if dataset.yearly_folder:
         wanted_years = set(years)
         for c in candidates:
@@ -129,8 +119,9 @@ def locate_sources(config: RunConfig) -> tuple[list[SourceFile], list[SkippedFil
     chosen: list[SourceFile] = []
     skipped: list[SkippedFile] = []
     encoding = config["sources"]["csv_encoding"]
+    layouts = layouts_for(config)
     for name, pattern in config["sources"]["cbs"].items():
-        dataset = CBS_DATASETS[name]
+        dataset = layouts[name]
         paths = expand_pattern(config, pattern)
         if not paths:
             raise SourceError(f"[sources.cbs] {name} = {pattern!r}: no file matches (looked in {config.base_dir})")
@@ -155,11 +146,15 @@ def locate_sources(config: RunConfig) -> tuple[list[SourceFile], list[SkippedFil
             raise SourceError(f"[sources.municipality] brp_extract = {municipal['brp_extract']!r} must match exactly "
                               f"one file (matches {len(paths)})")
         chosen.append(SourceFile("BRP_EXTRACT", paths[0], None, None, "csv"))
-    for pattern in municipal["cost_files"]:
-        paths = expand_pattern(config, pattern)
-        if not paths:
-            raise SourceError(f"[sources.municipality] cost_files: no file matches {pattern!r}")
-        chosen += [SourceFile("APPENDIX2", p, None, None, "csv") for p in paths]
+    # Appendix-2 files: keyed by BSN or a pseudonym (municipal route) or linked by CBS to RINPERSOON
+    # ([sources.cbs] cost_files, the combined route); the route says which.
+    for section, patterns in (("sources.municipality", municipal["cost_files"]),
+                              ("sources.cbs", config["sources"].get("cbs_settings", {}).get("cost_files", []))):
+        for pattern in patterns:
+            paths = expand_pattern(config, pattern)
+            if not paths:
+                raise SourceError(f"[{section}] cost_files: no file matches {pattern!r}")
+            chosen += [SourceFile("APPENDIX2", p, None, None, "csv") for p in paths]
     return chosen, skipped
 
 

@@ -30,21 +30,13 @@ from typing import Callable, Iterator
 
 import pandas as pd
 
+from lib import optional_packages
 from lib.errors import UserFacingError
 
 
-def _pyarrow_usable() -> bool:
-    """pyarrow installed *and* importable: on Windows an installed pyarrow can fail to load its
-    DLLs (an ``ImportError`` or ``OSError``); the bundle then runs as if it were absent."""
-    try:
-        import pyarrow  # noqa: F401
-        import pyarrow.parquet  # noqa: F401
-    except Exception:  # noqa: BLE001 -- any failure to load means: no parquet
-        return False
-    return True
-
-
-HAS_PARQUET = _pyarrow_usable()
+# pyarrow installed *and* importable (lib.optional_packages): on Windows an installed pyarrow can
+# fail to load its DLLs; the bundle then runs as if it were absent.
+HAS_PARQUET = optional_packages.available("pyarrow")
 TEMP_MARK = ".tmp-"
 
 

@@ -119,7 +119,7 @@ def test_a_provider_file_worked_out_by_hand(tmp_path):
     assert rec.loc[5, "amount"] == pytest.approx(920 * 45 / 92) and rec.loc[5, "start"] == P0
     assert rec.loc[6, "amount"] == pytest.approx(200.0) and rec.loc[6, "spread"] == "months"
     assert rec.loc[7, "amount"] == -100.0
-    assert rec.loc[16, "bsn"] == "0" + VALID_8 and rec.loc[16, "domain"] == "overige_uitkering"
+    assert rec.loc[16, "key"] == int(VALID_8) and rec.loc[16, "domain"] == "overige_uitkering"
     rejected = result.rejected.set_index("line")["reason"].to_dict()
     assert rejected == {8: "BSN fails the eleven-test", 9: "no BSN", 10: "amount cannot be read as a number",
                         11: "start date cannot be read", 12: "end date before start date",

@@ -141,8 +141,10 @@ def test_person_register_without_day_of_birth_is_read_and_a_missing_key_is_refus
     no_key = write_csv(tmp_path / "other" / "GBAPERSOON2023TABV1.csv", ["RINPERSOONS", "GBAGESLACHT"], [("R", "1")])
     with pytest.raises(ReadError) as err:
         read_cbs_table(SourceFile("GBAPERSOONTAB", no_key, 2023, 1, "csv"), ["RINPERSOONS", "RINPERSOON"])
-    assert str(err.value) == (f"{no_key}: column(s) ['RINPERSOON'] not found (the file has: RINPERSOONS, GBAGESLACHT). "
-                              "The bundle needs it: check that the configured file is the right dataset.")
+    # The dataset, the file, the column, what the file has, and the override to write.
+    assert str(err.value).startswith(f"GBAPERSOONTAB, file {no_key}: column(s) RINPERSOON of the layout not found. "
+                                     "The file has: RINPERSOONS, GBAGESLACHT. ")
+    assert '[GBAPERSOONTAB.columns] "RINPERSOON" = "<its name in the file>"' in str(err.value)
 
 
 def test_household_register_without_its_count_columns_and_the_inventory_of_a_minimal_data_set(tmp_path):

@@ -22,6 +22,7 @@ from lib.coherence.analysis import analyse_coherence, profile_min_households
 from lib.coherence.kmodes import KModes
 from lib.coherence.latent_class import LatentClassModel
 from lib.config import SCHEMA, load_config
+from lib.layouts import CBS_DATASETS
 
 DOMAINS = ("bijstand", "jeugdhulp", "overige_uitkering", "politie", "wmo")
 EMPTY = "halt"
@@ -287,8 +288,8 @@ def run_without_halt(small_dataset, tmp_path_factory):
     empty = folder / "halt"
     for year in range(2018, 2024):
         (empty / str(year)).mkdir(parents=True)
-        (empty / str(year) / f"HALT{year}TABV1.csv").write_text(
-            "RINPERSOONS,RINPERSOON,HALTDATUMVERWIJZING,HALTAFDOENING\n", encoding="utf-8")
+        (empty / str(year) / f"HALT{year}TABV1.csv").write_text(      # the built-in (yearly) layout's header
+            ",".join(CBS_DATASETS["HALTTAB"].columns) + "\n", encoding="utf-8")
     # Every fine domain counts as a domain of its own ([domains] counting_groups = {}): Halt is then a
     # coherence group of its own without costs (counted with the justice chain, the group has costs).
     path = national_config(small_dataset, folder, "\n[domains]\ncounting_groups = {}\n")

@@ -149,6 +149,8 @@ def _config(tmp_path, names, days_column=True):
 
 
 def test_detention_is_measured_from_a_case_file_with_days_and_said_in_every_table(tmp_path):
+    from lib.config import load_config
+    from lib.layouts import DATED_JUSTICE_LAYOUTS
     from lib.steps.households import detention_note, run_domains
     registers = ["GBAPERSOONTAB", "GBAHUISHOUDENSBUS", "GBAADRESOBJECTBUS", "VSLGWBTAB"]
     config = _config(tmp_path, registers)
@@ -158,8 +160,20 @@ def test_detention_is_measured_from_a_case_file_with_days_and_said_in_every_tabl
     # Without the column: not measured, no note.
     config = _config(tmp_path / "b", registers, days_column=False)
     assert "detentie" in run_domains(config)[1] and detention_note(config) == ""
-    # With GEDETINEERDENTAB the spells measure it, and the sentences are never priced: no note.
+    # With GEDETINEERDENTAB in its built-in yearly person form (no days in custody): measured, and the
+    # note states the assumed days per detainee-year and that covering sentences' days replace them.
     config = _config(tmp_path / "c", registers + ["GEDETINEERDENTAB"])
+    note = detention_note(config)
+    assert "detentie" in run_domains(config)[0]
+    assert "elk gedetineerde-jaar telt als [sources] detention_days_per_year = 123 dagen" in note
+    assert "in plaats van de aanname (nooit beide)" in note
+    # With GEDETINEERDENTAB read as dated spells (their own days), the spells measure it: no note.
+    layouts = tmp_path / "c" / "layouts.toml"
+    layouts.write_text(DATED_JUSTICE_LAYOUTS.read_text(encoding="utf-8"), encoding="utf-8")
+    text = config.path.read_text(encoding="utf-8").replace("[sources.cbs]", '[sources]\nlayouts = "layouts.toml"\n\n'
+                                                                          "[sources.cbs]")
+    config.path.write_text(text, encoding="utf-8")
+    config = load_config(config.path)
     assert "detentie" in run_domains(config)[0] and detention_note(config) == ""
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from lib.accounting import SourceAccount, check_balance
 from lib.dates import day_number
+from lib.layouts import DATED_JUSTICE_LAYOUTS, load_layouts
 from lib.records import (
     Period,
     PersonIndex,
@@ -92,7 +93,8 @@ def test_events_inside_the_period_only(tmp_path, persons):
         ["rinpersoons", "rinpersoon", "vrddatumregistratie", "vrdmisdrijfcategorie"],
         ["R", 1, "20190505", "3"], ["R", 2, "20181231", "1"], ["R", 3, "", "2"]])
     account = SourceAccount("VERDTAB", files=1)
-    records, rejected = run(event_records, "VERDTAB", [f], persons, account)
+    dated = load_layouts(DATED_JUSTICE_LAYOUTS)["VERDTAB"]       # the dated form (not CBS's yearly one)
+    records, rejected = run(event_records, dated, [f], persons, account)
     assert records[["person", "code", "start", "end"]].values.tolist() == [[0, "3", d("2019-05-05"), d("2019-05-05")]]
     assert rejected["reason"].tolist() == ["outside the study period", "date missing or not a date"]
 

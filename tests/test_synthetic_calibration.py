@@ -90,7 +90,9 @@ def yearly_rates(files):
     youth = files.spells("JGDHULPBUS", "JGDHGELDIGHEIDBEGINDATUM", "JGDHGELDIGHEIDEINDDATUM")
     wmo = files.spells("WMOBUS", "WMOGELDIGHEIDBEGINDATUM", "WMOGELDIGHEIDEINDDATUM")
     bijstand = files.spells("BIJSTANDUITKERINGTAB", "BIJSTANDAANVANGUITKERINGPERSOON1A", "BIJSTANDEINDEUITKERINGPERSOON1A")
-    detained = files.spells("GEDETINEERDENTAB", "DETDATUMINSTROOM", "DETDATUMUITSTROOM")
+    # The justice registers are yearly person tables (the generator's default form): a person in a year.
+    detained = files.read("GEDETINEERDENTAB", ["RINPERSOONS", "RINPERSOON"])
+    detained = detained[detained["RINPERSOONS"] == "R"]
     suspects = files.read("VERDTAB", ["RINPERSOONS", "RINPERSOON"])
     suspects = suspects[suspects["RINPERSOONS"] == "R"]
     rows = []
@@ -145,12 +147,12 @@ def test_about_a_fifth_of_households_meet_the_social_or_safety_domain(files, at_
                                 ("JGDRECLASBUS", "JGDRGELDIGHEIDBEGINDATUM", "JGDRGELDIGHEIDEINDDATUM"),
                                 ("WMOBUS", "WMOGELDIGHEIDBEGINDATUM", "WMOGELDIGHEIDEINDDATUM"),
                                 ("BIJSTANDUITKERINGTAB", "BIJSTANDAANVANGUITKERINGPERSOON1A", "BIJSTANDEINDEUITKERINGPERSOON1A"),
-                                ("GEDETINEERDENTAB", "DETDATUMINSTROOM", "DETDATUMUITSTROOM"),
-                                ("VERDTAB", "VRDDATUMREGISTRATIE", "VRDDATUMREGISTRATIE"),
-                                ("HALTTAB", "HALTDATUMVERWIJZING", "HALTDATUMVERWIJZING"),
                                 ("JUSTITIEZAKENBUS", "DATUMBESLISSING", "DATUMBESLISSING")):
         t = files.spells(dataset, start, end)
         touched |= set(t.loc[(t["S"] <= y1) & (t["E"] >= y0), "RINPERSOON"])
+    for dataset in ("GEDETINEERDENTAB", "VERDTAB", "HALTTAB"):      # yearly person tables of the study years
+        t = files.read(dataset, ["RINPERSOONS", "RINPERSOON"])
+        touched |= set(t.loc[t["RINPERSOONS"] == "R", "RINPERSOON"])
     amounts = files.read("UITKERINGBEDRAGTAB", ["RINPERSOONS", "RINPERSOON"])
     touched |= set(amounts.loc[amounts["RINPERSOONS"] == "R", "RINPERSOON"])
     member_touched = at_peildatum["RINPERSOON"].isin(touched)

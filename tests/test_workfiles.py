@@ -116,4 +116,5 @@ def test_a_pyarrow_that_fails_to_load_counts_as_absent(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", broken)
     for name in [m for m in sys.modules if m == "pyarrow" or m.startswith("pyarrow.")]:
         monkeypatch.delitem(sys.modules, name)
-    assert workfiles._pyarrow_usable() is False
+    from lib import optional_packages
+    assert optional_packages.available("pyarrow") is False

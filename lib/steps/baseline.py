@@ -12,12 +12,13 @@ import json
 
 import pandas as pd
 
-from lib.baseline import baseline_tables, gini
+from lib.baseline import RANKING_NOTE, area_levels, area_tables, baseline_tables, gini
 from lib.export_requests import clear_requests, request_tables
 from lib.errors import UserFacingError
 from lib.pipeline import RunContext, Step, StepResult, step_folder
 from lib.price_sensitivity import scenario_tables_configured, sensitivity_tables
 from lib.provenance import STEP_JSON
+from lib.provider_coverage import coverage_tables
 from lib.steps.households import RESIDENCE_FILE, domain_counting, household_type_codes, run_domains, run_metadata
 from lib.steps.read_sources import registers_only, skipped_without_costs
 from lib.workfiles import read_table
@@ -74,6 +75,11 @@ def baseline(ctx: RunContext) -> StepResult:
                              moves_measured=moves_measured(config, residence),
                              selection_share=config["selection"]["top_share"], residence=residence,
                              counting=counting)
+    # Where the households live: tables by gemeente, wijk and buurt (lib.areas, lib.baseline.area_tables).
+    area_specs, area_log = _area_tables(config, households, household_cube, residence)
+    tables += area_specs
+    # Coverage of the providers (paragraph 2.2b): only in a run that read appendix-2 files.
+    tables += coverage_tables(ctx, run_metadata(config), residence)
     scenarios = {s: read_table(cube_dir / f"households_{s}") for s in scenario_tables_configured(config)}
     if scenarios:
         tables += sensitivity_tables(households, scenarios, domains, counting,
@@ -97,7 +103,32 @@ def baseline(ctx: RunContext) -> StepResult:
     result.counts = {"tables requested": len(tables), "households": len(households),
                      "households with costs": summary["households with costs"]}
     result.notes += [f"{k}: {v:,.3f}" if isinstance(v, float) else f"{k}: {v:,}" for k, v in summary.items()]
+    result.notes += area_log
     return result
+
+
+def _area_tables(config, households: pd.DataFrame, household_cube: pd.DataFrame,
+                 residence: dict | None) -> tuple[list, list[str]]:
+    """The tables of where the households live (``lib.baseline.area_tables``), with the selected
+    households of ``[selection]`` by area (selected as the selection step selects them, and described
+    with its population, so that the export-wide audit links them with the selection's tables)."""
+    from lib.selection import select_households
+    from lib.steps.selection import describe_criteria
+    levels, log = area_levels(households, config["study"]["area"], config["baseline"]["area_level"])
+    if not levels:
+        return [], log
+    metadata = run_metadata(config)
+    settings = config["selection"]
+    domains = sorted(set(run_domains(config)[0]) | set(map(str, household_cube["domain"].unique())))
+    selected = select_households(households, domains, settings, domain_counting(config, domains)).to_numpy()
+    criteria = describe_criteria(settings)
+    selection_metadata = metadata | {
+        "population": f"{metadata['population']}, geselecteerd: {criteria}",
+        "notes": [f"Selectiecriteria: {criteria}."] + ([RANKING_NOTE] if settings["top_share"] > 0 else [])}
+    tables, more = area_tables(households, levels, config["baseline"], config.disclosure_rules.min_units, metadata,
+                               residence, selection_share=settings["top_share"], selected=selected,
+                               selection_metadata=selection_metadata)
+    return tables, log + more
 
 
 STEP = Step(

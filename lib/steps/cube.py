@@ -2,7 +2,8 @@
 
 Writes to ``<work>/05_cube/``: ``household_cube`` (household, domain, year, cost),
 ``person_cube`` (person, household, domain, year, cost) and ``households`` (one row per
-household of the study population: composition, type, still resident, five-year cost,
+household of the study population: composition, type, municipality, wijk and buurt (``lib.areas``),
+still resident, five-year cost,
 number of domains as the method counts them (``[domains] counting_groups``), number of years
 with costs, cost per fine domain), all in euros of the
 run's price year and attributed as ``[households] attribution`` says; with ``[sensitivity]``

@@ -21,18 +21,26 @@ holds the previous export) is removed; the report step makes the new one. The ch
 last, on the export folder in place, so it sees the finished folder with its record (it
 refuses a folder without one). The record says the run finished writing; the check's
 findings say whether the folder may leave the environment.
+
+With ``output_format = "xlsx"`` the tables are written as CSV and, when openpyxl is installed,
+one workbook with them all (``alle_tabellen.xlsx``: a sheet per table and an index) is made from
+those files in the staging folder before the completion record; the check compares its sheets
+with the tables. Without openpyxl there is no workbook (the run log says so at the start).
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
 import pandas as pd
 
-from disclosure_control import SafeWriter, check_export
+from disclosure_control import DisclosureRules, SafeWriter, check_export
 from disclosure_control.completion import (FolderInUse, clean_leftovers, ensure_replaceable, remove_tree,
                                            replace_folders, staging_folder, staging_token, unknown_files,
                                            write_bytes_atomic, write_completion_record)
+from disclosure_control.output import openpyxl_available
+from disclosure_control.workbook import WORKBOOK_NAME, write_workbook
 from lib.errors import UserFacingError
 from lib.export_requests import collect_requests
 from lib.pipeline import RunContext, Step, StepResult, step_folder
@@ -92,6 +100,12 @@ def publish_tables(ctx: RunContext) -> StepResult:
                 line += " NOT RELEASED: " + row["reasons"]
             result.notes.append(line)
         n_released = int(table["status"].isin(["pass", "review"]).sum())
+        if n_released and wants_workbook(config) and openpyxl_available():
+            # Made from the tables the writer wrote (never from unit data), before the completion
+            # record, which lists it with its SHA-256; the checker compares its sheets with the tables.
+            write_workbook(staging)
+            result.outputs.append(WORKBOOK_NAME)
+            result.notes.append(f"Excel workbook {WORKBOOK_NAME}: {n_released} tables, a sheet each, and an index")
         # Nothing released: no manifest, nothing to mark complete; the empty folder replaces the
         # previous export all the same (that one is not the result of this run), and the check says so.
         if n_released:
@@ -138,10 +152,23 @@ def _remove_previous_package(ctx: RunContext) -> list[str]:
     return [f"removed {package} of the previous export; the report step makes the new one"]
 
 
+def wants_workbook(config) -> bool:
+    """``[disclosure_control] output_format = "xlsx"``: the tables as CSV and one workbook with them all."""
+    return config.disclosure_rules.output_format == "xlsx"
+
+
+def writer_rules(config) -> DisclosureRules:
+    """The rules the safe writer applies. With ``output_format = "xlsx"`` it writes every table as CSV
+    (machine-readable, what the checker and the report read) and the step makes one workbook of them
+    (``disclosure_control.workbook``) instead of a workbook per table."""
+    rules = config.disclosure_rules
+    return dataclasses.replace(rules, output_format="csv") if wants_workbook(config) else rules
+
+
 def _release(ctx: RunContext, export_dir: Path, evidence: Path) -> list[dict]:
     """Release every requested table into ``export_dir`` (a fresh folder); a row per table."""
     config = ctx.config
-    writer = SafeWriter(export_dir, evidence, rules=config.disclosure_rules,
+    writer = SafeWriter(export_dir, evidence, rules=writer_rules(config),
                         provenance={"script": " ".join(sys.argv) or "run_all.py", "config_path": str(config.path),
                                     "config_sha256": config.sha256, "run": config["run"]["name"]})
     rows = []

@@ -1,20 +1,20 @@
 """Step 4: households at the reference date, residence, attribution, and who is left out.
 
-Writes to ``<work>/04_households/``: ``households`` (composition, type, municipality,
-in the study area, still resident, included), ``members`` (person -> household at the
-peildatum), for the CBS route also ``membership_spells``, ``household_spells`` and
-``area_spells`` (for monthly attribution) and ``moves.csv`` (moves into and out of the
-study area per year); and ``population.csv``, which accounts for every person with a
-cost record: in an included household, in a household outside the study area, in an
-excluded institutional household, or in no household at the peildatum (on the municipal
-route, apart: persons the BRP extract lists at more than one location or role, whom the
-method's rule of one person, one household cannot place; see ``lib.households``), with the euros
-that attribution at the peildatum moves into the study area (costs made elsewhere by its residents)
-or out of it (costs made in it by persons who moved out, died or emigrated before the peildatum);
-and ``residence.json``: the residence date (by default the last day the household register
-describes), how many households of the population still live in the area then, moved out of it or
-left the registers, and the shares of the attributed costs that attribution at the peildatum moves
-(stated by the baseline's notes and the report).
+Writes to ``<work>/04_households/``: ``households`` (composition, type, municipality, wijk and buurt
+where the sources have them (``lib.areas``), in the study area, still resident, included),
+``members`` (person -> household at the peildatum), for the CBS route also ``membership_spells``,
+``household_spells`` and ``area_spells`` (for monthly attribution) and ``moves.csv`` (moves into and
+out of the study area per year); and ``population.csv``, which accounts for every person with a cost
+record: in an included household, in a household outside the study area, in an excluded
+institutional household, or in no household at the peildatum (on the municipal route, apart: persons
+the BRP extract lists at more than one location or role, whom the method's rule of one person, one
+household cannot place; see ``lib.households``), with the euros that attribution at the peildatum
+moves into the study area (costs made elsewhere by its residents) or out of it (costs made in it by
+persons who moved out, died or emigrated before the peildatum); and ``residence.json``: the
+residence date (by default the last day the household register describes), how many households of
+the population still live in the area then, moved out of it or left the registers, and the shares of
+the attributed costs that attribution at the peildatum moves (stated by the baseline's notes and the
+report).
 
 Requests two tables for export: households by type, and households and persons by position
 (a table about households: per position the households with a person in it and those persons).
@@ -44,7 +44,7 @@ from lib.households import (
 )
 from lib.domains import DomainCounting
 from lib.errors import UserFacingError
-from lib.layouts import CBS_DATASETS, UITKERINGSOORT_DOMAINS
+from lib.layouts import UITKERINGSOORT_DOMAINS, layouts_for
 from lib.pipeline import RunContext, Step, StepResult, step_folder
 from lib.pricing import (CASE_SOURCE, SENTENCED_DAYS_COLUMN, combine_price_tables, load_bijstand_codes,
                          load_price_table, sentence_price_rows)
@@ -578,7 +578,7 @@ def run_domains(config) -> tuple[list[str], list[str]]:
         measured |= set(codes.loc[codes["priced"] == "yes", "domain"])
     if "UITKERINGBEDRAGTAB" in cbs:
         measured |= {d for code, d in UITKERINGSOORT_DOMAINS.items() if code != "BIJSTAND" or bijstand_from != "spells"}
-    if config["sources"]["municipality"]["cost_files"]:
+    if config["sources"]["municipality"]["cost_files"] or config["sources"].get("cbs_settings", {}).get("cost_files"):
         measured |= _appendix2_domains(config)
     if "JUSTITIEZAKENBUS" in cbs and "GEDETINEERDENTAB" not in cbs and _case_file_has_sentenced_days(config):
         # Detention priced from the sentenced days of the case file (lib.pricing; never with the spells).
@@ -593,7 +593,9 @@ def detention_note(config) -> str:
     the case file (no GEDETINEERDENTAB in the run; lib.pricing), or "". The report finds it by its key
     (``Detentie``) in the tables' notes."""
     cbs = {name.upper() for name in config["sources"]["cbs"]}
-    if "JUSTITIEZAKENBUS" not in cbs or "GEDETINEERDENTAB" in cbs or not _case_file_has_sentenced_days(config):
+    if "GEDETINEERDENTAB" in cbs:
+        return assumed_detention_days_note(config)
+    if "JUSTITIEZAKENBUS" not in cbs or not _case_file_has_sentenced_days(config):
         return ""
     return ("Let op: detentie is geschat uit de opgelegde dagen vrijheidsstraf in JUSTITIEZAKENBUS (DAGENDETENTIE; "
             "GEDETINEERDENTAB is geen bron in deze run), vanaf de datum van de uitspraak. Dat is een bovengrens van de "
@@ -602,15 +604,41 @@ def detention_note(config) -> str:
             "Wetboek van Strafrecht).")
 
 
+def assumed_detention_days_note(config) -> str:
+    """What every table says when GEDETINEERDENTAB is read as a yearly person table without days in
+    custody (lib.records.yearly_records): each detainee-year counts an assumed number of days; "" when
+    the layout reads days (spells, or a days column)."""
+    layout = layouts_for(config)["GEDETINEERDENTAB"]
+    if layout.form != "yearly" or layout.days_column:
+        return ""
+    days = config["sources"]["detention_days_per_year"]
+    code = f"de code in {layout.code_column}" if layout.code_column else f"code {layout.fixed_code or '?'}"
+    cbs = {name.upper() for name in config["sources"]["cbs"]}
+    sentences = ("JUSTITIEZAKENBUS" in cbs and _case_file_has_sentenced_days(config))
+    # No figure but the setting itself (after "="): the export check refuses numbers in notes that
+    # could be statistics of the table; the derivation of the default is in the README.
+    return (f"Let op: detentie is geschat. GEDETINEERDENTAB telt wie in een jaar gedetineerd was, zonder het aantal "
+            f"dagen; elk gedetineerde-jaar telt als [sources] detention_days_per_year = {days:g} dagen tegen de "
+            f"dagprijs van {code} (gevangeniswezen, ook voor jongeren in een justitiele jeugdinrichting). Dat aantal "
+            "dagen is een aanname, geen DJI-cijfer (de afleiding uit CBS-cijfers staat in de README, 'Detention "
+            "without days')."
+            + (" Waar een vonnis in JUSTITIEZAKENBUS met opgelegde dagen vrijheidsstraf (DAGENDETENTIE) een "
+               "gedetineerde-jaar van dezelfde persoon raakt, tellen die dagen vanaf de datum van de uitspraak in "
+               "plaats van de aanname (nooit beide); opgelegde dagen zijn een bovengrens van de uitgezeten dagen "
+               "(voorarrest gaat eraf; voorwaardelijke invrijheidstelling)."
+               if sentences else ""))
+
+
 def _case_file_has_sentenced_days(config) -> bool:
     """Whether the JUSTITIEZAKENBUS file the run reads has the column of sentenced days
     (``DAGENDETENTIE``; its header only, chosen as the inventory chooses it)."""
     pattern = next(v for k, v in config["sources"]["cbs"].items() if k.upper() == CASE_SOURCE)
-    files, _ = choose_cbs_files(CBS_DATASETS[CASE_SOURCE], expand_pattern(config, pattern), config.years,
+    layout = layouts_for(config)[CASE_SOURCE]
+    files, _ = choose_cbs_files(layout, expand_pattern(config, pattern), config.years,
                                 readable_formats(config["sources"]["format_preference"]))
     encoding = config["sources"]["csv_encoding"]
     try:
-        return any(SENTENCED_DAYS_COLUMN in {str(c).strip().upper() for c in file_columns(
+        return any(layout.stored_name(SENTENCED_DAYS_COLUMN) in {str(c).strip().upper() for c in file_columns(
             dataclasses.replace(f, encoding=encoding) if f.format == "csv" and encoding != "auto" else f)} for f in files)
     except UserFacingError:
         return False        # the read step refuses the file, with its reason

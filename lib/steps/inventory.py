@@ -19,7 +19,7 @@ def describe_sources(ctx: RunContext) -> StepResult:
     chosen, skipped = locate_sources(ctx.config)
     rows = []
     for f in chosen:
-        dataset = CBS_DATASETS.get(f.dataset)
+        dataset = f.layout if f.layout is not None else CBS_DATASETS.get(f.dataset)
         columns = file_columns(f) if dataset else []
         wanted = [c for c in dataset.columns if "{year}" not in c] if dataset else []
         stored_upper = {c.upper() for c in columns}
@@ -38,8 +38,14 @@ def describe_sources(ctx: RunContext) -> StepResult:
         result.counts[label] = int(group["rows"].sum())
     result.counts["files not read (see skipped.csv)"] = len(skipped)
     bad = table[table["missing_columns"] != ""]
+    layouts = {f.dataset: f.layout for f in chosen if f.layout is not None}
     for _, r in bad.iterrows():
-        result.notes.append(f"WARNING {r['path']}: missing column(s) {r['missing_columns']}")
+        # The dataset, the file, each column and the line of a layouts file ([sources] layouts) that fits it.
+        hints = "; ".join(layouts[r["dataset"]].override_hint(c) for c in r["missing_columns"].split()) \
+            if r["dataset"] in layouts else ""
+        result.notes.append(f"WARNING {r['dataset']}, file {r['path']}: missing column(s) {r['missing_columns']}"
+                            + (f"; if the file names them otherwise, write in a layouts file ([sources] layouts): "
+                               f"{hints} (scripts/inspect_sources.py proposes an entry)" if hints else ""))
     result.notes += domain_notes(ctx.config)
     return result
 

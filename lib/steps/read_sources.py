@@ -13,7 +13,13 @@ Reads the files chosen by the inventory step. Writes to ``<work>/02_read_sources
   the line it repeats, its amount, kept or dropped);
 * ``reconciliation.csv`` (rows and amounts read, used, rejected, superseded, clipped,
   exact duplicates, persons) and ``rejections.csv`` (rows and amounts per source and
-  reason).
+  reason);
+* ``providers.csv``: the code table of the providers (``Instelling``) of the appendix-2 files
+  (provider, name, files); records and the ledger carry the code (0: a register);
+* ``overlap.csv``: per domain that a CBS register and providers' appendix-2 files both describe
+  (the combined route), which one prices it (``[sources] overlap``) and what each holds; the records
+  of the other are kept but marked ``priced_elsewhere`` (the price step prices them only to show
+  their total in its log). A domain in both without a rule stops the step.
 
 The step fails when a source does not balance to the cent, and when a source loses more
 than ``[sources] max_rejected_share`` (default 20%) of its rows or euros to one data
@@ -37,21 +43,24 @@ from lib.accounting import (
     reconciliation_table,
     rejection_table,
 )
-from lib.appendix2 import load_domain_mapping, read_appendix2
+from lib.appendix2 import ProviderCodes, load_domain_mapping, read_appendix2
+from lib.config import cbs_cost_files
+from lib.records import PROVIDER_NONE, REGISTER_DOMAINS, category_codes
 from lib.dates import day_number
 from lib.errors import UserFacingError
 from lib.households import BRP_REASON, brp_rows, read_brp_extract
-from lib.layouts import LINKABLE_RINPERSOONS
+from lib.layouts import LINKABLE_RINPERSOONS, layouts_for
 from lib.pipeline import RunContext, Step, StepResult
 from lib.readers import concat_tables, read_cbs_table
 from lib.records import (
     COST_DATASETS,
-    READERS,
     Period,
+    ReadingOptions,
     PersonIndex,
     empty_records,
     appendix2_records,
     read_source_files,
+    records_of,
 )
 from lib.sources import SourceFile
 from lib.workfiles import write_table
@@ -61,8 +70,10 @@ def chosen_files(ctx: RunContext) -> list[SourceFile]:
     table = pd.read_csv(ctx.earlier_step_dir("inventory") / "sources.csv", dtype={"year": "Int64", "version": "Int64"})
     encodings = table["encoding"].fillna("auto").astype(str) if "encoding" in table.columns else \
         pd.Series("auto", index=table.index)
+    layouts = layouts_for(ctx.config)      # the run's layouts: which column of a file has which role
     return [SourceFile(r.dataset, Path(r.path), None if pd.isna(r.year) else int(r.year),
-                       None if pd.isna(r.version) else int(r.version), r.format, encoding)
+                       None if pd.isna(r.version) else int(r.version), r.format, encoding,
+                       layout=layouts.get(r.dataset))
             for r, encoding in zip(table.itertuples(), encodings)]
 
 
@@ -72,7 +83,18 @@ def registers_only(config) -> bool:
     households and residence first; no costs are read, so no cost table is made (every domain is
     not measured, never zero)."""
     cbs = {name.upper() for name in config["sources"]["cbs"]}
-    return not (cbs & set(COST_DATASETS)) and not config["sources"]["municipality"]["cost_files"]
+    return not (cbs & set(COST_DATASETS)) and not config["sources"]["municipality"]["cost_files"] \
+        and not cbs_cost_files(config)
+
+
+def person_key(config) -> tuple[str, str]:
+    """How the run's appendix-2 files name their persons (``lib.appendix2.KEY_KINDS``) and the
+    pseudonym's column: RINPERSOONS/RINPERSOON on the CBS route (files CBS linked), a BSN or a
+    trusted third party's pseudonym ([sources.municipality] key_column) on the municipal route."""
+    if config["run"]["route"] == "cbs":
+        return "rin", ""
+    column = municipal_setting(config, "key_column", "BSN")
+    return ("bsn", "BSN") if column.strip().upper() == "BSN" else ("pseudonym", column)
 
 
 REGISTERS_ONLY_LOG = ("no costs were read: a run over the registers alone ([sources] names no cost source); "
@@ -195,25 +217,29 @@ def read_sources(ctx: RunContext) -> StepResult:
     # the same on every run.
     present = [d for d in COST_DATASETS if any(f.dataset == d for f in files)]
     progress = ctx.progress("sources read and validated", len(present))
+    layouts = layouts_for(config)
+    options = ReadingOptions(detention_days_per_year=config["sources"]["detention_days_per_year"])
     with ThreadPoolExecutor(max_workers=2) as pool:
-        tables = {d: pool.submit(read_source_files, d, [f for f in files if f.dataset == d]) for d in present}
+        tables = {d: pool.submit(read_source_files, layouts[d], [f for f in files if f.dataset == d]) for d in present}
         for done, dataset in enumerate(present):
             progress(done)
             account = SourceAccount(dataset, files=sum(f.dataset == dataset for f in files))
             table = tables.pop(dataset).result()
-            keep(account, *READERS[dataset](dataset, table, period, persons, account))
+            keep(account, *records_of(layouts[dataset], table, period, persons, account, options))
             del table
 
     municipal = config["sources"]["municipality"]
     mapping = load_domain_mapping(config.resolve(municipal["domain_labels"]))
     drop_duplicates = municipal["exact_duplicates"] == "drop"
+    key, key_column = person_key(config)
+    providers = ProviderCodes()
     for f in (f for f in files if f.dataset == "APPENDIX2"):
         decimal, decimal_key = file_decimal(config, f.path)
         parsed = read_appendix2(f.path, period.start, period.end, mapping,
                                 check_eleven=municipal["bsn_eleven_test"], drop_duplicates=drop_duplicates,
-                                decimal=decimal, decimal_key=decimal_key)
+                                decimal=decimal, decimal_key=decimal_key, key=key, key_column=key_column)
         account = SourceAccount(f"appendix2:{f.path.name}")
-        records, rejected = appendix2_records(parsed, persons, account)
+        records, rejected = appendix2_records(parsed, persons, account, providers)
         if parsed.credit_notes:
             account.notes.append(f"{parsed.credit_notes} credit note(s), EUR {parsed.credit_amount:,.2f}, netted")
         notation = f"decimal {parsed.decimal!r}" if parsed.decimal else "amounts without decimals"
@@ -247,8 +273,14 @@ def read_sources(ctx: RunContext) -> StepResult:
         result.notes.append(REGISTERS_ONLY_LOG)
     elif records is None:
         raise UserFacingError("no usable cost record in any source: see the rejected rows in " + str(out / "rejected"))
+    # Registers' records have no provider (code 0); the names are in providers.csv, never per record.
+    records["provider"] = (records["provider"].fillna(PROVIDER_NONE).astype(np.int16) if "provider" in records
+                           else np.full(len(records), PROVIDER_NONE, np.int16))
     for column in ("source", "code", "spread", "domain", "file"):
         records[column] = records[column].astype("category")
+    overlap, overlap_lines = mark_overlap(records, config["sources"]["overlap"])
+    overlap.to_csv(out / "overlap.csv", index=False, encoding="utf-8")
+    providers.table().to_csv(out / "providers.csv", index=False, encoding="utf-8")
     # The index starts with the register's keys in register order; persons found only in
     # cost sources follow.
     keys = persons.index.to_numpy()
@@ -257,7 +289,8 @@ def read_sources(ctx: RunContext) -> StepResult:
     write_table(person_table, out / "persons")
     write_table(records, out / "records")
 
-    result.outputs = ["persons", "records", "reconciliation.csv", "rejections.csv", "rejected/"] + (
+    result.outputs = ["persons", "records", "reconciliation.csv", "rejections.csv", "rejected/", "providers.csv",
+                      "overlap.csv"] + (
         ["duplicates/"] if (out / "duplicates").is_dir() else [])
     for a in accounts:
         line = f"{a.source}: {a.rows_read:,} read, {a.rows_used:,} used, {a.rows_rejected:,} rejected"
@@ -277,9 +310,82 @@ def read_sources(ctx: RunContext) -> StepResult:
         for reason, count in sorted(a.rejected.items()):
             result.notes.append(f"    rejected {count:,}: {reason}")
         result.notes += [f"    {n}" for n in a.notes]
+    result.notes += overlap_lines
     result.counts = {"records": len(records), "persons": len(person_table),
                      "persons not in the population register": int((~person_table["in_register"]).sum())}
     return result
+
+
+OVERLAP_COLUMNS = ("domain", "priced_by", "register_sources", "register_records", "register_persons",
+                   "provider_files", "provider_records", "provider_persons", "provider_euros")
+
+
+def mark_overlap(records: pd.DataFrame, rules: dict[str, str]) -> tuple[pd.DataFrame, list[str]]:
+    """Mark the records of a domain that another source prices (``[sources] overlap``).
+
+    A domain that a cost register (``REGISTER_DOMAINS``) and providers' appendix-2 files both
+    describe is priced by one of them only: ``rules[domain]`` is 'register' or 'provider'. The
+    records of the other stay in the records table (read, used and accounted like every record)
+    with ``priced_elsewhere`` true; the price step prices them apart, to show their total beside the
+    priced one, and leaves them out of the ledger. Adds the column ``priced_elsewhere`` to
+    ``records``; returns the overlap table (``OVERLAP_COLUMNS``) and the log lines. A domain in
+    both without a rule is refused, naming the setting."""
+    # Decided per source and domain name, applied through their category codes: nationally the
+    # records are millions of rows and few names (no text per row).
+    source_names, source = category_codes(records["source"])
+    domain_names, domain = category_codes(records["domain"])
+    is_file = np.array([n.startswith("appendix2:") for n in source_names], dtype=bool)[source]
+    file_domains = {domain_names[c] for c in np.unique(domain[is_file])}
+    registers = [n for n in source_names if n in REGISTER_DOMAINS]
+    register_of = {d: [r for r in registers if d in REGISTER_DOMAINS[r]] for d in file_domains}
+    both = sorted(d for d, regs in register_of.items() if regs)
+    missing = [d for d in both if d not in rules]
+    if missing:
+        raise UserFacingError(
+            "the same care is described twice: " + "; ".join(
+                f"domain '{d}' is in the register(s) {', '.join(register_of[d])} and in providers' appendix-2 files"
+                for d in missing)
+            + ". Say which source prices it in the run configuration, under [sources]: overlap = { "
+            + ", ".join(f'{d} = "register"' for d in missing)
+            + ' } (or "provider"); the other is read and accounted but not priced, and the log shows both totals')
+    elsewhere = np.zeros(len(records), dtype=bool)
+    rows, lines = [], []
+    person = records["person"].to_numpy()
+    amount = records["amount"].to_numpy(dtype=float)
+    code_of = {name: i for i, name in enumerate(source_names)}
+    for d in both:
+        rule = rules[d]
+        this_domain = domain == domain_names.index(d)
+        in_files = is_file & this_domain
+        in_register = np.isin(source, [code_of[r] for r in register_of[d]])
+        shared = [r for r in register_of[d] if len(REGISTER_DOMAINS[r]) > 1 and r != "UITKERINGBEDRAGTAB"]
+        if rule == "provider" and shared:
+            raise UserFacingError(
+                f'[sources] overlap = {{ {d} = "provider" }}: {", ".join(shared)} prices its records in several '
+                f"domains ({', '.join(REGISTER_DOMAINS[shared[0]])}), decided by the price tables, so its records of "
+                f"'{d}' cannot be told apart when they are read. Let the register price '{d}' ({d} = \"register\"), "
+                "or leave that domain out of the providers' files")
+        if "UITKERINGBEDRAGTAB" in code_of:      # its records know their domain when read (UITKERINGSOORT)
+            in_register &= (source != code_of["UITKERINGBEDRAGTAB"]) | this_domain
+        elsewhere |= in_files if rule == "register" else in_register
+        row = {"domain": d, "priced_by": rule, "register_sources": ";".join(register_of[d]),
+               "register_records": int(in_register.sum()), "register_persons": int(np.unique(person[in_register]).size),
+               "provider_files": ";".join(sorted(source_names[c].split(":", 1)[1] for c in np.unique(source[in_files]))),
+               "provider_records": int(in_files.sum()), "provider_persons": int(np.unique(person[in_files]).size),
+               "provider_euros": round(float(amount[in_files].sum()), 2)}
+        rows.append(row)
+        priced, other = (("the register " + ", ".join(register_of[d]), "the providers' files") if rule == "register"
+                         else ("the providers' files", "the register " + ", ".join(register_of[d])))
+        lines.append(f"overlap {d}: priced by {priced} ([sources] overlap {d} = '{rule}'); {other} read and "
+                     f"accounted, not priced. Register: {row['register_records']:,} records of "
+                     f"{row['register_persons']:,} persons (their euros: see the price step); providers' files: "
+                     f"{row['provider_records']:,} records of {row['provider_persons']:,} persons, "
+                     f"EUR {row['provider_euros']:,.2f}")
+    for d in sorted(set(rules) - set(both)):
+        lines.append(f"overlap {d}: [sources] overlap names it, but no register and providers' file both describe it "
+                     "in this run (the rule is not used)")
+    records["priced_elsewhere"] = elsewhere
+    return pd.DataFrame(rows, columns=list(OVERLAP_COLUMNS)), lines
 
 
 def _file_safe(name: str) -> str:

@@ -5,6 +5,11 @@ figures (when matplotlib is installed), all built from the released tables; and
 ``output_request.zip``: the export folder's files, the output-request documentation
 of the export check and the report with its figures, ready to go with the output control form to CBS.
 
+The section "Bronnen" (every file read, the rows each source gave and used, the domains of the
+method without a source, the CBS source statement) is the one part made from the work folder: the
+inventory's ``sources.csv``, the reading step's ``reconciliation.csv`` and the prices and records
+the run used (``lib.report_sources``).
+
 Only a finished export is reported on: the export folder must hold a completion record
 that matches its files (``disclosure_control.completion``).
 Every file is written under a temporary name and renamed into place, the zip too: a
@@ -19,6 +24,8 @@ from disclosure_control.completion import completion_problems
 from lib.errors import UserFacingError
 from lib.pipeline import RunContext, Step, StepResult
 from lib.report import atomic_output, write_report
+from lib.report_sources import read_sources_section
+from lib.steps.export import wants_workbook
 
 # Fixed member times: the same export gives the same zip, byte for byte.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -41,7 +48,9 @@ def make_report(ctx: RunContext) -> StepResult:
     out = ctx.step_dir
     documentation = ctx.earlier_step_dir("export") / "output_request"
     finished_export(config.export_dir)
-    written = write_report(config.export_dir, out)
+    sources = read_sources_section(config, ctx.earlier_step_dir("inventory"), ctx.earlier_step_dir("read_sources"),
+                                   ctx.earlier_step_dir("price"))
+    written = write_report(config.export_dir, out, sources=sources, workbook_requested=wants_workbook(config))
     # Figures of an earlier report that this one does not have.
     for path in sorted(out.glob("figuur_*.png")):
         if path not in written:
@@ -81,6 +90,7 @@ STEP = Step(
     name="report",
     title="report (HTML, Markdown, figures) and output-request package from the export folder",
     run=make_report,
-    reads=("the export folder", "NN_export/output_request/"),
+    reads=("the export folder", "NN_export/output_request/", "NN_inventory/sources.csv",
+           "NN_read_sources/reconciliation.csv and records", "NN_price/prices_used.csv"),
     writes=("report.html", "report.md", "figuur_*.png", "output_request.zip"),
 )

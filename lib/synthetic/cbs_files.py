@@ -16,6 +16,7 @@ import pandas as pd
 from lib.dates import days_from_ymd, ymd_from_days, yyyymmdd_text
 from lib.layouts import CBS_DATASETS
 from lib.synthetic import identifiers as ids
+from lib.synthetic.neighbourhoods import area_codes
 from lib.synthetic.population import OPEN_END, Population
 from lib.synthetic.problems import ProblemRecords
 from lib.synthetic.spec import GeneratorSpec
@@ -27,6 +28,10 @@ NON_LINKABLE_RINPERSOONS = ("F", "T")
 NON_LINKABLE_SHARE = {"VERDTAB": 0.010, "JGDHULPBUS": 0.005, "WMOBUS": 0.003}
 # Share of records missing from the older of two versions of a file.
 OLD_VERSION_MISSING = 0.03
+YEARLY_FORM, DATED_FORM = "yearly", "dated"
+"""The forms of the justice registers (``GeneratorSpec.justice_form``): the yearly person tables of
+the public documentation (lib/reference_data/layouts.toml), or dated rows
+(lib/reference_data/layouts_justice_dated.toml)."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,10 @@ def build_cbs_files(spec: GeneratorSpec, pop: Population, rec: ProblemRecords, b
         codes = np.array([m_.merged_into if (m_.merged_into and year >= m_.merger_year) else m_.code
                           for m_ in spec.municipalities], dtype=object)
         vsl[f"gem{year}"] = codes[muni_idx]       # lower case, as in the real file
+    # Wijk and buurt codes per year (lib.synthetic.neighbourhoods: from the object number, no
+    # draw from this generator's random stream).
+    areas = {year: area_codes(spec, objects["obj"].to_numpy(), muni_idx, year) for year in years}
+    vsl |= {f"wc{year}": areas[year][0] for year in years} | {f"bc{year}": areas[year][1] for year in years}
     files.append(CbsFile("VSLGWBTAB", last, 1, pd.DataFrame(vsl)))
 
     pr = rec.priced
@@ -160,7 +169,8 @@ def build_cbs_files(spec: GeneratorSpec, pop: Population, rec: ProblemRecords, b
     files.append(CbsFile("WMOBUS", last, 1, _non_linkable(rng, wmo, NON_LINKABLE_SHARE["WMOBUS"],
                                                           ("rinpersoons", "rinpersoon"))))
 
-    # Yearly TAB files of spells: each year's file holds the spells overlapping it.
+    # Yearly TAB files of spells: each year's file holds the spells overlapping it. In the yearly
+    # person form (spec.justice_form), GEDETINEERDENTAB holds each person of those spells once.
     for source, dataset, columns in (
             ("BIJSTANDUITKERINGTAB", "BIJSTANDUITKERINGTAB",
              ("BIJSTANDAanvangUitkeringPersoon1A", "BIJSTANDEindeUitkeringPersoon1A", "BIJSTANDNormA")),
@@ -176,6 +186,8 @@ def build_cbs_files(spec: GeneratorSpec, pop: Population, rec: ProblemRecords, b
             if dataset == "BIJSTANDUITKERINGTAB":
                 frame = {k: frame[k] for k in ("RINPERSOONS", "RINPERSOON", columns[0], columns[1])} | {
                     "BIJSTANDStatistiekcodeA": "1", columns[2]: frame[columns[2]]}
+            elif spec.justice_form == YEARLY_FORM:
+                frame = yearly_detainees(pd.DataFrame(frame))
             files.append(CbsFile(dataset, year, 1, pd.DataFrame(frame)))
 
     # UITKERINGBEDRAGTAB: bijstand amounts (the priced spells) and other benefits, per year.
@@ -201,14 +213,17 @@ def build_cbs_files(spec: GeneratorSpec, pop: Population, rec: ProblemRecords, b
                              "vrddatumregistratie": yyyymmdd_text(v["start"].to_numpy()),
                              "vrdmisdrijfcategorie": v["code"].to_numpy(dtype=object)})
         verd = _non_linkable(rng, verd, NON_LINKABLE_SHARE["VERDTAB"], ("rinpersoons", "rinpersoon"), numeric=True)
-        files.append(CbsFile("VERDTAB", year, 2 if year == years[2] else 1, verd))
+        yearly = spec.justice_form == YEARLY_FORM
+        files.append(CbsFile("VERDTAB", year, 2 if year == years[2] else 1, yearly_suspects(verd) if yearly else verd))
         if year == years[2]:
-            files.append(CbsFile("VERDTAB", year, 1, verd[rng.random(len(verd)) >= OLD_VERSION_MISSING]))
+            older = verd[rng.random(len(verd)) >= OLD_VERSION_MISSING]
+            files.append(CbsFile("VERDTAB", year, 1, yearly_suspects(older) if yearly else older))
         hl = s_h[(s_h["start"].to_numpy() >= y0) & (s_h["start"].to_numpy() <= y1)]
-        files.append(CbsFile("HALTTAB", year, 1, pd.DataFrame({
+        halt = pd.DataFrame({
             "RINPERSOONS": "R", "RINPERSOON": rin[hl["person"].to_numpy()],
             "HALTDATUMVERWIJZING": yyyymmdd_text(hl["start"].to_numpy()),
-            "HALTAFDOENING": hl["code"].to_numpy(dtype=object)})))
+            "HALTAFDOENING": hl["code"].to_numpy(dtype=object)})
+        files.append(CbsFile("HALTTAB", year, 1, yearly_halt(halt) if yearly else halt))
 
     # The justice case file (our own layout).
     d = rec.justice_decisions
@@ -224,3 +239,44 @@ def build_cbs_files(spec: GeneratorSpec, pop: Population, rec: ProblemRecords, b
         "DAGENDETENTIE": d["dagen"].to_numpy(np.int64), "URENTAAKSTRAF": d["uren"].to_numpy(np.int64),
         "MAANDENTOEZICHT": d["maanden"].to_numpy(np.int64)})))
     return files
+
+
+# --- The justice registers as yearly person tables ------------------------------------------
+# Made from the dated rows of the same file (no random draw: the other files stay as they are), in
+# the built-in layout's column names (lib/reference_data/layouts.toml), lower case for VERDTAB as
+# its dated form.
+
+def yearly_suspects(verd: pd.DataFrame) -> pd.DataFrame:
+    """VERDTAB of one year: per suspect, the number of registered offences per offence category."""
+    counts = CBS_DATASETS["VERDTAB"].count_columns
+    table = (verd.groupby(["rinpersoons", "rinpersoon", "vrdmisdrijfcategorie"], sort=True).size()
+             .unstack(fill_value=0).reindex(columns=[c for c, _ in counts], fill_value=0))
+    out = table.index.to_frame(index=False)
+    for code, column in counts:
+        out[column.lower()] = table[code].to_numpy(np.int64)
+    return out
+
+
+def yearly_detainees(spells: pd.DataFrame) -> pd.DataFrame:
+    """GEDETINEERDENTAB of one year: each person of the year's detention spells once, with a most
+    serious offence (SCMDELZWAARST; synthetic: a category of the person's key, never priced)."""
+    people = spells[["RINPERSOONS", "RINPERSOON"]].drop_duplicates().reset_index(drop=True)
+    key = people["RINPERSOON"].astype(str).str[-1].astype(int).to_numpy()
+    people["SCMDELZWAARST"] = (key % 6 + 1).astype(str)
+    return people
+
+
+def yearly_halt(referrals: pd.DataFrame) -> pd.DataFrame:
+    """HALTTAB of one year: per minor, the number of referrals, whether one ended positively and
+    whether one ended negatively (flags 1/0), and the date of the first."""
+    d = CBS_DATASETS["HALTTAB"]
+    flags = dict(d.flag_columns)
+    g = referrals.assign(pos=referrals["HALTAFDOENING"] == "1", neg=referrals["HALTAFDOENING"] == "2").groupby(
+        ["RINPERSOONS", "RINPERSOON"], sort=True)
+    out = g.agg(n=("pos", "size"), pos=("pos", "any"), neg=("neg", "any"),
+                first=("HALTDATUMVERWIJZING", "min")).reset_index()
+    return pd.DataFrame({"RINPERSOONS": out["RINPERSOONS"], "RINPERSOON": out["RINPERSOON"],
+                         "HALTAANTALDELICTEN": out["n"].to_numpy(np.int64),
+                         flags["1"]: out["pos"].astype(np.int64).to_numpy(),
+                         flags["2"]: out["neg"].astype(np.int64).to_numpy(),
+                         d.date_column: out["first"].to_numpy(dtype=object)})

@@ -5,9 +5,11 @@ Layout of the output folder::
     cbs/<Theme>/<DATASET>/[<YYYY>/]<FILE><YYYY><TAB|BUS>V<n>.{csv,sav,parquet}
     gemeente/brp_extract.csv            BRP extract of the municipal-route municipality
     gemeente/kosten/*.csv               appendix-2 cost files of providers and departments
+    gemeente/kosten_rin/*.csv           the same files as CBS delivers them linked (RINPERSOONS/RINPERSOON)
     truth/                              what the pipeline must recover; never read by it
     config.toml                         run configuration, CBS route
     config_gemeente.toml                run configuration, municipal route
+    config_gecombineerd.toml            run configuration, CBS route with the linked appendix-2 files
 
 Memory is bounded by one chunk of ``spec.chunk_households`` families (except .sav
 files, see ``writers``). The same ``(households, seed, chunk size)`` give the same
@@ -25,11 +27,13 @@ import numpy as np
 import pandas as pd
 
 from lib.dates import yyyymmdd_text
-from lib.layouts import CBS_DATASETS
+from lib.layouts import CBS_DATASETS, DATED_JUSTICE_LAYOUTS
 from lib.synthetic import identifiers as ids
-from lib.synthetic.cbs_files import build_cbs_files
+from lib.synthetic.cbs_files import DATED_FORM, YEARLY_FORM, build_cbs_files
 from lib.synthetic.municipal_files import (
     DIRT_KINDS,
+    RIN_FOLDER,
+    keyed_by_rin,
     appendix2_frame,
     brp_extract,
     provider_files,
@@ -43,7 +47,12 @@ from lib.synthetic.problems import (
     draw_problem_records,
 )
 from lib.synthetic.spec import GeneratorSpec
-from lib.synthetic.truth import TruthPricer, spread_amounts
+from lib.synthetic.truth import (
+    YEARLY_JUSTICE_SOURCES,
+    TruthPricer,
+    spread_amounts,
+    yearly_justice_month_costs,
+)
 from lib.synthetic.writers import ChunkedTableWriter
 
 GENERATOR_VERSION = "1"
@@ -102,6 +111,12 @@ def generate(out_dir: str | Path, spec: GeneratorSpec, progress: Callable[[str],
         bsn = ids.bsn(persons["dense"].to_numpy(), spec.seed)
 
         month_costs = pricer.price(rec.priced)
+        if spec.justice_form == YEARLY_FORM:
+            # The justice registers are written as yearly person tables: their truth is that form's.
+            month_costs = pd.concat([month_costs[~month_costs["source"].isin(YEARLY_JUSTICE_SOURCES)],
+                                     yearly_justice_month_costs(pricer, rec.priced, rec.justice_decisions,
+                                                                spec.years)],
+                                    ignore_index=True)
         bijstand = (month_costs[month_costs["source"] == "BIJSTANDUITKERINGTAB"]
                     .groupby(["person", "year"], sort=True)["cost"].sum().round(2).rename("amount").reset_index())
         for f in build_cbs_files(spec, pop, rec, bijstand, rng):
@@ -132,6 +147,10 @@ def generate(out_dir: str | Path, spec: GeneratorSpec, progress: Callable[[str],
                     "kind": dirt["kind"].to_numpy(), "expected": dirt["expected"].to_numpy(),
                     "bsn": dirt["bsn"].to_numpy(), "amount_text": dirt["amount_text"].to_numpy()}))
             w.append(frame)
+            # The combined route: the same file after CBS linked it to RINPERSOON (same rows and lines).
+            writers.get(f"{RIN_FOLDER}/{name}", formats=("csv",),
+                        csv_options={"sep": provider.sep, "encoding": provider.encoding,
+                                     "decimal": provider.decimal}).append(keyed_by_rin(frame, bsn, rin))
             municipal_truth.append(pd.DataFrame({"person": p_rows["person"].to_numpy(), "year": p_rows["year"].to_numpy(),
                                                  "domain": provider.truth_domain, "provider": name,
                                                  "amount": p_rows["amount"].to_numpy()}))
@@ -174,9 +193,16 @@ def generate(out_dir: str | Path, spec: GeneratorSpec, progress: Callable[[str],
             "year": costs["year"].to_numpy(), "domain": costs["domain"].to_numpy(),
             "source": costs["source"].to_numpy(), "cost_nominal": np.round(costs["cost"].to_numpy(), 6)}))
         mt = pd.concat(municipal_truth, ignore_index=True)
+        # Per provider (Instelling) too: the coverage tables of the providers are checked against it.
+        instelling = {name: p.instelling for name, p in providers.items()}
+        by_provider = mt.groupby(["provider", "year", "domain"], sort=True)["amount"].sum().reset_index()
+        writers.get("truth/municipal_costs_provider_year", **truth_csv).append(pd.DataFrame({
+            "instelling": by_provider["provider"].map(instelling).to_numpy(), "year": by_provider["year"].to_numpy(),
+            "domain": by_provider["domain"].to_numpy(), "amount_nominal": np.round(by_provider["amount"].to_numpy(), 6)}))
         mt = mt.groupby(["person", "year", "domain"], sort=True)["amount"].sum().reset_index()
         writers.get("truth/municipal_costs_person_year", **truth_csv).append(pd.DataFrame({
             "bsn": ids.zero_padded(bsn[mt["person"].to_numpy().astype(np.int64)], 9),
+            "rinpersoon": rin[mt["person"].to_numpy().astype(np.int64)],
             "year": mt["year"].to_numpy(), "domain": mt["domain"].to_numpy(),
             "amount_nominal": np.round(mt["amount"].to_numpy(), 6)}))
 
@@ -191,6 +217,7 @@ def generate(out_dir: str | Path, spec: GeneratorSpec, progress: Callable[[str],
     report.files, report.skipped = writers.close()
     report.seconds = time.perf_counter() - started
     _write_configs(out, spec)
+    _write_combined_config(out)
     _write_truth_readme(out, spec, report)
     for note in report.skipped:
         progress(f"not written: {note}")
@@ -222,6 +249,12 @@ price_year = {spec.last_year}
 bijstand_from = "spells"
 """
     cbs_lines = "\n".join(f'{name} = "{pattern}"' for name, pattern in _cbs_sources(spec).items())
+    layouts_line = ""
+    if spec.justice_form == DATED_FORM:
+        # The dated justice files need the dated layouts: a copy beside the config, named by it.
+        (out / DATED_JUSTICE_LAYOUTS.name).write_text(DATED_JUSTICE_LAYOUTS.read_text(encoding="utf-8"),
+                                                      encoding="utf-8")
+        layouts_line = f'layouts = "{DATED_JUSTICE_LAYOUTS.name}"\n'
     header = ("# Run configuration written by scripts/make_demo_data.py for synthetic data\n"
               f"# ({spec.households:,} households, seed {spec.seed}). Paths are relative to this file.\n")
     (out / "config.toml").write_text(
@@ -236,7 +269,7 @@ seed = {spec.seed}
 {common}
 [sources]
 format_preference = ["parquet", "sav", "csv"]
-
+{layouts_line}
 [sources.cbs]
 {cbs_lines}
 """, encoding="utf-8")
@@ -254,6 +287,25 @@ seed = {spec.seed}
 brp_extract = "gemeente/brp_extract.csv"
 cost_files = ["gemeente/kosten/*.csv"]
 """, encoding="utf-8")
+
+
+COMBINED_OVERLAP = {"jeugdhulp": "provider", "wmo": "register", "bijstand": "register"}
+"""The combined configuration's overlap rules: the providers' invoices price youth care (instead of
+JGDHULPBUS), the registers price Wmo and bijstand (the municipality's own files are read beside)."""
+
+
+def _write_combined_config(out: Path) -> None:
+    """The CBS route with the appendix-2 files CBS linked (config_gecombineerd.toml): the CBS
+    configuration plus [sources.cbs] cost_files and [sources] overlap."""
+    text = (out / "config.toml").read_text(encoding="utf-8")
+    overlap = ", ".join(f'{d} = "{rule}"' for d, rule in COMBINED_OVERLAP.items())
+    text = (text.replace('name = "synthetic CBS route"', 'name = "synthetic combined route"')
+            .replace('work_dir = "work"', 'work_dir = "work_gecombineerd"')
+            .replace('export_dir = "export"', 'export_dir = "export_gecombineerd"')
+            .replace('format_preference = ["parquet", "sav", "csv"]',
+                     f'format_preference = ["parquet", "sav", "csv"]\noverlap = {{ {overlap} }}')
+            .replace("[sources.cbs]\n", f'[sources.cbs]\ncost_files = ["{RIN_FOLDER}/*.csv"]\n'))
+    (out / "config_gecombineerd.toml").write_text(text, encoding="utf-8")
 
 
 def _write_truth_readme(out: Path, spec: GeneratorSpec, report: GenerationReport) -> None:
@@ -287,9 +339,11 @@ TRUTH_README = """# Truth of the synthetic data (never read by the pipeline)
   same costs rounded to cents per person and year.
   To express a cost of year Y in euros of price year Q: cost * CPI[Q] / CPI[Y].
 - `municipal_costs_person_year.csv`: what a correct reading of the municipal route's
-  appendix-2 files gives per BSN, year and domain (nominal), after netting credit notes,
+  appendix-2 files gives per BSN (and RINPERSOON: the linked files of `gemeente/kosten_rin`
+  give the same), year and domain (nominal), after netting credit notes,
   without the planted bad rows, and with the clipped part of rows straddling the start of
   the study period.
+- `municipal_costs_provider_year.csv`: the same per provider (Instelling), year and domain.
 - `dirt.csv`: every planted bad row: file, line (1 = header), kind, expected handling.
 - `summary.json`: the generator's parameters, file row counts and the type labels.
 

@@ -39,6 +39,7 @@ from lib.dates import (
     yyyymmdd_text,
 )
 from lib.synthetic import identifiers as ids
+from lib.synthetic.neighbourhoods import area_codes
 from lib.synthetic.population import Population, municipality_at
 from lib.synthetic.spec import MUNICIPALITY_NAMES, GeneratorSpec
 
@@ -94,6 +95,27 @@ def _provider_of(source: str, code: np.ndarray) -> np.ndarray:
                                "SCHULDHULP": "kredietbank"}[source], dtype=object)
 
 
+RIN_FOLDER = "gemeente/kosten_rin"
+"""The combined route: the same appendix-2 files after CBS linked them (``keyed_by_rin``)."""
+RIN_UNLINKED = "B"
+"""RINPERSOONS of a row whose BSN CBS could not link (missing, or no such person): never 'R'."""
+
+
+def keyed_by_rin(frame: pd.DataFrame, bsn: np.ndarray, rin: np.ndarray) -> pd.DataFrame:
+    """An appendix-2 file as CBS delivers it in Remote Access: the municipality sent it to CBS, which
+    replaced the column BSN by RINPERSOONS and RINPERSOON. A BSN of the chunk's persons (``bsn``, as
+    integers, beside their ``rin`` pseudonyms as text) links (``R``); another (the planted invalid and
+    missing BSNs) does not (``RIN_UNLINKED``, no RINPERSOON). Every other field and the row order are
+    the BSN file's, so a planted row keeps its line."""
+    lookup = pd.Series(rin, index=ids.zero_padded(bsn, 9))
+    linked = lookup.reindex(frame["BSN"].to_numpy()).to_numpy(dtype=object)
+    found = pd.notna(linked)
+    out = frame.drop(columns="BSN")
+    out.insert(1, "RINPERSOONS", np.where(found, "R", RIN_UNLINKED).astype(object))
+    out.insert(2, "RINPERSOON", np.where(found, linked, "").astype(object))
+    return out
+
+
 def municipality_index(spec: GeneratorSpec) -> int:
     codes = [m.code for m in spec.municipalities]
     if spec.municipal_route_code not in codes:
@@ -119,6 +141,8 @@ def brp_extract(spec: GeneratorSpec, pop: Population, bsn: np.ndarray) -> pd.Dat
     resident = muni == m_idx
     person, obj, since, plhh = person[resident], obj[resident], since[resident], at["plhh"].to_numpy()[resident]
     y, mo, d = ymd_from_days(pop.persons["birth_day"].to_numpy()[person])
+    # The wijk and buurt of the address, as VSLGWBTAB has them (lib.synthetic.neighbourhoods).
+    wijk, buurt = area_codes(spec, obj, np.full(obj.size, m_idx), spec.last_year)
     return pd.DataFrame({
         "BSN": ids.zero_padded(bsn[person], 9),
         "Locatiecode": ids.locatiecode(obj, spec.municipal_route_code, spec.seed),
@@ -126,6 +150,8 @@ def brp_extract(spec: GeneratorSpec, pop: Population, bsn: np.ndarray) -> pd.Dat
         "Geboortedatum": (y.astype(np.int64) * 10000 + mo * 100 + d).astype("U8"),
         "Geslacht": np.where(pop.persons["sex"].to_numpy()[person] == 1, "M", "V"),
         "DatumVestiging": yyyymmdd_text(since),
+        "Wijkcode": wijk,
+        "Buurtcode": buurt,
     })
 
 

@@ -50,6 +50,10 @@ class GeneratorSpec:
     formats: tuple[str, ...] = ("csv",)
     sav_row_limit: int = 5_000_000
     """Larger tables are not written as .sav: pyreadstat needs the whole table in memory."""
+    justice_form: str = "yearly"
+    """Form of VERDTAB, GEDETINEERDENTAB and HALTTAB: "yearly" (a person in a year, as CBS documents
+    them: lib/reference_data/layouts.toml) or "dated" (one dated row per registration, spell or
+    referral: lib/reference_data/layouts_justice_dated.toml, named in the written configs)."""
     extra: dict = field(default_factory=dict)
 
     @property

@@ -182,3 +182,125 @@ def spread_amounts(person, start, end, amount, period_start: int, period_end: in
     return pd.DataFrame({"record": rec[inside], "person": np.asarray(person)[rec][inside],
                          "month": month[inside].astype(np.int32), "year": year_of_month(month[inside]),
                          "cost": cost[inside]})
+
+
+# --- The justice registers in the yearly person form ----------------------------------------
+
+YEARLY_JUSTICE_SOURCES = ("VERDTAB", "GEDETINEERDENTAB", "HALTTAB")
+DETENTION_DAYS_PER_YEAR = 123.0
+"""What a detainee-year counts without days in custody (the bundle's default of [sources]
+detention_days_per_year)."""
+VERDTAB_CATEGORIES = ("1", "2", "3", "4", "5", "6")
+"""VERDTAB's offence categories in the order of the yearly file's count columns."""
+
+
+DETENTION_SENTENCE_INSTITUTION = {"GEVANGENISSTRAF": "GW", "JEUGDDETENTIE": "JJI"}
+"""A court sentence of detention and the GEDETINEERDENTAB institution whose day price its days cost."""
+
+
+def yearly_justice_month_costs(pricer: TruthPricer, priced: pd.DataFrame, decisions: pd.DataFrame,
+                               years: list[int]) -> pd.DataFrame:
+    """Month costs (nominal) of VERDTAB, GEDETINEERDENTAB and HALTTAB written as yearly person tables,
+    with the case file's sentences of detention:
+
+    * every row of ``yearly_justice_rows``, except the detainee-years that a sentence with days
+      covers (a calendar year in which one of the sentence's days inside the study period falls);
+    * those sentences, priced as detention spells of their days from the decision date at the day
+      price of their institution (``DETENTION_SENTENCE_INSTITUTION``); a sentence covering no
+      detainee-year costs nothing (the detention register says who was detained)."""
+    rows = yearly_justice_rows(priced, years)
+    d = decisions
+    jail = ((d["instantie"] == "ZM") & d["sanctie"].isin(list(DETENTION_SENTENCE_INSTITUTION))
+            & (d["dagen"] > 0)).to_numpy()
+    start = d["day"].to_numpy(np.int64)[jail]
+    end = start + d["dagen"].to_numpy(np.int64)[jail] - 1
+    first, last = np.maximum(start, pricer.period_start), np.minimum(end, pricer.period_end)
+    inside = first <= last
+    sentences = pd.DataFrame({"person": d["person"].to_numpy()[jail][inside], "start": start[inside],
+                              "end": end[inside], "first_year": year_of_month(month_index(first[inside])),
+                              "last_year": year_of_month(month_index(last[inside])),
+                              "code": d["sanctie"].to_numpy(dtype=object)[jail][inside]})
+    detainee = rows[rows["source"] == "GEDETINEERDENTAB"]
+    detainee_years = set(zip(detainee["person"], detainee["year"]))
+    covers = [any((p, y) in detainee_years for y in range(a, b + 1))
+              for p, a, b in zip(sentences["person"], sentences["first_year"], sentences["last_year"])]
+    sentences = sentences[np.asarray(covers, dtype=bool)]
+    replaced = {(p, y) for p, a, b in zip(sentences["person"], sentences["first_year"], sentences["last_year"])
+                for y in range(a, b + 1)}
+    keep = [not (s == "GEDETINEERDENTAB" and (p, y) in replaced)
+            for s, p, y in zip(rows["source"], rows["person"], rows["year"])]
+    spells = pd.DataFrame({"person": sentences["person"].to_numpy(), "source": "GEDETINEERDENTAB",
+                           "code": sentences["code"].map(DETENTION_SENTENCE_INSTITUTION).to_numpy(dtype=object),
+                           "start": sentences["start"].to_numpy(), "end": sentences["end"].to_numpy(), "units": 1.0})
+    return pd.concat([price_yearly_rows(pricer, rows[np.asarray(keep, dtype=bool)]), pricer.price(spells)],
+                     ignore_index=True)
+
+
+def yearly_justice_rows(priced: pd.DataFrame, years: list[int]) -> pd.DataFrame:
+    """What the yearly person tables of VERDTAB, GEDETINEERDENTAB and HALTTAB say of the dated
+    records, as the rows to price: person, source, code, year, units, day (the day the cost falls
+    on; -1: spread evenly over the year's months).
+
+    * VERDTAB: a suspect-year, priced per person and year by its first offence category (in the
+      file's column order) with a registration that year;
+    * GEDETINEERDENTAB: a person with a detention spell overlapping the year: code GW, the assumed
+      days (``DETENTION_DAYS_PER_YEAR``) at the day price;
+    * HALTTAB: per minor and year one row per outcome that occurred (1 positive, 2 negative), on the
+      day of the year's first referral."""
+    parts = []
+    verd = priced[priced["source"] == "VERDTAB"]
+    v_year = year_of_month(month_index(verd["start"].to_numpy(np.int64)))
+    v = pd.DataFrame({"person": verd["person"].to_numpy(), "year": v_year,
+                      "rank": pd.Index(VERDTAB_CATEGORIES).get_indexer(verd["code"].to_numpy(dtype=object))})
+    v = v[np.isin(v["year"], years)].sort_values(["person", "year", "rank"]).drop_duplicates(["person", "year"])
+    parts.append(pd.DataFrame({"person": v["person"].to_numpy(), "source": "VERDTAB",
+                               "code": np.asarray(VERDTAB_CATEGORIES, dtype=object)[v["rank"].to_numpy()],
+                               "year": v["year"].to_numpy(), "units": 1.0, "day": -1}))
+    det = priced[priced["source"] == "GEDETINEERDENTAB"]
+    for year in years:
+        y0, y1 = day_number(f"{year}-01-01"), day_number(f"{year}-12-31")
+        people = np.unique(det["person"].to_numpy()[(det["start"].to_numpy() <= y1) & (det["end"].to_numpy() >= y0)])
+        parts.append(pd.DataFrame({"person": people, "source": "GEDETINEERDENTAB", "code": "GW", "year": year,
+                                   "units": DETENTION_DAYS_PER_YEAR, "day": -1}))
+    halt = priced[priced["source"] == "HALTTAB"]
+    h = pd.DataFrame({"person": halt["person"].to_numpy(), "day": halt["start"].to_numpy(np.int64),
+                      "code": halt["code"].to_numpy(dtype=object)})
+    h["year"] = year_of_month(month_index(h["day"].to_numpy()))
+    h = h[np.isin(h["year"], years)]
+    first = h.groupby(["person", "year"])["day"].min().rename("first").reset_index()
+    outcomes = h[["person", "year", "code"]].drop_duplicates().merge(first, on=["person", "year"])
+    parts.append(pd.DataFrame({"person": outcomes["person"].to_numpy(), "source": "HALTTAB",
+                               "code": outcomes["code"].to_numpy(dtype=object), "year": outcomes["year"].to_numpy(),
+                               "units": 1.0, "day": outcomes["first"].to_numpy()}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def price_yearly_rows(pricer: TruthPricer, rows: pd.DataFrame) -> pd.DataFrame:
+    """Month costs (person, source, code, domain, month, year, cost; nominal) of ``yearly_justice_rows``:
+    the price valid on the row's day (January 1 where it has none) times its units (days per day,
+    counts per case; 1 per person_year), in the month of its day, or a twelfth in each month of its year."""
+    if rows.empty:
+        return pd.DataFrame(columns=["record", "person", "source", "code", "domain", "month", "year", "cost"])
+    year = rows["year"].to_numpy(np.int64)
+    jan1 = np.array([day_number(f"{y}-01-01") for y in year], dtype=np.int64)
+    day = rows["day"].to_numpy(np.int64)
+    start_month = month_index(np.where(day >= 0, day, jan1)).astype(np.int64)
+    key = rows["source"].to_numpy(dtype=object) + "|" + rows["code"].to_numpy(dtype=object)
+    code = pd.Categorical(key, categories=pricer.key_categories).codes.astype(np.int64)
+    pos = np.searchsorted(pricer.month_keys, code * 100_000 + start_month)
+    if not ((code >= 0) & (pricer.month_keys[np.minimum(pos, pricer.month_keys.size - 1)]
+                           == code * 100_000 + start_month)).all():
+        raise ValueError("no default price for a yearly justice row")
+    unit = pricer.month_unit[pos]
+    quantity = np.select([unit == "person_year", unit == "year", unit == "month"], [1.0, 1.0, 12.0],
+                         rows["units"].to_numpy(float))
+    total = quantity * pricer.month_price[pos]
+    n = np.where(day >= 0, 1, 12)
+    which = np.repeat(np.arange(len(rows)), n)
+    offset = np.arange(which.size) - np.repeat(np.cumsum(n) - n, n)
+    month = start_month[which] + offset
+    return pd.DataFrame({"record": -1, "person": rows["person"].to_numpy()[which],
+                         "source": rows["source"].to_numpy(dtype=object)[which],
+                         "code": rows["code"].to_numpy(dtype=object)[which],
+                         "domain": pricer.month_domain[pos][which], "month": month.astype(np.int32),
+                         "year": year_of_month(month), "cost": (total / n)[which]})

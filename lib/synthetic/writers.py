@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from lib import optional_packages
+
 SAV_TIMESTAMP_OFFSET = 92
 """Creation date and time in a .sav header (``dd Mon yy`` + ``hh:mm:ss``, 17 bytes)."""
 FIXED_SAV_TIMESTAMP = b"01 Jan 0000:00:00"
@@ -22,7 +24,7 @@ def available_formats() -> tuple[str, ...]:
     formats = ["csv"]
     if importlib.util.find_spec("pyreadstat") is not None:
         formats.append("sav")
-    if importlib.util.find_spec("pyarrow") is not None:
+    if optional_packages.available("pyarrow"):
         formats.append("parquet")
     return tuple(formats)
 

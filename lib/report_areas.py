@@ -1,0 +1,120 @@
+"""The report's section "Waar wonen de huishoudens": the area tables of the export side by side.
+
+Made from the exported (protected) tables only: per gemeente, wijk or buurt the households and those
+with costs (``<level>_bereik``), with costs in three or more domains (``<level>_drie_domeinen``), the
+area's costs (``<level>_kosten``), the mean cost per household (costs / households) and the area's share
+of all costs, the
+households among the most expensive of the ranking (``<level>_concentratie``) and the selected
+households (``<level>_selectie``). A figure derived from a suppressed cell is shown as suppressed.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from lib.dutch_numbers import euro, number, percent
+
+AREA_LEVELS = ("gemeente", "wijk", "buurt")
+LEVEL_TITLES = {"gemeente": "Per gemeente", "wijk": "Per wijk", "buurt": "Per buurt"}
+REACH = ("geen kosten", "met kosten")
+INTRODUCTION = ("In welke gemeenten, wijken en buurten wonen de huishoudens en hun kosten? Alleen uit de "
+                "beschermde tabellen van de exportmap; een 'x' is een onderdrukte cel, of een cijfer dat uit een "
+                "onderdrukte cel zou volgen. Gemiddelde kosten = kosten van het gebied / aantal huishoudens; het "
+                "aandeel is dat ten opzichte van de kosten van alle huishoudens (Totaal).")
+
+
+def _by_name(tables) -> dict:
+    return {t.name: t for t in tables}
+
+
+def area_overview(tables, level: str) -> pd.DataFrame | None:
+    """One row per area of ``level`` (and the total) with the published figures of its tables, in
+    Dutch number format; None when the export has no ``<level>_bereik``."""
+    named = _by_name(tables)
+    reach = named.get(f"{level}_bereik")
+    if reach is None:
+        return None
+    costs, concentration, selection = (named.get(f"{level}_{part}") for part in ("kosten", "concentratie", "selectie"))
+    areas = list(dict.fromkeys(reach.table[level].astype(str)))
+    areas = [a for a in areas if a != "Totaal"] + ["Totaal"]
+    total_costs = costs.value("sum_kosten", **{level: "Totaal"}) if costs else None
+    rows = []
+    for area in areas:
+        n = reach.value("n_households", **{level: area, "bereik": "Totaal"})
+        some = reach.value("n_households", **{level: area, "bereik": REACH[1]})
+        many = named[f"{level}_drie_domeinen"].value("n_households", **{level: area}) \
+            if f"{level}_drie_domeinen" in named else None
+        own = costs.value("sum_kosten", **{level: area}) if costs else None
+        counted = costs.value("n_households", **{level: area}) if costs else None
+        mean = own / counted if own is not None and counted else None
+        row = {level: area, "huishoudens": _shown(n, number), "met kosten": _shown(some, number),
+               "kosten in 3+ domeinen": _shown(many, number), "gemiddelde kosten": _shown(mean, euro),
+               "kosten": _shown(own, euro),
+               "aandeel in de kosten": _shown(own / total_costs if own is not None and total_costs else None,
+                                              percent)}
+        if concentration is not None:
+            top = [g for g in dict.fromkeys(concentration.table["groep"].astype(str)) if g != "Totaal"][0]
+            row[f"huishoudens in {top[3:]}"] = _shown(
+                concentration.value("n_households", **{level: area, "groep": top}), number)
+        if selection is not None:
+            row["geselecteerd"] = _shown(selection.value("n_households", **{level: area}), number)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def suppressed_cells(table) -> tuple[int, int]:
+    """(cells shown as suppressed, cells) of an exported table: the cells of its figure columns."""
+    labels = set(table.manifest.get("label_columns", []))
+    figures = table.table[[c for c in table.table.columns if c not in labels]]
+    return int((figures.astype(str) == table.symbol).to_numpy().sum()), int(figures.size)
+
+
+def _shown(value, form) -> str:
+    return "x" if value is None else form(value)
+
+
+def area_sections(tables) -> list[tuple[str, pd.DataFrame, str]]:
+    """(title, overview, which tables and how much of them is suppressed) per level in the export."""
+    named = _by_name(tables)
+    sections = []
+    for level in AREA_LEVELS:
+        overview = area_overview(tables, level)
+        if overview is None:
+            continue
+        parts = [named[n] for n in (f"{level}_{p}" for p in ("bereik", "drie_domeinen", "kosten", "concentratie",
+                                                              "selectie"))
+                 if n in named]
+        suppressed, cells = (sum(part) for part in zip(*(suppressed_cells(t) for t in parts)))
+        share = f" van {number(cells)} ({percent(suppressed / cells)})" if cells else ""
+        text = (f"Uit de tabellen {', '.join(t.name for t in parts)}; onderdrukt: {number(suppressed)} cellen{share}.")
+        sections.append((LEVEL_TITLES[level], overview, text))
+    return sections
+
+
+def area_markdown(tables) -> list[str]:
+    """The section's lines in the markdown report ([] when the export has no area tables)."""
+    from tabulate import tabulate
+    sections = area_sections(tables)
+    if not sections:
+        return []
+    lines = ["", "## Waar wonen de huishoudens", "", INTRODUCTION, ""]
+    for title, overview, text in sections:
+        lines += [f"### {title}", "", text, "", tabulate(overview, headers="keys", tablefmt="github", showindex=False,
+                                                          disable_numparse=True), ""]
+    return lines
+
+
+def area_html(tables) -> list[str]:
+    """The section's parts in the HTML report ([] when the export has no area tables)."""
+    import html
+    e = html.escape
+    sections = area_sections(tables)
+    if not sections:
+        return []
+    parts = ["<h2 id='waar-wonen'>Waar wonen de huishoudens</h2>", f"<p>{e(INTRODUCTION)}</p>"]
+    for title, overview, text in sections:
+        head = "".join(f"<th>{e(str(c))}</th>" for c in overview.columns)
+        body = "".join("<tr" + (" class='total'" if str(row.iloc[0]) == "Totaal" else "") + ">"
+                       + "".join(f"<td class='{'label' if i == 0 else ('x' if v == 'x' else '')}'>{e(str(v))}</td>"
+                                 for i, v in enumerate(row)) + "</tr>" for _, row in overview.iterrows())
+        parts.append(f"<h3>{e(title)}</h3><p>{e(text)}</p><table class='gebieden'><tr>{head}</tr>{body}</table>")
+    return parts
