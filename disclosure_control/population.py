@@ -240,14 +240,19 @@ def _sum_items(models, owners, unit_codes, result: ExportAudit):
     finest = sorted(set().union(*map(set, dims_of)))
     base_blocks = [i for i, d in enumerate(dims_of) if list(d) == finest]
     if not base_blocks:
-        # No table splits the amount by every value dimension at once: audit each split on its own
-        # (the tables are still audited among those with the same split).
-        for i, (m, l) in enumerate(owners):
-            result.warnings.setdefault(models[m].name, []).append(
-                f"{models[m].layers[l].column}: no table splits '{models[m].memberships[l].value_name}' by all of "
-                f"{finest}; audited with the tables that split it as this one does")
-        finest = list(dims_of[0])
+        # No table splits the amount by every value dimension at once: the split that the most
+        # tables' layers fit in (theirs or a coarser one) is the base; the others are left out and
+        # named (the pairs below warn). Not the first table's split: one odd table would take every
+        # other out of the audit.
+        candidates = sorted(set(dims_of), key=lambda d: (-sum(set(e) <= set(d) for e in dims_of), -len(d), d))
+        finest = list(candidates[0])
         base_blocks = [i for i, d in enumerate(dims_of) if list(d) == finest]
+        for i, (m, l) in enumerate(owners):
+            if not set(dims_of[i]) <= set(finest):
+                result.warnings.setdefault(models[m].name, []).append(
+                    f"{models[m].layers[l].column}: no table splits '{models[m].memberships[l].value_name}' by all "
+                    f"of {sorted(set().union(*map(set, dims_of)))}; audited with the tables that split it by "
+                    f"{finest} where they can be")
     # The base parts: (unit, codes of the finest split) with their amounts, from the base tables'
     # positions that name a code in every value dimension.
     # A position whose code is a group of finer codes (a tuple) is a base part only where no base

@@ -94,7 +94,7 @@ def provider_tables(ledger: pd.DataFrame, providers: pd.DataFrame, household_of,
         data = pd.DataFrame({"household": by_household["household"].to_numpy(),
                              "aanbieder": pd.Categorical(labels.reindex(by_household["provider"]).to_numpy(),
                                                          categories=list(labels.to_numpy())),
-                             "kosten": by_household["cost"].to_numpy()})
+                             f"kosten_{domain}": by_household["cost"].to_numpy()})
         # The number of providers is the number of rows, not a note: a number in the notes that equals
         # a cell of the table is refused by the export check.
         notes = ["Een rij per aanbieder die een bestand leverde met kosten van dit domein voor de studiepopulatie.",
@@ -105,9 +105,12 @@ def provider_tables(ledger: pd.DataFrame, providers: pd.DataFrame, household_of,
                  "Advies van de methode (2.2b): vraag de grotere aanbieders die samen 90% van de kosten dekken; "
                  "het rapport telt met hoeveel aanbieders, van de meeste kosten af, 90% van de gepubliceerde kosten "
                  "bereikt is."]
+        # Its own amount (kosten_<domain>): a provider's part of a household's costs is no part of the
+        # domain-by-year split the other tables share, and the export-wide audit links amounts of one
+        # name through their common split.
         tables.append(TableSpec(
             f"dekking_aanbieders_{domain}", "magnitude_table", data,
-            {"unit": "household", "dimensions": ["aanbieder"], "values": "kosten", "statistic": "sum",
+            {"unit": "household", "dimensions": ["aanbieder"], "values": f"kosten_{domain}", "statistic": "sum",
              "value_dimensions": ["aanbieder"],
              "metadata": meta(f"Aanbieders van {domain}: huishoudens met een cliënt en kosten per aanbieder",
                               f"huishoudens met kosten van {domain} uit bestanden van aanbieders", notes)}))
@@ -225,15 +228,19 @@ INTRODUCTION = ("De methode (2.2b) raadt aan de grotere aanbieders te vragen die
 
 
 def provider_overview(table) -> tuple[pd.DataFrame, str]:
-    """The providers of one ``dekking_aanbieders_*`` table in its order (by euros, most first), with
-    their share of the published total and the cumulative share (known while every provider before
-    it is published); and the sentence on the 90% advice."""
+    """The providers of one ``dekking_aanbieders_*`` table by their published euros (most first, the
+    suppressed last), with their share of the published total and the cumulative share (known while
+    every provider before it is published); and the sentence on the 90% advice (the fewest published
+    providers that together reach 90%: true whatever the suppressed ones hold)."""
     t = table.table
+    column = next(c for c in t.columns if str(c).startswith("sum_kosten"))
     providers = [a for a in t["aanbieder"].astype(str) if a != "Totaal"]
-    total = table.value("sum_kosten", aanbieder="Totaal")
+    total = table.value(column, aanbieder="Totaal")
+    published = {p: table.value(column, aanbieder=p) for p in providers}
+    providers.sort(key=lambda p: (published[p] is None, -(published[p] or 0.0)))
     shown, cumulative, reached = [], 0.0, None
     for rank, provider in enumerate(providers, start=1):
-        euros, count = table.value("sum_kosten", aanbieder=provider), table.value("n_households", aanbieder=provider)
+        euros, count = published[provider], table.value("n_households", aanbieder=provider)
         if cumulative is not None and euros is not None and total:
             cumulative += euros
             if reached is None and cumulative / total >= COVERAGE_TARGET - 1e-12:

@@ -54,8 +54,8 @@ def test_a_provider_dominated_by_one_household_is_suppressed(tmp_path):
     released = SafeWriter(tmp_path / "export", tmp_path / "evidence").magnitude_table(
         table.data, name=table.name, **table.kwargs)
     shown = released.table.set_index("aanbieder")
-    assert shown.loc["B", "sum_kosten"] != "x" and float(shown.loc["B", "sum_kosten"]) == pytest.approx(1200.0)
-    assert shown.loc["A", "sum_kosten"] == "x"
+    assert shown.loc["B", "sum_kosten_wmo"] != "x" and float(shown.loc["B", "sum_kosten_wmo"]) == pytest.approx(1200.0)
+    assert shown.loc["A", "sum_kosten_wmo"] == "x"
 
 
 def test_register_coverage_worked_out_by_hand():
@@ -78,7 +78,7 @@ def test_register_coverage_worked_out_by_hand():
 
 
 def exported(rows: list[tuple], symbol: str = "x") -> ExportedTable:
-    table = pd.DataFrame(rows, columns=["aanbieder", "n_households", "sum_kosten"]).astype(str)
+    table = pd.DataFrame(rows, columns=["aanbieder", "n_households", "sum_kosten_jeugdhulp"]).astype(str)
     return ExportedTable("dekking_aanbieders_jeugdhulp", table, {}, "", {"label_columns": ["aanbieder"]}, symbol)
 
 
@@ -88,11 +88,19 @@ def test_the_report_counts_the_providers_that_reach_90_percent():
     assert overview["aandeel"].tolist() == ["70,0%", "22,0%", "8,0%"]
     assert overview["cumulatief"].tolist() == ["70,0%", "92,0%", "100,0%"]
     assert text.startswith("2 van de 3 aanbieder(s)")
-    # A suppressed provider before the others: the cumulative share, and the 90% count, are unknown.
+    # Published in the order of the names, shown by euros: the suppressed last. The published ones
+    # reach 30%: how many reach 90% is unknown.
     overview, text = provider_overview(exported([("Totaal", 40, 1000.0), ("aanbieder 1", "x", "x"),
                                                   ("aanbieder 2", 12, 220.0), ("Zorg B", 11, 80.0)]))
-    assert overview["cumulatief"].tolist() == ["x", "x", "x"] and overview["aandeel"].tolist()[1:] == ["22,0%", "8,0%"]
+    assert overview["aanbieder"].tolist() == ["aanbieder 2", "Zorg B", "aanbieder 1"]
+    assert overview["cumulatief"].tolist() == ["22,0%", "30,0%", "x"] and overview["aandeel"].tolist() == [
+        "22,0%", "8,0%", "x"]
     assert "niet vast te stellen" in text
+    # A small suppressed provider after two that reach 90% together: the count holds whatever it holds.
+    overview, text = provider_overview(exported([("Totaal", 40, 1000.0), ("aanbieder 1", "x", "x"),
+                                                  ("aanbieder 2", 12, 700.0), ("Zorg B", 11, 220.0)]))
+    assert overview["cumulatief"].tolist() == ["70,0%", "92,0%", "x"]
+    assert text.startswith("2 van de 3 aanbieder(s)")
 
 
 def test_the_baseline_requests_the_coverage_tables_of_the_combined_run(small_dataset):
@@ -106,7 +114,7 @@ def test_the_baseline_requests_the_coverage_tables_of_the_combined_run(small_dat
     members = read_table(step_folder(config, "households") / "members")
     included = members[members["household"].isin(households.loc[households["included"], "household"])]
     rows = ledger[(ledger["provider"] > 0) & (ledger["domain"].astype(str) == "jeugdhulp")].merge(included, on="person")
-    assert providers["kosten"].sum() == pytest.approx(rows["cost"].sum(), abs=0.005) and rows["cost"].sum() > 0
+    assert providers["kosten_jeugdhulp"].sum() == pytest.approx(rows["cost"].sum(), abs=0.005) and rows["cost"].sum() > 0
     assert providers["household"].nunique() == rows["household"].nunique()
     assert {"dekking_register_jeugdhulp", "dekking_register_wmo", "dekking_aanbieders_schuldhulp"} <= {
         p.stem for p in tables.glob("*.json")}

@@ -304,3 +304,29 @@ def test_an_empty_domain_does_not_come_back_as_its_group_minus_its_published_mem
     # The writer asked room above 0 for the empty cell, and the published figures leave it.
     assert float(required["required_high"]) > 0 and required["protected"]
     assert -bound.fun >= float(required["required_high"]) - 1e-6, (-bound.fun, required)
+
+
+def test_one_table_with_an_odd_split_does_not_take_the_others_out_of_the_audit(tmp_path):
+    """Costs by provider (a split no other table has) released first, beside costs by domain and a
+    profile: no table splits the amount by domain and provider at once, so the audit takes the split
+    most tables fit in (domain) and leaves only the odd table out, named in its notes."""
+    import json
+    frame = _households()
+    long = _long(frame)
+    long["aanbieder"] = np.where(long["hh"] % 2 == 0, "A", "B")
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence", RULES)
+    with writer.batch() as batch:
+        batch.magnitude_table(long, name="per_aanbieder", unit="hh", dimensions=["aanbieder"], values="kosten",
+                              value_dimensions=["aanbieder"], metadata={"population": "huishoudens met kosten"})
+        batch.magnitude_table(long, name="kosten", unit="hh", dimensions=["domein"], values="kosten",
+                              value_dimensions=["domein"], metadata={"population": "huishoudens met kosten"})
+        batch.cluster_profiles(frame, name="profiel", unit="hh", cluster="cluster", **PROFILE,
+                               metadata={"population": "alle huishoudens"})
+
+    def audit(name):
+        return json.loads((tmp_path / "evidence" / f"{name}.evidence.json").read_text(encoding="utf-8"))["export_audit"]
+    left_out = {name: [n for n in audit(name)["notes"] if "left out" in n] for name in ("per_aanbieder", "kosten", "profiel")}
+    assert left_out["per_aanbieder"] and not left_out["kosten"] and not left_out["profiel"], left_out
+    # The halt costs (4 households, primary) are audited against the profile's means x n.
+    halt = [f for f in audit("kosten")["figures"] if f["column"] == "sum_kosten" and f["true_value"] > 0]
+    assert halt and all(f["protected"] for f in halt)
