@@ -154,6 +154,9 @@ class TableModel:
     population_audit: "TableAudit | None" = None
     # Definitions tying this table's figures to another table's (protected with it as one problem).
     identities: list[Identity] = field(default_factory=list)
+    # Layers that add up at every position: (total layer, part layers), e.g. a profile's mean costs
+    # and its mean costs per domain group when the groups hold every domain (``as_profile``).
+    layer_sums: list[tuple[int, list[int]]] = field(default_factory=list)
 
     @property
     def n_positions(self) -> int:
@@ -512,6 +515,14 @@ def build_problem(models: Sequence[TableModel], released: Sequence[TableModel] =
                 shape=(n_children, n_vars),
             )
             ineq_blocks.append(block)
+    for model, per_layer in zip(everything, variable_of):
+        # Layers that add up at every position (a profile's total and its parts), row by row.
+        for total, pieces in model.layer_sums:
+            positions = np.arange(model.n_positions)
+            rows = np.tile(positions, len(pieces) + 1)
+            columns = np.concatenate([per_layer[total]] + [per_layer[i] for i in pieces])
+            signs = np.concatenate([np.ones(model.n_positions)] + [-np.ones(model.n_positions)] * len(pieces))
+            eq_blocks.append(sp.csr_matrix((signs, (rows, columns)), shape=(model.n_positions, n_vars)))
     identity_eq, identity_ineq = _identity_rows(everything, variable_of, n_vars)
     eq_blocks += identity_eq
     ineq_blocks += identity_ineq
@@ -709,6 +720,30 @@ def as_profile(model: TableModel, shares: Sequence[str], parts: dict) -> None:
             value_name, codes = parts[layer.source]
             membership.value_name = str(value_name)
             membership.components = {str(d): _same_code(c, model.n_positions) for d, c in dict(codes).items()}
+    model.layer_sums = _profile_layer_sums(model, parts)
+
+
+def _profile_layer_sums(model: TableModel, parts: dict) -> list[tuple[int, list[int]]]:
+    """A profile's amount over every code (its total) beside parts of it: where the parts add up to
+    the total in every group (the domain groups hold every domain), the table publishes that identity
+    in each row, and a reader takes a suppressed part back as the total minus the others. Found by
+    the values, not assumed from the names: a part missing from the profile leaves no identity."""
+    by_value: dict[str, tuple[list[int], list[int]]] = {}
+    for index, layer in enumerate(model.layers):
+        if layer.statistic != "sum" or layer.source not in parts or layer.display == "share":
+            continue
+        value_name, codes = parts[layer.source]
+        totals, pieces = by_value.setdefault(str(value_name), ([], []))
+        (pieces if dict(codes) else totals).append(index)
+    sums = []
+    for totals, pieces in by_value.values():
+        if len(totals) != 1 or len(pieces) < 2:
+            continue
+        total = np.asarray(model.layers[totals[0]].values, dtype=float)
+        summed = np.sum([np.asarray(model.layers[i].values, dtype=float) for i in pieces], axis=0)
+        if np.all(np.abs(total - summed) <= 1e-7 * (1.0 + np.abs(total))):
+            sums.append((totals[0], pieces))
+    return sums
 
 
 def _same_code(code, n: int) -> np.ndarray:

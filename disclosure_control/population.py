@@ -61,7 +61,7 @@ _MAX_REPAIRS = 200         # suppressions added for one figure before it is decl
 # Above this many atoms in one (population, measure) the LPs take minutes per figure (a national
 # run has millions of households): the audit then holds only identities between tables (the same
 # quantity published elsewhere), and says so in the evidence and the manifest.
-MAX_LP_ATOMS = 5_000
+MAX_LP_ATOMS = 20_000
 # At most this many pairs of linear programs per (population, measure): a bound that keeps the
 # export step within minutes whatever the data (deterministic, unlike a time limit, so the same
 # input gives the same export). The smallest figures are audited first; beyond the bound the

@@ -47,7 +47,7 @@ from tests.intruder.scenarios import SCENARIOS, build, dataset_dir
 
 DEFAULT = ["demo_monitoring", "small_240_monitoring_tiny_cohort", "small_600_cbs", "small_320_cbs_empty_overig",
            "small_420_municipal", "small_390_municipal", "small_600_rounding5", "small_420_rare_combination",
-           "small_280_cbs_empty_in_group"]
+           "small_280_cbs_empty_in_group", "small_600_combined"]
 
 
 def _selected():

@@ -330,3 +330,28 @@ def test_one_table_with_an_odd_split_does_not_take_the_others_out_of_the_audit(t
     # The halt costs (4 households, primary) are audited against the profile's means x n.
     halt = [f for f in audit("kosten")["figures"] if f["column"] == "sum_kosten" and f["true_value"] > 0]
     assert halt and all(f["protected"] for f in halt)
+
+
+def test_a_profile_whose_domain_groups_add_up_protects_each_row_as_a_sum(tmp_path, monkeypatch):
+    """A profile's mean costs beside its mean costs per domain group that hold every domain: in each
+    row the total is the sum of the groups, so a suppressed group's mean is the total minus the
+    others unless a second cell of the row is suppressed too. Checked with the export-wide audit
+    reduced to identities (as for a large population): the table's own protection must see the row."""
+    import disclosure_control.population as population
+    monkeypatch.setattr(population, "MAX_LP_ATOMS", 0)
+    frame = _households()
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence", RULES)
+    released = writer.cluster_profiles(frame, name="profiel", unit="hh", cluster="cluster", **PROFILE,
+                                       metadata={"population": "alle huishoudens"})
+    table = released.table.set_index("cluster")
+    parts = ["mean_kosten_wmo", "mean_kosten_jeugd", "mean_kosten_halt"]
+    assert (table["mean_kosten_halt"] == "x").all()          # 4 households with halt costs: primary
+    for cluster, row in table.iterrows():
+        hidden = [c for c in parts + ["mean_kosten_totaal"] if row[c] == "x"]
+        assert len(hidden) >= 2, (cluster, row.to_dict())
+        if row["mean_kosten_totaal"] != "x":
+            shown = sum(float(row[c]) for c in parts if row[c] != "x")
+            rest = float(row["mean_kosten_totaal"]) - shown
+            true = frame.loc[frame["cluster"] == cluster, "kosten_halt"].mean() if cluster != "Totaal" \
+                else frame["kosten_halt"].mean()
+            assert rest > true * 1.05 or not true, (cluster, rest, true)

@@ -23,7 +23,7 @@ class Scenario:
     name: str
     households: int
     seed: int
-    route: str = "cbs"                      # "cbs" or "municipality"
+    route: str = "cbs"                      # "cbs", "combined" (registers and linked providers' files) or "municipality"
     area: str | None = None                 # study area code (default: the generator's 0344)
     sections: dict = field(default_factory=dict)
     """Extra config sections: {"monitoring": {"enabled": True, ...}, "disclosure_control": {...}}."""
@@ -70,7 +70,8 @@ def dataset_dir(scenario: Scenario, base: Path) -> Path:
 
 
 def write_config(scenario: Scenario, data: Path, run_dir: Path) -> Path:
-    source = data / ("config.toml" if scenario.route == "cbs" else "config_gemeente.toml")
+    source = data / {"cbs": "config.toml", "combined": "config_gecombineerd.toml",
+                     "municipality": "config_gemeente.toml"}[scenario.route]
     text = source.read_text(encoding="utf-8")
     # Source paths relative to the data set, work and export in the scenario's own folder.
     text = re.sub(r'^(\w+) = "((?:cbs|gemeente)/[^"]*)"',
@@ -136,6 +137,9 @@ SCENARIOS = [
     Scenario("small_420_cbs", households=3_500, seed=202),
     Scenario("small_600_cbs", households=5_000, seed=303),
     Scenario("small_420_municipal", households=3_500, seed=202, route="municipality"),
+    # The combined route: registers with the providers' files CBS linked (provider coverage tables, whose
+    # amounts are split by provider, beside the domain tables).
+    Scenario("small_600_combined", households=5_000, seed=303, route="combined"),
     Scenario("small_600_municipal", households=5_000, seed=303, route="municipality"),
     # 392 households; one person alone at a location has the BRP code of an other member (V). Before
     # such a person counted as alleenstaande, 157 one-person households had 156 alleenstaanden, and
