@@ -237,22 +237,28 @@ def _sum_items(models, owners, unit_codes, result: ExportAudit):
     table that splits the amount finest (its value dimensions); a coarser table's figure takes
     every part of its units that lies under its codes."""
     dims_of = [tuple(sorted(models[m].memberships[l].components)) for m, l in owners]
-    finest = sorted(set().union(*map(set, dims_of)))
+    every_dimension = sorted(set().union(*map(set, dims_of)))
+    finest = every_dimension
     base_blocks = [i for i, d in enumerate(dims_of) if list(d) == finest]
     if not base_blocks:
-        # No table splits the amount by every value dimension at once: the split that the most
-        # tables' layers fit in (theirs or a coarser one) is the base; the others are left out and
-        # named (the pairs below warn). Not the first table's split: one odd table would take every
-        # other out of the audit.
-        candidates = sorted(set(dims_of), key=lambda d: (-sum(set(e) <= set(d) for e in dims_of), -len(d), d))
+        # No table splits the amount by every value dimension at once (costs by domain and year,
+        # and one domain's costs by provider): the split that the most tables' layers fit in (theirs
+        # or a coarser one) is the base. Not the first table's split: one odd table would take every
+        # other out of the audit. A layer split by a dimension the base lacks is linked by its totals
+        # over that dimension only (the pairs below), and named.
+        # (Between splits that as many layers fit in: the one whose tables hold more of the amount.)
+        held = defaultdict(float)
+        for (m, l), d in zip(owners, dims_of):
+            held[d] = max(held[d], float(np.abs(np.asarray(models[m].memberships[l].amount, dtype=float)).sum()))
+        candidates = sorted(set(dims_of), key=lambda d: (-sum(set(e) <= set(d) for e in dims_of), -round(held[d], 2),
+                                                         -len(d), d))
         finest = list(candidates[0])
         base_blocks = [i for i, d in enumerate(dims_of) if list(d) == finest]
         for i, (m, l) in enumerate(owners):
             if not set(dims_of[i]) <= set(finest):
                 result.warnings.setdefault(models[m].name, []).append(
                     f"{models[m].layers[l].column}: no table splits '{models[m].memberships[l].value_name}' by all "
-                    f"of {sorted(set().union(*map(set, dims_of)))}; audited with the tables that split it by "
-                    f"{finest} where they can be")
+                    f"of {every_dimension}; audited with the tables that split it by {finest} where they can be")
     # The base parts: (unit, codes of the finest split) with their amounts, from the base tables'
     # positions that name a code in every value dimension.
     # A position whose code is a group of finer codes (a tuple) is a base part only where no base
@@ -326,16 +332,31 @@ def _sum_items(models, owners, unit_codes, result: ExportAudit):
                 continue
             mem = models[m].memberships[l]
             model = models[m]
-            if not set(dims_of[i]) <= set(finest):
+            extra = [d for d in dims_of[i] if d not in finest]
+            # A split by a dimension the finest split lacks (costs by provider): its positions that
+            # take every code of that dimension (its total over providers) are still sums of the
+            # finest parts, and linked; the others are left out (not modelled, so not audited).
+            whole = np.ones(model.n_positions, dtype=bool)
+            for d in extra:
+                whole &= np.array([c is None or (isinstance(c, float) and np.isnan(c)) for c in mem.components[d]],
+                                  dtype=bool)
+            if extra and not whole.any():
                 result.warnings.setdefault(model.name, []).append(
                     f"{model.layers[l].column}: split by {list(dims_of[i])}, not part of the finest split {finest}; "
                     "left out of the export-wide audit")
                 checked[i] = False
                 continue
-            masks = {d: _code_masks(mem.components[d], code_maps[d]) for d in dims_of[i]}
+            if extra and i not in checked:
+                result.warnings.setdefault(model.name, []).append(
+                    f"{model.layers[l].column}: split by {extra}, which no table of the finest split {finest} has; "
+                    "only its totals over them are in the export-wide audit")
+            masks = {d: _code_masks(mem.components[d], code_maps[d]) for d in dims_of[i] if d in finest}
             unit_all = unit_codes[i][np.asarray(mem.unit, dtype=np.int64)]
             position_all = np.asarray(mem.position, dtype=np.int64)
             own_amount = np.asarray(mem.amount, dtype=float)
+            if extra:
+                rows = whole[position_all]
+                unit_all, position_all, own_amount = unit_all[rows], position_all[rows], own_amount[rows]
             if i in extra_rows:
                 # The zero cells' possible units, with nothing of their own (amount 0).
                 extra_position, extra_unit = extra_rows[i]

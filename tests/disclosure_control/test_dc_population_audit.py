@@ -309,7 +309,8 @@ def test_an_empty_domain_does_not_come_back_as_its_group_minus_its_published_mem
 def test_one_table_with_an_odd_split_does_not_take_the_others_out_of_the_audit(tmp_path):
     """Costs by provider (a split no other table has) released first, beside costs by domain and a
     profile: no table splits the amount by domain and provider at once, so the audit takes the split
-    most tables fit in (domain) and leaves only the odd table out, named in its notes."""
+    most tables fit in (domain) and links only the odd table's total over the providers, named in its
+    notes."""
     import json
     frame = _households()
     long = _long(frame)
@@ -326,7 +327,9 @@ def test_one_table_with_an_odd_split_does_not_take_the_others_out_of_the_audit(t
     def audit(name):
         return json.loads((tmp_path / "evidence" / f"{name}.evidence.json").read_text(encoding="utf-8"))["export_audit"]
     left_out = {name: [n for n in audit(name)["notes"] if "left out" in n] for name in ("per_aanbieder", "kosten", "profiel")}
-    assert left_out["per_aanbieder"] and not left_out["kosten"] and not left_out["profiel"], left_out
+    assert not any(left_out.values()), left_out
+    # The odd table: only its total over the providers is linked (the households' costs), and said.
+    assert [n for n in audit("per_aanbieder")["notes"] if "only its totals over them" in n]
     # The halt costs (4 households, primary) are audited against the profile's means x n.
     halt = [f for f in audit("kosten")["figures"] if f["column"] == "sum_kosten" and f["true_value"] > 0]
     assert halt and all(f["protected"] for f in halt)
@@ -355,3 +358,32 @@ def test_a_profile_whose_domain_groups_add_up_protects_each_row_as_a_sum(tmp_pat
             true = frame.loc[frame["cluster"] == cluster, "kosten_halt"].mean() if cluster != "Totaal" \
                 else frame["kosten_halt"].mean()
             assert rest > true * 1.05 or not true, (cluster, rest, true)
+
+
+def test_a_total_over_a_split_no_other_table_has_is_linked_with_the_domain_tables(tmp_path):
+    """Costs of one domain by provider (domain a dimension of one category, provider a split that no
+    other table has) beside costs by domain and year: the total over the providers is the domain's
+    costs of the same households, one quantity with the domain table's cell, audited as one; the
+    providers' own rows stay out of the audit (named)."""
+    import json
+    frame = _households()
+    long = _long(frame).assign(jaar=lambda t: np.where(t["hh"] % 3 == 0, "2020", "2021"))
+    halt = long[long["domein"] == "halt"].assign(aanbieder=lambda t: np.where(t["hh"] < 100, "A", "B"))
+    halt["domein"] = pd.Categorical(halt["domein"], categories=["halt"])
+    writer = SafeWriter(tmp_path / "export", tmp_path / "evidence", RULES)
+    with writer.batch() as batch:
+        batch.magnitude_table(long, name="kosten", unit="hh", dimensions=["domein", "jaar"], values="kosten",
+                              value_dimensions=["domein", "jaar"], metadata={"population": "huishoudens met kosten"})
+        batch.magnitude_table(halt.drop(columns="jaar"), name="aanbieders_halt", unit="hh", dimensions=["domein", "aanbieder"],
+                              margins=["aanbieder"], values="kosten", value_dimensions=["domein", "aanbieder"],
+                              metadata={"population": "huishoudens met kosten van halt"})
+
+    def audit(name):
+        return json.loads((tmp_path / "evidence" / f"{name}.evidence.json").read_text(encoding="utf-8"))["export_audit"]
+    by_provider = audit("aanbieders_halt")
+    assert [n for n in by_provider["notes"] if "only its totals over them" in n]
+    # The halt costs (4 households, primary in both): one quantity, published nowhere.
+    kosten = json.loads((tmp_path / "export" / "disclosure_manifest.json").read_text(encoding="utf-8"))
+    position = [i for i, r in enumerate(batch.results[0].table.itertuples()) if (r.domein, r.jaar) == ("halt", "Totaal")]
+    halt_figure = [f for f in audit("kosten")["figures"] if f["column"] == "sum_kosten" and f["position"] in position]
+    assert halt_figure and "aanbieders_halt" in halt_figure[0]["shared_with"], halt_figure
