@@ -57,6 +57,7 @@ from .rules import DisclosureRules
 from .tables import compact_range_ranks, offsets_in_runs
 
 _TOLERANCE = 1e-6          # relative, comparing an LP bound with a requirement
+_RETRIES = ({"method": "highs-ds"}, {"method": "highs-ipm"}, {"method": "highs-ds", "options": {"presolve": False}})
 _MAX_REPAIRS = 200         # suppressions added for one figure before it is declared unprotectable
 # Above this many atoms in one (population, measure) the LPs take minutes per figure (a national
 # run has millions of households): the audit then holds only identities between tables (the same
@@ -1020,6 +1021,16 @@ def _interval(q_atoms, q, is_pub, lo, hi, measure: _Measure, rank_rows, rank_key
             if res.status == 3:
                 out.append((sign * -np.inf, pd.Series(dtype=float)))
                 continue
+        for options in _RETRIES:
+            if res.status in (0, 2, 3):
+                break
+            # Numerical trouble (older HiGHS builds give up on some larger programs): the same
+            # program by another of HiGHS's methods, or without presolve.
+            res = linprog(sign * objective, A_ub=a_ub if a_ub.shape[0] else None,
+                          b_ub=b_ub if a_ub.shape[0] else None, bounds=bounds, **options)
+        if res.status == 3:
+            out.append((sign * -np.inf, pd.Series(dtype=float)))
+            continue
         if res.status != 0:
             raise RuntimeError(f"export-wide audit LP failed: {res.message}")
         marginals = np.abs(res.ineqlin.marginals) if a_ub.shape[0] else np.zeros(0)

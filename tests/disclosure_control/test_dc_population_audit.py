@@ -387,3 +387,23 @@ def test_a_total_over_a_split_no_other_table_has_is_linked_with_the_domain_table
     position = [i for i, r in enumerate(batch.results[0].table.itertuples()) if (r.domein, r.jaar) == ("halt", "Totaal")]
     halt_figure = [f for f in audit("kosten")["figures"] if f["column"] == "sum_kosten" and f["position"] in position]
     assert halt_figure and "aanbieders_halt" in halt_figure[0]["shared_with"], halt_figure
+
+
+def test_a_linear_program_with_numerical_trouble_is_solved_again_by_another_method(tmp_path, monkeypatch):
+    """Older HiGHS builds (scipy 1.11) give up on some larger programs with an unknown status: the
+    audit solves the same program by another method, and the release is the one without trouble."""
+    import types
+    import disclosure_control.population as population
+    frame = _households()
+    plain = {name: r.table.to_csv(index=False) for name, r in _release(tmp_path / "plain", frame).items()}
+    real, calls = population.linprog, []
+
+    def troubled(*args, **kwargs):
+        calls.append(kwargs.get("method"))
+        if len(calls) % 2 == 1 and kwargs.get("method") == "highs":
+            return types.SimpleNamespace(status=4, message="numerical difficulties")
+        return real(*args, **kwargs)
+    monkeypatch.setattr(population, "linprog", troubled)
+    again = {name: r.table.to_csv(index=False) for name, r in _release(tmp_path / "again", frame).items()}
+    assert again == plain
+    assert "highs-ds" in calls
