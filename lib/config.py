@@ -326,6 +326,18 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
                 else "must map domains to 'register' or 'provider'"),
         Setting("municipality", dict, {}, "Municipal route: a table [sources.municipality] with the settings below."),
     ),
+    "report": (
+        Setting("language", str, "nl", "Language of the report: 'nl' (Dutch, for the municipality) or 'en' "
+                "(English headings, key findings, column labels, categories and figures; the caveats, table "
+                "titles and notes stay as the export writes them, in Dutch). Numbers are in Dutch format in both.",
+                choices=("nl", "en")),
+    ),
+    "comparison": (
+        Setting("earlier_work_dir", str, "", "Repeated measurements: the work folder of an earlier run of the same "
+                "study area, route and price year with an earlier peildatum. Its baseline is published beside this "
+                "run's, in the same tables and protected together, and the persons of its selection are followed into "
+                "this baseline (README 'Repeated measurements'). Empty: no comparison."),
+    ),
     "disclosure_control": (),     # validated by disclosure_control.DisclosureRules.from_mapping
 }
 
@@ -543,9 +555,12 @@ def _cross_checks(values: dict[str, dict[str, Any]]) -> list[str]:
                             "[prices] index_series)")
     municipality = sources["municipality"]
     if values["run"]["route"] == "cbs":
+        from lib.config_template import dataset_pattern    # here: the template module imports this one
         for name in CBS_REQUIRED_DATASETS:
             if name not in sources["cbs"]:
-                problems.append(f"route 'cbs' needs [sources.cbs] {name} (the household and address registers)")
+                problems.append(f"route 'cbs' needs [sources.cbs] {name} (the household and address registers), e.g. "
+                                f"{name} = \"{dataset_pattern(CBS_DATASETS[name])}\" (python scripts/run_all.py "
+                                "--init cbs writes a template with every dataset)")
         if municipality["cost_files"] or municipality["brp_extract"]:
             problems.append("route 'cbs' reads CBS registers keyed by RINPERSOON; [sources.municipality] files are "
                             "keyed by BSN and belong to route 'municipality' (appendix-2 files that CBS linked to "
@@ -632,9 +647,11 @@ def load_config(path: str | Path) -> RunConfig:
     except tomllib.TOMLDecodeError as exc:
         hint = ""
         line = re.search(r"line (\d+)", str(exc))
-        if line and "\\" in _quoted_text(text.splitlines()[int(line[1]) - 1] if int(line[1]) <= len(text.splitlines())
-                                          else ""):
-            hint = f". That line has a backslash between double quotes: {BACKSLASH_HINT}"
+        lines = text.splitlines()
+        if line and 1 <= int(line[1]) <= len(lines):
+            hint = f" (line {line[1]}: {lines[int(line[1]) - 1].strip()})"   # the user sees what to fix
+        if line and "\\" in _quoted_text(lines[int(line[1]) - 1] if 1 <= int(line[1]) <= len(lines) else ""):
+            hint += f". That line has a backslash between double quotes: {BACKSLASH_HINT}"
         raise ConfigError(f"{path}: not a valid TOML file: {exc}{hint}") from None
     values = validate(raw, str(path), path.parent)
     return RunConfig(path=path, sha256=hashlib.sha256(data).hexdigest(), values=values)

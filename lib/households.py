@@ -434,17 +434,24 @@ def residence_status(household: np.ndarray, person: np.ndarray, day: int,
 def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatum: int, period: tuple[int, int],
                         area: list[str], include_institutional: bool, residence_date: int | None,
                         monthly: bool = True,
-                        table_ready: Callable[[str, pd.DataFrame], None] | None = None) -> HouseholdModel:
+                        table_ready: Callable[[str, pd.DataFrame], None] | None = None,
+                        part_done: Callable[[str], None] | None = None) -> HouseholdModel:
     """The household model of the CBS registers; ``monthly`` adds what monthly attribution needs.
 
     ``table_ready(name, frame)``, when given, is called with each table of the model as soon as
     it is final (``households``, ``members`` and, when ``monthly``, ``area_spells``,
     ``membership_spells``, ``household_spells``), so a caller can write it while the rest is
     computed. The frames are not changed afterwards. ``residence_date`` None: the last day the
-    household register describes (``last_day_described``)."""
+    household register describes (``last_day_described``). ``part_done(label)``, when given, is called when
+    a long part is finished ("registers read", "households at the peildatum", "monthly spells"), for the
+    progress lines of the step (nationally the step takes over a minute)."""
     def ready(name: str, frame: pd.DataFrame) -> None:
         if table_ready is not None:
             table_ready(name, frame)
+
+    def done(label: str) -> None:
+        if part_done is not None:
+            part_done(label)
 
     notes: list[str] = []
     year = int(pd.Timestamp(np.datetime64(int(peildatum), "D")).year)
@@ -458,6 +465,7 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
         area_spells = area_part.result()
     notes.append(note)
     del person_of
+    done("registers read")
     if monthly:
         ready("area_spells", area_spells)
 
@@ -511,6 +519,7 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
     ready("households", households)
     ready("members", members)
     moves = _moves(area_spells, spells, period)
+    done("households at the peildatum")
     if not monthly:
         return HouseholdModel(households=households, members=members, area_spells=area_spells, moves=moves,
                               notes=notes, residence_date=int(residence_date))
@@ -551,6 +560,7 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
     household_spells["moved_out"] = status["moved"].to_numpy(dtype=bool)
     household_spells["left_registers"] = status["left_registers"].to_numpy(dtype=bool)
     ready("household_spells", household_spells)
+    done("monthly spells")
     return HouseholdModel(households=households, members=members,
                           membership_spells=membership, household_spells=household_spells,
                           area_spells=area_spells, moves=moves, notes=notes, residence_date=int(residence_date))

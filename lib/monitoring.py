@@ -504,8 +504,8 @@ def _varies(values: np.ndarray) -> bool:
 def run_monitoring(costs: pd.DataFrame, households: pd.DataFrame, cohort: np.ndarray,
                    start_month: int, periods: list[str], unit: str, domains: list[str], caliper: float, seed: int,
                    moved: np.ndarray, dissolved: np.ndarray, movers: str = "follow",
-                   comparison_pool: np.ndarray | None = None, counting: DomainCounting | None = None
-                   ) -> MonitoringResult:
+                   comparison_pool: np.ndarray | None = None, counting: DomainCounting | None = None,
+                   part_done=None) -> MonitoringResult:
     """Monitor ``cohort`` (boolean per row of ``households``, which are the households at the start).
 
     ``costs``: the households' costs per period and domain, ``cohort_costs`` of the ledger
@@ -514,7 +514,9 @@ def run_monitoring(costs: pd.DataFrame, households: pd.DataFrame, cohort: np.nda
     household ended during the follow-up. ``comparison_pool``: per household, whether it may
     be a comparison household (default: every household not in the cohort), e.g. the
     households that meet the selection criteria but were not enrolled. ``counting``: the
-    method's domains that the covariate ``n_domains`` counts (default: every domain)."""
+    method's domains that the covariate ``n_domains`` counts (default: every domain). ``part_done(label)``,
+    when given, is called once the comparison group is matched (most of the time here), for the step's
+    progress lines."""
     follow_up = follow_up_periods(periods, start_month, unit)
     baseline_periods = [p for p in periods if p not in follow_up]
     if not baseline_periods or not follow_up:
@@ -551,6 +553,8 @@ def run_monitoring(costs: pd.DataFrame, households: pd.DataFrame, cohort: np.nda
     pool = treated | control_pool
     in_pool = covariates if pool.all() else covariates[pool].reset_index(drop=True)
     match = match_comparison_group(in_pool, treated[pool], caliper, seed, strata=strata[pool])
+    if part_done is not None:
+        part_done("comparison group matched")
     pool_rows = np.flatnonzero(pool)
     matched_treated = pool_rows[np.flatnonzero(match >= 0)]
     matched_control = pool_rows[match[match >= 0]]

@@ -35,6 +35,7 @@ from typing import Callable
 from lib import optional_packages
 from lib import provenance as prov
 from lib.config import RunConfig
+from lib.progress import Progress, RunClock, estimate_steps, load_step_rates, source_rows
 from lib.errors import UserFacingError
 from lib.workfiles import (
     export_folder_lock,
@@ -69,27 +70,6 @@ class Step:
     fills in ``lib.provenance.PROVENANCE[name]`` when the step does not declare it."""
 
 
-class Progress:
-    """Logs progress of a long loop with an estimate of the time left, at most every few seconds."""
-
-    def __init__(self, what: str, total: int, every_seconds: float = 5.0, clock=time.perf_counter):
-        self.what, self.total, self.every, self.clock = what, max(total, 1), every_seconds, clock
-        self.started = self.last = clock()
-
-    def __call__(self, done: int) -> None:
-        now = self.clock()
-        if now - self.last < self.every or done >= self.total:
-            return
-        self.last = now
-        left = (now - self.started) / max(done, 1) * (self.total - done)
-        LOG.info("    %s: %s of %s (%d%%), about %s left", self.what, f"{done:,}", f"{self.total:,}",
-                 100 * done // self.total, _duration(left))
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
-
-
 @dataclass
 class RunContext:
     config: RunConfig
@@ -97,9 +77,13 @@ class RunContext:
     number: int
     tracker: "_RunTracker | None" = None
     """Set by ``run_steps``: records which earlier steps' outputs the step reads."""
+    clock: RunClock | None = None
+    """Set by ``run_steps``: the run's estimates and times, for the progress lines (lib.progress)."""
 
-    def progress(self, what: str, total: int) -> Progress:
-        return Progress(what, total)
+    def progress(self, what: str, total: float) -> Progress:
+        """Throttled progress lines of a long loop, or of the parts of a step, with the time left in the step
+        and in the run (``lib.progress``)."""
+        return self.clock.progress(what, total) if self.clock is not None else Progress(what, total)
 
     @property
     def step_dir(self) -> Path:
@@ -109,8 +93,8 @@ class RunContext:
         path = step_folder(self.config, name)
         if not (path / prov.STEP_JSON).is_file():
             raise StepOrderError(f"step '{self.step.name}' needs the output of step '{name}' in {path}, which has "
-                                 f"not run to completion (no {prov.STEP_JSON}); run that step first (or "
-                                 f"run_all.py --from {name})")
+                                 f"not run to completion (no {prov.STEP_JSON}); run that step and every later one "
+                                 f"first: {prov.rerun_command(self.config, name, all_steps()[0].name)}")
         if self.tracker is not None:
             self.tracker.read(self.step, name)
         return path
@@ -324,7 +308,8 @@ def run_steps(config: RunConfig, names: list[str] | None = None, *,
     try:
         for lock in locks:
             acquired.append(lock.acquire())
-        config.export_dir.mkdir(parents=True, exist_ok=True)
+        if {"export", "report"} & set(plan):   # only they write there (run_all.py --check runs the inventory alone)
+            config.export_dir.mkdir(parents=True, exist_ok=True)
         log_path = setup_logging(config)
         LOG.info("=" * 72)
         LOG.info("run '%s' with %s (sha256 %s)", config["run"]["name"], config.path, config.sha256[:12])
@@ -351,11 +336,15 @@ def _run_plan(config: RunConfig, steps: tuple[Step, ...], plan: list[str]) -> di
     tracker = _RunTracker(check, plan)
     results: dict[str, StepResult] = {}
     run_start = time.perf_counter()
+    run_clock = RunClock(plan)
+    if "inventory" not in plan:
+        _estimate_run(config, run_clock)          # from the inventory of an earlier run, when there is one
     for number, step in enumerate(steps, start=1):
         if step.name not in plan:
             continue
-        ctx = RunContext(config, step, number, tracker=tracker)
+        ctx = RunContext(config, step, number, tracker=tracker, clock=run_clock)
         LOG.info("step %d/%d %s: %s", number, len(steps), step.name, step.title)
+        run_clock.start_step(step.name)
         if clear_step_folder(ctx.step_dir):
             LOG.info("    an earlier run of this step did not finish (no %s): its files were removed", prov.STEP_JSON)
         ctx.step_dir.mkdir(parents=True, exist_ok=True)
@@ -378,6 +367,9 @@ def _run_plan(config: RunConfig, steps: tuple[Step, ...], plan: list[str]) -> di
         peak = peak_memory_mb()
         peak_text = f", peak memory {peak:,.0f} MB{'' if per_step_peak else ' (whole run so far)'}" if peak else ""
         LOG.info("    done in %.2f s%s", seconds, peak_text)
+        if step.name == "inventory":
+            _estimate_run(config, run_clock)      # its sources.csv counts the rows of every source
+        run_clock.finish_step(step.name)
         computed_from = inputs.as_dict()
         computed_from["upstream"].update(tracker.extra_reads.get(step.name, {}))
         manifest = {
@@ -405,3 +397,16 @@ def _run_plan(config: RunConfig, steps: tuple[Step, ...], plan: list[str]) -> di
         LOG.info("note: the work files of step(s) %s (not run now) are out of date since this run; to bring them up "
                  "to date: %s", ", ".join(stale), prov.rerun_command(config, start, check.order[0]))
     return results
+
+
+def _estimate_run(config: RunConfig, run_clock: RunClock) -> None:
+    """Give ``run_clock`` the estimate of every step from the inventory's source rows and the reference rates
+    (``lib/reference_data/step_rates.csv``); nothing when there is no inventory yet."""
+    from lib.steps.read_sources import registers_only
+    rows = source_rows(step_folder(config, "inventory") / "sources.csv")
+    if rows is None:
+        return
+    from lib.price_sensitivity import scenario_tables_configured
+    run_clock.set_estimates(estimate_steps(load_step_rates(), run_clock.plan, rows, costs=not registers_only(config),
+                                           monitoring=config["monitoring"]["enabled"],
+                                           price_scenarios=len(scenario_tables_configured(config))), rows)

@@ -113,6 +113,13 @@ def metadata_files(config: RunConfig) -> list[Path]:
                     config.resolve(prices["bijstand_codes"])])
 
 
+def comparison_files(config: RunConfig) -> list[Path]:
+    """The earlier run's ``step.json`` files that a comparison reads (``[comparison] earlier_work_dir``):
+    a rerun of a step of the earlier run makes the baseline out of date."""
+    from lib.comparison import provenance_files
+    return provenance_files(config)
+
+
 def monitoring_files(config: RunConfig) -> list[Path]:
     settings = config["monitoring"]
     cohort = [config.resolve(settings["cohort_file"])] if settings["enabled"] and settings["cohort"] == "file" else []
@@ -128,8 +135,8 @@ PROVENANCE: dict[str, Provenance] = {
     "cube": Provenance(("households", "price"), ("households", "study", "domains")),
     # The tables of provider coverage (lib.provider_coverage) read the providers' ledger rows, the
     # records and provider codes, and the households and members.
-    "baseline": Provenance(("cube", "price", "read_sources", "households"), TABLE_METADATA + ("baseline", "selection", "sensitivity", "disclosure_control"),
-                           metadata_files),
+    "baseline": Provenance(("cube", "price", "read_sources", "households"), TABLE_METADATA + ("baseline", "selection", "sensitivity", "disclosure_control", "comparison"),
+                           lambda config: metadata_files(config) + comparison_files(config)),
     "coherence": Provenance(("cube",), TABLE_METADATA + ("coherence", "baseline.top_group_share", "run.seed",
                                                          "disclosure_control"), metadata_files),
     "selection": Provenance(("cube", "households", "read_sources"),
@@ -143,8 +150,10 @@ PROVENANCE: dict[str, Provenance] = {
                          outside=lambda config: [config.export_dir]),
     # The section "Bronnen" reads the inventory, the reading step's accounting and the prices used, and
     # finds the domains of the method as the tables do; the workbook notice follows output_format.
+    # The price check and the language ([report], the label table) too.
     "report": Provenance(("export", "inventory", "read_sources", "price"),
-                         TABLE_METADATA + ("run.export_dir", "disclosure_control"), metadata_files),
+                         TABLE_METADATA + ("run.export_dir", "disclosure_control", "report"),
+                         lambda config: metadata_files(config) + [REFERENCE_DATA / "report_labels.csv"]),
 }
 
 

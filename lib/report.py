@@ -1,85 +1,58 @@
 """The report of a run, built from the export folder only.
 
 Every figure in the report comes from tables that passed disclosure control: the CSV (or
-XLSX) tables, their notes and the manifest of the export folder. The one exception is the
+XLSX) tables, their notes and the manifest of the export folder. The exceptions are the
 section "Bronnen" (lib.report_sources: the files read and the rows used, from the run's
-accounting), which the report step passes in; without it, the same report can be made again
-outside the secure environment from the released export (``python scripts/make_report.py
-EXPORT_DIR``), and then says that the sources are in the run's own report. Without matplotlib
-there are no figures, and the report says so where they would have been; it names the Excel
-workbook of all tables when the export has one, or says why not when the run asked for one. Plots (when matplotlib is
-installed) are drawn from those tables too, never from unit data, and each plot names the
-table it shows.
+accounting) and the price check (lib.report_findings.price_check_caveat), which the report step
+passes in; without them, the same report can be made again outside the secure environment from the
+released export (``python scripts/make_report.py EXPORT_DIR``), and then says that the sources are
+in the run's own report. Without matplotlib there are no figures, and the report says so where they
+would have been; it names the Excel workbook of all tables when the export has one, or says why not
+when the run asked for one.
 
-The report comes as Markdown and as one self-contained HTML file (styles and images inside).
-Every number it writes, in the text and in the tables, is in Dutch format (lib.dutch_numbers:
-1.155; EUR 15.048; 24,5%); the exported files it reads stay as they are (machine-readable).
+The report has two parts and a table of contents:
+
+1. for policy makers: the key findings in plain Dutch with the caveats that matter beside them
+   (lib.report_findings), the figures (lib.report_figures) and where the households live
+   (lib.report_areas);
+2. the annex: every exported table in the order of the method, the technical tables marked
+   (lib.report_structure), the sources (lib.report_sources), the coverage of the providers
+   (lib.provider_coverage) and the rules of disclosure control.
+
+Every word of the report's own (headings, column labels, categories, figure texts) comes from one
+label table in Dutch or English (lib.report_labels; ``[report] language``); every number it writes
+is in Dutch format (lib.dutch_numbers: 1.155; EUR 15.048; 24,5%); the exported files it reads stay
+as they are (machine-readable). It comes as Markdown and as one self-contained HTML file (styles
+and images inside) that scrolls wide tables on screen and fits them to the page in print.
 """
 from __future__ import annotations
 
 import base64
 import contextlib
 import html
-import io
-import json
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-import numpy as np
 import pandas as pd
 
 from lib import optional_packages
-from lib.dutch_numbers import cell as dutch_cell, euro, number, percent
+from lib.dutch_numbers import number, percent
 from lib.errors import UserFacingError
 from lib.provider_coverage import coverage_html, coverage_markdown
 from lib.report_areas import area_html, area_markdown
+from lib.report_comparison import TITLE as COMPARISON_TITLE, comparison_html, comparison_markdown, comparison_sections
+from lib.report_figures import Figure, figures
+# The findings and the tables are read through this module by the tests and other modules.
+from lib.report_findings import (FIELD_FIGURE, _monitoring_findings, caveat_findings,  # noqa: F401
+                                 headline_findings, key_findings, residence_and_attribution_findings,
+                                 sensitivity_findings, shortlist_findings)
+from lib.report_labels import Labels
 from lib.report_sources import CBS_STATEMENT, REGISTER_USE, SourcesSection
-
-FIELD_FIGURE = ("In het veld wordt gevonden dat ongeveer de helft van de kosten in het sociaal domein bij minder dan 5% "
-                "van de huishoudens valt, en een kwart tot een derde bij 1-2%.")
-
-
-@dataclass
-class ExportedTable:
-    name: str
-    table: pd.DataFrame
-    notes: dict[str, str]
-    notes_text: str
-    manifest: dict
-    symbol: str
-    decimal: str = "."
-    """The decimal mark of the exported file (',' in csv_nl)."""
-
-    @property
-    def title(self) -> str:
-        return self.notes.get("Title", self.name)
-
-    @property
-    def suppressed(self) -> int:
-        return int(self.manifest.get("suppressed_cells", 0))
-
-    def shown(self) -> pd.DataFrame:
-        """The table as the report shows it: every number in a value column in Dutch format
-        (lib.dutch_numbers.cell: 1.155; 5.570.572,84; 61,7), labels and the suppression symbol
-        as published. The exported file itself is not changed."""
-        labels = set(self.manifest.get("label_columns", []))
-        shown = self.table.copy()
-        for column in shown.columns:
-            if column not in labels:
-                shown[column] = [dutch_cell(v, self.decimal, self.symbol) for v in shown[column]]
-        return shown
-
-    def value(self, column: str, **where) -> float | None:
-        """A published number (None when suppressed or absent)."""
-        rows = self.table
-        for key, wanted in where.items():
-            rows = rows[rows[key].astype(str) == str(wanted)]
-        if rows.empty or column not in rows:
-            return None
-        return _number(rows[column].iloc[0], self.symbol)
+from lib.report_structure import STYLE, annex_parts, is_technical
+from lib.report_tables import ExportedTable, find, published_number, read_export  # noqa: F401
 
 
 @dataclass
@@ -87,8 +60,10 @@ class Report:
     run: dict[str, str]
     tables: list[ExportedTable]
     findings: list[str]
-    figures: list[tuple[str, str, bytes]] = field(default_factory=list)
-    """(title, table name, PNG bytes)."""
+    """The key findings (lib.report_findings.key_findings)."""
+    caveats: list[str] = field(default_factory=list)
+    """What to keep in mind beside them (lib.report_findings.caveat_findings)."""
+    figures: list[Figure] = field(default_factory=list)
     figure_notice: str = ""
     """Why there are no figures (matplotlib missing: lib.optional_packages.REPORT_NOTICES), or ""."""
     workbook: str = ""
@@ -96,377 +71,33 @@ class Report:
     sources: SourcesSection | None = None
     """The section "Bronnen" (lib.report_sources), made by the report step from the work folder; None
     for a report made from an export folder alone."""
+    rules: dict = field(default_factory=dict)
+    """The disclosure rules of the export (its manifest)."""
+    labels: Labels = field(default_factory=Labels)
 
 
-def _number(text, symbol: str) -> float | None:
-    if text is None or (isinstance(text, float) and np.isnan(text)):
-        return None
-    text = str(text).strip()
-    if text in ("", symbol):
-        return None
-    try:
-        return float(text.replace(",", ".")) if text.count(",") == 1 and "." not in text else float(text)
-    except ValueError:
-        return None
+# --- building ----------------------------------------------------------------------------
 
-
-def _parse_notes(text: str) -> dict[str, str]:
-    notes = {}
-    for line in text.splitlines():
-        if ": " in line and not line.startswith("'"):
-            key, value = line.split(": ", 1)
-            if key and " " not in key.strip() or key in ("Price year",):
-                notes[key.strip()] = value.strip()
-    return notes
-
-
-def read_export(export_dir: Path) -> tuple[dict, list[ExportedTable]]:
-    """The manifest and every released table of an export folder."""
-    manifest = json.loads((export_dir / "disclosure_manifest.json").read_text(encoding="utf-8"))
-    symbol = manifest.get("rules", {}).get("suppressed_symbol", "x")
-    sep_of = {"csv": (",", "."), "csv_nl": (";", ",")}
-    output_format = manifest.get("rules", {}).get("output_format", "csv")
-    sep, decimal = sep_of.get(output_format, (",", "."))
-    tables = []
-    for name, entry in sorted(manifest.get("tables", {}).items()):
-        files = entry.get("files", {})
-        data_file = next((f for f in files if f.endswith((".csv", ".xlsx"))), None)
-        notes_file = next((f for f in files if f.endswith(".notes.txt")), None)
-        if data_file is None:
-            continue
-        if data_file.endswith(".xlsx"):
-            table = pd.read_excel(export_dir / data_file, dtype=str)
-        else:
-            table = pd.read_csv(export_dir / data_file, sep=sep, dtype=str, keep_default_na=False,
-                                encoding="utf-8-sig")
-        notes_text = (export_dir / notes_file).read_text(encoding="utf-8") if notes_file else ""
-        tables.append(ExportedTable(name, table, _parse_notes(notes_text), notes_text, entry, symbol, decimal))
-    return manifest, tables
-
-
-def _table(tables: list[ExportedTable], name: str) -> ExportedTable | None:
-    return next((t for t in tables if t.name == name), None)
-
-
-def headline_findings(tables: list[ExportedTable]) -> list[str]:
-    """The main figures of the run, in words, from published cells only."""
-    out = _no_costs_findings(tables)
-    reach = _table(tables, "bereik_aantal_domeinen")
-    if reach is not None:
-        total = reach.value("n_households", aantal_domeinen="Totaal")
-        none = reach.value("n_households", aantal_domeinen="0")
-        if total and none is not None:
-            out.append(f"Bereik: {number(total - none)} van de {number(total)} huishoudens "
-                       f"({percent((total - none) / total)}) had "
-                       "kosten in het sociaal of veiligheidsdomein in de studiejaren.")
-        multi = [reach.value("n_households", aantal_domeinen=k) for k in ("3", "4+")]
-        if total and all(m is not None for m in multi):
-            counted = re.search(r"domeinen geteld zoals de methode ze telt \([^)]*\): (.*?) telt elk als een domein",
-                                reach.notes_text)
-            how = (f" Domeinen zoals de methode ze telt: {counted.group(1)} telt elk als een domein (een zaak die "
-                   "politie, OM en rechter doorloopt is een probleem, niet drie)." if counted else "")
-            out.append(f"{number(sum(multi))} huishoudens ({percent(sum(multi) / total)}) hadden kosten in drie of "
-                       "meer domeinen." + how)
-    top = _table(tables, "concentratie_top")
-    if top is not None:
-        # The smallest top groups are suppressed in small areas: then the next published ones speak.
-        segments = ("top 1%", "top 2%", "top 5%", "top 10%", "top 20%")
-        shares = {seg: top.value("share_of_kosten_pct", segment=seg) for seg in segments}
-        known = dict(list({k: v for k, v in shares.items() if v is not None}.items())[:3])
-        if known:
-            parts = [f"de duurste {k[4:]} van de huishoudens droeg {percent(v, scale=1)} van alle kosten"
-                     for k, v in known.items()]
-            out.append("Concentratie: " + "; ".join(parts) + ". " + FIELD_FIGURE)
-    gini = _table(tables, "gini")
-    if gini is not None and len(gini.table):
-        value = _number(gini.table.iloc[0, -1], gini.symbol)
-        if value is not None:
-            out.append(f"Gini-coefficient van de kosten per huishouden: {number(value, 2)} (0 = gelijk verdeeld, "
-                       "1 = alles bij een huishouden).")
-    combos = _table(tables, "combinaties_duurste")
-    if combos is not None and "n_households" in combos.table:
-        rows = combos.table[~combos.table["combinatie"].isin(["Totaal", "overige combinaties"])].copy()
-        rows["n"] = [(_number(v, combos.symbol) or 0) for v in rows["n_households"]]
-        best = rows.sort_values("n", ascending=False).head(3)
-        if len(best):
-            listed = "; ".join(f"{r.combinatie} ({number(r.n)} huishoudens)" for r in best.itertuples())
-            out.append(f"Meest voorkomende domeincombinaties bij de duurste huishoudens: {listed}.")
-    out += _coherence_findings(tables)
-    out += residence_and_attribution_findings(tables)
-    out += shortlist_findings(tables)
-    # Detention priced from sentenced days: the caveat of the tables' notes (households.detention_note), once.
-    out += next(([t.notes["Detentie"]] for t in tables if t.notes.get("Detentie")), [])
-    out += _monitoring_findings(tables)
-    out += sensitivity_findings(tables)
-    return out
-
-
-def sensitivity_findings(tables: list[ExportedTable]) -> list[str]:
-    """The price sensitivity run in words (lib.price_sensitivity), from published cells only."""
-    domains = _table(tables, "prijsgevoeligheid_domeinen")
-    if domains is None:
-        return []
-    out = []
-    base, low, high = (domains.value(c, domein="Totaal") for c in ("sum_kosten", "sum_kosten_laag", "sum_kosten_hoog"))
-    if base and low is not None and high is not None:
-        out.append(f"Gevoeligheid voor de prijzen: de totale kosten zijn {percent(low / base, 0)} van die bij de "
-                   f"prijzen van de run met de lage prijstabel en {percent(high / base, 0)} met de hoge.")
-    top = _table(tables, "concentratie_top")
-    shares = []
-    for seg in ("top 1%", "top 5%", "top 10%"):
-        values = [top.value("share_of_kosten_pct", segment=seg) if top is not None else None]
-        for scenario in ("laag", "hoog"):
-            t = _table(tables, f"prijsgevoeligheid_concentratie_{scenario}")
-            values.append(t.value(f"share_of_kosten_{scenario}_pct", segment=seg) if t is not None else None)
-        if all(v is not None for v in values):
-            shares.append(f"de duurste {seg[4:]} {percent(values[0], scale=1)} (laag {percent(values[1], scale=1)}, "
-                          f"hoog {percent(values[2], scale=1)})")
-    if shares:
-        out.append("Aandeel in de kosten bij de drie prijstabellen: " + "; ".join(shares) + ".")
-    selection = _table(tables, "prijsgevoeligheid_selectie")
-    if selection is not None:
-        counts = [selection.value("n_households", prijzen=p) for p in ("prijzen van de run", "lage prijzen",
-                                                                        "hoge prijzen")]
-        if all(c is not None for c in counts):
-            out.append(f"Selectie: {number(counts[0])} huishoudens bij de prijzen van de run, {number(counts[1])} bij "
-                       f"lage en {number(counts[2])} bij hoge prijzen.")
-    return out
-
-
-def _monitoring_findings(tables: list[ExportedTable]) -> list[str]:
-    """The monitoring estimates with what each can and cannot say: the before/after is regression to
-    the mean as much as an effect; the comparison is published only where the groups overlap
-    (lib.monitoring.publication_gate), and the placebo tells whether they diverged before the start."""
-    from lib.monitoring import EFFECT_LABEL, PLACEBO_LABEL
-    from lib.steps.monitoring import NOT_PUBLISHED_NOTE
-    effect = _table(tables, "monitoring_effect")
-    if effect is None or not len(effect.table):
-        return []
-    out = []
-    for row in effect.table.itertuples():
-        value = _number(getattr(row, "verschil_per_huishouden_per_periode", None), effect.symbol)
-        low = _number(getattr(row, "ondergrens_95", None), effect.symbol)
-        high = _number(getattr(row, "bovengrens_95", None), effect.symbol)
-        if value is None or low is None or high is None:
-            continue
-        interval = f"{euro(value)} per huishouden per periode (95%-interval {euro(low)} tot {euro(high)})"
-        if row.schatting == PLACEBO_LABEL:
-            out.append(f"Monitoring, placebotoets (start een periode eerder, alleen perioden voor de start): {interval}; "
-                       "ligt dit interval ver van 0, dan liepen de groepen al voor de start uiteen en is het effect "
-                       "niet betrouwbaar.")
-        elif row.schatting == EFFECT_LABEL:
-            out.append(f"Monitoring, {row.schatting}: {interval}.")
-        else:
-            out.append(f"Monitoring, {row.schatting}: {interval} (geen effect van de aanpak: huishoudens die om hun "
-                       "hoge kosten zijn geselecteerd, worden ook zonder aanpak goedkoper).")
-    if NOT_PUBLISHED_NOTE in effect.notes_text or not (effect.table["schatting"] == EFFECT_LABEL).any():
-        out.append("Monitoring: het effect van de aanpak t.o.v. een vergelijkingsgroep is niet gepubliceerd, omdat het "
-                   "cohort en de vergelijkingsgroep onvoldoende overlappen (zie de toelichting bij monitoring_effect). "
-                   "Deze monitoring kan een effect van de aanpak daarom niet aantonen of uitsluiten; daarvoor zijn "
-                   "vergelijkbare huishoudens zonder aanpak nodig, bijvoorbeeld huishoudens die aan de selectiecriteria "
-                   "voldoen maar niet zijn ingeschreven.")
-    return out
-
-
-# The notes of the baseline tables that say what residence and attribution do to the figures
-# (lib.baseline.attribution_notes and residence_notes): a reader of the key findings must see them
-# beside the figures, not only in one table's notes.
-CAVEAT_STARTS = ("Toerekening op de peildatum:", "Woonplaats op ", "Van de vertrokken huishoudens",
-                 "Vertrokken huishoudens zijn niet gemeten")
-
-
-def residence_and_attribution_findings(tables: list[ExportedTable]) -> list[str]:
-    """The caveats on attribution (from any table that states them) and residence (from
-    ``kosten_woonachtig``), each once, in the words of the published notes."""
-    out: list[str] = []
-    woonachtig = _table(tables, "kosten_woonachtig")
-    sources = ([woonachtig] if woonachtig is not None else []) + [t for t in tables if t is not woonachtig]
-    for t in sources:
-        for line in t.notes_text.splitlines():
-            line = line.strip()
-            if line.startswith(CAVEAT_STARTS) and line not in out:
-                if line.startswith("Toerekening") and any(o.startswith("Toerekening") for o in out):
-                    continue
-                out.append(line)
-    # Domains without a source in this run (detentie without GEDETINEERDENTAB, whose sentences the
-    # price step counts in a WARNING): their costs are missing, not zero.
-    listed = next((t.notes["Domeinen"].split(NOT_MEASURED, 1)[1].split(";")[0].strip() for t in tables
-                   if NOT_MEASURED in t.notes.get("Domeinen", "")), "")
-    if listed:
-        out.append(f"Niet gemeten, want zonder bron in deze run: {listed}. Hun kosten ontbreken in alle cijfers "
-                   "(niet nul: onbekend).")
-    return out
-
-
-def shortlist_findings(tables: list[ExportedTable]) -> list[str]:
-    """The note of the sources that delivered only a shortlist of their most expensive clients (the
-    ``Shortlist`` line every table of the costs states, lib.steps.households.shortlist_note), once."""
-    note = next((t.notes["Shortlist"] for t in tables if t.notes.get("Shortlist")), "")
-    return [f"{note} Dit geldt voor alle tabellen met kosten, niet alleen voor de selectie."] if note else []
-
-
-NO_COSTS = "geen kosten gelezen"
-"""How the ``Kosten`` line of every table of a run over the registers alone begins
-(lib.steps.households.NO_COSTS_NOTE)."""
-
-
-def _no_costs_findings(tables: list[ExportedTable]) -> list[str]:
-    """A run over the registers alone read no cost source: the report says so first."""
-    if not any(t.notes.get("Kosten", "").startswith(NO_COSTS) for t in tables):
-        return []
-    return ["Geen kosten gelezen: deze run las alleen de registers (geen kostenbron), om huishoudens en woonplaats "
-            "eerst te controleren. De tabellen beschrijven huishoudens, geen kosten: die zijn niet gemeten (niet nul: "
-            "onbekend)."]
-
-
-NOT_MEASURED = "(niet gemeten, dus niet nul): "
-"""How the ``Domeinen`` note of a table (lib.steps.households.domain_note) lists the domains without a source."""
-
-
-def _coherence_findings(tables: list[ExportedTable]) -> list[str]:
-    """How many types each typology found, and which one to read (the advice the coherence step
-    wrote in the notes of samenhang_overeenstemming, from the stability it measured)."""
-    out = []
-    for name in ("samenhang_klassen", "samenhang_clusters"):
-        t = _table(tables, name)
-        if t is None or "n_households" not in t.table:
-            continue
-        rows = t.table[t.table.iloc[:, 0].astype(str) != "Totaal"]
-        if len(rows):
-            out.append(f"{t.title}: {number(len(rows))} typen.")
-    agreement = _table(tables, "samenhang_overeenstemming")
-    if agreement is not None:
-        advice = next((line.strip() for line in agreement.notes_text.splitlines()
-                       if line.strip().startswith("Lees ")), None)
-        if advice:
-            out.append(advice)
-    return out
-
-
-# --- figures -------------------------------------------------------------------------
-
-def figures(tables: list[ExportedTable]) -> list[tuple[str, str, bytes]]:
-    """PNG figures from published tables; empty when matplotlib is not installed (or does not import)."""
-    if not optional_packages.available("matplotlib"):
-        return []
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    out = []
-    for maker in (_lorenz_figure, _domain_year_figure, _monitoring_figure, _reach_figure):
-        made = maker(tables, plt)
-        if made is not None:
-            out.append(made)
-    return out
-
-
-def _dutch_ticks(*axes) -> None:
-    """Numeric tick labels in Dutch format (1.000; 0,5), as the report's text."""
-    from matplotlib.ticker import FuncFormatter
-    formatter = FuncFormatter(lambda value, _: number(value, 2).rstrip("0").rstrip(","))
-    for axis in axes:
-        axis.set_major_formatter(formatter)
-
-
-def _png(fig, plt) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    return buffer.getvalue()
-
-
-def _lorenz_figure(tables, plt):
-    t = _table(tables, "concentratie_lorenz")
-    if t is None:
-        return None
-    bands = t.table[t.table["segment"] != "all"]
-    shares = [_number(v, t.symbol) for v in bands["share_of_kosten_pct"]]
-    if any(s is None for s in shares):
-        return None
-    upper = [float(seg.split("-")[1].rstrip("%")) for seg in bands["segment"]]
-    x = np.concatenate([[0], upper])
-    y = np.concatenate([[0], np.cumsum(shares)])
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
-    ax.plot(x, y, marker="o", label="kosten (cumulatief)")
-    ax.plot([0, 100], [0, 100], linestyle="--", color="grey", label="gelijke verdeling")
-    ax.set_xlabel("duurste huishoudens (%)")
-    ax.set_ylabel("aandeel in de kosten (%)")
-    ax.set_title("Concentratie van de kosten")
-    _dutch_ticks(ax.xaxis, ax.yaxis)
-    ax.legend()
-    return ("Concentratie van de kosten (Lorenz-segmenten, van duur naar goedkoop)", t.name, _png(fig, plt))
-
-
-def _domain_year_figure(tables, plt):
-    t = _table(tables, "kosten_domein_jaar")
-    if t is None:
-        return None
-    body = t.table[(t.table["domein"] != "Totaal") & (t.table["jaar"] != "Totaal")].copy()
-    body["value"] = [_number(v, t.symbol) for v in body["sum_kosten"]]
-    wide = body.pivot(index="jaar", columns="domein", values="value")
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    bottom = np.zeros(len(wide))
-    colours = plt.get_cmap("tab20").colors
-    for i, domain in enumerate(wide.columns):
-        values = np.nan_to_num(wide[domain].to_numpy(dtype=float)) / 1e6
-        ax.bar(wide.index.astype(str), values, bottom=bottom, label=domain, color=colours[i % len(colours)])
-        bottom += values
-    ax.set_ylabel("miljoen euro")
-    _dutch_ticks(ax.yaxis)
-    ax.set_title("Kosten per domein en jaar (onderdrukte cellen weggelaten)")
-    ax.legend(fontsize=7, ncol=2)
-    return ("Kosten per domein en jaar", t.name, _png(fig, plt))
-
-
-def _monitoring_figure(tables, plt):
-    t = _table(tables, "monitoring_trend")
-    if t is None:
-        return None
-    body = t.table[(t.table["groep"] != "Totaal") & (t.table["periode"] != "Totaal")].copy()
-    body["value"] = [_number(v, t.symbol) for v in body["mean_kosten"]]
-    if body["value"].isna().all() or body.empty:
-        return None
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for group, rows in body.groupby("groep"):
-        ax.plot(rows["periode"].astype(str), rows["value"], marker="o", label=group)
-    ax.set_ylabel("gemiddelde kosten per huishouden (euro)")
-    _dutch_ticks(ax.yaxis)
-    ax.set_title("Cohort en vergelijkingsgroep")
-    ax.legend()
-    return ("Monitoring: cohort en gematchte vergelijkingsgroep", t.name, _png(fig, plt))
-
-
-def _reach_figure(tables, plt):
-    t = _table(tables, "bereik_per_domein")
-    if t is None:
-        return None
-    body = t.table[t.table["domein"] != "Totaal"].copy()
-    body["value"] = [_number(v, t.symbol) for v in body["n_households"]]
-    body = body.dropna(subset=["value"]).sort_values("value")
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.barh(body["domein"], body["value"])
-    ax.set_xlabel("huishoudens met kosten")
-    _dutch_ticks(ax.xaxis)
-    ax.set_title("Bereik per domein")
-    return ("Huishoudens met kosten per domein", t.name, _png(fig, plt))
-
-
-# --- rendering ---------------------------------------------------------------------------
-
-def build_report(export_dir: Path, sources: SourcesSection | None = None, workbook_requested: bool = False) -> Report:
-    """The report of ``export_dir``; ``sources`` the section "Bronnen" (from the work folder, by the
-    report step); ``workbook_requested`` when the run asked for the Excel workbook (output_format =
-    "xlsx"), so that the report can say why there is none."""
+def build_report(export_dir: Path, sources: SourcesSection | None = None, workbook_requested: bool = False,
+                 language: str = "nl", price_check: list[str] | None = None) -> Report:
+    """The report of ``export_dir``; ``sources`` the section "Bronnen" and ``price_check`` the price
+    check in words (both from the work folder, by the report step); ``workbook_requested`` when the run
+    asked for the Excel workbook (output_format = "xlsx"), so that the report can say why there is
+    none; ``language`` 'nl' or 'en' ([report] language)."""
+    labels = Labels(language)
     manifest, tables = read_export(export_dir)
     first = tables[0].notes if tables else {}
-    run = {"Periode": first.get("Period", ""), "Prijspeil": first.get("Price year", ""),
-           "Toerekening": first.get("Attribution", ""), "Route": first.get("Route", ""),
-           "Aantal tabellen": number(len(tables))}
-    made = figures(tables)
+    run = {labels.text(key): first.get(note, "") for key, note in (
+        ("run.period", "Period"), ("run.price_year", "Price year"), ("run.attribution", "Attribution"),
+        ("run.route", "Route"))}
+    run[labels.text("run.tables")] = number(len(tables))
+    made = figures(tables, labels)
     figure_notice = "" if made or optional_packages.available("matplotlib") else optional_packages.REPORT_NOTICES[
         "matplotlib"]
-    return Report(run=run, tables=tables, findings=headline_findings(tables), figures=made,
-                  figure_notice=figure_notice, workbook=workbook_text(export_dir, workbook_requested), sources=sources)
+    return Report(run=run, tables=tables, findings=key_findings(tables, labels),
+                  caveats=caveat_findings(tables, price_check), figures=made, figure_notice=figure_notice,
+                  workbook=workbook_text(export_dir, workbook_requested), sources=sources,
+                  rules=manifest.get("rules", {}), labels=labels)
 
 
 def workbook_text(export_dir: Path, requested: bool) -> str:
@@ -530,22 +161,101 @@ def sources_paragraphs(section: SourcesSection | None) -> list[str]:
     return out
 
 
-NOTATION = ("Getallen staan in Nederlandse notatie: een punt tussen duizendtallen en een komma voor decimalen "
-            "(1.155; EUR 15.048; 24,5%). De tabelbestanden in de exportmap zijn ongewijzigd en machineleesbaar.")
+def shown_table(t: ExportedTable, labels: Labels) -> pd.DataFrame:
+    """An exported table as the report shows it: headers and categories in words (lib.report_labels),
+    numbers in Dutch format, the suppression symbol as published."""
+    label_columns = set(t.manifest.get("label_columns", []))
+    shown = t.shown()
+    for column in shown.columns:
+        if column in label_columns:
+            shown[column] = [labels.category(v) for v in shown[column]]
+    return shown.rename(columns={c: labels.column(c) for c in shown.columns})
 
+
+def table_notes(t: ExportedTable, labels: Labels) -> list[tuple[str, str]]:
+    """The notes of a table as (key, value) in words: "Eenheid", "Populatie", "Soort tabel"..."""
+    return [(labels.meta_key(k), labels.meta_value(k, v)) for k, v in t.notes.items() if k not in ("Title", "Table")]
+
+
+def rules_text(report: Report) -> str:
+    """The rules of disclosure control the export passed, in words (from its manifest)."""
+    rules = report.rules
+    if not rules:
+        return ""
+    return report.labels.text("doc.disclosure_text", min_units=number(rules.get("min_units", 10)),
+                              dominance_n=number(rules.get("dominance_n", 2)),
+                              dominance_k=percent(rules.get("dominance_k", 0.9), 0),
+                              p_percent=percent(rules.get("p_percent", 0.1), 0),
+                              protection_level=percent(rules.get("protection_level", 0.3), 0),
+                              symbol=rules.get("suppressed_symbol", "x"))
+
+
+def _anchor(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def contents(report: Report, has_areas: bool, has_coverage: bool) -> list[tuple[int, str, str]]:
+    """The table of contents: (level, anchor, title), in the order of the report."""
+    lab = report.labels.text
+    out = [(1, "deel-1", lab("doc.part1")), (2, "kernpunten", lab("doc.findings")),
+           (2, "figuren", lab("doc.figures"))]
+    if has_areas:
+        out.append((2, "waar-wonen", "Waar wonen de huishoudens"))
+    if comparison_sections(report.tables):
+        out.append((2, "herhaalde-meting", COMPARISON_TITLE))
+    out += [(1, "deel-2", lab("doc.part2")), (2, "tabellen", "Tabellen" if report.labels.language == "nl"
+                                                 else "Tables")]
+    out += [(3, f"deel-{part}", _part_title(report.labels, part))
+            for part, _ in annex_parts([t.name for t in report.tables])]
+    out.append((2, "bronnen", lab("doc.sources")))
+    if has_coverage:
+        out.append((2, "dekking-aanbieders", "Dekking van de aanbieders"))
+    out.append((2, "geheimhouding", lab("doc.disclosure")))
+    return out
+
+
+def _part_title(labels: Labels, part: str) -> str:
+    return labels.text("doc.other_tables") if part == "overig" else labels.text(f"part.{part}")
+
+
+# --- Markdown ---------------------------------------------------------------------------
 
 def render_markdown(report: Report, figure_names: list[str] | None = None) -> str:
     from tabulate import tabulate
-    lines = ["# Kostenanalyse multi-probleemhuishoudens: rapport", ""]
+    lab = report.labels.text
+    areas, coverage = area_markdown(report.tables), coverage_markdown(report.tables)
+    lines = [f"# {lab('doc.title')}", ""]
     lines += [f"- **{k}**: {v}" for k, v in report.run.items() if v]
-    lines += ["", "Alle cijfers komen uit tabellen die de geheimhoudingscontrole hebben doorstaan (de exportmap). "
-              "Een 'x' is een onderdrukte cel. " + NOTATION, "", "## Kernpunten", ""]
-    lines += [f"- {f}" for f in report.findings] or ["- (geen kernpunten: de tabellen ontbreken)"]
-    if report.figures or report.figure_notice:
-        lines += ["", "## Figuren", ""] + ([report.figure_notice, ""] if report.figure_notice else [])
-        for (title, table, _), name in zip(report.figures, figure_names or [None] * len(report.figures)):
-            lines += [f"### {title}", "", f"![{title}]({name})" if name else "", f"*Gemaakt uit tabel `{table}`.*", ""]
-    lines += ["", "## Bronnen", ""]
+    if lab("doc.english_note"):
+        lines += ["", lab("doc.english_note")]
+    lines += ["", f"## {lab('doc.toc')}", ""]
+    # Markdown viewers make a heading's anchor from its text (GitHub: lower case, punctuation out).
+    lines += [f"{'  ' * (level - 1)}- [{title}](#{_anchor(title)})" for level, _, title in
+              contents(report, bool(areas), bool(coverage))]
+    lines += ["", f"# {lab('doc.part1')}", "", lab("doc.part1_intro"), "", f"## {lab('doc.findings')}", ""]
+    lines += [f"- {f}" for f in report.findings] or [f"- {lab('doc.no_findings')}"]
+    lines += ["", f"## {lab('doc.caveats')}", ""]
+    lines += [f"- {c}" for c in report.caveats] or [f"- {lab('doc.no_caveats')}"]
+    lines += ["", f"## {lab('doc.figures')}", ""] + ([report.figure_notice, ""] if report.figure_notice else [])
+    for figure, name in zip(report.figures, figure_names or [None] * len(report.figures)):
+        lines += [f"### {figure.title}", "", f"![{figure.title}]({name})" if name else "",
+                  f"*{lab('doc.figure_from').capitalize()} `{figure.table}`.*", ""]
+    lines += areas                            # "Waar wonen de huishoudens" (lib.report_areas)
+    lines += comparison_markdown(report.tables)  # "Herhaalde meting" (lib.report_comparison)
+    lines += ["", f"# {lab('doc.part2')}", "", lab("doc.part2_intro"), ""]
+    lines += ["## Tabellen" if report.labels.language == "nl" else "## Tables", ""]
+    lines += [report.workbook, ""] if report.workbook else []
+    for part, names in annex_parts([t.name for t in report.tables]):
+        lines += [f"### {_part_title(report.labels, part)}", ""]
+        for name in names:
+            t = find(report.tables, name)
+            mark = f" *({lab('doc.technical')})*" if is_technical(name) else ""
+            lines += [f"#### {t.title} (`{t.name}`){mark}", ""]
+            lines += [f"- **{k}**: {v}" for k, v in table_notes(t, report.labels)]
+            lines += [f"- **{lab('doc.suppressed_cells')}**: {number(t.suppressed)}", "",
+                      tabulate(shown_table(t, report.labels), headers="keys", tablefmt="github", showindex=False,
+                               disable_numparse=True), ""]
+    lines += ["", f"## {lab('doc.sources')}", ""]
     paragraphs = sources_paragraphs(report.sources)
     lines += [paragraphs[0], ""]
     if report.sources is not None:
@@ -553,88 +263,110 @@ def render_markdown(report: Report, figure_names: list[str] | None = None) -> st
             lines += [f"### {title}", "", tabulate(shown, headers="keys", tablefmt="github", showindex=False,
                                                    disable_numparse=True), ""]
         lines += [p + "\n" for p in paragraphs[1:]]
-    lines += area_markdown(report.tables)      # "Waar wonen de huishoudens" (lib.report_areas)
-    lines += coverage_markdown(report.tables)  # "Dekking van de aanbieders" (lib.provider_coverage)
-    lines += ["", "## Tabellen", ""] + ([report.workbook, ""] if report.workbook else [])
-    for t in report.tables:
-        lines += [f"### {t.title} (`{t.name}`)", ""]
-        lines += [f"- **{k}**: {v}" for k, v in t.notes.items() if k not in ("Title", "Table")]
-        lines += [f"- **Onderdrukte cellen**: {number(t.suppressed)}", "",
-                  tabulate(t.shown(), headers="keys", tablefmt="github", showindex=False, disable_numparse=True), ""]
-    lines += ["## Geheimhouding", "", _rules_text(report)]
+    lines += coverage                         # "Dekking van de aanbieders" (lib.provider_coverage)
+    lines += ["", f"## {lab('doc.disclosure')}", "", rules_text(report)]
     return "\n".join(lines) + "\n"
 
 
-def _rules_text(report: Report) -> str:
-    if not report.tables:
-        return ""
-    text = report.tables[0].notes_text
-    rules = [line for line in text.splitlines() if line.startswith(("Disclosure control:", "'x'"))]
-    return "\n\n".join(rules)
+# --- HTML -------------------------------------------------------------------------------
 
-
-HTML_STYLE = """
-body{font-family:Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;color:#222;line-height:1.4}
-h1{border-bottom:2px solid #154273}h2{color:#154273;margin-top:2em}h3{margin-bottom:.3em}
-table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em}
-th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#eef2f7}
-td.label{text-align:left}td.x{background:#fde8e8;color:#a00;font-weight:bold;text-align:center}
-tr.total td{font-weight:bold;background:#f7f7f7}.meta{font-size:.85em;color:#444}
-.finding{margin:.3em 0}.notice{background:#fff6dd;border-left:4px solid #e0a800;padding:.4em .8em}figure{margin:1em 0}figcaption{font-size:.85em;color:#555}
-"""
+def _wrapped(parts: list[str]) -> list[str]:
+    """``parts`` with every table in a scroll box (``.tablewrap``): on screen a wide table scrolls
+    inside it instead of widening the page (sections made by other modules included)."""
+    return [re.sub(r"(<table\b.*?</table>)", r"<div class='tablewrap'>\1</div>", p, flags=re.DOTALL) for p in parts]
 
 
 def render_html(report: Report) -> str:
     e = html.escape
-    parts = ["<!DOCTYPE html><html lang='nl'><head><meta charset='utf-8'>",
-             "<title>Kostenanalyse multi-probleemhuishoudens: rapport</title>", f"<style>{HTML_STYLE}</style></head><body>",
-             "<h1>Kostenanalyse multi-probleemhuishoudens: rapport</h1><ul class='meta'>"]
+    lab = report.labels.text
+    areas, coverage = _wrapped(area_html(report.tables)), _wrapped(coverage_html(report.tables))
+    parts = [f"<!DOCTYPE html><html lang='{report.labels.language}'><head><meta charset='utf-8'>",
+             "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+             f"<title>{e(lab('doc.title'))}</title>", f"<style>{STYLE}</style></head><body>",
+             f"<h1>{e(lab('doc.title'))}</h1><ul class='meta'>"]
     parts += [f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in report.run.items() if v]
-    parts.append("</ul><p>Alle cijfers komen uit tabellen die de geheimhoudingscontrole hebben doorstaan (de exportmap). "
-                 f"Een <span class='x'>x</span> is een onderdrukte cel. {e(NOTATION)}</p><h2>Kernpunten</h2>")
-    parts += [f"<p class='finding'>{e(f)}</p>" for f in report.findings]
-    if report.figures or report.figure_notice:
-        parts.append("<h2>Figuren</h2>")
-        if report.figure_notice:
-            parts.append(f"<p class='notice'>{e(report.figure_notice)}</p>")
-        for title, table, png in report.figures:
-            data = base64.b64encode(png).decode("ascii")
-            parts.append(f"<figure><img alt='{e(title)}' src='data:image/png;base64,{data}'>"
-                         f"<figcaption>{e(title)} (gemaakt uit tabel <code>{e(table)}</code>)</figcaption></figure>")
-    parts.append("<h2 id='bronnen'>Bronnen</h2>")
+    parts.append("</ul>")
+    if lab("doc.english_note"):
+        parts.append(f"<p class='notice'>{e(lab('doc.english_note'))}</p>")
+    parts.append(f"<nav class='toc'><h2 class='first'>{e(lab('doc.toc'))}</h2>" + _html_contents(
+        contents(report, bool(areas), bool(coverage))) + "</nav>")
+    parts.append(f"<h1 class='part' id='deel-1'>{e(lab('doc.part1'))}</h1><p>{e(lab('doc.part1_intro'))}</p>")
+    parts.append(f"<h2 id='kernpunten'>{e(lab('doc.findings'))}</h2><div class='summary'><div>")
+    parts += [f"<p class='finding'>{e(f)}</p>" for f in report.findings] or [f"<p>{e(lab('doc.no_findings'))}</p>"]
+    parts.append(f"</div><aside><h3>{e(lab('doc.caveats'))}</h3>")
+    parts += [f"<p class='finding'>{e(c)}</p>" for c in report.caveats] or [f"<p>{e(lab('doc.no_caveats'))}</p>"]
+    parts.append(f"</aside></div><h2 id='figuren'>{e(lab('doc.figures'))}</h2>")
+    if report.figure_notice:
+        parts.append(f"<p class='notice'>{e(report.figure_notice)}</p>")
+    for figure in report.figures:
+        data = base64.b64encode(figure.png).decode("ascii")
+        parts.append(f"<figure><img alt='{e(figure.title)}' src='data:image/png;base64,{data}'>"
+                     f"<figcaption>{e(figure.title)} ({e(lab('doc.figure_from'))} <code>{e(figure.table)}</code>)"
+                     "</figcaption></figure>")
+    parts += areas                            # "Waar wonen de huishoudens" (lib.report_areas)
+    parts += _wrapped(comparison_html(report.tables))  # "Herhaalde meting" (lib.report_comparison)
+    parts.append(f"<h1 class='part' id='deel-2'>{e(lab('doc.part2'))}</h1><p>{e(lab('doc.part2_intro'))}</p>")
+    parts.append("<h2 id='tabellen'>" + ("Tabellen" if report.labels.language == "nl" else "Tables") + "</h2>")
+    if report.workbook:
+        parts.append(f"<p class='notice'>{e(report.workbook)}</p>")
+    for part, names in annex_parts([t.name for t in report.tables]):
+        parts.append(f"<h3 id='deel-{part}'>{e(_part_title(report.labels, part))}</h3>")
+        for name in names:
+            t = find(report.tables, name)
+            mark = f" <small class='technical'>({e(lab('doc.technical'))})</small>" if is_technical(name) else ""
+            parts.append(f"<h4 id='{e(t.name)}'>{e(t.title)} <small>(<code>{e(t.name)}</code>)</small>{mark}</h4>"
+                         "<ul class='meta'>")
+            parts += [f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in table_notes(t, report.labels)]
+            parts.append(f"<li><b>{e(lab('doc.suppressed_cells'))}</b>: {number(t.suppressed)}</li></ul>")
+            parts.append(_html_table(t, report.labels))
+    parts.append(f"<h2 id='bronnen'>{e(lab('doc.sources'))}</h2>")
     paragraphs = sources_paragraphs(report.sources)
     parts.append(f"<p>{e(paragraphs[0])}</p>")
     if report.sources is not None:
         for title, shown in sources_tables(report.sources):
-            parts.append(f"<h3>{e(title)}</h3>" + _html_plain_table(shown))
+            parts.append(f"<h3>{e(title)}</h3><div class='tablewrap'>" + _html_plain_table(shown) + "</div>")
         parts += [f"<p>{e(p)}</p>" for p in paragraphs[1:]]
-    parts += area_html(report.tables)          # "Waar wonen de huishoudens" (lib.report_areas)
-    parts += coverage_html(report.tables)      # "Dekking van de aanbieders" (lib.provider_coverage)
-    parts.append("<h2>Tabellen</h2>")
-    if report.workbook:
-        parts.append(f"<p class='notice'>{e(report.workbook)}</p>")
-    for t in report.tables:
-        parts.append(f"<h3 id='{e(t.name)}'>{e(t.title)} <small>(<code>{e(t.name)}</code>)</small></h3><ul class='meta'>")
-        parts += [f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in t.notes.items() if k not in ("Title", "Table")]
-        parts.append(f"<li><b>Onderdrukte cellen</b>: {number(t.suppressed)}</li></ul>")
-        parts.append(_html_table(t))
-    parts.append(f"<h2>Geheimhouding</h2><p>{e(_rules_text(report))}</p></body></html>")
+    parts += coverage                         # "Dekking van de aanbieders" (lib.provider_coverage)
+    parts.append(f"<h2 id='geheimhouding'>{e(lab('doc.disclosure'))}</h2><p>{e(rules_text(report))}</p></body></html>")
     return "\n".join(parts) + "\n"
 
 
-def _html_table(t: ExportedTable) -> str:
+def _html_contents(entries: list[tuple[int, str, str]]) -> str:
+    """Nested lists of links from (level, anchor, title)."""
+    e = html.escape
+    out, depth = [], 0
+    for level, anchor, title in entries:
+        while depth < level:
+            out.append("<ol>")
+            depth += 1
+        while depth > level:
+            out.append("</li></ol>")
+            depth -= 1
+        if out and not out[-1].endswith("<ol>"):
+            out.append("</li>")
+        out.append(f"<li><a href='#{e(anchor)}'>{e(title)}</a>")
+    while depth > 0:
+        out.append("</li></ol>")
+        depth -= 1
+    return "".join(out)
+
+
+def _html_table(t: ExportedTable, labels: Labels) -> str:
     e = html.escape
     columns = list(t.table.columns)
-    labels = set(t.manifest.get("label_columns", []))
-    rows = ["<table><tr>" + "".join(f"<th>{e(c)}</th>" for c in columns) + "</tr>"]
-    for values in t.shown().itertuples(index=False):
-        total = any(str(v) == "Totaal" for v, c in zip(values, columns) if c in labels)
+    label_columns = set(t.manifest.get("label_columns", []))
+    rows = ["<div class='tablewrap'><table><thead><tr>" + "".join(f"<th>{e(labels.column(c))}</th>" for c in columns)
+            + "</tr></thead><tbody>"]
+    for published, values in zip(t.table.itertuples(index=False), t.shown().itertuples(index=False)):
+        total = any(str(v) == "Totaal" for v, c in zip(published, columns) if c in label_columns)
         cells = []
         for column, value in zip(columns, values):
-            css = "label" if column in labels else ("x" if str(value) == t.symbol else "")
-            cells.append(f"<td class='{css}'>{e(str(value))}</td>")
+            if column in label_columns:
+                cells.append(f"<td class='label'>{e(labels.category(value))}</td>")
+            else:
+                cells.append(f"<td class='{'x' if str(value) == t.symbol else ''}'>{e(str(value))}</td>")
         rows.append(f"<tr class='{'total' if total else ''}'>" + "".join(cells) + "</tr>")
-    return "".join(rows) + "</table>"
+    return "".join(rows) + "</tbody></table></div>"
 
 
 def _html_plain_table(shown: pd.DataFrame) -> str:
@@ -672,17 +404,18 @@ def atomic_output(target: Path) -> Iterator[Path]:
 
 
 def write_report(export_dir: Path, out_dir: Path, sources: SourcesSection | None = None,
-                 workbook_requested: bool = False) -> list[Path]:
+                 workbook_requested: bool = False, language: str = "nl",
+                 price_check: list[str] | None = None) -> list[Path]:
     """Write report.md, report.html and the figures (PNG) to ``out_dir``, each under a temporary
-    name first (a stopped run leaves the previous file or the whole new one). ``sources`` and
-    ``workbook_requested``: see :func:`build_report`."""
+    name first (a stopped run leaves the previous file or the whole new one). ``sources``,
+    ``workbook_requested``, ``language`` and ``price_check``: see :func:`build_report`."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    report = build_report(export_dir, sources, workbook_requested)
+    report = build_report(export_dir, sources, workbook_requested, language, price_check)
     names = []
-    for i, (title, table, png) in enumerate(report.figures, start=1):
-        name = f"figuur_{i}_{table}.png"
+    for i, figure in enumerate(report.figures, start=1):
+        name = f"figuur_{i}_{figure.table}.png"
         with atomic_output(out_dir / name) as temporary:
-            temporary.write_bytes(png)
+            temporary.write_bytes(figure.png)
         names.append(name)
     md, page = out_dir / "report.md", out_dir / "report.html"
     # Both written before either is renamed: a stop leaves the previous pair (a report made from the

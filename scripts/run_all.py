@@ -4,6 +4,8 @@
     python scripts/run_all.py --config my_run.toml   # your own run
     python scripts/run_all.py --config my_run.toml --steps inventory
     python scripts/run_all.py --config my_run.toml --from price   # price and every later step
+    python scripts/run_all.py --init cbs my_run.toml    # a commented config template (or: --init gemeente)
+    python scripts/run_all.py --config my_run.toml --check   # config and sources checked; only the inventory runs
 
 The log (also in <work folder>/logs/run.log) shows each step with its row counts and
 wall time. Only tables that passed disclosure control are written to the export folder.
@@ -32,6 +34,14 @@ def main(argv: list[str]) -> int:
                        help=f"run on synthetic demo data in {DEMO_DIR} (generated on first use)")
     which.add_argument("--config-reference", action="store_true", help="print every config setting and exit")
     which.add_argument("--list-steps", action="store_true", help="list the steps and what they write, and exit")
+    which.add_argument("--init", nargs="+", metavar=("cbs|gemeente", "PATH"),
+                       help="write a commented config template for the CBS route (cbs) or the municipal route "
+                            "(gemeente) to PATH (default config_cbs.toml or config_gemeente.toml), never over an "
+                            "existing file, and exit")
+    parser.add_argument("--check", action="store_true",
+                        help="with --config (or --demo): validate the config, find every source and run only the "
+                             "inventory (it writes only <work>/01_inventory and the log); print what is missing or "
+                             "ok; exit code 0 when the run can start, 2 when not")
     parser.add_argument("--demo-households", type=int, default=DEMO_HOUSEHOLDS,
                         help=f"households in newly generated demo data (default {DEMO_HOUSEHOLDS:,})")
     chosen = parser.add_mutually_exclusive_group()
@@ -41,6 +51,14 @@ def main(argv: list[str]) -> int:
                         help="run STEP and every later step (after a change, or after a run that stopped in STEP)")
     args = parser.parse_args(argv)
 
+    if args.init:
+        from lib.config_template import write_config_template
+        if len(args.init) > 2:
+            parser.error("--init takes a route (cbs or gemeente) and at most one file name")
+        path = write_config_template(args.init[0], args.init[1] if len(args.init) > 1 else None)
+        print(f"wrote {path.resolve()}: fill in the lines marked REQUIRED and the paths of the sources, then check "
+              f"it without running: python scripts/run_all.py --config \"{path}\" --check")
+        return 0
     if args.config_reference:
         print(config_reference())
         return 0
@@ -56,6 +74,11 @@ def main(argv: list[str]) -> int:
         config_path = args.config
     else:
         parser.error("give --config FILE or --demo")
+    if args.check:
+        if args.steps or args.from_step:
+            parser.error("--check runs only the inventory: give it without --steps or --from")
+        from lib.cli import check_run
+        return check_run(config_path)
     steps = [s.strip() for s in args.steps.split(",") if s.strip()] if args.steps else None
     run_steps(load_config(config_path), steps, from_step=args.from_step)
     return 0

@@ -140,11 +140,11 @@ def test_progress_reports_share_done_and_time_left(monkeypatch):
     monkeypatch.setattr(pipeline.LOG, "propagate", False)
     level = pipeline.LOG.level
     pipeline.LOG.setLevel(logging.INFO)
-    progress = pipeline.Progress("records priced", total=1000, every_seconds=5.0, clock=lambda: next(clock))
+    progress = pipeline.Progress("records priced", total=1000, min_seconds=5.0, clock=lambda: next(clock))
     progress(100)   # t=2: too soon after the start, nothing logged
     progress(250)   # t=10: 250 done in 10 s, 750 left at the same rate = 30 s
     progress(300)   # t=11: too soon after the last message
     progress(1000)  # t=30: finished, the step's own "done in" says so
     pipeline.LOG.setLevel(level)
     messages = [r.getMessage().strip() for r in records]
-    assert messages == ["records priced: 250 of 1,000 (25%), about 30 s left"]
+    assert messages == ["records priced: 250 of 1,000 (25%); 10 s elapsed, about 30 s left in this step"]

@@ -30,9 +30,10 @@ def test_every_table_of_the_costs_says_once_that_a_source_is_a_shortlist(small_d
     assert "shortlist" not in notes["huishoudens_naar_type"] + notes["personen_naar_positie"]
 
     report = (step_folder(config, "report") / "report.md").read_text(encoding="utf-8")
-    findings = report.split("## Kernpunten", 1)[1].split("\n## ", 1)[0]
-    assert findings.count(f"- Let op: {SOURCE} leverde alleen een shortlist van de duurste cliënten") == 1
-    assert "Dit geldt voor alle tabellen met kosten, niet alleen voor de selectie." in findings
+    # In the policy part, once, among the caveats beside the key findings.
+    caveats = report.split("## Waar u op moet letten", 1)[1].split("\n## ", 1)[0]
+    assert caveats.count(f"- Let op: {SOURCE} leverde alleen een shortlist van de duurste cliënten") == 1
+    assert "Dit geldt voor alle tabellen met kosten, niet alleen voor de selectie." in caveats
 
 
 def test_the_shortlist_setting_is_part_of_every_tables_metadata():

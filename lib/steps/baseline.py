@@ -13,6 +13,7 @@ import json
 import pandas as pd
 
 from lib.baseline import RANKING_NOTE, area_levels, area_tables, baseline_tables, gini
+from lib.comparison import requested_tables as comparison_tables
 from lib.export_requests import clear_requests, request_tables
 from lib.errors import UserFacingError
 from lib.pipeline import RunContext, Step, StepResult, step_folder
@@ -80,6 +81,9 @@ def baseline(ctx: RunContext) -> StepResult:
     tables += area_specs
     # Coverage of the providers (paragraph 2.2b): only in a run that read appendix-2 files.
     tables += coverage_tables(ctx, run_metadata(config), residence)
+    # Repeated measurements: an earlier run's baseline beside this one's (lib.comparison).
+    comparison, comparison_log = comparison_tables(ctx, run_metadata(config))
+    tables += comparison
     scenarios = {s: read_table(cube_dir / f"households_{s}") for s in scenario_tables_configured(config)}
     if scenarios:
         tables += sensitivity_tables(households, scenarios, domains, counting,
@@ -103,7 +107,7 @@ def baseline(ctx: RunContext) -> StepResult:
     result.counts = {"tables requested": len(tables), "households": len(households),
                      "households with costs": summary["households with costs"]}
     result.notes += [f"{k}: {v:,.3f}" if isinstance(v, float) else f"{k}: {v:,}" for k, v in summary.items()]
-    result.notes += area_log
+    result.notes += area_log + comparison_log
     return result
 
 

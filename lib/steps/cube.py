@@ -40,7 +40,10 @@ def household_cube(ctx: RunContext) -> StepResult:
     tables = {"household_cube": cube.household_cube, "person_cube": cube.person_cube, "households": cube.households}
     for _ in map_in_order(lambda name: write_table(tables[name], out / name), tables, threads=3):
         pass
-    for scenario in scenario_tables_configured(config):
+    # With price sensitivity the cube is built again at the low and at the high prices, each about as long.
+    progress = ctx.progress("cube", 1 + len(scenario_tables_configured(config)))
+    progress.part("cube built and written", 1)
+    for number, scenario in enumerate(scenario_tables_configured(config), start=2):
         # The households' costs under the low or the high prices, attributed the same way.
         priced = read_table(ctx.earlier_step_dir("price") / f"ledger_{scenario}",
                             columns=["person", "month", "domain", "cost"])
@@ -52,6 +55,7 @@ def household_cube(ctx: RunContext) -> StepResult:
         write_table(other, out / f"households_{scenario}")
         result_notes.append(f"price sensitivity ({scenario}): EUR {other['cost_total'].sum():,.2f} to households "
                             "of the study population")
+        progress.part(f"households at the {scenario} prices", number)
     attributed = float(cube.household_cube["cost"].sum())
     total = float(ledger["cost"].sum())
     result = StepResult(outputs=["household_cube", "person_cube", "households"])

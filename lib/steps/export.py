@@ -165,6 +165,11 @@ def writer_rules(config) -> DisclosureRules:
     return dataclasses.replace(rules, output_format="csv") if wants_workbook(config) else rules
 
 
+PREPARED_SHARE = 0.27
+"""Share of the export step spent preparing the tables one by one, before the batch protects them together
+and audits the export: 7.0 of 25.8 s at 1 million households (the benchmark data, 5 December 2026)."""
+
+
 def _release(ctx: RunContext, export_dir: Path, evidence: Path) -> list[dict]:
     """Release every requested table into ``export_dir`` (a fresh folder); a row per table."""
     config = ctx.config
@@ -174,10 +179,13 @@ def _release(ctx: RunContext, export_dir: Path, evidence: Path) -> list[dict]:
     rows = []
     requests = collect_requests(config.work_dir)
     # One release batch: tables that share cells are protected together, as one problem.
-    progress = ctx.progress("tables prepared", len(requests))
+    # The tables are prepared one by one; the batch then protects them together and audits the whole
+    # export (nationally most of the step). PREPARED_SHARE: the share of the step the tables take.
+    progress = ctx.progress("export", 1.0)
     with writer.batch() as batch:
         for number, request in enumerate(requests, start=1):
-            progress(number)
+            progress(PREPARED_SHARE * (number - 1) / max(len(requests), 1),
+                     label=f"{number - 1} of {len(requests)} tables prepared")
             try:
                 getattr(batch, request.method)(request.data(), name=request.name, **request.kwargs)
             except Exception as exc:  # noqa: BLE001 -- a failure in one table must not stop the others
@@ -186,6 +194,8 @@ def _release(ctx: RunContext, export_dir: Path, evidence: Path) -> list[dict]:
                              "primary_suppressed": 0, "secondary_suppressed": 0, "method": "",
                              "reasons": f"internal error in disclosure control: {type(exc).__name__}: {exc}",
                              "warnings": ""})
+        progress.part(f"{len(requests)} tables prepared; protecting them together and auditing the export",
+                      PREPARED_SHARE)
     step_of = {r.name: r.step_dir.name for r in requests}
     for released in batch.results or []:
         rows.append({"table": released.name, "step": step_of.get(released.name, ""), "status": released.status,

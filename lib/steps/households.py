@@ -244,6 +244,7 @@ def form_households(ctx: RunContext) -> StepResult:
     area = config["study"]["area"]
     include_institutional = config["households"]["include_institutional"]
     monthly = config["households"]["attribution"] == "monthly" or config["monitoring"]["enabled"]
+    progress, shares = ctx.progress("households", 1.0), _part_shares(monthly)
     # The work tables are written on the second core while the rest of the model and the
     # accounting are computed (Arrow encodes and compresses without holding the GIL); the
     # model hands each table over once it is final.
@@ -258,7 +259,8 @@ def form_households(ctx: RunContext) -> StepResult:
             # Not set: the model takes the last day the household register describes.
             model = cbs_household_model(files, persons, peil, (period.start, period.end), area, include_institutional,
                                         day_number(residence) if residence is not None else None,
-                                        monthly=monthly, table_ready=write_soon)
+                                        monthly=monthly, table_ready=write_soon,
+                                        part_done=lambda label: progress.part(label, shares[label]))
         else:
             brp = [f for f in files if f.dataset == "BRP_EXTRACT"][0]
             model = brp_household_model(read_brp_extract(brp.path), persons, area[0], include_institutional)
@@ -268,16 +270,17 @@ def form_households(ctx: RunContext) -> StepResult:
                 write_soon(name, getattr(model, name))
         if model.moves is not None:
             model.moves.to_csv(out / "moves.csv", index=False, encoding="utf-8")
-        result = _account_and_request_tables(ctx, model, persons, out)
+        result = _account_and_request_tables(ctx, model, persons, out, progress=progress, shares=shares)
         for table in written.values():
             table.result()
     return result
 
 
 def _account_and_request_tables(ctx: RunContext, model: HouseholdModel, persons: pd.DataFrame,
-                                out: Path) -> StepResult:
+                                out: Path, progress=None, shares: dict[str, float] | None = None) -> StepResult:
     """population.csv (every person with costs, and their euros, accounted for), the export
-    requests, and the step's counts and notes."""
+    requests, and the step's counts and notes. ``progress`` and ``shares`` (``_part_shares``): the step's
+    progress lines."""
     config = ctx.config
     sources_dir = ctx.earlier_step_dir("read_sources")
     include_institutional = config["households"]["include_institutional"]
@@ -319,7 +322,8 @@ def _account_and_request_tables(ctx: RunContext, model: HouseholdModel, persons:
     # says where a person lived in each month): costs made elsewhere by persons of the area's
     # households come in, costs made in the area by persons who left before the peildatum drop out.
     shifted = _attribution_shift(ctx, model, with_costs.to_numpy(), {
-        "included": included, "outside": in_household & ~in_area, "no_household": ~in_household & ~not_placed})
+        "included": included, "outside": in_household & ~in_area, "no_household": ~in_household & ~not_placed},
+        progress=progress, shares=shares)
     for label, (number, amount) in shifted.items():
         rows.append((ATTRIBUTION_ROWS[label], number, amount))
     rows += [("households at the peildatum", len(hh), np.nan),
@@ -399,7 +403,8 @@ add up) with the euros that attribution at the peildatum moves into or out of th
 
 
 def _attribution_shift(ctx: RunContext, model: HouseholdModel, with_costs: np.ndarray,
-                       groups: dict[str, np.ndarray]) -> dict[str, tuple[int, float]]:
+                       groups: dict[str, np.ndarray], progress=None,
+                       shares: dict[str, float] | None = None) -> dict[str, tuple[int, float]]:
     """(persons, euros) of each row of ``ATTRIBUTION_ROWS``: of the persons ``with_costs`` in each group
     (masks aligned with them), the ledger's costs of the months in which the person lived outside
     (included) or inside (the others) the study area on the 15th, as ``attribute_months`` decides
@@ -428,10 +433,26 @@ def _attribution_shift(ctx: RunContext, model: HouseholdModel, with_costs: np.nd
             rows = moved & (group == k)
             persons_moved[k, person[part][rows]] = True
             euros[k] += float(cost[part][rows].sum())
+        if progress is not None and shares is not None:
+            through = min(start + _LEDGER_SLICE, len(person))
+            first, last = shares["accounting"], shares["ledger by residence"]
+            progress(first + (last - first) * through / len(person),
+                     label=f"ledger by where each person lived, {through:,} of {len(person):,} rows")
     return {label: (int(persons_moved[k].sum()), float(euros[k])) for k, label in enumerate(ATTRIBUTION_ROWS)}
 
 
 _LEDGER_SLICE = 10_000_000
+_PART_SECONDS = (("registers read", 3.67), ("households at the peildatum", 0.60), ("monthly spells", 2.18),
+                 ("accounting", 0.33), ("ledger by residence", 1.87), ("tables", 0.71))
+"""Seconds of the parts of this step at 1 million households (monthly spells made, monitoring on; the
+benchmark data, 5 December 2026): the shares of the step that its progress lines count."""
+
+
+def _part_shares(monthly: bool) -> dict[str, float]:
+    """The share of the step done at the end of each part (the monthly spells only when ``monthly``)."""
+    parts = [(name, seconds) for name, seconds in _PART_SECONDS if monthly or name != "monthly spells"]
+    ends = np.cumsum([seconds for _, seconds in parts]) / sum(seconds for _, seconds in parts)
+    return {name: float(end) for (name, _), end in zip(parts, ends)}
 
 
 def _residence_summary(config, model: HouseholdModel, population: pd.DataFrame) -> dict:

@@ -6,9 +6,11 @@ figures (when matplotlib is installed), all built from the released tables; and
 of the export check and the report with its figures, ready to go with the output control form to CBS.
 
 The section "Bronnen" (every file read, the rows each source gave and used, the domains of the
-method without a source, the CBS source statement) is the one part made from the work folder: the
-inventory's ``sources.csv``, the reading step's ``reconciliation.csv`` and the prices and records
-the run used (``lib.report_sources``).
+method without a source, the CBS source statement) and the price check among the caveats are the
+parts made from the work folder: the inventory's ``sources.csv``, the reading step's
+``reconciliation.csv``, the prices and records the run used (``lib.report_sources``) and the price
+step's ``price_check.csv`` (lib.report_findings.price_check_caveat: ratios per domain, no counts).
+The report is in the language of ``[report] language`` (lib.report_labels).
 
 Only a finished export is reported on: the export folder must hold a completion record
 that matches its files (``disclosure_control.completion``).
@@ -24,6 +26,7 @@ from disclosure_control.completion import completion_problems
 from lib.errors import UserFacingError
 from lib.pipeline import RunContext, Step, StepResult
 from lib.report import atomic_output, write_report
+from lib.report_findings import price_check_caveat
 from lib.report_sources import read_sources_section
 from lib.steps.export import wants_workbook
 
@@ -50,7 +53,9 @@ def make_report(ctx: RunContext) -> StepResult:
     finished_export(config.export_dir)
     sources = read_sources_section(config, ctx.earlier_step_dir("inventory"), ctx.earlier_step_dir("read_sources"),
                                    ctx.earlier_step_dir("price"))
-    written = write_report(config.export_dir, out, sources=sources, workbook_requested=wants_workbook(config))
+    written = write_report(config.export_dir, out, sources=sources, workbook_requested=wants_workbook(config),
+                           language=config["report"]["language"],
+                           price_check=read_price_check(ctx.earlier_step_dir("price")))
     # Figures of an earlier report that this one does not have.
     for path in sorted(out.glob("figuur_*.png")):
         if path not in written:
@@ -79,6 +84,20 @@ def make_report(ctx: RunContext) -> StepResult:
     return result
 
 
+def read_price_check(price_dir: Path) -> list[str]:
+    """The price step's check against national figures in words ([] when the step wrote none)."""
+    import pandas as pd
+    from lib.price_check import BAND
+    path = price_dir / "price_check.csv"
+    if not path.is_file():
+        return []
+    try:
+        check = pd.read_csv(path, dtype={"domain": str}, encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        return []
+    return price_check_caveat(check, BAND)
+
+
 def _add(archive: zipfile.ZipFile, path: Path, name: str) -> None:
     info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
     info.compress_type = zipfile.ZIP_DEFLATED
@@ -91,6 +110,6 @@ STEP = Step(
     title="report (HTML, Markdown, figures) and output-request package from the export folder",
     run=make_report,
     reads=("the export folder", "NN_export/output_request/", "NN_inventory/sources.csv",
-           "NN_read_sources/reconciliation.csv and records", "NN_price/prices_used.csv"),
+           "NN_read_sources/reconciliation.csv and records", "NN_price/prices_used.csv and price_check.csv"),
     writes=("report.html", "report.md", "figuur_*.png", "output_request.zip"),
 )

@@ -40,6 +40,7 @@ from lib.synthetic.municipal_files import (
     provider_rows,
     resident_month_costs,
 )
+from lib.synthetic.cycles import write_cycle_configs
 from lib.synthetic.population import EVENT_LABELS, OPEN_END, build_population
 from lib.synthetic.problems import (
     PROBLEM_TYPE_LABELS,
@@ -218,6 +219,8 @@ def generate(out_dir: str | Path, spec: GeneratorSpec, progress: Callable[[str],
     report.seconds = time.perf_counter() - started
     _write_configs(out, spec)
     _write_combined_config(out)
+    if spec.cycle_years:
+        write_cycle_configs(out, spec)
     _write_truth_readme(out, spec, report)
     for note in report.skipped:
         progress(f"not written: {note}")

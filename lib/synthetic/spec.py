@@ -54,6 +54,11 @@ class GeneratorSpec:
     """Form of VERDTAB, GEDETINEERDENTAB and HALTTAB: "yearly" (a person in a year, as CBS documents
     them: lib/reference_data/layouts.toml) or "dated" (one dated row per registration, spell or
     referral: lib/reference_data/layouts_justice_dated.toml, named in the written configs)."""
+    cycle_years: int = 0
+    """Two cycles of the method over the one population (repeated measurements, ``lib.synthetic.cycles``):
+    the years of each cycle's baseline, the first cycle the first years of the data and the second the
+    last (n_years = 7, cycle_years = 5: 2019-2023 and 2021-2025), with config_cyclus1.toml and
+    config_cyclus2.toml. 0: one cycle. The draws do not depend on it."""
     extra: dict = field(default_factory=dict)
 
     @property

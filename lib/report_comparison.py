@@ -1,0 +1,175 @@
+"""The report's section "Herhaalde meting": two baselines side by side, and their difference.
+
+Made from the exported (protected) tables only (``lib.comparison`` requests them): per measurement
+the persons, households, households with costs and with costs in three or more domains
+(``vergelijking_bereik``), the costs and the mean cost per household, the costs per domain
+(``vergelijking_kosten_domein``), the share of the most expensive households
+(``vergelijking_concentratie``), and the persons of the earlier selection followed into the later
+baseline (``selectie_vervolg``, ``selectie_vervolg_kosten``). The difference (later minus earlier)
+is computed here from published cells; where a cell it needs is suppressed, the difference is shown
+as suppressed too, so a suppressed cell never comes back.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from lib.comparison import FOLLOW_STATUS, HOUSEHOLD_SCALE, HOUSEHOLDS, REACH
+from lib.dutch_numbers import euro, number, percent
+
+TITLE = "Herhaalde meting"
+INTRODUCTION = ("Twee nulmetingen van hetzelfde onderzoeksgebied naast elkaar, in euro's van één prijspeil, samen "
+                "beschermd (personen die in beide voorkomen zijn dezelfde eenheden). Alleen uit de beschermde tabellen "
+                "van de exportmap; het verschil is later min eerder, berekend uit gepubliceerde cellen. Een 'x' is een "
+                "onderdrukte cel, of een cijfer dat uit een onderdrukte cel zou volgen.")
+
+
+def _by_name(tables) -> dict:
+    return {t.name: t for t in tables}
+
+
+def _product(*values):
+    if any(v is None for v in values):
+        return None
+    result = 1.0
+    for v in values:
+        result *= v
+    return result
+
+
+def measurements(reach) -> list[str]:
+    """The measurements' labels in the order of the table (earlier first)."""
+    return [m for m in dict.fromkeys(reach.table["meting"].astype(str)) if m != "Totaal"]
+
+
+def comparison_overview(tables) -> pd.DataFrame | None:
+    """One row per figure, a column per measurement and the difference (later - earlier), Dutch number
+    format; None when the export has no ``vergelijking_bereik``."""
+    named = _by_name(tables)
+    reach = named.get("vergelijking_bereik")
+    if reach is None:
+        return None
+    metings = measurements(reach)
+    rows: list[tuple[str, list, callable]] = []
+
+    def persons(m, bereik="Totaal"):
+        return reach.value("n_persons", meting=m, bereik=bereik)
+
+    def households(m, bereik="Totaal"):
+        value = _product(reach.value(f"mean_{HOUSEHOLDS}", meting=m, bereik=bereik), persons(m, bereik))
+        return None if value is None else round(value / HOUSEHOLD_SCALE)
+
+    def costs(m, bereik="Totaal"):
+        return _product(reach.value("mean_kosten", meting=m, bereik=bereik), persons(m, bereik))
+
+    def with_costs(m):
+        total, none = households(m), households(m, REACH[0])
+        return None if total is None or none is None else total - none
+
+    def mean_per_household(m):
+        c, h = costs(m), households(m)
+        return None if c is None or not h else c / h
+
+    rows.append(("personen", [persons(m) for m in metings], number))
+    rows.append(("huishoudens", [households(m) for m in metings], number))
+    rows.append(("huishoudens met kosten", [with_costs(m) for m in metings], number))
+    rows.append(("huishoudens met kosten in 3+ domeinen", [households(m, REACH[2]) for m in metings], number))
+    rows.append(("kosten", [costs(m) for m in metings], euro))
+    rows.append(("gemiddelde kosten per huishouden", [mean_per_household(m) for m in metings], euro))
+    domains = named.get("vergelijking_kosten_domein")
+    if domains is not None:
+        for d in [d for d in dict.fromkeys(domains.table["domein"].astype(str)) if d != "Totaal"]:
+            rows.append((f"kosten {d}", [_product(domains.value("mean_kosten", meting=m, domein=d),
+                                                  domains.value("n_persons", meting=m, domein=d)) for m in metings],
+                         euro))
+    concentration = named.get("vergelijking_concentratie")
+    if concentration is not None:
+        for segment in [s for s in dict.fromkeys(concentration.table["segment"].astype(str)) if s != "all"]:
+            shares = [concentration.value("share_of_kosten_pct", meting=m, segment=segment) for m in metings]
+            rows.append((f"aandeel in de kosten, {segment.replace('top', 'duurste')} van de huishoudens",
+                         [None if s is None else s / 100 for s in shares], percent))
+    out = []
+    for label, values, form in rows:
+        earlier, later = values[0], values[-1]
+        difference = None if earlier is None or later is None else later - earlier
+        row = {"": label} | {m: _shown(v, form) for m, v in zip(metings, values)}
+        row["verschil"] = (_shown(difference, form, signed=True) if form is not percent else
+                           _shown(None if difference is None else difference * 100,
+                                  lambda v: number(v, 1) + " procentpunt", signed=True))
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def follow_overview(tables) -> pd.DataFrame | None:
+    """The persons of the earlier selection by their situation at the later peildatum, and their mean
+    costs per year (those in the study area); None without ``selectie_vervolg``."""
+    named = _by_name(tables)
+    people = named.get("selectie_vervolg")
+    if people is None:
+        return None
+    costs = named.get("selectie_vervolg_kosten")
+    years = [] if costs is None else [y for y in dict.fromkeys(costs.table["jaar"].astype(str)) if y != "Totaal"]
+    rows = []
+    for situation in list(FOLLOW_STATUS) + ["Totaal"]:
+        row = {"situatie": situation, "personen": _shown(people.value("n_persons", situatie=situation), number)}
+        for year in years:
+            in_area = situation != FOLLOW_STATUS[2]
+            mean = costs.value("mean_kosten", situatie=situation if situation != "Totaal" else "Totaal", jaar=year) \
+                if in_area else None
+            row[f"gem. kosten {year}"] = _shown(mean, euro) if in_area else "niet gemeten"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _shown(value, form, signed: bool = False) -> str:
+    if value is None:
+        return "x"
+    text = form(value)
+    return f"+{text}" if signed and value > 0 else text
+
+
+FOLLOW_TEXT = ("De personen van de huishoudens die de selectie van de eerdere nulmeting koos, op de peildatum van de "
+               "latere: opnieuw in een geselecteerd huishouden, in het onderzoeksgebied maar niet geselecteerd, of niet "
+               "meer in het onderzoeksgebied (hun kosten daarna zijn niet gemeten). Gemiddelde kosten per persoon per "
+               "jaar van wie in het gebied woont. De groep is om haar hoge kosten gekozen: een daling is voor een deel "
+               "terugkeer naar het gemiddelde, geen effect (zie Monitoring).")
+
+
+def comparison_sections(tables) -> list[tuple[str, pd.DataFrame, str]]:
+    sections = []
+    overview = comparison_overview(tables)
+    if overview is not None:
+        sections.append(("Twee nulmetingen", overview, "Uit vergelijking_bereik, vergelijking_kosten_domein en "
+                                                       "vergelijking_concentratie."))
+    follow = follow_overview(tables)
+    if follow is not None:
+        sections.append(("De selectie gevolgd", follow, FOLLOW_TEXT))
+    return sections
+
+
+def comparison_markdown(tables) -> list[str]:
+    """The section's lines in the markdown report ([] when the export has no comparison)."""
+    from tabulate import tabulate
+    sections = comparison_sections(tables)
+    if not sections:
+        return []
+    lines = ["", f"## {TITLE}", "", INTRODUCTION, ""]
+    for title, overview, text in sections:
+        lines += [f"### {title}", "", text, "", tabulate(overview, headers="keys", tablefmt="github", showindex=False,
+                                                          disable_numparse=True), ""]
+    return lines
+
+
+def comparison_html(tables) -> list[str]:
+    """The section's parts in the HTML report ([] when the export has no comparison)."""
+    import html
+    e = html.escape
+    sections = comparison_sections(tables)
+    if not sections:
+        return []
+    parts = [f"<h2 id='herhaalde-meting'>{TITLE}</h2>", f"<p>{e(INTRODUCTION)}</p>"]
+    for title, overview, text in sections:
+        head = "".join(f"<th>{e(str(c))}</th>" for c in overview.columns)
+        body = "".join("<tr>" + "".join(f"<td class='{'label' if i == 0 else ('x' if v == 'x' else '')}'>{e(str(v))}"
+                                        "</td>" for i, v in enumerate(row)) + "</tr>" for _, row in overview.iterrows())
+        parts.append(f"<h3>{e(title)}</h3><p>{e(text)}</p><table class='overzicht'><tr>{head}</tr>{body}</table>")
+    return parts
