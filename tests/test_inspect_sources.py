@@ -86,3 +86,37 @@ def test_the_proposed_layout_reads_the_file_as_found(inspected):
         [2, "2", day_number("2021-01-01"), day_number("2021-12-31")],
         [3, "1", day_number("2021-03-05"), day_number("2021-03-05")]]
     assert len(rejected) == 0 and account.rows_used == 4
+
+
+def test_the_municipalitys_own_files_are_described_by_their_header_roles(small_dataset, tmp_path):
+    """The municipal route: the BRP extract and an appendix-2 file are described like the registers
+    (no examples of BSNs), each column with the role its header gives it; a cost file without Einddatum
+    is named with what to do."""
+    brp = tmp_path / "brp.csv"
+    brp.write_text("BSN;Locatiecode;Gezinsrelatie;Wijkcode\n111222333;L1;H;WK034401\n123456782;L1;P;WK034401\n"
+                   "111222334;L2;H;WK034402\n", encoding="utf-8")
+    costs = tmp_path / "kosten" / "zorg.csv"
+    costs.parent.mkdir()
+    costs.write_text("Instelling;BSN;Begindatum;Domein;Bedrag\nZorg A;111222333;01-01-2021;Wmo;100,00\n"
+                     "Zorg A;123456782;01-02-2021;Wmo;250,00\n", encoding="utf-8")
+    text = (small_dataset / "config_gemeente.toml").read_text(encoding="utf-8")
+    text = "\n".join(f'brp_extract = "{brp.as_posix()}"' if line.startswith("brp_extract") else
+                     f'cost_files = ["{(costs.parent / "*.csv").as_posix()}"]' if line.startswith("cost_files") else
+                     f'work_dir = "{(tmp_path / "work").as_posix()}"' if line.startswith("work_dir") else line
+                     for line in text.splitlines())
+    config_path = small_dataset / "config_inspect_gemeente.toml"
+    config_path.write_text(text, encoding="utf-8")
+    result = inspect_sources(load_config(config_path))
+    columns = pd.read_csv(result.folder / "columns.csv", dtype=str, keep_default_na=False)
+    own = columns[columns["dataset"].isin(["BRP_EXTRACT", "APPENDIX2"])].set_index(["file", "column"])
+    assert own.loc[("brp.csv", "BSN"), "role"] == "BSN" and own.loc[("brp.csv", "BSN"), "examples"] == ""
+    assert own.loc[("brp.csv", "Wijkcode"), "role"] == "WIJK"
+    assert own.loc[("brp.csv", "Wijkcode"), "examples"] == "WK034401 (2) | WK034402 (1)"
+    assert own.loc[("brp.csv", "Gezinsrelatie"), "distinct"] == "2"
+    assert own.loc[("zorg.csv", "Bedrag"), "role"] == "bedrag" and own.loc[("zorg.csv", "BSN"), "examples"] == ""
+    checks = pd.read_csv(result.folder / "layout_check.csv", dtype=str, keep_default_na=False)
+    missing = checks[(checks["file"] == "zorg.csv") & (checks["found"] == "False")]
+    assert missing["role"].tolist() == ["einddatum"]
+    assert "header row" in missing["override"].iloc[0]
+    assert any("zorg.csv: column einddatum (einddatum) not found" in p for p in result.problems)
+    assert not [p for p in result.problems if "brp.csv" in p]

@@ -1,8 +1,9 @@
 """Inspect the configured source files against their layouts: what a researcher runs first in RA.
 
-For every file the run would read (``[sources.cbs]``, as the inventory chooses them), without
-stopping at the first problem, it writes to ``<work>/00_inspect/`` (the work folder only: the
-files describe microdata):
+For every file the run would read (``[sources.cbs]``, as the inventory chooses them, and the BRP
+extract and appendix-2 cost files of ``[sources.municipality]`` and ``[sources.cbs] cost_files``),
+without stopping at the first problem, it writes to ``<work>/00_inspect/`` (the work folder only:
+the files describe microdata):
 
 * ``columns.csv``: per file and column its position, its type as stored (``.sav`` and parquet
   metadata; CSV: text), what its values look like in the first rows read (``[--rows]``): a date
@@ -98,6 +99,19 @@ def inspect_sources(config, rows: int = DEFAULT_ROWS) -> InspectionResult:
                 found.setdefault(r.column.upper(), {"kind": r.kind, "column": r.column})
         if found:
             proposals.append(proposed_entry(name, overrides.get(name) or builtin_entries()[name], layout, found))
+    # The municipality's and providers' own files: the BRP extract and the appendix-2 cost files.
+    for name, path, roles, required, advice in _own_files(config):
+        try:
+            described, checked = describe_own_file(name, path, roles, required, advice, rows)
+        except UserFacingError as exc:
+            result.problems.append(f"{name}: {exc}")
+            continue
+        result.files += 1
+        files_seen.append({"dataset": name, "path": str(path), "rows": described.attrs["rows"]})
+        column_rows.append(described)
+        check_rows.append(checked)
+        result.problems += [f"{name}, file {path.name}: column {r.column} ({r.role}) not found; {r.override}"
+                            for r in checked.itertuples() if not r.found]
     columns = pd.concat(column_rows, ignore_index=True) if column_rows else pd.DataFrame(columns=COLUMN_FIELDS)
     checks = pd.concat(check_rows, ignore_index=True) if check_rows else pd.DataFrame(columns=CHECK_FIELDS)
     write_csv_atomic(columns[list(COLUMN_FIELDS)], folder / "columns.csv", index=False, encoding="utf-8")
@@ -120,6 +134,69 @@ PROPOSAL_HEADER = """# Layout entries for the files as found by scripts/inspect_
 COLUMN_FIELDS = ("dataset", "file", "position", "column", "stored_type", "kind", "rows_read", "distinct", "blank",
                  "examples", "role", "in_layout")
 CHECK_FIELDS = ("dataset", "file", "role", "column", "optional", "found", "override")
+
+
+def _own_files(config):
+    """(dataset, path, header -> role, required roles, what to do) of every BRP extract and appendix-2
+    file the config names. Their columns are found by header names (with the aliases the readers
+    accept), not by a layout: a missing column is fixed in the file's header row."""
+    from lib.appendix2 import HEADER_ALIASES, KEY_COLUMNS, REQUIRED
+    from lib.config import cbs_cost_files
+    from lib.areas import BUURT_ALIASES, WIJK_ALIASES
+    from lib.households import BRP_COLUMNS
+    from lib.steps.read_sources import person_key
+    municipal = config["sources"]["municipality"]
+    if municipal["brp_extract"]:
+        roles = {alias: name for name, aliases in BRP_COLUMNS.items() for alias in aliases}
+        roles |= {a: "WIJK" for a in WIJK_ALIASES} | {a: "BUURT" for a in BUURT_ALIASES}
+        yield ("BRP_EXTRACT", config.resolve(municipal["brp_extract"]), roles, tuple(BRP_COLUMNS),
+               "name the column in the extract's header row (BSN, Locatiecode, Gezinsrelatie; Wijk and Buurt optional)")
+    key, key_column = person_key(config)
+    roles = {alias.upper(): role for alias, role in HEADER_ALIASES.items()}
+    if key != "bsn":
+        roles = {alias: role for alias, role in roles.items() if role != "bsn"}
+    if key == "pseudonym":
+        roles[" ".join(key_column.upper().split())] = "pseudoniem"
+    elif key == "rin":
+        roles |= {"RINPERSOONS": "rinpersoons", "RINPERSOON": "rinpersoon"}
+    required = KEY_COLUMNS[key] + REQUIRED[1:]
+    patterns = list(municipal["cost_files"]) + cbs_cost_files(config)
+    for path in sorted({p for pattern in patterns for p in expand_pattern(config, pattern)}):
+        yield ("APPENDIX2", path, roles, required,
+               "ask the provider to resend the file with the columns of appendix 2 in its header row")
+
+
+def describe_own_file(dataset: str, path: Path, roles: dict[str, str], required, advice: str,
+                      rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A delimited text file of the municipality or a provider: its columns described (as
+    ``describe_file``: kind, distinct and blank values, examples, the role its header gives it) and
+    its required roles checked. Person keys are described without examples."""
+    import io
+
+    from lib.appendix2 import _separator, decode
+    text, _ = decode(path)
+    if not text.strip():
+        raise UserFacingError(f"{path}: the file is empty (not even a header row)")
+    sep = _separator(text.split("\n", 1)[0])
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, nrows=rows, index_col=False)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise UserFacingError(f"{path}: cannot be read as a table with separator {sep!r}: {exc}") from None
+    keys = {"BSN", "bsn", "pseudoniem", "rinpersoon"}
+    out = []
+    for position, column in enumerate(frame.columns, start=1):
+        role = roles.get(" ".join(str(column).strip().upper().split()), "")
+        kind, distinct, blank, examples = describe_values(frame[column].str.strip(), identifier=role in keys)
+        out.append({"dataset": dataset, "file": path.name, "position": position, "column": column, "stored_type": "text",
+                    "kind": kind, "rows_read": len(frame), "distinct": distinct, "blank": blank, "examples": examples,
+                    "role": role, "in_layout": bool(role)})
+    described = pd.DataFrame(out, columns=list(COLUMN_FIELDS))
+    described.attrs["rows"] = sum(1 for line in text.splitlines()[1:] if line.strip())
+    found = {r.role: r.column for r in described.itertuples() if r.role}
+    checked = pd.DataFrame([{"dataset": dataset, "file": path.name, "role": role, "column": found.get(role, role),
+                             "optional": False, "found": role in found, "override": "" if role in found else advice}
+                            for role in required], columns=list(CHECK_FIELDS))
+    return described, checked
 
 
 def _override_entries(config) -> dict[str, dict]:
