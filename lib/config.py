@@ -1,7 +1,7 @@
 """The run configuration: one TOML file describes a whole run.
 
 The schema below is the single place where settings are declared, with type, default
-and meaning; the config reference in the README is printed from it
+and meaning; the config reference in docs/configuration.md is printed from it
 (``python scripts/run_all.py --config-reference``). Unknown keys and missing required
 keys are errors that name the key and the file. Relative paths are relative to the
 folder of the config file.
@@ -336,7 +336,7 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
         Setting("earlier_work_dir", str, "", "Repeated measurements: the work folder of an earlier run of the same "
                 "study area, route and price year with an earlier peildatum. Its baseline is published beside this "
                 "run's, in the same tables and protected together, and the persons of its selection are followed into "
-                "this baseline (README 'Repeated measurements'). Empty: no comparison."),
+                "this baseline (docs/analyses.md, 'Repeated measurements'). Empty: no comparison."),
     ),
     "disclosure_control": (),     # validated by disclosure_control.DisclosureRules.from_mapping
 }

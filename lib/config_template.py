@@ -134,7 +134,7 @@ def config_template(route: str) -> str:
                 lines += _setting_lines(s)
     lines += _cbs_sources() if cbs else _municipal_sources()
     lines += ["[disclosure_control]", "", *_comment("The rules of CBS's output control, applied to every exported "
-                                                    "table (see README 'Disclosure control'). Keep the defaults in "
+                                                    "table (see docs/disclosure.md). Keep the defaults in "
                                                     "CBS Remote Access."), ""]
     for name, value, meaning in DisclosureRules().describe():
         lines += _comment(meaning + ".")

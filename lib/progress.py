@@ -3,7 +3,7 @@
 At the start of a run (or after the ``inventory`` step, which counts the rows of every source file)
 the run estimates each step's time from the rows it will read and the measured rates of
 ``lib/reference_data/step_rates.csv``: per step a fixed part and seconds per million source rows,
-fitted to the benchmark of README "Performance" (``benchmarks/bench_pipeline.py``, the ``step.json``
+fitted to the benchmark of docs/performance.md (``benchmarks/bench_pipeline.py``, the ``step.json``
 wall times of the runs at 1 million households (12.0 million source rows) and of the whole synthetic
 country (98.1 million), 5 December 2026, a 2-core 24 GB Linux machine, parquet inputs, monitoring
 on). Another machine, ``.sav`` inputs or another study area run at other rates: once a step after

@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n".join(__doc__.splitlines()[1:]))
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--config", help="run configuration file (TOML); see README 'Configuration'")
+    which.add_argument("--config", help="run configuration file (TOML); see docs/configuration.md")
     which.add_argument("--demo", action="store_true",
                        help=f"run on synthetic demo data in {DEMO_DIR} (generated on first use)")
     which.add_argument("--config-reference", action="store_true", help="print every config setting and exit")

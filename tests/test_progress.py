@@ -123,7 +123,7 @@ def test_the_reference_rates_give_back_the_national_benchmark():
              "monitoring", "export", "report"]
     assert sorted(rates) == sorted(steps)
     national = estimate_steps(rates, steps, 98_102_291)     # source rows of the synthetic country
-    # README "Performance": read_sources 27, price 23, households 72, cube 19, baseline 13, coherence 5,
+    # docs/performance.md: read_sources 27, price 23, households 72, cube 19, baseline 13, coherence 5,
     # selection 2, monitoring 58, export 128, report 1 seconds (348 s of the 350 s run).
     readme = {"read_sources": 27, "price": 23, "households": 72, "cube": 19, "baseline": 13, "coherence": 5,
               "selection": 2, "monitoring": 58, "export": 128, "report": 1}

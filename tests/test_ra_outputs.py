@@ -5,7 +5,7 @@ environment without pyarrow, matplotlib and openpyxl.
 Two runs of the small synthetic data set with ``output_format = "xlsx"``: one here, one at the same
 time in a subprocess in which the three packages cannot be imported (an import hook refuses them,
 as on a machine without them). The workbook is compared with the exported CSV files as pandas reads
-them (the suppression symbol as missing, the way the README tells users to read it); the section
+them (the suppression symbol as missing, the way docs/disclosure.md tells users to read it); the section
 "Bronnen" with the work folder's accounting, by a plain second computation.
 """
 from __future__ import annotations

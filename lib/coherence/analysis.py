@@ -284,8 +284,8 @@ def analyse_coherence(households: pd.DataFrame, settings: dict, *, seed: int, mi
 
 STABLE_ARI = 0.8
 """A typology is called stable when its mean adjusted Rand index under resampling is at least
-this (a common bound for 'good' agreement of partitions; the planted-type benchmarks of the
-README lie above it for latent classes)."""
+this (a common bound for 'good' agreement of partitions; the planted-type benchmarks of
+docs/analyses.md lie above it for latent classes)."""
 
 
 def _stability(choice: TypologyChoice) -> tuple[float, float]:
@@ -300,7 +300,7 @@ def reading_advice(cluster_choice: TypologyChoice, class_choice: TypologyChoice,
 
     The latent class model is read first when it is stable under resampling: it chooses its
     number by a fit criterion (BIC), gives every household a probability per class, and found
-    planted types better than k-modes on the synthetic validation data (README). k-modes is
+    planted types better than k-modes on the synthetic validation data (docs/analyses.md). k-modes is
     advised instead only when the classes are not stable and the clusters are; when neither is
     stable, the advice is to read neither as a fixed classification. Returns (code, text);
     code is 'klassen', 'clusters' or 'geen'. No statistic is written in the text (the notes
@@ -319,7 +319,7 @@ def reading_advice(cluster_choice: TypologyChoice, class_choice: TypologyChoice,
             + ", elk huishouden heeft een kans per klasse, en de klassen zijn stabiel bij "
             f"hersteekproeven van de huishoudens (gemiddelde adjusted Rand index ten minste {bound}). Op synthetische "
             "gegevens met bekende typen vond het latente-klassenmodel die typen duidelijk beter terug dan k-modes "
-            "(README, validatie). De k-modes-clusters zijn een eenvoudiger indeling ter vergelijking.")
+            "(docs/analyses.md, validatie). De k-modes-clusters zijn een eenvoudiger indeling ter vergelijking.")
     elif cluster_stable:
         code, text = "clusters", (
             "Lees in de eerste plaats de k-modes-clusters (samenhang_clusters): de latente klassen zijn in deze "

@@ -637,11 +637,11 @@ def assumed_detention_days_note(config) -> str:
     cbs = {name.upper() for name in config["sources"]["cbs"]}
     sentences = ("JUSTITIEZAKENBUS" in cbs and _case_file_has_sentenced_days(config))
     # No figure but the setting itself (after "="): the export check refuses numbers in notes that
-    # could be statistics of the table; the derivation of the default is in the README.
+    # could be statistics of the table; the derivation of the default is in docs/sources.md.
     return (f"Let op: detentie is geschat. GEDETINEERDENTAB telt wie in een jaar gedetineerd was, zonder het aantal "
             f"dagen; elk gedetineerde-jaar telt als [sources] detention_days_per_year = {days:g} dagen tegen de "
             f"dagprijs van {code} (gevangeniswezen, ook voor jongeren in een justitiele jeugdinrichting). Dat aantal "
-            "dagen is een aanname, geen DJI-cijfer (de afleiding uit CBS-cijfers staat in de README, 'Detention "
+            "dagen is een aanname, geen DJI-cijfer (de afleiding uit CBS-cijfers staat in docs/sources.md, 'Detention "
             "without days')."
             + (" Waar een vonnis in JUSTITIEZAKENBUS met opgelegde dagen vrijheidsstraf (DAGENDETENTIE) een "
                "gedetineerde-jaar van dezelfde persoon raakt, tellen die dagen vanaf de datum van de uitspraak in "
