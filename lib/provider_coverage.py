@@ -32,6 +32,7 @@ from lib.dates import ymd_from_days
 from lib.dutch_numbers import euro, number, percent
 from lib.households import attribute_months
 from lib.records import PROVIDER_NONE, REGISTER_DOMAINS, category_codes
+from lib.report_structure import overview_html, overview_markdown
 from lib.workfiles import read_table, table_path
 
 COVERAGE_TARGET = 0.9
@@ -290,28 +291,9 @@ def coverage_sections(tables) -> list[tuple[str, pd.DataFrame, str]]:
 
 def coverage_markdown(tables) -> list[str]:
     """The section "Dekking van de aanbieders" in the markdown report ([] without its tables)."""
-    from tabulate import tabulate
-    sections = coverage_sections(tables)
-    if not sections:
-        return []
-    lines = ["", "## Dekking van de aanbieders", "", INTRODUCTION, ""]
-    for title, overview, text in sections:
-        lines += [f"### {title}", "", text, "", tabulate(overview, headers="keys", tablefmt="github", showindex=False,
-                                                          disable_numparse=True), ""]
-    return lines
+    return overview_markdown("Dekking van de aanbieders", INTRODUCTION, coverage_sections(tables))
 
 
 def coverage_html(tables) -> list[str]:
     """The section "Dekking van de aanbieders" in the HTML report ([] without its tables)."""
-    import html
-    e = html.escape
-    sections = coverage_sections(tables)
-    if not sections:
-        return []
-    parts = ["<h2 id='dekking-aanbieders'>Dekking van de aanbieders</h2>", f"<p>{e(INTRODUCTION)}</p>"]
-    for title, overview, text in sections:
-        head = "".join(f"<th>{e(str(c))}</th>" for c in overview.columns)
-        body = "".join("<tr>" + "".join(f"<td class='{'label' if i == 0 else ('x' if v == 'x' else '')}'>{e(str(v))}"
-                                        "</td>" for i, v in enumerate(row)) + "</tr>" for _, row in overview.iterrows())
-        parts.append(f"<h3>{e(title)}</h3><p>{e(text)}</p><table class='overzicht'><tr>{head}</tr>{body}</table>")
-    return parts
+    return overview_html("dekking-aanbieders", "Dekking van de aanbieders", INTRODUCTION, coverage_sections(tables))

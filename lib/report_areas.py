@@ -12,6 +12,8 @@ from __future__ import annotations
 import pandas as pd
 
 from lib.dutch_numbers import euro, number, percent
+from lib.report_structure import overview_html, overview_markdown
+from lib.report_tables import by_name
 
 AREA_LEVELS = ("gemeente", "wijk", "buurt")
 LEVEL_TITLES = {"gemeente": "Per gemeente", "wijk": "Per wijk", "buurt": "Per buurt"}
@@ -22,14 +24,10 @@ INTRODUCTION = ("In welke gemeenten, wijken en buurten wonen de huishoudens en h
                 "aandeel is dat ten opzichte van de kosten van alle huishoudens (Totaal).")
 
 
-def _by_name(tables) -> dict:
-    return {t.name: t for t in tables}
-
-
 def area_overview(tables, level: str) -> pd.DataFrame | None:
     """One row per area of ``level`` (and the total) with the published figures of its tables, in
     Dutch number format; None when the export has no ``<level>_bereik``."""
-    named = _by_name(tables)
+    named = by_name(tables)
     reach = named.get(f"{level}_bereik")
     if reach is None:
         return None
@@ -74,7 +72,7 @@ def _shown(value, form) -> str:
 
 def area_sections(tables) -> list[tuple[str, pd.DataFrame, str]]:
     """(title, overview, which tables and how much of them is suppressed) per level in the export."""
-    named = _by_name(tables)
+    named = by_name(tables)
     sections = []
     for level in AREA_LEVELS:
         overview = area_overview(tables, level)
@@ -92,29 +90,10 @@ def area_sections(tables) -> list[tuple[str, pd.DataFrame, str]]:
 
 def area_markdown(tables) -> list[str]:
     """The section's lines in the markdown report ([] when the export has no area tables)."""
-    from tabulate import tabulate
-    sections = area_sections(tables)
-    if not sections:
-        return []
-    lines = ["", "## Waar wonen de huishoudens", "", INTRODUCTION, ""]
-    for title, overview, text in sections:
-        lines += [f"### {title}", "", text, "", tabulate(overview, headers="keys", tablefmt="github", showindex=False,
-                                                          disable_numparse=True), ""]
-    return lines
+    return overview_markdown("Waar wonen de huishoudens", INTRODUCTION, area_sections(tables))
 
 
 def area_html(tables) -> list[str]:
     """The section's parts in the HTML report ([] when the export has no area tables)."""
-    import html
-    e = html.escape
-    sections = area_sections(tables)
-    if not sections:
-        return []
-    parts = ["<h2 id='waar-wonen'>Waar wonen de huishoudens</h2>", f"<p>{e(INTRODUCTION)}</p>"]
-    for title, overview, text in sections:
-        head = "".join(f"<th>{e(str(c))}</th>" for c in overview.columns)
-        body = "".join("<tr" + (" class='total'" if str(row.iloc[0]) == "Totaal" else "") + ">"
-                       + "".join(f"<td class='{'label' if i == 0 else ('x' if v == 'x' else '')}'>{e(str(v))}</td>"
-                                 for i, v in enumerate(row)) + "</tr>" for _, row in overview.iterrows())
-        parts.append(f"<h3>{e(title)}</h3><p>{e(text)}</p><table class='gebieden'><tr>{head}</tr>{body}</table>")
-    return parts
+    return overview_html("waar-wonen", "Waar wonen de huishoudens", INTRODUCTION, area_sections(tables),
+                         table_class="gebieden", mark_totals=True)

@@ -15,16 +15,14 @@ import pandas as pd
 
 from lib.comparison import FOLLOW_STATUS, HOUSEHOLD_SCALE, HOUSEHOLDS, REACH
 from lib.dutch_numbers import euro, number, percent
+from lib.report_structure import overview_html, overview_markdown
+from lib.report_tables import by_name
 
 TITLE = "Herhaalde meting"
 INTRODUCTION = ("Twee nulmetingen van hetzelfde onderzoeksgebied naast elkaar, in euro's van één prijspeil, samen "
                 "beschermd (personen die in beide voorkomen zijn dezelfde eenheden). Alleen uit de beschermde tabellen "
                 "van de exportmap; het verschil is later min eerder, berekend uit gepubliceerde cellen. Een 'x' is een "
                 "onderdrukte cel, of een cijfer dat uit een onderdrukte cel zou volgen.")
-
-
-def _by_name(tables) -> dict:
-    return {t.name: t for t in tables}
 
 
 def _product(*values):
@@ -44,7 +42,7 @@ def measurements(reach) -> list[str]:
 def comparison_overview(tables) -> pd.DataFrame | None:
     """One row per figure, a column per measurement and the difference (later - earlier), Dutch number
     format; None when the export has no ``vergelijking_bereik``."""
-    named = _by_name(tables)
+    named = by_name(tables)
     reach = named.get("vergelijking_bereik")
     if reach is None:
         return None
@@ -102,7 +100,7 @@ def comparison_overview(tables) -> pd.DataFrame | None:
 def follow_overview(tables) -> pd.DataFrame | None:
     """The persons of the earlier selection by their situation at the later peildatum, and their mean
     costs per year (those in the study area); None without ``selectie_vervolg``."""
-    named = _by_name(tables)
+    named = by_name(tables)
     people = named.get("selectie_vervolg")
     if people is None:
         return None
@@ -148,28 +146,9 @@ def comparison_sections(tables) -> list[tuple[str, pd.DataFrame, str]]:
 
 def comparison_markdown(tables) -> list[str]:
     """The section's lines in the markdown report ([] when the export has no comparison)."""
-    from tabulate import tabulate
-    sections = comparison_sections(tables)
-    if not sections:
-        return []
-    lines = ["", f"## {TITLE}", "", INTRODUCTION, ""]
-    for title, overview, text in sections:
-        lines += [f"### {title}", "", text, "", tabulate(overview, headers="keys", tablefmt="github", showindex=False,
-                                                          disable_numparse=True), ""]
-    return lines
+    return overview_markdown(TITLE, INTRODUCTION, comparison_sections(tables))
 
 
 def comparison_html(tables) -> list[str]:
     """The section's parts in the HTML report ([] when the export has no comparison)."""
-    import html
-    e = html.escape
-    sections = comparison_sections(tables)
-    if not sections:
-        return []
-    parts = [f"<h2 id='herhaalde-meting'>{TITLE}</h2>", f"<p>{e(INTRODUCTION)}</p>"]
-    for title, overview, text in sections:
-        head = "".join(f"<th>{e(str(c))}</th>" for c in overview.columns)
-        body = "".join("<tr>" + "".join(f"<td class='{'label' if i == 0 else ('x' if v == 'x' else '')}'>{e(str(v))}"
-                                        "</td>" for i, v in enumerate(row)) + "</tr>" for _, row in overview.iterrows())
-        parts.append(f"<h3>{e(title)}</h3><p>{e(text)}</p><table class='overzicht'><tr>{head}</tr>{body}</table>")
-    return parts
+    return overview_html("herhaalde-meting", TITLE, INTRODUCTION, comparison_sections(tables))

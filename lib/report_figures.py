@@ -157,20 +157,25 @@ def reach_figure(tables, plt, labels: Labels) -> Figure | None:
                  "figure.households_with_costs")
 
 
-def domains_count_figure(tables, plt, labels: Labels) -> Figure | None:
-    t = find(tables, "bereik_aantal_domeinen")
+def _households_by_figure(tables, plt, labels: Labels, table: str, column: str, key: str) -> Figure | None:
+    """Bars of the households per category of one published table (suppressed cells left out)."""
+    t = find(tables, table)
     if t is None:
         return None
     body = _rows(t, "n_households")
     if body.empty:
         return None
     fig, ax = plt.subplots(figsize=(6, 3.8))
-    ax.bar(body["aantal_domeinen"].astype(str), body["value"], color="#154273")
-    ax.set_xlabel(labels.column("aantal_domeinen"))
+    ax.bar(body[column].astype(str), body["value"], color="#154273")
+    ax.set_xlabel(labels.column(column))
     ax.set_ylabel(labels.text("figure.households"))
     _dutch_ticks(ax.yaxis)
-    ax.set_title(labels.text("figure.domains_count"), fontsize=10)
-    return Figure("domains_count", labels.text("figure.domains_count"), t.name, _png(fig, plt))
+    ax.set_title(labels.text(f"figure.{key}"), fontsize=10)
+    return Figure(key, labels.text(f"figure.{key}"), t.name, _png(fig, plt))
+
+
+def domains_count_figure(tables, plt, labels: Labels) -> Figure | None:
+    return _households_by_figure(tables, plt, labels, "bereik_aantal_domeinen", "aantal_domeinen", "domains_count")
 
 
 def domain_year_figure(tables, plt, labels: Labels) -> Figure | None:
@@ -200,19 +205,7 @@ def domain_year_figure(tables, plt, labels: Labels) -> Figure | None:
 
 
 def structural_figure(tables, plt, labels: Labels) -> Figure | None:
-    t = find(tables, "kosten_structureel")
-    if t is None:
-        return None
-    body = _rows(t, "n_households")
-    if body.empty:
-        return None
-    fig, ax = plt.subplots(figsize=(6, 3.8))
-    ax.bar(body["jaren_met_kosten"].astype(str), body["value"], color="#154273")
-    ax.set_xlabel(labels.column("jaren_met_kosten"))
-    ax.set_ylabel(labels.text("figure.households"))
-    _dutch_ticks(ax.yaxis)
-    ax.set_title(labels.text("figure.structural"), fontsize=10)
-    return Figure("structural", labels.text("figure.structural"), t.name, _png(fig, plt))
+    return _households_by_figure(tables, plt, labels, "kosten_structureel", "jaren_met_kosten", "structural")
 
 
 def combinations_figure(tables, plt, labels: Labels) -> Figure | None:

@@ -100,3 +100,35 @@ small.technical{color:#7a4b00;font-weight:normal}
 page never becomes wider than the window; in print (PDF via the browser) tables take the page width
 with a smaller font and cells that wrap, figures shrink to the page, and each of the two parts starts a
 page."""
+
+
+def overview_markdown(heading: str, introduction: str, sections) -> list[str]:
+    """A report section of overviews made from published tables (areas, provider coverage, a
+    repeated measurement) in markdown: its heading and introduction, then per (title, overview
+    frame, text) a sub-heading, the text and the overview ([] without sections)."""
+    from tabulate import tabulate
+    if not sections:
+        return []
+    lines = ["", f"## {heading}", "", introduction, ""]
+    for title, overview, text in sections:
+        lines += [f"### {title}", "", text, "", tabulate(overview, headers="keys", tablefmt="github", showindex=False,
+                                                          disable_numparse=True), ""]
+    return lines
+
+
+def overview_html(anchor: str, heading: str, introduction: str, sections, table_class: str = "overzicht",
+                  mark_totals: bool = False) -> list[str]:
+    """The same section in HTML; ``mark_totals``: a row whose first cell is 'Totaal' is a total row.
+    The overviews are tables of their own class (not counted as exported tables)."""
+    import html
+    e = html.escape
+    if not sections:
+        return []
+    parts = [f"<h2 id='{anchor}'>{e(heading)}</h2>", f"<p>{e(introduction)}</p>"]
+    for title, overview, text in sections:
+        head = "".join(f"<th>{e(str(c))}</th>" for c in overview.columns)
+        body = "".join("<tr" + (" class='total'" if mark_totals and str(row.iloc[0]) == "Totaal" else "") + ">"
+                       + "".join(f"<td class='{'label' if i == 0 else ('x' if v == 'x' else '')}'>{e(str(v))}</td>"
+                                 for i, v in enumerate(row)) + "</tr>" for _, row in overview.iterrows())
+        parts.append(f"<h3>{e(title)}</h3><p>{e(text)}</p><table class='{table_class}'><tr>{head}</tr>{body}</table>")
+    return parts

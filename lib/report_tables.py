@@ -109,3 +109,8 @@ def read_export(export_dir: Path) -> tuple[dict, list[ExportedTable]]:
 def find(tables: list[ExportedTable], name: str) -> ExportedTable | None:
     """The table ``name`` of the export, or None."""
     return next((t for t in tables if t.name == name), None)
+
+
+def by_name(tables: list[ExportedTable]) -> dict[str, ExportedTable]:
+    """The tables of the export by name."""
+    return {t.name: t for t in tables}
