@@ -179,7 +179,10 @@ class DomainCounting:
     def group_costs(self, per_fine: np.ndarray, fine_domains: Sequence[str]) -> tuple[np.ndarray, list[str]]:
         """Costs per counting domain from costs per fine domain (columns in ``fine_domains`` order)."""
         names, index = self.group_index(fine_domains)
-        per_fine = np.asarray(per_fine, dtype=float).reshape(-1, len(fine_domains))
+        per_fine = np.asarray(per_fine, dtype=float)
+        if per_fine.ndim != 2:
+            # (numpy before 2.0 cannot infer the rows of an empty array without columns: no reshape then)
+            per_fine = per_fine.reshape(-1, len(fine_domains)) if len(fine_domains) else np.zeros((0, 0))
         out = np.zeros((per_fine.shape[0], len(names)))
         for j, k in enumerate(index):
             out[:, k] += per_fine[:, j]

@@ -86,3 +86,13 @@ def test_a_group_without_domains_in_the_run_is_left_out_and_said():
                                           ["bijstand", "politie"], known_domains={"jeugdhulp", "jeugdbescherming"})
     assert counting.groups == {"bijstand": ("bijstand",), "justitie": ("politie",)}
     assert any("'jeugd' left out" in n for n in counting.notes)
+
+
+def test_households_without_any_domain_count_zero_domains():
+    """A run (or a population) in which no domain has costs: every household counts 0 domains, with
+    the rows kept (numpy before 2.0 cannot reshape an empty array without columns)."""
+    from lib.domains import DomainCounting
+    counting = DomainCounting(groups={})
+    costs, names = counting.group_costs(np.zeros((290, 0)), [])
+    assert costs.shape == (290, 0) and names == []
+    assert counting.count_present(np.zeros((290, 0)), []).tolist() == [0] * 290
