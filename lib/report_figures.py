@@ -135,15 +135,19 @@ def concentration_figure(tables, plt, labels: Labels) -> Figure | None:
     return Figure("concentration", labels.text("figure.concentration"), t.name, _png(fig, plt), covered)
 
 
-def top_groups_figure(tables, plt, labels: Labels) -> Figure | None:
-    t = find(tables, "kosten_topgroepen")
+def _mean_costs_figure(tables, plt, labels: Labels, table: str, column: str, key: str) -> Figure | None:
+    """Bars of the mean costs per category of one published table (suppressed cells left out)."""
+    t = find(tables, table)
     if t is None or "mean_kosten" not in t.table:
         return None
     body = _rows(t, "mean_kosten")
     if body.empty:
         return None
-    return _barh(plt, labels, "top_groups", t, [labels.category(g) for g in body["groep"]], body["value"],
-                 "figure.mean_costs")
+    return _barh(plt, labels, key, t, [labels.category(c) for c in body[column]], body["value"], "figure.mean_costs")
+
+
+def top_groups_figure(tables, plt, labels: Labels) -> Figure | None:
+    return _mean_costs_figure(tables, plt, labels, "kosten_topgroepen", "groep", "top_groups")
 
 
 def reach_figure(tables, plt, labels: Labels) -> Figure | None:
@@ -232,14 +236,7 @@ def types_figure(tables, plt, labels: Labels) -> Figure | None:
 
 
 def household_type_figure(tables, plt, labels: Labels) -> Figure | None:
-    t = find(tables, "kosten_huishoudtype")
-    if t is None or "mean_kosten" not in t.table:
-        return None
-    body = _rows(t, "mean_kosten")
-    if body.empty:
-        return None
-    return _barh(plt, labels, "household_type", t, [labels.category(c) for c in body["huishoudtype"]],
-                 body["value"], "figure.mean_costs")
+    return _mean_costs_figure(tables, plt, labels, "kosten_huishoudtype", "huishoudtype", "household_type")
 
 
 def areas_figure(tables, plt, labels: Labels) -> Figure | None:
