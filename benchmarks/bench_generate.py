@@ -50,7 +50,7 @@ try:
 except ImportError:
     peak_mb = None
 print(json.dumps({{"seconds": seconds, "peak_mb": peak_mb, "persons": report.persons, "rows": csv_rows,
-                  "ref_seconds": ref_seconds, "skipped": report.skipped}}))
+                  "ref_seconds": ref_seconds}}))
 """
 
 
@@ -78,8 +78,6 @@ def main() -> None:
         print(f"{size:>12,} {r['persons']:>12,} {r['rows']:>12,} {r['seconds']:>9.1f} {size / r['seconds']:>9,.0f} "
               f"{peak:>9} {r['ref_seconds']:>7.1f} {r['seconds'] / r['ref_seconds']:>6.2f}"
               f"   (process total {time.perf_counter() - started:.0f} s)")
-        for note in r["skipped"]:
-            print(f"{'':>12} not written: {note}")
         if not args.keep:
             shutil.rmtree(out, ignore_errors=True)
     (Path(args.out) / "reference.csv").unlink(missing_ok=True)

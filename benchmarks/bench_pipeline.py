@@ -3,26 +3,30 @@
     python benchmarks/bench_pipeline.py                          # the three sizes
     python benchmarks/bench_pipeline.py --sizes 100000 1000000   # some of them
     python benchmarks/bench_pipeline.py --sizes 8200000 --no-monitoring
-    python benchmarks/bench_pipeline.py --sizes 1000000 --inputs csv    # the CSV files instead of parquet
+    python benchmarks/bench_pipeline.py --sizes 1000000 --inputs sav parquet   # SPSS files, as RA has them
 
 For each size, synthetic data in the RA layouts are generated once into
-``bench_data/data_<households>`` (git-ignored; reused when present; CSV and parquet) and a
-run for the whole synthetic country is configured beside them (``bench_nl.toml``: area
-NL, work and export folders ``work_nl`` / ``export_nl``, a monitoring cohort of the
-selected households starting 2021-01-01 unless ``--no-monitoring``; with ``--inputs csv``
-the run reads the CSV files, in ``work_nl_csv`` / ``export_nl_csv``). Then, each in a fresh
-process:
+``bench_data/data_<households>`` (git-ignored; reused when present; CSV, parquet and .sav; a
+folder generated earlier without .sav files gets them written from its parquet files by the
+generator's .sav writer, which gives the same bytes as generating them) and a run for the whole
+synthetic country is configured beside them (``bench_nl.toml``: area NL, work and export folders
+``work_nl`` / ``export_nl``, a monitoring cohort of the selected households starting 2021-01-01
+unless ``--no-monitoring``; with ``--inputs csv`` or ``sav`` the run reads those files, in
+``work_nl_<format>`` / ``export_nl_<format>``). Then, per input format, each in a fresh process:
 
 1. the reference: only reading the input files the run reads (the same files, formats and
-   columns; pandas / pyarrow / pyreadstat, no validation), measured in the same run
-   because machines here are noisy;
+   columns; pyarrow / pyreadstat, no validation, one file after the other), measured in the same
+   run because machines here are noisy;
 2. every step of the pipeline in one process, as ``scripts/run_all.py`` runs them; each
-   step's wall time and peak memory (reset per step on Linux) come from its ``step.json``.
+   step's wall time and peak memory (reset per step on Linux) come from its ``step.json``. The
+   reading step reads .sav files in two worker processes: their peak memory is printed beside it
+   and added to the run's peak.
 
-Printed per size and step: wall time, peak memory, rows and rows per second (the rows a
-step works through: source rows, records, persons, ledger rows, households or tables);
-then the whole pipeline's time against the reference and, between sizes, the growth of
-time against the growth of households. Targets (issue 10, on 2 cores and 24 GB): the
+Printed per size, input format and step: wall time, peak memory, rows and rows per second (the
+rows a step works through: source rows, records, persons, ledger rows, households or tables) and
+the step's time as a multiple of only reading the inputs; then the whole pipeline's time against
+the reference and, between sizes, the growth of time against the growth of households. The
+packages of the environment are printed first (the RA case: ``requirements.txt`` only). Targets (issue 10, on 2 cores and 24 GB): the
 national run end to end within 15 minutes and 16 GB, 10x the households at most 12x the
 time, the whole pipeline at most 2x only reading the inputs. Also printed: the targets of
 the data steps at 1 million households (reading, validation and linking within 60 s,
@@ -109,14 +113,39 @@ def child(code: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def ensure_data(households: int) -> Path:
+def ensure_data(households: int, inputs: list[str]) -> Path:
     data = ROOT / "bench_data" / f"data_{households}"
     if not (data / "config.toml").is_file():
-        print(f"generating {households:,} households into {data} (csv, parquet) ...", flush=True)
+        print(f"generating {households:,} households into {data} (csv, parquet, sav) ...", flush=True)
         subprocess.run([sys.executable, str(ROOT / "scripts" / "make_demo_data.py"), "--out", str(data),
-                        "--households", str(households), "--formats", "csv,parquet"], check=True,
+                        "--households", str(households), "--formats", "csv,parquet,sav"], check=True,
                        stdout=subprocess.DEVNULL)
+    if "sav" in inputs:
+        add_sav_files(data)
     return data
+
+
+def add_sav_files(data: Path) -> None:
+    """Write the .sav file of every CBS parquet file that has none, with the generator's writer, in
+    chunks (the writer's bytes do not depend on the chunks, so they are the generated files')."""
+    import pyarrow.parquet as pq
+    from lib.synthetic.sav_writer import SavWriter
+    from lib.layouts import CBS_DATASETS
+    missing = [p for p in sorted((data / "cbs").rglob("*.parquet")) if not p.with_suffix(".sav").is_file()]
+    if not missing:
+        return
+    started = time.perf_counter()
+    labels = {d.file_stem: d.description for d in CBS_DATASETS.values()}
+    for path in missing:
+        label = next((text for stem, text in labels.items() if path.name.startswith(stem)), "")
+        partial = path.with_suffix(".sav.partial")
+        writer = SavWriter(partial, file_label=label[:64])
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=1_000_000):
+            writer.append(batch.to_pandas())
+        writer.close()
+        partial.replace(path.with_suffix(".sav"))
+    print(f"wrote {len(missing)} .sav files from the parquet files in {time.perf_counter() - started:.0f} s",
+          flush=True)
 
 
 def national_config(data: Path, monitoring: bool, inputs: str = "parquet") -> Path:
@@ -164,7 +193,7 @@ def step_rows(name: str, manifests: dict[str, dict]) -> tuple[int | None, str]:
 
 
 def run_size(households: int, monitoring: bool, inputs: str = "parquet") -> dict:
-    data = ensure_data(households)
+    data = ensure_data(households, [inputs])
     config_path = national_config(data, monitoring, inputs)
     from lib.config import load_config
     from lib.pipeline import step_folder
@@ -183,18 +212,22 @@ def run_size(households: int, monitoring: bool, inputs: str = "parquet") -> dict
 def print_size(result: dict) -> None:
     reference, pipeline, manifests = result["reference"], result["pipeline"], result["manifests"]
     print(f"\n== {result['households']:,} households (data in {result['data']}, area NL, {result['inputs']} inputs)")
-    print(f"{'':<36}{'seconds':>9}{'peak MB':>10}{'rows':>14}{'rows/s':>15}  rows of")
-    print(f"{'reference: only reading the inputs':<36}{reference['seconds']:>9.1f}{reference['peak_mb'] or 0:>10,.0f}"
-          f"{reference['rows']:>14,}{reference['rows'] / reference['seconds']:>15,.0f}  source rows")
+    print(f"{'':<36}{'seconds':>9}{'x read':>8}{'peak MB':>10}{'rows':>14}{'rows/s':>15}  rows of")
+    print(f"{'reference: only reading the inputs':<36}{reference['seconds']:>9.1f}{1:>8.2f}"
+          f"{reference['peak_mb'] or 0:>10,.0f}{reference['rows']:>14,}{reference['rows'] / reference['seconds']:>15,.0f}"
+          "  source rows")
     for name, manifest in manifests.items():
         rows, unit = step_rows(name, manifests)
         seconds = manifest["seconds"]
         rate = f"{rows / seconds:>15,.0f}" if rows and seconds > 0 else f"{'':>15}"
         peak = manifest.get("peak_memory_mb") or 0
-        print(f"{'  ' + name:<36}{seconds:>9.1f}{peak:>10,.0f}{rows or 0:>14,}{rate}  {unit}")
-    peak = max((m.get("peak_memory_mb") or 0) for m in manifests.values())
+        print(f"{'  ' + name:<36}{seconds:>9.1f}{seconds / reference['seconds']:>8.2f}{peak:>10,.0f}{rows or 0:>14,}"
+              f"{rate}  {unit}")
+        if workers := _reading_processes_mb(manifest):
+            print(f"{'    + its reading processes':<36}{'':>9}{'':>8}{workers:>10,.0f}")
+    peak = run_peak_mb(manifests)
     total = pipeline["seconds"]
-    print(f"{'whole pipeline (one process)':<36}{total:>9.1f}{peak:>10,.0f}")
+    print(f"{'whole pipeline':<36}{total:>9.1f}{total / reference['seconds']:>8.2f}{peak:>10,.0f}")
     print(f"ratio of the whole pipeline to only reading the inputs: {total / reference['seconds']:.2f} (target <= 2)")
     seconds = {name: m["seconds"] for name, m in manifests.items()}
     linking = seconds["inventory"] + seconds["read_sources"] + seconds["households"]
@@ -206,19 +239,43 @@ def print_size(result: dict) -> None:
           f"{seconds['cube'] + seconds['baseline']:.1f} s (at 1M households: <= 30 s)")
 
 
+def _reading_processes_mb(manifest: dict) -> float:
+    return manifest.get("counts", {}).get("peak MB of the reading processes together", 0)
+
+
+def run_peak_mb(manifests: dict[str, dict]) -> float:
+    """The run's peak memory: the largest step peak, the reading step's with its worker processes
+    added (an upper bound: the processes' peaks need not coincide with the main process's)."""
+    return max((m.get("peak_memory_mb") or 0) + _reading_processes_mb(m) for m in manifests.values())
+
+
 def print_summary(results: list[dict]) -> None:
     print("\n== summary")
-    print(f"{'households':>12}{'read s':>9}{'pipeline s':>12}{'ratio':>8}{'peak GB':>9}{'time x':>9}{'hh x':>7}")
-    previous = None
+    print(f"{'households':>12}{'inputs':>8}{'read s':>9}{'pipeline s':>12}{'ratio':>8}{'peak GB':>9}{'time x':>9}"
+          f"{'hh x':>7}")
+    previous: dict[str, dict] = {}
     for r in results:
         total = r["pipeline"]["seconds"]
-        peak = max((m.get("peak_memory_mb") or 0) for m in r["manifests"].values()) / 1024
-        growth = (f"{total / previous['pipeline']['seconds']:>9.2f}{r['households'] / previous['households']:>7.1f}"
-                  if previous else f"{'':>9}{'':>7}")
-        print(f"{r['households']:>12,}{r['reference']['seconds']:>9.1f}{total:>12.1f}"
+        peak = run_peak_mb(r["manifests"]) / 1024
+        before = previous.get(r["inputs"])
+        growth = (f"{total / before['pipeline']['seconds']:>9.2f}{r['households'] / before['households']:>7.1f}"
+                  if before else f"{'':>9}{'':>7}")
+        print(f"{r['households']:>12,}{r['inputs']:>8}{r['reference']['seconds']:>9.1f}{total:>12.1f}"
               f"{total / r['reference']['seconds']:>8.2f}{peak:>9.2f}{growth}")
-        previous = r
+        previous[r["inputs"]] = r
     print("targets: national <= 900 s and <= 16 GB; time x <= 1.2 * hh x; ratio <= 2")
+
+
+def print_environment() -> None:
+    from importlib import metadata
+    versions = []
+    for package in ("pandas", "numpy", "scipy", "pyreadstat", "pyarrow", "matplotlib", "openpyxl"):
+        try:
+            versions.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package} not installed")
+    import os
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; " + ", ".join(versions))
 
 
 def main() -> None:
@@ -228,14 +285,16 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 8_200_000])
     parser.add_argument("--no-monitoring", action="store_true", help="run without a monitoring cohort")
     parser.add_argument("--json", help="also write the measurements to this JSON file")
-    parser.add_argument("--inputs", choices=["parquet", "csv"], default="parquet",
-                        help="which files of the generated data the run (and the reference) reads")
+    parser.add_argument("--inputs", choices=["parquet", "csv", "sav"], nargs="+", default=["parquet"],
+                        help="which files of the generated data the run (and the reference) reads; several: each")
     args = parser.parse_args()
     started = time.perf_counter()
+    print_environment()
     results = []
     for households in sorted(args.sizes):
-        results.append(run_size(households, not args.no_monitoring, args.inputs))
-        print_size(results[-1])
+        for inputs in args.inputs:
+            results.append(run_size(households, not args.no_monitoring, inputs))
+            print_size(results[-1])
     print_summary(results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2), encoding="utf-8")

@@ -62,7 +62,7 @@ import pandas as pd
 
 from lib.areas import BUURT_ALIASES, WIJK_ALIASES, area_columns, codes_at, has_codes, text_codes
 from lib.errors import UserFacingError
-from lib.readers import concat_tables, parse_yyyymmdd, read_cbs_table, read_dataset
+from lib.readers import concat_tables, parse_yyyymmdd, read_cbs_table
 from lib.sources import SourceFile
 
 OPEN = np.iinfo(np.int32).max
@@ -431,11 +431,37 @@ def residence_status(household: np.ndarray, person: np.ndarray, day: int,
                          "left_registers": ~any_address}, index=ids)
 
 
+HOUSEHOLD_REGISTERS = ("GBAHUISHOUDENSBUS", "GBAADRESOBJECTBUS", "VSLGWBTAB")
+"""The registers the household model reads (besides the persons of GBAPERSOONTAB)."""
+
+
+def register_columns(dataset: str, year: int) -> tuple[list[str], tuple[str, ...]]:
+    """(columns, optional columns) the household model reads of a register; ``year``: the year of the
+    municipality boundaries (the peildatum's), whose wijk and buurt codes are read when present."""
+    if dataset == "GBAHUISHOUDENSBUS":
+        return ["RINPERSOONS", "RINPERSOON", "DATUMAANVANGHH", "DATUMEINDEHH", "HUISHOUDNR", "TYPHH", "PLHH",
+                "REFPERSOONHH"], ()
+    if dataset == "GBAADRESOBJECTBUS":
+        return ["RINPERSOONS", "RINPERSOON", "GBADATUMAANVANGADRESHOUDING", "GBADATUMEINDEADRESHOUDING",
+                "SOORTOBJECTNUMMER", "RINOBJECTNUMMER"], ()
+    # The wijk and buurt codes are read when the file has them (lib.areas): optional columns.
+    wijk, buurt = area_columns(year)
+    return ["SOORTOBJECTNUMMER", "RINOBJECTNUMMER", f"GEM{year}", wijk, buurt], (wijk, buurt)
+
+
+def read_register(files: list[SourceFile], dataset: str, year: int) -> pd.DataFrame:
+    """The columns of ``register_columns`` of every file of a register, read and concatenated."""
+    columns, optional = register_columns(dataset, year)
+    return concat_tables([read_cbs_table(f, columns, optional=optional) for f in files if f.dataset == dataset],
+                         columns)
+
+
 def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatum: int, period: tuple[int, int],
                         area: list[str], include_institutional: bool, residence_date: int | None,
                         monthly: bool = True,
                         table_ready: Callable[[str, pd.DataFrame], None] | None = None,
-                        part_done: Callable[[str], None] | None = None) -> HouseholdModel:
+                        part_done: Callable[[str], None] | None = None,
+                        registers: Callable[[str], pd.DataFrame] | None = None) -> HouseholdModel:
     """The household model of the CBS registers; ``monthly`` adds what monthly attribution needs.
 
     ``table_ready(name, frame)``, when given, is called with each table of the model as soon as
@@ -444,7 +470,9 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
     computed. The frames are not changed afterwards. ``residence_date`` None: the last day the
     household register describes (``last_day_described``). ``part_done(label)``, when given, is called when
     a long part is finished ("registers read", "households at the peildatum", "monthly spells"), for the
-    progress lines of the step (nationally the step takes over a minute)."""
+    progress lines of the step (nationally the step takes over a minute). ``registers(dataset)`` gives
+    the table of a register of ``HOUSEHOLD_REGISTERS`` as ``read_register`` reads it (the pipeline's
+    step takes those the reading step wrote to the work folder); default: read from ``files``."""
     def ready(name: str, frame: pd.DataFrame) -> None:
         if table_ready is not None:
             table_ready(name, frame)
@@ -456,11 +484,14 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
     notes: list[str] = []
     year = int(pd.Timestamp(np.datetime64(int(peildatum), "D")).year)
     person_of = PersonLookup(persons)
+    if registers is None:
+        def registers(dataset: str) -> pd.DataFrame:
+            return read_register(files, dataset, year)
     # The household register and the address registers are read and turned into spells side
     # by side: Arrow, numpy and pandas' hash tables release the GIL, so both cores work.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        household_part = pool.submit(_household_spells, files, person_of)
-        area_part = pool.submit(_area_spells_of_registers, files, person_of, area, year)
+        household_part = pool.submit(_household_spells, registers, person_of)
+        area_part = pool.submit(_area_spells_of_registers, registers, person_of, area, year)
         spells, note = household_part.result()
         area_spells = area_part.result()
     notes.append(note)
@@ -570,11 +601,10 @@ def _iso(day: int) -> str:
     return str(np.datetime64(int(day), "D"))
 
 
-def _household_spells(files: list[SourceFile], person_of: "PersonLookup") -> tuple[pd.DataFrame, str]:
+def _household_spells(registers: Callable[[str], pd.DataFrame], person_of: "PersonLookup") -> tuple[pd.DataFrame, str]:
     """Spells of GBAHUISHOUDENSBUS (person, huishoudnr, start, end, typhh, role, reference,
     household_spell) in (person, start) order, and a note on the rows used."""
-    hh = read_dataset(files, "GBAHUISHOUDENSBUS", ["RINPERSOONS", "RINPERSOON", "DATUMAANVANGHH", "DATUMEINDEHH",
-                                                   "HUISHOUDNR", "TYPHH", "PLHH", "REFPERSOONHH"])
+    hh = registers("GBAHUISHOUDENSBUS")
     rows_read = len(hh)
     hh = hh[(hh["RINPERSOONS"] == "R").to_numpy()]
     person = person_of(hh["RINPERSOON"].to_numpy())
@@ -603,17 +633,9 @@ def _household_spells(files: list[SourceFile], person_of: "PersonLookup") -> tup
     return spells, note
 
 
-def _area_spells_of_registers(files: list[SourceFile], person_of: "PersonLookup", area: list[str],
+def _area_spells_of_registers(registers: Callable[[str], pd.DataFrame], person_of: "PersonLookup", area: list[str],
                               year: int) -> pd.DataFrame:
-    addresses = read_dataset(files, "GBAADRESOBJECTBUS", ["RINPERSOONS", "RINPERSOON", "GBADATUMAANVANGADRESHOUDING",
-                                                          "GBADATUMEINDEADRESHOUDING", "SOORTOBJECTNUMMER",
-                                                          "RINOBJECTNUMMER"])
-    # The wijk and buurt codes are read when the file has them (lib.areas): optional columns.
-    wijk, buurt = area_columns(year)
-    columns = ["SOORTOBJECTNUMMER", "RINOBJECTNUMMER", f"GEM{year}", wijk, buurt]
-    objects = concat_tables([read_cbs_table(f, columns, optional=(wijk, buurt)) for f in files
-                             if f.dataset == "VSLGWBTAB"], columns)
-    return _area_spells(addresses, objects, person_of, area, year)
+    return _area_spells(registers("GBAADRESOBJECTBUS"), registers("VSLGWBTAB"), person_of, area, year)
 
 
 def _area_spells(addr: pd.DataFrame, gem: pd.DataFrame, person_of: "PersonLookup", area: list[str],

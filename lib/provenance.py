@@ -128,7 +128,9 @@ def monitoring_files(config: RunConfig) -> list[Path]:
 
 PROVENANCE: dict[str, Provenance] = {
     "inventory": Provenance((), ("sources", "study.years"), source_files),
-    "read_sources": Provenance(("inventory",), ("run.route", "sources", "study.years"), domain_mapping),
+    # The peildatum's year names the object register's municipality column that is read for the households step.
+    "read_sources": Provenance(("inventory",), ("run.route", "sources", "study.years", "study.peildatum"),
+                               domain_mapping),
     "price": Provenance(("read_sources",), ("prices", "sensitivity"), price_files),
     "households": Provenance(("inventory", "read_sources", "price"),
                              TABLE_METADATA + ("monitoring.enabled",), metadata_files),

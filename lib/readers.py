@@ -41,6 +41,7 @@ from __future__ import annotations
 import codecs
 import re
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
@@ -269,11 +270,13 @@ def missing_columns_message(source: SourceFile, layout, missing: list[str], stor
 
 
 def iter_cbs_table(source: SourceFile, columns: list[str], numeric: tuple[str, ...] = (),
-                   chunk_rows: int = CHUNK_ROWS, optional: tuple[str, ...] | None = None) -> Iterator[pd.DataFrame]:
+                   chunk_rows: int = CHUNK_ROWS, optional: tuple[str, ...] | None = None,
+                   rows: tuple[int, int] | None = None) -> Iterator[pd.DataFrame]:
     """Yield normalised chunks of ``columns`` (upper case) of one CBS file.
 
     ``optional`` columns (default: those the dataset's layout marks optional) come out blank
-    when the file lacks them; any other missing column is an error."""
+    when the file lacks them; any other missing column is an error. ``rows`` (first, count), for a
+    .sav file only: that range of rows (a piece read beside the others, ``read_side_by_side``)."""
     wanted = [c.upper() for c in columns]
     optional = tuple(c.upper() for c in (optional_columns(source) if optional is None else optional))
     mapping = _match_columns(source, wanted, optional)
@@ -281,7 +284,9 @@ def iter_cbs_table(source: SourceFile, columns: list[str], numeric: tuple[str, .
     rename = {v: k for k, v in mapping.items()}
     numeric = tuple(c.upper() for c in numeric)
     absent = [w for w in wanted if w not in mapping]
-    for chunk in _iter_stored(source, stored, rename, numeric, chunk_rows):
+    if rows is not None and source.format != "sav":
+        raise ValueError("a range of rows is read from .sav files only")
+    for chunk in _iter_stored(source, stored, rename, numeric, chunk_rows, rows or (0, 0)):
         if absent:
             chunk = _with_blank_columns(chunk, absent, numeric)[wanted]
         yield chunk
@@ -300,7 +305,7 @@ def _with_blank_columns(chunk: pd.DataFrame, absent: list[str], numeric: tuple[s
 
 
 def _iter_stored(source: SourceFile, stored: list[str], rename: dict[str, str], numeric: tuple[str, ...],
-                 chunk_rows: int) -> Iterator[pd.DataFrame]:
+                 chunk_rows: int, rows: tuple[int, int] = (0, 0)) -> Iterator[pd.DataFrame]:
     if source.format == "parquet":
         _need_arrow(source)
         import pyarrow.parquet as pq
@@ -310,9 +315,15 @@ def _iter_stored(source: SourceFile, stored: list[str], rename: dict[str, str], 
     elif source.format == "sav":
         import pyreadstat
         with _reading(source):
-            for chunk, _ in pyreadstat.read_file_in_chunks(pyreadstat.read_sav, str(source.path),
-                                                           chunksize=chunk_rows, usecols=stored):
+            # Chunks by row ranges of our own (pyreadstat's chunked reader can read past a limit).
+            first, end = rows[0], (rows[0] + rows[1] if rows[1] else None)
+            while end is None or first < end:
+                size = chunk_rows if end is None else min(chunk_rows, end - first)
+                chunk, _ = pyreadstat.read_sav(str(source.path), usecols=stored, row_offset=first, row_limit=size)
+                if not len(chunk):
+                    break
                 yield _from_pandas(chunk.rename(columns=rename), numeric)
+                first += len(chunk)
     else:
         encoding = csv_encoding(source)
         sep = _csv_separator(_csv_header(source, encoding))
@@ -388,9 +399,10 @@ def _refuse_undecoded(source: SourceFile, encoding: str, raw: pd.DataFrame, conv
 
 
 def read_cbs_table(source: SourceFile, columns: list[str], numeric: tuple[str, ...] = (),
-                   optional: tuple[str, ...] | None = None) -> pd.DataFrame:
-    """All rows of ``columns`` of one CBS file, normalised (see module docstring)."""
-    table = concat_tables([c for c in iter_cbs_table(source, columns, numeric, optional=optional)],
+                   optional: tuple[str, ...] | None = None, rows: tuple[int, int] | None = None) -> pd.DataFrame:
+    """All rows of ``columns`` of one CBS file (or the ``rows`` of a .sav file: first, count), normalised
+    (see module docstring)."""
+    table = concat_tables([c for c in iter_cbs_table(source, columns, numeric, optional=optional, rows=rows)],
                           [c.upper() for c in columns], tuple(c.upper() for c in numeric))
     if "RINPERSOONS" in table:
         table["RINPERSOONS"] = _upper_categorical(table["RINPERSOONS"].array)
@@ -403,20 +415,104 @@ def _upper_categorical(values: pd.Categorical) -> pd.Categorical:
     return pd.Categorical.from_codes(np.where(values.codes >= 0, codes[values.codes], -1), categories=categories)
 
 
-def read_dataset(files: list[SourceFile], dataset: str, columns: list[str], numeric: tuple[str, ...] = ()) -> pd.DataFrame:
-    """All files of one dataset, read and concatenated."""
-    chosen = [f for f in files if f.dataset == dataset]
-    return concat_tables([read_cbs_table(f, columns, numeric) for f in chosen], [c.upper() for c in columns],
-                         tuple(c.upper() for c in numeric))
+@dataclass(frozen=True)
+class ReadRequest:
+    """Columns of one file to read (see ``read_cbs_table``); ``name`` says what the table is for."""
+    name: str
+    source: SourceFile
+    columns: tuple[str, ...]
+    numeric: tuple[str, ...] = ()
+    optional: tuple[str, ...] | None = None
 
 
-def read_datasets(files: list[SourceFile], requests: dict[str, list[str]], workers: int = 2) -> dict[str, pd.DataFrame]:
-    """Several datasets read side by side in threads (Arrow and pyreadstat release the GIL
-    while they decode, so two cores read about twice as fast)."""
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {name: pool.submit(read_dataset, files, name, columns) for name, columns in requests.items()}
-        return {name: future.result() for name, future in futures.items()}
+SAV_PIECE_ROWS = 4_000_000
+"""A larger .sav file is read in pieces of this many rows, side by side: one national register
+(tens of millions of rows) would otherwise keep one core busy while the other is idle."""
+PROCESSES_FROM_BYTES = 256 << 20
+"""Reading .sav files in worker processes pays from about this many bytes on (a process starts
+in about a second and its tables are copied back); smaller runs read in the main process."""
+
+
+def read_side_by_side(requests: list[ReadRequest], workers: int = 2, piece_rows: int = SAV_PIECE_ROWS,
+                      processes_from_bytes: int = PROCESSES_FROM_BYTES, process_peaks: dict[int, float] | None = None,
+                      ) -> Iterator[tuple[ReadRequest, pd.DataFrame]]:
+    """Every requested table (``read_cbs_table``), ``workers`` files or pieces at a time; each is
+    yielded as soon as all its pieces are read, so a caller can write it and let it go.
+
+    pyreadstat holds the interpreter lock while it decodes, so .sav files are read in worker
+    processes (started with ``spawn``, as on Windows: nothing depends on ``fork``), a large one in
+    pieces of ``piece_rows`` rows, largest first; the normalised tables (integer keys and
+    categoricals) are small to send back. Arrow (parquet, CSV) releases the lock: those files are
+    read in threads. The tables are the same as ``read_cbs_table`` gives, whichever way.
+    ``process_peaks``, when given, receives the peak memory (MB) of each worker process by its id
+    (the step's own peak does not include them)."""
+    # Every file's columns are checked first, in the requests' order: a missing column stops the run
+    # before minutes of reading, with the same message whichever file a worker would reach first.
+    for request in requests:
+        optional = request.optional if request.optional is not None else optional_columns(request.source)
+        _match_columns(request.source, [c.upper() for c in request.columns], tuple(c.upper() for c in optional))
+    pieces = []
+    for request in requests:
+        total = _sav_rows(request.source) if request.source.format == "sav" else None
+        if total is None or total <= piece_rows:
+            pieces.append((request, None, _file_size(request.source)))
+        else:
+            size = _file_size(request.source)
+            pieces += [(request, (first, min(piece_rows, total - first)), size * min(piece_rows, total - first) // total)
+                       for first in range(0, total, piece_rows)]
+    sav_bytes = sum(size for request, _, size in pieces if request.source.format == "sav")
+    in_processes = workers > 1 and sav_bytes >= processes_from_bytes
+    if in_processes:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+        pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    from concurrent.futures import FIRST_COMPLETED, wait
+    left = {id(request): sum(p[0] is request for p in pieces) for request in requests}
+    parts: dict[int, dict] = {id(request): {} for request in requests}
+    with pool:
+        # Largest first, so the last piece to finish is a small one (both cores busy to the end).
+        order = sorted(range(len(pieces)), key=lambda i: -pieces[i][2])
+        futures = {pool.submit(_read_piece, pieces[i][0], pieces[i][1]): i for i in order}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=futures.get):
+                request, rows, _ = pieces[futures[future]]
+                table, process, peak = future.result()
+                if in_processes and process_peaks is not None and peak is not None:
+                    process_peaks[process] = max(peak, process_peaks.get(process, 0.0))
+                parts[id(request)][rows[0] if rows else 0] = table
+                left[id(request)] -= 1
+                if left[id(request)] == 0:
+                    ordered = [t for _, t in sorted(parts.pop(id(request)).items())]
+                    table = ordered[0] if len(ordered) == 1 else concat_tables(
+                        ordered, list(ordered[0].columns), tuple(c.upper() for c in request.numeric))
+                    yield request, table
+
+
+def _read_piece(request: ReadRequest, rows: tuple[int, int] | None) -> tuple[pd.DataFrame, int, float | None]:
+    """(table, process id, the process's peak memory in MB) of one file or piece of a file."""
+    import os
+    from lib.pipeline import peak_memory_mb
+    table = read_cbs_table(request.source, list(request.columns), request.numeric, request.optional, rows)
+    return table, os.getpid(), peak_memory_mb()
+
+
+def _sav_rows(source: SourceFile) -> int | None:
+    """The number of rows a .sav file states in its header (None: it does not say)."""
+    import pyreadstat
+    _check_file(source)
+    with _reading(source):
+        _, meta = pyreadstat.read_sav(str(source.path), metadataonly=True)
+    return meta.number_rows if meta.number_rows is not None and meta.number_rows >= 0 else None
+
+
+def _file_size(source: SourceFile) -> int:
+    _check_file(source)
+    return source.path.stat().st_size
 
 
 def concat_tables(chunks: list[pd.DataFrame], columns: list[str], numeric: tuple[str, ...] = ()) -> pd.DataFrame:

@@ -169,13 +169,14 @@ def read_source_files(dataset, files: list[SourceFile]) -> pd.DataFrame:
     """The rows of all files of a cost dataset (a name, or the run's layout), with the file, its
     year and the row number."""
     columns, numeric = source_columns(dataset)
-    return _read_files(files, columns, numeric)
+    return source_table([(f, read_cbs_table(f, columns, numeric)) for f in files])
 
 
-def _read_files(files: list[SourceFile], columns: list[str], numeric=()) -> pd.DataFrame:
+def source_table(tables: list[tuple[SourceFile, pd.DataFrame]]) -> pd.DataFrame:
+    """The tables of a cost dataset's files (each as ``read_cbs_table`` gives it), in file order,
+    with the file, its year and the row number (from 1) of every row."""
     parts = []
-    for f in files:
-        t = read_cbs_table(f, columns, numeric)
+    for f, t in tables:
         t["FILE"] = pd.Categorical.from_codes(np.zeros(len(t), np.int8), categories=[f.path.name])
         t["FILE_YEAR"] = np.full(len(t), f.year or 0, dtype=np.int32)
         t["ROW"] = np.arange(1, len(t) + 1, dtype=np.int64)

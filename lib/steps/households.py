@@ -51,7 +51,7 @@ from lib.pricing import (CASE_SOURCE, SENTENCED_DAYS_COLUMN, combine_price_table
 from lib.readers import file_columns
 from lib.sources import choose_cbs_files, expand_pattern, readable_formats
 from lib.steps.read_sources import REGISTERS_ONLY_LOG, chosen_files, registers_only, study_period
-from lib.workfiles import read_table, write_table
+from lib.workfiles import read_table, table_path, write_table
 
 ROLE_LABELS = {"K": "thuiswonend kind", "P": "partner", "A": "alleenstaande", "O": "ouder in eenoudergezin",
                "V": "overig lid", "I": "bewoner instelling"}
@@ -260,7 +260,8 @@ def form_households(ctx: RunContext) -> StepResult:
             model = cbs_household_model(files, persons, peil, (period.start, period.end), area, include_institutional,
                                         day_number(residence) if residence is not None else None,
                                         monthly=monthly, table_ready=write_soon,
-                                        part_done=lambda label: progress.part(label, shares[label]))
+                                        part_done=lambda label: progress.part(label, shares[label]),
+                                        registers=lambda dataset: _register_read(sources_dir, dataset))
         else:
             brp = [f for f in files if f.dataset == "BRP_EXTRACT"][0]
             model = brp_household_model(read_brp_extract(brp.path), persons, area[0], include_institutional)
@@ -274,6 +275,15 @@ def form_households(ctx: RunContext) -> StepResult:
         for table in written.values():
             table.result()
     return result
+
+
+def _register_read(sources_dir: Path, dataset: str) -> pd.DataFrame:
+    """A register as the reading step wrote it (the source files are not read again)."""
+    stem = sources_dir / "registers" / dataset
+    if not table_path(stem).is_file():
+        raise UserFacingError(f"{stem}: the reading step's copy of {dataset} is missing (a work folder of an "
+                              "older version of the bundle, or removed): rerun from the read_sources step")
+    return read_table(stem)
 
 
 def _account_and_request_tables(ctx: RunContext, model: HouseholdModel, persons: pd.DataFrame,
@@ -737,8 +747,8 @@ STEP = Step(
     name="households",
     title="households at the peildatum, residence, attribution, persons left out",
     run=form_households,
-    reads=("02_read_sources/persons", "02_read_sources/records", "03_price/record_cost",
-           "household and address registers or BRP extract"),
+    reads=("02_read_sources/persons", "02_read_sources/records", "02_read_sources/registers/<dataset>",
+           "03_price/record_cost", "the BRP extract (municipal route)"),
     writes=("households", "members", "membership_spells", "household_spells", "area_spells", "moves.csv",
             "population.csv", "tables/"),
 )

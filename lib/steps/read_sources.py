@@ -6,6 +6,10 @@ Reads the files chosen by the inventory step. Writes to ``<work>/02_read_sources
   ``person, key, in_register``, plus persons who appear only in cost sources
   (``in_register`` false). Only the person keys are read from the register (data
   minimisation: nothing uses sex or date of birth);
+* ``registers/<dataset>`` (CBS route): the columns the households step uses of the household,
+  address and object registers (``lib.households.register_columns``), as read, so that the
+  households step and every rerun of it read the work folder and never the source files again
+  (a national .sav register takes minutes to decode, its work file seconds);
 * ``records``: every usable spell, action and amount (see ``lib.records``);
 * ``rejected/<source>.csv``: every rejected row with its reason and original fields (the
   population register's too);
@@ -21,6 +25,9 @@ Reads the files chosen by the inventory step. Writes to ``<work>/02_read_sources
   of the other are kept but marked ``priced_elsewhere`` (the price step prices them only to show
   their total in its log). A domain in both without a rule stops the step.
 
+Every source file is read once, two files (or pieces of a large .sav file) at a time
+(``lib.readers.read_side_by_side``: .sav files in worker processes, the others in threads).
+
 The step fails when a source does not balance to the cent, and when a source loses more
 than ``[sources] max_rejected_share`` (default 20%) of its rows or euros to one data
 problem (not: lying outside the study period), unless ``[sources] accept_rejections``
@@ -28,7 +35,6 @@ names it: a domain does not silently disappear.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -48,10 +54,10 @@ from lib.config import cbs_cost_files
 from lib.records import PROVIDER_NONE, REGISTER_DOMAINS, category_codes
 from lib.dates import day_number
 from lib.errors import UserFacingError
-from lib.households import BRP_REASON, brp_rows, read_brp_extract
+from lib.households import BRP_REASON, HOUSEHOLD_REGISTERS, brp_rows, read_brp_extract, register_columns
 from lib.layouts import LINKABLE_RINPERSOONS, layouts_for
 from lib.pipeline import RunContext, Step, StepResult
-from lib.readers import concat_tables, read_cbs_table
+from lib.readers import ReadRequest, concat_tables, read_side_by_side
 from lib.records import (
     COST_DATASETS,
     Period,
@@ -59,7 +65,8 @@ from lib.records import (
     PersonIndex,
     empty_records,
     appendix2_records,
-    read_source_files,
+    source_columns,
+    source_table,
     records_of,
 )
 from lib.sources import SourceFile
@@ -114,12 +121,14 @@ def study_period(config) -> Period:
     return Period(day_number(f"{years[0]}-01-01"), day_number(f"{years[-1]}-12-31"))
 
 
-def cbs_person_register(files: list[SourceFile], account: SourceAccount) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(register, rejected rows) of GBAPERSOONTAB: the keys of linkable persons, each once."""
-    register = [f for f in files if f.dataset == "GBAPERSOONTAB"]
-    columns = ["RINPERSOONS", "RINPERSOON"]
-    t = concat_tables([read_cbs_table(f, columns) for f in register], columns)
-    account.files, account.rows_read = len(register), len(t)
+PERSON_REGISTER_COLUMNS = ["RINPERSOONS", "RINPERSOON"]
+
+
+def cbs_person_register(tables: list[pd.DataFrame], account: SourceAccount) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(register, rejected rows) of GBAPERSOONTAB (``tables``: its files' ``PERSON_REGISTER_COLUMNS``, in
+    file order): the keys of linkable persons, each once."""
+    t = concat_tables(tables, PERSON_REGISTER_COLUMNS)
+    account.files, account.rows_read = len(tables), len(t)
     reason = np.full(len(t), "", dtype=object)
     linkable = ((t["RINPERSOONS"] == LINKABLE_RINPERSOONS) & (t["RINPERSOON"] >= 0)).to_numpy()
     reason[~linkable] = "RINPERSOONS is not 'R' or RINPERSOON not a number"
@@ -183,16 +192,25 @@ def read_sources(ctx: RunContext) -> StepResult:
     files = chosen_files(ctx)
     period = study_period(config)
     out = ctx.step_dir
-    for folder in ("rejected", "duplicates"):       # no file of an earlier run stays beside this run's
-        for stale in (out / folder).glob("*.csv"):
+    for folder in ("rejected", "duplicates", "registers"):     # no file of an earlier run stays beside this run's
+        for stale in (out / folder).glob("*.*"):
             stale.unlink()
     (out / "rejected").mkdir(exist_ok=True)
     accounts: list[SourceAccount] = []
     result = StepResult()
+    layouts = layouts_for(config)
+    process_peaks: dict[int, float] = {}
+    tables = read_cbs_files(ctx, files, layouts, process_peaks)
+    if process_peaks:
+        result.notes.append(f"read in {len(process_peaks)} worker processes, peak memory "
+                            + " and ".join(f"{mb:,.0f} MB" for mb in process_peaks.values())
+                            + " (not in this step's peak, which is the main process's)")
+        result.counts["peak MB of the reading processes together"] = round(sum(process_peaks.values()))
 
     if config["run"]["route"] == "cbs":
         register_account = SourceAccount("GBAPERSOONTAB")
-        register, register_rejected = cbs_person_register(files, register_account)
+        register, register_rejected = cbs_person_register([t for _, t in tables.pop("GBAPERSOONTAB", [])],
+                                                          register_account)
     else:
         brp = [f for f in files if f.dataset == "BRP_EXTRACT"][0]
         register_account = SourceAccount("BRP-extract")
@@ -212,21 +230,17 @@ def read_sources(ctx: RunContext) -> StepResult:
         if len(rejected):
             rejected.to_csv(out / "rejected" / f"{_file_safe(account.source)}.csv", index=False, encoding="utf-8")
 
-    # Files are read two at a time in threads (decoding releases the GIL); rows are
-    # validated and linked one dataset at a time, in a fixed order, so person ids are
+    # Rows are validated and linked one dataset at a time, in a fixed order, so person ids are
     # the same on every run.
-    present = [d for d in COST_DATASETS if any(f.dataset == d for f in files)]
-    progress = ctx.progress("sources read and validated", len(present))
-    layouts = layouts_for(config)
+    present = [d for d in COST_DATASETS if d in tables]
+    progress = ctx.progress("sources validated", len(present))
     options = ReadingOptions(detention_days_per_year=config["sources"]["detention_days_per_year"])
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        tables = {d: pool.submit(read_source_files, layouts[d], [f for f in files if f.dataset == d]) for d in present}
-        for done, dataset in enumerate(present):
-            progress(done)
-            account = SourceAccount(dataset, files=sum(f.dataset == dataset for f in files))
-            table = tables.pop(dataset).result()
-            keep(account, *records_of(layouts[dataset], table, period, persons, account, options))
-            del table
+    for done, dataset in enumerate(present):
+        progress(done)
+        account = SourceAccount(dataset, files=sum(f.dataset == dataset for f in files))
+        table = source_table(tables.pop(dataset))
+        keep(account, *records_of(layouts[dataset], table, period, persons, account, options))
+        del table
 
     municipal = config["sources"]["municipality"]
     mapping = load_domain_mapping(config.resolve(municipal["domain_labels"]))
@@ -290,7 +304,7 @@ def read_sources(ctx: RunContext) -> StepResult:
     write_table(records, out / "records")
 
     result.outputs = ["persons", "records", "reconciliation.csv", "rejections.csv", "rejected/", "providers.csv",
-                      "overlap.csv"] + (
+                      "overlap.csv"] + (["registers/"] if (out / "registers").is_dir() else []) + (
         ["duplicates/"] if (out / "duplicates").is_dir() else [])
     for a in accounts:
         line = f"{a.source}: {a.rows_read:,} read, {a.rows_used:,} used, {a.rows_rejected:,} rejected"
@@ -311,13 +325,50 @@ def read_sources(ctx: RunContext) -> StepResult:
             result.notes.append(f"    rejected {count:,}: {reason}")
         result.notes += [f"    {n}" for n in a.notes]
     result.notes += overlap_lines
-    result.counts = {"records": len(records), "persons": len(person_table),
+    result.counts |= {"records": len(records), "persons": len(person_table),
                      "persons not in the population register": int((~person_table["in_register"]).sum())}
     return result
 
 
 OVERLAP_COLUMNS = ("domain", "priced_by", "register_sources", "register_records", "register_persons",
                    "provider_files", "provider_records", "provider_persons", "provider_euros")
+
+
+def read_cbs_files(ctx: RunContext, files: list[SourceFile], layouts, process_peaks: dict[int, float] | None = None,
+                   ) -> dict[str, list[tuple[SourceFile, pd.DataFrame]]]:
+    """Read every CBS file of the run once, side by side (``lib.readers.read_side_by_side``): the
+    columns each use needs. The population register's and the cost registers' tables are returned
+    per dataset, in file order; the household model's registers (CBS route) are written to
+    ``registers/<dataset>`` as soon as all files of one are read, and let go."""
+    config = ctx.config
+    cbs_route = config["run"]["route"] == "cbs"
+    year = config.peildatum.year       # the municipality boundaries of the households step's (lib.households)
+    requests = []
+    for f in files:
+        if f.dataset in COST_DATASETS:
+            columns, numeric = source_columns(layouts[f.dataset])
+            requests.append(ReadRequest(f.dataset, f, tuple(columns), tuple(numeric)))
+        elif cbs_route and f.dataset == "GBAPERSOONTAB":
+            requests.append(ReadRequest(f.dataset, f, tuple(PERSON_REGISTER_COLUMNS)))
+        elif cbs_route and f.dataset in HOUSEHOLD_REGISTERS:
+            columns, optional = register_columns(f.dataset, year)
+            requests.append(ReadRequest(f.dataset, f, tuple(columns), (), optional))
+    order = {id(r): i for i, r in enumerate(requests)}
+    per_dataset: dict[str, dict[int, pd.DataFrame]] = {}
+    left = {name: sum(r.name == name for r in requests) for name in HOUSEHOLD_REGISTERS}
+    progress = ctx.progress("source files read", len(requests))
+    for done, (request, table) in enumerate(read_side_by_side(requests, process_peaks=process_peaks)):
+        progress(done)
+        per_dataset.setdefault(request.name, {})[order[id(request)]] = table
+        if request.name in HOUSEHOLD_REGISTERS:
+            left[request.name] -= 1
+            if left[request.name] == 0:
+                parts = [t for _, t in sorted(per_dataset.pop(request.name).items())]
+                columns = list(parts[0].columns)
+                (ctx.step_dir / "registers").mkdir(exist_ok=True)
+                write_table(concat_tables(parts, columns), ctx.step_dir / "registers" / request.name)
+        del table
+    return {name: [(requests[i].source, t) for i, t in sorted(parts.items())] for name, parts in per_dataset.items()}
 
 
 def mark_overlap(records: pd.DataFrame, rules: dict[str, str]) -> tuple[pd.DataFrame, list[str]]:
@@ -397,6 +448,6 @@ STEP = Step(
     title="read and validate every source into records; account for every row and euro",
     run=read_sources,
     reads=("01_inventory/sources.csv", "the chosen source files"),
-    writes=("persons", "records", "reconciliation.csv", "rejections.csv", "rejected/<source>.csv",
-            "duplicates/<source>.csv"),
+    writes=("persons", "records", "registers/<dataset>", "reconciliation.csv", "rejections.csv",
+            "rejected/<source>.csv", "duplicates/<source>.csv"),
 )

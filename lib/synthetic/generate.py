@@ -11,9 +11,8 @@ Layout of the output folder::
     config_gemeente.toml                run configuration, municipal route
     config_gecombineerd.toml            run configuration, CBS route with the linked appendix-2 files
 
-Memory is bounded by one chunk of ``spec.chunk_households`` families (except .sav
-files, see ``writers``). The same ``(households, seed, chunk size)`` give the same
-bytes.
+Memory is bounded by one chunk of ``spec.chunk_households`` families, in every format (see
+``writers``). The same ``(households, seed, chunk size)`` give the same bytes.
 """
 from __future__ import annotations
 
@@ -67,7 +66,6 @@ class GenerationReport:
     persons: int = 0
     household_spells: int = 0
     files: dict[str, int] = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -78,17 +76,15 @@ class _Writers:
 
     def get(self, stem: str, formats=None, **kwargs) -> ChunkedTableWriter:
         if stem not in self.open:
-            self.open[stem] = ChunkedTableWriter(self.out / stem, formats or self.spec.formats,
-                                                 self.spec.sav_row_limit, **kwargs)
+            self.open[stem] = ChunkedTableWriter(self.out / stem, formats or self.spec.formats, **kwargs)
         return self.open[stem]
 
-    def close(self) -> tuple[dict[str, int], list[str]]:
-        rows, skipped = {}, []
+    def close(self) -> dict[str, int]:
+        rows = {}
         for stem, w in sorted(self.open.items()):
             w.close()
             rows[stem] = w.rows
-            skipped += w.skipped
-        return rows, skipped
+        return rows
 
 
 def generate(out_dir: str | Path, spec: GeneratorSpec, progress: Callable[[str], None] = print) -> GenerationReport:
@@ -215,15 +211,13 @@ def generate(out_dir: str | Path, spec: GeneratorSpec, progress: Callable[[str],
         progress(f"chunk {chunk + 1}/{n_chunks}: {n_fam:,} households, {len(persons):,} persons, "
                  f"{len(rec.priced):,} records ({elapsed:.1f} s" + (f", about {left:.0f} s left)" if left else ")"))
 
-    report.files, report.skipped = writers.close()
+    report.files = writers.close()
     report.seconds = time.perf_counter() - started
     _write_configs(out, spec)
     _write_combined_config(out)
     if spec.cycle_years:
         write_cycle_configs(out, spec)
     _write_truth_readme(out, spec, report)
-    for note in report.skipped:
-        progress(f"not written: {note}")
     return report
 
 
@@ -317,7 +311,7 @@ def _write_truth_readme(out: Path, spec: GeneratorSpec, report: GenerationReport
         "spec": {k: v for k, v in asdict(spec).items() if k != "municipalities"}
         | {"municipalities": [asdict(m) for m in spec.municipalities], "years": spec.years},
         "persons": report.persons, "household_spells": report.household_spells,
-        "files": report.files, "not_written": report.skipped,
+        "files": report.files,
         "problem_types": PROBLEM_TYPE_LABELS, "dirt_kinds": DIRT_KINDS,
     }
     (out / "truth").mkdir(exist_ok=True)

@@ -48,8 +48,6 @@ class GeneratorSpec:
     """Municipality whose own files (BRP extract, appendix-2 cost files) are written."""
     chunk_households: int = 50_000
     formats: tuple[str, ...] = ("csv",)
-    sav_row_limit: int = 5_000_000
-    """Larger tables are not written as .sav: pyreadstat needs the whole table in memory."""
     justice_form: str = "yearly"
     """Form of VERDTAB, GEDETINEERDENTAB and HALTTAB: "yearly" (a person in a year, as CBS documents
     them: lib/reference_data/layouts.toml) or "dated" (one dated row per registration, spell or

@@ -1,9 +1,8 @@
 """Write one logical table chunk by chunk in CSV, SPSS .sav and parquet.
 
-CSV and parquet are streamed: memory stays bounded by one chunk. pyreadstat can only
-write a whole table at once, so .sav chunks are collected and written at ``close``,
-and only when the table has at most ``sav_row_limit`` rows (a national household
-register would not fit in memory as Python strings); a skipped .sav is reported.
+All three are streamed, so memory stays bounded by one chunk at every size: CSV and parquet
+by their writers, .sav by ``lib.synthetic.sav_writer`` (pyreadstat can only write a whole table
+from memory, which a national household register does not fit).
 """
 from __future__ import annotations
 
@@ -13,17 +12,12 @@ from pathlib import Path
 import pandas as pd
 
 from lib import optional_packages
-
-SAV_TIMESTAMP_OFFSET = 92
-"""Creation date and time in a .sav header (``dd Mon yy`` + ``hh:mm:ss``, 17 bytes)."""
-FIXED_SAV_TIMESTAMP = b"01 Jan 0000:00:00"
+from lib.synthetic.sav_writer import SavWriter
 
 
 def available_formats() -> tuple[str, ...]:
-    """CSV always; .sav when pyreadstat is installed; parquet when pyarrow is."""
-    formats = ["csv"]
-    if importlib.util.find_spec("pyreadstat") is not None:
-        formats.append("sav")
+    """CSV and .sav always (the .sav writer is the bundle's own); parquet when pyarrow is installed."""
+    formats = ["csv", "sav"]
     if optional_packages.available("pyarrow"):
         formats.append("parquet")
     return tuple(formats)
@@ -32,19 +26,16 @@ def available_formats() -> tuple[str, ...]:
 class ChunkedTableWriter:
     """Appends DataFrames to ``<stem>.csv`` / ``.sav`` / ``.parquet``."""
 
-    def __init__(self, stem: Path, formats: tuple[str, ...], sav_row_limit: int,
-                 csv_options: dict | None = None, file_label: str = ""):
+    def __init__(self, stem: Path, formats: tuple[str, ...], csv_options: dict | None = None, file_label: str = ""):
         self.stem = Path(stem)
         self.formats = formats
-        self.sav_row_limit = sav_row_limit
         self.csv_options = {"sep": ",", "encoding": "utf-8", "decimal": "."} | (csv_options or {})
         self.file_label = file_label
         self.rows = 0
         self._csv = None
         self._parquet = None
         self._parquet_schema = None
-        self._sav_parts: list[pd.DataFrame] = []
-        self.skipped: list[str] = []
+        self._sav = SavWriter(self.stem.with_suffix(".sav"), file_label=file_label[:64]) if "sav" in formats else None
         self.stem.parent.mkdir(parents=True, exist_ok=True)
 
     def append(self, frame: pd.DataFrame) -> None:
@@ -52,12 +43,8 @@ class ChunkedTableWriter:
             self._append_csv(frame)
         if "parquet" in self.formats:
             self._append_parquet(frame)
-        if "sav" in self.formats:
-            if self.rows + len(frame) <= self.sav_row_limit:
-                self._sav_parts.append(frame)
-            elif self._sav_parts or self.rows == 0:
-                self._sav_parts = []
-                self.skipped.append(f"{self.stem.name}.sav: more than {self.sav_row_limit:,} rows")
+        if self._sav is not None:
+            self._sav.append(frame)
         self.rows += len(frame)
 
     def _append_csv(self, frame: pd.DataFrame) -> None:
@@ -87,17 +74,5 @@ class ChunkedTableWriter:
             self._csv.close()
         if self._parquet is not None:
             self._parquet.close()
-        if self._sav_parts:
-            import pyreadstat
-            path = self.stem.with_suffix(".sav")
-            table = pd.concat(self._sav_parts, ignore_index=True)
-            pyreadstat.write_sav(table, str(path), file_label=self.file_label[:64])
-            _fix_sav_timestamp(path)
-            self._sav_parts = []
-
-
-def _fix_sav_timestamp(path: Path) -> None:
-    """Overwrite the creation time in the header so the same data give the same bytes."""
-    with open(path, "r+b") as f:
-        f.seek(SAV_TIMESTAMP_OFFSET)
-        f.write(FIXED_SAV_TIMESTAMP)
+        if self._sav is not None:
+            self._sav.close()
