@@ -328,8 +328,9 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
     ),
     "report": (
         Setting("language", str, "nl", "Language of the report: 'nl' (Dutch, for the municipality) or 'en' "
-                "(English headings, key findings, column labels, categories and figures; the caveats, table "
-                "titles and notes stay as the export writes them, in Dutch). Numbers are in Dutch format in both.",
+                "(English: every heading, finding, caveat, label, figure, table title and note; the export keeps "
+                "its Dutch titles and notes). Numbers in Dutch format (1.155; 24,5%) in the Dutch report, in "
+                "English format (1,155; 24.5%) in the English one.",
                 choices=("nl", "en")),
     ),
     "comparison": (

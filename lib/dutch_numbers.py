@@ -12,25 +12,57 @@ in Dutch text or shows in a rendered table goes through these functions:
   rounding), in Dutch; the suppression symbol and text cells stay as they are.
 
 The exported CSV files are not touched: they stay machine-readable (lib.report only displays them).
+
+The English report (``[report] language = "en"``) writes English formats instead (``1,155``;
+``EUR 15,048``; ``24.5%``): the report renders inside ``number_style("en")``, and every function
+here follows the style of the block it runs in (Dutch outside any block). One switch instead of a
+language argument through every module that writes a number (areas, coverage, figures, findings).
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import re
+from typing import Iterator
 
 MINUS = "-"
 """The minus sign before a negative number (ASCII, so a reader can copy the number into a program)."""
 
 
+STYLES = ("nl", "en")
+_STYLE: contextvars.ContextVar[str] = contextvars.ContextVar("number_style", default="nl")
+
+
+@contextlib.contextmanager
+def number_style(language: str) -> Iterator[None]:
+    """Inside the block every function here writes numbers in ``language``'s format: 'nl' (1.155;
+    24,5%) or 'en' (1,155; 24.5%). Blocks nest; the previous style returns when the block ends."""
+    if language not in STYLES:
+        raise ValueError(f"number style {language!r}: use one of {', '.join(STYLES)}")
+    token = _STYLE.set(language)
+    try:
+        yield
+    finally:
+        _STYLE.reset(token)
+
+
+def current_style() -> str:
+    """'nl' or 'en': the style of the enclosing :func:`number_style` block ('nl' outside one)."""
+    return _STYLE.get()
+
+
 def number(value: float, decimals: int = 0) -> str:
-    """``value`` rounded to ``decimals`` places, '.' between thousands and ',' before decimals."""
+    """``value`` rounded to ``decimals`` places, '.' between thousands and ',' before decimals
+    (English style: ',' between thousands and '.' before decimals)."""
     value = float(value)
     if math.isnan(value) or math.isinf(value):
         return str(value)
-    english = f"{abs(value):,.{decimals}f}"                       # 1,234,567.89
-    dutch = english.replace(",", " ").replace(".", ",").replace(" ", ".")
-    negative = value < 0 and any(ch not in "0.," for ch in dutch)  # no "-0" for a value that rounds to zero
-    return (MINUS if negative else "") + dutch
+    written = f"{abs(value):,.{decimals}f}"                       # 1,234,567.89
+    if _STYLE.get() == "nl":
+        written = written.replace(",", " ").replace(".", ",").replace(" ", ".")
+    negative = value < 0 and any(ch not in "0.," for ch in written)  # no "-0" for a value that rounds to zero
+    return (MINUS if negative else "") + written
 
 
 def euro(value: float, decimals: int = 0) -> str:
@@ -48,7 +80,7 @@ _PUBLISHED = {".": re.compile(r"^-?\d+(\.\d+)?$"), ",": re.compile(r"^-?\d+(,\d+
 
 
 def cell(text, decimal: str = ".", symbol: str = "x") -> str:
-    """A published table cell in Dutch: a number keeps the decimals it was published with
+    """A published table cell in Dutch (English in an English block): a number keeps the decimals it was published with
     (``-3600.0`` is ``-3.600,0``, ``0.8960`` is ``0,8960``); the suppression symbol, empty cells
     and text stay as they are. ``decimal`` is the decimal mark of the export (',' in csv_nl)."""
     text = "" if text is None else str(text)
@@ -59,5 +91,7 @@ def cell(text, decimal: str = ".", symbol: str = "x") -> str:
     sign, digits = (MINUS, whole[1:]) if whole.startswith("-") else ("", whole)
     if len(digits) > 1 and digits.startswith("0"):               # a code ("007"), not a number
         return text
+    if _STYLE.get() == "en":
+        return sign + f"{int(digits):,}" + ("." + fraction if fraction else "")
     grouped = f"{int(digits):,}".replace(",", ".")                 # digits as published, no float
     return sign + grouped + ("," + fraction if fraction else "")

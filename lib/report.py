@@ -21,8 +21,11 @@ The report has two parts and a table of contents:
 
 Every word of the report's own (headings, column labels, categories, figure texts) comes from one
 label table in Dutch or English (lib.report_labels; ``[report] language``); every number it writes
-is in Dutch format (lib.dutch_numbers: 1.155; EUR 15.048; 24,5%); the exported files it reads stay
-as they are (machine-readable). It comes as Markdown and as one self-contained HTML file (styles
+is in Dutch format (lib.dutch_numbers: 1.155; EUR 15.048; 24,5%), or in English format in the English
+report (1,155; EUR 15,048; 24.5%). The exported files it reads stay as they are (machine-readable, their
+titles and notes in Dutch): the English report translates those titles, notes and caveats when it
+shows them (lib.report_labels.Labels.translate), so the export and its disclosure evidence are the same
+in both languages. It comes as Markdown and as one self-contained HTML file (styles
 and images inside) that scrolls wide tables on screen and fits them to the page in print.
 """
 from __future__ import annotations
@@ -39,11 +42,11 @@ from typing import Iterator
 import pandas as pd
 
 from lib import optional_packages
-from lib.dutch_numbers import number, percent
+from lib.dutch_numbers import number, number_style, percent
 from lib.errors import UserFacingError
-from lib.provider_coverage import coverage_html, coverage_markdown
+from lib.provider_coverage import INTRODUCTION as COVERAGE_INTRODUCTION, coverage_sections
 from lib.report_areas import area_html, area_markdown
-from lib.report_comparison import TITLE as COMPARISON_TITLE, comparison_html, comparison_markdown, comparison_sections
+from lib.report_comparison import comparison_html, comparison_markdown, comparison_sections
 from lib.report_figures import Figure, figures
 # The findings and the tables are read through this module by the tests and other modules.
 from lib.report_findings import (FIELD_FIGURE, _monitoring_findings, caveat_findings,  # noqa: F401
@@ -51,7 +54,7 @@ from lib.report_findings import (FIELD_FIGURE, _monitoring_findings, caveat_find
                                  sensitivity_findings, shortlist_findings)
 from lib.report_labels import Labels
 from lib.report_sources import CBS_STATEMENT, REGISTER_USE, SourcesSection
-from lib.report_structure import STYLE, annex_parts, is_technical
+from lib.report_structure import STYLE, annex_parts, is_technical, overview_html, overview_markdown
 from lib.report_tables import ExportedTable, find, published_number, read_export  # noqa: F401
 
 
@@ -85,79 +88,79 @@ def build_report(export_dir: Path, sources: SourcesSection | None = None, workbo
     asked for the Excel workbook (output_format = "xlsx"), so that the report can say why there is
     none; ``language`` 'nl' or 'en' ([report] language)."""
     labels = Labels(language)
-    manifest, tables = read_export(export_dir)
-    first = tables[0].notes if tables else {}
-    run = {labels.text(key): first.get(note, "") for key, note in (
-        ("run.period", "Period"), ("run.price_year", "Price year"), ("run.attribution", "Attribution"),
-        ("run.route", "Route"))}
-    run[labels.text("run.tables")] = number(len(tables))
-    made = figures(tables, labels)
-    figure_notice = "" if made or optional_packages.available("matplotlib") else optional_packages.REPORT_NOTICES[
-        "matplotlib"]
-    return Report(run=run, tables=tables, findings=key_findings(tables, labels),
-                  caveats=caveat_findings(tables, price_check), figures=made, figure_notice=figure_notice,
-                  workbook=workbook_text(export_dir, workbook_requested), sources=sources,
-                  rules=manifest.get("rules", {}), labels=labels)
+    with number_style(language):
+        manifest, tables = read_export(export_dir)
+        first = tables[0].notes if tables else {}
+        run = {labels.text(key): labels.translate(first.get(note, "")) for key, note in (
+            ("run.period", "Period"), ("run.price_year", "Price year"), ("run.attribution", "Attribution"),
+            ("run.route", "Route"))}
+        run[labels.text("run.tables")] = number(len(tables))
+        made = figures(tables, labels)
+        figure_notice = "" if made or optional_packages.available("matplotlib") else labels.translate(
+            optional_packages.REPORT_NOTICES["matplotlib"])
+        return Report(run=run, tables=tables, findings=key_findings(tables, labels),
+                      caveats=caveat_findings(tables, price_check, labels), figures=made, figure_notice=figure_notice,
+                      workbook=workbook_text(export_dir, workbook_requested, labels), sources=sources,
+                      rules=manifest.get("rules", {}), labels=labels)
 
 
-def workbook_text(export_dir: Path, requested: bool) -> str:
+def workbook_text(export_dir: Path, requested: bool, labels: Labels = Labels()) -> str:
     """Where the Excel workbook of all tables is, or why there is none although the run asked for one."""
     from disclosure_control.workbook import WORKBOOK_NAME
     if (Path(export_dir) / WORKBOOK_NAME).is_file():
-        return (f"Alle tabellen staan ook in één Excel-werkmap in de exportmap: {WORKBOOK_NAME} (een blad per tabel "
-                "en een inhoudsblad met titel, populatie, eenheid en toelichting van elke tabel).")
-    return optional_packages.REPORT_NOTICES["openpyxl"] if requested else ""
+        return labels.text("doc.workbook", name=WORKBOOK_NAME)
+    return labels.translate(optional_packages.REPORT_NOTICES["openpyxl"]) if requested else ""
 
 
-SOURCE_COLUMNS = {"bron": "bron", "jaar": "jaar", "versie": "versie", "formaat": "formaat", "bestand": "bestand",
-                  "bestanden": "bestanden", "rijen_gelezen": "rijen gelezen", "rijen_gebruikt": "rijen gebruikt",
-                  "domein": "domein", "telt_als": "telt als domein van de methode", "bronnen": "bronnen in deze run"}
+SOURCE_COLUMNS = ("bron", "jaar", "versie", "formaat", "bestand", "bestanden", "rijen_gelezen", "rijen_gebruikt",
+                  "domein", "telt_als", "bronnen")
+"""The columns of the section "Bronnen" (their headers: the labels ``sources.column.<column>``)."""
 
 
-def _row_count(value, threshold: int) -> str:
-    """A count of rows as the report shows it: Dutch format; under the disclosure threshold only
-    "minder dan N" (the report leaves the environment); none: a dash."""
+def _row_count(value, threshold: int, labels: Labels) -> str:
+    """A count of rows as the report shows it: in the report's number format; under the disclosure
+    threshold only "minder dan N" (the report leaves the environment); none: a dash."""
     if value is None or pd.isna(value):
         return "-"
     value = int(value)
-    return f"minder dan {threshold}" if 0 < value < threshold else number(value)
+    return labels.text("sources.fewer_than", n=threshold) if 0 < value < threshold else number(value)
 
 
-def sources_tables(section: SourcesSection) -> list[tuple[str, pd.DataFrame]]:
-    """The three tables of the section "Bronnen" as shown (text cells, Dutch headers)."""
+def sources_tables(section: SourcesSection, labels: Labels = Labels()) -> list[tuple[str, pd.DataFrame]]:
+    """The three tables of the section "Bronnen" as shown (text cells, headers in words). Sources,
+    file names and versions are shown as they are; in English the domain codes as names."""
     counts = {"rijen_gelezen", "rijen_gebruikt"}   # rows of the sources; "bestanden" counts files, never small
     shown = []
-    for title, frame in (("Gelezen bestanden", section.files), ("Rijen per bron", section.use),
-                         ("Domeinen van de methode", section.domains)):
+    for key, frame in (("sources.files", section.files), ("sources.use", section.use),
+                       ("sources.domains", section.domains)):
         out = pd.DataFrame(index=frame.index)
         for column in frame.columns:
             if column in counts:
-                out[column] = [_row_count(v, section.threshold) for v in frame[column]]
+                out[column] = [_row_count(v, section.threshold, labels) for v in frame[column]]
             elif column == "bestanden":
                 out[column] = [number(v) for v in frame[column]]
+            elif column in ("domein", "telt_als", "bronnen"):
+                out[column] = ["-" if pd.isna(v) else labels.translate(str(v)) for v in frame[column]]
             else:
                 out[column] = ["-" if pd.isna(v) else str(v) for v in frame[column]]
         if "rijen_gebruikt" in frame:
-            out.loc[frame["rijen_gebruikt"].isna().to_numpy(), "rijen_gebruikt"] = REGISTER_USE
-        shown.append((title, out.rename(columns=SOURCE_COLUMNS)))
+            out.loc[frame["rijen_gebruikt"].isna().to_numpy(), "rijen_gebruikt"] = labels.translate(REGISTER_USE)
+        shown.append((labels.text(key), out.rename(columns={c: labels.text(f"sources.column.{c}")
+                                                            for c in SOURCE_COLUMNS})))
     return shown
 
 
-def sources_paragraphs(section: SourcesSection | None) -> list[str]:
+def sources_paragraphs(section: SourcesSection | None, labels: Labels = Labels()) -> list[str]:
     """The text of the section "Bronnen" (before and after its tables)."""
     if section is None:
-        return ["Dit rapport is gemaakt uit de exportmap alleen: welke bestanden de run las en hoeveel rijen hij "
-                "gebruikte, staat in het rapport dat de run zelf maakt (stap report)."]
+        return [labels.text("sources.export_only")]
     out = []
     if section.cbs_datasets:
-        out.append(CBS_STATEMENT)
-    out.append("Rijen zijn records (uitkeringen, trajecten, verrichtingen, registerregels), geen personen. Wat gelezen "
-               "maar niet gebruikt is, is afgewezen (met de reden per rij in de werkmap: 02_read_sources/"
-               "reconciliation.csv en rejections.csv) of vervangen door een latere levering. Aantallen onder "
-               f"{section.threshold} staan als 'minder dan {section.threshold}' (geheimhouding).")
-    missing = section.not_measured
-    out.append("Domeinen van de methode zonder bron in deze run (niet gemeten, dus niet nul): "
-               + (", ".join(missing) if missing else "geen: elk domein heeft een bron") + ".")
+        out.append(labels.translate(CBS_STATEMENT))
+    out.append(labels.text("sources.rows", threshold=section.threshold))
+    missing = [labels.translate(d) for d in section.not_measured]
+    out.append(labels.text("sources.not_measured",
+                           listed=", ".join(missing) if missing else labels.text("sources.all_measured")))
     return out
 
 
@@ -200,16 +203,15 @@ def contents(report: Report, has_areas: bool, has_coverage: bool) -> list[tuple[
     out = [(1, "deel-1", lab("doc.part1")), (2, "kernpunten", lab("doc.findings")),
            (2, "figuren", lab("doc.figures"))]
     if has_areas:
-        out.append((2, "waar-wonen", "Waar wonen de huishoudens"))
+        out.append((2, "waar-wonen", lab("doc.areas")))
     if comparison_sections(report.tables):
-        out.append((2, "herhaalde-meting", COMPARISON_TITLE))
-    out += [(1, "deel-2", lab("doc.part2")), (2, "tabellen", "Tabellen" if report.labels.language == "nl"
-                                                 else "Tables")]
+        out.append((2, "herhaalde-meting", lab("doc.comparison")))
+    out += [(1, "deel-2", lab("doc.part2")), (2, "tabellen", lab("doc.tables"))]
     out += [(3, f"deel-{part}", _part_title(report.labels, part))
             for part, _ in annex_parts([t.name for t in report.tables])]
     out.append((2, "bronnen", lab("doc.sources")))
     if has_coverage:
-        out.append((2, "dekking-aanbieders", "Dekking van de aanbieders"))
+        out.append((2, "dekking-aanbieders", lab("doc.coverage")))
     out.append((2, "geheimhouding", lab("doc.disclosure")))
     return out
 
@@ -218,12 +220,43 @@ def _part_title(labels: Labels, part: str) -> str:
     return labels.text("doc.other_tables") if part == "overig" else labels.text(f"part.{part}")
 
 
+def _coverage_sections(report: Report) -> list[tuple[str, pd.DataFrame, str]]:
+    """The sections of "Dekking van de aanbieders" (lib.provider_coverage writes them in Dutch): titles,
+    texts and headers in the report's language; provider names and numbers as they are."""
+    words = report.labels
+    sections = []
+    for title, overview, text in coverage_sections(report.tables):
+        if words.language != "nl" and len(overview.columns):   # the first column: providers or years, in words
+            first = overview.columns[0]
+            overview = overview.assign(**{first: [words.category(v) for v in overview[first].astype(str)]})
+        sections.append((words.translate(title), overview.rename(columns={c: words.translate(str(c))
+                                                                          for c in overview.columns}),
+                         words.translate(text)))
+    return sections
+
+
+def coverage_markdown(report: Report) -> list[str]:
+    return overview_markdown(report.labels.text("doc.coverage"), report.labels.translate(COVERAGE_INTRODUCTION),
+                             _coverage_sections(report))
+
+
+def coverage_html(report: Report) -> list[str]:
+    return overview_html("dekking-aanbieders", report.labels.text("doc.coverage"),
+                         report.labels.translate(COVERAGE_INTRODUCTION), _coverage_sections(report))
+
+
 # --- Markdown ---------------------------------------------------------------------------
 
 def render_markdown(report: Report, figure_names: list[str] | None = None) -> str:
+    with number_style(report.labels.language):
+        return _render_markdown(report, figure_names)
+
+
+def _render_markdown(report: Report, figure_names: list[str] | None) -> str:
     from tabulate import tabulate
     lab = report.labels.text
-    areas, coverage = area_markdown(report.tables), coverage_markdown(report.tables)
+    words = report.labels
+    areas, coverage = area_markdown(report.tables, words), coverage_markdown(report)
     lines = [f"# {lab('doc.title')}", ""]
     lines += [f"- **{k}**: {v}" for k, v in report.run.items() if v]
     if lab("doc.english_note"):
@@ -241,25 +274,25 @@ def render_markdown(report: Report, figure_names: list[str] | None = None) -> st
         lines += [f"### {figure.title}", "", f"![{figure.title}]({name})" if name else "",
                   f"*{lab('doc.figure_from').capitalize()} `{figure.table}`.*", ""]
     lines += areas                            # "Waar wonen de huishoudens" (lib.report_areas)
-    lines += comparison_markdown(report.tables)  # "Herhaalde meting" (lib.report_comparison)
+    lines += comparison_markdown(report.tables, words)  # "Herhaalde meting" (lib.report_comparison)
     lines += ["", f"# {lab('doc.part2')}", "", lab("doc.part2_intro"), ""]
-    lines += ["## Tabellen" if report.labels.language == "nl" else "## Tables", ""]
+    lines += [f"## {lab('doc.tables')}", ""]
     lines += [report.workbook, ""] if report.workbook else []
     for part, names in annex_parts([t.name for t in report.tables]):
         lines += [f"### {_part_title(report.labels, part)}", ""]
         for name in names:
             t = find(report.tables, name)
             mark = f" *({lab('doc.technical')})*" if is_technical(name) else ""
-            lines += [f"#### {t.title} (`{t.name}`){mark}", ""]
+            lines += [f"#### {words.translate(t.title)} (`{t.name}`){mark}", ""]
             lines += [f"- **{k}**: {v}" for k, v in table_notes(t, report.labels)]
             lines += [f"- **{lab('doc.suppressed_cells')}**: {number(t.suppressed)}", "",
                       tabulate(shown_table(t, report.labels), headers="keys", tablefmt="github", showindex=False,
                                disable_numparse=True), ""]
     lines += ["", f"## {lab('doc.sources')}", ""]
-    paragraphs = sources_paragraphs(report.sources)
+    paragraphs = sources_paragraphs(report.sources, words)
     lines += [paragraphs[0], ""]
     if report.sources is not None:
-        for title, shown in sources_tables(report.sources):
+        for title, shown in sources_tables(report.sources, words):
             lines += [f"### {title}", "", tabulate(shown, headers="keys", tablefmt="github", showindex=False,
                                                    disable_numparse=True), ""]
         lines += [p + "\n" for p in paragraphs[1:]]
@@ -277,9 +310,15 @@ def _wrapped(parts: list[str]) -> list[str]:
 
 
 def render_html(report: Report) -> str:
+    with number_style(report.labels.language):
+        return _render_html(report)
+
+
+def _render_html(report: Report) -> str:
     e = html.escape
     lab = report.labels.text
-    areas, coverage = _wrapped(area_html(report.tables)), _wrapped(coverage_html(report.tables))
+    words = report.labels
+    areas, coverage = _wrapped(area_html(report.tables, words)), _wrapped(coverage_html(report))
     parts = [f"<!DOCTYPE html><html lang='{report.labels.language}'><head><meta charset='utf-8'>",
              "<meta name='viewport' content='width=device-width, initial-scale=1'>",
              f"<title>{e(lab('doc.title'))}</title>", f"<style>{STYLE}</style></head><body>",
@@ -304,9 +343,9 @@ def render_html(report: Report) -> str:
                      f"<figcaption>{e(figure.title)} ({e(lab('doc.figure_from'))} <code>{e(figure.table)}</code>)"
                      "</figcaption></figure>")
     parts += areas                            # "Waar wonen de huishoudens" (lib.report_areas)
-    parts += _wrapped(comparison_html(report.tables))  # "Herhaalde meting" (lib.report_comparison)
+    parts += _wrapped(comparison_html(report.tables, words))  # "Herhaalde meting" (lib.report_comparison)
     parts.append(f"<h1 class='part' id='deel-2'>{e(lab('doc.part2'))}</h1><p>{e(lab('doc.part2_intro'))}</p>")
-    parts.append("<h2 id='tabellen'>" + ("Tabellen" if report.labels.language == "nl" else "Tables") + "</h2>")
+    parts.append(f"<h2 id='tabellen'>{e(lab('doc.tables'))}</h2>")
     if report.workbook:
         parts.append(f"<p class='notice'>{e(report.workbook)}</p>")
     for part, names in annex_parts([t.name for t in report.tables]):
@@ -314,16 +353,16 @@ def render_html(report: Report) -> str:
         for name in names:
             t = find(report.tables, name)
             mark = f" <small class='technical'>({e(lab('doc.technical'))})</small>" if is_technical(name) else ""
-            parts.append(f"<h4 id='{e(t.name)}'>{e(t.title)} <small>(<code>{e(t.name)}</code>)</small>{mark}</h4>"
-                         "<ul class='meta'>")
+            parts.append(f"<h4 id='{e(t.name)}'>{e(words.translate(t.title))} <small>(<code>{e(t.name)}</code>)"
+                         f"</small>{mark}</h4><ul class='meta'>")
             parts += [f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in table_notes(t, report.labels)]
             parts.append(f"<li><b>{e(lab('doc.suppressed_cells'))}</b>: {number(t.suppressed)}</li></ul>")
             parts.append(_html_table(t, report.labels))
     parts.append(f"<h2 id='bronnen'>{e(lab('doc.sources'))}</h2>")
-    paragraphs = sources_paragraphs(report.sources)
+    paragraphs = sources_paragraphs(report.sources, words)
     parts.append(f"<p>{e(paragraphs[0])}</p>")
     if report.sources is not None:
-        for title, shown in sources_tables(report.sources):
+        for title, shown in sources_tables(report.sources, words):
             parts.append(f"<h3>{e(title)}</h3><div class='tablewrap'>" + _html_plain_table(shown) + "</div>")
         parts += [f"<p>{e(p)}</p>" for p in paragraphs[1:]]
     parts += coverage                         # "Dekking van de aanbieders" (lib.provider_coverage)

@@ -12,21 +12,20 @@ from __future__ import annotations
 import pandas as pd
 
 from lib.dutch_numbers import euro, number, percent
+from lib.report_labels import Labels
 from lib.report_structure import overview_html, overview_markdown
 from lib.report_tables import by_name
 
 AREA_LEVELS = ("gemeente", "wijk", "buurt")
-LEVEL_TITLES = {"gemeente": "Per gemeente", "wijk": "Per wijk", "buurt": "Per buurt"}
 REACH = ("geen kosten", "met kosten")
-INTRODUCTION = ("In welke gemeenten, wijken en buurten wonen de huishoudens en hun kosten? Alleen uit de "
-                "beschermde tabellen van de exportmap; een 'x' is een onderdrukte cel, of een cijfer dat uit een "
-                "onderdrukte cel zou volgen. Gemiddelde kosten = kosten van het gebied / aantal huishoudens; het "
-                "aandeel is dat ten opzichte van de kosten van alle huishoudens (Totaal).")
+DUTCH = Labels("nl")
+"""The words of the section (labels ``areas.*``); the report passes its own language."""
 
 
-def area_overview(tables, level: str) -> pd.DataFrame | None:
+def area_overview(tables, level: str, words: Labels = DUTCH) -> pd.DataFrame | None:
     """One row per area of ``level`` (and the total) with the published figures of its tables, in
-    Dutch number format; None when the export has no ``<level>_bereik``."""
+    the report's number format; None when the export has no ``<level>_bereik``. Headers in ``words``'
+    language; the areas by their code, or in words ("overige wijken in gemeente 0344", "Totaal")."""
     named = by_name(tables)
     reach = named.get(f"{level}_bereik")
     if reach is None:
@@ -44,17 +43,19 @@ def area_overview(tables, level: str) -> pd.DataFrame | None:
         own = costs.value("sum_kosten", **{level: area}) if costs else None
         counted = costs.value("n_households", **{level: area}) if costs else None
         mean = own / counted if own is not None and counted else None
-        row = {level: area, "huishoudens": _shown(n, number), "met kosten": _shown(some, number),
-               "kosten in 3+ domeinen": _shown(many, number), "gemiddelde kosten": _shown(mean, euro),
-               "kosten": _shown(own, euro),
-               "aandeel in de kosten": _shown(own / total_costs if own is not None and total_costs else None,
-                                              percent)}
+        head = words.text
+        dutch = words.language == "nl"        # the Dutch report shows the level and the areas as exported
+        row = {(level if dutch else words.column(level)): (area if dutch else words.category(area)),
+               head("areas.households"): _shown(n, number), head("areas.with_costs"): _shown(some, number),
+               head("areas.three_domains"): _shown(many, number), head("areas.mean_costs"): _shown(mean, euro),
+               head("areas.costs"): _shown(own, euro),
+               head("areas.share"): _shown(own / total_costs if own is not None and total_costs else None, percent)}
         if concentration is not None:
             top = [g for g in dict.fromkeys(concentration.table["groep"].astype(str)) if g != "Totaal"][0]
-            row[f"huishoudens in {top[3:]}"] = _shown(
+            row[head("areas.in_top", group=top[3:] if dutch else words.category(top[3:]))] = _shown(
                 concentration.value("n_households", **{level: area, "groep": top}), number)
         if selection is not None:
-            row["geselecteerd"] = _shown(selection.value("n_households", **{level: area}), number)
+            row[head("areas.selected")] = _shown(selection.value("n_households", **{level: area}), number)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -70,30 +71,33 @@ def _shown(value, form) -> str:
     return "x" if value is None else form(value)
 
 
-def area_sections(tables) -> list[tuple[str, pd.DataFrame, str]]:
+def area_sections(tables, words: Labels = DUTCH) -> list[tuple[str, pd.DataFrame, str]]:
     """(title, overview, which tables and how much of them is suppressed) per level in the export."""
     named = by_name(tables)
     sections = []
     for level in AREA_LEVELS:
-        overview = area_overview(tables, level)
+        overview = area_overview(tables, level, words)
         if overview is None:
             continue
         parts = [named[n] for n in (f"{level}_{p}" for p in ("bereik", "drie_domeinen", "kosten", "concentratie",
                                                               "selectie"))
                  if n in named]
         suppressed, cells = (sum(part) for part in zip(*(suppressed_cells(t) for t in parts)))
-        share = f" van {number(cells)} ({percent(suppressed / cells)})" if cells else ""
-        text = (f"Uit de tabellen {', '.join(t.name for t in parts)}; onderdrukt: {number(suppressed)} cellen{share}.")
-        sections.append((LEVEL_TITLES[level], overview, text))
+        share = words.text("areas.share_of_cells", cells=number(cells), share=percent(suppressed / cells)) \
+            if cells else ""
+        text = words.text("areas.from_tables", tables=", ".join(t.name for t in parts), suppressed=number(suppressed),
+                          share=share)
+        sections.append((words.text(f"areas.per_{level}"), overview, text))
     return sections
 
 
-def area_markdown(tables) -> list[str]:
+def area_markdown(tables, words: Labels = DUTCH) -> list[str]:
     """The section's lines in the markdown report ([] when the export has no area tables)."""
-    return overview_markdown("Waar wonen de huishoudens", INTRODUCTION, area_sections(tables))
+    return overview_markdown(words.text("doc.areas"), words.text("areas.introduction"), area_sections(tables, words))
 
 
-def area_html(tables) -> list[str]:
+def area_html(tables, words: Labels = DUTCH) -> list[str]:
     """The section's parts in the HTML report ([] when the export has no area tables)."""
-    return overview_html("waar-wonen", "Waar wonen de huishoudens", INTRODUCTION, area_sections(tables),
-                         table_class="gebieden", mark_totals=True)
+    return overview_html("waar-wonen", words.text("doc.areas"), words.text("areas.introduction"),
+                         area_sections(tables, words), table_class="gebieden", mark_totals=True,
+                         total=words.category("Totaal"))

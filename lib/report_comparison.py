@@ -15,14 +15,13 @@ import pandas as pd
 
 from lib.comparison import FOLLOW_STATUS, HOUSEHOLD_SCALE, HOUSEHOLDS, REACH
 from lib.dutch_numbers import euro, number, percent
+from lib.report_labels import Labels
 from lib.report_structure import overview_html, overview_markdown
 from lib.report_tables import by_name
 
-TITLE = "Herhaalde meting"
-INTRODUCTION = ("Twee nulmetingen van hetzelfde onderzoeksgebied naast elkaar, in euro's van één prijspeil, samen "
-                "beschermd (personen die in beide voorkomen zijn dezelfde eenheden). Alleen uit de beschermde tabellen "
-                "van de exportmap; het verschil is later min eerder, berekend uit gepubliceerde cellen. Een 'x' is een "
-                "onderdrukte cel, of een cijfer dat uit een onderdrukte cel zou volgen.")
+DUTCH = Labels("nl")
+"""The words of the section (labels ``comparison.*``); the report passes its own language."""
+TITLE = DUTCH.text("doc.comparison")
 
 
 def _product(*values):
@@ -39,9 +38,10 @@ def measurements(reach) -> list[str]:
     return [m for m in dict.fromkeys(reach.table["meting"].astype(str)) if m != "Totaal"]
 
 
-def comparison_overview(tables) -> pd.DataFrame | None:
-    """One row per figure, a column per measurement and the difference (later - earlier), Dutch number
-    format; None when the export has no ``vergelijking_bereik``."""
+def comparison_overview(tables, words: Labels = DUTCH) -> pd.DataFrame | None:
+    """One row per figure, a column per measurement and the difference (later - earlier), in the
+    report's number format and ``words``' language; None when the export has no ``vergelijking_bereik``."""
+    row_label = words.text
     named = by_name(tables)
     reach = named.get("vergelijking_bereik")
     if reach is None:
@@ -67,37 +67,40 @@ def comparison_overview(tables) -> pd.DataFrame | None:
         c, h = costs(m), households(m)
         return None if c is None or not h else c / h
 
-    rows.append(("personen", [persons(m) for m in metings], number))
-    rows.append(("huishoudens", [households(m) for m in metings], number))
-    rows.append(("huishoudens met kosten", [with_costs(m) for m in metings], number))
-    rows.append(("huishoudens met kosten in 3+ domeinen", [households(m, REACH[2]) for m in metings], number))
-    rows.append(("kosten", [costs(m) for m in metings], euro))
-    rows.append(("gemiddelde kosten per huishouden", [mean_per_household(m) for m in metings], euro))
+    rows.append((row_label("comparison.persons"), [persons(m) for m in metings], number))
+    rows.append((row_label("comparison.households"), [households(m) for m in metings], number))
+    rows.append((row_label("comparison.with_costs"), [with_costs(m) for m in metings], number))
+    rows.append((row_label("comparison.three_domains"), [households(m, REACH[2]) for m in metings], number))
+    rows.append((row_label("comparison.costs"), [costs(m) for m in metings], euro))
+    rows.append((row_label("comparison.mean_costs"), [mean_per_household(m) for m in metings], euro))
     domains = named.get("vergelijking_kosten_domein")
     if domains is not None:
         for d in [d for d in dict.fromkeys(domains.table["domein"].astype(str)) if d != "Totaal"]:
-            rows.append((f"kosten {d}", [_product(domains.value("mean_kosten", meting=m, domein=d),
+            rows.append((row_label("comparison.domain_costs", domain=d if words.language == "nl" else words.domain(d)),
+                         [_product(domains.value("mean_kosten", meting=m, domein=d),
                                                   domains.value("n_persons", meting=m, domein=d)) for m in metings],
                          euro))
     concentration = named.get("vergelijking_concentratie")
     if concentration is not None:
         for segment in [s for s in dict.fromkeys(concentration.table["segment"].astype(str)) if s != "all"]:
             shares = [concentration.value("share_of_kosten_pct", meting=m, segment=segment) for m in metings]
-            rows.append((f"aandeel in de kosten, {segment.replace('top', 'duurste')} van de huishoudens",
+            rows.append((row_label("comparison.share", group=segment.replace("top ", "")),
                          [None if s is None else s / 100 for s in shares], percent))
     out = []
     for label, values, form in rows:
         earlier, later = values[0], values[-1]
         difference = None if earlier is None or later is None else later - earlier
-        row = {"": label} | {m: _shown(v, form) for m, v in zip(metings, values)}
-        row["verschil"] = (_shown(difference, form, signed=True) if form is not percent else
-                           _shown(None if difference is None else difference * 100,
-                                  lambda v: number(v, 1) + " procentpunt", signed=True))
+        row = {"": label} | {(m if words.language == "nl" else words.category(m)): _shown(v, form)
+                             for m, v in zip(metings, values)}
+        row[row_label("comparison.difference")] = (
+            _shown(difference, form, signed=True) if form is not percent else
+            _shown(None if difference is None else difference * 100,
+                   lambda v: number(v, 1) + row_label("comparison.points"), signed=True))
         out.append(row)
     return pd.DataFrame(out)
 
 
-def follow_overview(tables) -> pd.DataFrame | None:
+def follow_overview(tables, words: Labels = DUTCH) -> pd.DataFrame | None:
     """The persons of the earlier selection by their situation at the later peildatum, and their mean
     costs per year (those in the study area); None without ``selectie_vervolg``."""
     named = by_name(tables)
@@ -108,12 +111,15 @@ def follow_overview(tables) -> pd.DataFrame | None:
     years = [] if costs is None else [y for y in dict.fromkeys(costs.table["jaar"].astype(str)) if y != "Totaal"]
     rows = []
     for situation in list(FOLLOW_STATUS) + ["Totaal"]:
-        row = {"situatie": situation, "personen": _shown(people.value("n_persons", situatie=situation), number)}
+        row = {words.text("comparison.situation"): words.translate(situation) if situation != "Totaal" else
+               words.category(situation),
+               words.text("comparison.persons"): _shown(people.value("n_persons", situatie=situation), number)}
         for year in years:
             in_area = situation != FOLLOW_STATUS[2]
             mean = costs.value("mean_kosten", situatie=situation if situation != "Totaal" else "Totaal", jaar=year) \
                 if in_area else None
-            row[f"gem. kosten {year}"] = _shown(mean, euro) if in_area else "niet gemeten"
+            row[words.text("comparison.mean_in_year", year=year)] = (_shown(mean, euro) if in_area else
+                                                                     words.text("comparison.not_measured"))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -125,30 +131,24 @@ def _shown(value, form, signed: bool = False) -> str:
     return f"+{text}" if signed and value > 0 else text
 
 
-FOLLOW_TEXT = ("De personen van de huishoudens die de selectie van de eerdere nulmeting koos, op de peildatum van de "
-               "latere: opnieuw in een geselecteerd huishouden, in het onderzoeksgebied maar niet geselecteerd, of niet "
-               "meer in het onderzoeksgebied (hun kosten daarna zijn niet gemeten). Gemiddelde kosten per persoon per "
-               "jaar van wie in het gebied woont. De groep is om haar hoge kosten gekozen: een daling is voor een deel "
-               "terugkeer naar het gemiddelde, geen effect (zie Monitoring).")
-
-
-def comparison_sections(tables) -> list[tuple[str, pd.DataFrame, str]]:
+def comparison_sections(tables, words: Labels = DUTCH) -> list[tuple[str, pd.DataFrame, str]]:
     sections = []
-    overview = comparison_overview(tables)
+    overview = comparison_overview(tables, words)
     if overview is not None:
-        sections.append(("Twee nulmetingen", overview, "Uit vergelijking_bereik, vergelijking_kosten_domein en "
-                                                       "vergelijking_concentratie."))
-    follow = follow_overview(tables)
+        sections.append((words.text("comparison.two_baselines"), overview, words.text("comparison.from_tables")))
+    follow = follow_overview(tables, words)
     if follow is not None:
-        sections.append(("De selectie gevolgd", follow, FOLLOW_TEXT))
+        sections.append((words.text("comparison.followed"), follow, words.text("comparison.follow_text")))
     return sections
 
 
-def comparison_markdown(tables) -> list[str]:
+def comparison_markdown(tables, words: Labels = DUTCH) -> list[str]:
     """The section's lines in the markdown report ([] when the export has no comparison)."""
-    return overview_markdown(TITLE, INTRODUCTION, comparison_sections(tables))
+    return overview_markdown(words.text("doc.comparison"), words.text("comparison.introduction"),
+                             comparison_sections(tables, words))
 
 
-def comparison_html(tables) -> list[str]:
+def comparison_html(tables, words: Labels = DUTCH) -> list[str]:
     """The section's parts in the HTML report ([] when the export has no comparison)."""
-    return overview_html("herhaalde-meting", TITLE, INTRODUCTION, comparison_sections(tables))
+    return overview_html("herhaalde-meting", words.text("doc.comparison"), words.text("comparison.introduction"),
+                         comparison_sections(tables, words))

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from lib import optional_packages
-from lib.dutch_numbers import number
+from lib.dutch_numbers import current_style, number
 from lib.report_labels import Labels
 from lib.report_tables import ExportedTable, find, published_number
 
@@ -72,9 +72,11 @@ def _place_legend(fig, ax, *entries, loc: str = "best", **options) -> int:
 
 
 def _dutch_ticks(*axes) -> None:
-    """Numeric tick labels in Dutch format (1.000; 0,5), as the report's text."""
+    """Numeric tick labels in the report's number format (Dutch 1.000; 0,5 or English 1,000; 0.5), as
+    the report's text (the style of the block the figure is drawn in: lib.dutch_numbers.number_style)."""
     from matplotlib.ticker import FuncFormatter
-    formatter = FuncFormatter(lambda value, _: number(value, 2).rstrip("0").rstrip(","))
+    decimal = "," if current_style() == "nl" else "."
+    formatter = FuncFormatter(lambda value, _: number(value, 2).rstrip("0").rstrip(decimal))
     for axis in axes:
         axis.set_major_formatter(formatter)
 
@@ -277,7 +279,7 @@ def monitoring_figure(tables, plt, labels: Labels) -> Figure | None:
             values = [published_number(getattr(row, c), effect.symbol)
                       for c in ("verschil_per_huishouden_per_periode", "ondergrens_95", "bovengrens_95")]
             if all(v is not None for v in values):
-                estimates.append((str(row.schatting).split(" (")[0], *values))
+                estimates.append((labels.category(str(row.schatting)).split(" (")[0], *values))
     fig, axes = plt.subplots(1, 2 if estimates else 1, figsize=(10 if estimates else 6.5, 4.2), squeeze=False)
     ax = axes[0][0]
     for group, rows in body.groupby("groep", sort=False):

@@ -12,7 +12,7 @@ import re
 
 import pandas as pd
 
-from lib.dutch_numbers import euro, number, percent
+from lib.dutch_numbers import euro, number, number_style, percent
 from lib.report_labels import Labels
 from lib.report_tables import ExportedTable, find, published_number
 
@@ -43,7 +43,7 @@ def key_findings(tables: list[ExportedTable], words: Labels = DUTCH) -> list[str
         if total and all(m is not None for m in multi):
             counted = re.search(r"domeinen geteld zoals de methode ze telt \([^)]*\): (.*?) telt elk als een domein",
                                 reach.notes_text)
-            how = " " + words.text("finding.multi_how", groups=counted.group(1)) if counted else ""
+            how = " " + words.text("finding.multi_how", groups=words.translate(counted.group(1))) if counted else ""
             out.append(words.text("finding.multi", n=number(sum(multi)), share=percent(sum(multi) / total)) + how)
     top = find(tables, "concentratie_top")
     if top is not None:
@@ -83,16 +83,17 @@ def key_findings(tables: list[ExportedTable], words: Labels = DUTCH) -> list[str
     return out
 
 
-def caveat_findings(tables: list[ExportedTable], price_check: list[str] | None = None) -> list[str]:
+def caveat_findings(tables: list[ExportedTable], price_check: list[str] | None = None,
+                    words: Labels = DUTCH) -> list[str]:
     """What a reader of the key findings must see beside them: attribution and residence, domains
     without a source, shortlists, estimated detention, the monitoring's overlap, and the price check
-    (``price_check``: :func:`price_check_caveat`, from the work folder; None for a report made from the
-    export alone)."""
-    out = residence_and_attribution_findings(tables)
-    out += shortlist_findings(tables)
+    (``price_check``: :func:`price_check_caveat`, from the work folder, already in the report's language;
+    None for a report made from the export alone). The notes they quote are translated in English."""
+    out = residence_and_attribution_findings(tables, words)
+    out += shortlist_findings(tables, words)
     # Detention priced from sentenced days: the caveat of the tables' notes (households.detention_note), once.
-    out += next(([t.notes["Detentie"]] for t in tables if t.notes.get("Detentie")), [])
-    out += monitoring_caveats(tables)
+    out += next(([words.translate(t.notes["Detentie"])] for t in tables if t.notes.get("Detentie")), [])
+    out += monitoring_caveats(tables, words)
     out += price_check or []
     return out
 
@@ -152,13 +153,13 @@ def monitoring_estimates(tables: list[ExportedTable], words: Labels = DUTCH) -> 
         if row.schatting == PLACEBO_LABEL:
             out.append(words.text("finding.placebo", interval=interval))
         elif row.schatting == EFFECT_LABEL:
-            out.append(words.text("finding.effect", estimate=row.schatting, interval=interval))
+            out.append(words.text("finding.effect", estimate=words.category(row.schatting), interval=interval))
         else:
-            out.append(words.text("finding.before_after", estimate=row.schatting, interval=interval))
+            out.append(words.text("finding.before_after", estimate=words.category(row.schatting), interval=interval))
     return out
 
 
-def monitoring_caveats(tables: list[ExportedTable]) -> list[str]:
+def monitoring_caveats(tables: list[ExportedTable], words: Labels = DUTCH) -> list[str]:
     """The comparison with the matched group not published (the groups do not overlap): then the
     monitoring cannot show an effect."""
     from lib.monitoring import EFFECT_LABEL
@@ -168,11 +169,7 @@ def monitoring_caveats(tables: list[ExportedTable]) -> list[str]:
         return []
     out = []
     if NOT_PUBLISHED_NOTE in effect.notes_text or not (effect.table["schatting"] == EFFECT_LABEL).any():
-        out.append("Monitoring: het effect van de aanpak t.o.v. een vergelijkingsgroep is niet gepubliceerd, omdat het "
-                   "cohort en de vergelijkingsgroep onvoldoende overlappen (zie de toelichting bij monitoring_effect). "
-                   "Deze monitoring kan een effect van de aanpak daarom niet aantonen of uitsluiten; daarvoor zijn "
-                   "vergelijkbare huishoudens zonder aanpak nodig, bijvoorbeeld huishoudens die aan de selectiecriteria "
-                   "voldoen maar niet zijn ingeschreven.")
+        out.append(words.text("finding.no_comparison"))
     return out
 
 
@@ -183,9 +180,9 @@ CAVEAT_STARTS = ("Toerekening op de peildatum:", "Woonplaats op ", "Van de vertr
                  "Vertrokken huishoudens zijn niet gemeten")
 
 
-def residence_and_attribution_findings(tables: list[ExportedTable]) -> list[str]:
+def residence_and_attribution_findings(tables: list[ExportedTable], words: Labels = DUTCH) -> list[str]:
     """The caveats on attribution (from any table that states them) and residence (from
-    ``kosten_woonachtig``), each once, in the words of the published notes."""
+    ``kosten_woonachtig``), each once, in the words of the published notes (translated in English)."""
     out: list[str] = []
     woonachtig = find(tables, "kosten_woonachtig")
     sources = ([woonachtig] if woonachtig is not None else []) + [t for t in tables if t is not woonachtig]
@@ -200,18 +197,18 @@ def residence_and_attribution_findings(tables: list[ExportedTable]) -> list[str]
     # price step counts in a WARNING): their costs are missing, not zero.
     listed = next((t.notes["Domeinen"].split(NOT_MEASURED, 1)[1].split(";")[0].strip() for t in tables
                    if NOT_MEASURED in t.notes.get("Domeinen", "")), "")
+    out = [words.translate(line) for line in out]
     if listed:
-        listed = ", ".join(DUTCH.domain(d.strip()) for d in listed.split(","))
-        out.append(f"Niet gemeten, want zonder bron in deze run: {listed}. Hun kosten ontbreken in alle cijfers "
-                   "(niet nul: onbekend).")
+        listed = ", ".join(words.domain(d.strip()) for d in listed.split(","))
+        out.append(words.text("finding.not_measured", listed=listed))
     return out
 
 
-def shortlist_findings(tables: list[ExportedTable]) -> list[str]:
+def shortlist_findings(tables: list[ExportedTable], words: Labels = DUTCH) -> list[str]:
     """The note of the sources that delivered only a shortlist of their most expensive clients (the
     ``Shortlist`` line every table of the costs states, lib.steps.households.shortlist_note), once."""
     note = next((t.notes["Shortlist"] for t in tables if t.notes.get("Shortlist")), "")
-    return [f"{note} Dit geldt voor alle tabellen met kosten, niet alleen voor de selectie."] if note else []
+    return [words.text("finding.shortlist", note=words.translate(note))] if note else []
 
 
 NO_COSTS = "geen kosten gelezen"
@@ -240,34 +237,37 @@ def _coherence_findings(tables: list[ExportedTable], words: Labels = DUTCH) -> l
             continue
         rows = t.table[t.table.iloc[:, 0].astype(str) != "Totaal"]
         if len(rows):
-            out.append(words.text("finding.types", title=t.title, n=number(len(rows))))
+            out.append(words.text("finding.types", title=words.translate(t.title), n=number(len(rows))))
     agreement = find(tables, "samenhang_overeenstemming")
     if agreement is not None:
         advice = next((line.strip() for line in agreement.notes_text.splitlines()
                        if line.strip().startswith("Lees ")), None)
         if advice:
-            out.append(advice)
+            out.append(words.translate(advice))
     return out
 
 
-def price_check_caveat(check: pd.DataFrame, band: tuple[float, float]) -> list[str]:
+def price_check_caveat(check: pd.DataFrame, band: tuple[float, float], words: Labels = DUTCH) -> list[str]:
     """The price check of the run (lib.price_check: the price step's ``price_check.csv``) in words: the
     domains whose implied cost per client-year or price per unit lies outside ``band`` times the national
-    figure, and those without a national figure. Ratios and domain names only, no counts of persons."""
+    figure, and those without a national figure. Ratios and domain names only, no counts of persons.
+    In ``words``' language and number format."""
     if check.empty or not {"domain", "ratio", "flag"} <= set(check.columns):
         return []
     ratio = pd.to_numeric(check["ratio"], errors="coerce")
     outside = check[(ratio < band[0]) | (ratio > band[1])]
     compared = sorted(set(check.loc[ratio.notna(), "domain"].astype(str)))
     without = sorted(set(check.loc[ratio.isna(), "domain"].astype(str)) - set(compared))
-    low, high = (number(b, 1).removesuffix(",0") for b in band)
-    text = (f"Prijscontrole: de kosten die de prijstabellen geven zijn per domein vergeleken met landelijke cijfers "
-            f"(een verhouding tussen {low} en {high} geldt als aannemelijk). ")
-    if len(outside):
-        listed = "; ".join(f"{r.domain} (verhouding {number(float(r.ratio), 2)})" for r in outside.itertuples())
-        text += f"Buiten die band: {listed}; controleer de prijstabel voor deze domeinen. "
-    elif compared:
-        text += f"Alle {number(len(compared))} vergeleken domeinen liggen binnen die band. "
-    if without:
-        text += f"Zonder landelijk cijfer, dus niet gecontroleerd: {', '.join(without)}."
+    with number_style(words.language):
+        low, high = (number(b, 1).removesuffix(",0").removesuffix(".0") for b in band)
+        text = words.text("finding.price_check", low=low, high=high) + " "
+        named = (lambda code: code) if words.language == "nl" else words.domain
+        if len(outside):
+            listed = "; ".join(words.text("finding.price_ratio", domain=named(str(r.domain)),
+                                          ratio=number(float(r.ratio), 2)) for r in outside.itertuples())
+            text += words.text("finding.price_outside", listed=listed) + " "
+        elif compared:
+            text += words.text("finding.price_inside", n=number(len(compared))) + " "
+        if without:
+            text += words.text("finding.price_unchecked", listed=", ".join(named(d) for d in without))
     return [text.strip()]

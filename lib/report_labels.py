@@ -16,6 +16,17 @@ Keys by kind:
 - ``prefix.<start>``: a column or category that starts with ``<start>``: the rest (a domain or a
   household type) fills the ``{}`` (``mean_kosten_wmo`` is "gemiddelde kosten Wmo (euro)").
 
+- ``text.<id>``: a Dutch text that other modules write (the titles and notes of the exported tables,
+  the caveats among them, a notice): the ``nl`` column is the text as written, with ``{name}`` where
+  it varies (an area code, a date, a percentage, a list of domains), the ``en`` column its
+  translation with the same ``{name}``s. The English report translates such texts when it shows
+  them (:meth:`Labels.translate`), so the exported files and their disclosure evidence stay exactly
+  as written; the Dutch report shows them as they are. A ``{domains...}`` value has its domain codes
+  replaced by their English names; every value has its Dutch numbers written in English
+  (``2,9%`` is ``2.9%``) and is itself translated when the table has it;
+- ``segment.<id>``: like ``text.<id>``, for a part of a longer text (a sentence of a note): replaced
+  wherever it occurs in a text that no ``text.<id>`` matches as a whole.
+
 A column or category not in the table is shown as a readable text: domain codes inside it are
 replaced by their names ("schuldhulp + werk_en_inkomen" is "schuldhulp + werk en inkomen"), so a
 new column never shows a code name with underscores.
@@ -30,6 +41,9 @@ from pathlib import Path
 
 LABEL_FILE = Path(__file__).resolve().parent / "reference_data" / "report_labels.csv"
 LANGUAGES = ("nl", "en")
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+DUTCH_NUMBER = re.compile(r"(?<![\d.,])(\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+,\d+)(?![\d])")
+"""A number in Dutch format inside a text (1.155; 2,9; 15.048,5), not a date or a code (2023-12-31; 0344)."""
 RANK_GROUP = re.compile(r"^((?:[a-z]\. )?)(?:top|duurste) (\d+(?:\.\d+)?)%$")
 """A group of the one ranking: 'top 1%' (concentratie_top), 'a. duurste 1%' (kosten_topgroepen)."""
 
@@ -55,6 +69,51 @@ def _domain_pattern(path: Path) -> re.Pattern | None:
     if not codes:
         return None
     return re.compile(r"(?<![A-Za-z_])(" + "|".join(map(re.escape, codes)) + r")(?![A-Za-z_])")
+
+
+def _template_pattern(template: str) -> re.Pattern:
+    """A ``text.<id>`` template as a regular expression: the words as written, every ``{name}`` any
+    text (as short as possible), a name used twice the same text both times."""
+    parts, seen, position = [], set(), 0
+    for match in PLACEHOLDER.finditer(template):
+        parts.append(re.escape(template[position:match.start()]))
+        name = match.group(1)
+        parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
+        seen.add(name)
+        position = match.end()
+    parts.append(re.escape(template[position:]))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+@lru_cache(maxsize=4)
+def _texts(path: Path) -> tuple[dict[str, str], tuple[tuple[re.Pattern, str], ...]]:
+    """The ``text.<id>`` entries: the fixed texts as {Dutch: English}, and the templates as (pattern,
+    English), the longest Dutch template first (the most specific wins)."""
+    fixed: dict[str, str] = {}
+    templates = []
+    for key, entry in _table(path).items():
+        if not key.startswith("text."):
+            continue
+        if PLACEHOLDER.search(entry["nl"]):
+            templates.append((len(PLACEHOLDER.sub("", entry["nl"])), _template_pattern(entry["nl"]), entry["en"]))
+        else:
+            fixed[entry["nl"]] = entry["en"]
+    templates.sort(key=lambda t: -t[0])
+    return fixed, tuple((pattern, english) for _, pattern, english in templates)
+
+
+@lru_cache(maxsize=4)
+def _segments(path: Path) -> tuple[tuple[str, re.Pattern | None, str], ...]:
+    """The ``segment.<id>`` entries as (Dutch, pattern or None when fixed, English), the one with the
+    most fixed words first."""
+    entries = [(entry["nl"], _template_pattern(entry["nl"]) if PLACEHOLDER.search(entry["nl"]) else None,
+                entry["en"]) for key, entry in _table(path).items() if key.startswith("segment.")]
+    return tuple(sorted(entries, key=lambda e: -len(PLACEHOLDER.sub("", e[0]))))
+
+
+def english_numbers(text: str) -> str:
+    """``text`` with every number in Dutch format written in English format (2,9% is 2.9%; 1.155 is 1,155)."""
+    return DUTCH_NUMBER.sub(lambda m: m.group(1).replace(".", "\0").replace(",", ".").replace("\0", ","), text)
 
 
 @dataclass(frozen=True)
@@ -98,7 +157,10 @@ class Labels:
             if name.startswith(start):
                 rest = name[len(start):]
                 form = self.text(f"prefix.{start}")
-                return form.format(self._with_domains(rest).replace("_", " ")) if "{}" in form else form
+                rest = self._with_domains(rest).replace("_", " ")
+                if self.language != "nl":      # the rest a category too (a household type: "paar met kinderen")
+                    rest = self.category(rest)
+                return form.format(rest) if "{}" in form else form
         return None
 
     def column(self, name: str) -> str:
@@ -113,15 +175,67 @@ class Labels:
         if ranked:
             share = ranked.group(2).replace(".", ",") if self.language == "nl" else ranked.group(2)
             return ranked.group(1) + self.text("rank.top").format(share)
-        return (self.get(f"value.{value}") or self._prefixed(value) or self._with_domains(value))
+        found = self.get(f"value.{value}") or self._prefixed(value)
+        if found:
+            return found
+        return self._with_domains(self.translate(value) if self.language != "nl" else value)
+
+    def translate(self, text: str) -> str:
+        """A Dutch text another module wrote (a table's title or note, a caveat), in the report's
+        language: as it is in Dutch; in English from the ``text.<id>`` and ``segment.<id>`` entries
+        (the text unchanged where none matches)."""
+        if self.language == "nl" or not text:
+            return text
+        return self._translated(text)
+
+    @lru_cache(maxsize=4096)  # the same notes stand under every table
+    def _translated(self, text: str) -> str:
+        whole = self._translate_whole(text)
+        if whole is None:
+            # The longest segment first, fixed or with {name}s: a short one (", met kosten") must not
+            # take the words of a longer one (", met kosten in ten minste {n} domein").
+            for dutch, pattern, english in _segments(self.path):
+                if pattern is None:
+                    text = text.replace(dutch, english)
+                else:
+                    text = pattern.sub(lambda m, english=english: self._filled(english, m), text)
+            whole = text
+        # A domain code left in the text (a list of domains) is a Dutch word: its English name.
+        return self._with_domains(whole)
+
+    def _translate_whole(self, text: str) -> str | None:
+        fixed, templates = _texts(self.path)
+        if text in fixed:
+            return fixed[text]
+        for pattern, english in templates:
+            match = pattern.fullmatch(text)
+            if match:
+                return self._filled(english, match)
+        return None
+
+    def _filled(self, english: str, match: re.Match) -> str:
+        values = {}
+        for name, value in match.groupdict().items():
+            if name.startswith("domain"):
+                value = self._with_domains(value)
+            else:
+                value = self._translate_whole(value) or value
+            values[name] = english_numbers(value)
+        return english.format(**values)
 
     def meta_key(self, key: str) -> str:
-        return self.get(f"meta.{key}") or key
+        """A note's key in words; a column named as a key (``overeenstemming_herstarts_ari``) by its
+        column label in English (the Dutch report shows such a key as the export wrote it)."""
+        found = self.get(f"meta.{key}")
+        if found:
+            return found
+        return self.column(key) if self.language != "nl" and "_" in key else key
 
     def meta_value(self, key: str, value: str) -> str:
-        """A note's value: the kind of table and the unit in words, the rest as the export wrote it."""
+        """A note's value: the kind of table and the unit in words, the rest as the export wrote it (in
+        English translated: :meth:`translate`)."""
         if key == "Kind":
             return self.get(f"kind.{value}") or value
         if key == "Unit":
             return self.get(f"unit.{value}") or value
-        return value
+        return self.translate(value)

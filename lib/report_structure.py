@@ -117,8 +117,9 @@ def overview_markdown(heading: str, introduction: str, sections) -> list[str]:
 
 
 def overview_html(anchor: str, heading: str, introduction: str, sections, table_class: str = "overzicht",
-                  mark_totals: bool = False) -> list[str]:
-    """The same section in HTML; ``mark_totals``: a row whose first cell is 'Totaal' is a total row.
+                  mark_totals: bool = False, total: str = "Totaal") -> list[str]:
+    """The same section in HTML; ``mark_totals``: a row whose first cell is ``total`` ('Totaal', in
+    English 'Total') is a total row.
     The overviews are tables of their own class (not counted as exported tables)."""
     import html
     e = html.escape
@@ -127,7 +128,7 @@ def overview_html(anchor: str, heading: str, introduction: str, sections, table_
     parts = [f"<h2 id='{anchor}'>{e(heading)}</h2>", f"<p>{e(introduction)}</p>"]
     for title, overview, text in sections:
         head = "".join(f"<th>{e(str(c))}</th>" for c in overview.columns)
-        body = "".join("<tr" + (" class='total'" if mark_totals and str(row.iloc[0]) == "Totaal" else "") + ">"
+        body = "".join("<tr" + (" class='total'" if mark_totals and str(row.iloc[0]) == total else "") + ">"
                        + "".join(f"<td class='{'label' if i == 0 else ('x' if v == 'x' else '')}'>{e(str(v))}</td>"
                                  for i, v in enumerate(row)) + "</tr>" for _, row in overview.iterrows())
         parts.append(f"<h3>{e(title)}</h3><p>{e(text)}</p><table class='{table_class}'><tr>{head}</tr>{body}</table>")

@@ -22,7 +22,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("export_dir", metavar="EXPORT_DIR", help="an export folder written by the bundle")
     parser.add_argument("--out", required=True, help="folder for report.html, report.md and the figures")
     parser.add_argument("--language", choices=("nl", "en"), default="nl",
-                        help="language of the report's headings, labels and figures (default nl)")
+                        help="language of the whole report: text, labels, table titles and notes, figures and number "
+                             "formats (default nl; the export's own files stay Dutch)")
     args = parser.parse_args(argv)
     export = Path(args.export_dir)
     if not (export / "disclosure_manifest.json").is_file():

@@ -55,7 +55,7 @@ def make_report(ctx: RunContext) -> StepResult:
                                    ctx.earlier_step_dir("price"))
     written = write_report(config.export_dir, out, sources=sources, workbook_requested=wants_workbook(config),
                            language=config["report"]["language"],
-                           price_check=read_price_check(ctx.earlier_step_dir("price")))
+                           price_check=read_price_check(ctx.earlier_step_dir("price"), config["report"]["language"]))
     # Figures of an earlier report that this one does not have.
     for path in sorted(out.glob("figuur_*.png")):
         if path not in written:
@@ -84,10 +84,12 @@ def make_report(ctx: RunContext) -> StepResult:
     return result
 
 
-def read_price_check(price_dir: Path) -> list[str]:
-    """The price step's check against national figures in words ([] when the step wrote none)."""
+def read_price_check(price_dir: Path, language: str = "nl") -> list[str]:
+    """The price step's check against national figures in words, in the report's ``language`` ([] when
+    the step wrote none)."""
     import pandas as pd
     from lib.price_check import BAND
+    from lib.report_labels import Labels
     path = price_dir / "price_check.csv"
     if not path.is_file():
         return []
@@ -95,7 +97,7 @@ def read_price_check(price_dir: Path) -> list[str]:
         check = pd.read_csv(path, dtype={"domain": str}, encoding="utf-8")
     except pd.errors.EmptyDataError:
         return []
-    return price_check_caveat(check, BAND)
+    return price_check_caveat(check, BAND, Labels(language))
 
 
 def _add(archive: zipfile.ZipFile, path: Path, name: str) -> None:
