@@ -577,10 +577,8 @@ def _from_pandas(frame: pd.DataFrame, numeric: tuple[str, ...]) -> pd.DataFrame:
         elif col in numeric:
             out[col] = (values.to_numpy(dtype=float) if pd.api.types.is_numeric_dtype(values)
                         else _numbers_of_text(values))
-        elif col in NUMERIC_ID_COLUMNS and _all_digits_pandas(values):
-            text = values.fillna("").astype(str).str.strip()
-            filled = text.to_numpy(dtype=object)
-            out[col] = np.where(filled == "", -1, np.where(filled == "", "0", filled).astype("U18").astype(np.int64))
+        elif col in NUMERIC_ID_COLUMNS and (number := _id_numbers_pandas(values)) is not None:
+            out[col] = number
         else:
             out[col] = text_categorical(values)
     return pd.DataFrame(out, index=frame.index).reset_index(drop=True)
@@ -603,10 +601,45 @@ def _arrow_id_numbers(column) -> np.ndarray | None:
     return pc.fill_null(number, -1).to_numpy(zero_copy_only=False)
 
 
-def _all_digits_pandas(values: pd.Series) -> bool:
+def _id_numbers_pandas(values: pd.Series) -> np.ndarray | None:
+    """An id column as int64 (-1 where empty), or None when some value is not a whole number of at most
+    18 digits."""
     if pd.api.types.is_integer_dtype(values):
-        return True
-    return bool(values.fillna("").astype(str).str.strip().str.fullmatch(r"(\d{1,18})?").all())
+        return values.to_numpy(dtype=np.int64)
+    number, digits, blank = _ascii_digits(values, 18)
+    if (digits | blank).all():
+        return number
+    text = values.fillna("").astype(str).str.strip()
+    if not text.str.fullmatch(r"([0-9]{1,18})?").all():
+        return None
+    filled = text.to_numpy(dtype=object)
+    return np.where(filled == "", -1, np.where(filled == "", "0", filled).astype("U18").astype(np.int64))
+
+
+def _ascii_digits(values: pd.Series, max_digits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(number, digits, blank) of a text column, in numpy's loops rather than one Python call per value
+    (tens of millions of keys nationally): ``number`` where the text is 1 to ``max_digits`` ASCII digits
+    (``digits``), else -1; ``blank`` where the text is empty. Anything else (spaces, '.0', signs) is
+    left to the caller's exact rules."""
+    n = len(values)
+    text = values.to_numpy(dtype=object)
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, bool)
+    missing = pd.isna(text)
+    if missing.any():
+        text = np.where(missing, "", text)
+    fixed = text.astype(str)                     # fixed-width unicode: one code point per 4 bytes
+    width = fixed.dtype.itemsize // 4
+    number = np.full(n, -1, np.int64)
+    if width == 0:
+        return number, np.zeros(n, bool), np.ones(n, bool)
+    points = fixed.view(np.uint32).reshape(n, width)
+    used = points != 0
+    length = used.sum(axis=1)
+    digits = (((points >= 48) & (points <= 57)) | ~used).all(axis=1) & (length >= 1) & (length <= max_digits)
+    if digits.any():
+        number[digits] = fixed[digits].astype(np.int64)
+    return number, digits, length == 0
 
 
 def _key_from_float(values: np.ndarray) -> np.ndarray:
@@ -644,10 +677,13 @@ def normalise_rinpersoon(values: pd.Series) -> np.ndarray:
     """RINPERSOON as an int64 key; -1 where missing or not a number of at most 9 digits."""
     if pd.api.types.is_numeric_dtype(values):
         return _key_from_float(values.to_numpy(dtype=float))
-    text = values.fillna("").astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
-    valid = text.str.fullmatch(r"\d{1,9}").to_numpy(dtype=bool)
-    out = np.full(len(values), -1, dtype=np.int64)
-    out[valid] = text.to_numpy(dtype=object)[valid].astype("U9").astype(np.int64)
+    out, digits, blank = _ascii_digits(values, 9)
+    other = ~digits & ~blank                     # spaces, a '.0' of a number stored as text, or no number
+    if other.any():
+        text = values[other].fillna("").astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
+        valid = text.str.fullmatch(r"[0-9]{1,9}").to_numpy(dtype=bool)       # ASCII digits only
+        rows = np.flatnonzero(other)
+        out[rows[valid]] = text.to_numpy(dtype=object)[valid].astype("U9").astype(np.int64)
     return out
 
 
