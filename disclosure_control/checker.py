@@ -779,6 +779,7 @@ def _evidence_problem(record: dict) -> tuple[ProtectionProblem, np.ndarray]:
         group=np.array(record["group"], dtype=np.int64), group_weight=np.zeros(n_groups),
         upper_protection=numbers(record["upper_protection"]), lower_protection=numbers(record["lower_protection"]),
         fixed=np.full(n_groups, -1),
+        silent=np.isin(np.arange(len(record["values"])), record.get("silent", [])),
     )
     return problem, np.array(record["suppressed_groups"], dtype=bool)
 

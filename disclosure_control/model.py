@@ -209,6 +209,27 @@ class TableModel:
                 for layer in self.layers]
 
 
+def hide_leaves(model: "TableModel", grid: TableGrid, dimensions: Sequence[str]) -> None:
+    """Never publish the positions at a leaf of every dimension of ``dimensions`` (each with a hierarchy):
+    the table publishes the hierarchy's aggregates, and the leaves are unknowns of the protection problem
+    that identities with other tables can name (the exact domain profiles behind households by number of
+    domains).  A hidden leaf is not published, so it has no protection requirement of its own and no
+    primary rule applies to it (it is suppressed, at no cost)."""
+    axes = [i for i, d in enumerate(grid.dimensions) if d.name in set(dimensions)]
+    shape = tuple(d.size for d in grid.dimensions)
+    index = np.indices(shape).reshape(len(shape), -1)
+    hidden = np.ones(grid.n_cells, dtype=bool)
+    for axis in axes:
+        hidden &= grid.dimensions[axis].is_leaf[index[axis]]
+    model.hidden = np.asarray(model.hidden, dtype=bool) | hidden
+    for layer in model.layers:
+        layer.upper_protection = np.where(hidden, 0.0, layer.upper_protection)
+        layer.lower_protection = np.where(hidden, 0.0, layer.lower_protection)
+        layer.cost = np.where(hidden, 0.0, layer.cost)
+    if "rules_failed" in model.evidence:
+        model.evidence.loc[hidden, "rules_failed"] = ""
+
+
 def layer_primary(layer: Layer) -> np.ndarray:
     return (layer.upper_protection > 0) | (layer.lower_protection > 0)
 
@@ -564,10 +585,19 @@ def build_problem(models: Sequence[TableModel], released: Sequence[TableModel] =
     group_weight = group_weight + implied_weight
     group_weight[fixed == 1] = 0.0
 
+    # Hidden leaves without a protection requirement (never published, in no other table as a cell).
+    hidden_var = np.zeros(n_vars, dtype=bool)
+    shown_var = np.zeros(n_vars, dtype=bool)
+    for model, per_layer in zip(everything, variable_of):
+        for layer, variables in zip(model.layers, per_layer):
+            quiet = np.asarray(model.hidden, dtype=bool) & (layer.upper_protection <= 0) & (layer.lower_protection <= 0)
+            hidden_var[variables[quiet]] = True
+            shown_var[variables[~quiet]] = True
     problem = ProtectionProblem(
         values=var_value, lower=var_lower, upper=np.full(n_vars, np.inf),
         equalities=equalities, inequalities=inequalities, group=var_group, group_weight=group_weight,
         upper_protection=var_upl, lower_protection=var_lpl, fixed=fixed, implies=pairs,
+        silent=hidden_var & ~shown_var & (var_upl <= 0) & (var_lpl <= 0),
     )
     return LinkedProblem(problem, variable_of, group_of_layer, unique_keys)
 

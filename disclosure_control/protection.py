@@ -73,6 +73,9 @@ class ProtectionProblem:
     upper_protection / lower_protection: required UPL/LPL (0 for safe cells).
     fixed:       per group -1 (free), 0 (must be published), 1 (must be suppressed).
     implies:     (k, 2) group pairs (a, b): suppressing a suppresses b.
+    silent:      cells never published and without a protection requirement (hidden leaves that
+                 identities name): unknowns of the attacker whose own intervals nobody needs, so
+                 the audit does not compute them (two linear programs each).
 
     Fixed decisions are propagated along the implications (and from the
     primary groups, which are always suppressed); groups that would have to be
@@ -90,6 +93,7 @@ class ProtectionProblem:
     lower_protection: np.ndarray
     fixed: np.ndarray
     implies: np.ndarray | None = None
+    silent: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.values)
@@ -101,6 +105,9 @@ class ProtectionProblem:
         self.group = np.asarray(self.group, dtype=np.int64)
         self.upper_protection = np.asarray(self.upper_protection, dtype=float)
         self.lower_protection = np.asarray(self.lower_protection, dtype=float)
+        self.silent = np.zeros(n, dtype=bool) if self.silent is None else np.asarray(self.silent, dtype=bool)
+        if (self.silent & ((self.upper_protection > 0) | (self.lower_protection > 0))).any():
+            raise ValueError("a silent cell has a protection requirement")
         self.fixed = np.asarray(self.fixed, dtype=np.int8)
         self.group_weight = np.asarray(self.group_weight, dtype=float)
         scale = 1.0 + np.abs(self.values).max(initial=0.0)
@@ -338,8 +345,10 @@ def _room_down(problem: ProtectionProblem) -> np.ndarray:
     return np.where(np.isfinite(problem.lower), problem.values - problem.lower, np.inf)
 
 
-def _feasible_moves(problem: ProtectionProblem, suppressed_cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """How far every suppressed cell can move up and down (the attacker's maxima).
+def _feasible_moves(problem: ProtectionProblem, suppressed_cells: np.ndarray,
+                    targets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """How far every suppressed cell (of ``targets``, when given) can move up and down (the attacker's
+    maxima); every suppressed cell is an unknown of the attacker.
 
     Where the suppressed cells form a flow network the maxima are maximum
     flows, computed together; each is achieved by a feasible flow and bounded
@@ -348,7 +357,8 @@ def _feasible_moves(problem: ProtectionProblem, suppressed_cells: np.ndarray) ->
     networks (3-D, hierarchies in two dimensions, linked tables, inequalities),
     the attacker LP gives the maximum.
     """
-    cells = np.flatnonzero(suppressed_cells)
+    every = np.flatnonzero(suppressed_cells)
+    cells = every if targets is None else np.flatnonzero(suppressed_cells & targets)
     up = np.full(len(cells), np.nan)
     down = np.full(len(cells), np.nan)
     if not len(cells):
@@ -360,7 +370,7 @@ def _feasible_moves(problem: ProtectionProblem, suppressed_cells: np.ndarray) ->
     whole = _suppressed_network(problem, suppressed_cells)
     graphs = []
     if whole is not None:
-        graphs.append((np.arange(len(cells)), np.arange(len(cells)), whole[1]))
+        graphs.append((np.arange(len(cells)), np.searchsorted(every, cells), whole[1]))
     else:
         components = _ComponentCache(problem, suppressed_cells)
         labels = components.label[cells]
@@ -397,8 +407,8 @@ def audit(problem: ProtectionProblem, suppressed_groups: np.ndarray) -> AuditRes
     hierarchies), two LPs per cell otherwise (see :func:`_feasible_moves`).
     """
     suppressed_cells = problem.cell_mask(suppressed_groups)
-    cells = np.flatnonzero(suppressed_cells)
-    up, down = _feasible_moves(problem, suppressed_cells)
+    cells = np.flatnonzero(suppressed_cells & ~problem.silent)
+    up, down = _feasible_moves(problem, suppressed_cells, ~problem.silent)
     value = problem.values[cells]
     upl, lpl = problem.upper_protection[cells], problem.lower_protection[cells]
     tolerance = _TOLERANCE * (1.0 + np.abs(value))

@@ -28,7 +28,7 @@ from . import primary as rules_mod
 from .completion import COMPLETION_NAME, FolderInUse
 from .identifiers import bsn_like_tokens, forbidden_statistic_reason, identifier_name_reason
 from .model import Identity, Layer, Membership, TableModel, as_profile, attach_memberships, build_problem, grid_model, \
-    quantity_name, ranked_chains
+    hide_leaves, quantity_name, ranked_chains
 from .population import audit_export
 from .output import format_number, openpyxl_available, round_counts, sha256_of, write_csv, write_xlsx
 from .protection import ProtectionImpossible, protect, unprotectable_cells
@@ -157,14 +157,20 @@ class SafeWriter:
                         dimensions: Sequence[str], hierarchies: Mapping[str, Mapping] | None = None,
                         margins: bool | Sequence[str] = True, metadata: Mapping[str, Any] | None = None,
                         unit_labels: Sequence[str] | None = None,
-                        identities: Sequence[Mapping[str, Any]] = ()) -> ReleaseResult:
+                        identities: Sequence[Mapping[str, Any]] = (),
+                        hidden_leaves: Sequence[str] = ()) -> ReleaseResult:
         """Number of distinct units per cell (the first unit column is published;
         every unit column must reach ``min_units``).  ``identities``: as for
-        :meth:`magnitude_table`."""
+        :meth:`magnitude_table`.  ``hidden_leaves``: dimensions (each with a hierarchy) whose
+        leaves are never published, only the hierarchy's aggregates: finer groups that other
+        tables' definitions refer to (households by number of domains, with their exact domain
+        profiles as leaves, tied by ``identities`` to the households per domain), so that the
+        protection knows what an intruder can combine; a hidden leaf has no protection
+        requirement of its own (it is not published)."""
         return self._grid_release(data, name=name, unit=unit, dimensions=dimensions, values=(),
                                   statistic="count", hierarchies=hierarchies, margins=margins,
                                   metadata=metadata, unit_labels=unit_labels, show_counts=True,
-                                  identities=identities)
+                                  identities=identities, hidden_leaves=hidden_leaves)
 
     def magnitude_table(self, data: pd.DataFrame, *, name: str, unit: str | Sequence[str],
                         dimensions: Sequence[str], values: str | Sequence[str], statistic: str = "sum",
@@ -497,7 +503,7 @@ class SafeWriter:
     def _grid_release(self, data, *, name, unit, dimensions, values, statistic, hierarchies, margins,
                       metadata, unit_labels, show_counts, value_dimensions=(), ranked=None,
                       profile=None, panel=None, identities=(), value_groups=None,
-                      values_together=False) -> ReleaseResult:
+                      values_together=False, hidden_leaves=()) -> ReleaseResult:
         result = self._start(name, metadata)
         if isinstance(result, ReleaseResult):
             return result
@@ -514,6 +520,8 @@ class SafeWriter:
             reasons.append(f"ranked dimension {ranked!r} is not a dimension of the table")
         if panel is not None and panel not in dimensions:
             reasons.append(f"panel dimension {panel!r} is not a dimension of the table")
+        reasons += [f"hidden_leaves names {d!r}, which is not a dimension with a hierarchy" for d in hidden_leaves
+                    if d not in dimensions or not (hierarchies or {}).get(d)]
         if reasons:
             return self._fail(name, metadata, reasons)
         try:
@@ -528,6 +536,8 @@ class SafeWriter:
             return self._fail(name, metadata, [str(error)])
         attach_memberships(model, kept, universe=str(metadata.get("universe") or labels[0]),
                            value_dimensions=value_dimensions, value_groups=value_groups)
+        if hidden_leaves:
+            hide_leaves(model, grid, hidden_leaves)
         if values_together:
             model.layer_mode, model.implies = "together", []
         if profile is not None:
@@ -539,7 +549,9 @@ class SafeWriter:
         except TypeError as error:
             return self._fail(name, metadata, [f"identities: {error}"])
         for identity in model.identities:
-            model.notes.append(f"Protected together with {identity.table}: {identity.text}")
+            note = f"Protected together with {identity.table}: {identity.text}"
+            if note not in model.notes:     # several identities of one definition (one per domain)
+                model.notes.append(note)
         kind = "frequency table" if statistic == "count" else f"magnitude table ({statistic})"
         unit_sets = (labels[0], kept) if self.rules.differencing_check else None
         return self._release(model, metadata, kind=kind, unit_sets=unit_sets)
@@ -1963,4 +1975,6 @@ def _problem_record(problem, suppressed_groups, keys) -> dict:
         "implies": problem.implies.tolist(),
         "equalities": matrix(problem.equalities),
         "inequalities": matrix(problem.inequalities),
+        # Hidden leaves without a protection requirement: unknowns, never audited themselves.
+        "silent": np.flatnonzero(problem.silent).tolist(),
     }

@@ -83,6 +83,16 @@ RANKING_NOTE = ("Rangorde: alle huishoudens van het onderzoeksgebied (ook zonder
                 "gebruiken deze ene rangorde.")
 
 
+def no_costs_note(top_share: float, min_units: int) -> str:
+    """Where the households without costs of a top group are (``combinaties_duurste``).
+
+    The same words whether or not the group holds any: a note that appeared only then would tell
+    that fewer households have costs than the group counts."""
+    return (f"Huishoudens zonder kosten: hebben minder dan {top_share:.0%} van de huishoudens kosten, dan horen "
+            f"ook huishoudens zonder kosten bij de duurste {top_share:.0%} (zie de rangorde). Zij staan in de rij "
+            f"'geen', of, als het er minder dan {min_units} zijn, onder 'overige combinaties'.")
+
+
 def rank_bands(cost: np.ndarray, cuts: list[float]) -> np.ndarray:
     """Band of each household when sorted by cost, largest first: 0 = top cuts[0], ...
 
@@ -236,6 +246,54 @@ def residence_notes(residence: dict | None, moves_measured: bool, min_units: int
     return notes
 
 
+MAX_PROFILE_DOMAINS = 12
+"""Up to this many domains the protection holds every exact domain profile (2^n unknowns)."""
+PROFILE_PREFIX = "profiel: "
+PROFILE_TEXT = ("de huishoudens met kosten in een domein (bereik_per_domein) en die naar aantal domeinen zijn sommen "
+                "van dezelfde (niet gepubliceerde) aantallen huishoudens per precieze combinatie van domeinen")
+COMBINATION_TEXT = ("de duurste huishoudens met precies een combinatie van domeinen (combinaties_duurste) zijn hooguit "
+                    "alle huishoudens met precies die combinatie")
+
+
+@dataclass
+class DomainProfiles:
+    """Every exact combination of the method's domains (a profile), as the protection holds them: the
+    leaves (never published) of households by number of domains, so that the definitions that tie
+    reach per domain and the combinations of the most expensive households to them are in its problem
+    (an intruder combines them: all households of a domain in one published combination prove the
+    other combinations with that domain, and so a zero row '4+', empty)."""
+    codes: list[str]
+    labels: np.ndarray
+    """Per mask over ``codes`` (bit k: ``codes[k]``), its hidden row label."""
+
+    @classmethod
+    def of(cls, codes: list[str]) -> "DomainProfiles":
+        masks = np.arange(1 << len(codes))
+        names = [" + ".join(c for k, c in enumerate(codes) if m >> k & 1) or "geen" for m in masks]
+        return cls(list(codes), np.array([PROFILE_PREFIX + n for n in names], dtype=object))
+
+    def masks(self, present: np.ndarray, columns: list[str]) -> np.ndarray:
+        """Mask of each row of ``present`` (rows x ``columns``, a subset of ``codes``)."""
+        bits = np.array([1 << self.codes.index(c) for c in columns], dtype=np.int64)
+        return np.asarray(present, dtype=np.int64).reshape(-1, len(columns)) @ bits
+
+    def mask_of(self, combination: str) -> int:
+        """Mask of a combination label of :func:`domain_combinations` ("geen" or "a + b")."""
+        names = [] if combination == "geen" else combination.split(" + ")
+        return sum(1 << self.codes.index(n) for n in names)
+
+    def order(self) -> np.ndarray:
+        """Masks by number of domains, so that the rows '0', '1', ... come in that order."""
+        masks = np.arange(len(self.labels))
+        size = np.array([bin(m).count("1") for m in masks])
+        return masks[np.lexsort((masks, size))]
+
+    def size_label(self, count_labels: list[str]) -> dict[str, str]:
+        """The row of households by number of domains that each profile is part of."""
+        last = len(count_labels) - 1
+        return {str(self.labels[m]): count_labels[min(bin(m).count("1"), last)] for m in range(len(self.labels))}
+
+
 def domain_count_labels(n_domains: int) -> list[str]:
     """Number of domains with costs: 0 up to the number of domains of the run, at most "4+"."""
     return list(DOMAIN_COUNT_LABELS[:min(n_domains, 4) + 1])
@@ -323,8 +381,29 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
                        "other_weights": {str(d): 1 for d in counted_codes},
                        "text": "de som over de domeinen van de huishoudens met kosten in dat domein "
                                "(bereik_per_domein) is de som over k van k x de huishoudens met kosten in k domeinen"}]
+    # The exact domain profiles behind the rows (hidden leaves), tied to reach per domain; declared
+    # where every household's profile gives its number of domains (as the identity above).
+    profiles = None
+    reach_kwargs = {}
+    if identities and len(counted_codes) <= MAX_PROFILE_DOMAINS:
+        profiles = DomainProfiles.of(counted_codes)
+        mask = profiles.masks(counted_costs > 0, counted)
+        sizes = np.array([bin(m).count("1") for m in range(len(profiles.labels))])
+        if (np.minimum(sizes[mask], 4) == n_dom).all():
+            size_label = profiles.size_label(count_labels)
+            reach["aantal_domeinen"] = pd.Categorical.from_codes(
+                np.argsort(profiles.order())[mask], categories=profiles.labels[profiles.order()])
+            reach_kwargs = {"hierarchies": {"aantal_domeinen": size_label}, "hidden_leaves": ["aantal_domeinen"]}
+            identities += [{"column": "n_households", "table": "bereik_per_domein", "other_column": "n_households",
+                            "weights": {str(profiles.labels[m]): 1 for m in range(len(profiles.labels))
+                                        if m >> k & 1},
+                            "other_weights": {d: 1}, "text": PROFILE_TEXT}
+                           for k, d in enumerate(profiles.codes)]
+        else:
+            profiles = None
     tables.append(TableSpec("bereik_aantal_domeinen", "frequency_table", reach,
                             {"unit": "household", "dimensions": ["aantal_domeinen"], "identities": identities,
+                             **reach_kwargs,
                              "metadata": meta("Huishoudens naar aantal domeinen met kosten in de studiejaren")}))
     tables.append(TableSpec("bereik_per_domein", "frequency_table", touched[["household", "domein"]],
                             {"unit": "household", "dimensions": ["domein"],
@@ -445,13 +524,26 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
     rare = ~pd.Series(combination).isin(counts.index[counts >= min_units]).to_numpy()
     combination[rare] = "overige combinaties"
     combos = top[["household"]].assign(combinatie=combination, kosten=top["cost_total"].to_numpy())
+    combination_identities = []
+    if profiles is not None:
+        # A row of the top group is part of the households with that exact profile; the pooled row of
+        # those of the profiles not listed (households without costs too, when not listed as 'geen').
+        rows = sorted(set(map(str, combination)))
+        listed = {profiles.mask_of(c) for c in rows if c != "overige combinaties"}
+        combination_identities = [
+            {"column": "n_households", "weights": {c: 1}, "table": "bereik_aantal_domeinen",
+             "other_column": "n_households", "only": "at_most", "text": COMBINATION_TEXT,
+             "other_weights": ({str(label): 1 for m, label in enumerate(profiles.labels) if m not in listed}
+                               if c == "overige combinaties" else {str(profiles.labels[profiles.mask_of(c)]): 1})}
+            for c in rows]
     tables.append(TableSpec("combinaties_duurste", "magnitude_table", combos,
                             {"unit": "household", "dimensions": ["combinatie"], "values": "kosten", "statistic": "sum",
+                             "identities": combination_identities,
                              "metadata": meta(f"Combinaties van domeinen bij de duurste {top_share:.0%} van de "
                                               "huishoudens: aantal en kosten (combinaties van minder dan "
                                               f"{min_units} huishoudens samengenomen)",
                                               f"{population}, de duurste {top_share:.0%} ({RANKING})",
-                                              notes=[RANKING_NOTE])}))
+                                              notes=[RANKING_NOTE, no_costs_note(top_share, min_units)])}))
     tables.append(_correlation_table(counted_costs[with_costs_rows], counted, meta, with_costs_population))
     return tables
 

@@ -7,6 +7,8 @@ every cell before suppression.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -86,7 +88,16 @@ def test_reach_by_number_of_domains_by_domain_and_by_year(run, truth_households)
     labels = ["0", "1", "2", "3", "4+"]
     expected = n_domains.clip(upper=4).map(dict(enumerate(labels))).value_counts().reindex(labels, fill_value=0).to_dict()
     expected["Totaal"] = len(households)
-    assert true_n(evidence(run, "bereik_aantal_domeinen"), "aantal_domeinen") == expected
+    cells = evidence(run, "bereik_aantal_domeinen")
+    assert true_n(cells[cells["status"] != "hidden"], "aantal_domeinen") == expected
+    # The exact domain profiles behind those rows (hidden: never published, in the protection problem
+    # with reach per domain): every combination of the counted domains, with its households.
+    profile = with_cost.groupby("HUISHOUDNR")["method_domain"].agg(lambda d: " + ".join(sorted(set(d))))
+    profile = profile.reindex(households["HUISHOUDNR"], fill_value="geen")
+    expected_profiles = {f"profiel: {' + '.join(c) or 'geen'}": 0 for k in range(len(COUNTED_DOMAINS) + 1)
+                         for c in itertools.combinations(sorted(COUNTED_DOMAINS), k)}
+    expected_profiles |= {f"profiel: {p}": n for p, n in profile.value_counts().items()}
+    assert true_n(cells[cells["status"] == "hidden"], "aantal_domeinen") == expected_profiles
     # Every domain with a source is in the table, also one without households (a zero cell).
     per_domain = with_cost.groupby("method_domain")["HUISHOUDNR"].nunique().reindex(COUNTED_DOMAINS,
                                                                                    fill_value=0).to_dict()

@@ -392,6 +392,26 @@ KNOWN_POPULATIONS = {
                                          0.4146354814580281, 0.005),
         include_institutional=True, moved_share=0.0, moves_measured=False, rounding_base=None, top_group_share=0.05,
         selection_share=0.05, seed=1289583),
+    # (sound) 10 households with costs, the top group ceil(5% x 201) = 11: the one without costs ('geen',
+    # fewer than 10) is pooled in 'overige combinaties' of combinaties_duurste (its notes say so); the
+    # intruder took that row for households with costs and proved 11 of them.
+    "household without costs pooled with the rare combinations": PopulationSpec(
+        n_households=201, domains=("bijstand", "jeugdhulp", "politie", "schuldhulp", "wmo"),
+        reach=(0.005, 0.005, 0.005, 0.005, 0.03), links=(), frailty=0.0, no_cost_share=0.2, first_year=2022,
+        n_years=2, persistence=0.5, median_cost=(40.0, 40.0, 40.0, 40.0, 40.0), cost_sigma=1.0, priced=False,
+        very_expensive=(), type_weights=(1.0, 0.0, 0.0, 0.0, 0.0), include_institutional=False, moved_share=0.0,
+        moves_measured=False, rounding_base=None, top_group_share=0.05, selection_share=0.0, seed=0),
+    # (a) All 12 households of schuldhulp (bereik_per_domein) are in the top group with only schuldhulp
+    # (combinaties_duurste): no household has schuldhulp with another domain, so the zero row '4+' (all
+    # four domains) of bereik_aantal_domeinen was proven empty; the exact domain profiles are now hidden
+    # leaves of that table, tied to both tables in its protection problem.
+    "zero row from a combination and reach per domain": PopulationSpec(
+        n_households=451, domains=("bijstand", "politie", "schuldhulp", "wmo"),
+        reach=(0.005, 0.005, 0.03, 0.005003051758173459), links=((1, 0, 0.3333333333333333),), frailty=0.0,
+        no_cost_share=0.0, first_year=2022, n_years=2, persistence=0.1, median_cost=(40.0, 400.0, 40.0, 40.0),
+        cost_sigma=1.3, priced=False, very_expensive=((0, 20.000000000000004), (0, 20.0)),
+        type_weights=(0.0, 0.0, 0.0, 0.0, 1.0), include_institutional=False, moved_share=0.0, moves_measured=False,
+        rounding_base=None, top_group_share=0.05, selection_share=0.0, seed=29),
 }
 
 MAX_EXAMPLES = 40

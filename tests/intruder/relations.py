@@ -1033,7 +1033,14 @@ def tab_combinaties_duurste(b: Builder, t: Table) -> None:
     e = dict(cost_top)
     e["cost:top"] = -1.0
     b.m.eq(e, 0.0, F_RANK, f"{t.name}: cost of the top group = cost of the top {k} ranks")
-    b.group("top", "n:top", "cost:top", parents=["cost"], label=f"the top {share:.0%} with costs")
+    labels = {label for _, (label, *_) in b.rows_of(t)}
+    # The ranking holds every household, also those without costs: where fewer households have costs
+    # than the top group counts, it holds households without any domain ('geen', or pooled in
+    # 'overige combinaties' when fewer than min_units). It is inside 'cost' when neither row is there,
+    # or there is no 'geen' row and at least k households have costs (bereik_per_domein).
+    with_costs = b._published_count("bereik_per_domein", domein=b.total) if "geen" not in labels else None
+    inside_cost = not labels & {"geen", "overige combinaties"} or (with_costs is not None and with_costs[0] >= k[1])
+    b.group("top", "n:top", "cost:top", parents=["cost"] if inside_cost else ["all"], label=f"the top {share:.0%}")
     parts_n, parts_s, listed = [], [], []
     for row, (label, *_) in b.rows_of(t):
         if b.is_total(label):
@@ -1042,6 +1049,11 @@ def tab_combinaties_duurste(b: Builder, t: Table) -> None:
             continue
         if label == "overige combinaties":
             n, s = "n:top&rest", "cost:top&rest"
+        elif label == "geen":
+            n, s = "n:top&prof=0", "cost:top&prof=0"
+            listed.append(0)
+            b.zero(s, "top households without domains have no cost")
+            b.subset(n, b.prof(0), "top households without domains <= all households without domains")
         else:
             mask = b.mask_of(label.split("+"))
             if mask is None:
@@ -1062,8 +1074,9 @@ def tab_combinaties_duurste(b: Builder, t: Table) -> None:
     b.top_listed = listed
     if b.lattice:
         listed_set = set(listed)
-        rest = b.lattice_set("rest_of_top_listing", lambda p: p != 0 and p not in listed_set,
-                             "households with a combination not listed in combinaties_duurste")
+        # 'overige combinaties' pools the rare combinations, 'geen' among them when it is not listed.
+        rest = b.lattice_set("rest_of_top_listing", lambda p: p not in listed_set,
+                             "households with a combination (or none) not listed in combinaties_duurste")
         b.subset("n:top&rest", rest, "top households with other combinations <= all households with them")
 
 
