@@ -356,8 +356,11 @@ def read_cbs_files(ctx: RunContext, files: list[SourceFile], layouts, process_pe
     order = {id(r): i for i, r in enumerate(requests)}
     per_dataset: dict[str, dict[int, pd.DataFrame]] = {}
     left = {name: sum(r.name == name for r in requests) for name in HOUSEHOLD_REGISTERS}
-    progress = ctx.progress("source files read", len(requests))
-    for done, (request, table) in enumerate(read_side_by_side(requests, process_peaks=process_peaks)):
+    # Progress in megabytes: the files are read largest first, so a count of files would say little.
+    size = {id(r): r.source.path.stat().st_size / 2**20 for r in requests}
+    progress, done = ctx.progress("MB of source files read", sum(size.values())), 0.0
+    for request, table in read_side_by_side(requests, process_peaks=process_peaks):
+        done += size[id(request)]
         progress(done)
         per_dataset.setdefault(request.name, {})[order[id(request)]] = table
         if request.name in HOUSEHOLD_REGISTERS:
