@@ -469,28 +469,41 @@ def read_side_by_side(requests: list[ReadRequest], workers: int = 2, piece_rows:
     else:
         from concurrent.futures import ThreadPoolExecutor
         pool = ThreadPoolExecutor(max_workers=max(1, workers))
-    from concurrent.futures import FIRST_COMPLETED, wait
-    left = {id(request): sum(p[0] is request for p in pieces) for request in requests}
-    parts: dict[int, dict] = {id(request): {} for request in requests}
+    parts_left = {id(request): sum(p[0] is request for p in pieces) for request in requests}
     with pool:
         # Largest first, so the last piece to finish is a small one (both cores busy to the end).
         order = sorted(range(len(pieces)), key=lambda i: -pieces[i][2])
         futures = {pool.submit(_read_piece, pieces[i][0], pieces[i][1]): i for i in order}
         pending = set(futures)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in sorted(done, key=futures.get):
-                request, rows, _ = pieces[futures[future]]
-                table, process, peak = future.result()
-                if in_processes and process_peaks is not None and peak is not None:
-                    process_peaks[process] = max(peak, process_peaks.get(process, 0.0))
-                parts[id(request)][rows[0] if rows else 0] = table
-                left[id(request)] -= 1
-                if left[id(request)] == 0:
-                    ordered = [t for _, t in sorted(parts.pop(id(request)).items())]
-                    table = ordered[0] if len(ordered) == 1 else concat_tables(
-                        ordered, list(ordered[0].columns), tuple(c.upper() for c in request.numeric))
-                    yield request, table
+        try:
+            yield from _tables_as_read(pending, futures, pieces, requests, parts_left, in_processes, process_peaks)
+        finally:
+            # A failed piece (or a caller that stops early) stops the reading: pieces not started
+            # are dropped instead of read to the end before the error is shown.
+            for future in futures:
+                future.cancel()
+
+
+def _tables_as_read(pending: set, futures: dict, pieces: list, requests: list[ReadRequest], left: dict[int, int],
+                    in_processes: bool, process_peaks: dict[int, float] | None
+                    ) -> Iterator[tuple[ReadRequest, pd.DataFrame]]:
+    """Each request's table once all its pieces are read (pieces in row order)."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+    parts: dict[int, dict] = {id(request): {} for request in requests}
+    while pending:
+        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for future in sorted(done, key=futures.get):
+            request, rows, _ = pieces[futures[future]]
+            table, process, peak = future.result()
+            if in_processes and process_peaks is not None and peak is not None:
+                process_peaks[process] = max(peak, process_peaks.get(process, 0.0))
+            parts[id(request)][rows[0] if rows else 0] = table
+            left[id(request)] -= 1
+            if left[id(request)] == 0:
+                ordered = [t for _, t in sorted(parts.pop(id(request)).items())]
+                table = ordered[0] if len(ordered) == 1 else concat_tables(
+                    ordered, list(ordered[0].columns), tuple(c.upper() for c in request.numeric))
+                yield request, table
 
 
 def _read_piece(request: ReadRequest, rows: tuple[int, int] | None) -> tuple[pd.DataFrame, int, float | None]:
@@ -622,21 +635,25 @@ def _ascii_digits(values: pd.Series, max_digits: int) -> tuple[np.ndarray, np.nd
     (``digits``), else -1; ``blank`` where the text is empty. Anything else (spaces, '.0', signs) is
     left to the caller's exact rules."""
     n = len(values)
+    number = np.full(n, -1, np.int64)
+    if n == 0 or values.dtype != object:
+        return number, np.zeros(n, bool), np.asarray(pd.isna(values), dtype=bool)
     text = values.to_numpy(dtype=object)
-    if n == 0:
-        return np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, bool)
     missing = pd.isna(text)
     if missing.any():
         text = np.where(missing, "", text)
+    # A value longer than a number can be (or no text at all) is left to the caller, and kept out of
+    # the fixed-width copy below, whose width is that of the longest value.
+    length = np.fromiter((len(v) if isinstance(v, str) else -1 for v in text), dtype=np.int64, count=n)
+    other = (length > max_digits) | (length < 0)
+    if other.any():
+        text = np.where(other, "", text)
     fixed = text.astype(str)                     # fixed-width unicode: one code point per 4 bytes
     width = fixed.dtype.itemsize // 4
-    number = np.full(n, -1, np.int64)
     if width == 0:
-        return number, np.zeros(n, bool), np.ones(n, bool)
+        return number, np.zeros(n, bool), ~other
     points = fixed.view(np.uint32).reshape(n, width)
-    used = points != 0
-    length = used.sum(axis=1)
-    digits = (((points >= 48) & (points <= 57)) | ~used).all(axis=1) & (length >= 1) & (length <= max_digits)
+    digits = (((points >= 48) & (points <= 57)) | (points == 0)).all(axis=1) & (length >= 1) & ~other
     if digits.any():
         number[digits] = fixed[digits].astype(np.int64)
     return number, digits, length == 0

@@ -28,7 +28,7 @@ def test_keys_and_ids_of_text_follow_the_plain_rule_for_every_kind_of_value():
     # one '.0'; an id (HUISHOUDNR) 1 to 18 ASCII digits after stripping, or empty.
     import re
     values = ["12345", " 000000007", "", None, np.nan, "12345.0", "A1234", "1234567890", "123456789", "-5", "1e5",
-              "\u0663", "12 3", "00", "7 ", "\u00b2", "999999999999999999", "1" * 19]
+              "\u0663", "12 3", "00", "7 ", "\u00b2", "999999999999999999", "1" * 19, 5, "x" * 300]
 
     def plain_key(v):
         text = "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
@@ -38,7 +38,7 @@ def test_keys_and_ids_of_text_follow_the_plain_rule_for_every_kind_of_value():
     series = pd.Series(values * 3, dtype=object)
     assert normalise_rinpersoon(series).tolist() == [plain_key(v) for v in values * 3]
     from lib.readers import _id_numbers_pandas
-    ids = [v for v in values if v is None or (isinstance(v, float)) or re.fullmatch(r"\s*([0-9]{1,18})?\s*", v)]
+    ids = [v for v in values if v is None or isinstance(v, float) or re.fullmatch(r"\s*([0-9]{1,18})?\s*", str(v))]
     assert _id_numbers_pandas(pd.Series(ids, dtype=object)).tolist() == [
         -1 if v is None or isinstance(v, float) or not str(v).strip() else int(str(v).strip()) for v in ids]
     assert _id_numbers_pandas(pd.Series(["12", "A7"], dtype=object)) is None

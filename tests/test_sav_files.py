@@ -121,6 +121,18 @@ def test_reading_side_by_side_in_pieces_gives_the_tables_of_reading_each_file_wh
     assert got["r0"]["RINPERSOON"].dtype == np.int64 and len(got["r0"]) == 2_500
 
 
+def test_a_damaged_file_read_in_a_worker_process_is_a_message_naming_it(tmp_path):
+    from lib.readers import ReadError
+    good = _sav_file(tmp_path, "good", awkward_frame(3_000, seed=1))
+    damaged = _sav_file(tmp_path, "damaged", awkward_frame(3_000, seed=2))
+    data = damaged.path.read_bytes()
+    damaged.path.write_bytes(data[: len(data) * 2 // 3])          # a copy that broke off
+    requests = [ReadRequest(f.path.stem, f, ("RINPERSOON",)) for f in (good, damaged)]
+    with pytest.raises(ReadError, match="damaged.sav: the .sav file cannot be read"):
+        for _ in read_side_by_side(requests, piece_rows=1_000, processes_from_bytes=0):
+            pass
+
+
 def test_later_steps_rerun_from_the_work_folder_without_reading_a_source_file(small_dataset, tmp_path, monkeypatch):
     data = tmp_path / "data"
     shutil.copytree(small_dataset, data, ignore=shutil.ignore_patterns("*.parquet", "work*", "export*"))
