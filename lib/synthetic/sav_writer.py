@@ -3,11 +3,11 @@
 pyreadstat writes a .sav from one DataFrame in memory; a national household register (tens of
 millions of rows of text) does not fit that way. This writer streams: the dictionary is written
 from the first chunk, every chunk's cases are appended with SPSS's bytecode compression (the
-``compressed`` files SPSS writes by default, as CBS delivers them), and the number of cases is
+``compressed`` files SPSS writes by default), and the number of cases is
 filled in on ``close``. The layout follows the system file format as PSPP documents it
 ("System File Format": file header, variable records, machine integer and floating point info,
 long variable names, character encoding, dictionary termination, then the data); pyreadstat reads
-the result back to the same values as a file pyreadstat wrote itself (tests/test_sav_writer.py).
+the result back to the same values as a file pyreadstat wrote itself (tests/test_sav_files.py).
 
 Types: a numeric column is written as an 8-byte IEEE number (NaN is system-missing); every other
 column as text, UTF-8, its width the longest value in bytes rounded up to a multiple of 8 (a case
