@@ -462,39 +462,14 @@ def read_side_by_side(requests: list[ReadRequest], workers: int = 2, piece_rows:
                        for first in range(0, total, piece_rows)]
     sav_bytes = sum(size for request, _, size in pieces if request.source.format == "sav")
     in_processes = workers > 1 and sav_bytes >= processes_from_bytes
-    if in_processes:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-    else:
-        from concurrent.futures import ThreadPoolExecutor
-        pool = ThreadPoolExecutor(max_workers=max(1, workers))
-    parts_left = {id(request): sum(p[0] is request for p in pieces) for request in requests}
-    with pool:
-        # Largest first, so the last piece to finish is a small one (both cores busy to the end).
-        order = sorted(range(len(pieces)), key=lambda i: -pieces[i][2])
-        futures = {pool.submit(_read_piece, pieces[i][0], pieces[i][1]): i for i in order}
-        pending = set(futures)
-        try:
-            yield from _tables_as_read(pending, futures, pieces, requests, parts_left, in_processes, process_peaks)
-        finally:
-            # A failed piece (or a caller that stops early) stops the reading: pieces not started
-            # are dropped instead of read to the end before the error is shown.
-            for future in futures:
-                future.cancel()
-
-
-def _tables_as_read(pending: set, futures: dict, pieces: list, requests: list[ReadRequest], left: dict[int, int],
-                    in_processes: bool, process_peaks: dict[int, float] | None
-                    ) -> Iterator[tuple[ReadRequest, pd.DataFrame]]:
-    """Each request's table once all its pieces are read (pieces in row order)."""
-    from concurrent.futures import FIRST_COMPLETED, wait
+    # Largest first, so the last piece to finish is a small one (both cores busy to the end).
+    order = sorted(range(len(pieces)), key=lambda i: -pieces[i][2])
+    read = (_pieces_in_processes if in_processes else _pieces_in_threads)(pieces, order, workers)
+    left = {id(request): sum(p[0] is request for p in pieces) for request in requests}
     parts: dict[int, dict] = {id(request): {} for request in requests}
-    while pending:
-        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-        for future in sorted(done, key=futures.get):
-            request, rows, _ = pieces[futures[future]]
-            table, process, peak = future.result()
+    try:
+        for i, (table, process, peak) in read:
+            request, rows, _ = pieces[i]
             if in_processes and process_peaks is not None and peak is not None:
                 process_peaks[process] = max(peak, process_peaks.get(process, 0.0))
             parts[id(request)][rows[0] if rows else 0] = table
@@ -504,6 +479,54 @@ def _tables_as_read(pending: set, futures: dict, pieces: list, requests: list[Re
                 table = ordered[0] if len(ordered) == 1 else concat_tables(
                     ordered, list(ordered[0].columns), tuple(c.upper() for c in request.numeric))
                 yield request, table
+    finally:
+        read.close()            # stops the workers now, not when the generator is collected
+
+
+def _pieces_in_processes(pieces: list, order: list[int], workers: int) -> Iterator[tuple[int, tuple]]:
+    """(index, result of ``_read_piece``) of every piece as it is read, in worker processes. A failed
+    piece, an interruption or a caller that stops early terminates the workers at once: none is left
+    reading (or waiting to hand over a table) after the run stopped."""
+    import multiprocessing
+    import queue
+    finished: queue.SimpleQueue = queue.SimpleQueue()
+    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_ignore_interrupts)
+    try:
+        for i in order:
+            pool.apply_async(_read_piece, pieces[i][:2], callback=lambda result, i=i: finished.put((i, result, None)),
+                             error_callback=lambda error, i=i: finished.put((i, None, error)))
+        pool.close()
+        for _ in order:
+            while True:
+                try:        # with a timeout, so that Ctrl+C gets through on every platform
+                    i, result, error = finished.get(timeout=1.0)
+                    break
+                except queue.Empty:
+                    continue
+            if error is not None:
+                raise error
+            yield i, result
+        pool.join()
+    finally:
+        pool.terminate()
+
+
+def _pieces_in_threads(pieces: list, order: list[int], workers: int) -> Iterator[tuple[int, tuple]]:
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {pool.submit(_read_piece, *pieces[i][:2]): i for i in order}
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        finally:
+            for future in futures:      # pieces not started are dropped after a failure
+                future.cancel()
+
+
+def _ignore_interrupts() -> None:
+    """In a worker: Ctrl+C is the main process's to handle (it stops the workers)."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _read_piece(request: ReadRequest, rows: tuple[int, int] | None) -> tuple[pd.DataFrame, int, float | None]:

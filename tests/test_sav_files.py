@@ -131,6 +131,8 @@ def test_a_damaged_file_read_in_a_worker_process_is_a_message_naming_it(tmp_path
     with pytest.raises(ReadError, match="damaged.sav: the .sav file cannot be read"):
         for _ in read_side_by_side(requests, piece_rows=1_000, processes_from_bytes=0):
             pass
+    import multiprocessing
+    assert multiprocessing.active_children() == []             # the workers were stopped, none left reading
 
 
 def test_later_steps_rerun_from_the_work_folder_without_reading_a_source_file(small_dataset, tmp_path, monkeypatch):
