@@ -35,7 +35,7 @@ from typing import Callable
 from lib import optional_packages
 from lib import provenance as prov
 from lib.config import RunConfig
-from lib.progress import Progress, RunClock, estimate_steps, load_step_rates, source_rows
+from lib.progress import Progress, RunClock, estimate_steps, load_step_rates, main_format, source_rows
 from lib.errors import UserFacingError
 from lib.workfiles import (
     export_folder_lock,
@@ -409,4 +409,6 @@ def _estimate_run(config: RunConfig, run_clock: RunClock) -> None:
     from lib.price_sensitivity import scenario_tables_configured
     run_clock.set_estimates(estimate_steps(load_step_rates(), run_clock.plan, rows, costs=not registers_only(config),
                                            monitoring=config["monitoring"]["enabled"],
-                                           price_scenarios=len(scenario_tables_configured(config))), rows)
+                                           price_scenarios=len(scenario_tables_configured(config)),
+                                           source_format=main_format(step_folder(config, "inventory") / "sources.csv")),
+                            rows)

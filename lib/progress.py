@@ -6,7 +6,9 @@ the run estimates each step's time from the rows it will read and the measured r
 fitted to the benchmark of docs/performance.md (``benchmarks/bench_pipeline.py``, the ``step.json``
 wall times of the runs at 1 million households (12.0 million source rows) and of the whole synthetic
 country (98.1 million), 5 December 2026, a 2-core 24 GB Linux machine, parquet inputs, monitoring
-on). Another machine, ``.sav`` inputs or another study area run at other rates: once a step after
+on). A row ``<step>.<format>`` is that step's rate when most source rows are in that format: reading
+``.sav`` files (``read_sources.sav``: the national run from ``.sav``, 97.6 million source rows in 118.4 s,
+same machine and day). Another machine or another study area run at other rates: once a step after
 ``read_sources`` has taken a few seconds, the estimates of the steps still to come are scaled by how
 much slower (or faster) than the reference the finished steps were, and the log says by how much.
 
@@ -35,8 +37,9 @@ from lib.errors import UserFacingError
 
 LOG = logging.getLogger("mph")
 STEP_RATES_FILE = Path(__file__).resolve().parent / "reference_data" / "step_rates.csv"
-REFERENCE_MACHINE = ("a 2-core 24 GB Linux machine with parquet inputs; benchmarks/bench_pipeline.py at 1 million "
-                     "households and the whole synthetic country, 5 December 2026")
+REFERENCE_MACHINE = ("a 2-core 24 GB Linux machine with parquet inputs (reading .sav files: the national run from "
+                     ".sav); benchmarks/bench_pipeline.py at 1 million households and the whole synthetic country, "
+                     "5 December 2026")
 MIN_SECONDS = 10.0
 """At most one progress line per this many seconds."""
 MIN_SHARE = 0.10
@@ -102,17 +105,31 @@ def source_rows(sources_csv: Path) -> int | None:
     return int(pd.to_numeric(rows, errors="coerce").fillna(0).sum())
 
 
+def main_format(sources_csv: Path) -> str | None:
+    """The format ('sav', 'parquet', 'csv') that holds most source rows of the inventory's ``sources.csv``."""
+    if not sources_csv.is_file():
+        return None
+    table = pd.read_csv(sources_csv, usecols=lambda c: c in ("format", "rows"), encoding="utf-8")
+    if "format" not in table or not len(table):
+        return None
+    rows = pd.to_numeric(table.get("rows"), errors="coerce").fillna(0) if "rows" in table else 1
+    return str(pd.Series(rows, index=table.index).groupby(table["format"].astype(str)).sum().idxmax())
+
+
 def estimate_steps(rates: dict[str, StepRate], plan: Iterable[str], rows: int, *, costs: bool = True,
-                   monitoring: bool = True, price_scenarios: int = 0) -> dict[str, float]:
+                   monitoring: bool = True, price_scenarios: int = 0, source_format: str | None = None
+                   ) -> dict[str, float]:
     """Estimated seconds of each step of ``plan`` for ``rows`` source rows. A step the run skips (the cost
     steps of a run over the registers alone, monitoring when not enabled) takes no time; a step without
     a rate is left out (unknown). ``price_scenarios`` (price sensitivity: 2, the low and the high prices):
     the price and cube steps price and attribute every record again per scenario, so they count
-    ``1 + price_scenarios`` times (the reference runs had none)."""
+    ``1 + price_scenarios`` times (the reference runs had none). ``source_format``: the format of most
+    source rows; a step with a rate for it (``read_sources.sav``) takes that rate."""
     runs = {"always": True, "costs": costs, "monitoring": monitoring and costs}
     repeats = {name: 1 + price_scenarios for name in REPEATED_PER_PRICE_SCENARIO}
-    return {name: (rates[name].seconds(rows) * repeats.get(name, 1) if runs[rates[name].runs_when] else 0.0)
-            for name in plan if name in rates}
+    chosen = {name: rates.get(f"{name}.{source_format}", rates[name]) for name in plan if name in rates}
+    return {name: (rate.seconds(rows) * repeats.get(name, 1) if runs[rate.runs_when] else 0.0)
+            for name, rate in chosen.items()}
 
 
 class RunClock:

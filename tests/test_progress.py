@@ -14,6 +14,7 @@ from lib.progress import (
     estimate_steps,
     format_duration,
     load_step_rates,
+    main_format,
     source_rows,
 )
 
@@ -121,7 +122,7 @@ def test_the_reference_rates_give_back_the_national_benchmark():
     rates = load_step_rates()
     steps = ["inventory", "read_sources", "price", "households", "cube", "baseline", "coherence", "selection",
              "monitoring", "export", "report"]
-    assert sorted(rates) == sorted(steps)
+    assert sorted(rates) == sorted(steps + ["read_sources.sav"])
     national = estimate_steps(rates, steps, 98_102_291)     # source rows of the synthetic country
     # docs/performance.md: read_sources 27, price 23, households 72, cube 19, baseline 13, coherence 5,
     # selection 2, monitoring 58, export 128, report 1 seconds (348 s of the 350 s run).
@@ -130,6 +131,20 @@ def test_the_reference_rates_give_back_the_national_benchmark():
     for step, seconds in readme.items():
         assert national[step] == pytest.approx(seconds, abs=0.6), step
     assert sum(national.values()) == pytest.approx(348, rel=0.01)
+
+
+def test_reading_sav_files_takes_the_rate_of_the_national_run_from_sav(tmp_path):
+    rates = load_step_rates()
+    # docs/performance.md, "From SPSS files": read_sources took 118.4 s for 97,591,268 source rows.
+    sav = estimate_steps(rates, ["read_sources", "price"], 97_591_268, source_format="sav")
+    parquet = estimate_steps(rates, ["read_sources", "price"], 97_591_268, source_format="parquet")
+    assert sav["read_sources"] == pytest.approx(118.4, abs=0.1)
+    assert parquet["read_sources"] == pytest.approx(0.2762 * 97.591268, abs=0.01)
+    assert sav["price"] == parquet["price"]                 # no .sav rate: the step's own
+    sources = tmp_path / "sources.csv"
+    sources.write_text("dataset,format,rows\nA,sav,900\nB,parquet,500\nC,parquet,300\nD,csv,\n", encoding="utf-8")
+    assert main_format(sources) == "sav"
+    assert main_format(tmp_path / "none.csv") is None
 
 
 def test_rates_and_inventory_rows_are_read_with_clear_messages(tmp_path):
