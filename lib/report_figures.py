@@ -101,6 +101,17 @@ def _rows(t: ExportedTable, value_column: str, *, drop: dict[str, tuple[str, ...
     return body.dropna(subset=["value"])
 
 
+def _published(tables, name: str, value_column: str, *, drop: dict[str, tuple[str, ...]] | None = None,
+               needs: tuple[str, ...] = ()) -> tuple[ExportedTable, pd.DataFrame] | None:
+    """(table, ``_rows``) of the published table ``name``; None when it is not in the export, lacks
+    ``value_column`` or a column of ``needs``, or has no published row to draw."""
+    t = find(tables, name)
+    if t is None or not {value_column, *needs} <= set(t.table.columns):
+        return None
+    body = _rows(t, value_column, drop=drop)
+    return None if body.empty else (t, body)
+
+
 def _barh(plt, labels: Labels, key: str, t: ExportedTable, names, values, xlabel_key: str, title: str = ""):
     """Horizontal bars, the largest on top; ``title`` or the label ``figure.<key>``."""
     title = title or labels.text(f"figure.{key}")
@@ -139,12 +150,9 @@ def concentration_figure(tables, plt, labels: Labels) -> Figure | None:
 
 def _mean_costs_figure(tables, plt, labels: Labels, table: str, column: str, key: str) -> Figure | None:
     """Bars of the mean costs per category of one published table (suppressed cells left out)."""
-    t = find(tables, table)
-    if t is None or "mean_kosten" not in t.table:
+    if (published := _published(tables, table, "mean_kosten")) is None:
         return None
-    body = _rows(t, "mean_kosten")
-    if body.empty:
-        return None
+    t, body = published
     return _barh(plt, labels, key, t, [labels.category(c) for c in body[column]], body["value"], "figure.mean_costs")
 
 
@@ -153,24 +161,19 @@ def top_groups_figure(tables, plt, labels: Labels) -> Figure | None:
 
 
 def reach_figure(tables, plt, labels: Labels) -> Figure | None:
-    t = find(tables, "bereik_per_domein")
-    if t is None:
+    if (published := _published(tables, "bereik_per_domein", "n_households")) is None:
         return None
-    body = _rows(t, "n_households").sort_values("value", ascending=False)
-    if body.empty:
-        return None
+    t, body = published
+    body = body.sort_values("value", ascending=False)
     return _barh(plt, labels, "reach", t, [labels.domain(d) for d in body["domein"]], body["value"],
                  "figure.households_with_costs")
 
 
 def _households_by_figure(tables, plt, labels: Labels, table: str, column: str, key: str) -> Figure | None:
     """Bars of the households per category of one published table (suppressed cells left out)."""
-    t = find(tables, table)
-    if t is None:
+    if (published := _published(tables, table, "n_households")) is None:
         return None
-    body = _rows(t, "n_households")
-    if body.empty:
-        return None
+    t, body = published
     fig, ax = plt.subplots(figsize=(6, 3.8))
     ax.bar(body[column].astype(str), body["value"], color="#154273")
     ax.set_xlabel(labels.column(column))
@@ -215,25 +218,21 @@ def structural_figure(tables, plt, labels: Labels) -> Figure | None:
 
 
 def combinations_figure(tables, plt, labels: Labels) -> Figure | None:
-    t = find(tables, "combinaties_duurste")
-    if t is None or "n_households" not in t.table:
+    published = _published(tables, "combinaties_duurste", "n_households", drop={"combinatie": ("overige combinaties",)})
+    if published is None:
         return None
-    body = _rows(t, "n_households", drop={"combinatie": ("overige combinaties",)})
+    t, body = published
     body = body.sort_values("value", ascending=False).head(12)
-    if body.empty:
-        return None
     return _barh(plt, labels, "combinations", t, [labels.category(c) for c in body["combinatie"]], body["value"],
                  "figure.households")
 
 
 def types_figure(tables, plt, labels: Labels) -> Figure | None:
     for name, column in (("samenhang_clusters", "cluster"), ("samenhang_klassen", "klasse")):
-        t = find(tables, name)
-        if t is not None and column in t.table and "n_households" in t.table:
-            body = _rows(t, "n_households")
-            if not body.empty:
-                return _barh(plt, labels, "types", t, [labels.category(c) for c in body[column]], body["value"],
-                             "figure.households")
+        if (published := _published(tables, name, "n_households", needs=(column,))) is not None:
+            t, body = published
+            return _barh(plt, labels, "types", t, [labels.category(c) for c in body[column]], body["value"],
+                         "figure.households")
     return None
 
 
