@@ -137,7 +137,9 @@ class SavWriter:
         out += b"$FL2" + _padded(b"@(#) SPSS DATA FILE - kostenanalyse-mph synthetic data", 60)
         out += struct.pack("<iiiii", 2, self._elements_per_case, 1, 0, -1)
         out += struct.pack("<d", BIAS)
-        out += b"01 Jan 00" + b"00:00:00" + _padded(self.file_label.encode("utf-8")[:64], 64) + b"\0\0\0"
+        # At most 64 bytes of label, cut at a whole character.
+        label = self.file_label.encode("utf-8")[:64].decode("utf-8", "ignore").encode("utf-8")
+        out += b"01 Jan 00" + b"00:00:00" + _padded(label, 64) + b"\0\0\0"
         short_names = _short_names(self._columns)
         for short, width in zip(short_names, self._widths):
             if width == 0:

@@ -6,7 +6,6 @@ from memory, which a national household register does not fit).
 """
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pandas as pd
@@ -30,12 +29,11 @@ class ChunkedTableWriter:
         self.stem = Path(stem)
         self.formats = formats
         self.csv_options = {"sep": ",", "encoding": "utf-8", "decimal": "."} | (csv_options or {})
-        self.file_label = file_label
         self.rows = 0
         self._csv = None
         self._parquet = None
         self._parquet_schema = None
-        self._sav = SavWriter(self.stem.with_suffix(".sav"), file_label=file_label[:64]) if "sav" in formats else None
+        self._sav = SavWriter(self.stem.with_suffix(".sav"), file_label=file_label) if "sav" in formats else None
         self.stem.parent.mkdir(parents=True, exist_ok=True)
 
     def append(self, frame: pd.DataFrame) -> None:
