@@ -223,6 +223,21 @@ def _universe_unit_codes(memberships) -> list[np.ndarray]:
 # the items into atoms and once more, for a population small enough for linear programs, to build
 # the figure-atom matrix.
 
+@dataclass(frozen=True)
+class _WholeUnits:
+    """Pairs of a layer that takes every part of each of its units (an amount not split by a value
+    dimension: costs by household type): handed over per unit, not per part, and hashed per unit
+    (``_atoms``), since the parts of a unit enter such a layer's figures alike. Nationally most
+    sum layers are of this kind, with several parts per household."""
+
+    unit: np.ndarray
+
+
+# Hash the layers that take whole units per unit (False: per part, as the other layers; the tests
+# compare the two).
+_HASH_WHOLE_UNITS = True
+
+
 def _count_items(models, owners, unit_codes):
     """Counts add up units: the items are the units."""
     def pairs():
@@ -320,6 +335,10 @@ def _sum_items(models, owners, unit_codes, result: ExportAudit):
     part_code_all = {d: v[order] for d, v in part_code_all.items()}
     n_units = int(max([c.max(initial=-1) for c in unit_codes]) + 1)
     unit_start = np.searchsorted(part_unit_all, np.arange(n_units + 1))
+    # The amount of each unit over all its parts, summed in part order (as a chunk's check sums them).
+    unit_amount = np.bincount(part_unit_all, weights=part_amount_all, minlength=n_units)
+    # Each part's code as its bit in the masks of _code_masks (a layer takes a part where they share it).
+    part_bit = {d: np.left_shift(np.uint64(1), part_code_all[d].astype(np.uint64)) for d in finest}
     # Per layer: was it checked (and found to add up)? A layer that does not is warned about once.
     checked: dict[int, bool] = {}
 
@@ -364,6 +383,15 @@ def _sum_items(models, owners, unit_codes, result: ExportAudit):
                 position_all = np.concatenate([position_all, extra_position])
                 unit_all = np.concatenate([unit_all, extra_unit])
                 own_amount = np.concatenate([own_amount, np.zeros(len(extra_unit))])
+            if not masks and i not in extra_rows and _HASH_WHOLE_UNITS:
+                # Every part of its units: checked and handed over per unit (no restart needed).
+                if i not in checked and len(own_amount) and _adds_up_not(unit_amount[unit_all], own_amount):
+                    _warn_does_not_add_up(result, model, l, mem)
+                    checked[i] = False
+                    continue
+                yield (m, l), position_all, _WholeUnits(unit_all)
+                checked[i] = True
+                continue
             per_row = unit_start[unit_all + 1] - unit_start[unit_all]
             bounds = _chunk_bounds(per_row, _CHUNK_PAIRS)
             for start, end in zip(bounds[:-1], bounds[1:]):
@@ -373,8 +401,10 @@ def _sum_items(models, owners, unit_codes, result: ExportAudit):
                 pair = np.repeat(np.arange(len(pos)), per_pair)
                 part = np.repeat(unit_start[unit], per_pair) + offsets_in_runs(per_pair)
                 keep = np.ones(len(part), dtype=bool)
+                pair_position = pos[pair] if masks else None
                 for d, wanted in masks.items():
-                    keep &= ((wanted[pos[pair]] >> part_code_all[d][part].astype(np.uint64)) & np.uint64(1)) == 1
+                    keep &= (wanted[pair_position] & part_bit[d][part]) != 0
+                del pair_position
                 pair, part = pair[keep], part[keep]
                 del keep
                 if i not in checked:
@@ -382,11 +412,8 @@ def _sum_items(models, owners, unit_codes, result: ExportAudit):
                     # not the same quantity (another period, another definition) and cannot be linked.
                     summed = np.bincount(pair, weights=part_amount_all[part], minlength=len(pos))
                     own = own_amount[start:end]
-                    if len(own) and np.abs(summed - own).max() > 0.005 + 1e-9 * np.abs(own).max():
-                        result.warnings.setdefault(model.name, []).append(
-                            f"{model.layers[l].column}: its amounts per unit differ from '{mem.value_name}' in the "
-                            "tables that split it finest; left out of the export-wide audit (give it its own value "
-                            "name or universe)")
+                    if len(own) and _adds_up_not(summed, own):
+                        _warn_does_not_add_up(result, model, l, mem)
                         checked[i] = False
                         pairs.restart = pairs.restart or start > 0
                         break
@@ -395,7 +422,18 @@ def _sum_items(models, owners, unit_codes, result: ExportAudit):
                 checked[i] = True
 
     lower = np.where(part_amount_all < 0, -np.inf, 0.0)
-    return pairs, part_amount_all, lower
+    return pairs, part_amount_all, lower, unit_start
+
+
+def _adds_up_not(summed: np.ndarray, own: np.ndarray) -> bool:
+    """Do a layer's amounts per unit differ from the sums of their parts (beyond rounding)?"""
+    return bool(np.abs(summed - own).max() > 0.005 + 1e-9 * np.abs(own).max())
+
+
+def _warn_does_not_add_up(result: ExportAudit, model: TableModel, l: int, mem) -> None:
+    result.warnings.setdefault(model.name, []).append(
+        f"{model.layers[l].column}: its amounts per unit differ from '{mem.value_name}' in the tables that split "
+        "it finest; left out of the export-wide audit (give it its own value name or universe)")
 
 
 # Above this many units in a population the zero cells get no possible parts: such a population has
@@ -569,22 +607,35 @@ def _code_masks(codes, code_map: dict) -> np.ndarray:
     return out
 
 
-def _atoms(universe, measure, models, pairs, item_value, item_lower) -> _Measure:
+def _atoms(universe, measure, models, pairs, item_value, item_lower, unit_start=None) -> _Measure:
     """Group items that enter the same figures into atoms (by two 64-bit hashes of their figure sets),
     and figures with the same items into quantities (by two hashes of their item sets).
 
     The pairs are hashed layer by layer, never all at once; the figure-atom matrix is built (a
     second pass) only for a population with at most ``MAX_LP_ATOMS`` atoms, the only one audited
     with linear programs.  A memberships lists a unit once per position; were an item listed
-    twice in a figure, its figure would not add up to its value and be left out (``excluded``)."""
+    twice in a figure, its figure would not add up to its value and be left out (``excluded``).
+
+    ``unit_start``: for items that are parts of units, grouped by unit, the first item of each unit
+    (and one past the last). Layers that take whole units (``_WholeUnits``) are then hashed per unit:
+    a unit's hash is spread to its parts at the end, and a figure takes the sums of its units' item
+    hashes, amounts and numbers of parts, as it would by adding up their parts one by one."""
     rng = np.random.default_rng(20261204)
     n_items = len(item_value)
     u1 = rng.integers(1, np.iinfo(np.int64).max, size=n_items, dtype=np.int64).astype(np.uint64)
     u2 = rng.integers(1, np.iinfo(np.int64).max, size=n_items, dtype=np.int64).astype(np.uint64)
+    if unit_start is not None:
+        parts_of_unit = np.diff(unit_start)
+        unit_of_item = np.repeat(np.arange(len(parts_of_unit)), parts_of_unit)
+        amount_of_unit = np.bincount(unit_of_item, weights=item_value, minlength=len(parts_of_unit))
     while True:
         h1 = np.zeros(n_items, dtype=np.uint64)
         h2 = np.zeros(n_items, dtype=np.uint64)
         used = np.zeros(n_items, dtype=bool)
+        if unit_start is not None:
+            unit_h1, unit_h2 = np.zeros(len(parts_of_unit), np.uint64), np.zeros(len(parts_of_unit), np.uint64)
+            unit_used = np.zeros(len(parts_of_unit), dtype=bool)
+            unit_u1, unit_u2 = _sums_per_unit(u1, unit_start), _sums_per_unit(u2, unit_start)
         owners, offsets, q1, q2, modelled, n_in, values = [], [], [], [], [], [], []
         n_figures = 0
         for owner, position, item in pairs():
@@ -602,6 +653,17 @@ def _atoms(universe, measure, models, pairs, item_value, item_lower) -> _Measure
                 modelled.append(np.zeros(n_positions))
                 n_in.append(np.zeros(n_positions, dtype=np.int64))
                 values.append(np.asarray(models[m].layers[l].values, dtype=float))
+            if isinstance(item, _WholeUnits):
+                unit = item.unit
+                with np.errstate(over="ignore"):
+                    np.add.at(unit_h1, unit, w1[position])
+                    np.add.at(unit_h2, unit, w2[position])
+                    np.add.at(q1[-1], position, unit_u1[unit])
+                    np.add.at(q2[-1], position, unit_u2[unit])
+                unit_used[unit] = True
+                modelled[-1] += np.bincount(position, weights=amount_of_unit[unit], minlength=n_positions)
+                np.add.at(n_in[-1], position, parts_of_unit[unit])
+                continue
             with np.errstate(over="ignore"):
                 np.add.at(h1, item, w1[position])
                 np.add.at(h2, item, w2[position])
@@ -610,6 +672,12 @@ def _atoms(universe, measure, models, pairs, item_value, item_lower) -> _Measure
             used[item] = True
             modelled[-1] += np.bincount(position, weights=item_value[item], minlength=n_positions)
             n_in[-1] += np.bincount(position, minlength=n_positions)
+        if unit_start is not None:
+            with np.errstate(over="ignore"):
+                h1 += unit_h1[unit_of_item]
+                h2 += unit_h2[unit_of_item]
+            used |= unit_used[unit_of_item]
+            del unit_h1, unit_h2, unit_used
         if not getattr(pairs, "restart", False):
             break
         # A layer turned out not to add up after some of its pairs were hashed: again without it.
@@ -618,11 +686,8 @@ def _atoms(universe, measure, models, pairs, item_value, item_lower) -> _Measure
         u2 = rng.integers(1, np.iinfo(np.int64).max, size=n_items, dtype=np.int64).astype(np.uint64)
     if not owners:
         return None
-    keys = np.column_stack([h1[used], h2[used]])
+    atom_index = _groups_of_hash_pairs(h1[used], h2[used])
     del h1, h2
-    _, atom_index = np.unique(keys, axis=0, return_inverse=True)
-    del keys
-    atom_index = atom_index.reshape(-1)
     n_atoms = int(atom_index.max(initial=-1)) + 1
     atom_of_item = np.full(n_items, -1, dtype=np.int64)
     atom_of_item[used] = atom_index
@@ -631,7 +696,7 @@ def _atoms(universe, measure, models, pairs, item_value, item_lower) -> _Measure
     np.minimum.at(atom_lower, atom_index, item_lower[used])
     del atom_index
     # Figures with the same items are one quantity (the same number published twice).
-    _, quantity = np.unique(np.column_stack([np.concatenate(q1), np.concatenate(q2)]), axis=0, return_inverse=True)
+    quantity = _groups_of_hash_pairs(np.concatenate(q1), np.concatenate(q2))
     modelled = np.concatenate(modelled)
     n_in = np.concatenate(n_in)
     values = np.concatenate(values)
@@ -640,6 +705,8 @@ def _atoms(universe, measure, models, pairs, item_value, item_lower) -> _Measure
         rows, columns = [], []
         first_of = dict(zip(owners, offsets))
         for owner, position, item in pairs():
+            if isinstance(item, _WholeUnits):
+                position, item = _parts_of_units(position, item.unit, unit_start)
             rows.append(first_of[owner] + position)
             columns.append(atom_of_item[item])
         # Figure x atom, 0/1: duplicates summed by the sparse constructor (per row, not one global sort).
@@ -651,6 +718,34 @@ def _atoms(universe, measure, models, pairs, item_value, item_lower) -> _Measure
     excluded = np.abs(modelled - values) > 0.005 + 1e-9 * np.abs(values)
     return _Measure(universe, measure, owners, np.asarray(offsets, dtype=np.int64), matrix, atom_lower, atom_value,
                     quantity.reshape(-1), excluded, n_atoms, modelled, n_in > 0)
+
+
+def _sums_per_unit(values: np.ndarray, unit_start: np.ndarray) -> np.ndarray:
+    """Per unit the sum of ``values`` over its items (``unit_start``: as for ``_atoms``), modulo 2**64
+    for hashes."""
+    with np.errstate(over="ignore"):
+        running = np.concatenate([np.zeros(1, dtype=values.dtype), np.cumsum(values, dtype=values.dtype)])
+        return running[unit_start[1:]] - running[unit_start[:-1]]
+
+
+def _parts_of_units(position: np.ndarray, unit: np.ndarray, unit_start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position, unit) pairs as the (position, item) pairs of every part of each unit."""
+    per_unit = unit_start[unit + 1] - unit_start[unit]
+    return np.repeat(position, per_unit), np.repeat(unit_start[unit], per_unit) + offsets_in_runs(per_unit)
+
+
+def _groups_of_hash_pairs(h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
+    """Per row the index of its distinct (h1, h2) pair, in the sorted order of the pairs: what
+    ``np.unique`` of the two columns with ``axis=0`` gives, without its sort of every row (nationally
+    tens of millions of items, half a minute). The pairs are grouped by ``h1`` alone through a hash
+    table; only were two pairs to share an ``h1`` (a 64-bit collision) is the sort needed."""
+    h1, h2 = np.asarray(h1, dtype=np.uint64), np.asarray(h2, dtype=np.uint64)
+    group, distinct = pd.factorize(h1, sort=True)
+    first_h2 = np.zeros(len(distinct), dtype=np.uint64)
+    first_h2[group] = h2
+    if np.array_equal(first_h2[group], h2):
+        return np.asarray(group, dtype=np.int64)
+    return np.unique(np.column_stack([h1, h2]), axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
 # ----------------------------------------------------------------- auditing

@@ -407,3 +407,57 @@ def test_a_linear_program_with_numerical_trouble_is_solved_again_by_another_meth
     again = {name: r.table.to_csv(index=False) for name, r in _release(tmp_path / "again", frame).items()}
     assert again == plain
     assert "highs-ds" in calls
+
+
+def test_items_grouped_by_their_hash_pairs_as_a_sort_of_the_pairs_groups_them():
+    """The atoms and quantities are the distinct (h1, h2) pairs numbered in sorted order, as
+    ``np.unique(axis=0)`` numbers them; a collision of h1 alone (two pairs, one h1) still
+    gives two groups."""
+    from disclosure_control.population import _groups_of_hash_pairs
+
+    rng = np.random.default_rng(11)
+    h1 = rng.integers(1, 2 ** 63, size=50, dtype=np.int64).astype(np.uint64)[rng.integers(0, 50, 2_000)]
+    h2 = h1 * np.uint64(3) + np.uint64(1)
+    expected = np.unique(np.column_stack([h1, h2]), axis=0, return_inverse=True)[1].reshape(-1)
+    assert np.array_equal(_groups_of_hash_pairs(h1, h2), expected)
+    # Rows 0 and 1 share h1 but not h2.
+    h2_collided = h2.copy()
+    h1[1] = h1[0]
+    h2_collided[1] = h2[0] + np.uint64(7)
+    expected = np.unique(np.column_stack([h1, h2_collided]), axis=0, return_inverse=True)[1].reshape(-1)
+    grouped = _groups_of_hash_pairs(h1, h2_collided)
+    assert np.array_equal(grouped, expected)
+    assert grouped[0] != grouped[1]
+    assert len(_groups_of_hash_pairs(np.zeros(0, np.uint64), np.zeros(0, np.uint64))) == 0
+
+
+def test_layers_that_take_whole_units_hashed_per_unit_give_the_audit_of_hashing_every_part(tmp_path, monkeypatch):
+    """A layer of all costs (not split by domain) takes every part of each household: hashed per
+    household, its atoms, quantities and linear programs must be those of hashing it part by part."""
+    import json
+    import disclosure_control.population as population
+
+    frame = _households()
+
+    def release(folder):
+        results = _release(folder, frame)
+        audit = json.loads((folder / "evidence" / "profiel.evidence.json").read_text(encoding="utf-8"))["export_audit"]
+        return {name: r.table.to_csv(index=False) for name, r in results.items()}, audit
+
+    per_unit_tables, per_unit_audit = release(tmp_path / "per_unit")
+    monkeypatch.setattr(population, "_HASH_WHOLE_UNITS", False)
+    per_part_tables, per_part_audit = release(tmp_path / "per_part")
+    assert per_unit_tables == per_part_tables
+    assert per_unit_audit["figures"] == per_part_audit["figures"] and per_unit_audit["figures"]
+    assert per_unit_audit["notes"] == per_part_audit["notes"]
+    assert any(n.startswith("sum:kosten: linear programs over") for n in per_unit_audit["notes"])
+
+
+def test_parts_of_units_and_their_sums_follow_the_unit_pointer():
+    from disclosure_control.population import _parts_of_units, _sums_per_unit
+    # Units 0, 1, 2 hold items [0, 2), [2, 2) (none), [2, 5).
+    unit_start = np.array([0, 2, 2, 5])
+    position, item = _parts_of_units(np.array([7, 8, 9]), np.array([2, 1, 0]), unit_start)
+    assert position.tolist() == [7, 7, 7, 9, 9] and item.tolist() == [2, 3, 4, 0, 1]
+    big = np.array([2 ** 63, 2 ** 63, 5, 1, 2], dtype=np.uint64)   # 2**63 + 2**63 wraps to 0
+    assert _sums_per_unit(big, unit_start).tolist() == [0, 0, 8]
