@@ -445,15 +445,15 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
                             {"residual_df": int(len(h)) - 1, "n_observations": int(len(h)),
                              "metadata": meta("Gini-coefficient van de kosten per huishouden over de studiejaren")}))
     with_costs_rows = (h["cost_total"] > 0).to_numpy()
-    with_costs = h[with_costs_rows]
+    with_costs = h.loc[with_costs_rows, ["household", "n_years_with_costs", "cost_total"]]
     # One ranking throughout the export: every household of the study area (also those without
     # costs) by its costs over the study years, ties by household order; "the most expensive x%"
     # are the ceil(x * N) first. The concentration tables rank the same way.
     cuts, dropped = cuts_of(rank_groups)
     band = rank_bands(h["cost_total"].to_numpy(), cuts)
     labels = np.array(rank_group_labels(cuts), dtype=object)
-    groups = h[["household", "cost_total"]].rename(columns={"cost_total": "kosten"}).assign(
-        groep=pd.Categorical(labels[band], categories=list(labels)))
+    groups = pd.DataFrame({"household": h["household"].to_numpy(), "kosten": h["cost_total"].to_numpy(),
+                           "groep": pd.Categorical(labels[band], categories=list(labels))})
     tables.append(TableSpec("kosten_topgroepen", "magnitude_table", groups[["household", "groep", "kosten"]],
                             {"unit": "household", "dimensions": ["groep"], "values": "kosten", "statistic": "mean",
                              "ranked": "groep",
@@ -461,16 +461,23 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
                                               notes=[RANKING_NOTE] + dropped)}))
 
     # --- costs per domain and year, and by composition ----------------------------------
-    cube = household_cube[household_cube["cost"] != 0].rename(columns={"domain": "domein", "cost": "kosten"})
-    cube = cube.assign(domein=with_code_list(cube["domein"], domain_codes), jaar=with_code_list(cube["year"], years))
+    nonzero = household_cube[household_cube["cost"] != 0]
+    cube = pd.DataFrame({"household": nonzero["household"].to_numpy(),
+                         "domein": with_code_list(nonzero["domain"], domain_codes),
+                         "jaar": with_code_list(nonzero["year"], years), "kosten": nonzero["cost"].to_numpy()})
+    del nonzero
     tables.append(TableSpec("kosten_domein_jaar", "magnitude_table", cube[["household", "domein", "jaar", "kosten"]],
                             {"unit": "household", "dimensions": ["domein", "jaar"], "values": "kosten",
                              "statistic": "sum", "value_dimensions": ["domein", "jaar"],
                              "metadata": meta("Kosten per domein en jaar",
                                                                   with_costs_population)}))
-    composition = h.assign(huishoudtype=with_code_list(h["household_type"], household_types), kosten=h["cost_total"],
-                           kinderen=pd.Categorical(np.asarray(CHILD_LABELS, dtype=object)[
-                               np.minimum(h["n_children"].to_numpy(), 3)], categories=CHILD_LABELS))
+    # Frames of the columns a table needs only (a copy of every household column, nationally
+    # millions of rows and dozens of columns, took seconds per table).
+    composition = pd.DataFrame({"household": h["household"].to_numpy(),
+                                "huishoudtype": with_code_list(h["household_type"], household_types),
+                                "kosten": h["cost_total"].to_numpy(),
+                                "kinderen": pd.Categorical(np.asarray(CHILD_LABELS, dtype=object)[
+                                    np.minimum(h["n_children"].to_numpy(), 3)], categories=CHILD_LABELS)})
     tables.append(TableSpec("kosten_huishoudtype", "magnitude_table",
                             composition[["household", "huishoudtype", "kosten"]],
                             {"unit": "household", "dimensions": ["huishoudtype"], "values": "kosten",
@@ -480,9 +487,10 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
     tables.append(TableSpec("kosten_kinderen", "magnitude_table", composition[["household", "kinderen", "kosten"]],
                             {"unit": "household", "dimensions": ["kinderen"], "values": "kosten", "statistic": "mean",
                              "metadata": meta("Gemiddelde kosten per huishouden naar aantal thuiswonende kinderen")}))
-    structural = with_costs.assign(jaren_met_kosten=with_code_list(with_costs["n_years_with_costs"],
-                                                                   range(1, len(years) + 1)),
-                                   kosten=with_costs["cost_total"])
+    structural = pd.DataFrame({"household": with_costs["household"].to_numpy(),
+                               "jaren_met_kosten": with_code_list(with_costs["n_years_with_costs"],
+                                                                  range(1, len(years) + 1)),
+                               "kosten": with_costs["cost_total"].to_numpy()})
     tables.append(TableSpec("kosten_structureel", "magnitude_table",
                             structural[["household", "jaren_met_kosten", "kosten"]],
                             {"unit": "household", "dimensions": ["jaren_met_kosten"], "values": "kosten",
@@ -501,9 +509,10 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
                                               f"{len(years)} = structureel) en hun gemiddelde "
                                               "kosten", with_costs_population)}))
     residence_codes = ["nog woonachtig", "vertrokken"] if moves_measured else ["nog woonachtig"]
-    resident = h.assign(woonachtig=with_code_list(np.where(h["still_resident"].to_numpy(dtype=bool), "nog woonachtig",
-                                                           "vertrokken"), residence_codes),
-                        kosten=h["cost_total"])
+    resident = pd.DataFrame({"household": h["household"].to_numpy(),
+                             "woonachtig": with_code_list(np.where(h["still_resident"].to_numpy(dtype=bool),
+                                                                   "nog woonachtig", "vertrokken"), residence_codes),
+                             "kosten": h["cost_total"].to_numpy()})
     not_moved = residence_notes(residence, moves_measured, min_units)
     tables.append(TableSpec("kosten_woonachtig", "magnitude_table", resident[["household", "woonachtig", "kosten"]],
                             {"unit": "household", "dimensions": ["woonachtig"], "values": "kosten", "statistic": "mean",

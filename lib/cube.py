@@ -141,20 +141,25 @@ def _household_table(unit_table: pd.DataFrame, household_cube: pd.DataFrame, dom
                      counting: DomainCounting | None = None) -> pd.DataFrame:
     columns = ["household", "household_type", "n_persons", "n_children", "n_partners", "n_singles",
                "n_single_parents", "n_other", "institutional", "still_resident", "municipality", "wijk", "buurt"]
-    table = unit_table[[c for c in columns if c in unit_table]].reset_index(drop=True)
-    for column in ("municipality", "wijk", "buurt"):
-        # Codes, not millions of strings (a few hundred municipalities, some thousands of buurten).
-        if column in table and not isinstance(table[column].dtype, pd.CategoricalDtype):
-            table[column] = table[column].astype("category")
+    # Built column by column into one frame at the end: nationally each copy of the whole table
+    # (a selection, a reset index, a concatenation) took seconds.
+    table = {}
+    for column in [c for c in columns if c in unit_table]:
+        values = unit_table[column].array
+        if column in ("municipality", "wijk", "buurt") and not isinstance(values.dtype, pd.CategoricalDtype):
+            # Codes, not millions of strings (a few hundred municipalities, some thousands of buurten).
+            values = pd.Categorical(values)
+        table[column] = values
+    n_households = len(unit_table)
     # Cost per household and domain, and years with costs, by integer position (no pivot).
-    row = id_positions(table["household"].to_numpy(), household_cube["household"].to_numpy())
+    row = id_positions(np.asarray(table["household"]), household_cube["household"].to_numpy())
     domain = pd.Categorical(household_cube["domain"])
     column = pd.Index(domains).get_indexer(domain.categories.astype(str))[domain.codes]
     column[domain.codes < 0] = -1
     cost = household_cube["cost"].to_numpy()
     inside = (row >= 0) & (column >= 0)
     per_domain = np.bincount(row[inside] * len(domains) + column[inside], weights=cost[inside],
-                             minlength=len(table) * len(domains)).reshape(len(table), len(domains))
+                             minlength=n_households * len(domains)).reshape(n_households, len(domains))
     table["cost_total"] = per_domain.sum(axis=1)
     table["n_domains"] = (counting.count_present(per_domain, domains) if counting is not None
                           else (per_domain > 0).sum(axis=1).astype(np.int16))
@@ -162,7 +167,9 @@ def _household_table(unit_table: pd.DataFrame, household_cube: pd.DataFrame, dom
     positive = (row >= 0) & (cost > 0)
     first_year = int(year.min()) if year.size else 0
     n_years = int(year.max()) - first_year + 1 if year.size else 1
-    with_costs = np.zeros(len(table) * n_years, dtype=bool)
+    with_costs = np.zeros(n_households * n_years, dtype=bool)
     with_costs[row[positive] * n_years + year[positive] - first_year] = True
-    table["n_years_with_costs"] = with_costs.reshape(len(table), n_years).sum(axis=1).astype(np.int16)
-    return pd.concat([table, pd.DataFrame(per_domain, columns=[f"cost_{d}" for d in domains])], axis=1)
+    table["n_years_with_costs"] = with_costs.reshape(n_households, n_years).sum(axis=1).astype(np.int16)
+    for k, d in enumerate(domains):
+        table[f"cost_{d}"] = per_domain[:, k]
+    return pd.DataFrame(table)
