@@ -19,6 +19,7 @@ from .rules import DisclosureRules  # noqa: E402
 from .writer import ReleaseBatch, ReleaseResult, SafeWriter  # noqa: E402
 from .checker import CheckReport, Finding, check_export  # noqa: E402
 from .completion import write_completion_record  # noqa: E402
+from .model import IDENTITY_LABEL_JOIN  # noqa: E402
 
-__all__ = ["DisclosureRules", "SafeWriter", "ReleaseBatch", "ReleaseResult", "check_export", "CheckReport", "Finding",
+__all__ = ["IDENTITY_LABEL_JOIN", "DisclosureRules", "SafeWriter", "ReleaseBatch", "ReleaseResult", "check_export", "CheckReport", "Finding",
            "write_completion_record", "__version__"]

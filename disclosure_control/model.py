@@ -85,12 +85,17 @@ class Membership:
     components: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+IDENTITY_LABEL_JOIN = " | "
+"""Between the labels of a row of a table with several label columns, as an :class:`Identity` names it."""
+
+
 @dataclass
 class Identity:
     """A definition that ties figures of a table to figures of another one, for every possible unit
     (so an intruder knows it without seeing any unit): the sum of ``weights`` times this table's
     ``column`` equals the sum of ``other_weights`` times ``column`` of ``table``.  Weights are per
-    row, keyed by the label of the table's (single) label column; rows not named weigh 0.
+    row, keyed by the label of the table's label column (for a table with several, its labels
+    joined by ``" | "``: ``"wmo | Totaal"``); rows not named weigh 0.
 
     Example: households with costs per year (``bereik_per_jaar``) summed over the years are the
     households with costs in k years (``kosten_structureel``) times k, summed over k.  A zero
@@ -616,10 +621,10 @@ def _identity_rows(everything: Sequence[TableModel], variable_of,
     def side(k: int, column: str, weights: dict, owner: str, other: str) -> np.ndarray:
         table = everything[k]
         layer = next((l for l, lay in enumerate(table.layers) if lay.column == column), None)
-        if layer is None or len(table.label_columns) != 1:
+        if layer is None or not table.label_columns:
             raise ValueError(f"table {owner!r}: identity with {other!r} names column {column!r} of "
-                             f"{table.name!r}, which has no such figure in one label column")
-        labels = table.labels[table.label_columns[0]].astype(str).to_numpy()
+                             f"{table.name!r}, which has no such figure")
+        labels = table.labels[table.label_columns].astype(str).agg(IDENTITY_LABEL_JOIN.join, axis=1).to_numpy()
         unknown = sorted(set(weights) - set(labels))
         if unknown:
             raise ValueError(f"table {owner!r}: identity with {other!r} names rows {unknown} that "
@@ -725,10 +730,12 @@ def ranked_chains(model: TableModel, grid: TableGrid, ranked: str) -> list[tuple
     return chains
 
 
-def as_profile(model: TableModel, shares: Sequence[str], parts: dict) -> None:
+def as_profile(model: TableModel, shares: Sequence[str], parts: dict,
+               partitions: Sequence[Sequence[str]] = ()) -> None:
     """Turn a table of means per group into a profile: the mean of an indicator is published as
     the percentage of the group's units that have it (a count of those units, for the audit),
-    and each amount is declared as its part of a shared amount."""
+    and each amount is declared as its part of a shared amount. ``partitions``: groups of shares
+    of which each unit has one (:func:`_partition_layer_sums`)."""
     count_layer = next(i for i, layer in enumerate(model.layers) if layer.statistic == "count")
     counts = model.layers[count_layer].values
     for index, (layer, membership) in enumerate(zip(model.layers, model.memberships)):
@@ -750,7 +757,25 @@ def as_profile(model: TableModel, shares: Sequence[str], parts: dict) -> None:
             value_name, codes = parts[layer.source]
             membership.value_name = str(value_name)
             membership.components = {str(d): _same_code(c, model.n_positions) for d, c in dict(codes).items()}
-    model.layer_sums = _profile_layer_sums(model, parts)
+    model.layer_sums = _profile_layer_sums(model, parts) + _partition_layer_sums(model, count_layer, partitions)
+
+
+def _partition_layer_sums(model: TableModel, count_layer: int,
+                          partitions: Sequence[Sequence[str]]) -> list[tuple[int, list[int]]]:
+    """The number of units of each row beside the counts of a group of shares that every unit has
+    one of (household types): the shares add up to 100%, so a reader takes a suppressed one back
+    as the rest, the zero of a type in a small group too. Found by the values, as the amounts'
+    identities: a group whose counts do not add up to the row's units in every row publishes none."""
+    sums = []
+    counts = np.asarray(model.layers[count_layer].values, dtype=float)
+    for group in partitions:
+        pieces = [i for i, layer in enumerate(model.layers) if layer.display == "share" and layer.source in set(group)]
+        if len(pieces) < 2:
+            continue
+        summed = np.sum([np.asarray(model.layers[i].values, dtype=float) for i in pieces], axis=0)
+        if np.all(np.abs(counts - summed) <= 1e-7 * (1.0 + counts)):
+            sums.append((count_layer, pieces))
+    return sums
 
 
 def _profile_layer_sums(model: TableModel, parts: dict) -> list[tuple[int, list[int]]]:

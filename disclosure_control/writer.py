@@ -217,7 +217,9 @@ class SafeWriter:
     def cluster_profiles(self, data: pd.DataFrame, *, name: str, unit: str | Sequence[str], cluster: str,
                          values: Sequence[str], shares: Sequence[str] = (),
                          parts: Mapping[str, Sequence] | None = None, metadata: Mapping[str, Any] | None = None,
-                         unit_labels: Sequence[str] | None = None) -> ReleaseResult:
+                         unit_labels: Sequence[str] | None = None,
+                         partitions: Sequence[Sequence[str]] = (),
+                         identities: Sequence[Mapping[str, Any]] = ()) -> ReleaseResult:
         """Per cluster (and in total): the number of units, the mean of each column of ``values``
         over all units of the cluster, and for each column of ``shares`` (an indicator: 0/1,
         boolean, or 0/100) the percentage of the cluster's units that have it.
@@ -227,18 +229,27 @@ class SafeWriter:
         that contribute to it (a non-zero amount).  ``parts`` says which part of an amount a
         value column is: ``{"kosten_wmo": ("kosten", {"domein": "wmo"}), "kosten_totaal":
         ("kosten", {})}``, so the export-wide audit links it with the same costs in other
-        tables (a code may be a list of codes: a group of domains).
+        tables (a code may be a list of codes: a group of domains).  ``partitions``: groups of
+        ``shares`` columns of which every unit has exactly one (the household types): where their
+        counts add up to the number of units in every row, the table publishes that identity (its
+        shares add up to 100%, so a suppressed one is the rest) and is protected with it.
+        ``identities``: as for :meth:`frequency_table`, on the shares' counts (column
+        ``pct_<share>``) or ``n_<unit>``.
         """
         values, shares = list(values), list(shares)
         if set(values) & set(shares):
             raise ValueError("a column cannot be both a value and a share")
+        partitions = [list(group) for group in partitions]
+        if any(column not in shares for group in partitions for column in group):
+            raise ValueError("a partition names a column that is not a share")
         frame = data.copy()
         for column in shares:
             if column in frame.columns:
                 frame[column] = (pd.to_numeric(frame[column]) != 0).astype(np.int8)
         return self._grid_release(frame, name=name, unit=unit, dimensions=[cluster], values=shares + values,
                                   statistic="mean", hierarchies=None, margins=True, metadata=metadata,
-                                  unit_labels=unit_labels, show_counts=True, profile=(shares, dict(parts or {})))
+                                  unit_labels=unit_labels, show_counts=True,
+                                  profile=(shares, dict(parts or {}), partitions), identities=identities)
 
     def aggregated_table(self, table: pd.DataFrame, *, name: str, dimensions: Sequence[str],
                          count_column: str, value_column: str | None = None, statistic: str = "count",

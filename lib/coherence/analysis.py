@@ -50,11 +50,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from disclosure_control import IDENTITY_LABEL_JOIN
 from lib.baseline import TableSpec, rank_bands
 from lib.coherence.association import association_rules, frequent_itemsets, pairwise_cooccurrence
 from lib.coherence.costs import cost_by_combination, cost_correlations
@@ -111,7 +112,9 @@ def _slug(text: str) -> str:
 def analyse_coherence(households: pd.DataFrame, settings: dict, *, seed: int, min_units: int,
                       near_full_share: float = 0.95, rounding_base: int | None = None, min_residual_df: int = 10,
                       baseline_top_share: float | None = None, metadata: dict | None = None,
-                      domains: Sequence[str] | None = None, protection_level: float = 0.3) -> CoherenceResult:
+                      domains: Sequence[str] | None = None, protection_level: float = 0.3,
+                      reach: Mapping[str, int] | None = None, domain_costs: Mapping[str, float] | None = None,
+                      total_label: str = "Totaal") -> CoherenceResult:
     """Run every coherence analysis on the cube's household table (see module docstring).
 
     ``domains`` are the domains the run measures (``run_domains(config)[0]``; default: the
@@ -119,7 +122,11 @@ def analyse_coherence(households: pd.DataFrame, settings: dict, *, seed: int, mi
     costs there) is analysed as an all-zero column and treated as any group on too few
     households (see the module docstring). Leaving it out would tell a reader that no
     household has costs there, which other tables hide as a zero cell. ``protection_level``
-    is the writer's (``[disclosure_control]``), for :func:`profile_min_households`.
+    is the writer's (``[disclosure_control]``), for :func:`profile_min_households`. ``reach``: the
+    households with costs per domain of the baseline's ``bereik_per_domein`` (the whole study
+    population): a profile's households with a domain are among them, which the profiles declare
+    to the writer (rows labelled ``total_label``); ``domain_costs``: likewise the costs per (fine)
+    domain of the baseline's ``kosten_domein_jaar``, over all its years.
 
     ``baseline_top_share`` is the baseline's ``top_group_share``: the baseline publishes the
     domain combinations of that most expensive share, so combinations whose households
@@ -278,7 +285,8 @@ def analyse_coherence(households: pd.DataFrame, settings: dict, *, seed: int, mi
         notes.append("typology to read: " + reading_advice(cluster_choice, class_choice,
                                                            bool(settings["n_classes"]))[0])
     result.tables = _tables(result, households, units if k_values else None, settings, min_units, near_full_share,
-                            rounding_base, metadata, min_count, baseline_top_share, protection_level)
+                            rounding_base, metadata, min_count, baseline_top_share, protection_level,
+                            reach or {}, domain_costs or {}, total_label)
     return result
 
 
@@ -399,6 +407,11 @@ def _type_units(households: pd.DataFrame, profiles: HouseholdProfiles, clustered
     return pd.DataFrame(columns)
 
 
+def _at_most(part: float, whole: float) -> bool:
+    """``part <= whole`` up to the rounding of two sums of the same amounts in another order."""
+    return part <= whole + 1e-9 * (1.0 + abs(whole))
+
+
 def _profile_summary(units: pd.DataFrame, by: str, value_columns: list[str]) -> pd.DataFrame:
     """Internal (unprotected) profile of every type: households and mean of every value."""
     grouped = units.groupby(by, observed=False, sort=True)
@@ -425,7 +438,9 @@ def profile_min_households(min_units: int, protection_level: float) -> int:
 
 def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFrame | None, settings: dict,
             min_units: int, near_full_share: float, rounding_base: int | None, metadata: dict,
-            min_count: int, baseline_top_share: float | None, protection_level: float = 0.3) -> list[TableSpec]:
+            min_count: int, baseline_top_share: float | None, protection_level: float = 0.3,
+            reach: Mapping[str, int] | None = None, domain_costs: Mapping[str, float] | None = None,
+            total_label: str = "Totaal") -> list[TableSpec]:
     names = list(result.groups)
     population = metadata.get("population", "huishoudens")
     min_domains = int(settings["min_domains"])
@@ -549,8 +564,30 @@ def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFra
                          and c not in share_columns and c not in left_out]
         parts = {f"kosten_{g}": ["kosten", {"domein": list(result.groups[g])}] for g in shown}
         parts["kosten_totaal"] = ["kosten", {}]
+        # Every household has one household type: the type shares of a row add up to 100% (declared, so
+        # that a suppressed type share, or a type's zero in a small type, is protected as the rest).
+        type_shares = [c[len("pct_"):] for c in share_columns if c.startswith("pct_type_")]
+        # The households of the clustered population with a domain are among all households with costs
+        # there (bereik_per_domein): a cluster holding all of them leaves the others none, a zero
+        # cell the writer must then protect across the two tables. Declared where the counts agree.
+        within_reach = [{"column": f"pct_{g}", "weights": {total_label: 1}, "table": "bereik_per_domein",
+                         "other_column": "n_households", "other_weights": {g: 1}, "only": "at_most",
+                         "text": f"de huishoudens met kosten in {g} in dit profiel zijn er een deel van de "
+                                 "huishoudens met kosten in dat domein (bereik_per_domein)"}
+                        for g in shown if g in (reach or {})
+                        and int(np.count_nonzero(units[f"pct_{g}"].to_numpy())) <= int(reach[g])]
+        # Likewise their costs there are part of the domain's costs (kosten_domein_jaar, over the years).
+        domain_costs = domain_costs or {}
+        within_reach += [{"column": f"mean_kosten_{g}", "weights": {total_label: 1}, "table": "kosten_domein_jaar",
+                          "other_column": "sum_kosten", "only": "at_most",
+                          "other_weights": {f"{d}{IDENTITY_LABEL_JOIN}{total_label}": 1 for d in result.groups[g]},
+                          "text": f"de kosten in {g} van de huishoudens in dit profiel zijn een deel van de kosten in "
+                                  "dat domein (kosten_domein_jaar)"}
+                         for g in shown if set(result.groups[g]) <= set(domain_costs)
+                         and _at_most(float(units[f"kosten_{g}"].sum()), sum(domain_costs[d] for d in result.groups[g]))]
         profile_kwargs = {"values": value_columns, "shares": [c[len("pct_"):] for c in share_columns],
-                          "parts": parts}
+                          "parts": parts, "partitions": [type_shares] if type_shares else [],
+                          "identities": within_reach}
         profile_units = units.rename(columns={c: c[len("pct_"):] for c in share_columns})
         profile_note = ("Per type: aantal huishoudens; pct_<domein>: percentage van de huishoudens van het type met "
                         "kosten in het domein (= aantal / n_households, in procenten); mean_kosten_<domein>: kosten in het "

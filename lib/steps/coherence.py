@@ -57,6 +57,15 @@ def _read_cube(stem) -> pd.DataFrame:
     return read_table(stem, columns=columns)
 
 
+def reach_per_domain(config, households: pd.DataFrame) -> dict[str, int]:
+    """Households with costs per domain as the baseline's ``bereik_per_domein`` counts them (the
+    method's domains, a positive sum over the study years), from the same cube households."""
+    domains = cube_domains(households)
+    costs, names = domain_counting(config, domains).group_costs(
+        households[[f"cost_{d}" for d in domains]].to_numpy(), domains)
+    return dict(zip(map(str, names), (costs > 0).sum(axis=0).astype(int).tolist()))
+
+
 def coherence(ctx: RunContext) -> StepResult:
     config = ctx.config
     if registers_only(config):
@@ -78,7 +87,11 @@ def coherence(ctx: RunContext) -> StepResult:
                                rounding_base=rules.rounding_base, min_residual_df=rules.min_residual_df,
                                baseline_top_share=config["baseline"]["top_group_share"],
                                metadata=run_metadata(config), domains=measured,
-                               protection_level=rules.protection_level)
+                               protection_level=rules.protection_level,
+                               reach=reach_per_domain(config, households),
+                               domain_costs={d: float(households[f"cost_{d}"].sum()) for d in cube_domains(households)}
+                               | {d: 0.0 for d in measured if d not in cube_domains(households)},
+                               total_label=rules.total_label)
     out = ctx.step_dir
     clear_requests(out)
     request_tables(out, result.tables)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from disclosure_control import DisclosureRules, SafeWriter
+from disclosure_control import DisclosureRules, SafeWriter, check_export
 
 RULES = DisclosureRules(flag_full_cells=False)
 
@@ -461,3 +461,176 @@ def test_parts_of_units_and_their_sums_follow_the_unit_pointer():
     assert position.tolist() == [7, 7, 7, 9, 9] and item.tolist() == [2, 3, 4, 0, 1]
     big = np.array([2 ** 63, 2 ** 63, 5, 1, 2], dtype=np.uint64)   # 2**63 + 2**63 wraps to 0
     assert _sums_per_unit(big, unit_start).tolist() == [0, 0, 8]
+
+
+def _largest_type_count(table: pd.DataFrame, cluster: str, share: str, types: list[str]) -> float:
+    """What a reader of ``table`` alone can prove of the most households of type ``share`` in
+    ``cluster``: a linear program over the counts per (cluster, type), with every published
+    number (a share to its decimal, times its row's count), the columns' totals and each row's
+    types adding up to its households."""
+    from scipy.optimize import linprog
+    rows = list(table["cluster"])
+    index = {(r, t): k for k, (r, t) in enumerate((r, t) for r in rows for t in types + ["n"])}
+    a_eq, b_eq, a_ub, b_ub = [], [], [], []
+
+    def row_of(pairs):
+        v = np.zeros(len(index))
+        for key, w in pairs:
+            v[index[key]] += w
+        return v
+
+    for r in rows:
+        a_eq.append(row_of([((r, t), 1.0) for t in types] + [((r, "n"), -1.0)]))
+        b_eq.append(0.0)
+    for t in types + ["n"]:
+        a_eq.append(row_of([(("Totaal", t), 1.0)] + [((r, t), -1.0) for r in rows if r != "Totaal"]))
+        b_eq.append(0.0)
+    for _, line in table.iterrows():
+        r = line["cluster"]
+        if line["n_households"] != "x":
+            a_eq.append(row_of([((r, "n"), 1.0)]))
+            b_eq.append(float(line["n_households"]))
+        for t in types:
+            text = line[f"pct_{t}"]
+            if text == "x":
+                continue
+            low, high = (float(text) - 0.05) / 100, (float(text) + 0.05) / 100   # count / n within these
+            a_ub.append(row_of([((r, t), 1.0), ((r, "n"), -high)]))
+            b_ub.append(0.0)
+            a_ub.append(row_of([((r, "n"), low), ((r, t), -1.0)]))
+            b_ub.append(0.0)
+    objective = -row_of([((cluster, share), 1.0)])
+    solved = linprog(objective, A_ub=np.array(a_ub), b_ub=b_ub, A_eq=np.array(a_eq), b_eq=b_eq, bounds=(0, None),
+                     method="highs")
+    assert solved.status == 0
+    return -solved.fun
+
+
+def test_household_type_shares_that_add_up_to_100_percent_keep_a_small_clusters_zero_in_doubt(tmp_path):
+    """Each household has one type: a profile's type shares add up to 100% in every row. Cluster B (6
+    households) is suppressed, its 0 households of type 'overig' with it (a zero in a group below the
+    minimum). Type 'overig' has no household at all, so the total row's 'overig' is hidden to protect
+    B's; but the total row's other shares then give it back as 100% minus the rest (and B's zero with
+    it), unless the writer knows that the types add up. Checked by a linear program on the published
+    table alone."""
+    types = ["type_een", "type_twee", "type_overig"]
+    cluster = np.array(["A"] * 100 + ["B"] * 6)
+    kind = np.array(["type_een"] * 50 + ["type_twee"] * 50 + ["type_een"] * 3 + ["type_twee"] * 3)
+    frame = pd.DataFrame({"hh": np.arange(len(cluster)), "cluster": cluster,
+                          "kosten_totaal": np.linspace(100.0, 5000.0, len(cluster)).round(2)})
+    for t in types:
+        frame[t] = (kind == t).astype(int)
+
+    def release(folder, partitions):
+        writer = SafeWriter(folder / "export", folder / "evidence", RULES)
+        result = writer.cluster_profiles(frame, name="profiel", unit="hh", cluster="cluster", values=["kosten_totaal"],
+                                         shares=types, parts={"kosten_totaal": ("kosten", {})},
+                                         partitions=partitions)
+        assert result.status in ("pass", "review"), result.reasons
+        return result.table.astype(str)
+
+    declared = release(tmp_path / "declared", [types])
+    assert declared.set_index("cluster").loc["B", "pct_type_overig"] == "x"
+    assert _largest_type_count(declared, "B", "type_overig", types) >= 1.0 - 1e-6
+    # The export checker re-audits the table with the identity (written without a run: no completion record).
+    findings = check_export(tmp_path / "declared" / "export", evidence_dir=tmp_path / "declared" / "evidence").findings
+    assert [f for f in findings if f.rule != "incomplete"] == []
+    # Without the declaration the table is protected as if the shares were unrelated: B's zero comes back
+    # (fewer than one household: none).
+    undeclared = release(tmp_path / "undeclared", [])
+    assert _largest_type_count(undeclared, "B", "type_overig", types) < 1.0
+
+
+def test_a_profiles_domain_households_within_all_households_of_the_domain_keep_a_small_clusters_zero_in_doubt(
+        tmp_path):
+    """All 30 households with wmo are in cluster A of a profile (40 households); clusters C (12) and B
+    (6 households) have none, B's a zero in a small group. Households outside the profile (14, no wmo)
+    are in the reach table: 30 households with wmo. A reader who knows that the profile's households with wmo are among
+    those 30 reads B's zero back from A's 75% of 40, unless the profile declares it (an identity
+    'at most' with the reach table). Checked by a linear program on the published tables alone."""
+    from scipy.optimize import linprog
+    n = 72
+    cluster = np.array(["A"] * 40 + ["C"] * 12 + ["B"] * 6 + [None] * 14, dtype=object)
+    wmo = np.zeros(n, dtype=int)
+    wmo[:30] = 1
+    jeugd = np.zeros(n, dtype=int)
+    jeugd[30:] = 1
+    frame = pd.DataFrame({"hh": np.arange(n), "cluster": cluster, "wmo": wmo, "jeugd": jeugd,
+                          "kosten_totaal": np.linspace(200.0, 9000.0, n).round(2)})
+    long = pd.concat([frame.loc[frame["wmo"] == 1, ["hh"]].assign(domein="wmo"),
+                      frame.loc[frame["jeugd"] == 1, ["hh"]].assign(domein="jeugd")], ignore_index=True)
+    within = [{"column": "pct_wmo", "weights": {"Totaal": 1}, "table": "bereik", "other_column": "n_households",
+               "other_weights": {"wmo": 1}, "only": "at_most", "text": "households with wmo among all"}]
+
+    def release(folder, identities):
+        writer = SafeWriter(folder / "export", folder / "evidence", RULES)
+        with writer.batch() as batch:
+            batch.frequency_table(long, name="bereik", unit="hh", dimensions=["domein"],
+                                  metadata={"population": "alle huishoudens"})
+            batch.cluster_profiles(frame[frame["cluster"].notna()], name="profiel", unit="hh", cluster="cluster",
+                                   values=["kosten_totaal"], shares=["wmo", "jeugd"],
+                                   parts={"kosten_totaal": ("kosten", {})}, identities=identities,
+                                   metadata={"population": "geclusterde huishoudens"})
+        results = {r.name: r for r in batch.results}
+        assert all(r.status in ("pass", "review") for r in results.values()), {k: r.reasons for k, r in results.items()}
+        return (results["profiel"].table.astype(str).set_index("cluster"),
+                results["bereik"].table.astype(str).set_index("domein"))
+
+    def most_wmo_in_b(profile, reach):
+        # Variables: households with wmo in A, B, C and the profile's total, then n of each.
+        rows = ["A", "B", "C", "Totaal"]
+        a_eq, b_eq, a_ub, b_ub = [[1, 1, 1, -1, 0, 0, 0, 0], [0, 0, 0, 0, 1, 1, 1, -1]], [0, 0], [], []
+        for k, row in enumerate(rows):
+            if profile.loc[row, "n_households"] != "x":
+                a_eq.append([0] * 4 + [1 if j == k else 0 for j in range(4)])
+                b_eq.append(float(profile.loc[row, "n_households"]))
+            share = profile.loc[row, "pct_wmo"]
+            if share != "x":      # count / n within the share's rounding
+                low, high = (float(share) - 0.05) / 100, (float(share) + 0.05) / 100
+                a_ub.append([1 if j == k else 0 for j in range(4)] + [-high if j == k else 0 for j in range(4)])
+                a_ub.append([-1 if j == k else 0 for j in range(4)] + [low if j == k else 0 for j in range(4)])
+                b_ub += [0, 0]
+        if reach.loc["wmo", "n_households"] != "x":      # the profile's households with wmo are among them
+            a_ub.append([0, 0, 0, 1, 0, 0, 0, 0])
+            b_ub.append(float(reach.loc["wmo", "n_households"]))
+        solved = linprog([0, -1, 0, 0, 0, 0, 0, 0], A_ub=np.array(a_ub, dtype=float), b_ub=b_ub,
+                         A_eq=np.array(a_eq, float), b_eq=b_eq, bounds=(0, None), method="highs")
+        assert solved.status == 0
+        return -solved.fun
+
+    profile, reach = release(tmp_path / "declared", within)
+    assert profile.loc["B", "pct_wmo"] == "x"
+    assert most_wmo_in_b(profile, reach) >= 1.0 - 1e-6
+    profile, reach = release(tmp_path / "undeclared", [])
+    assert most_wmo_in_b(profile, reach) < 1.0
+
+
+def test_an_identity_names_a_row_of_a_table_with_two_label_columns_by_its_labels_joined():
+    """The costs of a profile's households in a domain are part of that domain's costs over all years:
+    row "wmo | Totaal" of a table by domain and year. A row the table does not have fails the profile."""
+    import tempfile
+    from pathlib import Path
+    from disclosure_control import IDENTITY_LABEL_JOIN
+
+    frame = _households()
+    long = _long(frame).assign(jaar=lambda x: np.where(x["hh"] % 2 == 0, "2022", "2023"))
+
+    def release(folder, row):
+        writer = SafeWriter(folder / "export", folder / "evidence", RULES)
+        within = [{"column": "mean_kosten_wmo", "weights": {"Totaal": 1}, "table": "kosten", "only": "at_most",
+                   "other_column": "sum_kosten", "other_weights": {row: 1}, "text": "part of the domain's costs"}]
+        with writer.batch() as batch:
+            batch.magnitude_table(long, name="kosten", unit="hh", dimensions=["domein", "jaar"], values="kosten",
+                                  value_dimensions=["domein", "jaar"], metadata={"population": "met kosten"})
+            batch.cluster_profiles(frame, name="profiel", unit="hh", cluster="cluster", **PROFILE, identities=within,
+                                   metadata={"population": "alle huishoudens"})
+        return {r.name: r for r in batch.results}
+
+    with tempfile.TemporaryDirectory() as folder:
+        joined = release(Path(folder) / "a", f"wmo{IDENTITY_LABEL_JOIN}Totaal")
+        assert joined["profiel"].status in ("pass", "review"), joined["profiel"].reasons
+        assert "Protected together with kosten: part of the domain's costs" in \
+            (Path(folder) / "a" / "export" / "profiel.notes.txt").read_text(encoding="utf-8")
+        unknown = release(Path(folder) / "b", "wmo")
+        assert unknown["profiel"].status == "fail"
+        assert any("does not have" in reason for reason in unknown["profiel"].reasons)
