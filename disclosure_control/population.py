@@ -653,25 +653,23 @@ def _atoms(universe, measure, models, pairs, item_value, item_lower, unit_start=
                 modelled.append(np.zeros(n_positions))
                 n_in.append(np.zeros(n_positions, dtype=np.int64))
                 values.append(np.asarray(models[m].layers[l].values, dtype=float))
+            # A pair is (figure, item), or (figure, unit) standing for every part of the unit: the unit's
+            # hashes are spread to its parts below, and a figure takes its units' sums.
             if isinstance(item, _WholeUnits):
-                unit = item.unit
-                with np.errstate(over="ignore"):
-                    np.add.at(unit_h1, unit, w1[position])
-                    np.add.at(unit_h2, unit, w2[position])
-                    np.add.at(q1[-1], position, unit_u1[unit])
-                    np.add.at(q2[-1], position, unit_u2[unit])
-                unit_used[unit] = True
-                modelled[-1] += np.bincount(position, weights=amount_of_unit[unit], minlength=n_positions)
-                np.add.at(n_in[-1], position, parts_of_unit[unit])
-                continue
+                key, hashes, seen, weights, amount = (item.unit, (unit_h1, unit_h2), unit_used, (unit_u1, unit_u2),
+                                                      amount_of_unit)
+                size = np.bincount(position, weights=parts_of_unit[key], minlength=n_positions).astype(np.int64)
+            else:
+                key, hashes, seen, weights, amount = item, (h1, h2), used, (u1, u2), item_value
+                size = np.bincount(position, minlength=n_positions)
             with np.errstate(over="ignore"):
-                np.add.at(h1, item, w1[position])
-                np.add.at(h2, item, w2[position])
-                np.add.at(q1[-1], position, u1[item])
-                np.add.at(q2[-1], position, u2[item])
-            used[item] = True
-            modelled[-1] += np.bincount(position, weights=item_value[item], minlength=n_positions)
-            n_in[-1] += np.bincount(position, minlength=n_positions)
+                np.add.at(hashes[0], key, w1[position])
+                np.add.at(hashes[1], key, w2[position])
+                np.add.at(q1[-1], position, weights[0][key])
+                np.add.at(q2[-1], position, weights[1][key])
+            seen[key] = True
+            modelled[-1] += np.bincount(position, weights=amount[key], minlength=n_positions)
+            n_in[-1] += size
         if unit_start is not None:
             with np.errstate(over="ignore"):
                 h1 += unit_h1[unit_of_item]
