@@ -369,3 +369,25 @@ def test_combinations_nearly_implied_by_a_smaller_one_are_not_published():
                         "count": [1000, 500, 480]})
     assert _without_implied(big, 10, 0.95).empty
     assert _without_implied(big, 10, 0.97)["itemset"].tolist() == ["a + b"]
+
+
+def test_a_profiles_total_row_is_declared_part_of_what_the_baseline_publishes_where_the_numbers_agree():
+    """Clustered households with 'justitie' (a group of two fine domains) are among the baseline's
+    households with costs there, per method domain and per fine domain, and their costs part of the
+    fine domains' costs: three relations 'at most' for the profile's total row. Where a number does
+    not agree (fewer households in the baseline than in the profile), that relation is left out."""
+    from lib.coherence.analysis import BaselineReach
+    units = pd.DataFrame({"pct_justitie": [100.0, 100.0, 0.0, 100.0], "kosten_justitie": [10.0, 20.0, 0.0, 5.5]})
+    groups = {"justitie": ["halt", "reclassering"]}
+    reach = BaselineReach(households={"justitie": 5}, households_fine={"halt": 2, "reclassering": 1},
+                          costs_fine={"halt": 30.0, "reclassering": 5.5}, total_label="Totaal")
+    declared = reach.profile_identities(groups, ["justitie"], units)
+    assert [(i["column"], i["table"], i["other_column"], i["other_weights"]) for i in declared] == [
+        ("pct_justitie", "bereik_per_domein", "n_households", {"justitie": 1}),
+        ("pct_justitie", "kosten_domein_jaar", "n_households", {"halt | Totaal": 1, "reclassering | Totaal": 1}),
+        ("mean_kosten_justitie", "kosten_domein_jaar", "sum_kosten", {"halt | Totaal": 1, "reclassering | Totaal": 1})]
+    assert all(i["only"] == "at_most" and i["weights"] == {"Totaal": 1} for i in declared)
+    # 3 clustered households with justitie, but 2 in the baseline; 35.5 of costs, but 35.0 there.
+    short = BaselineReach(households={"justitie": 2}, households_fine={"halt": 1, "reclassering": 1},
+                          costs_fine={"halt": 30.0, "reclassering": 5.0}, total_label="Totaal")
+    assert short.profile_identities(groups, ["justitie"], units) == []

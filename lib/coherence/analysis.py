@@ -109,12 +109,54 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_") or "onbekend"
 
 
+@dataclass(frozen=True)
+class BaselineReach:
+    """What the baseline publishes per domain of the whole study population, which the clustered
+    households' figures in the profiles are part of: their households with a domain are among
+    ``households[domain]`` (``bereik_per_domein``, the method's domains) and among the households of
+    its fine domains (``households_fine``, a lower bound of ``n_households`` of
+    ``kosten_domein_jaar[domain, total_label]``), their costs there part of ``costs_fine`` (its
+    ``sum_kosten``). A cluster holding all of them leaves the other clusters none: a zero cell
+    the writer protects across the tables when the profiles declare these relations."""
+
+    households: Mapping[str, int]
+    households_fine: Mapping[str, int]
+    costs_fine: Mapping[str, float]
+    total_label: str = "Totaal"
+
+    def profile_identities(self, groups: Mapping[str, Sequence[str]], shown: Sequence[str],
+                           units: pd.DataFrame) -> list[dict]:
+        """The relations 'at most' of a profile's total row (``units``: one row per clustered
+        household, ``pct_<group>`` and ``kosten_<group>``), where the numbers agree."""
+        total, out = self.total_label, []
+        for g in shown:
+            members = list(groups[g])
+            n = int(np.count_nonzero(units[f"pct_{g}"].to_numpy()))
+            fine_rows = {f"{d}{IDENTITY_LABEL_JOIN}{total}": 1 for d in members}
+            if g in self.households and n <= int(self.households[g]):
+                out.append({"column": f"pct_{g}", "weights": {total: 1}, "table": "bereik_per_domein",
+                            "other_column": "n_households", "other_weights": {g: 1}, "only": "at_most",
+                            "text": f"de huishoudens met kosten in {g} in dit profiel zijn een deel van de "
+                                    "huishoudens met kosten in dat domein (bereik_per_domein)"})
+            if set(members) <= set(self.households_fine) and n <= sum(int(self.households_fine[d]) for d in members):
+                out.append({"column": f"pct_{g}", "weights": {total: 1}, "table": "kosten_domein_jaar",
+                            "other_column": "n_households", "other_weights": fine_rows, "only": "at_most",
+                            "text": f"de huishoudens met kosten in {g} in dit profiel hebben kosten in een van de "
+                                    "domeinen ervan (kosten_domein_jaar)"})
+            if set(members) <= set(self.costs_fine) and _at_most(float(units[f"kosten_{g}"].sum()),
+                                                                 sum(self.costs_fine[d] for d in members)):
+                out.append({"column": f"mean_kosten_{g}", "weights": {total: 1}, "table": "kosten_domein_jaar",
+                            "other_column": "sum_kosten", "other_weights": fine_rows, "only": "at_most",
+                            "text": f"de kosten in {g} van de huishoudens in dit profiel zijn een deel van de "
+                                    "kosten in dat domein (kosten_domein_jaar)"})
+        return out
+
+
 def analyse_coherence(households: pd.DataFrame, settings: dict, *, seed: int, min_units: int,
                       near_full_share: float = 0.95, rounding_base: int | None = None, min_residual_df: int = 10,
                       baseline_top_share: float | None = None, metadata: dict | None = None,
                       domains: Sequence[str] | None = None, protection_level: float = 0.3,
-                      reach: Mapping[str, int] | None = None, domain_costs: Mapping[str, float] | None = None,
-                      total_label: str = "Totaal") -> CoherenceResult:
+                      reach: BaselineReach | None = None) -> CoherenceResult:
     """Run every coherence analysis on the cube's household table (see module docstring).
 
     ``domains`` are the domains the run measures (``run_domains(config)[0]``; default: the
@@ -122,11 +164,9 @@ def analyse_coherence(households: pd.DataFrame, settings: dict, *, seed: int, mi
     costs there) is analysed as an all-zero column and treated as any group on too few
     households (see the module docstring). Leaving it out would tell a reader that no
     household has costs there, which other tables hide as a zero cell. ``protection_level``
-    is the writer's (``[disclosure_control]``), for :func:`profile_min_households`. ``reach``: the
-    households with costs per domain of the baseline's ``bereik_per_domein`` (the whole study
-    population): a profile's households with a domain are among them, which the profiles declare
-    to the writer (rows labelled ``total_label``); ``domain_costs``: likewise the costs per (fine)
-    domain of the baseline's ``kosten_domein_jaar``, over all its years.
+    is the writer's (``[disclosure_control]``), for :func:`profile_min_households`. ``reach``: what
+    the baseline publishes per domain, which the profiles declare their total row part of
+    (:class:`BaselineReach`).
 
     ``baseline_top_share`` is the baseline's ``top_group_share``: the baseline publishes the
     domain combinations of that most expensive share, so combinations whose households
@@ -286,7 +326,7 @@ def analyse_coherence(households: pd.DataFrame, settings: dict, *, seed: int, mi
                                                            bool(settings["n_classes"]))[0])
     result.tables = _tables(result, households, units if k_values else None, settings, min_units, near_full_share,
                             rounding_base, metadata, min_count, baseline_top_share, protection_level,
-                            reach or {}, domain_costs or {}, total_label)
+                            reach)
     return result
 
 
@@ -439,8 +479,7 @@ def profile_min_households(min_units: int, protection_level: float) -> int:
 def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFrame | None, settings: dict,
             min_units: int, near_full_share: float, rounding_base: int | None, metadata: dict,
             min_count: int, baseline_top_share: float | None, protection_level: float = 0.3,
-            reach: Mapping[str, int] | None = None, domain_costs: Mapping[str, float] | None = None,
-            total_label: str = "Totaal") -> list[TableSpec]:
+            reach: BaselineReach | None = None) -> list[TableSpec]:
     names = list(result.groups)
     population = metadata.get("population", "huishoudens")
     min_domains = int(settings["min_domains"])
@@ -567,24 +606,9 @@ def _tables(result: CoherenceResult, households: pd.DataFrame, units: pd.DataFra
         # Every household has one household type: the type shares of a row add up to 100% (declared, so
         # that a suppressed type share, or a type's zero in a small type, is protected as the rest).
         type_shares = [c[len("pct_"):] for c in share_columns if c.startswith("pct_type_")]
-        # The households of the clustered population with a domain are among all households with costs
-        # there (bereik_per_domein): a cluster holding all of them leaves the others none, a zero
-        # cell the writer must then protect across the two tables. Declared where the counts agree.
-        within_reach = [{"column": f"pct_{g}", "weights": {total_label: 1}, "table": "bereik_per_domein",
-                         "other_column": "n_households", "other_weights": {g: 1}, "only": "at_most",
-                         "text": f"de huishoudens met kosten in {g} in dit profiel zijn er een deel van de "
-                                 "huishoudens met kosten in dat domein (bereik_per_domein)"}
-                        for g in shown if g in (reach or {})
-                        and int(np.count_nonzero(units[f"pct_{g}"].to_numpy())) <= int(reach[g])]
-        # Likewise their costs there are part of the domain's costs (kosten_domein_jaar, over the years).
-        domain_costs = domain_costs or {}
-        within_reach += [{"column": f"mean_kosten_{g}", "weights": {total_label: 1}, "table": "kosten_domein_jaar",
-                          "other_column": "sum_kosten", "only": "at_most",
-                          "other_weights": {f"{d}{IDENTITY_LABEL_JOIN}{total_label}": 1 for d in result.groups[g]},
-                          "text": f"de kosten in {g} van de huishoudens in dit profiel zijn een deel van de kosten in "
-                                  "dat domein (kosten_domein_jaar)"}
-                         for g in shown if set(result.groups[g]) <= set(domain_costs)
-                         and _at_most(float(units[f"kosten_{g}"].sum()), sum(domain_costs[d] for d in result.groups[g]))]
+        # The clustered households with a domain, and their costs there, are part of what the baseline
+        # publishes of the domain: a cluster holding all of them leaves the others none.
+        within_reach = reach.profile_identities(result.groups, shown, units) if reach is not None else []
         profile_kwargs = {"values": value_columns, "shares": [c[len("pct_"):] for c in share_columns],
                           "parts": parts, "partitions": [type_shares] if type_shares else [],
                           "identities": within_reach}

@@ -26,7 +26,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from lib.coherence.analysis import analyse_coherence, cube_domains, level_cutoff_text
+from lib.coherence.analysis import BaselineReach, analyse_coherence, cube_domains, level_cutoff_text
 from lib.export_requests import clear_requests, request_tables
 from lib.pipeline import RunContext, Step, StepResult
 from lib.steps.households import domain_counting, run_domains, run_metadata
@@ -57,13 +57,19 @@ def _read_cube(stem) -> pd.DataFrame:
     return read_table(stem, columns=columns)
 
 
-def reach_per_domain(config, households: pd.DataFrame) -> dict[str, int]:
-    """Households with costs per domain as the baseline's ``bereik_per_domein`` counts them (the
-    method's domains, a positive sum over the study years), from the same cube households."""
+def baseline_reach(config, households: pd.DataFrame, measured: list[str]) -> BaselineReach:
+    """What the baseline publishes per domain, from the same cube households: households with costs
+    per method domain (``bereik_per_domein``: a positive sum over the study years), and per fine
+    domain (a measured domain without a column has none) the households with costs other than 0 over
+    the years and their costs (``kosten_domein_jaar``)."""
     domains = cube_domains(households)
-    costs, names = domain_counting(config, domains).group_costs(
-        households[[f"cost_{d}" for d in domains]].to_numpy(), domains)
-    return dict(zip(map(str, names), (costs > 0).sum(axis=0).astype(int).tolist()))
+    per_fine = households[[f"cost_{d}" for d in domains]].to_numpy()
+    costs, names = domain_counting(config, domains).group_costs(per_fine, domains)
+    absent = {d: 0 for d in measured if d not in domains}
+    return BaselineReach(households=dict(zip(map(str, names), (costs > 0).sum(axis=0).astype(int).tolist())),
+                         households_fine=dict(zip(domains, (per_fine != 0).sum(axis=0).astype(int).tolist())) | absent,
+                         costs_fine=dict(zip(domains, per_fine.sum(axis=0).astype(float).tolist())) | absent,
+                         total_label=config.disclosure_rules.total_label)
 
 
 def coherence(ctx: RunContext) -> StepResult:
@@ -88,10 +94,7 @@ def coherence(ctx: RunContext) -> StepResult:
                                baseline_top_share=config["baseline"]["top_group_share"],
                                metadata=run_metadata(config), domains=measured,
                                protection_level=rules.protection_level,
-                               reach=reach_per_domain(config, households),
-                               domain_costs={d: float(households[f"cost_{d}"].sum()) for d in cube_domains(households)}
-                               | {d: 0.0 for d in measured if d not in cube_domains(households)},
-                               total_label=rules.total_label)
+                               reach=baseline_reach(config, households, measured))
     out = ctx.step_dir
     clear_requests(out)
     request_tables(out, result.tables)
