@@ -767,15 +767,20 @@ def _partition_layer_sums(model: TableModel, count_layer: int,
     as the rest, the zero of a type in a small group too. Found by the values, as the amounts'
     identities: a group whose counts do not add up to the row's units in every row publishes none."""
     sums = []
-    counts = np.asarray(model.layers[count_layer].values, dtype=float)
     for group in partitions:
         pieces = [i for i, layer in enumerate(model.layers) if layer.display == "share" and layer.source in set(group)]
         if len(pieces) < 2:
             continue
-        summed = np.sum([np.asarray(model.layers[i].values, dtype=float) for i in pieces], axis=0)
-        if np.all(np.abs(counts - summed) <= 1e-7 * (1.0 + counts)):
+        if _layers_add_up(model, count_layer, pieces):
             sums.append((count_layer, pieces))
     return sums
+
+
+def _layers_add_up(model: TableModel, total: int, pieces: list[int]) -> bool:
+    """Do the layers ``pieces`` add up to the layer ``total`` at every position (to rounding)?"""
+    whole = np.asarray(model.layers[total].values, dtype=float)
+    summed = np.sum([np.asarray(model.layers[i].values, dtype=float) for i in pieces], axis=0)
+    return bool(np.all(np.abs(whole - summed) <= 1e-7 * (1.0 + np.abs(whole))))
 
 
 def _profile_layer_sums(model: TableModel, parts: dict) -> list[tuple[int, list[int]]]:
@@ -794,9 +799,7 @@ def _profile_layer_sums(model: TableModel, parts: dict) -> list[tuple[int, list[
     for totals, pieces in by_value.values():
         if len(totals) != 1 or len(pieces) < 2:
             continue
-        total = np.asarray(model.layers[totals[0]].values, dtype=float)
-        summed = np.sum([np.asarray(model.layers[i].values, dtype=float) for i in pieces], axis=0)
-        if np.all(np.abs(total - summed) <= 1e-7 * (1.0 + np.abs(total))):
+        if _layers_add_up(model, totals[0], pieces):
             sums.append((totals[0], pieces))
     return sums
 

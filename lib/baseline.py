@@ -282,16 +282,19 @@ class DomainProfiles:
         names = [] if combination == "geen" else combination.split(" + ")
         return sum(1 << self.codes.index(n) for n in names)
 
+    def sizes(self) -> np.ndarray:
+        """Per mask its number of domains."""
+        return np.array([bin(m).count("1") for m in range(len(self.labels))])
+
     def order(self) -> np.ndarray:
         """Masks by number of domains, so that the rows '0', '1', ... come in that order."""
         masks = np.arange(len(self.labels))
-        size = np.array([bin(m).count("1") for m in masks])
-        return masks[np.lexsort((masks, size))]
+        return masks[np.lexsort((masks, self.sizes()))]
 
     def size_label(self, count_labels: list[str]) -> dict[str, str]:
         """The row of households by number of domains that each profile is part of."""
         last = len(count_labels) - 1
-        return {str(self.labels[m]): count_labels[min(bin(m).count("1"), last)] for m in range(len(self.labels))}
+        return {str(label): count_labels[min(size, last)] for label, size in zip(self.labels, self.sizes())}
 
 
 def domain_count_labels(n_domains: int) -> list[str]:
@@ -388,8 +391,7 @@ def baseline_tables(households: pd.DataFrame, household_cube: pd.DataFrame, doma
     if identities and len(counted_codes) <= MAX_PROFILE_DOMAINS:
         profiles = DomainProfiles.of(counted_codes)
         mask = profiles.masks(counted_costs > 0, counted)
-        sizes = np.array([bin(m).count("1") for m in range(len(profiles.labels))])
-        if (np.minimum(sizes[mask], 4) == n_dom).all():
+        if (np.minimum(profiles.sizes()[mask], 4) == n_dom).all():
             size_label = profiles.size_label(count_labels)
             reach["aantal_domeinen"] = pd.Categorical.from_codes(
                 np.argsort(profiles.order())[mask], categories=profiles.labels[profiles.order()])
