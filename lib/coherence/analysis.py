@@ -109,6 +109,15 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_") or "onbekend"
 
 
+# One text per kind of relation, not per domain: the table's notes state each definition once.
+PROFILE_IN_REACH = ("de huishoudens met kosten in een domein in dit profiel zijn een deel van de huishoudens met "
+                    "kosten in dat domein (bereik_per_domein)")
+PROFILE_IN_FINE_DOMAINS = ("de huishoudens met kosten in een domein in dit profiel hebben kosten in een van de fijne "
+                           "domeinen ervan (kosten_domein_jaar)")
+PROFILE_COSTS_IN_DOMAIN = ("de kosten in een domein van de huishoudens in dit profiel zijn een deel van de kosten in "
+                           "dat domein (kosten_domein_jaar)")
+
+
 @dataclass(frozen=True)
 class BaselineReach:
     """What the baseline publishes per domain of the whole study population, which the clustered
@@ -136,19 +145,16 @@ class BaselineReach:
             if g in self.households and n <= int(self.households[g]):
                 out.append({"column": f"pct_{g}", "weights": {total: 1}, "table": "bereik_per_domein",
                             "other_column": "n_households", "other_weights": {g: 1}, "only": "at_most",
-                            "text": f"de huishoudens met kosten in {g} in dit profiel zijn een deel van de "
-                                    "huishoudens met kosten in dat domein (bereik_per_domein)"})
+                            "text": PROFILE_IN_REACH})
             if set(members) <= set(self.households_fine) and n <= sum(int(self.households_fine[d]) for d in members):
                 out.append({"column": f"pct_{g}", "weights": {total: 1}, "table": "kosten_domein_jaar",
                             "other_column": "n_households", "other_weights": fine_rows, "only": "at_most",
-                            "text": f"de huishoudens met kosten in {g} in dit profiel hebben kosten in een van de "
-                                    "domeinen ervan (kosten_domein_jaar)"})
+                            "text": PROFILE_IN_FINE_DOMAINS})
             if set(members) <= set(self.costs_fine) and _at_most(float(units[f"kosten_{g}"].sum()),
                                                                  sum(self.costs_fine[d] for d in members)):
                 out.append({"column": f"mean_kosten_{g}", "weights": {total: 1}, "table": "kosten_domein_jaar",
                             "other_column": "sum_kosten", "other_weights": fine_rows, "only": "at_most",
-                            "text": f"de kosten in {g} van de huishoudens in dit profiel zijn een deel van de "
-                                    "kosten in dat domein (kosten_domein_jaar)"})
+                            "text": PROFILE_COSTS_IN_DOMAIN})
         return out
 
 
