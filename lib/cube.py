@@ -20,7 +20,7 @@ import pandas as pd
 
 from lib.dates import year_of_month
 from lib.domains import DomainCounting
-from lib.households import attribute_months, id_positions
+from lib.households import SpellIndex, attribute_months, id_positions
 from lib.parallel import map_in_order
 
 
@@ -64,6 +64,9 @@ def build_cube(ledger: pd.DataFrame, households: pd.DataFrame, members: pd.DataF
     month = ledger["month"].to_numpy()
     y0 = int(year_of_month(np.array([month.min()]))[0]) if len(month) else 0
     cost = ledger["cost"].to_numpy()
+
+    if attribution != "peildatum":
+        membership_spells, area_spells = SpellIndex(membership_spells), SpellIndex(area_spells)
 
     def sum_slice(rows: slice):
         if attribution == "peildatum":

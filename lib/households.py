@@ -330,25 +330,62 @@ def at_date(spells: pd.DataFrame, day: int) -> pd.DataFrame:
     return covering.iloc[order[last_of_person]]
 
 
-def spell_on(person: np.ndarray, day: np.ndarray, spells: pd.DataFrame) -> np.ndarray:
-    """Position in ``spells`` (columns person, start, end) of the spell covering each (person,
-    day): the latest-starting one if several, -1 when none.
+class SpellIndex:
+    """Spells (columns person, start, end) ready for look-ups by (person, day): sorted once by
+    (person, start) for binary searches, however often they are asked.
+
+    The household model asks the same national tables (tens of millions of spells) for every slice
+    of the ledger; building the sorted keys per question took longer than the questions.
+
+    Examples
+    --------
+    >>> spells = pd.DataFrame({"person": [1, 1, 2], "start": [10, 20, 10], "end": [19, 29, 15]})
+    >>> spell_on(np.array([1, 1, 2, 2]), np.array([12, 25, 15, 16]), SpellIndex(spells)).tolist()
+    [0, 1, 2, -1]
+    """
+
+    def __init__(self, spells: pd.DataFrame):
+        self.spells = spells
+        self.person = spells["person"].to_numpy().astype(np.int64)
+        self.start = spells["start"].to_numpy().astype(np.int64)
+        self.end = spells["end"].to_numpy().astype(np.int64)
+        self.order = order_by_person_and_start(self.person, self.start)
+        # Days are counted from the day before the first start, so a day before every spell
+        # (clipped to 0) finds no spell of its person.
+        self._base = int(self.start.min()) - 1 if self.start.size else 0
+        offset = self.start - self._base
+        if offset.size and int(offset.max()) >= 2**32 - 1:
+            raise ValueError("spells over more than 2**32 days: not day numbers")
+        self._keys = (self.person << 32) | offset if self.order is None else (
+            (self.person[self.order] << 32) | offset[self.order])
+
+    def search(self, person: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Position in the sorted spells of the last spell starting by each (person, day), -1 when
+        none at all (the spell found may be another person's: the caller checks)."""
+        offset = np.clip(day - self._base, 0, 2**32 - 1)
+        return np.searchsorted(self._keys, (person << 32) | offset, side="right") - 1
+
+
+def spell_index(spells: pd.DataFrame | SpellIndex) -> SpellIndex:
+    """``spells`` ready for look-ups (itself when it already is)."""
+    return spells if isinstance(spells, SpellIndex) else SpellIndex(spells)
+
+
+def spell_on(person: np.ndarray, day: np.ndarray, spells: pd.DataFrame | SpellIndex) -> np.ndarray:
+    """Position in ``spells`` (columns person, start, end; or their ``SpellIndex``) of the spell
+    covering each (person, day): the latest-starting one if several, -1 when none.
 
     A binary search on the spells sorted by (person, start) instead of a join of every query
     with every spell of its person: tens of millions of queries at national scale."""
     person = np.asarray(person, dtype=np.int64)
     day = np.asarray(day, dtype=np.int64)
-    sp = spells["person"].to_numpy().astype(np.int64)
-    st = spells["start"].to_numpy().astype(np.int64)
-    en = spells["end"].to_numpy().astype(np.int64)
     out = np.full(person.size, -1, dtype=np.int64)
+    index = spell_index(spells)
+    sp, st, en = index.person, index.start, index.end
     if sp.size == 0 or person.size == 0:
         return out
-    low = min(int(st.min()), int(day.min()))
-    order = order_by_person_and_start(sp, st)
-    keys = (sp << 32) | (st - low) if order is None else (sp[order] << 32) | (st[order] - low)
-    pos = np.searchsorted(keys, (person << 32) | (day - low), side="right") - 1
-    candidate = np.maximum(pos, 0) if order is None else order[np.maximum(pos, 0)]
+    pos = index.search(person, day)
+    candidate = np.maximum(pos, 0) if index.order is None else index.order[np.maximum(pos, 0)]
     started = (pos >= 0) & (sp[candidate] == person)
     covers = started & (en[candidate] >= day)
     out[covers] = candidate[covers]
@@ -412,18 +449,19 @@ def last_day_described(spells_end: np.ndarray, files: list[SourceFile], peildatu
 
 
 def residence_status(household: np.ndarray, person: np.ndarray, day: int,
-                     area_spells: pd.DataFrame) -> pd.DataFrame:
+                     area_spells: pd.DataFrame | SpellIndex) -> pd.DataFrame:
     """Where the members (``household``, ``person``: one row per member) of each household live on
     ``day``, indexed by household (sorted): ``still_resident`` (a member lives in the study area),
     ``moved`` (none does; a member has an address outside it) and ``left_registers`` (no member has
     an address: died or emigrated, which the address register does not tell apart). Exactly one of
     the three is true per household."""
     person = np.asarray(person)
-    spell = spell_on(person, np.full(person.size, day), area_spells)
+    index = spell_index(area_spells)
+    spell = spell_on(person, np.full(person.size, day), index)
     has_address = spell >= 0
     inside = has_address.copy()
     if has_address.any():
-        inside[has_address] = area_spells["in_area"].to_numpy(dtype=bool)[spell[has_address]]
+        inside[has_address] = index.spells["in_area"].to_numpy(dtype=bool)[spell[has_address]]
     ids, code = np.unique(np.asarray(household), return_inverse=True)
     any_inside = np.bincount(code, weights=inside, minlength=ids.size) > 0
     any_address = np.bincount(code, weights=has_address, minlength=ids.size) > 0
@@ -496,6 +534,7 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
         area_spells = area_part.result()
     notes.append(note)
     del person_of
+    area_index = SpellIndex(area_spells)      # asked up to four times below
     done("registers read")
     if monthly:
         ready("area_spells", area_spells)
@@ -538,7 +577,7 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
                      "latest spell end; [study] residence_date not set)")
     # Still resident: a member of the peildatum household lives in the area on the residence date.
     status = residence_status(members["household"].to_numpy(), members["person"].to_numpy(), residence_date,
-                              area_spells).reindex(households.index, fill_value=False)
+                              area_index).reindex(households.index, fill_value=False)
     households["still_resident"] = status["still_resident"].to_numpy(dtype=bool)
     households["moved_out"] = status["moved"].to_numpy(dtype=bool)
     households["left_registers"] = status["left_registers"].to_numpy(dtype=bool)
@@ -576,16 +615,16 @@ def cbs_household_model(files: list[SourceFile], persons: pd.DataFrame, peildatu
     ref = _reference_members(in_period.rename(columns={"household_spell": "household"}))
     ref = ref.set_index("household").reindex(household_spells["household_spell"])
     first_day = np.maximum(household_spells["start"].to_numpy(), period[0])
-    household_spells["in_area"] = _lives_in_area(ref["person"].to_numpy(), first_day, area_spells)
+    household_spells["in_area"] = _lives_in_area(ref["person"].to_numpy(), first_day, area_index)
     # Where it lived then: municipality, wijk and buurt (lib.areas), as codes.
-    address = spell_on(ref["person"].to_numpy(), first_day, area_spells)
+    address = spell_on(ref["person"].to_numpy(), first_day, area_index)
     for column in ("municipality", "wijk", "buurt"):
         if column in area_spells:
             household_spells[column] = codes_at(area_spells[column].array, address)
     household_spells["included"] = household_spells["in_area"] & (include_institutional
                                                                   | ~household_spells["institutional"])
     status = residence_status(membership["household_spell"].to_numpy(), membership["person"].to_numpy(),
-                              residence_date, area_spells).reindex(household_spells["household_spell"].to_numpy(),
+                              residence_date, area_index).reindex(household_spells["household_spell"].to_numpy(),
                                                                    fill_value=False)
     household_spells["still_resident"] = status["still_resident"].to_numpy(dtype=bool)
     household_spells["moved_out"] = status["moved"].to_numpy(dtype=bool)
@@ -706,10 +745,11 @@ def _household_residence(members: pd.DataFrame, area_spells: pd.DataFrame, day: 
     return out
 
 
-def _lives_in_area(person: np.ndarray, day: np.ndarray, area_spells: pd.DataFrame) -> np.ndarray:
+def _lives_in_area(person: np.ndarray, day: np.ndarray, area_spells: pd.DataFrame | SpellIndex) -> np.ndarray:
     """Whether each person lived in the study area on the given day (one day per person row)."""
-    spell = spell_on(person, day, area_spells)
-    return np.where(spell >= 0, area_spells["in_area"].to_numpy(dtype=bool)[np.maximum(spell, 0)], False)
+    index = spell_index(area_spells)
+    spell = spell_on(person, day, index)
+    return np.where(spell >= 0, index.spells["in_area"].to_numpy(dtype=bool)[np.maximum(spell, 0)], False)
 
 
 def _moves(area_spells: pd.DataFrame, spells: pd.DataFrame, period: tuple[int, int]) -> pd.DataFrame:
@@ -835,20 +875,22 @@ def households_on(day: int, household_spells: pd.DataFrame, membership_spells: p
     return households.reset_index(drop=True), members
 
 
-def attribute_months(person: np.ndarray, month: np.ndarray, membership_spells: pd.DataFrame,
-                     area_spells: pd.DataFrame) -> np.ndarray:
+def attribute_months(person: np.ndarray, month: np.ndarray, membership_spells: pd.DataFrame | SpellIndex,
+                     area_spells: pd.DataFrame | SpellIndex) -> np.ndarray:
     """Household spell of each (person, month) on the month's 15th, or -1 when the person then
-    belonged to no household or lived outside the study area."""
+    belonged to no household or lived outside the study area. Asked slice by slice of a ledger:
+    pass the spells as ``SpellIndex`` (built once)."""
     from lib.dates import month_start
     day = month_start(month).astype(np.int64) + 14
-    household = spell_on(person, day, membership_spells)
-    out = np.where(household >= 0, membership_spells["household_spell"].to_numpy()[np.maximum(household, 0)], -1)
+    membership = spell_index(membership_spells)
+    household = spell_on(person, day, membership)
+    out = np.where(household >= 0, membership.spells["household_spell"].to_numpy()[np.maximum(household, 0)], -1)
     in_area = _lives_in_area(person, day, area_spells)
     return np.where(in_area, out, -1)
 
 
 def costs_moved_by_peildatum_attribution(person: np.ndarray, month: np.ndarray, cost: np.ndarray, group: np.ndarray,
-                                         area_spells: pd.DataFrame) -> np.ndarray:
+                                         area_spells: pd.DataFrame | SpellIndex) -> np.ndarray:
     """Which ledger rows (``person``, ``month``, ``cost``) attribution at the peildatum moves across the
     study area's border, given each row's ``group``: 0 for a person of an included household at the
     peildatum, 1 for a person in a household outside the area, 2 for a person in no household then

@@ -30,7 +30,7 @@ import pandas as pd
 from lib.baseline import TableSpec, table_metadata
 from lib.dates import ymd_from_days
 from lib.dutch_numbers import euro, number, percent
-from lib.households import attribute_months
+from lib.households import SpellIndex, attribute_months
 from lib.records import PROVIDER_NONE, REGISTER_DOMAINS, category_codes
 from lib.report_structure import overview_html, overview_markdown
 from lib.workfiles import read_table, table_path
@@ -203,9 +203,10 @@ def coverage_tables(ctx, metadata: dict, residence: dict | None) -> list[TableSp
     if config["households"]["attribution"] == "monthly":
         spells = {name: read_table(hh_dir / name) for name in ("membership_spells", "area_spells", "household_spells")}
         kept = spells["household_spells"].loc[spells["household_spells"]["included"], "household_spell"].to_numpy()
+        membership, area = SpellIndex(spells["membership_spells"]), SpellIndex(spells["area_spells"])
 
         def household_of(person, month):
-            found = attribute_months(person, month, spells["membership_spells"], spells["area_spells"])
+            found = attribute_months(person, month, membership, area)
             return np.where(np.isin(found, kept), found, -1)
     else:
         def household_of(person, month):

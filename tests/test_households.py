@@ -147,7 +147,7 @@ def test_positions_per_household_for_personen_naar_positie(register, institution
 
 @pytest.mark.parametrize("presorted", [False, True], ids=["as delivered", "sorted by person and start"])
 def test_spell_on_equals_a_join_and_filter_also_with_overlapping_spells(presorted):
-    from lib.households import spell_on
+    from lib.households import SpellIndex, spell_on
     rng = np.random.default_rng(11)
     n = 3000
     # Persons with zero to several spells each; some nested, overlapping or equal-start spells.
@@ -164,6 +164,13 @@ def test_spell_on_equals_a_join_and_filter_also_with_overlapping_spells(presorte
     expected[best["query"].to_numpy()] = best["spell"].to_numpy()
     np.testing.assert_array_equal(got, expected)
     assert (got >= 0).mean() > 0.2 and (got == -1).mean() > 0.2
+    # The spells indexed once and asked slice by slice, as the ledger asks them; days before
+    # every spell (from -400) and far after it among the questions.
+    index = SpellIndex(spells)
+    in_slices = np.concatenate([spell_on(queries["person"].to_numpy()[part], queries["day"].to_numpy()[part], index)
+                                for part in (slice(0, 7000), slice(7000, 7001), slice(7001, None))])
+    np.testing.assert_array_equal(in_slices, expected)
+    assert queries["day"].min() < spells["start"].min() and (got[queries["day"].to_numpy() < -300] == -1).all()
 
 
 @pytest.mark.parametrize("presorted", [False, True], ids=["as delivered", "sorted by person and start"])

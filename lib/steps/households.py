@@ -422,7 +422,7 @@ def _attribution_shift(ctx: RunContext, model: HouseholdModel, with_costs: np.nd
     the municipal route returns nothing."""
     if model.area_spells is None:
         return {}
-    from lib.households import costs_moved_by_peildatum_attribution
+    from lib.households import SpellIndex, costs_moved_by_peildatum_attribution
     ledger = read_table(ctx.earlier_step_dir("price") / "ledger", columns=["person", "month", "cost"])
     person = ledger["person"].to_numpy()
     size = int(max(person.max(initial=-1), with_costs.max(initial=-1))) + 1
@@ -433,12 +433,13 @@ def _attribution_shift(ctx: RunContext, model: HouseholdModel, with_costs: np.nd
     month, cost = ledger["month"].to_numpy(), ledger["cost"].to_numpy()
     # In slices of the ledger: nationally some hundred million rows, whose look-ups of where each
     # person lived would otherwise take several GB at once.
+    area_spells = SpellIndex(model.area_spells)
     persons_moved = np.zeros((len(ATTRIBUTION_ROWS), size), dtype=bool)
     euros = np.zeros(len(ATTRIBUTION_ROWS))
     for start in range(0, len(person), _LEDGER_SLICE):
         part = slice(start, start + _LEDGER_SLICE)
         group = group_of[person[part]]
-        moved = costs_moved_by_peildatum_attribution(person[part], month[part], cost[part], group, model.area_spells)
+        moved = costs_moved_by_peildatum_attribution(person[part], month[part], cost[part], group, area_spells)
         for k in range(len(ATTRIBUTION_ROWS)):
             rows = moved & (group == k)
             persons_moved[k, person[part][rows]] = True
