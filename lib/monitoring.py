@@ -136,6 +136,12 @@ def follow_up_periods(periods: list[str], start_month: int, unit: str) -> list[s
     return [p for p in periods if p >= first]
 
 
+_LEDGER_SLICE_ROWS = 2_000_000
+"""Ledger rows taken at a time: the temporaries of a slice (16 MB an array) are reused from the
+process's heap, where whole national columns (a GB an array) took fresh pages from the system
+for every operation, which cost more than the operations themselves."""
+
+
 def cohort_costs(ledger: pd.DataFrame, members: pd.DataFrame, unit: str, domains: list[str]) -> pd.DataFrame:
     """Cost per household, period and domain from its members (fixed at the start).
 
@@ -148,33 +154,57 @@ def cohort_costs(ledger: pd.DataFrame, members: pd.DataFrame, unit: str, domains
                           "domain": pd.Categorical([], categories=domains), "cost": np.zeros(0)})
     if member_person.size == 0 or len(ledger) == 0:
         return empty
-    member_row = id_positions(member_person, ledger["person"].to_numpy())
+    person, month, cost = ledger["person"].to_numpy(), ledger["month"].to_numpy(), ledger["cost"].to_numpy()
     domain = ledger["domain"].astype("category")
     domain_position = pd.Index(domains).get_indexer(domain.cat.categories)
-    domain_code = domain_position[domain.cat.codes.to_numpy()]
-    keep = (member_row >= 0) & (domain_code >= 0)
-    if not keep.any():
+    domain_codes = domain.cat.codes.to_numpy()
+    # Each person's member row by one index when person ids are dense codes (they are, from the
+    # reading step); otherwise per slice through id_positions.
+    dense = person.dtype.kind in "iu" and member_person.dtype.kind in "iu" and int(person.min()) >= 0 and (
+        int(member_person.min()) >= 0 and max(int(person.max()), int(member_person.max())) < 4 * len(ledger) + 1_000_000)
+    row_of = id_positions(member_person, np.arange(max(int(person.max()), int(member_person.max())) + 1)) if dense \
+        else None
+    slices = [slice(at, at + _LEDGER_SLICE_ROWS) for at in range(0, len(ledger), _LEDGER_SLICE_ROWS)]
+
+    def kept(part: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        member_row = row_of[person[part]] if dense else id_positions(member_person, person[part])
+        domain_code = domain_position[domain_codes[part]]
+        keep = (member_row >= 0) & (domain_code >= 0)
+        return member_row[keep], domain_code[keep], keep
+
+    # The periods run from the first to the last month of the members' rows: found first.
+    first, last = None, None
+    for part in slices:
+        months = month[part][kept(part)[2]]
+        if months.size:
+            first = int(months.min()) if first is None else min(first, int(months.min()))
+            last = int(months.max()) if last is None else max(last, int(months.max()))
+    if first is None:
         return empty
-    month = ledger["month"].to_numpy()[keep]
-    first = int(month.min())
-    periods, period_of = np.unique(period_of_month(np.arange(first, int(month.max()) + 1), unit).astype(str),
-                                   return_inverse=True)
+    periods, period_of = np.unique(period_of_month(np.arange(first, last + 1), unit).astype(str), return_inverse=True)
+    period_of = period_of.reshape(-1)
     n_periods, n_domains = len(periods), len(domains)
     cells = n_periods * n_domains
-    key = member_row[keep] * cells + period_of.reshape(-1)[month - first] * n_domains + domain_code[keep]
-    cost = ledger["cost"].to_numpy()[keep]
-    # The ledger comes by person and month: the months of one (person, period, domain) are
-    # mostly adjacent, so summing runs first leaves far fewer rows to group by household.
-    run_start = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
-    key, cost = key[run_start], np.add.reduceat(cost, run_start)
+    keys, sums = [], []
+    for part in slices:
+        member_row, domain_code, keep = kept(part)
+        if not member_row.size:
+            continue
+        key = member_row * cells + period_of[month[part][keep] - first] * n_domains + domain_code
+        # The ledger comes by person and month: the months of one (person, period, domain) are
+        # mostly adjacent, so summing runs first leaves far fewer rows to group by household.
+        run_start = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+        keys.append(key[run_start])
+        sums.append(np.add.reduceat(cost[part][keep], run_start))
+    key, run_cost = np.concatenate(keys), np.concatenate(sums)
     household = members["household"].to_numpy().astype(np.int64)[key // cells]
-    sums = pd.Series(cost).groupby(household * cells + key % cells).sum()
-    key = sums.index.to_numpy()
+    grouped = pd.Series(run_cost).groupby(household * cells + key % cells).sum()
+    key = grouped.index.to_numpy()
     return pd.DataFrame({
         "household": key // cells,
         "period": pd.Categorical.from_codes((key // n_domains) % n_periods, categories=periods.tolist()),
         "domain": pd.Categorical.from_codes(key % n_domains, categories=domains),
-        "cost": sums.to_numpy()})
+        "cost": grouped.to_numpy()})
 
 
 def household_matrix(costs: pd.DataFrame, household_ids: np.ndarray, column: str, labels: list[str]) -> np.ndarray:
@@ -189,24 +219,28 @@ def household_matrix(costs: pd.DataFrame, household_ids: np.ndarray, column: str
     return total.reshape(len(household_ids), len(labels))
 
 
-def _distinct_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _distinct_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Number of each row's distinct value (numbered by first appearance) and the first row
-    of each, for a float matrix without NaN.
+    of each, for float columns of one length without NaN (a matrix's columns, taken one at a
+    time: nationally the whole matrix at once meant GB of temporaries).
 
     Rows are told apart by a 64-bit hash of their bits, then checked against the first row
     of their number: a hash collision (never seen, but possible) falls back to grouping
     on the columns themselves."""
-    x = np.ascontiguousarray(x, dtype=np.float64) + 0.0          # -0.0 becomes 0.0: equal rows, equal bits
-    bits = x.view(np.uint64)
-    multipliers = np.random.default_rng(20231231).integers(1, 2**63, size=x.shape[1], dtype=np.uint64) | np.uint64(1)
-    digest = np.zeros(len(x), dtype=np.uint64)
-    for j in range(x.shape[1]):     # over the few columns, not the rows
-        digest = (digest ^ bits[:, j]) * multipliers[j]
+    columns = [np.asarray(column, dtype=np.float64) for column in columns]
+    multipliers = np.random.default_rng(20231231).integers(1, 2**63, size=len(columns), dtype=np.uint64) | np.uint64(1)
+    digest = np.zeros(len(columns[0]) if columns else 0, dtype=np.uint64)
+    for column, multiplier in zip(columns, multipliers):     # over the few columns, not the rows
+        digest ^= (column + 0.0).view(np.uint64)             # -0.0 becomes 0.0: equal values, equal bits
+        digest *= multiplier
         digest ^= digest >> np.uint64(29)
     group = pd.factorize(digest)[0]
-    if not (x == x[_first_rows(group)][group]).all():
-        group = pd.DataFrame(x).groupby(list(range(x.shape[1])), sort=False).ngroup().to_numpy()
-    return group, _first_rows(group)
+    first = _first_rows(group)
+    if not all((column == column[first][group]).all() for column in columns):
+        group = pd.DataFrame({j: column + 0.0 for j, column in enumerate(columns)}).groupby(
+            list(range(len(columns))), sort=False).ngroup().to_numpy()
+        first = _first_rows(group)
+    return group, first
 
 
 def _first_rows(group: np.ndarray) -> np.ndarray:
@@ -224,12 +258,15 @@ def _propensity(features: pd.DataFrame, treated: np.ndarray) -> np.ndarray:
     (almost) separable from the rest, as a cohort selected on its own costs is; on
     overlapping groups it is the maximum-likelihood fit to a few decimals."""
     from sklearn.linear_model import LogisticRegression
-    x = features.to_numpy(dtype=float)
-    scale = x.std(axis=0)
-    x = (x - x.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
+    # Standardised column by column into one matrix (column-major, so each column is contiguous).
+    x = np.empty((len(features), features.shape[1]), order="F")
+    for j, name in enumerate(features.columns):
+        column = features[name].to_numpy(dtype=float)
+        scale = column.std()
+        x[:, j] = (column - column.mean()) / (scale if scale > 0 else 1.0)
     # Most households have no costs before the start and share a few covariate rows: fit on the
     # distinct (row, cohort) combinations weighted by their number (the same likelihood).
-    group, first = _distinct_rows(np.column_stack([x, treated.astype(float)]))
+    group, first = _distinct_rows([x[:, j] for j in range(x.shape[1])] + [treated.astype(float)])
     model = LogisticRegression(C=1.0, solver="lbfgs", max_iter=1000, tol=1e-8)
     model.fit(x[first], treated[first].astype(np.int8), sample_weight=np.bincount(group).astype(float))
     return model.decision_function(x)
@@ -300,17 +337,28 @@ def standardised_differences(covariates: pd.DataFrame, treated: np.ndarray, cont
     numeric = covariates.drop(columns=["household_type"])
     types = pd.Categorical(covariates["household_type"])
     names = list(numeric.columns) + [f"household_type_{t}" for t in types.categories]
-    values = numeric.to_numpy(dtype=float)
+    columns = [numeric[name].to_numpy(dtype=float) for name in numeric.columns]
 
     def moments(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x = values[rows]
-        n = len(x)
+        n = rows.size
+        mean, var = np.full(len(columns), np.nan), np.full(len(columns), np.nan)
+        # Column by column through one buffer: the comparison pool is nearly every household of
+        # the country, whose rows of all covariates at once (and numpy's temporaries for their
+        # variance) took several GB of fresh memory.
+        buffer = np.empty(n)
+        for j, column in enumerate(columns):
+            if n == 0:
+                break
+            np.take(column, rows, out=buffer)
+            mean[j] = buffer.mean()
+            if n > 1:
+                buffer -= mean[j]
+                var[j] = np.square(buffer, out=buffer).sum() / (n - 1)
         # An indicator's sample variance follows from its share.
         share = np.bincount(types.codes[rows], minlength=len(types.categories)) / max(n, 1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            var = np.concatenate([x.var(axis=0, ddof=1) if n > 1 else np.full(x.shape[1], np.nan),
-                                  share * (1 - share) * n / (n - 1) if n > 1 else np.full(share.size, np.nan)])
-        mean = np.concatenate([x.mean(axis=0) if n else np.full(x.shape[1], np.nan), share if n else share * np.nan])
+            var = np.concatenate([var, share * (1 - share) * n / (n - 1) if n > 1 else np.full(share.size, np.nan)])
+        mean = np.concatenate([mean, share if n else share * np.nan])
         return mean, var
 
     mean_a, var_a = moments(np.flatnonzero(treated))
@@ -331,10 +379,12 @@ def covariate_units(covariates: pd.DataFrame, rows: np.ndarray) -> pd.Series:
     numeric = covariates.drop(columns=["household_type"])
     types = pd.Categorical(covariates["household_type"])
     names = list(numeric.columns) + [f"household_type_{t}" for t in types.categories]
-    values = numeric.to_numpy(dtype=float)
+    # Column by column: the rows of all covariates at once are GB nationally.
+    columns = [numeric[name].to_numpy(dtype=float) for name in numeric.columns]
     n = int(rows.sum())
-    nonzero = (values[rows] != 0).sum(axis=0)
-    binary = np.isin(values, [0.0, 1.0]).all(axis=0)     # the kind of covariate, over all households
+    nonzero = np.array([np.count_nonzero((column != 0) & rows) for column in columns], dtype=np.int64)
+    # The kind of covariate, over all households.
+    binary = np.array([bool(((column == 0) | (column == 1)).all()) for column in columns], dtype=bool)
     units = np.where(binary, np.minimum(nonzero, n - nonzero), nonzero)
     codes = types.codes[rows]
     per_type = np.bincount(codes[codes >= 0], minlength=len(types.categories))

@@ -136,7 +136,11 @@ def test_follow_up_periods_and_half_years():
 
 @pytest.mark.parametrize("id_step", [1, 10_000_019])            # dense person codes, and sparse ids
 @pytest.mark.parametrize("by_person", [False, True])             # the ledger as stored (by person), or shuffled
-def test_cohort_costs_and_household_matrix_against_a_plain_groupby(id_step, by_person):
+@pytest.mark.parametrize("slice_rows", [None, 7])                # whole, or in slices that split a person's runs
+def test_cohort_costs_and_household_matrix_against_a_plain_groupby(id_step, by_person, slice_rows, monkeypatch):
+    import lib.monitoring
+    if slice_rows is not None:
+        monkeypatch.setattr(lib.monitoring, "_LEDGER_SLICE_ROWS", slice_rows)
     rng = np.random.default_rng(3)
     n = 5000
     months = np.array([month_index(day_number(d)) for d in ("2020-01-01", "2022-12-01")])
@@ -159,6 +163,7 @@ def test_cohort_costs_and_household_matrix_against_a_plain_groupby(id_step, by_p
             ["household", "period", "domain"])["cost"].sort_index()
         pd.testing.assert_series_equal(got, expected, check_names=False, rtol=1e-12)
         periods = sorted(expected.index.get_level_values("period").unique())
+        assert list(costs["period"].cat.categories) == periods
         ids = np.array([129, 10, 999, 55])       # any order; 999 has no costs
         matrix = household_matrix(costs, ids, "period", periods[::-1])
         by_period = expected.groupby(["household", "period"]).sum().unstack(fill_value=0.0)
@@ -190,11 +195,11 @@ def test_distinct_rows_equal_a_groupby_also_when_the_hash_collides(monkeypatch):
                          np.where(rng.random(n) < 0.8, 0.0, rng.random(n))])
     expected = pd.DataFrame(x + 0.0).groupby([0, 1, 2], sort=False).ngroup().to_numpy()
     first = np.unique(expected, return_index=True)[1]
-    group, got_first = monitoring._distinct_rows(x)
+    group, got_first = monitoring._distinct_rows(list(x.T))
     assert (group == expected).all() and (got_first == first).all()
     # Every row hashed alike: the check against the first row falls back to a groupby.
     monkeypatch.setattr(monitoring.pd, "factorize", lambda values: (np.zeros(len(values), np.int64), None))
-    group, got_first = monitoring._distinct_rows(x)
+    group, got_first = monitoring._distinct_rows(list(x.T))
     assert (group == expected).all() and (got_first == first).all()
 
 
