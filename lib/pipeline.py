@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from lib import optional_packages
+from lib import memory, optional_packages
 from lib import provenance as prov
 from lib.config import RunConfig
 from lib.progress import Progress, RunClock, estimate_steps, load_step_rates, main_format, source_rows
@@ -317,6 +317,8 @@ def run_steps(config: RunConfig, names: list[str] | None = None, *,
         LOG.info("python %s on %s", platform.python_version(), platform.platform())
         for line in optional_packages.missing_package_lines():  # once per run, with what the run does without it
             LOG.info("%s", line)
+        if memory.reuse_freed_memory():
+            LOG.info("memory: freed memory is reused within a step (glibc) and handed back between steps")
         for lock in acquired:
             if lock.describe_taken_over():
                 LOG.info("%s", lock.describe_taken_over())

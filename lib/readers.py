@@ -490,7 +490,7 @@ def _pieces_in_processes(pieces: list, order: list[int], workers: int) -> Iterat
     import multiprocessing
     import queue
     finished: queue.SimpleQueue = queue.SimpleQueue()
-    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_ignore_interrupts)
+    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_start_worker)
     try:
         for i in order:
             pool.apply_async(_read_piece, pieces[i][:2], callback=lambda result, i=i: finished.put((i, result, None)),
@@ -523,10 +523,13 @@ def _pieces_in_threads(pieces: list, order: list[int], workers: int) -> Iterator
                 future.cancel()
 
 
-def _ignore_interrupts() -> None:
-    """In a worker: Ctrl+C is the main process's to handle (it stops the workers)."""
+def _start_worker() -> None:
+    """In a worker: Ctrl+C is the main process's to handle (it stops the workers); the memory of
+    one piece is reused for the next (``lib.memory``)."""
     import signal
+    from lib.memory import reuse_freed_memory
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    reuse_freed_memory()
 
 
 def _read_piece(request: ReadRequest, rows: tuple[int, int] | None) -> tuple[pd.DataFrame, int, float | None]:

@@ -1,0 +1,25 @@
+"""How the process gets its memory from the system (Linux, glibc)."""
+from __future__ import annotations
+
+import sys
+
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4      # glibc's mallopt parameters (malloc.h)
+
+
+def reuse_freed_memory() -> bool:
+    """Keep the memory freed by one operation for the next (Linux, glibc): large arrays then come
+    from the process's C heap instead of fresh pages from the system, which the system must
+    clear first and which on a virtual machine cost more than the numpy operations that fill
+    them (nationally a third of the export step's time went to that). The pipeline still hands
+    the heap's free pages back between steps (``lib.pipeline.release_memory``), so a step's
+    peak is its own. False where this does not apply (Windows, macOS, another C library)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        # No separate mappings for large blocks (those go back to the system when freed), and
+        # the heap's free top is kept up to 2 GB (the most mallopt takes).
+        return bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
+    except (OSError, AttributeError):   # not glibc (e.g. musl)
+        return False
