@@ -158,16 +158,17 @@ def cohort_costs(ledger: pd.DataFrame, members: pd.DataFrame, unit: str, domains
     domain = ledger["domain"].astype("category")
     domain_position = pd.Index(domains).get_indexer(domain.cat.categories)
     domain_codes = domain.cat.codes.to_numpy()
-    # Each person's member row by one index when person ids are dense codes (they are, from the
-    # reading step); otherwise per slice through id_positions.
-    dense = person.dtype.kind in "iu" and member_person.dtype.kind in "iu" and int(person.min()) >= 0 and (
-        int(member_person.min()) >= 0 and max(int(person.max()), int(member_person.max())) < 4 * len(ledger) + 1_000_000)
-    row_of = id_positions(member_person, np.arange(max(int(person.max()), int(member_person.max())) + 1)) if dense \
-        else None
+    # Each person's member row (-1: not a member), looked up once per slice: by one index into a
+    # table over the ids when they are dense codes (as the reading step makes them), else by hash.
+    member_row_of = pd.Index(member_person).get_indexer
+    if person.dtype.kind in "iu" and member_person.dtype.kind in "iu":
+        high = max(int(person.max()), int(member_person.max()))
+        if min(int(person.min()), int(member_person.min())) >= 0 and high < 4 * len(ledger) + 1_000_000:
+            member_row_of = id_positions(member_person, np.arange(high + 1)).__getitem__
     slices = [slice(at, at + _LEDGER_SLICE_ROWS) for at in range(0, len(ledger), _LEDGER_SLICE_ROWS)]
 
     def kept(part: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        member_row = row_of[person[part]] if dense else id_positions(member_person, person[part])
+        member_row = member_row_of(person[part])
         domain_code = domain_position[domain_codes[part]]
         keep = (member_row >= 0) & (domain_code >= 0)
         return member_row[keep], domain_code[keep], keep
