@@ -4,10 +4,10 @@ At the start of a run (or after the ``inventory`` step, which counts the rows of
 the run estimates each step's time from the rows it will read and the measured rates of
 ``lib/reference_data/step_rates.csv``: per step a fixed part and seconds per million source rows,
 fitted to the benchmark of docs/performance.md (``benchmarks/bench_pipeline.py``, the ``step.json``
-wall times of the runs at 1 million households (12.0 million source rows) and of the whole synthetic
-country (98.1 million), 5 December 2026, a 2-core 24 GB Linux machine, parquet inputs, monitoring
+wall times of the runs at 1 million households (11.9 million source rows) and of the whole synthetic
+country (97.6 million), 5 December 2026, a 2-core 24 GB Linux machine, parquet inputs, monitoring
 on). A row ``<step>.<format>`` is that step's rate when most source rows are in that format: reading
-``.sav`` files (``read_sources.sav``: the national run from ``.sav``, 97.6 million source rows in 118.4 s,
+``.sav`` files (``read_sources.sav``: the national run from ``.sav``, 97.6 million source rows in 110.3 s,
 same machine and day). Another machine or another study area run at other rates: once a step after
 ``read_sources`` has taken a few seconds, the estimates of the steps still to come are scaled by how
 much slower (or faster) than the reference the finished steps were, and the log says by how much.

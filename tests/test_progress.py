@@ -123,23 +123,23 @@ def test_the_reference_rates_give_back_the_national_benchmark():
     steps = ["inventory", "read_sources", "price", "households", "cube", "baseline", "coherence", "selection",
              "monitoring", "export", "report"]
     assert sorted(rates) == sorted(steps + ["read_sources.sav"])
-    national = estimate_steps(rates, steps, 98_102_291)     # source rows of the synthetic country
-    # docs/performance.md: read_sources 27, price 23, households 72, cube 19, baseline 13, coherence 5,
-    # selection 2, monitoring 58, export 128, report 1 seconds (348 s of the 350 s run).
-    readme = {"read_sources": 27, "price": 23, "households": 72, "cube": 19, "baseline": 13, "coherence": 5,
-              "selection": 2, "monitoring": 58, "export": 128, "report": 1}
+    national = estimate_steps(rates, steps, 97_591_268)     # source rows of the synthetic country
+    # docs/performance.md: read_sources 45, price 27, households 57, cube 22, baseline 11, coherence 5,
+    # selection 2, monitoring 49, export 70, report 2 seconds (290 s of the 292 s run).
+    readme = {"read_sources": 45, "price": 27, "households": 57, "cube": 22, "baseline": 11, "coherence": 5,
+              "selection": 2, "monitoring": 49, "export": 70, "report": 2}
     for step, seconds in readme.items():
         assert national[step] == pytest.approx(seconds, abs=0.6), step
-    assert sum(national.values()) == pytest.approx(348, rel=0.01)
+    assert sum(national.values()) == pytest.approx(290, rel=0.01)
 
 
 def test_reading_sav_files_takes_the_rate_of_the_national_run_from_sav(tmp_path):
     rates = load_step_rates()
-    # docs/performance.md, "From SPSS files": read_sources took 118.4 s for 97,591,268 source rows.
+    # docs/performance.md, "From SPSS files": read_sources took 110.3 s for 97,591,268 source rows.
     sav = estimate_steps(rates, ["read_sources", "price"], 97_591_268, source_format="sav")
     parquet = estimate_steps(rates, ["read_sources", "price"], 97_591_268, source_format="parquet")
-    assert sav["read_sources"] == pytest.approx(118.4, abs=0.1)
-    assert parquet["read_sources"] == pytest.approx(0.2762 * 97.591268, abs=0.01)
+    assert sav["read_sources"] == pytest.approx(110.3, abs=0.1)
+    assert parquet["read_sources"] == pytest.approx(45.0, abs=0.1)
     assert sav["price"] == parquet["price"]                 # no .sav rate: the step's own
     sources = tmp_path / "sources.csv"
     sources.write_text("dataset,format,rows\nA,sav,900\nB,parquet,500\nC,parquet,300\nD,csv,\n", encoding="utf-8")
@@ -169,9 +169,9 @@ def test_a_run_logs_its_estimate_from_the_inventory_and_each_steps_time_left(sma
     run_steps(load_config(path), ["inventory", "read_sources", "price"])
     log = (tmp_path / "work" / "logs" / "run.log").read_text(encoding="utf-8")
     rows = int(pd.read_csv(tmp_path / "work" / "01_inventory" / "sources.csv")["rows"].sum())
-    # By hand from step_rates.csv: inventory 0.03 s + 0.0003 s, read_sources 0.2762 s and price 1.39 s + 0.2226 s
+    # By hand from step_rates.csv: inventory 0.03 s + 0.0003 s, read_sources 0.4614 s and price 2.97 s + 0.2485 s
     # per million rows.
-    inventory, read, price = 0.03 + 0.0003 * rows / 1e6, 0.2762 * rows / 1e6, 1.39 + 0.2226 * rows / 1e6
+    inventory, read, price = 0.03 + 0.0003 * rows / 1e6, 0.4614 * rows / 1e6, 2.97 + 0.2485 * rows / 1e6
     assert (f"  estimate: about {format_duration(inventory + read + price)} for this run ({rows:,} source rows; price "
             f"{format_duration(price)}), at the reference rates of step_rates.csv") in log
     assert f"step 3/11 price: " in log
