@@ -1,6 +1,7 @@
-"""How the process gets its memory from the system (Linux, glibc)."""
+"""How a run takes memory from the system and gives it back (the C heap's part: Linux, glibc)."""
 from __future__ import annotations
 
+import gc
 import sys
 
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4      # glibc's mallopt parameters (malloc.h)
@@ -11,7 +12,7 @@ def reuse_freed_memory() -> bool:
     from the process's C heap instead of fresh pages from the system, which the system must
     clear first and which on a virtual machine cost more than the numpy operations that fill
     them (nationally a third of the export step's time went to that). The pipeline still hands
-    the heap's free pages back between steps (``lib.pipeline.release_memory``), so a step's
+    the heap's free pages back between steps (:func:`release_memory`), so a step's
     peak is its own. False where this does not apply (Windows, macOS, another C library)."""
     if not sys.platform.startswith("linux"):
         return False
@@ -23,3 +24,18 @@ def reuse_freed_memory() -> bool:
         return bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
     except (OSError, AttributeError):   # not glibc (e.g. musl)
         return False
+
+
+def release_memory() -> None:
+    """Hand memory freed by a finished step back to the system before the next step allocates:
+    cycles, Arrow's pool, and (Linux) the C heap's free pages, which would otherwise stay
+    with the process and add to every later step's peak."""
+    gc.collect()
+    if "pyarrow" in sys.modules:
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc (e.g. musl): nothing to trim
+            pass

@@ -22,7 +22,6 @@ The runner keeps the work folder true to the config:
 from __future__ import annotations
 
 import functools
-import gc
 import logging
 import os
 import platform
@@ -220,21 +219,6 @@ def setup_logging(config: RunConfig) -> Path:
     return path
 
 
-def release_memory() -> None:
-    """Hand memory freed by a finished step back to the system before the next step allocates:
-    cycles, Arrow's pool, and (Linux) the C heap's free pages, which would otherwise stay
-    with the process and add to every later step's peak."""
-    gc.collect()
-    if "pyarrow" in sys.modules:
-        sys.modules["pyarrow"].default_memory_pool().release_unused()
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-        except (OSError, AttributeError):  # not glibc (e.g. musl): nothing to trim
-            pass
-
-
 def reset_peak_memory() -> bool:
     """Start a new peak-memory measurement (Linux); False where the OS cannot reset it."""
     try:
@@ -361,7 +345,7 @@ def _run_plan(config: RunConfig, steps: tuple[Step, ...], plan: list[str]) -> di
                      "run again with --from %s", step.name, prov.STEP_JSON, step.name)
             raise
         seconds = time.perf_counter() - started
-        release_memory()
+        memory.release_memory()
         for key, value in result.counts.items():
             LOG.info("    %-40s %14s", key, f"{value:,}")
         for note in result.notes:
