@@ -165,45 +165,39 @@ def cohort_costs(ledger: pd.DataFrame, members: pd.DataFrame, unit: str, domains
         high = max(int(person.max()), int(member_person.max()))
         if min(int(person.min()), int(member_person.min())) >= 0 and high < 4 * len(ledger) + 1_000_000:
             member_row_of = id_positions(member_person, np.arange(high + 1)).__getitem__
-    slices = [slice(at, at + _LEDGER_SLICE_ROWS) for at in range(0, len(ledger), _LEDGER_SLICE_ROWS)]
-
-    def kept(part: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        member_row = member_row_of(person[part])
-        domain_code = domain_position[domain_codes[part]]
-        keep = (member_row >= 0) & (domain_code >= 0)
-        return member_row[keep], domain_code[keep], keep
-
-    # The periods run from the first to the last month of the members' rows: found first.
-    first, last = None, None
-    for part in slices:
-        months = month[part][kept(part)[2]]
-        if months.size:
-            first = int(months.min()) if first is None else min(first, int(months.min()))
-            last = int(months.max()) if last is None else max(last, int(months.max()))
-    if first is None:
-        return empty
-    periods, period_of = np.unique(period_of_month(np.arange(first, last + 1), unit).astype(str), return_inverse=True)
+    # Periods over every month of the ledger; trimmed below to those from the members' first month
+    # to their last (the periods in between with or without costs), as the result names them.
+    low = int(month.min())
+    periods, period_of = np.unique(period_of_month(np.arange(low, int(month.max()) + 1), unit).astype(str),
+                                   return_inverse=True)
     period_of = period_of.reshape(-1)
     n_periods, n_domains = len(periods), len(domains)
     cells = n_periods * n_domains
     keys, sums = [], []
-    for part in slices:
-        member_row, domain_code, keep = kept(part)
-        if not member_row.size:
+    for at in range(0, len(ledger), _LEDGER_SLICE_ROWS):
+        part = slice(at, at + _LEDGER_SLICE_ROWS)
+        member_row = member_row_of(person[part])
+        domain_code = domain_position[domain_codes[part]]
+        keep = (member_row >= 0) & (domain_code >= 0)
+        if not keep.any():
             continue
-        key = member_row * cells + period_of[month[part][keep] - first] * n_domains + domain_code
+        key = member_row[keep] * cells + period_of[month[part][keep] - low] * n_domains + domain_code[keep]
         # The ledger comes by person and month: the months of one (person, period, domain) are
         # mostly adjacent, so summing runs first leaves far fewer rows to group by household.
         run_start = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
         keys.append(key[run_start])
         sums.append(np.add.reduceat(cost[part][keep], run_start))
+    if not keys:
+        return empty
     key, run_cost = np.concatenate(keys), np.concatenate(sums)
     household = members["household"].to_numpy().astype(np.int64)[key // cells]
     grouped = pd.Series(run_cost).groupby(household * cells + key % cells).sum()
     key = grouped.index.to_numpy()
+    period_code = (key // n_domains) % n_periods
+    first, last = int(period_code.min()), int(period_code.max())
     return pd.DataFrame({
         "household": key // cells,
-        "period": pd.Categorical.from_codes((key // n_domains) % n_periods, categories=periods.tolist()),
+        "period": pd.Categorical.from_codes(period_code - first, categories=periods[first:last + 1].tolist()),
         "domain": pd.Categorical.from_codes(key % n_domains, categories=domains),
         "cost": grouped.to_numpy()})
 
@@ -331,14 +325,21 @@ def _root(parent: list[int], i: int) -> int:
     return root
 
 
+def _covariate_columns(covariates: pd.DataFrame) -> tuple[list[str], list[np.ndarray], pd.Categorical]:
+    """The balance's names (every numeric covariate, then one indicator per household type), the
+    numeric covariates as float columns (one at a time: the rows of all of them at once are GB
+    nationally), and the household types."""
+    numeric = covariates.drop(columns=["household_type"])
+    types = pd.Categorical(covariates["household_type"])
+    names = list(numeric.columns) + [f"household_type_{t}" for t in types.categories]
+    return names, [numeric[name].to_numpy(dtype=float) for name in numeric.columns], types
+
+
 def standardised_differences(covariates: pd.DataFrame, treated: np.ndarray, control: np.ndarray) -> pd.Series:
     """Standardised mean difference of every covariate between two groups of rows, the
     household type as one indicator per type: (mean_a - mean_b) / sqrt((var_a + var_b) / 2),
     sample variances; 0 where both groups are constant."""
-    numeric = covariates.drop(columns=["household_type"])
-    types = pd.Categorical(covariates["household_type"])
-    names = list(numeric.columns) + [f"household_type_{t}" for t in types.categories]
-    columns = [numeric[name].to_numpy(dtype=float) for name in numeric.columns]
+    names, columns, types = _covariate_columns(covariates)
 
     def moments(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n = rows.size
@@ -347,9 +348,7 @@ def standardised_differences(covariates: pd.DataFrame, treated: np.ndarray, cont
         # the country, whose rows of all covariates at once (and numpy's temporaries for their
         # variance) took several GB of fresh memory.
         buffer = np.empty(n)
-        for j, column in enumerate(columns):
-            if n == 0:
-                break
+        for j, column in enumerate(columns if n else []):
             np.take(column, rows, out=buffer)
             mean[j] = buffer.mean()
             if n > 1:
@@ -377,11 +376,7 @@ def covariate_units(covariates: pd.DataFrame, rows: np.ndarray) -> pd.Series:
     smaller of the households with and without it (a share tells about the few on either
     side). A standardised difference is published only when each of its groups has at
     least ``min_units`` such households."""
-    numeric = covariates.drop(columns=["household_type"])
-    types = pd.Categorical(covariates["household_type"])
-    names = list(numeric.columns) + [f"household_type_{t}" for t in types.categories]
-    # Column by column: the rows of all covariates at once are GB nationally.
-    columns = [numeric[name].to_numpy(dtype=float) for name in numeric.columns]
+    names, columns, types = _covariate_columns(covariates)
     n = int(rows.sum())
     nonzero = np.array([np.count_nonzero((column != 0) & rows) for column in columns], dtype=np.int64)
     # The kind of covariate, over all households.

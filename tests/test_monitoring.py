@@ -148,6 +148,14 @@ def test_cohort_costs_and_household_matrix_against_a_plain_groupby(id_step, by_p
                            "month": rng.integers(months[0], months[1] + 1, n).astype(np.int32),
                            "domain": pd.Categorical(rng.choice(["wmo", "jeugdzorg", "detentie", "bijstand"], n)),
                            "cost": rng.gamma(2.0, 300.0, n)})
+    # Months outside the members' rows of the asked domains: a non-member in 2015, a member's detentie
+    # in 2025. The periods run from the members' first month to their last all the same.
+    outside = pd.DataFrame({"person": np.array([10, 60], dtype=np.int64) * id_step,
+                            "month": np.array([month_index(day_number(d)) for d in ("2015-03-01", "2025-06-01")],
+                                              dtype=np.int32),
+                            "domain": pd.Categorical(["wmo", "detentie"], categories=ledger["domain"].cat.categories),
+                            "cost": [500.0, 700.0]})
+    ledger = pd.concat([outside, ledger], ignore_index=True)
     if by_person:
         ledger = ledger.sort_values(["person", "month"], kind="stable").reset_index(drop=True)
     # Persons 50-349 are members of 120 households; those below and above are not and must be left out.
