@@ -41,6 +41,7 @@ so the audit is on the safe side.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -56,8 +57,10 @@ from .output import format_number
 from .rules import DisclosureRules
 from .tables import compact_range_ranks, offsets_in_runs
 
+LOG = logging.getLogger("disclosure_control")
+
 _TOLERANCE = 1e-6          # relative, comparing an LP bound with a requirement
-_RETRIES = ({"method": "highs-ds"}, {"method": "highs-ipm"}, {"method": "highs-ds", "options": {"presolve": False}})
+_RETRIES = ({"method": "highs-ds"}, {"method": "highs-ipm"}, {"method": "highs"})
 _MAX_REPAIRS = 200         # suppressions added for one figure before it is declared unprotectable
 # Above this many atoms in one (population, measure) the LPs take minutes per figure (a national
 # run has millions of households): the audit then holds only identities between tables (the same
@@ -68,6 +71,17 @@ MAX_LP_ATOMS = 20_000
 # input gives the same export). The smallest figures are audited first; beyond the bound the
 # rest get the identities only, and the evidence and manifest say how many.
 MAX_LP_PAIRS = 1_500
+# And at most this much work per (population, measure), counted as the nonzeros times the rows of
+# every program solved (what the simplex method's time grows with): pairs alone do not bound the
+# time, since one program over the 17,000 atoms of a run over 100,000 households takes about 2 s
+# (2 cores, HiGHS from scipy 1.17) against milliseconds in the demo. That run's whole audit of its
+# counts (99 pairs, 88 more checks held by earlier solutions) took 7.7 minutes, about 4e11; the
+# bound leaves room for more figures. Deterministic, as the bound on pairs.
+MAX_LP_WORK = 1e12
+# The solutions of the latest programs kept to check later figures with (see _bounds_from_points).
+_MAX_POINTS = 256
+# A line in the log this often while one (population, measure) is audited with linear programs.
+_PROGRESS_SECONDS = 30.0
 _SUPPRESSED = ("primary", "secondary", "hidden")
 
 
@@ -914,14 +928,25 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
     targets = np.flatnonzero(primary & np.isin(status, _SUPPRESSED) & ~in_frozen & measure.has_items)
     audited: dict[int, tuple[float, float, bool]] = {}
     lp_pairs = [0]
+    lp_work = [0.0]
     budget_reached = [0]
+    # Solutions of the programs solved so far, in atoms (a column each, the latest _MAX_POINTS): every
+    # one satisfies every published figure, and keeps doing so as more is suppressed (fewer constraints).
+    points = [np.zeros((n_atoms, 0))]
+    by_points = [0]
+    started = time.perf_counter()
+    last_line = [started]
     # The smallest figures first: a small count or amount is what an intruder is after.
     targets = targets[np.argsort(np.abs(values[targets]), kind="stable")]
 
     def protect(q: int, value: float, low_needed: float, high_needed: float, why: str, rows,
                 identity_only: bool = False):
         """Bound quantity ``q`` (a row of ``rows``) by every published figure; with ``repair``,
-        suppress binding published quantities until it reaches [low_needed, high_needed]."""
+        suppress binding published quantities until it reaches [low_needed, high_needed].
+
+        Suppressing more never narrows an interval: a bound that reached its side is kept, and only
+        the other side is bounded again after a repair."""
+        held_low = held_high = None
         for _ in range(_MAX_REPAIRS + 1):
             is_pub, lo, hi = published_quantities(n_q if rows is None else rows.shape[0])
             if identity_only:
@@ -933,7 +958,14 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
                 low = high = value
                 binding = pd.Series([1.0], index=[q])
                 ok = False
-            elif not use_lp or lp_pairs[0] >= MAX_LP_PAIRS:
+            elif use_lp and (from_points := _bounds_from_points(rows, q, points[0], low_needed, high_needed,
+                                                                held_low, held_high)) is not None:
+                # Points the intruder cannot exclude (solutions of earlier programs) already give q
+                # values at both ends of its protection interval: no program needed.
+                low, high, ok = *from_points, True
+                by_points[0] += 1
+                binding = pd.Series(dtype=float)
+            elif not use_lp or lp_pairs[0] >= MAX_LP_PAIRS or lp_work[0] >= MAX_LP_WORK:
                 # Identities only: the quantity is not published elsewhere; the per-table audit holds.
                 budget_reached[0] += use_lp
                 low, high, ok = -np.inf, np.inf, True
@@ -941,10 +973,20 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
             else:
                 lp_pairs[0] += 1
                 zero_rows, tags = extra_rows()
-                low, high, binding_low, binding_high = _interval(rows, q, is_pub, lo, hi, measure, zero_rows,
-                                                                 rank_key, tags)
-                ok_high = high >= high_needed - _TOLERANCE * (1 + abs(high_needed))
-                ok_low = low <= low_needed + _TOLERANCE * (1 + abs(low_needed))
+                low, high, binding_low, binding_high, work, solutions = _interval(
+                    rows, q, is_pub, lo, hi, measure, zero_rows, rank_key, tags, held=(held_low, held_high))
+                lp_work[0] += work
+                if solutions and _MAX_POINTS:
+                    points[0] = np.column_stack([points[0], *solutions])[:, -_MAX_POINTS:]
+                if time.perf_counter() - last_line[0] >= _PROGRESS_SECONDS:
+                    last_line[0] = time.perf_counter()
+                    LOG.info("    export-wide audit of %s, %s: %d of %d figures checked, %d pairs of linear programs "
+                             "over %d atoms (%.0f%% of their bound), %.0f s", measure.universe or "these units",
+                             measure.measure, len(audited), len(targets), lp_pairs[0], n_atoms,
+                             min(100.0, 100 * max(lp_pairs[0] / MAX_LP_PAIRS, lp_work[0] / MAX_LP_WORK)),
+                             last_line[0] - started)
+                ok_high, ok_low = _reaches_high(high, high_needed), _reaches_low(low, low_needed)
+                held_low, held_high = (low if ok_low else None), (high if ok_high else None)
                 ok = ok_high and ok_low
                 parts = [b for b, failed in ((binding_high, not ok_high), (binding_low, not ok_low)) if failed]
                 binding = pd.concat(parts).groupby(level=0).sum() if parts else pd.Series(dtype=float)
@@ -982,9 +1024,11 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
     result.modes[(measure.universe, measure.measure)] = (use_lp and not budget_reached[0], (
         f"identities between tables only ({n_atoms} atoms, above {MAX_LP_ATOMS}): a figure published in another "
         "table is suppressed there too; each table keeps its own audit" if not use_lp else
-        f"linear programs over {n_atoms} atoms ({lp_pairs[0]} pairs)" + (
-            f"; the bound of {MAX_LP_PAIRS} pairs was reached: {budget_reached[0]} later checks held the "
-            "identities between tables only" if budget_reached[0] else "")))
+        f"linear programs over {n_atoms} atoms ({lp_pairs[0]} pairs"
+        + (f"; {by_points[0]} checks held by the solutions of earlier programs" if by_points[0] else "") + ")" + (
+            f"; the bound of {MAX_LP_PAIRS} pairs or of their size ({MAX_LP_WORK:.0e} nonzeros times rows) was "
+            f"reached: {budget_reached[0]} later checks held the identities between tables only"
+            if budget_reached[0] else "")))
     for f, (low, high, ok) in audited.items():
         m, l, p = measure.locate(f)
         model = models[m]
@@ -1070,69 +1114,109 @@ def _figure_text(models, measure: _Measure, figure: int) -> str:
     return f"{models[m].name}: {models[m].layers[l].column} of {_position_text(models[m], p)}"
 
 
-def _interval(q_atoms, q, is_pub, lo, hi, measure: _Measure, rank_rows, rank_key, tags=None):
-    """The intruder's bounds on quantity ``q`` and, per bound, the published quantities that bind it.
+def _reaches_low(low: float, needed: float) -> bool:
+    return low <= needed + _TOLERANCE * (1 + abs(needed))
+
+
+def _reaches_high(high: float, needed: float) -> bool:
+    return high >= needed - _TOLERANCE * (1 + abs(needed))
+
+
+def _interval(q_atoms, q, is_pub, lo, hi, measure: _Measure, rank_rows, rank_key, tags=None,
+              held=(None, None)):
+    """The intruder's bounds on quantity ``q``, per bound the published quantities that bind it, and
+    the work of the programs solved (nonzeros times rows, see MAX_LP_WORK).
+
+    Each published figure is one row: its sum of atoms equals a variable bounded by the interval its
+    text allows, solved without HiGHS's presolve. Two inequalities per figure with presolve (as
+    before) took about twice the time on a run over 100,000 households. A bound in ``held`` (low,
+    high; None: not yet reached) is not sought again: suppressing more only widens an interval.
+    Also returned: the programs' solutions, in atoms (see _in_atoms).
 
     Atoms that enter the same published figures (and rank rows), with the same bound, and are
     all in ``q`` or all outside it, are one column of the LP: merged, exactly (their sum is what
     the constraints see).  Suppressed figures split atoms without constraining them; on the demo
     export this merging took a tenth off the audit's time (most atoms differ in published figures)."""
-    pub = np.flatnonzero(is_pub)
+    pub = np.flatnonzero(is_pub & (np.isfinite(lo) | np.isfinite(hi)))
     columns = _column_classes(q_atoms, pub, q, measure, rank_key)
     merge = sp.csr_matrix((np.ones(len(columns)), (np.arange(len(columns)), columns)),
                           shape=(len(columns), int(columns.max(initial=-1)) + 1))
     atom_lower = np.full(merge.shape[1], 0.0)
     np.minimum.at(atom_lower, columns, measure.atom_lower)
     q_atoms = (q_atoms @ merge).tocsr()
-    rank_rows = (rank_rows @ merge).tocsr() if rank_rows is not None else None
-    a_pub = q_atoms[pub]
-    blocks = [a_pub, -a_pub]
-    rhs = [hi[pub], -lo[pub]]
-    row_quantity = np.concatenate([pub, pub])
+    n_columns, n_pub = merge.shape[1], len(pub)
+    # sum of atoms - figure = 0, the figure within its published interval.
+    a_eq = sp.hstack([q_atoms[pub], -sp.identity(n_pub, format="csr")]).tocsr()
+    bounds = ([(None if np.isinf(a) else a, None) for a in atom_lower]
+              + [(None if np.isinf(a) else a, None if np.isinf(b) else b) for a, b in zip(lo[pub], hi[pub])])
+    a_ub = b_ub = None
+    row_tags = np.zeros(0, dtype=np.int64)
     if rank_rows is not None and rank_rows.shape[0]:
-        blocks.append(rank_rows)
-        rhs.append(np.zeros(rank_rows.shape[0]))
-        row_quantity = np.concatenate([row_quantity, np.full(rank_rows.shape[0], -1) if tags is None else tags])
-    a_ub = sp.vstack(blocks).tocsr()
-    b_ub = np.concatenate(rhs)
-    finite = np.isfinite(b_ub)
-    a_ub, b_ub, row_quantity = a_ub[finite], b_ub[finite], row_quantity[finite]
-    objective = q_atoms[q].toarray().ravel()
-    bounds = [(None if np.isinf(a) else a, None) for a in atom_lower]
-    out = []
-    for sign in (1.0, -1.0):   # min, then max
-        res = linprog(sign * objective, A_ub=a_ub if a_ub.shape[0] else None,
-                      b_ub=b_ub if a_ub.shape[0] else None, bounds=bounds, method="highs")
-        if res.status == 3:        # unbounded
-            out.append((sign * -np.inf, pd.Series(dtype=float)))
+        a_ub = sp.hstack([rank_rows @ merge, sp.csr_matrix((rank_rows.shape[0], n_pub))]).tocsr()
+        b_ub = np.zeros(rank_rows.shape[0])
+        row_tags = np.full(rank_rows.shape[0], -1) if tags is None else np.asarray(tags)
+    objective = np.concatenate([q_atoms[q].toarray().ravel(), np.zeros(n_pub)])
+    program = dict(A_ub=a_ub, b_ub=b_ub, A_eq=a_eq if n_pub else None, b_eq=np.zeros(n_pub) if n_pub else None,
+                   bounds=bounds)
+    size = (a_eq.nnz + (a_ub.nnz if a_ub is not None else 0)) * max(n_pub + len(row_tags), 1)
+    work = 0.0
+    out, solutions = [], []
+    for sign, known in ((1.0, held[0]), (-1.0, held[1])):   # min, then max
+        if known is not None:
+            out.append((known, pd.Series(dtype=float)))
             continue
-        if res.status == 2:
-            # HiGHS's presolve reports an unbounded LP as infeasible at times; without it, it says which.
-            res = linprog(sign * objective, A_ub=a_ub if a_ub.shape[0] else None,
-                          b_ub=b_ub if a_ub.shape[0] else None, bounds=bounds, method="highs",
-                          options={"presolve": False})
-            if res.status == 3:
-                out.append((sign * -np.inf, pd.Series(dtype=float)))
-                continue
+        work += size
+        res = linprog(sign * objective, method="highs", options={"presolve": False}, **program)
         for options in _RETRIES:
-            if res.status in (0, 2, 3):
+            if res.status in (0, 3):
                 break
-            # Numerical trouble (older HiGHS builds give up on some larger programs): the same
-            # program by another of HiGHS's methods, or without presolve.
-            res = linprog(sign * objective, A_ub=a_ub if a_ub.shape[0] else None,
-                          b_ub=b_ub if a_ub.shape[0] else None, bounds=bounds, **options)
-        if res.status == 3:
+            # Numerical trouble (older HiGHS builds give up on some larger programs; the true values
+            # are a solution, so "infeasible" is trouble too): the same program by another of
+            # HiGHS's methods.
+            res = linprog(sign * objective, **options, **program)
+        if res.status == 3:        # unbounded
             out.append((sign * -np.inf, pd.Series(dtype=float)))
             continue
         if res.status != 0:
             raise RuntimeError(f"export-wide audit LP failed: {res.message}")
-        marginals = np.abs(res.ineqlin.marginals) if a_ub.shape[0] else np.zeros(0)
+        # Per binding published quantity, how much its figure moves the bound (|dual|): the reduced
+        # cost of its variable at a bound of its interval; per binding rank or share row, its dual.
+        figure_dual = np.abs(res.lower.marginals[n_columns:]) + np.abs(res.upper.marginals[n_columns:])
+        row_dual = np.abs(res.ineqlin.marginals) if a_ub is not None else np.zeros(0)
+        marginals = np.concatenate([figure_dual, row_dual])
+        row_quantity = np.concatenate([pub, row_tags])
         binding = (marginals > 1e-9) & (row_quantity != -1)
-        # Per binding published quantity, how much its figure moves the bound (|dual|).
         bind = pd.Series(marginals[binding]).groupby(row_quantity[binding]).sum()
         out.append((sign * res.fun, bind))
+        solutions.append(_in_atoms(res.x[:n_columns], columns, measure.atom_value))
     (low, bind_low), (high, bind_high) = out
-    return low, high, bind_low, bind_high
+    return low, high, bind_low, bind_high, work, solutions
+
+
+def _in_atoms(merged: np.ndarray, columns: np.ndarray, atom_value: np.ndarray) -> np.ndarray:
+    """A solution over merged columns as one over atoms: each column's value shared among its atoms
+    in proportion to their true values (evenly where those add up to 0). The atoms of a column enter
+    the same published figures and rank rows with the same lower bound, so the point satisfies all
+    the programs' constraints as the merged solution does."""
+    total = np.bincount(columns, weights=atom_value, minlength=len(merged))
+    size = np.bincount(columns, minlength=len(merged))
+    even = np.abs(total) <= 1e-12 * (1 + np.abs(atom_value).max(initial=0.0))
+    share = np.where(even[columns], 1.0 / size[columns], atom_value / np.where(even, 1.0, total)[columns])
+    return merged[columns] * share
+
+
+def _bounds_from_points(rows: sp.csr_matrix, q: int, points: np.ndarray, low_needed: float,
+                        high_needed: float, held_low, held_high) -> tuple[float, float] | None:
+    """(low, high) of quantity ``q`` over ``points`` (atoms x points; with the bounds already held)
+    where they reach both sides of its protection interval; None where they do not."""
+    if not points.shape[1]:
+        return None
+    values = np.asarray(rows[q] @ points).ravel()
+    low = held_low if held_low is not None else float(values.min())
+    high = held_high if held_high is not None else float(values.max())
+    if _reaches_low(low, low_needed) and _reaches_high(high, high_needed):
+        return low, high
+    return None
 
 
 def _column_classes(q_atoms, pub, q, measure: _Measure, rank_key: np.ndarray) -> np.ndarray:

@@ -1884,7 +1884,8 @@ def _export_audit_summary(model: TableModel) -> dict:
     return {"audited": model.memberships is not None, "suppressed_figures_checked": int(len(audit.figures)),
             "all_protected": bool(audit.figures["protected"].all()) if len(audit.figures) else True,
             "method": "one linear program per suppressed figure over all tables of the population"
-            if audit.linear_programs else "identities between tables only (large population)"}
+            if audit.linear_programs else "identities between tables for all or some figures (a large population: "
+            "linear programs for the smallest figures as far as their bound allows; the evidence says how many)"}
 
 
 def _export_audit_evidence(model: TableModel) -> dict:

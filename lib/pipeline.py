@@ -209,13 +209,19 @@ def setup_logging(config: RunConfig) -> Path:
     log_dir = config.work_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     path = log_dir / "run.log"
-    LOG.setLevel(logging.INFO)
-    LOG.handlers.clear()
     fmt = logging.Formatter("%(asctime)s  %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
-    for handler in (logging.StreamHandler(sys.stdout), logging.FileHandler(path, encoding="utf-8")):
+    handlers = [logging.StreamHandler(sys.stdout), logging.FileHandler(path, encoding="utf-8")]
+    for handler in handlers:
         handler.setFormatter(fmt)
-        LOG.addHandler(handler)
-    LOG.propagate = False
+    # The disclosure-control package logs the progress of a long export-wide audit on its own logger.
+    for logger in (LOG, logging.getLogger("disclosure_control")):
+        for old in logger.handlers:
+            old.close()
+        logger.handlers.clear()
+        logger.setLevel(logging.INFO)
+        for handler in handlers:
+            logger.addHandler(handler)
+        logger.propagate = False
     return path
 
 

@@ -178,3 +178,23 @@ def test_a_run_logs_its_estimate_from_the_inventory_and_each_steps_time_left(sma
     price_block = log.split("step 3/11 price: ")[1]
     assert f"    estimate: about {format_duration(price)} for this step; run " in price_block.splitlines()[1]
     assert "    run: " in log.split("step 2/11 read_sources: ")[1].split("step 3/11")[0]
+
+
+def test_the_run_log_holds_the_disclosure_control_packages_progress_lines_once(tmp_path):
+    """The export-wide audit logs its progress on the package's own logger (it imports nothing from
+    lib): the run's log and console take those lines as well, once, also when logging is set up again."""
+    import logging
+    import types
+    from lib.pipeline import setup_logging
+    config = types.SimpleNamespace(work_dir=tmp_path / "work")
+    setup_logging(config)
+    path = setup_logging(config)
+    logging.getLogger("disclosure_control").info("    export-wide audit of households, count: 3 of 9 figures checked")
+    logging.getLogger("mph").info("step line")
+    for logger in (logging.getLogger("disclosure_control"), logging.getLogger("mph")):
+        for handler in logger.handlers:
+            handler.close()
+        logger.handlers.clear()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert [line.split("  ", 1)[1] for line in lines] == [
+        "    export-wide audit of households, count: 3 of 9 figures checked", "step line"]

@@ -409,6 +409,38 @@ def test_a_linear_program_with_numerical_trouble_is_solved_again_by_another_meth
     assert "highs-ds" in calls
 
 
+def test_solutions_of_earlier_programs_prove_later_figures_within_the_intervals_of_their_own_programs(
+        tmp_path, monkeypatch):
+    """A figure whose protection interval the solutions of earlier programs already reach needs no
+    program of its own: the same tables, and every interval in the evidence lies within the one its
+    own programs give (the intruder's), reaching the protection interval."""
+    import json
+    import disclosure_control.population as population
+
+    def figures(folder):
+        out = {}
+        for path in sorted((folder / "evidence").glob("*.evidence.json")):
+            audit = json.loads(path.read_text(encoding="utf-8")).get("export_audit") or {"figures": [], "notes": []}
+            out |= {(f["table"], f["column"], f["position"]): f for f in audit["figures"]}
+            notes = audit["notes"]
+        return out, notes
+    frame = _households(n=600, seed=5)
+    with_points = {n: r.table.to_csv(index=False) for n, r in _release(tmp_path / "points", frame).items()}
+    monkeypatch.setattr(population, "_MAX_POINTS", 0)
+    own = {n: r.table.to_csv(index=False) for n, r in _release(tmp_path / "own", frame).items()}
+    assert with_points == own
+    (by_points, notes), (by_programs, own_notes) = figures(tmp_path / "points"), figures(tmp_path / "own")
+    assert by_points.keys() == by_programs.keys() and len(by_points) >= 5
+    held = [n for n in notes if "checks held by the solutions of earlier programs" in n]
+    assert held and not [n for n in own_notes if "solutions of earlier programs" in n]
+    for key, f in by_points.items():
+        g = by_programs[key]
+        low, high, own_low, own_high = (float(f["derived_low"]), float(f["derived_high"]), float(g["derived_low"]),
+                                        float(g["derived_high"]))
+        assert own_low - 1e-6 <= low and high <= own_high + 1e-6 * (1 + abs(own_high)), key
+        assert low <= f["required_low"] + 1e-6 and high >= f["required_high"] - 1e-6, key
+
+
 def test_items_grouped_by_their_hash_pairs_as_a_sort_of_the_pairs_groups_them():
     """The atoms and quantities are the distinct (h1, h2) pairs numbered in sorted order, as
     ``np.unique(axis=0)`` numbers them; a collision of h1 alone (two pairs, one h1) still
@@ -634,3 +666,61 @@ def test_an_identity_names_a_row_of_a_table_with_two_label_columns_by_its_labels
         unknown = release(Path(folder) / "b", "wmo")
         assert unknown["profiel"].status == "fail"
         assert any("does not have" in reason for reason in unknown["profiel"].reasons)
+
+
+def test_a_bound_on_the_work_of_the_linear_programs_leaves_the_later_figures_to_identities_and_says_so(
+        tmp_path, monkeypatch):
+    """The bound on the programs' size (nonzeros times rows, MAX_LP_WORK) keeps a large population's
+    export step within minutes: once reached, the later (larger) figures are held by identities only,
+    the evidence says how many, and the log shows how far the audit is while it runs."""
+    import json
+    import logging
+    import disclosure_control.population as population
+
+    def count_notes(folder):
+        """The audit's note on the counts, and the suppressed counts of every table it audited."""
+        figures = {}
+        for name in ("bereik", "kosten", "profiel"):
+            audit = json.loads((folder / "evidence" / f"{name}.evidence.json").read_text(encoding="utf-8"))[
+                "export_audit"]
+            figures |= {(f["table"], f["column"], f["position"]): f for f in audit["figures"]
+                        if f["column"] == "n_households" or f["column"].startswith("pct_")}
+        return [n for n in audit["notes"] if n.startswith("count:")], figures
+
+    frame = _households()
+    monkeypatch.setattr(population, "_MAX_POINTS", 0)
+    _release(tmp_path / "whole", frame)
+    notes, figures = count_notes(tmp_path / "whole")
+    assert "was reached" not in notes[0] and len(figures) >= 2
+    assert all(np.isfinite(float(f["derived_low"])) and np.isfinite(float(f["derived_high"]))
+               for f in figures.values())
+
+    monkeypatch.setattr(population, "MAX_LP_WORK", 1.0)       # any one pair of programs reaches it
+    monkeypatch.setattr(population, "_MAX_POINTS", 0)         # and no later figure is held by its solutions
+    monkeypatch.setattr(population, "_PROGRESS_SECONDS", 0.0)
+    # A handler of its own: a run's log (lib.pipeline.setup_logging) stops this logger's records from
+    # reaching the root logger, where pytest's caplog listens.
+    logger, lines = logging.getLogger("disclosure_control"), []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        _release(tmp_path / "bounded", frame)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    notes, bounded = count_notes(tmp_path / "bounded")
+    assert "(1 pairs)" in notes[0] and "was reached" in notes[0], notes
+    # The smallest figure of the count was audited with programs (the same interval as without the
+    # bound); every later check of the count held the identities only (no finite interval).
+    audited = [key for key, f in bounded.items() if np.isfinite(float(f["derived_high"]))]
+    assert len(audited) == 1, audited
+    assert bounded[audited[0]]["true_value"] == min(f["true_value"] for f in figures.values())
+    assert bounded[audited[0]]["derived_high"] == pytest.approx(figures[audited[0]]["derived_high"])
+    assert all(float(f["derived_high"]) == np.inf for key, f in bounded.items() if key != audited[0])
+    later = int(notes[0].split("was reached: ")[1].split(" ")[0])
+    assert later == len(bounded) - 1
+    assert [line for line in lines if "export-wide audit of households, count: " in line
+            and " 1 pairs of linear programs over" in line and "(100% of their bound)" in line], lines
