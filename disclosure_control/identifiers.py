@@ -169,3 +169,35 @@ def bsn_like_tokens(texts: pd.Series) -> pd.DataFrame:
     valid = ((digit_matrix @ weights) % 11 == 0) & (digit_matrix.sum(axis=1) > 0)
     rows = found.index.get_level_values(0)
     return pd.DataFrame({"row": np.asarray(rows)[valid], "token": tokens.to_numpy()[valid]})
+
+
+# Columns of a table's evidence beside its labels (see SafeWriter._evidence_cells): no dimension
+# may take one of these names.
+EVIDENCE_COLUMN = re.compile(r"status(?:_.+)?|(?:true|upl|lpl)_.+|rules_(?:failed|detail)")
+
+
+def input_problems(data: pd.DataFrame, units, dimensions, values) -> list[str]:
+    """Why columns of a table's input cannot be released as asked (empty: nothing)."""
+    reasons = []
+    missing = [c for c in list(units) + list(dimensions) + list(values) if c not in data.columns]
+    if missing:
+        return [f"columns not in the data: {missing}"]
+    for unit in units:
+        if unit in dimensions:
+            reasons.append(f"unit column {unit!r} cannot be a dimension (it identifies units)")
+    for column in dimensions:
+        if EVIDENCE_COLUMN.fullmatch(str(column)):
+            # The evidence lists labels beside these columns: a label of that name would be lost
+            # there, and the checker could not match the published rows with their evidence.
+            reasons.append(f"dimension {column!r} has the name of an evidence column; rename it")
+    for column in list(dimensions) + list(values):
+        why = identifier_name_reason(column)
+        if why:
+            reasons.append(f"column {column!r} cannot be released: {why}")
+        why = forbidden_statistic_reason(column)
+        if why:
+            reasons.append(f"column {column!r} cannot be released: {why}")
+    for column in values:
+        if not pd.api.types.is_numeric_dtype(data[column]):
+            reasons.append(f"value column {column!r} is not numeric")
+    return reasons

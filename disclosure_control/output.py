@@ -138,3 +138,21 @@ def _normalise_zip(data: bytes) -> bytes:
             fixed.external_attr = 0o600 << 16
             target.writestr(fixed, content)
     return target_buffer.getvalue()
+
+
+def percent_text(x: float) -> str:
+    """A share as a percentage label, without trailing zeros (0.05 -> "5%", 0.125 -> "12.5%")."""
+    text = f"{x * 100:.4f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def count_text(n: float, rounding_base: int | None) -> str:
+    """A count as notes may state it: rounded as the tables round counts, and from 10,000 on to
+    four significant digits ("about 218300"), since notes carry no statistic (a value of five
+    digits or more is one to the checker, and an exact total beside rounded tables undoes the
+    rounding)."""
+    shown = int(round_counts(np.array([float(n)]), rounding_base)[0])
+    if abs(shown) < 10_000:
+        return str(shown)
+    step = 10 ** (len(str(abs(shown))) - 4)
+    return f"about {int(np.floor(shown / step + 0.5)) * step}"

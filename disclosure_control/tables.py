@@ -546,3 +546,14 @@ def cell_statistics(frame: pd.DataFrame, grid: TableGrid, dimension_codes: pd.Da
             kept = UnitPairs(cell, per_cell_unit["unit"].to_numpy(dtype=np.int64), np.asarray(ids),
                              {v: per_cell_unit[v].to_numpy() for v in values})
     return stats, kept
+
+
+def default_unit_label(unit: str, position: int) -> str:
+    """What the units of a unit column are called where the caller gives no label: households,
+    persons, or units (the second and later unit columns numbered)."""
+    squashed = re.sub(r"[^a-z]", "", unit.lower())
+    if "huishoud" in squashed or "household" in squashed or squashed.startswith("hh"):
+        return "households"
+    if "persoon" in squashed or "person" in squashed or "rin" in squashed or "bsn" in squashed:
+        return "persons"
+    return "units" if position == 0 else f"units_{position + 1}"

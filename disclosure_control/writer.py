@@ -25,16 +25,19 @@ import scipy.sparse as sp
 
 from . import __version__
 from . import primary as rules_mod
+from .association import association_model
 from .completion import COMPLETION_NAME, FolderInUse
-from .identifiers import bsn_like_tokens, forbidden_statistic_reason, identifier_name_reason
-from .model import Identity, Layer, Membership, TableModel, as_profile, attach_memberships, build_problem, grid_model, \
-    hide_leaves, quantity_name, ranked_chains
+from .concentration import concentration_model
+from .identifiers import bsn_like_tokens, forbidden_statistic_reason, identifier_name_reason, input_problems
+from .model import (Identity, Layer, TableModel, as_profile, attach_memberships, build_problem, grid_model,
+                    hide_leaves, quantity_name, ranked_chains)
 from .population import audit_export
-from .output import format_number, openpyxl_available, round_counts, sha256_of, write_csv, write_xlsx
+from .output import (count_text, format_number, openpyxl_available, percent_text, round_counts, sha256_of, write_csv,
+                     write_xlsx)
 from .protection import ProtectionImpossible, protect, unprotectable_cells
 from .rules import DisclosureRules
 from .tables import (CellStatistics, Dimension, TableGrid, UnitPairs, cell_statistics, cell_sums, code_order,
-                     leaf_codes, natural_key, offsets_in_runs, top_contributions, unit_codes)
+                     default_unit_label, leaf_codes, top_contributions)
 
 MANIFEST_NAME = "disclosure_manifest.json"
 EVIDENCE_SUFFIX = ".evidence.json"
@@ -291,7 +294,7 @@ class SafeWriter:
             return result
         metadata = result
         try:
-            model, unit_sets = self._concentration_model(data, name, unit, value, top_shares, segments, by,
+            model, unit_sets = concentration_model(self.rules, data, name, unit, value, top_shares, segments, by,
                                                          metadata, unit_label)
         except ValueError as error:
             return self._fail(name, metadata, [str(error)])
@@ -313,43 +316,10 @@ class SafeWriter:
             return result
         metadata = result
         try:
-            model = self._association_model(data, name, unit, list(items), rules, metadata, unit_label)
+            model = association_model(self.rules, data, name, unit, list(items), rules, metadata, unit_label)
         except ValueError as error:
             return self._fail(name, metadata, [str(error)])
         return self._release(model, metadata, kind="association rules")
-
-    def _rule_count_protection(self, n_ant: np.ndarray, n_both: np.ndarray,
-                               n_cons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(upper, lower) protection of a rule's joint count, by what each rule discloses.
-
-        Too few units in a count (frequency): the joint count itself, a fraction of it both
-        ways.  Near 100% confidence: the units with the antecedent but not the consequent
-        are few (``d``): ``d`` is protected as a small count (the joint count may be
-        ``p(d)`` lower and, as far as ``d`` and the consequent allow, higher), and the confidence must not be
-        provably at least ``near_full_share``.  A joint count can never exceed its
-        antecedent, so a 100% rule (``d = 0``) needs room below only.  (A rule of near 0%
-        confidence is not a group disclosure of its own: the few units with both are a small
-        count, which the frequency rule protects; a joint count of 251 among 5,000 households
-        with the antecedent says nothing about any of them, and protecting it by 30% cost
-        hundreds of suppressions at 100,000 households.)"""
-        m, level = self.rules.min_units, self.rules.protection_level
-        own = rules_mod.count_protection(n_both, level)
-        d = n_ant - n_both
-        p_d = rules_mod.count_protection(d, level)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            confidence = np.where(n_ant > 0, n_both / n_ant, 0.0)
-        near_full = (d < m) | (confidence >= self.rules.near_full_share)
-        below_threshold = n_both - np.ceil(self.rules.near_full_share * n_ant - 1e-9) + 1
-        full_lpl = np.maximum(p_d, np.where(confidence >= self.rules.near_full_share, below_threshold, 0.0))
-        # Room above: as far as d allows, and the consequent: a joint count never exceeds either
-        # side (all 13 households of a domain also in another one: 13 is the most it can be).
-        full_upl = np.minimum(np.minimum(p_d, d), n_cons - n_both)
-        frequency = np.minimum(np.minimum(n_ant, n_both), n_cons) < m
-        upl = np.where(frequency, own, 0.0)
-        lpl = np.where(frequency, own, 0.0)
-        upl = np.where(near_full, np.maximum(upl, full_upl), upl)
-        lpl = np.where(near_full, np.maximum(lpl, full_lpl), lpl)
-        return upl, np.minimum(lpl, n_both)
 
     def percentiles(self, data: pd.DataFrame, *, name: str, unit: str, value: str,
                     percentiles: Sequence[float] = (0.5,), dimensions: Sequence[str] = (),
@@ -520,9 +490,9 @@ class SafeWriter:
             return result
         metadata = result
         units = [unit] if isinstance(unit, str) else list(unit)
-        labels = list(unit_labels) if unit_labels else [_unit_label(u, i) for i, u in enumerate(units)]
+        labels = list(unit_labels) if unit_labels else [default_unit_label(u, i) for i, u in enumerate(units)]
         dimensions = list(dimensions)
-        reasons = self._input_problems(data, units, dimensions, values)
+        reasons = input_problems(data, units, dimensions, values)
         reasons += [f"value dimension {d!r} is not a dimension of the table" for d in value_dimensions
                     if d not in dimensions]
         reasons += [f"value_groups names {d!r}, which is not a value dimension" for d in (value_groups or {})
@@ -607,31 +577,6 @@ class SafeWriter:
                              "give fewer categories (at most 200000 cells per table)")
         return TableGrid.build(dims)
 
-    def _input_problems(self, data: pd.DataFrame, units, dimensions, values) -> list[str]:
-        reasons = []
-        missing = [c for c in list(units) + list(dimensions) + list(values) if c not in data.columns]
-        if missing:
-            return [f"columns not in the data: {missing}"]
-        for unit in units:
-            if unit in dimensions:
-                reasons.append(f"unit column {unit!r} cannot be a dimension (it identifies units)")
-        for column in dimensions:
-            if _EVIDENCE_COLUMN.fullmatch(str(column)):
-                # The evidence lists labels beside these columns: a label of that name would be lost
-                # there, and the checker could not match the published rows with their evidence.
-                reasons.append(f"dimension {column!r} has the name of an evidence column; rename it")
-        for column in list(dimensions) + list(values):
-            why = identifier_name_reason(column)
-            if why:
-                reasons.append(f"column {column!r} cannot be released: {why}")
-            why = forbidden_statistic_reason(column)
-            if why:
-                reasons.append(f"column {column!r} cannot be released: {why}")
-        for column in values:
-            if not pd.api.types.is_numeric_dtype(data[column]):
-                reasons.append(f"value column {column!r} is not numeric")
-        return reasons
-
     def _aggregated_model(self, table, name, dimensions, count_column, value_column, statistic, top_columns,
                           hierarchies, margins_included, unit_label, metadata) -> TableModel:
         dimensions = list(dimensions)
@@ -641,7 +586,7 @@ class SafeWriter:
         missing = [c for c in needed if c not in table.columns]
         if missing:
             raise ValueError(f"columns not in the table: {missing}")
-        reasons = self._input_problems(table, [], dimensions, [value_column] if value_column else [])
+        reasons = input_problems(table, [], dimensions, [value_column] if value_column else [])
         if reasons:
             raise ValueError("; ".join(reasons))
         if statistic != "count" and (value_column is None or len(top_columns) < 2):
@@ -720,286 +665,12 @@ class SafeWriter:
             model.notes.append("Margins were computed from the cells (each unit in one category).")
         return model
 
-    def _concentration_model(self, data, name, unit, value, top_shares, segments, by, metadata, unit_label):
-        if segments not in ("top", "bands"):
-            raise ValueError("segments must be 'top' (cumulative top x%) or 'bands' (Lorenz segments)")
-        shares = sorted(set(float(x) for x in top_shares))
-        if not shares or shares[0] <= 0 or shares[-1] >= 1:
-            raise ValueError("top_shares must lie strictly between 0 and 1")
-        reasons = self._input_problems(data, [unit], [by] if by else [], [value])
-        if reasons:
-            raise ValueError("; ".join(reasons))
-        label = unit_label or _unit_label(unit, 0)
-        total = self.rules.total_label
-        # Units numbered in the order of their ids (ties in amount go to the smaller id).
-        unit_code, unit_ids = unit_codes(data[unit])
-        if (unit_code < 0).any():
-            raise ValueError(f"unit column {unit!r} has missing values")
-        n_ids = len(unit_ids)
-        amount = pd.to_numeric(data[value], errors="raise").to_numpy(dtype=float)
-        if np.isnan(amount).any():
-            raise ValueError(f"value column {value!r} has missing values; fill or drop them explicitly")
-        # Per unit its total, overall (group 0) and with ``by`` within each group (groups 1..):
-        # one row per (group, unit), the units of a group in id order.
-        group_codes = [total]
-        row_group = [np.zeros(n_ids, dtype=np.int64)]
-        row_unit = [np.arange(n_ids)]
-        row_amount = [np.bincount(unit_code, weights=amount, minlength=n_ids)]
-        if by:
-            groups = leaf_codes(data, [by])[by].cat.remove_unused_categories()
-            if total in set(groups.cat.categories):
-                raise ValueError(f"column {by!r} holds the total label {total!r} as a code")
-            group_codes += [str(c) for c in groups.cat.categories]
-            key = groups.cat.codes.to_numpy().astype(np.int64) * n_ids + unit_code
-            pair, inverse = np.unique(key, return_inverse=True)
-            row_group.append(pair // n_ids + 1)
-            row_unit.append(pair % n_ids)
-            row_amount.append(np.bincount(inverse.reshape(-1), weights=amount, minlength=len(pair)))
-        group_of_row = np.concatenate(row_group)
-        units_all = np.concatenate(row_unit)
-        amounts_all = np.concatenate(row_amount)
-        if (amounts_all < 0).any():
-            raise ValueError("concentration needs non-negative amounts per unit (some units have a negative total)")
-        # Rank units within each group by amount, largest first, ties by unit id: within a
-        # group the rows are in unit id order already, so two stable sorts give that order.
-        order = np.argsort(-amounts_all, kind="stable")
-        order = order[np.argsort(group_of_row[order], kind="stable")]
-        amounts = amounts_all[order]
-        unit_rank = units_all[order]
-        group_index = group_of_row[order]
-        rank = {code: i for i, code in enumerate((code_order(data[by]) if by else None) or [])}
-        group_order = sorted(range(len(group_codes)), key=lambda g: (
-            group_codes[g] != total, rank.get(group_codes[g], len(rank)), natural_key(group_codes[g])))
-        group_size = np.bincount(group_index, minlength=len(group_codes))
-        group_start = np.concatenate([[0], np.cumsum(group_size)[:-1]])
-        n_cuts = len(shares)
-        # Segment boundaries per group (number of top units in each cumulative segment).
-        cut_units = np.minimum(np.ceil(np.outer(group_size, shares) - 1e-9).astype(np.int64), group_size[:, None])
-        k = max(2, self.rules.dominance_n)
-        # Positions per group: cumulative top segments, bands, rest, total.
-        pos_labels = []
-        n_per_group = 2 * n_cuts + 2
-        for g in group_order:
-            for j, x in enumerate(shares):
-                pos_labels.append((group_codes[g], f"top {_pct(x)}", "top", j))
-            for j, x in enumerate(shares):
-                low = 0.0 if j == 0 else shares[j - 1]
-                pos_labels.append((group_codes[g], f"{_pct(low)}-{_pct(x)}", "band", j))
-            pos_labels.append((group_codes[g], f"{_pct(shares[-1])}-100%", "band", n_cuts))
-            pos_labels.append((group_codes[g], "all", "total", 0))
-        n_pos = len(pos_labels)
-        position_of_group = {g: i * n_per_group for i, g in enumerate(group_order)}
-        # Every position holds a run of its group's ranked units: top j% the first
-        # cut_j, band j those from cut_(j-1) to cut_j, the rest band from the last cut, the total all.
-        first = np.zeros(n_pos, dtype=np.int64)
-        size = np.zeros(n_pos, dtype=np.int64)
-        for g in range(len(group_codes)):
-            b0, cuts = position_of_group[g], cut_units[g]
-            lower = np.concatenate([[0], cuts])
-            first[b0:b0 + n_cuts] = group_start[g]
-            size[b0:b0 + n_cuts] = cuts
-            first[b0 + n_cuts:b0 + 2 * n_cuts + 1] = group_start[g] + lower
-            size[b0 + n_cuts:b0 + 2 * n_cuts + 1] = np.append(cuts, group_size[g]) - lower
-            first[b0 + 2 * n_cuts + 1] = group_start[g]
-            size[b0 + 2 * n_cuts + 1] = group_size[g]
-        member_pos = np.repeat(np.arange(n_pos), size)
-        member_row = np.repeat(first, size) + offsets_in_runs(size)
-        contribution = amounts[member_row]
-        n_units = size
-        sums = cell_sums(member_pos, contribution, n_pos)
-        # A run is ranked largest first: its first k units are its largest contributions.
-        top = np.zeros((n_pos, k))
-        for i in range(k):
-            has = size > i
-            top[has, i] = amounts[first[has] + i]
-        # Relations: top_1 = band_1, top_j = top_(j-1) + band_j, total = top_last + rest.
-        rows, cols, vals = [], [], []
-        r = 0
-        for g in group_order:
-            b0 = position_of_group[g]
-            for j in range(n_cuts):
-                top_pos, band_pos = b0 + j, b0 + n_cuts + j
-                members = [band_pos] + ([b0 + j - 1] if j > 0 else [])
-                for m in members:
-                    rows.append(r); cols.append(m); vals.append(1.0)
-                rows.append(r); cols.append(top_pos); vals.append(-1.0)
-                r += 1
-            rows += [r, r, r]
-            cols += [b0 + n_cuts - 1, b0 + 2 * n_cuts, b0 + 2 * n_cuts + 1]
-            vals += [1.0, 1.0, -1.0]
-            r += 1
-        relations = sp.csr_matrix((vals, (rows, cols)), shape=(r, n_pos))
-        stats = CellStatistics(n_units={unit: n_units}, sums={value: sums}, top={value: top},
-                               n_negative={value: np.zeros(n_pos, dtype=np.int64)})
-        labels = pd.DataFrame({
-            (by or "group"): [p[0] for p in pos_labels],
-            "segment": [p[1] for p in pos_labels],
-        })
-        kinds = np.array([p[2] for p in pos_labels])
-        # The concentration table is its own population: its cells never link
-        # with ordinary tables (a "top 1%" is not a classification code).
-        population = f"{metadata.get('population', '')}/concentration:{name}"
-        fake_grid = _Relations(relations)
-        no_group_rules = DisclosureRules(**{**self.rules.as_dict(), "flag_zero_cells": False,
-                                            "flag_full_cells": False})
-        model = grid_model(name, population, fake_grid, stats, no_group_rules, [unit], [label], [value],
-                           "sum", True)
-        model.labels = labels
-        model.label_columns = list(labels.columns)
-        model.key_codes = labels.copy()
-        publish = "top" if segments == "top" else "band"
-        model.hidden = ~((kinds == publish) | (kinds == "total"))
-        total_position = np.repeat([position_of_group[g] + 2 * n_cuts + 1 for g in group_order], n_per_group)
-        group_total = sums[total_position]
-        model.layers[1].display = "share"
-        model.layers[1].column = f"share_of_{value}_pct"
-        model.layers[1].share_of = group_total
-        model.layers[1].share_of_layer, model.layers[1].share_of_position = 1, total_position
-        model.notes.append(
-            "Units are ranked by their total amount; 'top x%' holds the ceil(x * N) units with the largest "
-            "amounts. Cut-off amounts are not published. Shares are percentages of the group total."
-        )
-        pairs = UnitPairs(member_pos, unit_rank[member_row].astype(np.int64), np.asarray(unit_ids),
-                          {value: contribution})
-        attach_memberships(model, pairs, universe=str(metadata.get("universe") or label))
-        # Within a group the bands are in rank order: each unit of a band has at least the amount
-        # of any unit of the next band.
-        model.rank_chains = [(1, np.arange(position_of_group[g] + n_cuts, position_of_group[g] + 2 * n_cuts + 1))
-                             for g in group_order]
-        unit_sets = (label, pairs) if self.rules.differencing_check else None
-        return model, unit_sets
-
-    def _association_model(self, data, name, unit, items, rules, metadata, unit_label) -> TableModel:
-        reasons = self._input_problems(data, [unit], items, [])
-        if reasons:
-            raise ValueError("; ".join(reasons))
-        for item in items:
-            if not (pd.api.types.is_bool_dtype(data[item]) or set(pd.unique(data[item])) <= {0, 1}):
-                raise ValueError(f"item column {item!r} must be boolean (or 0/1)")
-        # Each unit's items (any of its rows) as a bit mask; the units per distinct mask are
-        # all a rule's counts need.
-        unit_code, unit_ids = pd.factorize(data[unit])
-        if (unit_code < 0).any():
-            raise ValueError(f"unit column {unit!r} has missing values")
-        n_total = len(unit_ids)
-        one_row_each = n_total == len(data)
-        if len(items) > 62:
-            raise ValueError(f"at most 62 item columns ({len(items)} given)")
-        mask = np.zeros(n_total, dtype=np.int64)
-        for bit, item in enumerate(items):
-            flag = data[item].to_numpy(dtype=bool)
-            if not one_row_each:
-                flag = np.bincount(unit_code, weights=flag, minlength=n_total) > 0
-            # With one row per unit, units are numbered by row: the flags are already per unit.
-            mask |= flag.astype(np.int64) << bit
-        masks, units_with_mask = np.unique(mask, return_counts=True)
-        index = {item: i for i, item in enumerate(items)}
-        ant_counts, both_counts, cons_counts, ant_labels, cons_labels = [], [], [], [], []
-        rule_bits = []
-        for antecedent, consequent in rules:  # loops over rules (few), each vectorised over the masks
-            antecedent, consequent = list(antecedent), list(consequent)
-            unknown = [i for i in antecedent + consequent if i not in index]
-            if unknown:
-                raise ValueError(f"rule uses items that are not item columns: {unknown}")
-            a_bits = sum(1 << index[i] for i in set(antecedent))
-            c_bits = sum(1 << index[i] for i in set(consequent))
-            rule_bits.append((a_bits, c_bits))
-            has_a = (masks & a_bits) == a_bits
-            has_c = (masks & c_bits) == c_bits
-            ant_counts.append(int(units_with_mask[has_a].sum()))
-            cons_counts.append(int(units_with_mask[has_c].sum()))
-            both_counts.append(int(units_with_mask[has_a & has_c].sum()))
-            ant_labels.append(" + ".join(antecedent))
-            cons_labels.append(" + ".join(consequent))
-        n_ant = np.array(ant_counts, dtype=float)
-        n_both = np.array(both_counts, dtype=float)
-        n_cons = np.array(cons_counts, dtype=float)
-        m = self.rules.min_units
-        with np.errstate(divide="ignore", invalid="ignore"):
-            confidence = np.where(n_ant > 0, n_both / n_ant, 0.0)
-        reasons_per_rule = []
-        unsafe = np.zeros(len(rules), dtype=bool)
-        for i in range(len(rules)):
-            why = []
-            if min(n_ant[i], n_both[i], n_cons[i]) < m:
-                why.append(rules_mod.RULE_FREQUENCY)
-            if n_ant[i] - n_both[i] < m or confidence[i] >= self.rules.near_full_share:
-                why.append("group disclosure (near 100% confidence)")
-            unsafe[i] = bool(why)
-            reasons_per_rule.append(";".join(why))
-        shown_ant = round_counts(n_ant, self.rules.rounding_base)
-        shown_both = round_counts(n_both, self.rules.rounding_base)
-        shown_cons = round_counts(n_cons, self.rules.rounding_base)
-        shown_total = round_counts(np.array([float(n_total)]), self.rules.rounding_base)[0]
-        # Shares are computed from the published (possibly rounded) counts.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            support = np.where(shown_total > 0, shown_both / shown_total * 100, 0.0)
-            conf = np.where(shown_ant > 0, shown_both / shown_ant * 100, 0.0)
-            lift = np.where((shown_ant > 0) & (shown_cons > 0), (shown_both / shown_ant) / (shown_cons / shown_total), 0.0)
-        label = unit_label or _unit_label(unit, 0)
-        labels = pd.DataFrame({"antecedent": ant_labels, "consequent": cons_labels})
-        n_rules = len(rules)
-        # Three counts per rule, each a count of units (the export-wide audit links them with the
-        # same units elsewhere: a rule and its reverse share the joint count; the antecedent of a
-        # one-item rule is the domain's reach).  A row is one decision.
-        layers = []
-        rule_upl, rule_lpl = self._rule_count_protection(n_ant, n_both, n_cons)
-        # A rule and its reverse (and any rule over the same items) publish the same joint count:
-        # one number, so one decision and the strictest requirement of them all.
-        joint = np.unique(np.array([a | c for a, c in rule_bits], dtype=np.int64), return_inverse=True)[1].reshape(-1)
-        shared = np.bincount(joint, weights=unsafe.astype(float), minlength=joint.max(initial=-1) + 1)[joint] > 0
-        for i in np.flatnonzero(shared & ~unsafe):   # loops over the rules that take over a shared count
-            reasons_per_rule[i] = "joint count shared with an unsafe rule over the same items"
-        unsafe = shared
-        for level_array in (rule_upl, rule_lpl):
-            strictest = np.zeros(joint.max(initial=-1) + 1)
-            np.maximum.at(strictest, joint, level_array)
-            level_array[:] = strictest[joint]
-        for suffix, counts, unsafe_here in (("antecedent", n_ant, n_ant < m), ("consequent", n_cons, n_cons < m),
-                                            ("rule", n_both, unsafe)):
-            level = rules_mod.count_protection(counts, self.rules.protection_level)
-            flag = unsafe_here & (counts > 0) if suffix != "rule" else unsafe_here
-            upl, lpl = (level, np.minimum(level, counts)) if suffix != "rule" else (rule_upl, rule_lpl)
-            layers.append(Layer(column=f"n_{label}_{suffix}", statistic="count", source=f"{unit}#{suffix}", values=counts,
-                                lower_bound=np.zeros(n_rules), upper_protection=np.where(flag, upl, 0.0),
-                                lower_protection=np.where(flag, lpl, 0.0), display="count",
-                                cost=counts))
-        model = TableModel(
-            name=name, population=f"{metadata.get('population', '')}/rules:{name}", label_columns=["antecedent", "consequent"],
-            labels=labels, key_codes=labels.copy(), relations=sp.csr_matrix((0, n_rules)), layers=layers,
-            evidence=pd.DataFrame({f"n_{label}_antecedent": n_ant.astype(int), f"n_{label}_rule": n_both.astype(int),
-                                   f"n_{label}_consequent": n_cons.astype(int),
-                                   "confidence": np.round(confidence, 6), "rules_failed": reasons_per_rule}),
-            hidden=np.zeros(n_rules, dtype=bool),
-        )
-        def units_with(bits: int) -> np.ndarray:
-            return np.flatnonzero((mask & bits) == bits)
-
-        # The units behind each count, in the order of the layers: antecedent, consequent, both.
-        memberships = []
-        for bits_of in (lambda a, c: a, lambda a, c: c, lambda a, c: a | c):
-            per_rule = [units_with(bits_of(a, c)) for a, c in rule_bits]
-            sizes = np.array([len(u) for u in per_rule], dtype=np.int64)
-            memberships.append(Membership(np.repeat(np.arange(n_rules), sizes),
-                                          np.concatenate(per_rule) if per_rule else np.zeros(0, np.int64),
-                                          np.asarray(unit_ids)))
-        model.memberships = memberships
-        model.universe = str(metadata.get("universe") or label)
-        model.derived = {
-            "support_pct": format_number(support, self.rules.share_decimals),
-            "confidence_pct": format_number(conf, self.rules.share_decimals),
-            "lift": format_number(lift, 2),
-        }
-        model.notes.append(f"Support is a percentage of all {self._count_text(n_total)} {label}; confidence is the "
-                           "percentage of units with the antecedent that also have the consequent.")
-        return model
-
     def _percentile_model(self, data, name, unit, value, percentiles, dimensions, hierarchies, margins,
                           metadata, unit_label):
-        reasons = self._input_problems(data, [unit], dimensions, [value])
+        reasons = input_problems(data, [unit], dimensions, [value])
         if reasons:
             raise ValueError("; ".join(reasons))
-        label = unit_label or _unit_label(unit, 0)
+        label = unit_label or default_unit_label(unit, 0)
         frame = data[[unit, value] + dimensions].copy()
         if not dimensions:
             frame["_all"] = self.rules.total_label + "_"
@@ -1037,7 +708,7 @@ class SafeWriter:
             text = format_number(np.nan_to_num(window_mean), self.rules.magnitude_decimals)
             text = np.where(dominated, self.rules.suppressed_symbol, text)
             failed |= dominated
-            derived[f"p{_pct(q).rstrip('%')}_{value}"] = text
+            derived[f"p{percent_text(q).rstrip('%')}_{value}"] = text
         stats = CellStatistics(n_units={unit: counts})
         rules_no_group = DisclosureRules(**{**self.rules.as_dict(), "flag_full_cells": False})
         model = grid_model(name, f"{metadata.get('population', '')}", grid, stats, rules_no_group, [unit], [label],
@@ -1327,15 +998,7 @@ class SafeWriter:
         )
 
     def _count_text(self, n: float) -> str:
-        """A count as notes may state it: rounded as the tables round counts, and from 10,000 on to
-        four significant digits ("about 218300"), since notes carry no statistic (a value of five
-        digits or more is one to the checker, and an exact total beside rounded tables undoes the
-        rounding)."""
-        shown = int(round_counts(np.array([float(n)]), self.rules.rounding_base)[0])
-        if abs(shown) < 10_000:
-            return str(shown)
-        step = 10 ** (len(str(abs(shown))) - 4)
-        return f"about {int(np.floor(shown / step + 0.5)) * step}"
+        return count_text(n, self.rules.rounding_base)
 
     def _rounded_counts_note(self) -> str:
         base = self.rules.rounding_base
@@ -1817,21 +1480,6 @@ for _method in _TABLE_METHODS:
     setattr(ReleaseBatch, _method, _batch_method(_method))
 
 
-class _Relations:
-    """Adapter giving a relation matrix the grid interface grid_model uses."""
-
-    def __init__(self, relations: sp.csr_matrix):
-        self.relations = relations
-        coo = relations.tocoo()
-        self.relation_total = np.zeros(relations.shape[0], dtype=np.int64)
-        self.relation_total[coo.row[coo.data < 0]] = coo.col[coo.data < 0]
-        self.dimensions = []
-        self.n_cells = relations.shape[1]
-
-    def code_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(index=np.arange(self.n_cells))
-
-
 def _orders(data: pd.DataFrame, dimensions: Sequence[str]) -> dict[str, list[str] | None]:
     """The code list, in publication order, of every dimension given as a
     Categorical (all its categories, the unused ones too); None for a text
@@ -1904,24 +1552,6 @@ def _unweighted_n(model: TableModel) -> dict[str, int]:
             out[column[2:]] = int(pd.to_numeric(model.evidence[column]).max()) if len(model.evidence) else 0
     out.update(getattr(model, "unweighted_n", {}) or {})
     return out
-
-
-# Columns of a table's evidence beside its labels (see SafeWriter._evidence_cells).
-_EVIDENCE_COLUMN = re.compile(r"status(?:_.+)?|(?:true|upl|lpl)_.+|rules_(?:failed|detail)")
-
-
-def _pct(x: float) -> str:
-    text = f"{x * 100:.4f}".rstrip("0").rstrip(".")
-    return f"{text}%"
-
-
-def _unit_label(unit: str, position: int) -> str:
-    squashed = re.sub(r"[^a-z]", "", unit.lower())
-    if "huishoud" in squashed or "household" in squashed or squashed.startswith("hh"):
-        return "households"
-    if "persoon" in squashed or "person" in squashed or "rin" in squashed or "bsn" in squashed:
-        return "persons"
-    return "units" if position == 0 else f"units_{position + 1}"
 
 
 def _plain(value: Any) -> Any:
