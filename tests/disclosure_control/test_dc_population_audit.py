@@ -724,3 +724,13 @@ def test_a_bound_on_the_work_of_the_linear_programs_leaves_the_later_figures_to_
     assert later == len(bounded) - 1
     assert [line for line in lines if "export-wide audit of households, count: " in line
             and " 1 pairs of linear programs over" in line and "(100% of their bound)" in line], lines
+
+
+def test_the_audits_progress_line_gives_the_time_left_at_its_pace_or_until_its_bound():
+    from disclosure_control.population import _time_left_text
+    # 9 of 108 figures in 42 s: 99 more at 42/9 s each is 462 s (8 min); the bound, 4% spent in
+    # 42 s, ends after 42 * 96 / 4 = 1008 s: the sooner is the pace.
+    assert _time_left_text(42, 9, 108, 0.04) == "42 s elapsed, about 8 min left"
+    # 10 of 20 figures in 100 s, 90% of the bound spent: the bound ends first, after 11 s.
+    assert _time_left_text(100, 10, 20, 0.9) == "2 min elapsed, about 11 s left"
+    assert _time_left_text(30, 0, 100, 0.0) == "30 s elapsed"
