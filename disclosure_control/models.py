@@ -15,8 +15,9 @@ numeric columns become the suppression symbol) when
 * a standard error of it is exactly 0, or undefined (NaN): an estimate that
   fits its units exactly, or rests on one unit (``standard-error``).
 
-:func:`model_row_checks` applies these rules; ``SafeWriter.model_table`` uses
-it.  Imports nothing from the rest of the bundle.
+:func:`model_row_checks` applies these rules; :func:`model_table_model` builds the
+table's model with them (for ``SafeWriter.model_table``).  Imports nothing from the rest of the
+bundle.
 """
 
 from __future__ import annotations
@@ -27,8 +28,14 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
+from . import primary as rules_mod
+from .model import Layer, TableModel
+from .identifiers import forbidden_statistic_reason
+from .output import count_text, format_number, rounded_counts_note
 from .primary import RULE_FREQUENCY
+from .rules import DisclosureRules
 
 RULE_RESIDUAL_DF = "residual-df"
 RULE_EXACTLY_IDENTIFIED = "exactly-identified"
@@ -198,3 +205,117 @@ def model_row_checks(coefficients: pd.DataFrame, *, min_units: int, min_residual
 
 def _number(value: float) -> str:
     return str(int(value)) if np.isfinite(value) and value == int(value) else str(value)
+
+
+class RefusedTable(ValueError):
+    """A table the rules refuse as a whole, with every reason."""
+
+    def __init__(self, reasons: Sequence[str]):
+        super().__init__("; ".join(reasons))
+        self.reasons = list(reasons)
+
+
+def model_table_model(rules: DisclosureRules, coefficients: pd.DataFrame, *, name: str, residual_df: int | None,
+                      n_observations: int, metadata: dict, decimals: int, row_units, row_residual_df, n_parameters,
+                      standard_errors, unit_label: str, observations_in_notes: bool) -> TableModel:
+    """The model of a coefficient table (see ``SafeWriter.model_table``): its rows with the
+    published numbers, one hidden count per row (primary where a row fails the rules of model
+    tables) and the notes. Raises :class:`RefusedTable` with every reason the table fails as a whole."""
+    reasons = []
+    try:
+        checks = model_row_checks(coefficients, min_units=rules.min_units, min_residual_df=rules.min_residual_df,
+                                  residual_df=residual_df, row_units=row_units, row_residual_df=row_residual_df,
+                                  n_parameters=n_parameters, standard_errors=standard_errors)
+    except ValueError as error:
+        raise RefusedTable([str(error)]) from None
+    published = [c for c in coefficients.columns if c not in checks.unpublished]
+    if row_residual_df is None and residual_df < rules.min_residual_df:
+        reasons.append(f"model has {residual_df} residual degrees of freedom; at least "
+                       f"{rules.min_residual_df} are required")
+    if len(coefficients) >= n_observations:
+        reasons.append("a coefficient table with as many rows as observations is unit-level output")
+    for column in published:
+        why = forbidden_statistic_reason(column)
+        if why:
+            reasons.append(f"column {column!r}: {why}")
+    text_columns = [c for c in published if not pd.api.types.is_numeric_dtype(coefficients[c])]
+    for column in text_columns:
+        for value in coefficients[column].astype(str).unique():
+            why = forbidden_statistic_reason(value)
+            if why:
+                reasons.append(f"row {value!r}: {why}")
+    labels = coefficients[text_columns].astype(str).reset_index(drop=True)
+    row_text = [", ".join(f"{c}={labels[c].iloc[i]}" for c in labels.columns) or f"row {i + 1}"
+                for i in range(len(labels))]
+    if not reasons and len(labels) and checks.unsafe.all():
+        reasons.append(f"every row fails the rules of model tables (at least {rules.min_units} independent "
+                       f"units per group, {rules.min_residual_df} residual degrees of freedom, a standard "
+                       "error above 0, not exactly identified)")
+        reasons += [f"{row_text[i]}: {checks.explanations[i]}" for i in range(min(len(labels), 20))]
+    if reasons:
+        raise RefusedTable(reasons)
+    derived = {}
+    for column in published:
+        if column in text_columns:
+            continue
+        derived[column] = format_number(coefficients[column].to_numpy(dtype=float), decimals)
+    n_rows = len(labels)
+    evidence: dict[str, object] = {}
+    label = unit_label or "units"
+    if checks.units is not None:
+        evidence[f"n_{label}"] = checks.units.astype(np.int64)
+        if len(checks.group_units) > 1:
+            for column, values in checks.group_units.items():
+                evidence[f"units_{column}"] = values
+    evidence["residual_df_row"] = checks.residual_df
+    if checks.parameters is not None:
+        evidence["parameters"] = checks.parameters
+    evidence["rules_failed"] = checks.reasons
+    evidence["rules_detail"] = checks.explanations
+    layers = []
+    unsafe = checks.unsafe
+    if unsafe.any():
+        # The decision per row: one hidden count (its units) per row, primary where a
+        # rule fails.  No relations tie the rows to each other or to other tables.
+        count = checks.units if checks.units is not None else np.full(n_rows, float(n_observations))
+        level = rules_mod.count_protection(count, rules.protection_level)
+        layers.append(Layer(column=f"n_{label}_row", statistic="count", source=f"model:{name}",
+                            values=count.astype(float), lower_bound=np.zeros(n_rows),
+                            upper_protection=np.where(unsafe, level, 0.0), lower_protection=np.zeros(n_rows),
+                            display="hidden", cost=np.ones(n_rows)))
+    model = TableModel(
+        name=name, population=f"{metadata.get('population', '')}/model:{name}", label_columns=list(labels.columns),
+        labels=labels, key_codes=pd.DataFrame({"row": [str(i) for i in range(n_rows)]}),
+        relations=sp.csr_matrix((0, n_rows)), layers=layers,
+        evidence=pd.DataFrame(evidence, index=np.arange(n_rows)), hidden=np.zeros(n_rows, dtype=bool),
+    )
+    model.derived = derived
+    model.unweighted_n = {"observations": int(n_observations)}
+    if not observations_in_notes:
+        model.notes.append("The number of observations and the residual degrees of freedom are not stated (they "
+                           "would give back counts of other tables); no residuals or predictions are released.")
+    elif unsafe.any():
+        # A count of observations beside rows suppressed for too few units gives those units
+        # back (a matched cohort of 6 households: 12 observations).
+        model.notes.append("The number of observations and the residual degrees of freedom are not stated: "
+                           "rows of this table are suppressed for too few independent units; no residuals or "
+                           "predictions are released.")
+    elif row_residual_df is None:
+        observations, residual = (count_text(n, rules.rounding_base) for n in (n_observations, residual_df))
+        model.notes.append(f"Model estimated on {observations} observations with {residual} residual degrees of "
+                           "freedom; no residuals or predictions are released."
+                           + rounded_counts_note(rules.rounding_base))
+    else:
+        model.notes.append(f"Estimates on {count_text(n_observations, rules.rounding_base)} observations; residual "
+                           "degrees of freedom counted per row in independent units; no residuals or predictions are "
+                           "released." + rounded_counts_note(rules.rounding_base))
+    if checks.units is not None or checks.standard_errors or row_residual_df is not None:
+        model.notes.append(
+            "A row is published only when "
+            + (f"every group behind it has at least {rules.min_units} independent {label}, "
+               if checks.units is not None else "")
+            + f"its model has at least {rules.min_residual_df} residual degrees of freedom"
+            + (", no standard error of it is zero" if checks.standard_errors else "")
+            + f" and it is not exactly identified; otherwise its numbers are shown as "
+              f"'{rules.suppressed_symbol}'.")
+    return model

@@ -156,3 +156,8 @@ def count_text(n: float, rounding_base: int | None) -> str:
         return str(shown)
     step = 10 ** (len(str(abs(shown))) - 4)
     return f"about {int(np.floor(shown / step + 0.5)) * step}"
+
+
+def rounded_counts_note(rounding_base: int | None) -> str:
+    """The sentence a table's notes add where counts are rounded (empty where they are not)."""
+    return f" These numbers are rounded to multiples of {rounding_base}." if rounding_base else ""

@@ -21,10 +21,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from . import __version__
-from . import primary as rules_mod
 from .association import association_model
 from .completion import COMPLETION_NAME, FolderInUse
 from .concentration import concentration_model
@@ -32,8 +30,9 @@ from .identifiers import bsn_like_tokens, forbidden_statistic_reason, identifier
 from .model import (Identity, Layer, TableModel, as_profile, attach_memberships, build_problem, grid_model,
                     hide_leaves, quantity_name, ranked_chains)
 from .population import audit_export
-from .output import (count_text, format_number, openpyxl_available, percent_text, round_counts, sha256_of, write_csv,
-                     write_xlsx)
+from .models import RefusedTable, model_table_model
+from .output import (count_text, format_number, openpyxl_available, percent_text, round_counts, rounded_counts_note,
+                     sha256_of, write_csv, write_xlsx)
 from .protection import ProtectionImpossible, protect, unprotectable_cells
 from .rules import DisclosureRules
 from .tables import (CellStatistics, Dimension, TableGrid, UnitPairs, cell_statistics, cell_sums, code_order,
@@ -374,109 +373,18 @@ class SafeWriter:
         the notes do not state the number of observations and degrees of freedom
         (where they would give back a count another table suppresses).
         """
-        from .models import model_row_checks
-
         result = self._start(name, metadata)
         if isinstance(result, ReleaseResult):
             return result
         metadata = result
-        rules = self.rules
-        reasons = []
         try:
-            checks = model_row_checks(coefficients, min_units=rules.min_units, min_residual_df=rules.min_residual_df,
-                                      residual_df=residual_df, row_units=row_units, row_residual_df=row_residual_df,
-                                      n_parameters=n_parameters, standard_errors=standard_errors)
-        except ValueError as error:
-            return self._fail(name, metadata, [str(error)])
-        published = [c for c in coefficients.columns if c not in checks.unpublished]
-        if row_residual_df is None and residual_df < rules.min_residual_df:
-            reasons.append(f"model has {residual_df} residual degrees of freedom; at least "
-                           f"{rules.min_residual_df} are required")
-        if len(coefficients) >= n_observations:
-            reasons.append("a coefficient table with as many rows as observations is unit-level output")
-        for column in published:
-            why = forbidden_statistic_reason(column)
-            if why:
-                reasons.append(f"column {column!r}: {why}")
-        text_columns = [c for c in published if not pd.api.types.is_numeric_dtype(coefficients[c])]
-        for column in text_columns:
-            for value in coefficients[column].astype(str).unique():
-                why = forbidden_statistic_reason(value)
-                if why:
-                    reasons.append(f"row {value!r}: {why}")
-        labels = coefficients[text_columns].astype(str).reset_index(drop=True)
-        row_text = [", ".join(f"{c}={labels[c].iloc[i]}" for c in labels.columns) or f"row {i + 1}"
-                    for i in range(len(labels))]
-        if not reasons and len(labels) and checks.unsafe.all():
-            reasons.append(f"every row fails the rules of model tables (at least {rules.min_units} independent "
-                           f"units per group, {rules.min_residual_df} residual degrees of freedom, a standard "
-                           "error above 0, not exactly identified)")
-            reasons += [f"{row_text[i]}: {checks.explanations[i]}" for i in range(min(len(labels), 20))]
-        if reasons:
-            return self._fail(name, metadata, reasons)
-        derived = {}
-        for column in published:
-            if column in text_columns:
-                continue
-            derived[column] = format_number(coefficients[column].to_numpy(dtype=float), decimals)
-        n_rows = len(labels)
-        evidence: dict[str, object] = {}
-        label = unit_label or "units"
-        if checks.units is not None:
-            evidence[f"n_{label}"] = checks.units.astype(np.int64)
-            if len(checks.group_units) > 1:
-                for column, values in checks.group_units.items():
-                    evidence[f"units_{column}"] = values
-        evidence["residual_df_row"] = checks.residual_df
-        if checks.parameters is not None:
-            evidence["parameters"] = checks.parameters
-        evidence["rules_failed"] = checks.reasons
-        evidence["rules_detail"] = checks.explanations
-        layers = []
-        unsafe = checks.unsafe
-        if unsafe.any():
-            # The decision per row: one hidden count (its units) per row, primary where a
-            # rule fails.  No relations tie the rows to each other or to other tables.
-            count = checks.units if checks.units is not None else np.full(n_rows, float(n_observations))
-            level = rules_mod.count_protection(count, rules.protection_level)
-            layers.append(Layer(column=f"n_{label}_row", statistic="count", source=f"model:{name}",
-                                values=count.astype(float), lower_bound=np.zeros(n_rows),
-                                upper_protection=np.where(unsafe, level, 0.0), lower_protection=np.zeros(n_rows),
-                                display="hidden", cost=np.ones(n_rows)))
-        model = TableModel(
-            name=name, population=f"{metadata.get('population', '')}/model:{name}", label_columns=list(labels.columns),
-            labels=labels, key_codes=pd.DataFrame({"row": [str(i) for i in range(n_rows)]}),
-            relations=sp.csr_matrix((0, n_rows)), layers=layers,
-            evidence=pd.DataFrame(evidence, index=np.arange(n_rows)), hidden=np.zeros(n_rows, dtype=bool),
-        )
-        model.derived = derived
-        model.unweighted_n = {"observations": int(n_observations)}
-        if not observations_in_notes:
-            model.notes.append("The number of observations and the residual degrees of freedom are not stated (they "
-                               "would give back counts of other tables); no residuals or predictions are released.")
-        elif unsafe.any():
-            # A count of observations beside rows suppressed for too few units gives those units
-            # back (a matched cohort of 6 households: 12 observations).
-            model.notes.append("The number of observations and the residual degrees of freedom are not stated: "
-                               "rows of this table are suppressed for too few independent units; no residuals or "
-                               "predictions are released.")
-        elif row_residual_df is None:
-            model.notes.append(f"Model estimated on {self._count_text(n_observations)} observations with "
-                               f"{self._count_text(residual_df)} residual degrees of freedom; no residuals or "
-                               "predictions are released." + self._rounded_counts_note())
-        else:
-            model.notes.append(f"Estimates on {self._count_text(n_observations)} observations; residual degrees of "
-                               "freedom counted per row in independent units; no residuals or predictions are "
-                               "released." + self._rounded_counts_note())
-        if checks.units is not None or checks.standard_errors or row_residual_df is not None:
-            model.notes.append(
-                "A row is published only when "
-                + (f"every group behind it has at least {rules.min_units} independent {label}, "
-                   if checks.units is not None else "")
-                + f"its model has at least {rules.min_residual_df} residual degrees of freedom"
-                + (", no standard error of it is zero" if checks.standard_errors else "")
-                + f" and it is not exactly identified; otherwise its numbers are shown as "
-                  f"'{rules.suppressed_symbol}'.")
+            model = model_table_model(
+                self.rules, coefficients, name=name, residual_df=residual_df, n_observations=n_observations,
+                metadata=metadata, decimals=decimals, row_units=row_units, row_residual_df=row_residual_df,
+                n_parameters=n_parameters, standard_errors=standard_errors, unit_label=unit_label,
+                observations_in_notes=observations_in_notes)
+        except RefusedTable as refused:
+            return self._fail(name, metadata, refused.reasons)
         return self._release(model, metadata, kind="model coefficients")
 
     # --------------------------------------------------------------- builders
@@ -1001,8 +909,7 @@ class SafeWriter:
         return count_text(n, self.rules.rounding_base)
 
     def _rounded_counts_note(self) -> str:
-        base = self.rules.rounding_base
-        return f" These numbers are rounded to multiples of {base}." if base else ""
+        return rounded_counts_note(self.rules.rounding_base)
 
     def _display_values(self, model: TableModel, layer: Layer) -> np.ndarray:
         """The true value of the published statistic of a layer (count, sum,
