@@ -15,6 +15,7 @@ contributes once to the row total).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
@@ -557,3 +558,51 @@ def default_unit_label(unit: str, position: int) -> str:
     if "persoon" in squashed or "person" in squashed or "rin" in squashed or "bsn" in squashed:
         return "persons"
     return "units" if position == 0 else f"units_{position + 1}"
+
+
+def dimension_orders(data: pd.DataFrame, dimensions: Sequence[str]) -> dict[str, list[str] | None]:
+    """The code list, in publication order, of every dimension given as a
+    Categorical (all its categories, the unused ones too); None for a text
+    dimension (its codes are those that occur)."""
+    return {d: code_order(data[d]) for d in dimensions if d in data.columns}
+
+
+def table_grid(codes: pd.DataFrame, dimensions, hierarchies, margins, total_label: str,
+               orders: Mapping[str, Sequence[str] | None] | None = None) -> TableGrid:
+    """The grid of a table.  A dimension given as a Categorical (its code
+    list in ``orders``, see :func:`dimension_orders`) has every category as a leaf,
+    in the order of the categories, also the categories no row has: they
+    are zero cells, which the zero-cell rule protects like any other cell
+    (leaving them out would tell that they are empty).  Other dimensions
+    have the codes that occur, sorted naturally.  An unused category that
+    is the total label or an aggregate of the dimension's hierarchy is not
+    a leaf."""
+    hierarchies = hierarchies or {}
+    unknown = sorted(set(hierarchies) - set(dimensions))
+    if unknown:
+        raise ValueError(f"hierarchies given for columns that are not dimensions: {unknown}")
+    with_margin = set(dimensions) if margins is True else set() if margins is False else set(margins)
+    orders = orders or {}
+    dims = []
+    for d in dimensions:
+        column = codes[d]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            # The categories rows use, found on the codes (a hash pass, not a sort of every row).
+            used = np.sort(pd.unique(column.cat.codes.to_numpy()))
+            leaves = column.cat.categories[used[used >= 0]].tolist()
+        else:
+            leaves = pd.unique(column).tolist()
+        listed = orders.get(d)
+        if listed is not None:
+            not_leaves = {total_label} | {str(p) for p in (hierarchies.get(d) or {}).values()}
+            present = set(leaves)
+            leaves = list(dict.fromkeys([c for c in listed if c in present or c not in not_leaves] + leaves))
+        dims.append(Dimension.build(d, leaves, hierarchies.get(d), total_label, d in with_margin,
+                                    listed))
+    # Checked before the relations are built: a code list can be long.
+    n_cells = math.prod(dim.size for dim in dims)
+    if n_cells > 200_000:
+        sizes = ", ".join(f"{dim.name}: {dim.size}" for dim in dims)
+        raise ValueError(f"table would have {n_cells} cells ({sizes} codes, margins included); split it, or "
+                         "give fewer categories (at most 200000 cells per table)")
+    return TableGrid.build(dims)

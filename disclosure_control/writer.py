@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .aggregates import aggregated_model, percentile_model
 from .association import association_model
 from .completion import COMPLETION_NAME, FolderInUse
 from .concentration import concentration_model
@@ -31,12 +32,11 @@ from .model import (Identity, Layer, TableModel, as_profile, attach_memberships,
                     hide_leaves, quantity_name, ranked_chains)
 from .population import audit_export
 from .models import RefusedTable, model_table_model
-from .output import (count_text, format_number, openpyxl_available, percent_text, round_counts, rounded_counts_note,
-                     sha256_of, write_csv, write_xlsx)
+from .output import (count_text, format_number, openpyxl_available, round_counts, rounded_counts_note, sha256_of,
+                     write_csv, write_xlsx)
 from .protection import ProtectionImpossible, protect, unprotectable_cells
 from .rules import DisclosureRules
-from .tables import (CellStatistics, Dimension, TableGrid, UnitPairs, cell_statistics, cell_sums, code_order,
-                     default_unit_label, leaf_codes, top_contributions)
+from .tables import cell_statistics, default_unit_label, dimension_orders, leaf_codes, table_grid
 
 MANIFEST_NAME = "disclosure_manifest.json"
 EVIDENCE_SUFFIX = ".evidence.json"
@@ -273,8 +273,8 @@ class SafeWriter:
             return result
         metadata = result
         try:
-            model = self._aggregated_model(table, name, dimensions, count_column, value_column, statistic,
-                                           list(top_columns), hierarchies, margins_included, unit_label, metadata)
+            model = aggregated_model(self.rules, table, name, dimensions, count_column, value_column, statistic,
+                                     list(top_columns), hierarchies, margins_included, unit_label, metadata)
         except ValueError as error:
             return self._fail(name, metadata, [str(error)])
         return self._release(model, metadata, kind=f"aggregated {statistic} table")
@@ -294,7 +294,7 @@ class SafeWriter:
         metadata = result
         try:
             model, unit_sets = concentration_model(self.rules, data, name, unit, value, top_shares, segments, by,
-                                                         metadata, unit_label)
+                                                   metadata, unit_label)
         except ValueError as error:
             return self._fail(name, metadata, [str(error)])
         return self._release(model, metadata, kind="concentration", unit_sets=unit_sets)
@@ -338,8 +338,8 @@ class SafeWriter:
             return self._fail(name, metadata, [f"percentiles must lie strictly between 0 and 1 "
                                                f"(0 and 1 are the minimum and maximum): {bad}"])
         try:
-            model, unit_sets = self._percentile_model(data, name, unit, value, list(percentiles), list(dimensions),
-                                                      hierarchies, margins, metadata, unit_label)
+            model, unit_sets = percentile_model(self.rules, data, name, unit, value, list(percentiles),
+                                                list(dimensions), hierarchies, margins, metadata, unit_label)
         except ValueError as error:
             return self._fail(name, metadata, [str(error)])
         return self._release(model, metadata, kind="percentiles", unit_sets=unit_sets)
@@ -415,7 +415,8 @@ class SafeWriter:
             return self._fail(name, metadata, reasons)
         try:
             codes = leaf_codes(data, dimensions)
-            grid = self._grid(codes, dimensions, hierarchies, margins, _orders(data, dimensions))
+            grid = table_grid(codes, dimensions, hierarchies, margins, self.rules.total_label,
+                              dimension_orders(data, dimensions))
             stats, kept = cell_statistics(data, grid, codes, units, values, max(2, self.rules.dominance_n),
                                           keep_units=True)
             model = grid_model(name, str(metadata.get("population", "")), grid, stats, self.rules, units, labels,
@@ -444,195 +445,6 @@ class SafeWriter:
         kind = "frequency table" if statistic == "count" else f"magnitude table ({statistic})"
         unit_sets = (labels[0], kept) if self.rules.differencing_check else None
         return self._release(model, metadata, kind=kind, unit_sets=unit_sets)
-
-    def _grid(self, codes: pd.DataFrame, dimensions, hierarchies, margins,
-              orders: Mapping[str, Sequence[str] | None] | None = None) -> TableGrid:
-        """The grid of a table.  A dimension given as a Categorical (its code
-        list in ``orders``, see :func:`_orders`) has every category as a leaf,
-        in the order of the categories, also the categories no row has: they
-        are zero cells, which the zero-cell rule protects like any other cell
-        (leaving them out would tell that they are empty).  Other dimensions
-        have the codes that occur, sorted naturally.  An unused category that
-        is the total label or an aggregate of the dimension's hierarchy is not
-        a leaf."""
-        hierarchies = hierarchies or {}
-        unknown = sorted(set(hierarchies) - set(dimensions))
-        if unknown:
-            raise ValueError(f"hierarchies given for columns that are not dimensions: {unknown}")
-        with_margin = set(dimensions) if margins is True else set() if margins is False else set(margins)
-        orders = orders or {}
-        dims = []
-        for d in dimensions:
-            column = codes[d]
-            if isinstance(column.dtype, pd.CategoricalDtype):
-                # The categories rows use, found on the codes (a hash pass, not a sort of every row).
-                used = np.sort(pd.unique(column.cat.codes.to_numpy()))
-                leaves = column.cat.categories[used[used >= 0]].tolist()
-            else:
-                leaves = pd.unique(column).tolist()
-            listed = orders.get(d)
-            if listed is not None:
-                not_leaves = {self.rules.total_label} | {str(p) for p in (hierarchies.get(d) or {}).values()}
-                present = set(leaves)
-                leaves = list(dict.fromkeys([c for c in listed if c in present or c not in not_leaves] + leaves))
-            dims.append(Dimension.build(d, leaves, hierarchies.get(d), self.rules.total_label, d in with_margin,
-                                        listed))
-        # Checked before the relations are built: a code list can be long.
-        n_cells = math.prod(dim.size for dim in dims)
-        if n_cells > 200_000:
-            sizes = ", ".join(f"{dim.name}: {dim.size}" for dim in dims)
-            raise ValueError(f"table would have {n_cells} cells ({sizes} codes, margins included); split it, or "
-                             "give fewer categories (at most 200000 cells per table)")
-        return TableGrid.build(dims)
-
-    def _aggregated_model(self, table, name, dimensions, count_column, value_column, statistic, top_columns,
-                          hierarchies, margins_included, unit_label, metadata) -> TableModel:
-        dimensions = list(dimensions)
-        if statistic not in ("count", "sum", "mean"):
-            raise ValueError("statistic must be 'count', 'sum' or 'mean'")
-        needed = dimensions + [count_column] + ([value_column] if value_column else []) + top_columns
-        missing = [c for c in needed if c not in table.columns]
-        if missing:
-            raise ValueError(f"columns not in the table: {missing}")
-        reasons = input_problems(table, [], dimensions, [value_column] if value_column else [])
-        if reasons:
-            raise ValueError("; ".join(reasons))
-        if statistic != "count" and (value_column is None or len(top_columns) < 2):
-            raise ValueError("sums and means need value_column and at least two top_columns "
-                             "(largest contributions) for the dominance and p%-rules")
-        total = self.rules.total_label
-        codes = leaf_codes(table, dimensions)
-        is_total_row = np.zeros(len(table), dtype=bool)
-        for d in dimensions:
-            parents = set(map(str, (hierarchies or {}).get(d, {}).values())) | {total}
-            is_total_row |= codes[d].isin(parents).to_numpy()
-        if margins_included:
-            leaves = codes[~is_total_row]
-        else:
-            if is_total_row.any():
-                raise ValueError("the table has total rows; pass margins_included=True")
-            leaves = codes
-        grid = self._grid(leaves, dimensions, hierarchies, True, _orders(table, dimensions))
-        shape = grid.shape
-        index = [pd.Index(dim.codes).get_indexer(codes[dim.name]) for dim in grid.dimensions]
-        if any((i < 0).any() for i in index):
-            raise ValueError("table has codes outside the classification")
-        cell = np.ravel_multi_index(tuple(index), shape)
-        if len(np.unique(cell)) != len(cell):
-            raise ValueError("table has duplicate rows for a cell")
-        counts = table[count_column].to_numpy(dtype=float)
-        value = table[value_column].to_numpy(dtype=float) if value_column else None
-        tops = table[top_columns].to_numpy(dtype=float) if top_columns else np.zeros((len(table), 0))
-        k = max(2, self.rules.dominance_n)
-        if tops.shape[1] < k and statistic != "count":
-            raise ValueError(f"dominance with n={self.rules.dominance_n} needs {self.rules.dominance_n} top columns")
-        n_cells = grid.n_cells
-        if margins_included:
-            missing_cells = np.setdiff1d(np.flatnonzero(grid.is_total_cell()), cell)
-            if len(missing_cells):
-                raise ValueError(f"margins_included=True but {len(missing_cells)} total cells are missing")
-            n_units = np.zeros(n_cells)
-            n_units[cell] = counts
-            sums = np.zeros(n_cells)
-            top = np.zeros((n_cells, k))
-            if value is not None:
-                sums[cell] = value
-                top[cell, :min(k, tops.shape[1])] = tops[:, :k]
-        else:
-            # Margins from the cells: spread each leaf row to its ancestors.
-            pseudo = pd.DataFrame({d: codes[d].to_numpy() for d in dimensions})
-            pseudo["_row"] = np.arange(len(table))
-            pseudo["_n"] = counts
-            pseudo["_v"] = value if value is not None else 0.0
-            from .tables import spread_contributions
-            spread = spread_contributions(pseudo, grid, leaves, "_row", ["_n", "_v"])
-            row_of = np.asarray(spread.attrs["unit_ids"])[spread["unit"].to_numpy()]
-            n_units = np.bincount(spread["cell"], weights=spread["_n"], minlength=n_cells)
-            sums = cell_sums(spread["cell"].to_numpy(), spread["_v"].to_numpy(), n_cells)
-            top = np.zeros((n_cells, k))
-            if tops.shape[1]:
-                # Largest contributions of a margin are the largest among its cells'.
-                rep_cell = np.repeat(spread["cell"].to_numpy(), tops.shape[1])
-                rep_value = tops[row_of].reshape(-1)
-                top = top_contributions(rep_cell, rep_value, n_cells, k)
-        if (n_units < 0).any() or not np.all(n_units == np.round(n_units)):
-            raise ValueError(f"{count_column!r} must hold whole, non-negative unit counts")
-        stats = CellStatistics(n_units={count_column: n_units.astype(np.int64)})
-        values = []
-        if value_column:
-            values = [value_column]
-            stats.sums[value_column] = sums
-            stats.top[value_column] = top
-            stats.n_negative[value_column] = (top < 0).any(axis=1).astype(np.int64)
-        model_statistic = "count" if statistic == "count" else statistic
-        model = grid_model(name, str(metadata.get("population", "")), grid, stats, self.rules, [count_column],
-                           [unit_label], values, model_statistic, True)
-        model.notes.append("Released from an aggregated table with per-cell unit counts"
-                           + (" and largest contributions." if top_columns else "."))
-        if not margins_included:
-            model.notes.append("Margins were computed from the cells (each unit in one category).")
-        return model
-
-    def _percentile_model(self, data, name, unit, value, percentiles, dimensions, hierarchies, margins,
-                          metadata, unit_label):
-        reasons = input_problems(data, [unit], dimensions, [value])
-        if reasons:
-            raise ValueError("; ".join(reasons))
-        label = unit_label or default_unit_label(unit, 0)
-        frame = data[[unit, value] + dimensions].copy()
-        if not dimensions:
-            frame["_all"] = self.rules.total_label + "_"
-            dims = ["_all"]
-            grid = TableGrid.build([Dimension.build("_all", [self.rules.total_label + "_"], None,
-                                                    self.rules.total_label, False)])
-        else:
-            dims = dimensions
-        codes = leaf_codes(frame, dims)
-        if dimensions:
-            grid = self._grid(codes, dims, hierarchies, margins, _orders(data, dimensions))
-        from .tables import spread_contributions
-        spread = spread_contributions(frame, grid, codes, unit, [value])
-        n_cells = grid.n_cells
-        cell = spread["cell"].to_numpy()
-        amounts = spread[value].to_numpy()
-        order = np.lexsort((amounts, cell))
-        cell, amounts = cell[order], amounts[order]
-        counts = np.bincount(cell, minlength=n_cells)
-        start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        cumulative = np.concatenate([[0.0], np.cumsum(amounts)])
-        m = self.rules.min_units
-        derived, failed = {}, np.zeros(n_cells, dtype=bool)
-        for q in percentiles:
-            # Mean of the m values centred on the position q*(N-1), inside the cell.
-            centre = np.floor(q * (counts - 1) + 0.5).astype(np.int64)
-            first = np.clip(centre - m // 2, 0, np.maximum(counts - m, 0))
-            window_sum = cumulative[start + first + np.minimum(m, counts)] - cumulative[start + first]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                window_mean = np.where(counts >= m, window_sum / m, np.nan)
-            # The window itself must not be dominated by its two largest values.
-            last = start + first + np.minimum(m, counts) - 1
-            largest_two = np.where(counts >= 2, amounts[np.clip(last, 0, None)] + amounts[np.clip(last - 1, 0, None)], 0.0)
-            dominated = (counts >= m) & (window_sum > 0) & (largest_two > self.rules.dominance_k * window_sum)
-            text = format_number(np.nan_to_num(window_mean), self.rules.magnitude_decimals)
-            text = np.where(dominated, self.rules.suppressed_symbol, text)
-            failed |= dominated
-            derived[f"p{percent_text(q).rstrip('%')}_{value}"] = text
-        stats = CellStatistics(n_units={unit: counts})
-        rules_no_group = DisclosureRules(**{**self.rules.as_dict(), "flag_full_cells": False})
-        model = grid_model(name, f"{metadata.get('population', '')}", grid, stats, rules_no_group, [unit], [label],
-                           [], "count", True)
-        if not dimensions:
-            model.labels = pd.DataFrame(index=np.arange(1))
-            model.label_columns = []
-            model.key_codes = pd.DataFrame(index=np.arange(1))
-        model.derived = derived
-        model.notes.append(f"Each percentile is the mean of the {m} values around its position in the cell, "
-                           "never one unit's value.")
-        kept = UnitPairs(spread["cell"].to_numpy(dtype=np.int64), spread["unit"].to_numpy(dtype=np.int64),
-                         np.asarray(spread.attrs["unit_ids"]))
-        return model, ((label, kept) if self.rules.differencing_check else None)
-
-    # ------------------------------------------------------------- releasing
 
     def _start(self, name: str, metadata) -> dict | ReleaseResult:
         if self._open_batch is not None and self._queue is None:
@@ -1385,13 +1197,6 @@ def _batch_method(method: str):
 
 for _method in _TABLE_METHODS:
     setattr(ReleaseBatch, _method, _batch_method(_method))
-
-
-def _orders(data: pd.DataFrame, dimensions: Sequence[str]) -> dict[str, list[str] | None]:
-    """The code list, in publication order, of every dimension given as a
-    Categorical (all its categories, the unused ones too); None for a text
-    dimension (its codes are those that occur)."""
-    return {d: code_order(data[d]) for d in dimensions if d in data.columns}
 
 
 def _write_json(path: Path, record: dict) -> None:
