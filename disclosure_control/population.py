@@ -110,7 +110,15 @@ class TableAudit:
     figures: pd.DataFrame        # every suppressed figure: true value, required and derived interval
     added: list[dict]            # suppressions the audit added, each with the figure it protects
     notes: list[str]             # how each measure was audited, figures left out
-    linear_programs: bool        # False: only identities between tables (a population too large)
+    # per measure of the population ("count", "sum:<value>"): "programs" (linear programs for every
+    # figure), "bounded" (for the smallest, until their bound; identities for the rest) or
+    # "identities" (identities between tables only: a population too large)
+    methods: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def linear_programs(self) -> bool:
+        """Every measure audited with linear programs for every figure."""
+        return all(method == "programs" for method in self.methods.values())
 
 
 @dataclass
@@ -123,8 +131,8 @@ class ExportAudit:
     failures: dict[str, list[str]] = field(default_factory=dict)      # table -> reasons
     warnings: dict[str, list[str]] = field(default_factory=dict)      # table -> notes
     populations: dict[str, list[str]] = field(default_factory=dict)   # universe -> tables
-    # (universe, measure) -> (audited with linear programs, how: in words)
-    modes: dict[tuple[str, str], tuple[bool, str]] = field(default_factory=dict)
+    # (universe, measure) -> (method: see TableAudit.methods, how: in words)
+    modes: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     seconds: float = 0.0
 
     def for_table(self, universe: str, table: str) -> TableAudit:
@@ -135,7 +143,7 @@ class ExportAudit:
             added=[{"column": c, "position": p, "protects": why} for t, c, p, why in self.added if t == table],
             notes=self.warnings.get(table, []) + [f"{measure}: {how}" for (u, measure), (_, how)
                                                   in self.modes.items() if u == universe],
-            linear_programs=all(lp for (u, _), (lp, _) in self.modes.items() if u == universe))
+            methods={measure: method for (u, measure), (method, _) in self.modes.items() if u == universe})
 
 
 @dataclass
@@ -1022,7 +1030,8 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
                                   identity_only=bool(all_or_none[f]))
     if measure.measure == "count" and use_lp:
         _protect_small_differences(measure, models, rules, q_atoms, published_quantities, protect, result)
-    result.modes[(measure.universe, measure.measure)] = (use_lp and not budget_reached[0], (
+    method = "identities" if not use_lp else "bounded" if budget_reached[0] else "programs"
+    result.modes[(measure.universe, measure.measure)] = (method, (
         f"identities between tables only ({n_atoms} atoms, above {MAX_LP_ATOMS}): a figure published in another "
         "table is suppressed there too; each table keeps its own audit" if not use_lp else
         f"linear programs over {n_atoms} atoms ({lp_pairs[0]} pairs"

@@ -1243,9 +1243,20 @@ def _export_audit_summary(model: TableModel) -> dict:
         return {"audited": False}
     return {"audited": model.memberships is not None, "suppressed_figures_checked": int(len(audit.figures)),
             "all_protected": bool(audit.figures["protected"].all()) if len(audit.figures) else True,
-            "method": "one linear program per suppressed figure over all tables of the population"
-            if audit.linear_programs else "identities between tables for all or some figures (a large population: "
-            "linear programs for the smallest figures as far as their bound allows; the evidence says how many)"}
+            "method": _EVERY_FIGURE if audit.linear_programs else "; ".join(
+                f"{_measure_text(measure)}: {_METHOD_TEXT[method]}" for measure, method in sorted(audit.methods.items()))}
+
+
+_EVERY_FIGURE = "one linear program per suppressed figure over all tables of the population"
+_METHOD_TEXT = {
+    "programs": _EVERY_FIGURE,
+    "bounded": "linear programs for the smallest suppressed figures up to their bound (a large population), "
+               "identities between tables for the rest; the evidence says which",
+    "identities": "identities between tables only (a large population)"}
+
+
+def _measure_text(measure: str) -> str:
+    return "counts" if measure == "count" else f"sums of {measure.split(':', 1)[1]}"
 
 
 def _export_audit_evidence(model: TableModel) -> dict:

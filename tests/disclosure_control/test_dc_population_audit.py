@@ -722,6 +722,14 @@ def test_a_bound_on_the_work_of_the_linear_programs_leaves_the_later_figures_to_
     assert all(float(f["derived_high"]) == np.inf for key, f in bounded.items() if key != audited[0])
     later = int(notes[0].split("was reached: ")[1].split(" ")[0])
     assert later == len(bounded) - 1
+    # The manifest (what the output checker reads) says so per measure, without numbers.
+    def method(folder):
+        manifest = json.loads((folder / "export" / "disclosure_manifest.json").read_text(encoding="utf-8"))
+        return manifest["tables"]["bereik"]["export_audit"]["method"]
+    assert method(tmp_path / "whole") == "one linear program per suppressed figure over all tables of the population"
+    bounded_text = ("linear programs for the smallest suppressed figures up to their bound (a large population), "
+                    "identities between tables for the rest; the evidence says which")
+    assert method(tmp_path / "bounded") == f"counts: {bounded_text}; sums of kosten: {bounded_text}"
     assert [line for line in lines if "export-wide audit of households, count: " in line
             and " 1 pairs of linear programs over" in line and "(100% of their bound)" in line], lines
 
