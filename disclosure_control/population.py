@@ -75,7 +75,7 @@ MAX_LP_PAIRS = 1_500
 # every program solved (what the simplex method's time grows with): pairs alone do not bound the
 # time, since one program over the 17,000 atoms of a run over 100,000 households takes about 2 s
 # (2 cores, HiGHS from scipy 1.17) against milliseconds in the demo. That run's whole audit of its
-# counts (99 pairs, 88 more checks held by earlier solutions) took 7.7 minutes, about 4e11; the
+# counts (99 pairs, 88 more checks held by earlier solutions) took 5.5 minutes, about 4e11; the
 # bound leaves room for more figures. Deterministic, as the bound on pairs.
 MAX_LP_WORK = 1e12
 # The solutions of the latest programs kept to check later figures with (see _bounds_from_points).
