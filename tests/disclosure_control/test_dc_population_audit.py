@@ -698,6 +698,7 @@ def test_a_bound_on_the_work_of_the_linear_programs_leaves_the_later_figures_to_
     monkeypatch.setattr(population, "MAX_LP_WORK", 1.0)       # any one pair of programs reaches it
     monkeypatch.setattr(population, "_MAX_POINTS", 0)         # and no later figure is held by its solutions
     monkeypatch.setattr(population, "_PROGRESS_SECONDS", 0.0)
+    monkeypatch.setattr(population, "_ANNOUNCE_ATOMS", 0)
     # A handler of its own: a run's log (lib.pipeline.setup_logging) stops this logger's records from
     # reaching the root logger, where pytest's caplog listens.
     logger, lines = logging.getLogger("disclosure_control"), []
@@ -732,6 +733,10 @@ def test_a_bound_on_the_work_of_the_linear_programs_leaves_the_later_figures_to_
     assert method(tmp_path / "bounded") == f"counts: {bounded_text}; sums of kosten: {bounded_text}"
     assert [line for line in lines if "export-wide audit of households, count: " in line
             and " 1 pairs of linear programs over" in line and "(100% of their bound)" in line], lines
+    # Before the programs: how many figures, over how many atoms.
+    assert lines[0] == (f"    export-wide audit of households, count: {len(bounded)} suppressed figures, linear "
+                        "programs over 11 atoms; at this size a program takes seconds, so this part can take "
+                        "minutes (progress every 0 s)"), lines
 
 
 def test_the_audits_progress_line_gives_the_time_left_at_its_pace_or_until_its_bound():
