@@ -947,6 +947,10 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
     by_points = [0]
     started = time.perf_counter()
     last_line = [started]
+
+    def bound_used() -> float:
+        """The part of the bound on the programs spent (pairs or their size, whichever is further)."""
+        return max(lp_pairs[0] / MAX_LP_PAIRS, lp_work[0] / MAX_LP_WORK)
     # The smallest figures first: a small count or amount is what an intruder is after.
     targets = targets[np.argsort(np.abs(values[targets]), kind="stable")]
     if use_lp and len(targets) and n_atoms >= _ANNOUNCE_ATOMS:
@@ -981,7 +985,7 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
                 low, high, ok = *from_points, True
                 by_points[0] += 1
                 binding = pd.Series(dtype=float)
-            elif not use_lp or lp_pairs[0] >= MAX_LP_PAIRS or lp_work[0] >= MAX_LP_WORK:
+            elif not use_lp or bound_used() >= 1:
                 # Identities only: the quantity is not published elsewhere; the per-table audit holds.
                 budget_reached[0] += use_lp
                 low, high, ok = -np.inf, np.inf, True
@@ -996,12 +1000,11 @@ def _audit_measure(measure: _Measure, models, rules, result: ExportAudit, repair
                     points[0] = np.column_stack([points[0], *solutions])[:, -_MAX_POINTS:]
                 if time.perf_counter() - last_line[0] >= _PROGRESS_SECONDS:
                     last_line[0] = time.perf_counter()
+                    used = bound_used()
                     LOG.info("    export-wide audit of %s, %s: %d of %d figures checked, %d pairs of linear programs "
                              "over %d atoms (%.0f%% of their bound), %s", measure.universe or "these units",
-                             measure.measure, len(audited), len(targets), lp_pairs[0], n_atoms,
-                             min(100.0, 100 * max(lp_pairs[0] / MAX_LP_PAIRS, lp_work[0] / MAX_LP_WORK)),
-                             _time_left_text(last_line[0] - started, len(audited), len(targets),
-                                             max(lp_pairs[0] / MAX_LP_PAIRS, lp_work[0] / MAX_LP_WORK)))
+                             measure.measure, len(audited), len(targets), lp_pairs[0], n_atoms, min(100.0, 100 * used),
+                             _time_left_text(last_line[0] - started, len(audited), len(targets), used))
                 ok_high, ok_low = _reaches_high(high, high_needed), _reaches_low(low, low_needed)
                 held_low, held_high = (low if ok_low else None), (high if ok_high else None)
                 ok = ok_high and ok_low

@@ -32,8 +32,7 @@ from .model import (Identity, Layer, TableModel, as_profile, attach_memberships,
                     hide_leaves, quantity_name, ranked_chains)
 from .population import audit_export
 from .models import RefusedTable, model_table_model
-from .output import (count_text, format_number, openpyxl_available, round_counts, rounded_counts_note, sha256_of,
-                     write_csv, write_xlsx)
+from .output import format_number, openpyxl_available, round_counts, sha256_of, write_csv, write_xlsx
 from .protection import ProtectionImpossible, protect, unprotectable_cells
 from .rules import DisclosureRules
 from .tables import cell_statistics, default_unit_label, dimension_orders, leaf_codes, table_grid
@@ -716,12 +715,6 @@ class SafeWriter:
             secondary_suppressed=int((model.status == "secondary").sum()),
             method=protection.method, audit=protection.audit,
         )
-
-    def _count_text(self, n: float) -> str:
-        return count_text(n, self.rules.rounding_base)
-
-    def _rounded_counts_note(self) -> str:
-        return rounded_counts_note(self.rules.rounding_base)
 
     def _display_values(self, model: TableModel, layer: Layer) -> np.ndarray:
         """The true value of the published statistic of a layer (count, sum,

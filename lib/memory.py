@@ -14,16 +14,12 @@ def reuse_freed_memory() -> bool:
     them (nationally a third of the export step's time went to that). The pipeline still hands
     the heap's free pages back between steps (:func:`release_memory`), so a step's
     peak is its own. False where this does not apply (Windows, macOS, another C library)."""
-    if not sys.platform.startswith("linux"):
+    libc = _glibc()
+    if libc is None:
         return False
-    try:
-        import ctypes
-        libc = ctypes.CDLL("libc.so.6")
-        # No separate mappings for large blocks (those go back to the system when freed), and
-        # the heap's free top is kept up to 2 GB (the most mallopt takes).
-        return bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
-    except (OSError, AttributeError):   # not glibc (e.g. musl)
-        return False
+    # No separate mappings for large blocks (those go back to the system when freed), and the
+    # heap's free top is kept up to 2 GB (the most mallopt takes).
+    return bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
 
 
 def release_memory() -> None:
@@ -33,9 +29,19 @@ def release_memory() -> None:
     gc.collect()
     if "pyarrow" in sys.modules:
         sys.modules["pyarrow"].default_memory_pool().release_unused()
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-        except (OSError, AttributeError):  # not glibc (e.g. musl): nothing to trim
-            pass
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+def _glibc():
+    """The C library with glibc's malloc controls (mallopt, malloc_trim); None elsewhere (Windows,
+    macOS, another C library such as musl)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+    return libc if all(hasattr(libc, name) for name in ("mallopt", "malloc_trim")) else None
